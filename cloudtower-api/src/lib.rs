@@ -28,6 +28,13 @@ pub mod models;
 
 pub use models::Client;
 
+/// The API's shape as data, generated with the code from the same spec: every type with its
+/// wire fields, every operation with its request, response and kind, every resource with its
+/// filter, order and relations. Read it with `cloudtower_schema::ApiSchema::parse`; the mock
+/// tower and the command line are driven by it.
+#[cfg(feature = "schema")]
+pub const SCHEMA_JSON: &str = include_str!("generated/schema.json");
+
 // Helpers built on operations a spec may lack: compiled only when the spec has them.
 models::cfg_upload! {
     pub mod upload;

@@ -11,6 +11,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use cloudtower_api::codec::{self, Decode, Encode};
+
+use crate::generic;
 use cloudtower_api::models::*;
 use cloudtower_api::WithTask;
 use serde_json::{json, Value};
@@ -74,9 +76,18 @@ type App = Arc<Shared>;
 pub(crate) fn router(app: App) -> Router {
     Router::new()
         .route("/api/healthz", get(healthz))
-        .route("/v2/api/get-version", get(get_version))
-        .route("/v2/api/upload-elf-image", post(upload_elf_image))
-        .route("/v2/api/resource-changes", get(resource_changes))
+        .route(
+            "/v2/api/get-version",
+            get(get_version).fallback(method_not_allowed),
+        )
+        .route(
+            "/v2/api/upload-elf-image",
+            post(upload_elf_image).fallback(method_not_allowed),
+        )
+        .route(
+            "/v2/api/resource-changes",
+            get(resource_changes).fallback(method_not_allowed),
+        )
         .route("/v2/api/{operation}", post(operation))
         .fallback(|State(app): State<App>, uri: axum::http::Uri| async move {
             if uri.path().starts_with("/v2/api/") && app.pairing.role() == Role::Passive {
@@ -89,6 +100,16 @@ pub(crate) fn router(app: App) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(app)
+}
+
+/// A method the operation does not take (`POST get-version`): 405 with an `ErrorBody`, as
+/// every other error answers.
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let operation = uri.path().trim_start_matches("/v2/api/").to_owned();
+    error_response(
+        &ApiError::new(405, format!("`{operation}` does not take {method}")),
+        &operation,
+    )
 }
 
 fn error_response(error: &ApiError, operation: &str) -> Response {
@@ -484,35 +505,182 @@ macro_rules! connection {
     }};
 }
 
+/// The operations with hand-written behaviour (the arms of [`dispatch`] and the routes of
+/// [`router`]); every other operation of the API takes the generic path ([`generic::answer`]).
+pub(crate) const OVERRIDES: &[&str] = &[
+    "add-vm-cd-rom",
+    "add-vm-disk",
+    "add-vm-nic",
+    "create-vm",
+    "create-vm-from-content-library-template",
+    "create-vm-snapshot",
+    "delete-vm",
+    "delete-vm-snapshot",
+    "force-restart-vm",
+    "get-clusters",
+    "get-clusters-connection",
+    "get-content-library-vm-templates",
+    "get-content-library-vm-templates-connection",
+    "get-elf-images",
+    "get-elf-images-connection",
+    "get-hosts",
+    "get-hosts-connection",
+    "get-iscsi-lun-snapshots",
+    "get-iscsi-lun-snapshots-connection",
+    "get-tasks",
+    "get-tasks-connection",
+    "get-upload-tasks",
+    "get-upload-tasks-connection",
+    "get-version",
+    "get-vlans",
+    "get-vlans-connection",
+    "get-vm-disks",
+    "get-vm-disks-connection",
+    "get-vm-nics",
+    "get-vm-nics-connection",
+    "get-vm-snapshots",
+    "get-vm-snapshots-connection",
+    "get-vm-vnc-info",
+    "get-vm-volumes",
+    "get-vm-volumes-connection",
+    "get-vms",
+    "get-vms-connection",
+    "login",
+    "migrate-vm",
+    "move-vm-to-recycle",
+    "poweroff-vm",
+    "rebuild-vm-from-snapshot",
+    "recover-vm-from-recycle",
+    "remove-vm-cd-rom",
+    "remove-vm-disk",
+    "remove-vm-nic",
+    "remove-vm-nic-by-where",
+    "resource-changes",
+    "restart-vm",
+    "resume-vm",
+    "rollback-vm",
+    "shutdown-vm",
+    "start-vm",
+    "suspend-vm",
+    "update-vm-basic-info",
+    "upload-elf-image",
+];
+
 fn dispatch(store: &mut Store, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    if !OVERRIDES.contains(&op) {
+        return generic::answer(store, op, body).map(|answer| answer.to_string().into_bytes());
+    }
     match op {
         "login" => login(store, body),
         "get-clusters" => list::<GetClustersRequestBody, _>(body, &store.clusters),
-        "get-clusters-connection" => connection!(body, &store.clusters, GetClustersConnectionRequestBody, ClusterConnection, NestedAggregateCluster),
+        "get-clusters-connection" => connection!(
+            body,
+            &store.clusters,
+            GetClustersConnectionRequestBody,
+            ClusterConnection,
+            NestedAggregateCluster
+        ),
         "get-hosts" => list::<GetHostsRequestBody, _>(body, &store.hosts),
-        "get-hosts-connection" => connection!(body, &store.hosts, GetHostsConnectionRequestBody, HostConnection, NestedAggregateHost),
+        "get-hosts-connection" => connection!(
+            body,
+            &store.hosts,
+            GetHostsConnectionRequestBody,
+            HostConnection,
+            NestedAggregateHost
+        ),
         "get-vlans" => list::<GetVlansRequestBody, _>(body, &store.vlans),
-        "get-vlans-connection" => connection!(body, &store.vlans, GetVlansConnectionRequestBody, VlanConnection, NestedAggregateVlan),
+        "get-vlans-connection" => connection!(
+            body,
+            &store.vlans,
+            GetVlansConnectionRequestBody,
+            VlanConnection,
+            NestedAggregateVlan
+        ),
         "get-vms" => list::<GetVmsRequestBody, _>(body, &store.vms),
-        "get-vms-connection" => connection!(body, &store.vms, GetVmsConnectionRequestBody, VmConnection, NestedAggregateVm),
+        "get-vms-connection" => connection!(
+            body,
+            &store.vms,
+            GetVmsConnectionRequestBody,
+            VmConnection,
+            NestedAggregateVm
+        ),
         "get-vm-disks" => list::<GetVmDisksRequestBody, _>(body, &store.vm_disks),
-        "get-vm-disks-connection" => connection!(body, &store.vm_disks, GetVmDisksConnectionRequestBody, VmDiskConnection, NestedAggregateVmDisk),
+        "get-vm-disks-connection" => connection!(
+            body,
+            &store.vm_disks,
+            GetVmDisksConnectionRequestBody,
+            VmDiskConnection,
+            NestedAggregateVmDisk
+        ),
         "get-vm-volumes" => list::<GetVmVolumesRequestBody, _>(body, &store.vm_volumes),
-        "get-vm-volumes-connection" => connection!(body, &store.vm_volumes, GetVmVolumesConnectionRequestBody, VmVolumeConnection, NestedAggregateVmVolume),
+        "get-vm-volumes-connection" => connection!(
+            body,
+            &store.vm_volumes,
+            GetVmVolumesConnectionRequestBody,
+            VmVolumeConnection,
+            NestedAggregateVmVolume
+        ),
         "get-vm-nics" => list::<GetVmNicsRequestBody, _>(body, &store.vm_nics),
-        "get-vm-nics-connection" => connection!(body, &store.vm_nics, GetVmNicsConnectionRequestBody, VmNicConnection, NestedAggregateVmNic),
+        "get-vm-nics-connection" => connection!(
+            body,
+            &store.vm_nics,
+            GetVmNicsConnectionRequestBody,
+            VmNicConnection,
+            NestedAggregateVmNic
+        ),
         "get-vm-snapshots" => list::<GetVmSnapshotsRequestBody, _>(body, &store.vm_snapshots),
-        "get-vm-snapshots-connection" => connection!(body, &store.vm_snapshots, GetVmSnapshotsConnectionRequestBody, VmSnapshotConnection, NestedAggregateVmSnapshot),
-        "get-iscsi-lun-snapshots" => list::<GetIscsiLunSnapshotsRequestBody, _>(body, &store.iscsi_lun_snapshots),
-        "get-iscsi-lun-snapshots-connection" => connection!(body, &store.iscsi_lun_snapshots, GetIscsiLunSnapshotsConnectionRequestBody, IscsiLunSnapshotConnection, NestedAggregateIscsiLunSnapshot),
+        "get-vm-snapshots-connection" => connection!(
+            body,
+            &store.vm_snapshots,
+            GetVmSnapshotsConnectionRequestBody,
+            VmSnapshotConnection,
+            NestedAggregateVmSnapshot
+        ),
+        "get-iscsi-lun-snapshots" => {
+            list::<GetIscsiLunSnapshotsRequestBody, _>(body, &store.iscsi_lun_snapshots)
+        }
+        "get-iscsi-lun-snapshots-connection" => connection!(
+            body,
+            &store.iscsi_lun_snapshots,
+            GetIscsiLunSnapshotsConnectionRequestBody,
+            IscsiLunSnapshotConnection,
+            NestedAggregateIscsiLunSnapshot
+        ),
         "get-tasks" => list::<GetTasksRequestBody, _>(body, &store.tasks),
-        "get-tasks-connection" => connection!(body, &store.tasks, GetTasksConnectionRequestBody, TaskConnection, NestedAggregateTask),
+        "get-tasks-connection" => connection!(
+            body,
+            &store.tasks,
+            GetTasksConnectionRequestBody,
+            TaskConnection,
+            NestedAggregateTask
+        ),
         "get-upload-tasks" => list::<GetUploadTasksRequestBody, _>(body, &store.upload_tasks),
-        "get-upload-tasks-connection" => connection!(body, &store.upload_tasks, GetUploadTasksConnectionRequestBody, UploadTaskConnection, NestedAggregateUploadTask),
+        "get-upload-tasks-connection" => connection!(
+            body,
+            &store.upload_tasks,
+            GetUploadTasksConnectionRequestBody,
+            UploadTaskConnection,
+            NestedAggregateUploadTask
+        ),
         "get-elf-images" => list::<GetElfImagesRequestBody, _>(body, &store.elf_images),
-        "get-elf-images-connection" => connection!(body, &store.elf_images, GetElfImagesConnectionRequestBody, ElfImageConnection, NestedAggregateElfImage),
-        "get-content-library-vm-templates" => list::<GetContentLibraryVmTemplatesRequestBody, _>(body, &store.content_library_vm_templates),
-        "get-content-library-vm-templates-connection" => connection!(body, &store.content_library_vm_templates, GetContentLibraryVmTemplatesConnectionRequestBody, ContentLibraryVmTemplateConnection, NestedAggregateContentLibraryVmTemplate),
+        "get-elf-images-connection" => connection!(
+            body,
+            &store.elf_images,
+            GetElfImagesConnectionRequestBody,
+            ElfImageConnection,
+            NestedAggregateElfImage
+        ),
+        "get-content-library-vm-templates" => list::<GetContentLibraryVmTemplatesRequestBody, _>(
+            body,
+            &store.content_library_vm_templates,
+        ),
+        "get-content-library-vm-templates-connection" => connection!(
+            body,
+            &store.content_library_vm_templates,
+            GetContentLibraryVmTemplatesConnectionRequestBody,
+            ContentLibraryVmTemplateConnection,
+            NestedAggregateContentLibraryVmTemplate
+        ),
         "create-vm" => create_vm(store, body),
         "create-vm-from-content-library-template" => create_vm_from_template(store, body),
         "update-vm-basic-info" => update_vm_basic_info(store, body),
@@ -535,16 +703,11 @@ fn dispatch(store: &mut Store, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiErro
         "rebuild-vm-from-snapshot" => rebuild_vm(store, body),
         "rollback-vm" => rollback_vm(store, body),
         "get-vm-vnc-info" => vnc_info(store, body),
-        _ if cloudtower_api::models::OPERATIONS
-            .iter()
-            .any(|o| o.path == op) =>
-        {
-            Err(ApiError::new(
-                501,
-                format!("operation `{op}` is part of the CloudTower API but not implemented by cloudtower-mock"),
-            ))
-        }
-        _ => Err(ApiError::not_found(format!("unknown operation `{op}`"))),
+        // Listed in OVERRIDES without an arm (a test calls every override).
+        _ => Err(ApiError::new(
+            500,
+            format!("`{op}` is listed as an override of cloudtower-mock but has no handler"),
+        )),
     }
 }
 

@@ -103,6 +103,8 @@ pub(crate) struct Store {
     pub api_keys: HashSet<String>,
     /// Refuse mutations of resources a running task is changing (`ResourceLocked`).
     pub lock_busy: bool,
+    /// The resources the generic path holds (every type the typed fields above do not).
+    pub records: crate::generic::Records,
     task_meta: HashMap<String, TaskMeta>,
     upload_meta: HashMap<String, UploadMeta>,
     next: u64,
@@ -158,6 +160,7 @@ impl Store {
             tokens: HashSet::new(),
             api_keys: HashSet::new(),
             lock_busy: false,
+            records: crate::generic::Records::default(),
             task_meta: HashMap::new(),
             upload_meta: HashMap::new(),
             next: 0,
@@ -411,7 +414,11 @@ impl Store {
                     snapshot.entity_async_status = status;
                 }
             }
-            _ => {}
+            other => {
+                let status = status.map(|s| to_json(&s));
+                self.records
+                    .set_async_status(other, id, status.as_ref().and_then(Value::as_str));
+            }
         }
     }
 
@@ -509,7 +516,7 @@ impl Store {
             "Vm" => self.vms.iter().find(|v| v.id == id).map(to_json),
             "VmSnapshot" => self.vm_snapshots.iter().find(|v| v.id == id).map(to_json),
             "ElfImage" => self.elf_images.iter().find(|v| v.id == id).map(to_json),
-            _ => None,
+            other => self.records.find(other, id).cloned(),
         }
     }
 

@@ -23,6 +23,7 @@ pub mod names;
 pub mod output;
 pub mod pinned;
 pub mod runtime;
+pub mod schema_table;
 pub mod semver;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,9 @@ pub use error::{CodegenError, Result};
 
 /// The name of the inventory file written beside the generated code.
 pub const INVENTORY_FILE: &str = "inventory.txt";
+
+/// The name of the API's shape as data ([`schema_table`]) written beside the generated code.
+pub const SCHEMA_FILE: &str = "schema.json";
 
 /// What the generated files' header says about their source.
 #[derive(Debug, Clone)]
@@ -137,6 +141,8 @@ pub fn generate_with(
     )?;
     lap("emit+format", &mut timings);
     files.insert(INVENTORY_FILE.into(), inventory::inventory(&api));
+    let table = schema_table::schema_table(&api, &header);
+    files.insert(SCHEMA_FILE.into(), schema_table::schema_json(&table));
     let mut warnings: Vec<String> = api
         .operations
         .iter()

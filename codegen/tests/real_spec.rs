@@ -76,3 +76,76 @@ fn real_spec_modules_and_merged_file_generate_the_same_complete_api() {
     // (c) The inventory: any regeneration shows what changed.
     insta::assert_snapshot!("inventory_4_6_0", files[INVENTORY_FILE]);
 }
+
+/// The API's shape as data (`schema.json`): the regular shapes classified as they are, and the
+/// file reads back as the table.
+#[test]
+fn the_schema_table_classifies_the_regular_shapes() {
+    use cloudtower_schema::{ApiSchema, OperationKind, Relation, Via};
+
+    let generated = generate(pinned_spec().merged_file);
+    let table = ApiSchema::parse(&generated.files[cloudtower_codegen::SCHEMA_FILE]).unwrap();
+    assert_eq!(
+        table,
+        cloudtower_codegen::schema_table::schema_table(&generated.api, &table.generated)
+    );
+    assert_eq!(table.operations.len(), 554);
+    let kind = |path: &str| &table.operation(path).unwrap().kind;
+    let resource = |name: &str| OperationKind::List {
+        resource: name.into(),
+    };
+    assert_eq!(kind("get-vms"), &resource("Vm"));
+    assert_eq!(
+        kind("get-vms-connection"),
+        &OperationKind::Connection {
+            resource: "Vm".into()
+        }
+    );
+    let OperationKind::Create { resource, fields } = kind("create-vm-vlan") else {
+        panic!("create-vm-vlan: {:?}", kind("create-vm-vlan"))
+    };
+    assert_eq!(resource, "Vlan");
+    let vds = fields.iter().find(|m| m.param == "vds_id").unwrap();
+    assert_eq!(
+        (vds.field.as_str(), &vds.via),
+        (
+            "vds",
+            &Via::Reference {
+                resource: "Vds".into()
+            }
+        )
+    );
+    assert!(
+        matches!(kind("update-label"), OperationKind::Update { resource, .. } if resource == "Label")
+    );
+    assert_eq!(
+        kind("delete-vm-vlan"),
+        &OperationKind::Delete {
+            resource: "Vlan".into()
+        }
+    );
+    // Actions on a resource are not updates, though they take `where` and `data`.
+    assert_eq!(kind("start-vm"), &OperationKind::Other);
+    let vm = table.resource("Vm").unwrap();
+    assert_eq!(
+        (vm.list.as_str(), vm.filter.as_str()),
+        ("get-vms", "VmWhereInput")
+    );
+    assert_eq!(vm.order.as_deref(), Some("VmOrderByInput"));
+    for (field, target, many) in [("cluster", "Cluster", false), ("labels", "Label", true)] {
+        let relation = Relation {
+            field: field.into(),
+            resource: target.into(),
+            many,
+        };
+        assert!(vm.relations.contains(&relation), "{relation:?}");
+    }
+    let count = |want: fn(&OperationKind) -> bool| {
+        table.operations.iter().filter(|o| want(&o.kind)).count()
+    };
+    assert_eq!(table.resources.len(), 113);
+    assert_eq!(count(|k| matches!(k, OperationKind::List { .. })), 113);
+    assert!(count(|k| matches!(k, OperationKind::Create { .. })) >= 45);
+    assert!(count(|k| matches!(k, OperationKind::Update { .. })) >= 55);
+    assert!(count(|k| matches!(k, OperationKind::Delete { .. })) >= 45);
+}
