@@ -16,6 +16,8 @@ pub struct Spec {
 pub struct OpSpec {
     /// Path without the leading slash (`get-vms`).
     pub path: String,
+    /// The HTTP method, lower case (`post`; `get` for `get-version` and `resource-changes`).
+    pub method: String,
     /// The JSON request body schema; for GET operations an object schema built from the query
     /// parameters.
     pub request: Option<Value>,
@@ -89,6 +91,7 @@ impl Spec {
                     path.clone(),
                     OpSpec {
                         path,
+                        method: method.clone(),
                         request,
                         multipart,
                         response,

@@ -1,11 +1,11 @@
-//! Request bodies against the original, unmodified schemas (JSON Schema draft 7, with OpenAPI
-//! 3.0's `nullable` turned into its JSON Schema meaning).
+//! Request and response bodies against the original, unmodified schemas (JSON Schema draft 7,
+//! with OpenAPI 3.0's `nullable` turned into its JSON Schema meaning).
 
 use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::spec::Spec;
+use crate::spec::{OpSpec, Spec};
 
 pub struct RequestValidator {
     components: Value,
@@ -21,8 +21,25 @@ impl RequestValidator {
         }
     }
 
-    /// Validates `instance` against `schema` (an operation's request schema, whose `$ref`s
-    /// point into the spec's components). Returns the violations, at most `limit`.
+    /// Validates an answer to `op` against its `200` JSON response schema. Returns the
+    /// violations, at most `limit`; none when the operation's answer has no schema.
+    pub fn validate_response(
+        &mut self,
+        op: &OpSpec,
+        instance: &Value,
+        limit: usize,
+    ) -> Result<Vec<String>, String> {
+        match &op.response {
+            Some(schema) => {
+                self.validate(&format!("{}#response", op.path), schema, instance, limit)
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Validates `instance` against `schema` (an operation's request or response schema,
+    /// whose `$ref`s point into the spec's components). Returns the violations, at most
+    /// `limit`.
     pub fn validate(
         &mut self,
         key: &str,
