@@ -278,10 +278,12 @@ fn update(
     mappings: &[FieldMapping],
     request: &Value,
 ) -> Result<Value, ApiError> {
-    let data = request
-        .get("data")
-        .filter(|d| d.is_object())
-        .ok_or_else(|| ApiError::bad_request("the request must have a `data` object"))?;
+    // `data` is optional in some specs' update params: none changes nothing.
+    let data = match request.get("data") {
+        None | Some(Value::Null) => &Value::Null,
+        Some(data @ Value::Object(_)) => data,
+        Some(_) => return Err(ApiError::bad_request("`data` must be an object")),
+    };
     let set = resolve_fields(store, resource, mappings, data)?;
     let mut answers = Vec::new();
     for id in selected(store, resource, request)? {

@@ -292,6 +292,7 @@ impl Store {
                 cpu_cores: 2,
                 cpu_sockets: 1,
                 memory: 4 * GIB,
+                firmware: VmFirmware::Bios,
                 status: status.clone(),
                 vm_disks: VmDiskParams {
                     mount_new_create_disks: Some(

@@ -196,10 +196,14 @@ fn task_resource<'a>(
     let Some(TypeRef::Array(element)) = &op.response else {
         return None;
     };
+    // One resource per task: `task<[X]>` answers are another shape.
     let TypeRef::WithTask(data) = element.as_ref() else {
         return None;
     };
-    resources.get(data.named()?).copied()
+    let TypeRef::Named(data) = data.as_ref() else {
+        return None;
+    };
+    resources.get(data.as_str()).copied()
 }
 
 fn kind(api: &Api, op: &Operation, resources: &BTreeMap<&str, &ResourceSchema>) -> OperationKind {
@@ -257,7 +261,10 @@ fn kind(api: &Api, op: &Operation, resources: &BTreeMap<&str, &ResourceSchema>) 
                 return OperationKind::Other;
             };
             let deleted = match element.as_ref() {
-                TypeRef::WithTask(data) => data.named(),
+                TypeRef::WithTask(data) => match data.as_ref() {
+                    TypeRef::Named(data) => Some(data.as_str()),
+                    _ => None,
+                },
                 _ => None,
             };
             let answers_ids = deleted

@@ -4,9 +4,11 @@
 //! Each operation gets a fresh tower (start-up is a thread and a seeded store: cheap), signs
 //! in, and sends the generator's minimal request, validated against the original request
 //! schema first. The answer must be `200` with a body valid against the operation's `200`
-//! response schema of the original spec; a `400` whose message says the request named
-//! something that does not exist (the generator's ids name nothing) is accepted and counted
-//! apart. `501`, any `5xx`, any other status and any invalid body fail.
+//! response schema of the original spec. A `400` or `404` refusing the request for what the
+//! store holds is accepted and counted apart (listed in the report): it names something that
+//! does not exist (the generator's ids name nothing), or the state of what the minimal
+//! `where: {}` selected (every seed VM, some running, some stopped) forbids the change, as a
+//! tower refuses it. `501`, any `5xx`, any other status and any invalid body fail.
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +28,7 @@ const UPLOAD_BYTES: &[u8] = b"cloudtower-conformance";
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Valid,
-    Missing400,
+    Refused,
     NotImplemented,
     ServerError,
     Invalid,
@@ -70,21 +72,21 @@ pub async fn mock_phase(ctx: &Ctx) -> Vec<Check> {
     let mean_start = start_ups.iter().sum::<Duration>() / (start_ups.len().max(1) as u32);
     println!(
         "conformance: {PHASE} done in {:.1}s: {} operations, {} answered 200 valid, {} answered \
-         an acceptable 400 (names something that does not exist), {} answered 501, {} answered \
+         an acceptable refusal (names nothing that exists, or a state that forbids it), {} answered 501, {} answered \
          5xx, {} answered invalid (status or body), {} requests the harness could not make \
          valid; a fresh tower per operation (start-up and sign-in {:.1} ms on average)",
         phase_started.elapsed().as_secs_f64(),
         judged.len(),
         count(Kind::Valid),
-        count(Kind::Missing400),
+        count(Kind::Refused),
         count(Kind::NotImplemented),
         count(Kind::ServerError),
         count(Kind::Invalid),
         count(Kind::Harness),
         mean_start.as_secs_f64() * 1000.0,
     );
-    for (op, j) in judged.iter().filter(|(_, j)| j.kind == Kind::Missing400) {
-        println!("  mock: {} answered 400 (accepted): {}", op.path, j.note);
+    for (op, j) in judged.iter().filter(|(_, j)| j.kind == Kind::Refused) {
+        println!("  mock: {} was refused (accepted): {}", op.path, j.note);
     }
     judged
         .into_iter()
@@ -92,7 +94,7 @@ pub async fn mock_phase(ctx: &Ctx) -> Vec<Check> {
             op: op.path.clone(),
             phase: PHASE.into(),
             variant: match j.kind {
-                Kind::Missing400 => "minimal, 400 accepted".into(),
+                Kind::Refused => "minimal, refusal accepted".into(),
                 _ => "minimal".into(),
             },
             outcome: j.outcome,
@@ -221,18 +223,18 @@ async fn one_operation(ctx: &Ctx, op: &OpSpec) -> Judged {
     let text = || truncate(&String::from_utf8_lossy(&body), 300);
     let mut judged = match status {
         200 => judge_200(ctx, op, &body),
-        400 => {
+        400 | 404 => {
             let message = serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned));
             match message {
-                Some(m) if names_something_missing(&m) => Judged {
-                    kind: Kind::Missing400,
+                Some(m) if refused_for_the_store(&m) => Judged {
+                    kind: Kind::Refused,
                     outcome: Outcome::Pass,
                     note: m,
                     start_up,
                 },
-                _ => fail(Kind::Invalid, format!("HTTP 400: {}", text())),
+                _ => fail(Kind::Invalid, format!("HTTP {status}: {}", text())),
             }
         }
         501 => fail(Kind::NotImplemented, format!("HTTP 501: {}", text())),
@@ -335,9 +337,16 @@ fn as_form_text(value: &Value) -> String {
     }
 }
 
-/// Whether a 400's message says the request referred to something that does not exist
-/// (`cluster X does not exist`, `no Cluster with id X`).
-fn names_something_missing(message: &str) -> bool {
+/// Whether a refusal's message says the request referred to something that does not exist
+/// (`cluster X does not exist`, `no Cluster with id X`, `no VM matches`) or that the state of
+/// what it selected forbids it (`VM backup-demo is running`, `… while it is STOPPED`, `… is
+/// not in the recycle bin`).
+fn refused_for_the_store(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
-    m.contains("does not exist") || (m.starts_with("no ") && m.contains(" with id"))
+    let missing = m.contains("does not exist")
+        || (m.starts_with("no ") && (m.contains(" with id") || m.contains(" matches")));
+    let state = m.contains(" is running")
+        || m.contains(" while it is ")
+        || m.contains("is not in the recycle bin");
+    missing || state
 }
