@@ -131,16 +131,92 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// Where relation filters find the records they are about: with one, `cluster: {type: …}`
+/// is evaluated against the cluster's own record, not the `{id, name}` a VM holds of it.
+pub trait Related {
+    /// The resource type that `field` of a `resource` record refers to, if it is a relation.
+    fn relation(&self, resource: &str, field: &str) -> Option<&str>;
+    /// The record of `resource` with `id`.
+    fn record(&self, resource: &str, id: &str) -> Option<&Value>;
+}
+
+/// What an evaluation knows beyond the record: the record's type and where related records
+/// are (both absent: relation filters see the nested projection only).
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    resource: Option<&'a str>,
+    related: Option<&'a dyn Related>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The record a relation `field` holds (`nested`), as the filter on it should see it, and
+    /// the context to evaluate that filter in.
+    fn follow(self, field: &str, nested: &'a Value) -> (&'a Value, Ctx<'a>) {
+        let (Some(resource), Some(related)) = (self.resource, self.related) else {
+            return (
+                nested,
+                Ctx {
+                    resource: None,
+                    ..self
+                },
+            );
+        };
+        let Some(target) = related.relation(resource, field) else {
+            return (
+                nested,
+                Ctx {
+                    resource: None,
+                    ..self
+                },
+            );
+        };
+        let full = nested["id"]
+            .as_str()
+            .and_then(|id| related.record(target, id))
+            .unwrap_or(nested);
+        (
+            full,
+            Ctx {
+                resource: Some(target),
+                ..self
+            },
+        )
+    }
+}
+
 /// Whether `resource` (an encoded resource) satisfies `filter` (an encoded `*WhereInput`
-/// that passed [`check`]).
+/// that passed [`check`]), relation filters applied to the nested projections it holds.
 /// A missing or `null` filter matches everything.
 pub fn matches(resource: &Value, filter: &Value) -> bool {
-    let (Some(resource), Some(filter)) = (resource.as_object(), filter.as_object()) else {
+    let ctx = Ctx {
+        resource: None,
+        related: None,
+    };
+    matches_in(ctx, resource, filter)
+}
+
+/// [`matches`] for a record of type `resource`, relation filters applied to the related
+/// records themselves (found through `related`).
+pub fn matches_related(
+    resource: &str,
+    record: &Value,
+    filter: &Value,
+    related: &dyn Related,
+) -> bool {
+    let ctx = Ctx {
+        resource: Some(resource),
+        related: Some(related),
+    };
+    matches_in(ctx, record, filter)
+}
+
+fn matches_in(ctx: Ctx<'_>, resource: &Value, filter: &Value) -> bool {
+    let (Some(record), Some(filter)) = (resource.as_object(), filter.as_object()) else {
         return true;
     };
     filter
         .iter()
-        .all(|(key, value)| matches_key(resource, key, value))
+        .all(|(key, value)| matches_key(ctx, record, key, value))
 }
 
 fn as_list(value: &Value) -> Vec<&Value> {
@@ -151,40 +227,42 @@ fn as_list(value: &Value) -> Vec<&Value> {
     }
 }
 
-fn matches_key(resource: &Map<String, Value>, key: &str, value: &Value) -> bool {
+fn matches_key(ctx: Ctx<'_>, resource: &Map<String, Value>, key: &str, value: &Value) -> bool {
+    let all = |f: &&Value| matches_obj(ctx, resource, f);
     match key {
-        "AND" => return as_list(value).iter().all(|f| matches_obj(resource, f)),
-        "OR" => {
-            // Prisma: `OR: []` matches nothing (`AND: []` and `NOT: []` match everything).
-            return as_list(value).iter().any(|f| matches_obj(resource, f));
-        }
-        "NOT" => return !as_list(value).iter().any(|f| matches_obj(resource, f)),
+        "AND" => return as_list(value).iter().all(all),
+        // Prisma: `OR: []` matches nothing (`AND: []` and `NOT: []` match everything).
+        "OR" => return as_list(value).iter().any(all),
+        "NOT" => return !as_list(value).iter().any(all),
         _ => {}
     }
     if let Some(field) = resource.get(key) {
-        return equals_or_relation(field, value);
+        return equals_or_relation(ctx, key, field, value);
     }
     for suffix in SUFFIXES {
         if let Some(base) = key.strip_suffix(suffix) {
             let field = resource.get(base).unwrap_or(&Value::Null);
-            return operator(field, &suffix[1..], value);
+            return operator(ctx, base, field, &suffix[1..], value);
         }
     }
     // An absent field is null.
-    equals_or_relation(&Value::Null, value)
+    equals_or_relation(ctx, key, &Value::Null, value)
 }
 
-fn matches_obj(resource: &Map<String, Value>, filter: &Value) -> bool {
+fn matches_obj(ctx: Ctx<'_>, resource: &Map<String, Value>, filter: &Value) -> bool {
     match filter.as_object() {
-        Some(f) => f.iter().all(|(k, v)| matches_key(resource, k, v)),
+        Some(f) => f.iter().all(|(k, v)| matches_key(ctx, resource, k, v)),
         None => true,
     }
 }
 
-fn equals_or_relation(field: &Value, value: &Value) -> bool {
+fn equals_or_relation(ctx: Ctx<'_>, key: &str, field: &Value, value: &Value) -> bool {
     match (field, value) {
-        // A relation: the filter applies to the nested object.
-        (Value::Object(_), Value::Object(_)) => matches(field, value),
+        // A relation: the filter applies to the related record.
+        (Value::Object(_), Value::Object(_)) => {
+            let (record, ctx) = ctx.follow(key, field);
+            matches_in(ctx, record, value)
+        }
         (Value::Null, Value::Object(_)) => false,
         _ => json_eq(field, value),
     }
@@ -197,12 +275,16 @@ fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn operator(field: &Value, op: &str, value: &Value) -> bool {
+fn operator(ctx: Ctx<'_>, base: &str, field: &Value, op: &str, value: &Value) -> bool {
+    let item_matches = |item: &&Value| {
+        let (record, ctx) = ctx.follow(base, item);
+        matches_in(ctx, record, value)
+    };
     let text = |v: &Value| v.as_str().map(str::to_owned);
     match op {
         "in" => as_list(value).iter().any(|v| json_eq(field, v)),
         "not_in" => !as_list(value).iter().any(|v| json_eq(field, v)),
-        "not" => !equals_or_relation(field, value),
+        "not" => !equals_or_relation(ctx, base, field, value),
         "contains" | "not_contains" | "starts_with" | "not_starts_with" | "ends_with"
         | "not_ends_with" => {
             let (Some(f), Some(v)) = (text(field), text(value)) else {
@@ -226,9 +308,9 @@ fn operator(field: &Value, op: &str, value: &Value) -> bool {
             },
             None => false,
         },
-        "some" => as_list(field).iter().any(|item| matches(item, value)),
-        "every" => as_list(field).iter().all(|item| matches(item, value)),
-        "none" => !as_list(field).iter().any(|item| matches(item, value)),
+        "some" => as_list(field).iter().any(item_matches),
+        "every" => as_list(field).iter().all(item_matches),
+        "none" => !as_list(field).iter().any(item_matches),
         _ => false,
     }
 }
@@ -280,11 +362,29 @@ impl Query {
     }
 
     /// The positions in `resources` (encoded, in store order) that the query selects, in
-    /// answer order.
+    /// answer order, relation filters applied to the nested projections.
     pub fn select(&self, resources: &[Value]) -> Vec<usize> {
-        let mut picked: Vec<usize> = (0..resources.len())
+        let picked = (0..resources.len())
             .filter(|&i| matches(&resources[i], &self.filter))
             .collect();
+        self.order_and_page(resources, picked)
+    }
+
+    /// [`Query::select`] over records of type `resource`, relation filters applied to the
+    /// related records themselves.
+    pub fn select_related(
+        &self,
+        resource: &str,
+        resources: &[Value],
+        related: &dyn Related,
+    ) -> Vec<usize> {
+        let picked = (0..resources.len())
+            .filter(|&i| matches_related(resource, &resources[i], &self.filter, related))
+            .collect();
+        self.order_and_page(resources, picked)
+    }
+
+    fn order_and_page(&self, resources: &[Value], mut picked: Vec<usize>) -> Vec<usize> {
         if let Some(order) = &self.order_by {
             let (field, descending) = match order.rsplit_once('_') {
                 Some((field, "DESC")) => (field, true),
@@ -331,6 +431,20 @@ impl Query {
         resources
             .iter()
             .filter(|r| matches(r, &self.filter))
+            .count()
+    }
+
+    /// [`Query::count`] over records of type `resource`, relation filters applied to the
+    /// related records themselves.
+    pub fn count_related(
+        &self,
+        resource: &str,
+        resources: &[Value],
+        related: &dyn Related,
+    ) -> usize {
+        resources
+            .iter()
+            .filter(|r| matches_related(resource, r, &self.filter, related))
             .count()
     }
 }

@@ -10,14 +10,13 @@
 //! its response schema that reflects the store where it can (tasks for what its `where`
 //! selects), never a 501.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use cloudtower_schema::{ApiSchema, FieldMapping, OperationKind, Ty, TypeSchema, Via};
 use serde_json::{json, Map, Value};
 
 use crate::filter::Query;
-use crate::state::{now_rfc3339, ApiError, Store};
+use crate::state::{now_rfc3339, ApiError, Effect, Store};
 
 /// The table `cloudtower-api` was generated with.
 pub(crate) fn schema() -> &'static ApiSchema {
@@ -33,102 +32,20 @@ pub(crate) fn schema() -> &'static ApiSchema {
 /// How deep a skeleton answer nests before optional parts are left out.
 const MAX_SKELETON_DEPTH: usize = 12;
 
-/// The JSON records of the resource types the generic path holds.
-#[derive(Default)]
-pub(crate) struct Records {
-    by_type: BTreeMap<String, Vec<Value>>,
+/// A new record of `resource`: every required field (the smallest value of its type), the
+/// nullable ones `null`, a fresh `id`.
+pub(crate) fn new_record(store: &mut Store, resource: &str) -> Value {
+    skeleton_object(store, resource, 0)
 }
 
-impl Records {
-    pub fn of(&self, resource: &str) -> &[Value] {
-        self.by_type.get(resource).map_or(&[], Vec::as_slice)
+/// A value of the object type `name` with `fields` set and every other required field at its
+/// smallest value: how hand-written behaviour builds nested values that stay schema-valid.
+pub(crate) fn fill(store: &mut Store, name: &str, fields: Value) -> Value {
+    let mut value = skeleton_object(store, name, 1);
+    if let (Value::Object(value), Value::Object(fields)) = (&mut value, fields) {
+        value.extend(fields);
     }
-
-    pub fn find(&self, resource: &str, id: &str) -> Option<&Value> {
-        self.of(resource).iter().find(|r| r["id"] == id)
-    }
-
-    fn find_mut(&mut self, resource: &str, id: &str) -> Option<&mut Value> {
-        self.by_type
-            .get_mut(resource)?
-            .iter_mut()
-            .find(|r| r["id"] == id)
-    }
-
-    pub fn insert(&mut self, resource: &str, record: Value) {
-        self.by_type
-            .entry(resource.to_owned())
-            .or_default()
-            .push(record);
-    }
-
-    fn remove(&mut self, resource: &str, id: &str) -> Option<Value> {
-        let list = self.by_type.get_mut(resource)?;
-        let at = list.iter().position(|r| r["id"] == id)?;
-        Some(list.remove(at))
-    }
-
-    /// Sets `entityAsyncStatus` of a record that has the field.
-    pub fn set_async_status(&mut self, resource: &str, id: &str, status: Option<&str>) {
-        if let Some(Value::Object(record)) = self.find_mut(resource, id) {
-            if record.contains_key("entityAsyncStatus") {
-                record.insert(
-                    "entityAsyncStatus".into(),
-                    status.map_or(Value::Null, Value::from),
-                );
-            }
-        }
-    }
-}
-
-/// The resource types the hand-written store holds as typed models (until they move here):
-/// their lists are overrides, and the generic path reads them as JSON to resolve references.
-fn typed_records(store: &Store, resource: &str) -> Option<Vec<Value>> {
-    use crate::state::to_json;
-    fn all<T: cloudtower_api::codec::Encode>(items: &[T]) -> Vec<Value> {
-        items.iter().map(to_json).collect()
-    }
-    Some(match resource {
-        "Cluster" => all(&store.clusters),
-        "Host" => all(&store.hosts),
-        "Vlan" => all(&store.vlans),
-        "Vm" => all(&store.vms),
-        "VmDisk" => all(&store.vm_disks),
-        "VmVolume" => all(&store.vm_volumes),
-        "VmNic" => all(&store.vm_nics),
-        "VmSnapshot" => all(&store.vm_snapshots),
-        "IscsiLunSnapshot" => all(&store.iscsi_lun_snapshots),
-        "ElfImage" => all(&store.elf_images),
-        "ContentLibraryVmTemplate" => all(&store.content_library_vm_templates),
-        "Task" => all(&store.tasks),
-        "UploadTask" => all(&store.upload_tasks),
-        _ => return None,
-    })
-}
-
-/// Whether the hand-written store holds `resource`.
-pub(crate) fn is_typed(resource: &str) -> bool {
-    matches!(
-        resource,
-        "Cluster"
-            | "Host"
-            | "Vlan"
-            | "Vm"
-            | "VmDisk"
-            | "VmVolume"
-            | "VmNic"
-            | "VmSnapshot"
-            | "IscsiLunSnapshot"
-            | "ElfImage"
-            | "ContentLibraryVmTemplate"
-            | "Task"
-            | "UploadTask"
-    )
-}
-
-/// Every record of `resource`, wherever it is held.
-fn records_of(store: &Store, resource: &str) -> Vec<Value> {
-    typed_records(store, resource).unwrap_or_else(|| store.records.of(resource).to_vec())
+    value
 }
 
 /// What the generic path does with an operation (the coverage table's column).
@@ -152,46 +69,34 @@ pub(crate) fn coverage(path: &str, overridden: bool) -> Coverage {
     };
     match &op.kind {
         OperationKind::Other => Coverage::SchemaOnly,
-        kind => match kind.resource() {
-            Some(resource) if !is_typed(resource) => Coverage::Generic,
-            _ => Coverage::SchemaOnly,
-        },
+        _ => Coverage::Generic,
     }
 }
 
-/// Answers an operation of the schema that no override takes.
-pub(crate) fn answer(store: &mut Store, path: &str, body: &[u8]) -> Result<Value, ApiError> {
+/// Answers an operation of the schema that no override takes; `request` is its body, already
+/// checked against the operation's request type (`null` when it has none).
+pub(crate) fn answer(store: &mut Store, path: &str, request: &Value) -> Result<Value, ApiError> {
     let Some(op) = schema().operation(path) else {
         return Err(ApiError::not_found(format!("unknown operation `{path}`")));
     };
-    let request: Value = if op.multipart || body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("the request body is not JSON: {e}")))?
-    };
-    let typed = op.kind.resource().is_some_and(is_typed);
     match &op.kind {
-        OperationKind::List { resource } if !typed => {
-            let query = query(&request)?;
+        OperationKind::List { resource } => {
+            let query = query(request)?;
             let records = store.records.of(resource);
-            let picked = query.select(records);
+            let picked = query.select_related(resource, records, &store.records);
             Ok(Value::Array(
                 picked.into_iter().map(|i| records[i].clone()).collect(),
             ))
         }
-        OperationKind::Connection { resource } if !typed => {
-            let count = query(&request)?.count(store.records.of(resource));
+        OperationKind::Connection { resource } => {
+            let count =
+                query(request)?.count_related(resource, store.records.of(resource), &store.records);
             Ok(json!({ "aggregate": { "count": count } }))
         }
-        OperationKind::Create { resource, fields } if !typed => {
-            create(store, resource, fields, &request)
-        }
-        OperationKind::Update { resource, fields } if !typed => {
-            update(store, resource, fields, &request)
-        }
-        OperationKind::Delete { resource } if !typed => delete(store, resource, &request),
-        _ => schema_only(store, path, op.response.as_ref(), &request),
+        OperationKind::Create { resource, fields } => create(store, resource, fields, request),
+        OperationKind::Update { resource, fields } => update(store, resource, fields, request),
+        OperationKind::Delete { resource } => delete(store, resource, request),
+        OperationKind::Other => schema_only(store, path, op.response.as_ref(), request),
     }
 }
 
@@ -208,11 +113,25 @@ fn elements(request: &Value) -> Result<&[Value], ApiError> {
 
 /// The records of `resource` that the request's `where` selects (ids, in store order).
 fn selected(store: &Store, resource: &str, request: &Value) -> Result<Vec<String>, ApiError> {
-    let filter = request.get("where").cloned().unwrap_or(Value::Null);
-    let query = query(&json!({ "where": filter }))?;
-    let records = records_of(store, resource);
+    selected_ids(
+        store,
+        resource,
+        request.get("where").unwrap_or(&Value::Null),
+    )
+}
+
+/// The ids of the records of `resource` that `filter` (a `*WhereInput`) selects, in store
+/// order; a 400 for a filter that cannot be evaluated.
+pub(crate) fn selected_ids(
+    store: &Store,
+    resource: &str,
+    filter: &Value,
+) -> Result<Vec<String>, ApiError> {
+    let query = Query::from_json(&json!({ "where": filter }))
+        .map_err(|e| ApiError::bad_request(format!("invalid `where` filter: {e}")))?;
+    let records = store.records.of(resource);
     Ok(query
-        .select(&records)
+        .select_related(resource, records, &store.records)
         .into_iter()
         .filter_map(|i| records[i]["id"].as_str().map(str::to_owned))
         .collect())
@@ -248,26 +167,26 @@ fn create(
     // Every element is checked before any is created: a bad one loses nothing.
     for (id, record) in created {
         store.records.insert(resource, record);
-        let resource_owned = resource.to_owned();
-        let failed_id = id.clone();
-        let task_id = store.task(
-            &format!("Create {resource}"),
-            resource,
-            &id,
-            Some(Box::new({
-                let (resource, id) = (resource.to_owned(), id.clone());
-                move |store: &mut Store| store.record(&resource, "CREATE", &id, None)
-            })),
-            Some(Box::new(move |store: &mut Store| {
-                store.records.remove(&resource_owned, &failed_id);
-            })),
-        );
+        let on_success = {
+            let (resource, id) = (resource.to_owned(), id.clone());
+            move |store: &mut Store| {
+                crate::generic::sync_inverse(store, &resource, &id, &Value::Null);
+                store.record(&resource, "CREATE", &id, None)
+            }
+        };
+        let on_failure = {
+            let (resource, id) = (resource.to_owned(), id.clone());
+            move |store: &mut Store| {
+                store.records.remove(&resource, &id);
+            }
+        };
         let data = store
             .records
             .find(resource, &id)
             .cloned()
             .unwrap_or(Value::Null);
-        answers.push(json!({ "task_id": task_id, "data": data }));
+        let task = Task::new("Create", resource, &id).on_success(on_success);
+        answers.push(task.on_failure(on_failure).answer(store, data));
     }
     Ok(Value::Array(answers))
 }
@@ -297,22 +216,18 @@ fn update(
             let (resource, id, set) = (resource.to_owned(), id.clone(), set.clone());
             move |store: &mut Store| {
                 // Applied to the record as it is when the task ends (gone: deleted meanwhile).
-                let Some(Value::Object(current)) = store.records.find_mut(&resource, &id) else {
+                let Some(current) = store.records.fields_mut(&resource, &id) else {
                     return;
                 };
                 let old = Value::Object(current.clone());
                 current.extend(set);
+                sync_inverse(store, &resource, &id, &old);
+                refresh_nested(store, &resource, &id);
                 store.record(&resource, "UPDATE", &id, Some(old));
             }
         };
-        let task_id = store.task(
-            &format!("Update {resource}"),
-            resource,
-            &id,
-            Some(Box::new(effect)),
-            None,
-        );
-        answers.push(json!({ "task_id": task_id, "data": record }));
+        let task = Task::new("Update", resource, &id).on_success(effect);
+        answers.push(task.answer(store, record));
     }
     Ok(Value::Array(answers))
 }
@@ -324,20 +239,65 @@ fn delete(store: &mut Store, resource: &str, request: &Value) -> Result<Value, A
             let (resource, id) = (resource.to_owned(), id.clone());
             move |store: &mut Store| {
                 if let Some(old) = store.records.remove(&resource, &id) {
+                    sync_inverse(store, &resource, &id, &old);
                     store.record(&resource, "DELETE", &id, Some(old));
                 }
             }
         };
-        let task_id = store.task(
-            &format!("Delete {resource}"),
-            resource,
-            &id,
-            Some(Box::new(effect)),
-            None,
-        );
-        answers.push(json!({ "task_id": task_id, "data": { "id": id } }));
+        let task = Task::new("Delete", resource, &id).on_success(effect);
+        answers.push(task.answer(store, json!({ "id": id })));
     }
     Ok(Value::Array(answers))
+}
+
+/// A mutation's task on one resource, and the `{task_id, data}` answer that names it.
+pub(crate) struct Task {
+    description: String,
+    resource: String,
+    id: String,
+    on_success: Option<Effect>,
+    on_failure: Option<Effect>,
+}
+
+impl Task {
+    /// `verb` (`Create`, `Update`, `Delete`, or a description) of `resource`/`id`.
+    pub fn new(verb: &str, resource: &str, id: &str) -> Task {
+        let description = match verb {
+            "Create" | "Update" | "Delete" => format!("{verb} {resource}"),
+            other => other.to_owned(),
+        };
+        Task {
+            description,
+            resource: resource.to_owned(),
+            id: id.to_owned(),
+            on_success: None,
+            on_failure: None,
+        }
+    }
+
+    /// What happens when the task succeeds.
+    pub fn on_success(mut self, effect: impl FnOnce(&mut Store) + Send + 'static) -> Task {
+        self.on_success = Some(Box::new(effect));
+        self
+    }
+
+    /// What happens when it fails (a create undone, say).
+    pub fn on_failure(mut self, effect: impl FnOnce(&mut Store) + Send + 'static) -> Task {
+        self.on_failure = Some(Box::new(effect));
+        self
+    }
+
+    /// Starts the task; the answer `{task_id, data}`.
+    pub fn answer(self, store: &mut Store, data: Value) -> Value {
+        let task_id = store.task(
+            &self.description,
+            &self.resource,
+            &self.id,
+            self.on_success,
+            self.on_failure,
+        );
+        json!({ "task_id": task_id, "data": data })
+    }
 }
 
 /// The resource fields that the params (or data) set, as `mappings` say: values as they are,
@@ -391,10 +351,10 @@ fn nested(
     target: &str,
     id: &str,
 ) -> Result<Value, ApiError> {
-    let record = records_of(store, target)
-        .into_iter()
-        .find(|r| r["id"] == id)
-        .ok_or_else(|| ApiError::bad_request(format!("no {target} with id `{id}`")))?;
+    let record = store
+        .records
+        .find(target, id)
+        .ok_or_else(|| ApiError::no_such(format!("no {target} with id `{id}`")))?;
     let schema = schema();
     let nested_type = schema
         .fields(resource)
@@ -431,9 +391,7 @@ fn schema_only(
                 if request.get("where").is_some_and(Value::is_object) {
                     let mut answers = Vec::new();
                     for id in selected(store, resource, request)? {
-                        let record = records_of(store, resource)
-                            .into_iter()
-                            .find(|r| r["id"] == id.as_str());
+                        let record = store.records.find(resource, &id).cloned();
                         let task_id = store.task(path, resource, &id, None, None);
                         answers.push(json!({ "task_id": task_id, "data": record }));
                     }
@@ -521,7 +479,11 @@ pub(crate) fn seed(store: &mut Store) {
     }
     referred.sort_unstable();
     referred.dedup();
-    let seeded: Vec<&str> = referred.into_iter().filter(|r| !is_typed(r)).collect();
+    // The VM slice's sample inventory comes first; every other type gets one record.
+    let seeded: Vec<&str> = referred
+        .into_iter()
+        .filter(|r| store.records.of(r).is_empty())
+        .collect();
     for resource in &seeded {
         let mut record = skeleton_object(store, resource, 0);
         if let Value::Object(fields) = &mut record {
@@ -545,7 +507,7 @@ pub(crate) fn seed(store: &mut Store) {
         let id = id.as_str().unwrap_or_default().to_owned();
         let mut links = Vec::new();
         for relation in shape.relations.iter().filter(|r| !r.many) {
-            if let Some(target) = records_of(store, &relation.resource).first() {
+            if let Some(target) = store.records.of(&relation.resource).first() {
                 let target_id = target["id"].as_str().unwrap_or_default().to_owned();
                 if let Ok(value) = nested(
                     store,
@@ -558,8 +520,194 @@ pub(crate) fn seed(store: &mut Store) {
                 }
             }
         }
-        if let Some(Value::Object(fields)) = store.records.find_mut(resource, &id) {
+        if let Some(fields) = store.records.fields_mut(resource, &id) {
             fields.extend(links);
+        }
+    }
+}
+
+/// `add-labels-to-resources` and `remove-labels-from-resources`, read from the table: for each
+/// record of `resource` that `where` selects, each key of `data` names one of its to-many
+/// relations and holds a filter of the related type; what the filter selects is added to (or
+/// removed from) the relation when the task succeeds, and the related records show the change
+/// in their relation back (a labelled VM lists the label).
+pub(crate) fn link(
+    store: &mut Store,
+    resource: &str,
+    request: &Value,
+    add: bool,
+) -> Result<Value, ApiError> {
+    let shape = schema()
+        .resource(resource)
+        .ok_or_else(|| ApiError::not_found(format!("no resource `{resource}`")))?;
+    let mut changes: Vec<(String, Vec<String>)> = Vec::new();
+    for (field, filter) in request["data"].as_object().into_iter().flatten() {
+        let relation = shape
+            .relations
+            .iter()
+            .find(|r| &r.field == field && r.many)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("{resource} has no to-many relation `{field}`"))
+            })?;
+        changes.push((
+            field.clone(),
+            selected_ids(store, &relation.resource, filter)?,
+        ));
+    }
+    let verb = if add { "Add" } else { "Remove" };
+    let mut answers = Vec::new();
+    for id in selected(store, resource, request)? {
+        let Some(data) = store.records.find(resource, &id).cloned() else {
+            continue;
+        };
+        let effect = {
+            let (resource, id, changes) = (resource.to_owned(), id.clone(), changes.clone());
+            move |store: &mut Store| {
+                let Some(old) = store.records.find(&resource, &id).cloned() else {
+                    return;
+                };
+                for (field, targets) in &changes {
+                    let Some(target) = schema()
+                        .resource(&resource)
+                        .and_then(|s| s.relations.iter().find(|r| &r.field == field))
+                    else {
+                        continue;
+                    };
+                    let projections: Vec<Value> = targets
+                        .iter()
+                        .filter_map(|t| nested(store, &resource, field, &target.resource, t).ok())
+                        .collect();
+                    let Some(record) = store.records.fields_mut(&resource, &id) else {
+                        return;
+                    };
+                    let slot = record.entry(field.clone()).or_insert_with(|| json!([]));
+                    if !slot.is_array() {
+                        *slot = json!([]);
+                    }
+                    if let Value::Array(list) = slot {
+                        list.retain(|item| !targets.iter().any(|t| item["id"] == t.as_str()));
+                        if add {
+                            list.extend(projections);
+                        }
+                    }
+                }
+                sync_inverse(store, &resource, &id, &old);
+                store.record(&resource, "UPDATE", &id, Some(old));
+            }
+        };
+        let description = format!("{verb} {resource} relations");
+        answers.push(
+            Task::new(&description, resource, &id)
+                .on_success(effect)
+                .answer(store, data),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// The ids a relation field holds: the `id` of a nested object, or of each in a list.
+fn relation_ids(value: &Value) -> Vec<String> {
+    match value {
+        Value::Object(_) => value["id"]
+            .as_str()
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i["id"].as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Keeps relations consistent both ways: after record `resource`/`id` changed from `old`
+/// (`null` for a new record; the record is gone after a delete), each record it now points
+/// at (or no longer does) shows it in (or drops it from) the relation back, when the other
+/// type has exactly one relation to `resource`. Adding labels to a VM shows the VM on them.
+pub(crate) fn sync_inverse(store: &mut Store, resource: &str, id: &str, old: &Value) {
+    let schema = schema();
+    let Some(shape) = schema.resource(resource) else {
+        return;
+    };
+    let new = store
+        .records
+        .find(resource, id)
+        .cloned()
+        .unwrap_or(Value::Null);
+    for relation in &shape.relations {
+        let Some(target) = schema.resource(&relation.resource) else {
+            continue;
+        };
+        let mut back = target.relations.iter().filter(|r| r.resource == resource);
+        let (Some(inverse), None) = (back.next(), back.next()) else {
+            continue;
+        };
+        let before = relation_ids(&old[relation.field.as_str()]);
+        let after = relation_ids(&new[relation.field.as_str()]);
+        for gone in before.iter().filter(|t| !after.contains(t)) {
+            if let Some(fields) = store.records.fields_mut(&target.name, gone) {
+                match fields.get_mut(&inverse.field) {
+                    Some(Value::Array(list)) => list.retain(|item| item["id"] != id),
+                    Some(one) if one["id"] == id => *one = Value::Null,
+                    _ => {}
+                }
+            }
+        }
+        for added in after.iter().filter(|t| !before.contains(t)) {
+            let Ok(projection) = nested(store, &target.name, &inverse.field, resource, id) else {
+                continue;
+            };
+            if let Some(fields) = store.records.fields_mut(&target.name, added) {
+                let slot = fields.entry(inverse.field.clone()).or_insert(Value::Null);
+                if inverse.many {
+                    match slot {
+                        Value::Array(list) if list.iter().any(|i| i["id"] == id) => {}
+                        Value::Array(list) => list.push(projection),
+                        other => *other = Value::Array(vec![projection]),
+                    }
+                } else {
+                    *slot = projection;
+                }
+            }
+        }
+    }
+}
+
+/// After record `resource`/`id` changed, the nested copies other records hold of it (`vm:
+/// {id, name}` on a disk) show its new values.
+pub(crate) fn refresh_nested(store: &mut Store, resource: &str, id: &str) {
+    let schema = schema();
+    for holder in &schema.resources {
+        for relation in holder.relations.iter().filter(|r| r.resource == resource) {
+            let Ok(fresh) = nested(store, &holder.name, &relation.field, resource, id) else {
+                return;
+            };
+            let field = relation.field.as_str();
+            let holders: Vec<String> = store
+                .records
+                .of(&holder.name)
+                .iter()
+                .filter(|r| relation_ids(&r[field]).iter().any(|i| i == id))
+                .filter_map(|r| r["id"].as_str().map(str::to_owned))
+                .collect();
+            for holder_id in holders {
+                let Some(slot) = store
+                    .records
+                    .fields_mut(&holder.name, &holder_id)
+                    .and_then(|r| r.get_mut(field))
+                else {
+                    continue;
+                };
+                match slot {
+                    Value::Array(list) => {
+                        for item in list.iter_mut().filter(|i| i["id"] == id) {
+                            *item = fresh.clone();
+                        }
+                    }
+                    one => *one = fresh.clone(),
+                }
+            }
         }
     }
 }

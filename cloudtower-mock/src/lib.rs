@@ -23,22 +23,29 @@
 //! # Ok(()) }
 //! ```
 //!
-//! It speaks CloudTower's wire format through the SDK's own generated types (request bodies
-//! are decoded and responses encoded with `cloudtower_api::codec`), and keeps consistent
-//! state: a cluster with three hosts, a VM network, an ISO image, a cloud-init template and
-//! four VMs (`backup-demo`, `web-1`, `web-2`, `db-1`) to begin with. Every mutation answers
-//! with a task that goes PENDING → EXECUTING → SUCCESSED over [`MockConfig::task_duration`],
-//! and applies its effect when it succeeds. Unknown paths answer 404.
+//! Every operation of the API answers, from one store of JSON records per resource type,
+//! driven by the table the generator emits with `cloudtower-api` (`cloudtower_api::SCHEMA_JSON`):
+//! a regenerated crate gets a regenerated mock. Each request is checked against its type in
+//! the table first (an unknown key, a missing required field, a wrong type or an unknown enum
+//! value answers 400 naming the JSON pointer), so the mock compiles none of the generated
+//! codecs. It starts with consistent state: a cluster with three hosts, a VDS with a VM
+//! network, an ISO image, a cloud-init template and four VMs (`backup-demo`, `web-1`, `web-2`,
+//! `db-1`), and one record of every other type that others refer to (named like `vds-1`).
+//! Every mutation answers with a task that goes PENDING → EXECUTING → SUCCESSED over
+//! [`MockConfig::task_duration`], and applies its effect when it succeeds. Unknown paths
+//! answer 404.
 //!
-//! Every operation of the API answers. Those with hand-written behaviour (the VM slice above)
-//! are overrides; every other one is answered from the table the generator emits with
-//! `cloudtower-api` (`cloudtower_api::SCHEMA_JSON`), so a regenerated crate gets a regenerated
-//! mock: lists, connections, creates, updates and deletes of the other resource types act on
-//! JSON records kept per type (create params mapped onto the resource, `*_id` references
-//! resolved into the nested `{id, name}` of what they name, a 400 for a reference to nothing;
-//! one seed record of every type others refer to, named like `vds-1`), and the remaining
-//! operations answer a value valid for their response schema, with tasks for what their
-//! `where` selects. [`coverage()`] and the [`coverage`](mod@coverage) page say which is which.
+//! The VM slice has hand-written behaviour, overriding the generic path: power states, the
+//! recycle bin, disks, CD-ROMs and NICs, migration, snapshots backed by iSCSI LUN snapshots,
+//! rebuilds and rollbacks, VNC, image uploads. Every other list, connection, create, update
+//! and delete acts generically on the records (create params mapped onto the resource, `*_id`
+//! references resolved into the nested `{id, name}` of what they name, a 400 for a reference to
+//! nothing, relations kept consistent both ways, nested copies renamed with what they name),
+//! and the remaining operations answer a value valid for their response schema, with tasks for
+//! what their `where` selects. [`coverage()`] and the [`coverage`](mod@coverage) page say which
+//! is which. A refusal caused by the store (a reference to nothing, a state that forbids the
+//! action, a `where` that selects nothing) carries `props.mock_reason` (`NoSuchResource`,
+//! `InvalidState`, `NothingSelected`) in its `ErrorBody`.
 //!
 //! Faults are injected per operation with [`MockTower::set_fault`] ([`Fault`]): latency, 5xx
 //! answers, dropped connections, truncated bodies, expired sessions (401), failing or paused
@@ -46,7 +53,7 @@
 //!
 //! Like a production tower, it answers `GET /api/healthz` (200 when active), `GET
 //! /v2/api/get-version` ([`MockConfig::version`], a bare JSON string; 404 for a tower older
-//! than 2.3.0) and, while a task is changing a VM or VM snapshot, shows it in the resource's
+//! than 2.3.0) and, while a task is changing a resource, shows it in the resource's
 //! `entityAsyncStatus` (`CREATING`, `UPDATING` or `DELETING`, back to null when the task
 //! ends), refusing other mutations of it with `ResourceLocked` if
 //! [`MockConfig::lock_resources_during_tasks`]. [`MockTower::start_pair`] starts an
@@ -56,7 +63,11 @@
 //! assert what was sent. Bounds: bodies up to [`MAX_BODY_BYTES`] (a full 8 MiB upload chunk
 //! fits), nested at most [`MAX_BODY_DEPTH`] levels, filters at most [`MAX_FILTER_DEPTH`]; a
 //! filter the mock cannot evaluate, and numbers whose arithmetic would overflow (such as
-//! `cpu_cores × cpu_sockets`), answer 400 with an `ErrorBody`, never "match everything".
+//! `cpu_cores × cpu_sockets`), answer 400 with an `ErrorBody`, never "match everything". A
+//! long-running mock stays bounded: it keeps the most recent requests
+//! ([`MockConfig::max_recorded_requests`]), ended tasks ([`MockConfig::max_ended_tasks`]) and
+//! resource changes (10,000, older ones compacted away), and each request looks only at the
+//! running tasks.
 
 #![warn(missing_docs)]
 
@@ -66,6 +77,7 @@ mod generic;
 mod pair;
 mod server;
 mod state;
+mod vm;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -89,8 +101,9 @@ pub const MOCK_USERNAME: &str = "root";
 /// The password of the mock's built-in local user.
 pub const MOCK_PASSWORD: &str = "mock-password";
 
-/// How many requests (with their bodies) a tower keeps for [`MockTower::recorded_requests`]:
-/// the most recent ones; older ones are dropped, so a long-running mock's memory stays bounded.
+/// How many requests (with their bodies) a tower keeps for [`MockTower::recorded_requests`]
+/// by default ([`MockConfig::max_recorded_requests`]): the most recent ones; older ones are
+/// dropped, so a long-running mock's memory stays bounded.
 pub const MAX_RECORDED_REQUESTS: usize = 10_000;
 
 pub use filter::MAX_FILTER_DEPTH;
@@ -127,6 +140,13 @@ pub struct MockConfig {
     /// false, so that tests firing mutations back to back keep working; see
     /// [`MockTower::set_lock_resources_during_tasks`]).
     pub lock_resources_during_tasks: bool,
+    /// How many requests a tower keeps with their bodies for
+    /// [`MockTower::recorded_requests`] and [`MockTower::requests`]: the most recent ones
+    /// (default [`MAX_RECORDED_REQUESTS`]), so that a long-running mock's memory stays bounded.
+    pub max_recorded_requests: usize,
+    /// How many ended tasks `get-tasks` keeps answering (default 10,000): the oldest go first.
+    /// Running tasks are always kept.
+    pub max_ended_tasks: usize,
 }
 
 impl Default for MockConfig {
@@ -138,15 +158,17 @@ impl Default for MockConfig {
             seed_data: true,
             version: Some(SPEC_VERSION.to_owned()),
             lock_resources_during_tasks: false,
+            max_recorded_requests: MAX_RECORDED_REQUESTS,
+            max_ended_tasks: 10_000,
         }
     }
 }
 
-/// The stack of the mock's server thread. The typed request decoder recurses per nesting
-/// level with large frames in a debug build (a `*WhereInput` level takes tens of KiB), so the
-/// server runs on a thread of its own rather than on the caller's runtime, whose threads (a
-/// test's, a tokio worker's) have 2 MiB.
-pub(crate) const SERVER_STACK_BYTES: usize = 64 << 20;
+/// The stack of the mock's server thread. The request check and the filter evaluator recurse
+/// per nesting level (bounded by [`MAX_BODY_DEPTH`]), so the server runs on a thread of its
+/// own rather than on the caller's runtime, whose threads (a test's, a tokio worker's) have
+/// 2 MiB.
+pub(crate) const SERVER_STACK_BYTES: usize = 16 << 20;
 
 /// A running mock tower. Stops when dropped or on [`shutdown`](MockTower::shutdown).
 ///
@@ -175,6 +197,7 @@ impl MockTower {
             Arc::new(Mutex::new(faults::Faults::new(config.seed))),
             config.version.clone(),
             pairing,
+            config.max_recorded_requests,
         );
         MockTower::serve(listener, shared)
     }
@@ -270,7 +293,7 @@ impl MockTower {
         self.shared
             .store()
             .users
-            .push((username.into(), password.into(), source));
+            .push((username.into(), password.into(), source.to_string()));
     }
 
     /// Accepts `key` as a raw `Authorization` value (an API key).
@@ -306,24 +329,30 @@ impl MockTower {
 
     /// Sets the VMTools status of the VM named `vm_name` (`true`: running).
     pub fn set_vm_tools_running(&self, vm_name: &str, running: bool) {
-        use cloudtower_api::models::VmToolsStatus;
+        let status = if running { "RUNNING" } else { "NOT_RUNNING" };
         let mut store = self.shared.store();
-        for vm in store.vms.iter_mut().filter(|v| v.name == vm_name) {
-            vm.vm_tools_status = if running {
-                VmToolsStatus::Running
-            } else {
-                VmToolsStatus::NotRunning
-            };
+        let ids: Vec<String> = store
+            .records
+            .of("Vm")
+            .iter()
+            .filter(|vm| vm["name"] == vm_name)
+            .filter_map(|vm| vm["id"].as_str().map(str::to_owned))
+            .collect();
+        for id in ids {
+            if let Some(vm) = store.records.fields_mut("Vm", &id) {
+                vm.insert("vm_tools_status".into(), status.into());
+            }
         }
     }
 
-    /// The operations called so far, in call order (`["login", "get-vms", …]`).
+    /// The operations of the most recent requests (at most
+    /// [`MockConfig::max_recorded_requests`]), in call order.
     pub fn requests(&self) -> Vec<String> {
         self.shared
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .recorded()
+            .iter()
+            .map(|r| r.operation.clone())
+            .collect()
     }
 
     /// The most recent requests (at most [`MAX_RECORDED_REQUESTS`]) with their bodies, in
@@ -333,9 +362,10 @@ impl MockTower {
         self.shared.recorded().iter().cloned().collect()
     }
 
-    /// How many calls `operation` received.
+    /// How many calls `operation` received since the tower started (counted, not bounded
+    /// by [`MockConfig::max_recorded_requests`]).
     pub fn request_count(&self, operation: &str) -> usize {
-        self.requests().iter().filter(|r| *r == operation).count()
+        self.shared.counts().get(operation).copied().unwrap_or(0)
     }
 
     /// Whether this tower is active (answers the API) or passive (answers every
@@ -375,14 +405,18 @@ impl MockTower {
 pub(crate) fn new_store(config: &MockConfig) -> state::Store {
     let mut store = state::Store::new(config.task_duration);
     store.lock_busy = config.lock_resources_during_tasks;
+    store.max_ended_tasks = config.max_ended_tasks;
     store.users.push((
         MOCK_USERNAME.into(),
         MOCK_PASSWORD.into(),
-        UserSource::Local,
+        UserSource::Local.to_string(),
     ));
     if config.seed_data {
-        store.seed();
+        store.seed_vm_slice();
         generic::seed(&mut store);
+        // Seeding is history, not news.
+        store.events.clear();
+        store.compact_revision = store.revision;
     }
     store
 }

@@ -158,6 +158,7 @@ impl MockPair {
                 faults.clone(),
                 config.version.clone(),
                 pairing,
+                config.max_recorded_requests,
             );
             towers.push(MockTower::serve(listener, shared)?);
         }

@@ -1,6 +1,7 @@
-//! The HTTP side: routing, authentication, fault injection and one handler per operation.
+//! The HTTP side: routing, authentication, fault injection, request checks, and the
+//! hand-written behaviour of the VM slice (the overrides of the generic path).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -10,27 +11,25 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use cloudtower_api::codec::{self, Decode, Encode};
-
-use crate::generic;
-use cloudtower_api::models::*;
-use cloudtower_api::WithTask;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::faults::{Faults, Plan, TaskOutcome};
-use crate::filter::Query;
+use crate::generic::{self, schema, Task};
 use crate::pair::{Pairing, Role};
-use crate::state::{request_json, to_json, vcpu_count, ApiError, Store};
-use crate::{RecordedRequest, MAX_RECORDED_REQUESTS};
+use crate::state::{now_rfc3339, ApiError, Effect, Store};
+use crate::vm::{items, opt_text, scale, text, vcpu_count};
+use crate::RecordedRequest;
 
 /// One tower's server state: the store and faults (shared by both towers of a pair), its
 /// own request log, role and health-probe count.
 pub(crate) struct Shared {
     pub store: Arc<Mutex<Store>>,
     pub faults: Arc<Mutex<Faults>>,
-    pub requests: Mutex<Vec<String>>,
-    /// The most recent requests with their bodies, at most [`MAX_RECORDED_REQUESTS`].
+    /// How many requests each operation received since the tower started.
+    pub counts: Mutex<HashMap<String, usize>>,
+    /// The most recent requests with their bodies, at most `max_recorded`.
     pub recorded: Mutex<VecDeque<RecordedRequest>>,
+    pub max_recorded: usize,
     /// What `get-version` answers (`None`: 404).
     pub version: Option<String>,
     pub pairing: Pairing,
@@ -38,18 +37,24 @@ pub(crate) struct Shared {
     pub healthz: AtomicUsize,
 }
 
+/// How many distinct operation names the request counts keep: the API's (under 600) and
+/// then some; names beyond it (a client sending random paths) are counted together.
+const MAX_COUNTED_NAMES: usize = 2_000;
+
 impl Shared {
     pub fn new(
         store: Arc<Mutex<Store>>,
         faults: Arc<Mutex<Faults>>,
         version: Option<String>,
         pairing: Pairing,
+        max_recorded: usize,
     ) -> Arc<Shared> {
         Arc::new(Shared {
             store,
             faults,
-            requests: Mutex::new(Vec::new()),
+            counts: Mutex::new(HashMap::new()),
             recorded: Mutex::new(VecDeque::new()),
+            max_recorded,
             version,
             pairing,
             healthz: AtomicUsize::new(0),
@@ -64,12 +69,15 @@ impl Shared {
     pub fn recorded(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
         self.recorded.lock().unwrap_or_else(|e| e.into_inner())
     }
+    pub fn counts(&self) -> MutexGuard<'_, HashMap<String, usize>> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The largest request body accepted: the SDK's default upload chunk
-/// (`cloudtower_api::upload::DEFAULT_CHUNK_SIZE`, 8 MiB) plus 1 MiB for the multipart
+/// (`cloudtower_api::upload::DEFAULT_CHUNK_SIZE`, 8 MiB; a test checks it) plus 1 MiB for the multipart
 /// framing and the form's text fields. axum's default (2 MB) refused every full chunk.
-pub const MAX_BODY_BYTES: usize = cloudtower_api::upload::DEFAULT_CHUNK_SIZE + (1 << 20);
+pub const MAX_BODY_BYTES: usize = (8 << 20) + (1 << 20);
 
 type App = Arc<Shared>;
 
@@ -112,19 +120,35 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
     )
 }
 
+/// The `ErrorBody` of `error`.
 fn error_response(error: &ApiError, operation: &str) -> Response {
-    let body = ErrorBody {
-        code: error.code.clone(),
-        props: error.props.as_deref().cloned(),
-        message: error.message.clone(),
-        status: i32::from(error.status),
-        operation_name: (!operation.is_empty()).then(|| operation.to_owned()),
-        path: format!("/v2/api/{operation}"),
-        ..Default::default()
-    };
+    let mut props = error.props.as_deref().cloned();
+    if let Some(reason) = error.reason {
+        let props = props.get_or_insert_with(|| json!({}));
+        if let Some(props) = props.as_object_mut() {
+            props.insert("mock_reason".into(), reason.into());
+        }
+    }
+    let mut body = json!({
+        "message": error.message,
+        "status": error.status,
+        "path": format!("/v2/api/{operation}"),
+    });
+    for (key, value) in [
+        ("code", error.code.clone().map(Value::from)),
+        ("props", props),
+        (
+            "operationName",
+            (!operation.is_empty()).then(|| operation.into()),
+        ),
+    ] {
+        if let Some(value) = value {
+            body[key] = value;
+        }
+    }
     json_response(
         StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        codec::encode(&body),
+        body.to_string().into_bytes(),
     )
 }
 
@@ -173,7 +197,7 @@ async fn get_version(State(app): State<App>, headers: HeaderMap) -> Response {
         &headers,
         Value::Null,
         move |_| match version {
-            Some(version) => ok(&version),
+            Some(version) => Ok(Value::from(version)),
             None => Err(ApiError::not_found(
                 "no such operation (this tower is older than 2.3.0)",
             )),
@@ -199,7 +223,7 @@ fn resource_locked(resources: Vec<(String, String)>) -> ApiError {
     let mut error = ApiError::bad_request(
         "the resource is being changed by another task; retry once it has ended",
     );
-    error.code = Some(ErrorCode::ResourceLocked);
+    error.code = Some("ResourceLocked".into());
     let locked: Vec<Value> = resources
         .into_iter()
         .map(|(kind, id)| json!({"id": id, "type": kind}))
@@ -214,28 +238,26 @@ fn is_read(operation: &str) -> bool {
         || matches!(operation, "login" | "resource-changes" | "upload-elf-image")
 }
 
-/// The resources (`(type, id)`) that the `where` of a request selects: VM snapshots for the
-/// `*-snapshot` operations, VMs otherwise; none without a `where` the mock can evaluate.
+/// The resource type an operation's `where` selects: its kind's resource, else the
+/// resource its answer's tasks hold (`start-vm` → `Vm`).
+fn target_resource(operation: &str) -> Option<&'static str> {
+    let op = schema().operation(operation)?;
+    if let Some(resource) = op.kind.resource() {
+        return Some(resource);
+    }
+    let data = op.response.as_ref()?.named()?;
+    schema().resource(data).map(|r| r.name.as_str())
+}
+
+/// The resources (`(type, id)`) that the `where` of a request selects; none without a
+/// `where` the mock can evaluate.
 fn targets(store: &Store, operation: &str, body: &Value) -> Vec<(String, String)> {
-    let Some(filter) = body.get("where") else {
+    let (Some(filter), Some(kind)) = (body.get("where"), target_resource(operation)) else {
         return Vec::new();
     };
-    let Ok(query) = Query::from_json(&json!({ "where": filter })) else {
-        return Vec::new();
-    };
-    let (kind, items): (&str, Vec<Value>) =
-        if operation.ends_with("-snapshot") && !operation.starts_with("rebuild-") {
-            (
-                "VmSnapshot",
-                store.vm_snapshots.iter().map(to_json).collect(),
-            )
-        } else {
-            ("Vm", store.vms.iter().map(to_json).collect())
-        };
-    query
-        .select(&items)
+    generic::selected_ids(store, kind, filter)
+        .unwrap_or_default()
         .into_iter()
-        .filter_map(|i| items[i].get("id")?.as_str().map(str::to_owned))
         .map(|id| (kind.to_owned(), id))
         .collect()
 }
@@ -259,16 +281,20 @@ async fn call(
     operation: &str,
     headers: &HeaderMap,
     body: Value,
-    handler: impl FnOnce(&mut Store) -> Result<Vec<u8>, ApiError>,
+    handler: impl FnOnce(&mut Store) -> Result<Value, ApiError>,
 ) -> Response {
-    app.requests
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(operation.to_owned());
+    {
+        let mut counts = app.counts();
+        if counts.len() < MAX_COUNTED_NAMES || counts.contains_key(operation) {
+            *counts.entry(operation.to_owned()).or_default() += 1;
+        } else {
+            *counts.entry("(other)".to_owned()).or_default() += 1;
+        }
+    }
     let request = body.clone();
     {
         let mut recorded = app.recorded();
-        if recorded.len() == MAX_RECORDED_REQUESTS {
+        while recorded.len() >= app.max_recorded.max(1) {
             recorded.pop_front();
         }
         recorded.push_back(RecordedRequest {
@@ -335,7 +361,8 @@ async fn call(
         }
     };
     match result {
-        Ok(mut body) => {
+        Ok(answer) => {
+            let mut body = answer.to_string().into_bytes();
             if plan.truncate {
                 body.truncate(body.len() / 2);
             }
@@ -427,56 +454,37 @@ fn nesting_depth(json: &[u8]) -> usize {
     deepest
 }
 
-fn decode<T: Decode>(body: &[u8]) -> Result<T, ApiError> {
+/// The body of a request to `operation` as JSON, checked against the operation's request
+/// type in the table (unknown keys, missing required fields, wrong types and unknown enum
+/// values answer 400 naming the JSON pointer); `null` for an operation without a body.
+fn read_request(operation: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let Some(op) = schema().operation(operation) else {
+        return Err(ApiError::not_found(format!(
+            "no such operation `{operation}` in CloudTower {}",
+            schema().version
+        )));
+    };
+    let Some(request_type) = op.request.as_ref().filter(|_| !op.multipart) else {
+        return Ok(Value::Null);
+    };
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
         body
     };
+    // Checked before parsing: serde_json's own limit (128) is for its stack, this one for
+    // what the mock is willing to evaluate.
     if nesting_depth(body) > MAX_BODY_DEPTH {
         return Err(ApiError::bad_request(format!(
             "invalid request body: nested deeper than {MAX_BODY_DEPTH} levels"
         )));
     }
-    // The decoder's stack budget is for a 2 MiB thread; this one has more (and every handler
-    // runs on it), which MAX_BODY_DEPTH's filters need in a debug build.
-    let options = codec::DecodeOptions::default().max_stack_bytes(crate::SERVER_STACK_BYTES / 2);
-    codec::decode_with_options(body, &options)
-        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
-}
-
-fn ok<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, ApiError> {
-    Ok(codec::encode(value))
-}
-
-/// `get-*`: the resources that the request's `where`, `orderBy` and paging select.
-fn list<R: Decode + Encode, T: Encode + Clone>(
-    body: &[u8],
-    items: &[T],
-) -> Result<Vec<u8>, ApiError> {
-    let query = query_of::<R>(body)?;
-    let all: Vec<Value> = items.iter().map(to_json).collect();
-    let picked: Vec<T> = query
-        .select(&all)
-        .into_iter()
-        .map(|i| items[i].clone())
-        .collect();
-    ok(&picked)
-}
-
-/// `get-*-connection`: how many resources match the request's `where`.
-fn count<R: Decode + Encode, T: Encode>(body: &[u8], items: &[T]) -> Result<i32, ApiError> {
-    let query = query_of::<R>(body)?;
-    let all: Vec<Value> = items.iter().map(to_json).collect();
-    Ok(query.count(&all) as i32)
-}
-
-/// The `where`, `orderBy` and paging of a list request; a 400 when its filter cannot be
-/// evaluated.
-fn query_of<R: Decode + Encode>(body: &[u8]) -> Result<Query, ApiError> {
-    let request: R = decode(body)?;
-    Query::from_json(&request_json(&request)?)
-        .map_err(|e| ApiError::bad_request(format!("invalid `where` filter: {e}")))
+    let request: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: not JSON: {e}")))?;
+    schema()
+        .check(&request, request_type)
+        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
+    Ok(request)
 }
 
 async fn operation(
@@ -491,23 +499,18 @@ async fn operation(
         &operation,
         &headers,
         recorded_body(&body),
-        move |store| dispatch(store, &op, &body),
+        move |store| {
+            let request = read_request(&op, &body)?;
+            dispatch(store, &op, &request)
+        },
     )
     .await
-}
-
-macro_rules! connection {
-    ($body:expr, $items:expr, $Req:ty, $Conn:ident, $Agg:ident) => {{
-        let n = count::<$Req, _>($body, $items)?;
-        ok(&$Conn {
-            aggregate: $Agg { count: n },
-        })
-    }};
 }
 
 /// The operations with hand-written behaviour (the arms of [`dispatch`] and the routes of
 /// [`router`]); every other operation of the API takes the generic path ([`generic::answer`]).
 pub(crate) const OVERRIDES: &[&str] = &[
+    "add-labels-to-resources",
     "add-vm-cd-rom",
     "add-vm-disk",
     "add-vm-nic",
@@ -517,40 +520,15 @@ pub(crate) const OVERRIDES: &[&str] = &[
     "delete-vm",
     "delete-vm-snapshot",
     "force-restart-vm",
-    "get-clusters",
-    "get-clusters-connection",
-    "get-content-library-vm-templates",
-    "get-content-library-vm-templates-connection",
-    "get-elf-images",
-    "get-elf-images-connection",
-    "get-hosts",
-    "get-hosts-connection",
-    "get-iscsi-lun-snapshots",
-    "get-iscsi-lun-snapshots-connection",
-    "get-tasks",
-    "get-tasks-connection",
-    "get-upload-tasks",
-    "get-upload-tasks-connection",
     "get-version",
-    "get-vlans",
-    "get-vlans-connection",
-    "get-vm-disks",
-    "get-vm-disks-connection",
-    "get-vm-nics",
-    "get-vm-nics-connection",
-    "get-vm-snapshots",
-    "get-vm-snapshots-connection",
     "get-vm-vnc-info",
-    "get-vm-volumes",
-    "get-vm-volumes-connection",
-    "get-vms",
-    "get-vms-connection",
     "login",
     "migrate-vm",
     "move-vm-to-recycle",
     "poweroff-vm",
     "rebuild-vm-from-snapshot",
     "recover-vm-from-recycle",
+    "remove-labels-from-resources",
     "remove-vm-cd-rom",
     "remove-vm-disk",
     "remove-vm-nic",
@@ -566,162 +544,51 @@ pub(crate) const OVERRIDES: &[&str] = &[
     "upload-elf-image",
 ];
 
-fn dispatch(store: &mut Store, op: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    if !OVERRIDES.contains(&op) {
-        return generic::answer(store, op, body).map(|answer| answer.to_string().into_bytes());
-    }
-    match op {
-        "login" => login(store, body),
-        "get-clusters" => list::<GetClustersRequestBody, _>(body, &store.clusters),
-        "get-clusters-connection" => connection!(
-            body,
-            &store.clusters,
-            GetClustersConnectionRequestBody,
-            ClusterConnection,
-            NestedAggregateCluster
-        ),
-        "get-hosts" => list::<GetHostsRequestBody, _>(body, &store.hosts),
-        "get-hosts-connection" => connection!(
-            body,
-            &store.hosts,
-            GetHostsConnectionRequestBody,
-            HostConnection,
-            NestedAggregateHost
-        ),
-        "get-vlans" => list::<GetVlansRequestBody, _>(body, &store.vlans),
-        "get-vlans-connection" => connection!(
-            body,
-            &store.vlans,
-            GetVlansConnectionRequestBody,
-            VlanConnection,
-            NestedAggregateVlan
-        ),
-        "get-vms" => list::<GetVmsRequestBody, _>(body, &store.vms),
-        "get-vms-connection" => connection!(
-            body,
-            &store.vms,
-            GetVmsConnectionRequestBody,
-            VmConnection,
-            NestedAggregateVm
-        ),
-        "get-vm-disks" => list::<GetVmDisksRequestBody, _>(body, &store.vm_disks),
-        "get-vm-disks-connection" => connection!(
-            body,
-            &store.vm_disks,
-            GetVmDisksConnectionRequestBody,
-            VmDiskConnection,
-            NestedAggregateVmDisk
-        ),
-        "get-vm-volumes" => list::<GetVmVolumesRequestBody, _>(body, &store.vm_volumes),
-        "get-vm-volumes-connection" => connection!(
-            body,
-            &store.vm_volumes,
-            GetVmVolumesConnectionRequestBody,
-            VmVolumeConnection,
-            NestedAggregateVmVolume
-        ),
-        "get-vm-nics" => list::<GetVmNicsRequestBody, _>(body, &store.vm_nics),
-        "get-vm-nics-connection" => connection!(
-            body,
-            &store.vm_nics,
-            GetVmNicsConnectionRequestBody,
-            VmNicConnection,
-            NestedAggregateVmNic
-        ),
-        "get-vm-snapshots" => list::<GetVmSnapshotsRequestBody, _>(body, &store.vm_snapshots),
-        "get-vm-snapshots-connection" => connection!(
-            body,
-            &store.vm_snapshots,
-            GetVmSnapshotsConnectionRequestBody,
-            VmSnapshotConnection,
-            NestedAggregateVmSnapshot
-        ),
-        "get-iscsi-lun-snapshots" => {
-            list::<GetIscsiLunSnapshotsRequestBody, _>(body, &store.iscsi_lun_snapshots)
-        }
-        "get-iscsi-lun-snapshots-connection" => connection!(
-            body,
-            &store.iscsi_lun_snapshots,
-            GetIscsiLunSnapshotsConnectionRequestBody,
-            IscsiLunSnapshotConnection,
-            NestedAggregateIscsiLunSnapshot
-        ),
-        "get-tasks" => list::<GetTasksRequestBody, _>(body, &store.tasks),
-        "get-tasks-connection" => connection!(
-            body,
-            &store.tasks,
-            GetTasksConnectionRequestBody,
-            TaskConnection,
-            NestedAggregateTask
-        ),
-        "get-upload-tasks" => list::<GetUploadTasksRequestBody, _>(body, &store.upload_tasks),
-        "get-upload-tasks-connection" => connection!(
-            body,
-            &store.upload_tasks,
-            GetUploadTasksConnectionRequestBody,
-            UploadTaskConnection,
-            NestedAggregateUploadTask
-        ),
-        "get-elf-images" => list::<GetElfImagesRequestBody, _>(body, &store.elf_images),
-        "get-elf-images-connection" => connection!(
-            body,
-            &store.elf_images,
-            GetElfImagesConnectionRequestBody,
-            ElfImageConnection,
-            NestedAggregateElfImage
-        ),
-        "get-content-library-vm-templates" => list::<GetContentLibraryVmTemplatesRequestBody, _>(
-            body,
-            &store.content_library_vm_templates,
-        ),
-        "get-content-library-vm-templates-connection" => connection!(
-            body,
-            &store.content_library_vm_templates,
-            GetContentLibraryVmTemplatesConnectionRequestBody,
-            ContentLibraryVmTemplateConnection,
-            NestedAggregateContentLibraryVmTemplate
-        ),
-        "create-vm" => create_vm(store, body),
-        "create-vm-from-content-library-template" => create_vm_from_template(store, body),
-        "update-vm-basic-info" => update_vm_basic_info(store, body),
-        "start-vm" => {
-            let p: VmStartParams = decode(body)?;
-            power(store, &p.r#where, "start", p.data.map(|d| d.host_id))
-        }
+type Handler = fn(&mut Store, &Value, &str) -> Result<Value, ApiError>;
+
+/// The hand-written behaviour of an override (`None`: the generic path, or one of the
+/// routes of its own in [`router`]).
+fn handler(op: &str) -> Option<Handler> {
+    Some(match op {
+        "login" => |s, b, _| login(s, b),
+        "add-labels-to-resources" => |s, b, _| generic::link(s, "Label", b, true),
+        "remove-labels-from-resources" => |s, b, _| generic::link(s, "Label", b, false),
+        "create-vm" => |s, b, _| create_vm(s, b),
+        "create-vm-from-content-library-template" => |s, b, _| create_vm_from_template(s, b),
+        "update-vm-basic-info" => |s, b, _| update_vm_basic_info(s, b),
+        "start-vm" => |s, b, _| power(s, b, "start", opt_text(&b["data"], "host_id")),
         "shutdown-vm" | "poweroff-vm" | "restart-vm" | "force-restart-vm" | "suspend-vm"
-        | "resume-vm" => {
-            let p: VmOperateParams = decode(body)?;
-            power(store, &p.r#where, op.trim_end_matches("-vm"), None)
-        }
-        "move-vm-to-recycle" | "recover-vm-from-recycle" => recycle(store, body, op),
-        "delete-vm" => delete_vm(store, body),
-        "remove-vm-nic-by-where" => remove_nics_by_where(store, body),
+        | "resume-vm" => |s, b, op| power(s, b, op.trim_end_matches("-vm"), None),
+        "move-vm-to-recycle" | "recover-vm-from-recycle" => recycle,
+        "delete-vm" => |s, b, _| delete_vm(s, b),
+        "remove-vm-nic-by-where" => |s, b, _| remove_nics_by_where(s, b),
         "add-vm-disk" | "remove-vm-disk" | "add-vm-nic" | "remove-vm-nic" | "add-vm-cd-rom"
-        | "remove-vm-cd-rom" | "migrate-vm" => edit_vm(store, body, op),
-        "create-vm-snapshot" => create_vm_snapshot(store, body),
-        "delete-vm-snapshot" => delete_vm_snapshot(store, body),
-        "rebuild-vm-from-snapshot" => rebuild_vm(store, body),
-        "rollback-vm" => rollback_vm(store, body),
-        "get-vm-vnc-info" => vnc_info(store, body),
-        // Listed in OVERRIDES without an arm (a test calls every override).
-        _ => Err(ApiError::new(
-            500,
-            format!("`{op}` is listed as an override of cloudtower-mock but has no handler"),
-        )),
+        | "remove-vm-cd-rom" | "migrate-vm" => edit_vm,
+        "create-vm-snapshot" => |s, b, _| create_vm_snapshot(s, b),
+        "delete-vm-snapshot" => |s, b, _| delete_vm_snapshot(s, b),
+        "rebuild-vm-from-snapshot" => |s, b, _| rebuild_vm(s, b),
+        "rollback-vm" => |s, b, _| rollback_vm(s, b),
+        "get-vm-vnc-info" => |s, b, _| vnc_info(s, b),
+        _ => return None,
+    })
+}
+
+/// The operations [`router`] routes to handlers of their own (not through [`handler`]).
+#[cfg(test)]
+const ROUTED: &[&str] = &["get-version", "resource-changes", "upload-elf-image"];
+
+fn dispatch(store: &mut Store, op: &str, body: &Value) -> Result<Value, ApiError> {
+    match handler(op) {
+        Some(handle) => handle(store, body, op),
+        None => generic::answer(store, op, body),
     }
 }
 
-fn login(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let input: LoginInput = decode(body)?;
-    let source = input
-        .source
-        .as_option()
-        .cloned()
-        .unwrap_or(UserSource::Local);
-    let known = store
-        .users
-        .iter()
-        .any(|(u, p, s)| *u == input.username && *p == input.password && *s == source);
+fn login(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let source = body["source"].as_str().unwrap_or("LOCAL");
+    let known = store.users.iter().any(|(u, p, s)| {
+        *u == text(body, "username") && *p == text(body, "password") && s == source
+    });
     if !known {
         return Err(ApiError::bad_request(
             "login failed: wrong username, password or source",
@@ -729,658 +596,601 @@ fn login(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     }
     let token = store.token();
     store.tokens.insert(token.clone());
-    ok(&WithTask {
-        task_id: None,
-        data: LoginResponse { token },
-    })
+    Ok(json!({"task_id": null, "data": {"token": token}}))
 }
 
-fn vms_or_error(store: &Store, filter: &VmWhereInput) -> Result<Vec<String>, ApiError> {
-    let ids: Vec<String> = store
-        .vms_where(filter)?
-        .into_iter()
-        .map(|i| store.vms[i].id.clone())
-        .collect();
+/// The ids of the records of `resource` that `filter` (a `*WhereInput`) selects.
+fn select(store: &Store, resource: &str, filter: &Value) -> Result<Vec<String>, ApiError> {
+    generic::selected_ids(store, resource, filter)
+}
+
+fn vms_or_error(store: &Store, filter: &Value) -> Result<Vec<String>, ApiError> {
+    let ids = select(store, "Vm", filter)?;
     if ids.is_empty() {
-        return Err(ApiError::not_found("no VM matches the `where` filter"));
+        return Err(ApiError::nothing_selected(
+            "no VM matches the `where` filter",
+        ));
     }
     Ok(ids)
 }
 
+type VmChange = Box<dyn Fn(&mut Map<String, Value>) + Send + Sync>;
+
+/// A task per VM of `ids` that applies `change` when it succeeds; the answers hold each VM
+/// as it is now. A VM gone since it was selected (`store.task` advances other tasks, and an
+/// older delete may end there) is left out, never a panic.
 fn vm_answers(
     store: &mut Store,
     ids: &[String],
     description: &str,
-    effect: fn(&mut Vm),
-) -> Vec<WithTask<Vm>> {
+    change: Option<VmChange>,
+) -> Vec<Value> {
+    let change = change.map(Arc::new);
     ids.iter()
         .filter_map(|id| {
             let vm_id = id.clone();
-            let task = store.task(
-                description,
-                "Vm",
-                id,
-                Some(Box::new(move |s: &mut Store| s.update_vm(&vm_id, effect))),
-                None,
-            );
-            // `store.task` advances other tasks: an older delete may have removed this VM
-            // since it was selected. It is left out of the answer, never a panic.
-            let i = store.vm_index(id)?;
-            Some(WithTask {
-                task_id: Some(task),
-                data: store.vms[i].clone(),
-            })
+            let change = change.clone();
+            let effect = change.map(|change| {
+                Box::new(move |s: &mut Store| s.update("Vm", &vm_id, |vm| change(vm))) as Effect
+            });
+            let task = store.task(description, "Vm", id, effect, None);
+            let vm = store.records.find("Vm", id)?.clone();
+            Some(json!({"task_id": task, "data": vm}))
         })
         .collect()
 }
 
-fn create_vm(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let params: Vec<VmCreationParams> = decode(body)?;
+/// What the create-like operations do with each `VmCreationParams`: a VM now, and a task
+/// that gives it `status` (or deletes it, when the task fails).
+fn created_vm_task(store: &mut Store, vm: Value, status: &str) -> Value {
+    let id = text(&vm, "id").to_owned();
+    let status = status.to_owned();
+    let failed = id.clone();
+    Task::new(&format!("Create VM {}", text(&vm, "name")), "Vm", &id)
+        .on_success(move |s: &mut Store| s.update("Vm", &id, |v| set_field(v, "status", status)))
+        .on_failure(move |s: &mut Store| s.delete_vm(&failed, true))
+        .answer(store, vm)
+}
+
+/// The elements of an array body (params of several resources at once).
+fn items_of(body: &Value) -> &[Value] {
+    body.as_array().map_or(&[], Vec::as_slice)
+}
+
+fn set_field(record: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
+    record.insert(key.into(), value.into());
+}
+
+/// Creates one VM for each element of `params`, each checked before any is created.
+fn create_vms(store: &mut Store, params: &[Value]) -> Result<Value, ApiError> {
+    for p in params {
+        store.check_vm_params(p)?;
+    }
     let mut out = Vec::new();
-    for p in &params {
+    for p in params {
         let vm = store.create_vm(p)?;
-        out.push(created_vm_task(store, vm, p.status.clone()));
+        out.push(created_vm_task(
+            store,
+            vm,
+            p["status"].as_str().unwrap_or("STOPPED"),
+        ));
     }
-    ok(&out)
+    Ok(Value::Array(out))
 }
 
-fn created_vm_task(store: &mut Store, vm: Vm, status: VmStatus) -> WithTask<Vm> {
-    let (a, b) = (vm.id.clone(), vm.id.clone());
-    let task = store.task(
-        &format!("Create VM {}", vm.name),
-        "Vm",
-        &vm.id,
-        Some(Box::new(move |s: &mut Store| {
-            s.update_vm(&a, |v| v.status = status);
-        })),
-        Some(Box::new(move |s: &mut Store| s.delete_vm(&b, true))),
-    );
-    WithTask {
-        task_id: Some(task),
-        data: vm,
-    }
+fn create_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    create_vms(store, items_of(body))
 }
 
-fn create_vm_from_template(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let params: Vec<VmCreateVmFromContentLibraryTemplateParams> = decode(body)?;
-    let mut out = Vec::new();
-    for p in &params {
-        let template = store
-            .content_library_vm_templates
+/// A new volume for each disk of a template or snapshot (`type: DISK`).
+fn disks_like(disks: &[Value], name: impl Fn(usize, &Value) -> String, size: i64) -> Value {
+    Value::Array(
+        disks
             .iter()
-            .find(|t| t.id == p.template_id)
+            .filter(|d| d["type"] == "DISK")
+            .enumerate()
+            .map(|(i, d)| {
+                json!({
+                    "boot": d["boot"],
+                    "bus": d["bus"],
+                    "vm_volume": {
+                        "name": name(i, d),
+                        "size": d["size"].as_i64().unwrap_or(size),
+                        "elf_storage_policy": "REPLICA_2_THIN_PROVISION",
+                    },
+                })
+            })
+            .collect(),
+    )
+}
+
+/// `VmCreationParams` from params shaped like them (`p`) and the template or snapshot they
+/// copy (`source`: its `cpu`, `memory`, disks).
+fn creation_like(p: &Value, source: &Value, cluster_id: &str, disks: Value) -> Value {
+    let or = |key: &str, fallback: &Value| match &p[key] {
+        Value::Null => fallback.clone(),
+        value => value.clone(),
+    };
+    json!({
+        "cluster_id": cluster_id,
+        "host_id": p["host_id"],
+        "name": p["name"],
+        "description": p["description"],
+        "cpu_cores": or("cpu_cores", &source["cpu"]["cores"]),
+        "cpu_sockets": or("cpu_sockets", &source["cpu"]["sockets"]),
+        "memory": or("memory", &source["memory"]),
+        "memory_unit": p["memory_unit"],
+        "status": p["status"].as_str().unwrap_or("STOPPED"),
+        "vm_disks": {"mount_new_create_disks": disks},
+        "vm_nics": or("vm_nics", &json!([])),
+    })
+}
+
+fn create_vm_from_template(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut creations = Vec::new();
+    let mut hostnames = Vec::new();
+    for p in items_of(body) {
+        let template_id = text(p, "template_id");
+        let template = store
+            .records
+            .find("ContentLibraryVmTemplate", template_id)
             .cloned()
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("template {} does not exist", p.template_id))
-            })?;
-        if p.cloud_init.is_some() && !template.cloud_init_supported {
-            return Err(ApiError::bad_request(format!(
+            .ok_or_else(|| ApiError::no_such(format!("template {template_id} does not exist")))?;
+        if !p["cloud_init"].is_null() && template["cloud_init_supported"] != true {
+            return Err(ApiError::invalid_state(format!(
                 "template {} does not support cloud-init",
-                template.name
+                text(&template, "name")
             )));
         }
-        let cpu = template.cpu.clone().unwrap_or(NestedCpu {
-            cores: 1,
-            sockets: 1,
-        });
-        let disks = template
-            .vm_disks
-            .iter()
-            .flatten()
-            .filter(|d| d.r#type == VmDiskType::Disk)
-            .enumerate()
-            .map(|(i, d)| MountNewCreateDisksParams {
-                boot: d.boot,
-                bus: d.bus.clone(),
-                vm_volume: MountNewCreateDisksParamsVmVolume {
-                    name: format!("{}-disk-{i}", p.name),
-                    size: d.size.unwrap_or(template.size),
-                    elf_storage_policy: VmVolumeElfStoragePolicyType::Replica2ThinProvision,
-                    ..Default::default()
-                },
-                ..Default::default()
-            })
-            .collect();
-        let creation = VmCreationParams {
-            cluster_id: p.cluster_id.clone(),
-            host_id: p.host_id.clone(),
-            name: p.name.clone(),
-            description: p.description.clone(),
-            cpu_cores: p.cpu_cores.unwrap_or(cpu.cores),
-            cpu_sockets: p.cpu_sockets.unwrap_or(cpu.sockets),
-            memory: p.memory.unwrap_or(template.memory),
-            memory_unit: p.memory_unit.clone(),
-            status: p.status.clone().unwrap_or(VmStatus::Stopped),
-            vm_disks: VmDiskParams {
-                mount_new_create_disks: Some(disks),
-                ..Default::default()
-            },
-            vm_nics: p.vm_nics.clone().unwrap_or_default(),
-            ..Default::default()
-        };
-        let mut vm = store.create_vm(&creation)?;
-        if let Some(hostname) = p.cloud_init.as_ref().and_then(|c| c.hostname.clone()) {
-            let id = vm.id.clone();
-            store.update_vm(&id, |v| v.hostname = Some(hostname.clone()));
-            vm.hostname = Some(hostname);
+        let mut source = template.clone();
+        if source["cpu"].is_null() {
+            source["cpu"] = json!({"cores": 1, "sockets": 1});
         }
-        out.push(created_vm_task(store, vm, creation.status));
+        let name = text(p, "name").to_owned();
+        let disks = disks_like(
+            items(&template, "vm_disks"),
+            |i, _| format!("{name}-disk-{i}"),
+            template["size"].as_i64().unwrap_or(0),
+        );
+        creations.push(creation_like(p, &source, text(p, "cluster_id"), disks));
+        hostnames.push(opt_text(&p["cloud_init"], "hostname"));
     }
-    ok(&out)
+    let answers = create_vms(store, &creations)?;
+    // The guest's hostname, as cloud-init sets it on first boot.
+    for (answer, hostname) in answers.as_array().into_iter().flatten().zip(hostnames) {
+        if let Some(hostname) = hostname {
+            store.update("Vm", text(&answer["data"], "id"), |vm| {
+                set_field(vm, "hostname", hostname)
+            });
+        }
+    }
+    let refreshed = answers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let vm = store.records.find("Vm", text(&a["data"], "id"));
+            json!({"task_id": a["task_id"], "data": vm.cloned().unwrap_or(a["data"].clone())})
+        })
+        .collect();
+    Ok(Value::Array(refreshed))
 }
 
-fn update_vm_basic_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let p: VmUpdateParams = decode(body)?;
-    let ids = vms_or_error(store, &p.r#where)?;
-    let data = p.data;
+fn update_vm_basic_info(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let data = body["data"].clone();
     // The new vCPU count of each VM, checked now: the task's effect cannot answer a 400.
     for id in &ids {
-        let Some(i) = store.vm_index(id) else {
+        let Some(vm) = store.records.find("Vm", id) else {
             continue;
         };
-        let cpu = &store.vms[i].cpu;
-        if data.vcpu.is_none() {
+        if data["vcpu"].is_null() {
             vcpu_count(
-                data.cpu_cores.unwrap_or(cpu.cores),
-                data.cpu_sockets.unwrap_or(cpu.sockets),
+                data["cpu_cores"]
+                    .as_i64()
+                    .or(vm["cpu"]["cores"].as_i64())
+                    .unwrap_or(1),
+                data["cpu_sockets"]
+                    .as_i64()
+                    .or(vm["cpu"]["sockets"].as_i64())
+                    .unwrap_or(1),
             )?;
         }
     }
-    let out: Vec<WithTask<Vm>> = ids
-        .iter()
-        .filter_map(|id| {
-            let (vm_id, data) = (id.clone(), data.clone());
-            let task = store.task(
-                "Update VM",
-                "Vm",
-                id,
-                Some(Box::new(move |s: &mut Store| {
-                    s.update_vm(&vm_id, |v| {
-                        if let Some(name) = data.name {
-                            v.name = name;
-                        }
-                        if let Some(description) = data.description {
-                            v.description = description;
-                        }
-                        if let Some(ha) = data.ha {
-                            v.ha = ha;
-                        }
-                        if let Some(memory) = data.memory {
-                            v.memory = crate::state::scale(memory, data.memory_unit.as_ref());
-                        }
-                        if let Some(cores) = data.cpu_cores {
-                            v.cpu.cores = cores;
-                        }
-                        if let Some(sockets) = data.cpu_sockets {
-                            v.cpu.sockets = sockets;
-                        }
-                        v.vcpu = data
-                            .vcpu
-                            .unwrap_or(v.cpu.cores.saturating_mul(v.cpu.sockets));
-                    })
-                })),
-                None,
-            );
-            // Vanished since selection (an older delete finished in `store.task`): skipped.
-            let i = store.vm_index(id)?;
-            Some(WithTask {
-                task_id: Some(task),
-                data: store.vms[i].clone(),
-            })
-        })
-        .collect();
-    ok(&out)
+    let change: VmChange = Box::new(move |vm| {
+        for key in ["name", "description", "ha"] {
+            if !data[key].is_null() {
+                set_field(vm, key, data[key].clone());
+            }
+        }
+        if let Some(memory) = data["memory"].as_i64() {
+            set_field(vm, "memory", scale(memory, data["memory_unit"].as_str()));
+        }
+        let mut cpu = vm.get("cpu").cloned().unwrap_or_else(|| json!({}));
+        for (key, field) in [("cpu_cores", "cores"), ("cpu_sockets", "sockets")] {
+            if !data[key].is_null() {
+                cpu[field] = data[key].clone();
+            }
+        }
+        let product = cpu["cores"]
+            .as_i64()
+            .unwrap_or(1)
+            .saturating_mul(cpu["sockets"].as_i64().unwrap_or(1));
+        set_field(vm, "cpu", cpu);
+        set_field(vm, "vcpu", data["vcpu"].as_i64().unwrap_or(product));
+    });
+    Ok(Value::Array(vm_answers(
+        store,
+        &ids,
+        "Update VM",
+        Some(change),
+    )))
 }
 
 fn power(
     store: &mut Store,
-    filter: &VmWhereInput,
+    body: &Value,
     action: &str,
     host_id: Option<String>,
-) -> Result<Vec<u8>, ApiError> {
-    let ids = vms_or_error(store, filter)?;
+) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
     for id in &ids {
-        let Some(i) = store.vm_index(id) else {
+        let Some(vm) = store.records.find("Vm", id) else {
             continue;
         };
-        let vm = &store.vms[i];
+        let status = text(vm, "status");
         let allowed = match action {
-            "start" => vm.status != VmStatus::Suspended,
+            "start" => status != "SUSPENDED",
             "shutdown" | "poweroff" | "restart" | "force-restart" | "suspend" => {
-                vm.status == VmStatus::Running
-                    || (action != "suspend"
-                        && action != "restart"
-                        && vm.status == VmStatus::Stopped)
+                status == "RUNNING"
+                    || (action != "suspend" && action != "restart" && status == "STOPPED")
             }
-            "resume" => vm.status == VmStatus::Suspended,
+            "resume" => status == "SUSPENDED",
             _ => false,
         };
         if !allowed {
-            return Err(ApiError::bad_request(format!(
-                "cannot {action} VM {} while it is {}",
-                vm.name, vm.status
+            return Err(ApiError::invalid_state(format!(
+                "cannot {action} VM {} while it is {status}",
+                text(vm, "name")
             )));
         }
-        if vm.in_recycle_bin {
-            return Err(ApiError::bad_request(format!(
+        if vm["in_recycle_bin"] == true {
+            return Err(ApiError::invalid_state(format!(
                 "VM {} is in the recycle bin",
-                vm.name
+                text(vm, "name")
             )));
         }
     }
     if let Some(host) = host_id {
-        if !store.hosts.iter().any(|h| h.id == host) {
-            return Err(ApiError::bad_request(format!("host {host} does not exist")));
+        if store.records.find("Host", &host).is_none() {
+            return Err(ApiError::no_such(format!("host {host} does not exist")));
         }
     }
-    let (description, effect): (&str, fn(&mut Vm)) = match action {
-        "start" => ("Start VM", |v| v.status = VmStatus::Running),
-        "shutdown" => ("Shut down VM", |v| v.status = VmStatus::Stopped),
-        "poweroff" => ("Power off VM", |v| v.status = VmStatus::Stopped),
-        "suspend" => ("Suspend VM", |v| v.status = VmStatus::Suspended),
-        "resume" => ("Resume VM", |v| v.status = VmStatus::Running),
-        _ => ("Restart VM", |v| v.status = VmStatus::Running),
+    let (description, status) = match action {
+        "start" => ("Start VM", "RUNNING"),
+        "shutdown" => ("Shut down VM", "STOPPED"),
+        "poweroff" => ("Power off VM", "STOPPED"),
+        "suspend" => ("Suspend VM", "SUSPENDED"),
+        "resume" => ("Resume VM", "RUNNING"),
+        _ => ("Restart VM", "RUNNING"),
     };
-    ok(&vm_answers(store, &ids, description, effect))
+    let change: VmChange = Box::new(move |vm| set_field(vm, "status", status));
+    Ok(Value::Array(vm_answers(
+        store,
+        &ids,
+        description,
+        Some(change),
+    )))
 }
 
-fn recycle(store: &mut Store, body: &[u8], op: &str) -> Result<Vec<u8>, ApiError> {
-    let p: VmOperateParams = decode(body)?;
-    let ids = vms_or_error(store, &p.r#where)?;
+/// A task per VM of `ids` whose answer holds only the VM's id (`DeleteVm`).
+fn id_answers(
+    store: &mut Store,
+    ids: &[String],
+    description: &str,
+    effect: impl Fn(&mut Store, &str) + Clone + Send + 'static,
+) -> Value {
+    Value::Array(
+        ids.iter()
+            .map(|id| {
+                let (vm_id, effect) = (id.clone(), effect.clone());
+                Task::new(description, "Vm", id)
+                    .on_success(move |s: &mut Store| effect(s, &vm_id))
+                    .answer(store, json!({ "id": id }))
+            })
+            .collect(),
+    )
+}
+
+fn recycle(store: &mut Store, body: &Value, op: &str) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
     let into_bin = op == "move-vm-to-recycle";
     for id in &ids {
-        let Some(i) = store.vm_index(id) else {
+        let Some(vm) = store.records.find("Vm", id) else {
             continue;
         };
-        let vm = &store.vms[i];
-        if into_bin && vm.status == VmStatus::Running {
-            return Err(ApiError::bad_request(format!(
-                "VM {} is running: shut it down before moving it to the recycle bin",
-                vm.name
+        let name = text(vm, "name");
+        if into_bin && vm["status"] == "RUNNING" {
+            return Err(ApiError::invalid_state(format!(
+                "VM {name} is running: shut it down before moving it to the recycle bin"
             )));
         }
-        if vm.in_recycle_bin == into_bin {
+        if (vm["in_recycle_bin"] == true) == into_bin {
             let state = if into_bin { "already" } else { "not" };
-            return Err(ApiError::bad_request(format!(
-                "VM {} is {state} in the recycle bin",
-                vm.name
+            return Err(ApiError::invalid_state(format!(
+                "VM {name} is {state} in the recycle bin"
             )));
         }
     }
-    let out: Vec<WithTask<DeleteVm>> = ids
-        .iter()
-        .map(|id| {
-            let vm_id = id.clone();
-            let task = store.task(
-                if into_bin {
-                    "Move VM to the recycle bin"
-                } else {
-                    "Recover VM from the recycle bin"
-                },
-                "Vm",
-                id,
-                Some(Box::new(move |s: &mut Store| {
-                    s.update_vm(&vm_id, |v| {
-                        v.in_recycle_bin = into_bin;
-                        v.deleted_at = into_bin.then(crate::state::now_rfc3339);
-                    })
-                })),
-                None,
-            );
-            WithTask {
-                task_id: Some(task),
-                data: DeleteVm { id: id.clone() },
-            }
+    let description = if into_bin {
+        "Move VM to the recycle bin"
+    } else {
+        "Recover VM from the recycle bin"
+    };
+    Ok(id_answers(store, &ids, description, move |s, id| {
+        s.update("Vm", id, |vm| {
+            set_field(vm, "in_recycle_bin", into_bin);
+            set_field(vm, "deleted_at", into_bin.then(now_rfc3339));
         })
-        .collect();
-    ok(&out)
+    }))
 }
 
-fn delete_vm(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let p: VmDeleteParams = decode(body)?;
-    let ids = vms_or_error(store, &p.r#where)?;
-    let include_snapshots = p
-        .effect
-        .as_ref()
-        .and_then(|e| e.include_snapshots)
-        .unwrap_or(false);
+fn delete_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let include_snapshots = body["effect"]["include_snapshots"] == true;
     for id in &ids {
-        let Some(i) = store.vm_index(id) else {
-            continue;
-        };
-        let vm = &store.vms[i];
-        if vm.status == VmStatus::Running {
-            return Err(ApiError::bad_request(format!("VM {} is running", vm.name)));
+        if let Some(vm) = store
+            .records
+            .find("Vm", id)
+            .filter(|v| v["status"] == "RUNNING")
+        {
+            return Err(ApiError::invalid_state(format!(
+                "VM {} is running",
+                text(vm, "name")
+            )));
         }
     }
-    let out: Vec<WithTask<DeleteVm>> = ids
-        .iter()
-        .map(|id| {
-            let vm_id = id.clone();
-            let task = store.task(
-                "Delete VM",
-                "Vm",
-                id,
-                Some(Box::new(move |s: &mut Store| {
-                    s.delete_vm(&vm_id, include_snapshots)
-                })),
-                None,
-            );
-            WithTask {
-                task_id: Some(task),
-                data: DeleteVm { id: id.clone() },
-            }
-        })
-        .collect();
-    ok(&out)
+    Ok(id_answers(store, &ids, "Delete VM", move |s, id| {
+        s.delete_vm(id, include_snapshots)
+    }))
 }
 
 type Edit = Box<dyn Fn(&mut Store, &str) -> Result<(), ApiError>>;
 
-/// Disk, NIC and CD-ROM changes and migration: applied at once, reported through a task.
-fn edit_vm(store: &mut Store, body: &[u8], op: &str) -> Result<Vec<u8>, ApiError> {
-    let (filter, apply): (VmWhereInput, Edit) = match op {
-        "add-vm-disk" => {
-            let p: VmAddDiskParams = decode(body)?;
-            let disks = p.data.vm_disks;
-            (
-                p.r#where,
-                Box::new(move |s, id| {
-                    s.add_disks(
-                        id,
-                        disks.mount_new_create_disks.as_deref().unwrap_or(&[]),
-                        disks.mount_disks.as_deref().unwrap_or(&[]),
-                    )
-                }),
-            )
-        }
-        "remove-vm-disk" => {
-            let p: VmRemoveDiskParams = decode(body)?;
-            let ids = p.data.disk_ids;
-            (
-                p.r#where,
-                Box::new(move |s, id| {
-                    s.remove_disks(id, &ids);
-                    Ok(())
-                }),
-            )
-        }
-        "add-vm-nic" => {
-            let p: VmAddNicParams = decode(body)?;
-            let nics = p.data.vm_nics;
-            (p.r#where, Box::new(move |s, id| s.add_nics(id, &nics)))
-        }
-        "remove-vm-nic" => {
-            let p: VmRemoveNicParams = decode(body)?;
-            let indexes = p.data.nic_index;
-            (
-                p.r#where,
-                Box::new(move |s, id| {
-                    s.remove_nics(id, &indexes);
-                    Ok(())
-                }),
-            )
-        }
-        "add-vm-cd-rom" => {
-            let p: VmAddCdRomParams = decode(body)?;
-            let cd_roms = p.data.vm_cd_roms;
-            (
-                p.r#where,
-                Box::new(move |s, id| s.add_cd_roms(id, &cd_roms)),
-            )
-        }
-        "remove-vm-cd-rom" => {
-            let p: VmRemoveCdRomParams = decode(body)?;
-            let ids = p.data.cd_rom_ids;
-            (
-                p.r#where,
-                Box::new(move |s, id| {
-                    s.remove_disks(id, &ids);
-                    Ok(())
-                }),
-            )
-        }
-        _ => {
-            let p: VmMigrateParams = decode(body)?;
-            let target = p.data.map(|d| d.host_id);
-            (
-                p.r#where,
-                Box::new(move |s, id| {
-                    let i = s
-                        .vm_index(id)
-                        .ok_or_else(|| ApiError::not_found(format!("VM {id} was deleted")))?;
-                    let current = s.vms[i].host.as_ref().map(|h| h.id.clone());
-                    let host = match &target {
-                        Some(h) => s.hosts.iter().find(|x| &x.id == h),
-                        None => s.hosts.iter().find(|x| Some(&x.id) != current.as_ref()),
-                    }
-                    .ok_or_else(|| ApiError::bad_request("no host to migrate to"))?;
-                    let nested = NestedHost {
-                        id: host.id.clone(),
-                        name: host.name.clone(),
-                        management_ip: host.management_ip.clone(),
-                    };
-                    s.update_vm(id, |v| v.host = Some(nested));
-                    Ok(())
-                }),
-            )
-        }
-    };
-    let ids = vms_or_error(store, &filter)?;
-    for id in &ids {
-        apply(store, id)?;
-        store.update_vm(id, |_| {});
-    }
-    ok(&vm_answers(store, &ids, "Edit VM", |_| {}))
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
 }
 
-fn remove_nics_by_where(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let p: VmRemoveNicByWhereParams = decode(body)?;
-    let picked: Vec<(String, i32)> = Store::select(&store.vm_nics, &p.r#where)?
-        .into_iter()
-        .map(|i| &store.vm_nics[i])
+/// Disk, NIC and CD-ROM changes and migration: applied at once, reported through a task.
+fn edit_vm(store: &mut Store, body: &Value, op: &str) -> Result<Value, ApiError> {
+    let data = body["data"].clone();
+    let apply: Edit = match op {
+        "add-vm-disk" => Box::new(move |s, id| {
+            let disks = &data["vm_disks"];
+            s.add_disks(
+                id,
+                items(disks, "mount_new_create_disks"),
+                items(disks, "mount_disks"),
+            )
+        }),
+        "remove-vm-disk" | "remove-vm-cd-rom" => {
+            let key = if op == "remove-vm-disk" {
+                "disk_ids"
+            } else {
+                "cd_rom_ids"
+            };
+            let ids = strings(&data[key]);
+            Box::new(move |s, id| {
+                s.remove_disks(id, &ids);
+                Ok(())
+            })
+        }
+        "add-vm-nic" => Box::new(move |s, id| s.add_nics(id, items(&data, "vm_nics"))),
+        "remove-vm-nic" => {
+            let orders: Vec<i64> = items(&data, "nic_index")
+                .iter()
+                .filter_map(Value::as_i64)
+                .collect();
+            Box::new(move |s, id| {
+                s.remove_nics(id, &orders);
+                Ok(())
+            })
+        }
+        "add-vm-cd-rom" => Box::new(move |s, id| s.add_cd_roms(id, items(&data, "vm_cd_roms"))),
+        _ => {
+            let target = opt_text(&data, "host_id");
+            Box::new(move |s, id| {
+                let current = s
+                    .records
+                    .find("Vm", id)
+                    .ok_or_else(|| ApiError::not_found(format!("VM {id} was deleted")))?["host"]
+                    ["id"]
+                    .clone();
+                let host = match &target {
+                    Some(h) => s.records.find("Host", h),
+                    None => s.records.of("Host").iter().find(|x| x["id"] != current),
+                }
+                .map(|h| json!({"id": h["id"], "name": h["name"], "management_ip": h["management_ip"]}))
+                .ok_or_else(|| ApiError::no_such("no host to migrate to"))?;
+                s.update("Vm", id, |vm| set_field(vm, "host", host));
+                Ok(())
+            })
+        }
+    };
+    let ids = vms_or_error(store, &body["where"])?;
+    for id in &ids {
+        apply(store, id)?;
+        store.update("Vm", id, |_| {});
+    }
+    Ok(Value::Array(vm_answers(store, &ids, "Edit VM", None)))
+}
+
+fn remove_nics_by_where(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let only = body["effect"]["vm_ids"]
+        .as_array()
+        .map(|ids| strings(&Value::Array(ids.clone())));
+    let picked: Vec<(String, i64)> = select(store, "VmNic", &body["where"])?
+        .iter()
+        .filter_map(|id| store.records.find("VmNic", id))
         .filter(|n| {
-            p.effect
-                .vm_ids
-                .as_ref()
-                .is_none_or(|ids| ids.contains(&n.vm.id))
+            only.as_ref()
+                .is_none_or(|ids| ids.iter().any(|id| n["vm"]["id"] == id.as_str()))
         })
-        .map(|n| (n.vm.id.clone(), n.order.unwrap_or(-1)))
+        .map(|n| {
+            (
+                text(&n["vm"], "id").to_owned(),
+                n["order"].as_i64().unwrap_or(-1),
+            )
+        })
         .collect();
     if picked.is_empty() {
-        return Err(ApiError::not_found("no VM NIC matches the `where` filter"));
+        return Err(ApiError::nothing_selected(
+            "no VM NIC matches the `where` filter",
+        ));
     }
     let mut vm_ids: Vec<String> = picked.iter().map(|(vm, _)| vm.clone()).collect();
     vm_ids.dedup();
     for vm_id in &vm_ids {
-        let orders: Vec<i32> = picked
+        let orders: Vec<i64> = picked
             .iter()
             .filter(|(vm, _)| vm == vm_id)
             .map(|(_, order)| *order)
             .collect();
         store.remove_nics(vm_id, &orders);
-        store.update_vm(vm_id, |_| {});
+        store.update("Vm", vm_id, |_| {});
     }
-    ok(&vm_answers(store, &vm_ids, "Remove VM NIC", |_| {}))
+    Ok(Value::Array(vm_answers(
+        store,
+        &vm_ids,
+        "Remove VM NIC",
+        None,
+    )))
 }
 
-fn create_vm_snapshot(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let p: VmSnapshotCreationParams = decode(body)?;
+fn create_vm_snapshot(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
     let mut out = Vec::new();
-    for data in &p.data {
+    for data in items(body, "data") {
         let snapshot = store.create_snapshot(
-            &data.vm_id,
-            &data.name,
-            data.consistent_type
-                .clone()
-                .unwrap_or(ConsistentType::CrashConsistent),
+            text(data, "vm_id"),
+            text(data, "name"),
+            data["consistent_type"]
+                .as_str()
+                .unwrap_or("CRASH_CONSISTENT"),
         )?;
-        let id = snapshot.id.clone();
-        let task = store.task(
-            &format!("Create snapshot {}", snapshot.name),
-            "VmSnapshot",
-            &snapshot.id,
-            None,
-            Some(Box::new(move |s: &mut Store| s.delete_snapshot(&id))),
+        let id = text(&snapshot, "id").to_owned();
+        let description = format!("Create snapshot {}", text(&snapshot, "name"));
+        let failed = id.clone();
+        out.push(
+            Task::new(&description, "VmSnapshot", &id)
+                .on_failure(move |s: &mut Store| s.delete_snapshot(&failed))
+                .answer(store, snapshot),
         );
-        out.push(WithTask {
-            task_id: Some(task),
-            data: snapshot,
-        });
     }
-    ok(&out)
+    Ok(Value::Array(out))
 }
 
-fn delete_vm_snapshot(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let p: VmSnapshotDeletionParams = decode(body)?;
-    let ids: Vec<String> = Store::select(&store.vm_snapshots, &p.r#where)?
-        .into_iter()
-        .map(|i| store.vm_snapshots[i].id.clone())
-        .collect();
-    let out: Vec<WithTask<DeleteVmSnapshot>> = ids
+fn delete_vm_snapshot(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = select(store, "VmSnapshot", &body["where"])?;
+    let out = ids
         .iter()
         .map(|id| {
             let snapshot_id = id.clone();
-            let task = store.task(
-                "Delete snapshot",
-                "VmSnapshot",
-                id,
-                Some(Box::new(move |s: &mut Store| {
-                    s.delete_snapshot(&snapshot_id)
-                })),
-                None,
-            );
-            WithTask {
-                task_id: Some(task),
-                data: DeleteVmSnapshot { id: id.clone() },
-            }
+            Task::new("Delete snapshot", "VmSnapshot", id)
+                .on_success(move |s: &mut Store| s.delete_snapshot(&snapshot_id))
+                .answer(store, json!({ "id": id }))
         })
         .collect();
-    ok(&out)
+    Ok(Value::Array(out))
 }
 
-fn rebuild_vm(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let params: Vec<VmRebuildParams> = decode(body)?;
-    let mut out = Vec::new();
-    for p in &params {
+fn rebuild_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut creations = Vec::new();
+    for p in items_of(body) {
+        let snapshot_id = text(p, "rebuild_from_snapshot_id");
         let snapshot = store
-            .vm_snapshots
-            .iter()
-            .find(|s| s.id == p.rebuild_from_snapshot_id)
+            .records
+            .find("VmSnapshot", snapshot_id)
             .cloned()
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "snapshot {} does not exist",
-                    p.rebuild_from_snapshot_id
-                ))
-            })?;
-        let disks = snapshot
-            .vm_disks
-            .iter()
-            .flatten()
-            .filter(|d| d.r#type == VmDiskType::Disk)
-            .map(|d| MountNewCreateDisksParams {
-                boot: d.boot,
-                bus: d.bus.clone(),
-                vm_volume: MountNewCreateDisksParamsVmVolume {
-                    name: format!("{}-{}", p.name, d.disk_name.clone().unwrap_or_default()),
-                    size: d.size,
-                    elf_storage_policy: VmVolumeElfStoragePolicyType::Replica2ThinProvision,
-                    ..Default::default()
-                },
-                ..Default::default()
-            })
-            .collect();
-        let creation = VmCreationParams {
-            cluster_id: p.cluster_id.clone().unwrap_or(snapshot.cluster.id.clone()),
-            host_id: p.host_id.clone(),
-            name: p.name.clone(),
-            description: p.description.clone(),
-            cpu_cores: p.cpu_cores.unwrap_or(snapshot.cpu.cores),
-            cpu_sockets: p.cpu_sockets.unwrap_or(snapshot.cpu.sockets),
-            memory: p.memory.unwrap_or(snapshot.memory),
-            memory_unit: p.memory_unit.clone(),
-            status: p.status.clone().unwrap_or(VmStatus::Stopped),
-            vm_disks: VmDiskParams {
-                mount_new_create_disks: Some(disks),
-                ..Default::default()
-            },
-            vm_nics: p.vm_nics.clone().unwrap_or_default(),
-            ..Default::default()
-        };
-        let vm = store.create_vm(&creation)?;
-        out.push(created_vm_task(store, vm, creation.status));
+            .ok_or_else(|| ApiError::no_such(format!("snapshot {snapshot_id} does not exist")))?;
+        let name = text(p, "name").to_owned();
+        let disks = disks_like(
+            items(&snapshot, "vm_disks"),
+            |_, d| format!("{name}-{}", text(d, "disk_name")),
+            0,
+        );
+        let cluster_id = p["cluster_id"]
+            .as_str()
+            .unwrap_or(text(&snapshot["cluster"], "id"))
+            .to_owned();
+        creations.push(creation_like(p, &snapshot, &cluster_id, disks));
     }
-    ok(&out)
+    create_vms(store, &creations)
 }
 
-fn rollback_vm(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let p: VmRollbackParams = decode(body)?;
-    let ids = vms_or_error(store, &p.r#where)?;
+fn rollback_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let snapshot_id = text(&body["data"], "snapshot_id");
     let snapshot = store
-        .vm_snapshots
-        .iter()
-        .find(|s| s.id == p.data.snapshot_id)
+        .records
+        .find("VmSnapshot", snapshot_id)
         .cloned()
-        .ok_or_else(|| {
-            ApiError::bad_request(format!("snapshot {} does not exist", p.data.snapshot_id))
-        })?;
-    if ids.len() != 1 || snapshot.vm.as_ref().map(|v| &v.id) != ids.first() {
-        return Err(ApiError::bad_request(format!(
+        .ok_or_else(|| ApiError::no_such(format!("snapshot {snapshot_id} does not exist")))?;
+    if ids.len() != 1 || snapshot["vm"]["id"] != ids[0].as_str() {
+        return Err(ApiError::invalid_state(format!(
             "snapshot {} does not belong to the selected VM",
-            snapshot.name
+            text(&snapshot, "name")
         )));
     }
-    let vm_id = ids[0].clone();
-    let task = store.task(
-        &format!("Roll back to snapshot {}", snapshot.name),
-        "Vm",
-        &ids[0],
-        Some(Box::new(move |s: &mut Store| {
-            s.update_vm(&vm_id, |v| {
-                v.cpu = snapshot.cpu.clone();
-                v.vcpu = snapshot.vcpu;
-                v.memory = snapshot.memory;
-                v.status = VmStatus::Stopped;
-            })
-        })),
-        None,
-    );
-    // Vanished since selection (an older delete finished in `store.task`): a 404.
-    let i = store
-        .vm_index(&ids[0])
-        .ok_or_else(|| ApiError::not_found("the VM was deleted while the request ran"))?;
-    ok(&vec![WithTask {
-        task_id: Some(task),
-        data: store.vms[i].clone(),
-    }])
+    let description = format!("Roll back to snapshot {}", text(&snapshot, "name"));
+    let change: VmChange = Box::new(move |vm| {
+        for key in ["cpu", "vcpu", "memory"] {
+            set_field(vm, key, snapshot[key].clone());
+        }
+        set_field(vm, "status", "STOPPED");
+    });
+    let answers = vm_answers(store, &ids, &description, Some(change));
+    if answers.is_empty() {
+        // Vanished since selection (an older delete finished in `store.task`).
+        return Err(ApiError::not_found(
+            "the VM was deleted while the request ran",
+        ));
+    }
+    Ok(Value::Array(answers))
 }
 
-fn vnc_info(store: &mut Store, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let p: GetVmVncInfoParams = decode(body)?;
-    let i = Store::select(&store.vms, &p.vm)?
-        .into_iter()
-        .next()
-        .filter(|_| !p.vm.id.is_absent() || !p.vm.local_id.is_absent())
-        .ok_or_else(|| ApiError::not_found("no VM matches `vm`"))?;
-    let vm = store.vms[i].clone();
-    let cluster_ip = vm
-        .cluster
-        .as_ref()
-        .and_then(|c| store.clusters.iter().find(|x| x.id == c.id))
-        .map(|c| c.ip.clone())
+fn vnc_info(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let unique = &body["vm"];
+    if unique["id"].is_null() && unique["local_id"].is_null() {
+        return Err(ApiError::nothing_selected(
+            "`vm` names no VM (give `id` or `local_id`)",
+        ));
+    }
+    let vm = select(store, "Vm", unique)?
+        .first()
+        .and_then(|id| store.records.find("Vm", id))
+        .cloned()
+        .ok_or_else(|| ApiError::nothing_selected("no VM matches `vm`"))?;
+    let cluster_ip = vm["cluster"]["id"]
+        .as_str()
+        .and_then(|id| store.records.find("Cluster", id))
+        .map(|c| text(c, "ip").to_owned())
         .unwrap_or_default();
     // Base64 with `/`, `+` and `=`, as a tower's proxy token is.
     let redirect = format!("bW9jay1{}/+v=", store.token().replace('-', ""));
     let terminal = store.token();
     let direct = store.token();
-    ok(&VmVncInfo {
-        vm,
-        terminal,
-        redirect,
-        direct: Some(direct),
-        cluster_ip,
-    })
+    Ok(json!({
+        "vm": vm,
+        "terminal": terminal,
+        "redirect": redirect,
+        "direct": direct,
+        "cluster_ip": cluster_ip,
+    }))
 }
 
 async fn upload_elf_image(
@@ -1453,8 +1263,8 @@ async fn upload_elf_image(
                 })?),
                 None => None,
             };
-            let unit = text("size_unit").map(|u| ByteUnit::from_wire(&u));
-            let size = size.map(|s| crate::state::scale(s, unit.as_ref()));
+            let unit = text("size_unit");
+            let size = size.map(|s| scale(s, unit.as_deref()));
             let task = store.upload_chunk(
                 text("upload_task_id").as_deref(),
                 file,
@@ -1463,7 +1273,7 @@ async fn upload_elf_image(
                 text("cluster_id"),
                 text("description"),
             )?;
-            ok(&vec![task])
+            Ok(json!([task]))
         },
     )
     .await
@@ -1497,36 +1307,46 @@ async fn resource_changes(
                 None => None,
             };
             let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-            let mut response = ResourceChangeResponse {
-                current_revision: store.revision.to_string(),
-                compact_revision: store.compact_revision.to_string(),
-                ..Default::default()
-            };
+            let mut response = json!({
+                "currentRevision": store.revision.to_string(),
+                "compactRevision": store.compact_revision.to_string(),
+                "data": [],
+                "ec": "",
+            });
             match start {
                 Some(start) if start < store.compact_revision => {
-                    response.ec = "ErrCompacted".into();
-                    response.error = Some(json!({
+                    response["ec"] = "ErrCompacted".into();
+                    response["error"] = json!({
                         "message": format!(
                             "required revision {start} has been compacted (compact revision {})",
                             store.compact_revision
                         )
-                    }));
+                    });
                 }
                 Some(start) => {
-                    response.data = store
+                    let wanted = |event: &Value, key: &str, value: &Option<String>| {
+                        value.as_ref().is_none_or(|v| event[key] == v.as_str())
+                    };
+                    let data: Vec<Value> = store
                         .events
                         .iter()
-                        .filter(|e| e.revision.parse::<u64>().is_ok_and(|r| r >= start))
-                        .filter(|e| q.resource_type.is_none() || e.resource_type == q.resource_type)
-                        .filter(|e| q.resource_id.is_none() || e.resource_id == q.resource_id)
-                        .filter(|e| q.action.is_none() || e.action == q.action)
+                        .filter(|e| {
+                            e["revision"]
+                                .as_str()
+                                .and_then(|r| r.parse::<u64>().ok())
+                                .is_some_and(|r| r >= start)
+                        })
+                        .filter(|e| wanted(e, "resource_type", &q.resource_type))
+                        .filter(|e| wanted(e, "resource_id", &q.resource_id))
+                        .filter(|e| wanted(e, "action", &q.action))
                         .take(limit)
                         .cloned()
                         .collect();
+                    response["data"] = Value::Array(data);
                 }
                 None => {}
             }
-            ok(&response)
+            Ok(response)
         },
     )
     .await
@@ -1538,13 +1358,35 @@ mod tests {
     use crate::MockConfig;
     use std::time::Duration;
 
+    /// Every override has its behaviour, and nothing else has any.
+    #[test]
+    fn the_overrides_are_exactly_the_operations_with_handlers() {
+        for op in OVERRIDES {
+            assert!(
+                handler(op).is_some() != ROUTED.contains(op),
+                "`{op}`: listed as an override, but no handler (or routed twice)"
+            );
+        }
+        for op in &schema().operations {
+            if handler(&op.path).is_some() {
+                assert!(OVERRIDES.contains(&op.path.as_str()), "{}", op.path);
+            }
+        }
+    }
+
     /// `store.task` advances other tasks: an older delete that finishes there removes a VM
     /// the mutation selected earlier. The answer leaves it out instead of panicking.
     #[test]
     fn a_vm_deleted_by_an_older_task_mid_answer_is_skipped() {
         let mut store = crate::new_store(&MockConfig::default());
         store.task_duration = Duration::from_millis(1);
-        let ids: Vec<String> = store.vms.iter().take(2).map(|v| v.id.clone()).collect();
+        let ids: Vec<String> = store
+            .records
+            .of("Vm")
+            .iter()
+            .take(2)
+            .filter_map(|v| opt_text(v, "id"))
+            .collect();
         assert_eq!(ids.len(), 2, "the seed has two VMs");
         let gone = ids[1].clone();
         store.task(
@@ -1556,9 +1398,9 @@ mod tests {
         );
         std::thread::sleep(Duration::from_millis(10));
         // Selected while both exist; the first task created advances the delete.
-        let answers = vm_answers(&mut store, &ids, "Start VM", |_| {});
+        let answers = vm_answers(&mut store, &ids, "Start VM", None);
         assert_eq!(answers.len(), 1);
-        assert_eq!(answers[0].data.id, ids[0]);
-        assert!(store.vm_index(&ids[1]).is_none());
+        assert_eq!(answers[0]["data"]["id"], ids[0].as_str());
+        assert!(store.records.find("Vm", &ids[1]).is_none());
     }
 }

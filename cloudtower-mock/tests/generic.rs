@@ -2,87 +2,11 @@
 //! create → read → update → read → delete → read round trip with bodies built from the schema
 //! table (required fields, references to the seed data), reading back what was written.
 
-use std::time::Duration;
+mod common;
 
-use cloudtower_mock::{MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
 use cloudtower_schema::{ApiSchema, FieldMapping, OperationKind, Ty, TypeSchema, Via};
+use common::Session;
 use serde_json::{json, Map, Value};
-
-struct Session {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-}
-
-impl Session {
-    async fn start() -> (MockTower, Session) {
-        let tower = MockTower::start_with(MockConfig {
-            task_duration: Duration::from_millis(20),
-            ..MockConfig::default()
-        })
-        .await
-        .unwrap();
-        let http = reqwest::Client::new();
-        let url = tower.url();
-        let login: Value = http
-            .post(format!("{url}/v2/api/login"))
-            .json(&json!({ "username": MOCK_USERNAME, "password": MOCK_PASSWORD }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["data"]["token"].as_str().unwrap().to_owned();
-        (tower, Session { http, url, token })
-    }
-
-    async fn call(&self, path: &str, body: &Value) -> (u16, Value) {
-        let answer = self
-            .http
-            .post(format!("{}/v2/api/{path}", self.url))
-            .header("authorization", &self.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = answer.status().as_u16();
-        let text = answer.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    /// Calls a mutation and waits for its tasks to succeed; its answers' `data`.
-    async fn mutate(&self, path: &str, body: &Value) -> Vec<Value> {
-        let (status, answer) = self.call(path, body).await;
-        assert_eq!(status, 200, "{path} {body}: {answer}");
-        let answers = answer
-            .as_array()
-            .unwrap_or_else(|| panic!("{path}: {answer}"));
-        for task in answers {
-            let id = task["task_id"].as_str().unwrap();
-            for _ in 0..200 {
-                let (_, tasks) = self
-                    .call("get-tasks", &json!({ "where": { "id": id } }))
-                    .await;
-                match tasks[0]["status"].as_str() {
-                    Some("SUCCESSED") => break,
-                    Some("FAILED") => panic!("{path}: task failed: {}", tasks[0]),
-                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
-                }
-            }
-        }
-        answers.iter().map(|a| a["data"].clone()).collect()
-    }
-
-    async fn read(&self, list: &str, id: &str) -> Vec<Value> {
-        let (status, found) = self.call(list, &json!({ "where": { "id": id } })).await;
-        assert_eq!(status, 200, "{list}: {found}");
-        found.as_array().unwrap().clone()
-    }
-}
 
 /// A value for `ty` that shows where it went: strings named after the field.
 fn value_for(schema: &ApiSchema, ty: &Ty, field: &str, depth: usize) -> Value {

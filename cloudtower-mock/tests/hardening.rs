@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use cloudtower_api::models::{
-    ClusterWhereInput, GetVmsConnectionRequestBody, VmCreationParams, VmDeleteParams,
+    ClusterWhereInput, GetVmsConnectionRequestBody, VmCreationParams, VmDeleteParams, VmFirmware,
     VmSnapshotCreationParams, VmSnapshotCreationParamsData, VmStatus, VmUpdateParams,
     VmUpdateParamsData, VmWhereInput,
 };
@@ -228,6 +228,7 @@ async fn cpu_counts_that_overflow_answer_400() {
                 cpu_sockets: 65_536,
                 memory: 1,
                 status: VmStatus::Stopped,
+                firmware: VmFirmware::Bios,
                 ..Default::default()
             }])
             .await,
@@ -302,4 +303,13 @@ async fn an_empty_or_matches_nothing() {
     let (status, answer) = post_raw(&tower, "get-vms", br#"{"where":{"AND":[]}}"#.to_vec()).await;
     assert_eq!(status, 200, "{answer}");
     assert!(!answer.as_array().unwrap().is_empty());
+}
+
+/// The body limit fits a full upload chunk of the SDK's default size and its form fields.
+#[test]
+fn the_body_limit_fits_the_sdks_default_upload_chunk() {
+    assert_eq!(
+        cloudtower_mock::MAX_BODY_BYTES,
+        DEFAULT_CHUNK_SIZE + (1 << 20)
+    );
 }

@@ -18,6 +18,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+mod check;
+pub use check::{Mismatch, MAX_CHECK_DEPTH};
+
 /// The whole table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiSchema {

@@ -224,14 +224,12 @@ async fn one_operation(ctx: &Ctx, op: &OpSpec) -> Judged {
     let mut judged = match status {
         200 => judge_200(ctx, op, &body),
         400 | 404 => {
-            let message = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned));
-            match message {
-                Some(m) if refused_for_the_store(&m) => Judged {
+            let error = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+            match error["props"]["mock_reason"].as_str() {
+                Some(reason) if refused_for_the_store(reason) => Judged {
                     kind: Kind::Refused,
                     outcome: Outcome::Pass,
-                    note: m,
+                    note: format!("{reason}: {}", error["message"].as_str().unwrap_or("")),
                     start_up,
                 },
                 _ => fail(Kind::Invalid, format!("HTTP {status}: {}", text())),
@@ -337,16 +335,12 @@ fn as_form_text(value: &Value) -> String {
     }
 }
 
-/// Whether a refusal's message says the request referred to something that does not exist
-/// (`cluster X does not exist`, `no Cluster with id X`, `no VM matches`) or that the state of
-/// what it selected forbids it (`VM backup-demo is running`, `… while it is STOPPED`, `… is
-/// not in the recycle bin`).
-fn refused_for_the_store(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    let missing = m.contains("does not exist")
-        || (m.starts_with("no ") && (m.contains(" with id") || m.contains(" matches")));
-    let state = m.contains(" is running")
-        || m.contains(" while it is ")
-        || m.contains("is not in the recycle bin");
-    missing || state
+/// Whether a refusal's reason (the mock's `ErrorBody.props.mock_reason`) is about the store
+/// rather than the request's shape: it referred to something that does not exist, selected
+/// nothing, or selected something whose state forbids it (`restart-vm` on a stopped VM).
+fn refused_for_the_store(reason: &str) -> bool {
+    matches!(
+        reason,
+        "NoSuchResource" | "NothingSelected" | "InvalidState"
+    )
 }
