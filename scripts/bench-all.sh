@@ -45,10 +45,10 @@ run() {
     echo "started: $(date -u +%FT%TZ); uptime:$(uptime)"
     # The decode bench also writes the payload the Python comparison decodes.
     run decode env CLOUDTOWER_BENCH_PAYLOAD_OUT="$results/get-vms-10000.json" \
-        cargo bench -p cloudtower-api --bench decode
-    run encode cargo bench -p cloudtower-api --bench encode
-    run client cargo bench -p cloudtower-api --bench client
-    run tasks cargo bench -p cloudtower-api --bench tasks
+        cargo bench -p cloudtower-api-tests --bench decode
+    run encode cargo bench -p cloudtower-api-tests --bench encode
+    run client cargo bench -p cloudtower-api-tests --bench client
+    run tasks cargo bench -p cloudtower-api-tests --bench tasks
     [ "$python" = 1 ] && run python bench/python/bench.sh --reuse
     [ "$regen" = 1 ] && run regen scripts/bench-regen.sh
     if [ "$build_cost" = 1 ]; then

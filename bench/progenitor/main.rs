@@ -7,7 +7,7 @@
 //! one decoder alone, for a profiler.
 #![recursion_limit = "512"] // the payload's `json!`
 
-#[path = "../../cloudtower-api/benches/common/payload.rs"]
+#[path = "../../cloudtower-api-tests/benches/common/payload.rs"]
 mod payload;
 
 use std::hint::black_box;

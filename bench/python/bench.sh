@@ -34,7 +34,7 @@ fi
 
 if [ "$reuse" = 0 ] || [ ! -s "$payload" ] || [ ! -s "$results/decode.json" ]; then
     CLOUDTOWER_BENCH_PAYLOAD_OUT="$payload" CLOUDTOWER_BENCH_RESULTS="$results" \
-        cargo bench -p cloudtower-api --bench decode
+        cargo bench -p cloudtower-api-tests --bench decode
 fi
 
 "$venv/bin/python" bench/python/bench.py \

@@ -305,13 +305,13 @@ pub struct DecodeOptions {
     ///
     /// Nesting depth alone does not bound the stack: a level of a typed filter
     /// (`VmWhereInput`, hundreds of fields, nested through `AND`/`OR`/`NOT`) takes about
-    /// 68 KiB of stack in a debug build (`tests/hardening.rs` measures it), several times less
-    /// optimised, so 128 levels of it overflow any default thread stack. The decoder measures
-    /// the stack it has used at every array and object it enters, and refuses to go deeper
-    /// than this with a [`DecodeError`]. The default leaves half of a tokio worker's (or a
-    /// spawned thread's) 2 MiB stack to its caller, and lets 14 nested `NOT`s decode in a
-    /// debug build (real filters nest two or three). Raise it only on a thread with a larger
-    /// stack.
+    /// 68 KiB of stack in a debug build (`cloudtower-api-tests/tests/hardening.rs` measures
+    /// it), several times less optimised, so 128 levels of it overflow any default thread
+    /// stack. The decoder measures the stack it has used at every array and object it enters,
+    /// and refuses to go deeper than this with a [`DecodeError`]. The default leaves half of a
+    /// tokio worker's (or a spawned thread's) 2 MiB stack to its caller, and lets 14 nested
+    /// `NOT`s decode in a debug build (real filters nest two or three). Raise it only on a
+    /// thread with a larger stack.
     pub max_stack_bytes: usize,
     /// How many bytes the decoded value may hold per byte of the document, plus 1 MiB (default
     /// 8): every element of a list, entry of a free-form object and boxed value counts its

@@ -2,7 +2,7 @@
 //! different times (spread over the first minute), against a local axum server that answers
 //! `where.id_in` / `where.id` from a simulated clock.
 //!
-//! `cargo bench -p cloudtower-api --bench tasks`. A count, not a timing: time runs 50x faster
+//! `cargo bench -p cloudtower-api-tests --bench tasks`. A count, not a timing: time runs 50x faster
 //! than on a real tower (one simulated second is 20 ms), so the whole run takes seconds.
 //! Compared:
 //! - `Client::wait_tasks_with`: all pending tasks in one request per poll, default schedule

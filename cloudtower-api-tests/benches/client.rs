@@ -2,7 +2,7 @@
 //! read, decode the typed answer) vs raw `reqwest` posting the same bytes and reading the same
 //! answer bytes, against a local axum server on 127.0.0.1 answering a fixed body.
 //!
-//! `cargo bench -p cloudtower-api --bench client`. Goal: the client within 10% of raw reqwest
+//! `cargo bench -p cloudtower-api-tests --bench client`. Goal: the client within 10% of raw reqwest
 //! for a small answer, judged on interleaved rounds (criterion's figures are printed too)
 //! against raw reqwest plus the same typed decode: decoding is the work the caller wants, not
 //! overhead. The ratio against raw reqwest reading bytes only is printed next to it. The request count is bounded by criterion's time budget (a few seconds

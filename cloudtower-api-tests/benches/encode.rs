@@ -2,7 +2,7 @@
 //! `codec::encode` vs `serde_json::to_vec` of serde-derived types holding the same filter vs
 //! `serde_json::to_vec` of the equivalent `serde_json::Value`.
 //!
-//! `cargo bench -p cloudtower-api --bench encode`.
+//! `cargo bench -p cloudtower-api-tests --bench encode`.
 
 #![recursion_limit = "512"]
 

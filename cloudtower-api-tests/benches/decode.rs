@@ -1,7 +1,7 @@
 //! Decode a `get-vms` answer of 10,000 VMs: into `Vec<Vm>` (the typed response) vs into
 //! `serde_json::Value` (through the same codec, and through `serde_json::from_slice`).
 //!
-//! `cargo bench -p cloudtower-api --bench decode`; prints MB/s, ratios and peak heap memory.
+//! `cargo bench -p cloudtower-api-tests --bench decode`; prints MB/s, ratios and peak heap memory.
 //! `CLOUDTOWER_BENCH_PAYLOAD_OUT=FILE` also writes the payload (for bench/python).
 #![recursion_limit = "512"]
 

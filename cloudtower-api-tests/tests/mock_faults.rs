@@ -1,7 +1,6 @@
 //! The client against cloudtower-mock's fault injection: what a user sees when a tower is
 //! slow, flaky, drops connections, expires sessions, fails or pauses tasks, locks resources
 //! or sends a broken body. Every case must end in a typed error or a success, never a panic.
-#![cfg(feature = "full")]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

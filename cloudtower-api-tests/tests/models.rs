@@ -208,7 +208,6 @@ fn with_task_wraps_the_resource() {
     assert_eq!(results[1].data.id, "vm-1");
 }
 
-#[cfg(feature = "server")]
 #[test]
 fn request_and_response_types_round_trip_with_the_server_feature() {
     let vm: Vm = decode(minimal_vm().to_string().as_bytes()).unwrap();

@@ -1,5 +1,4 @@
 //! The library helpers (chunked upload, VNC console, resource watch) against cloudtower-mock.
-#![cfg(feature = "full")]
 
 use std::pin::pin;
 use std::sync::{Arc, Mutex};

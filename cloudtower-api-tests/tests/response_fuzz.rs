@@ -6,7 +6,6 @@
 //!
 //! Deterministic (a fixed seed); `CLOUDTOWER_FUZZ_BODIES` changes the number of bodies (default
 //! 100,000 in all). It prints how many bodies each operation and each mutation got, and the time.
-#![cfg(all(feature = "dynamic", feature = "full"))]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};

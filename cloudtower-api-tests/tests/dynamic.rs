@@ -1,7 +1,6 @@
 //! `Client::call_operation` (feature `dynamic`) against a test tower on 127.0.0.1: it runs on
 //! a 2 MiB stack (a tokio worker's) in a debug build, and a JSON request missing a required
 //! field is refused before anything is sent.
-#![cfg(feature = "dynamic")]
 
 mod common;
 

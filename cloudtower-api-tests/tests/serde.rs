@@ -1,6 +1,5 @@
 //! The `serde` feature: every generated type is `Serialize` and `Deserialize` through its
 //! codec, in any serde format.
-#![cfg(all(feature = "serde", feature = "vm"))]
 
 use cloudtower_api::models::{ConsistentType, Vm};
 use cloudtower_api::models::{

@@ -1,7 +1,6 @@
 //! Finding a resource by id, local id or name (`Client::resolve`), and waiting until no task
 //! changes it (`Client::wait_until_idle`): against cloudtower-mock for the lookups, and a
 //! scripted test tower for capped answers and `entityAsyncStatus`.
-#![cfg(feature = "full")]
 
 mod common;
 

@@ -114,7 +114,6 @@ fn the_decode_budget_is_configurable_and_counts_free_form_lists_too() {
 
 /// `call_operation` decodes the caller's JSON into the typed, recursive `VmWhereInput`: a
 /// filter of 100 nested `NOT`s used to overflow a tokio worker's stack and abort the process.
-#[cfg(feature = "dynamic")]
 #[test]
 fn a_caller_filter_nested_100_deep_is_refused_on_a_worker_thread_without_overflow() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
