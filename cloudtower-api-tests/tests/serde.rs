@@ -33,13 +33,29 @@ async fn get_vms_body(tower: &MockTower) -> Vec<u8> {
     answer.bytes().await.unwrap().to_vec()
 }
 
+/// `value` with every object field that is `null` left out.
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
 #[tokio::test]
 async fn vms_decoded_from_an_answer_serialize_to_the_same_json() {
     let tower = MockTower::start().await.unwrap();
     let body = get_vms_body(&tower).await;
     let vms: Vec<Vm> = cloudtower_api::codec::decode_strict(&body).unwrap();
     assert!(!vms.is_empty());
-    let sent: Value = serde_json::from_slice(&body).unwrap();
+    // A tower spells an absent nullable field as `null`; serialized, it is left out.
+    let sent = without_nulls(serde_json::from_slice(&body).unwrap());
     assert_eq!(serde_json::to_value(&vms).unwrap(), sent);
     assert_eq!(cloudtower_api::to_value(&vms).unwrap(), sent);
     // Pretty JSON reads back into the same VMs, with serde_json alone.
@@ -54,8 +70,10 @@ async fn vms_decoded_from_an_answer_serialize_to_the_same_json() {
         .split(':')
         .next()
         .unwrap();
-    let raw = std::str::from_utf8(&body).unwrap();
-    assert!(raw.starts_with(&format!("[{{{first_key}:")), "{first_key}");
+    // The answer's first present field (a `Vm`'s spec order is alphabetical, as the mock's
+    // records are).
+    let first_present = sent[0].as_object().unwrap().keys().next().unwrap();
+    assert_eq!(first_key, format!("\"{first_present}\""));
     // A field whose Rust name is a raw identifier (`r#where`) has its wire name.
     let request = cloudtower_api::models::GetVmsRequestBody {
         r#where: cloudtower_api::models::VmWhereInput {

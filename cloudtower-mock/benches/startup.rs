@@ -5,8 +5,8 @@
 #[path = "../../cloudtower-api-tests/benches/common/heap.rs"]
 mod heap;
 
-use criterion::{criterion_group, criterion_main, Criterion};
 use cloudtower_mock::{MockTower, MOCK_PASSWORD, MOCK_USERNAME};
+use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::json;
 
 fn runtime() -> tokio::runtime::Runtime {

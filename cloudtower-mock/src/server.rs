@@ -1374,6 +1374,23 @@ mod tests {
         }
     }
 
+    /// Every record of the seed data is a value of its type (the hand-written parts too).
+    #[test]
+    fn every_seed_record_is_valid_for_its_type() {
+        let store = crate::new_store(&MockConfig::default());
+        let mut checked = 0;
+        for resource in &schema().resources {
+            let ty = cloudtower_schema::Ty::Named(resource.name.clone());
+            for record in store.records.of(&resource.name) {
+                if let Err(mismatch) = schema().check(record, &ty) {
+                    panic!("{}: {mismatch}: {record}", resource.name);
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "{checked} records");
+    }
+
     /// `store.task` advances other tasks: an older delete that finishes there removes a VM
     /// the mutation selected earlier. The answer leaves it out instead of panicking.
     #[test]

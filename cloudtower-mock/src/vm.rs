@@ -856,7 +856,7 @@ impl Store {
                     "vcpu": 2,
                     "cpu": {"cores": 2, "sockets": 1},
                     "size": 40 * GIB,
-                    "created_at": now_rfc3339(),
+                    "createdAt": now_rfc3339(),
                     "architecture": "X86_64",
                     "vm_disks": [template_disk],
                 }),
