@@ -300,6 +300,22 @@ impl Task {
     }
 }
 
+/// The resource fields the params of `operation` (a create, or an update's `data`) set, as
+/// the table maps them: what an override of it starts from (references resolved, a 400 for
+/// one to nothing).
+pub(crate) fn mapped(
+    store: &Store,
+    operation: &str,
+    params: &Value,
+) -> Result<Map<String, Value>, ApiError> {
+    match schema().operation(operation).map(|op| &op.kind) {
+        Some(
+            OperationKind::Create { resource, fields } | OperationKind::Update { resource, fields },
+        ) => resolve_fields(store, resource, fields, params),
+        _ => Ok(Map::new()),
+    }
+}
+
 /// The resource fields that the params (or data) set, as `mappings` say: values as they are,
 /// references resolved into the nested form of what they name (a 400 for a reference to
 /// nothing).

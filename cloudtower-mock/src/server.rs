@@ -797,12 +797,10 @@ fn update_vm_basic_info(store: &mut Store, body: &Value) -> Result<Value, ApiErr
             )?;
         }
     }
+    // What the table maps, then what the VM slice decides (memory units, the vCPU count).
+    let mapped = generic::mapped(store, "update-vm-basic-info", &data)?;
     let change: VmChange = Box::new(move |vm| {
-        for key in ["name", "description", "ha"] {
-            if !data[key].is_null() {
-                set_field(vm, key, data[key].clone());
-            }
-        }
+        vm.extend(mapped.clone());
         if let Some(memory) = data["memory"].as_i64() {
             set_field(vm, "memory", scale(memory, data["memory_unit"].as_str()));
         }

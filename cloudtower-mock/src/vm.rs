@@ -190,10 +190,17 @@ impl Store {
             items(disks, "mount_disks"),
             items(disks, "mount_cd_roms"),
         );
+        // What the table maps (a folder, I/O limits, …), then what the VM slice decides.
+        let mut generic_params = p.clone();
+        if p["host_id"] == "AUTO_SCHEDULE" {
+            generic_params["host_id"] = Value::Null;
+        }
+        let mapped = crate::generic::mapped(self, "create-vm", &generic_params)?;
         let mut vm = new_record(self, "Vm");
         let id = text(&vm, "id").to_owned();
         let local_id = self.uuid();
         if let Some(fields) = vm.as_object_mut() {
+            fields.extend(mapped);
             set(
                 fields,
                 json!({
