@@ -15,6 +15,7 @@
 
 use std::cmp::Ordering;
 
+use cloudtower_schema::json_kind;
 use serde_json::{Map, Value};
 
 /// Operator suffixes, longest first so that `_not_in` wins over `_in`.
@@ -73,7 +74,7 @@ fn check_at(filter: &Value, at: &str, depth: usize) -> Result<(), FilterError> {
         other => {
             return Err(FilterError(format!(
                 "`{at}`: a filter is an object, not {}",
-                kind(other)
+                json_kind(other)
             )))
         }
     };
@@ -85,7 +86,7 @@ fn check_at(filter: &Value, at: &str, depth: usize) -> Result<(), FilterError> {
                 if !item.is_object() {
                     return Err(FilterError(format!(
                         "`{inner}`: holds filters (objects), not {}",
-                        kind(item)
+                        json_kind(item)
                     )));
                 }
                 check_at(item, &inner, depth + 1)?;
@@ -118,17 +119,6 @@ fn nesting(value: &Value) -> usize {
         }
     }
     deepest
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Where relation filters find the records they are about: with one, `cluster: {type: …}`

@@ -309,32 +309,23 @@ impl Store {
         on_success: Option<Effect>,
         on_failure: Option<Effect>,
     ) -> String {
-        let id = self.id();
-        let cluster = self
-            .records
-            .of("Cluster")
-            .first()
-            .map(|c| json!({"id": c["id"], "name": c["name"]}));
+        let cluster = self.records.of("Cluster").first().map(crate::vm::id_name);
         let mut task = crate::generic::new_record(self, "Task");
-        if let Some(fields) = task.as_object_mut() {
-            fields.extend(
-                json!({
-                    "id": id,
-                    "description": description,
-                    "status": "PENDING",
-                    "progress": 0.0,
-                    "local_created_at": now_rfc3339(),
-                    "resource_id": resource_id,
-                    "resource_type": resource_type,
-                    "snapshot": "{}",
-                    "args": {},
-                    "cluster": cluster,
-                })
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            );
-        }
+        let id = task["id"].as_str().unwrap_or_default().to_owned();
+        crate::vm::merge(
+            &mut task,
+            json!({
+                "description": description,
+                "status": "PENDING",
+                "progress": 0.0,
+                "local_created_at": now_rfc3339(),
+                "resource_id": resource_id,
+                "resource_type": resource_type,
+                "snapshot": "{}",
+                "args": {},
+                "cluster": cluster,
+            }),
+        );
         self.records.insert("Task", task);
         let status = if description.starts_with("Create") {
             "CREATING"

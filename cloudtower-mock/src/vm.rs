@@ -32,6 +32,13 @@ pub(crate) fn items<'a>(value: &'a Value, key: &str) -> &'a [Value] {
     value[key].as_array().map_or(&[], Vec::as_slice)
 }
 
+/// Sets the fields of `record` (a JSON object) from `fields` (another).
+pub(crate) fn merge(record: &mut Value, fields: Value) {
+    if let Some(record) = record.as_object_mut() {
+        set(record, fields);
+    }
+}
+
 /// Sets the fields of `object` (a JSON object) from `fields` (another).
 pub(crate) fn set(record: &mut Map<String, Value>, fields: Value) {
     if let Value::Object(fields) = fields {
@@ -278,26 +285,24 @@ impl Store {
             let volume_id = text(&volume, "id").to_owned();
             let local_id = self.uuid();
             let lun_id = self.id();
-            if let Some(fields) = volume.as_object_mut() {
-                set(
-                    fields,
-                    json!({
-                        "local_id": local_id,
-                        "name": text(spec, "name"),
-                        "size": scale(int(spec, "size").unwrap_or(0), spec["size_unit"].as_str()),
-                        "path": format!(
-                            "iscsi://iqn.2016-02.com.smartx:system:zbs-iscsi-datastore/{local_id}"
-                        ),
-                        "cluster": cluster,
-                        "elf_storage_policy": spec["elf_storage_policy"],
-                        "local_created_at": now_rfc3339(),
-                        "mounting": true,
-                        "type": "KVM_VOLUME_ISCSI",
-                        "lun": {"id": lun_id, "name": format!("zbs-lun-{local_id}")},
-                        "vm_disks": [],
-                    }),
-                );
-            }
+            merge(
+                &mut volume,
+                json!({
+                    "local_id": local_id,
+                    "name": text(spec, "name"),
+                    "size": scale(int(spec, "size").unwrap_or(0), spec["size_unit"].as_str()),
+                    "path": format!(
+                        "iscsi://iqn.2016-02.com.smartx:system:zbs-iscsi-datastore/{local_id}"
+                    ),
+                    "cluster": cluster,
+                    "elf_storage_policy": spec["elf_storage_policy"],
+                    "local_created_at": now_rfc3339(),
+                    "mounting": true,
+                    "type": "KVM_VOLUME_ISCSI",
+                    "lun": {"id": lun_id, "name": format!("zbs-lun-{local_id}")},
+                    "vm_disks": [],
+                }),
+            );
             self.records.insert("VmVolume", volume);
             attach.push((volume_id, disk["bus"].clone(), disk["boot"].clone()));
         }
@@ -321,20 +326,18 @@ impl Store {
                 }
             }
             let nested_volume = json!({"id": volume["id"], "name": volume["name"]});
-            if let Some(fields) = disk.as_object_mut() {
-                set(
-                    fields,
-                    json!({
-                        "boot": boot,
-                        "bus": bus,
-                        "type": "DISK",
-                        "vm": vm,
-                        "vm_volume": nested_volume,
-                        "device": format!("vd{}", (b'a' + (index % 26) as u8) as char),
-                        "key": index,
-                    }),
-                );
-            }
+            merge(
+                &mut disk,
+                json!({
+                    "boot": boot,
+                    "bus": bus,
+                    "type": "DISK",
+                    "vm": vm,
+                    "vm_volume": nested_volume,
+                    "device": format!("vd{}", (b'a' + (index % 26) as u8) as char),
+                    "key": index,
+                }),
+            );
             self.records.insert("VmDisk", disk);
             self.push_to_vm(vm_id, "vm_disks", &disk_id);
         }
@@ -354,19 +357,17 @@ impl Store {
             let index = self.next_disk_index(vm_id);
             let mut disk = new_record(self, "VmDisk");
             let disk_id = text(&disk, "id").to_owned();
-            if let Some(fields) = disk.as_object_mut() {
-                set(
-                    fields,
-                    json!({
-                        "boot": cd["boot"],
-                        "bus": "IDE",
-                        "type": "CD_ROM",
-                        "elf_image": image,
-                        "vm": vm,
-                        "key": index,
-                    }),
-                );
-            }
+            merge(
+                &mut disk,
+                json!({
+                    "boot": cd["boot"],
+                    "bus": "IDE",
+                    "type": "CD_ROM",
+                    "elf_image": image,
+                    "vm": vm,
+                    "key": index,
+                }),
+            );
             self.records.insert("VmDisk", disk);
             self.push_to_vm(vm_id, "vm_disks", &disk_id);
         }
@@ -394,23 +395,21 @@ impl Store {
             let mac = opt_text(nic, "mac_address").unwrap_or_else(|| {
                 format!("52:54:00:00:{:02x}:{:02x}", order, self.serial() % 256)
             });
-            if let Some(fields) = record.as_object_mut() {
-                set(
-                    fields,
-                    json!({
-                        "local_id": local_id,
-                        "vm": vm,
-                        "vlan": vlan,
-                        "order": order,
-                        "mac_address": mac,
-                        "model": nic["model"].as_str().unwrap_or("VIRTIO"),
-                        "enabled": nic["enabled"].as_bool().unwrap_or(true),
-                        "ip_address": nic["ip_address"],
-                        "gateway": nic["gateway"],
-                        "subnet_mask": nic["subnet_mask"],
-                    }),
-                );
-            }
+            merge(
+                &mut record,
+                json!({
+                    "local_id": local_id,
+                    "vm": vm,
+                    "vlan": vlan,
+                    "order": order,
+                    "mac_address": mac,
+                    "model": nic["model"].as_str().unwrap_or("VIRTIO"),
+                    "enabled": nic["enabled"].as_bool().unwrap_or(true),
+                    "ip_address": nic["ip_address"],
+                    "gateway": nic["gateway"],
+                    "subnet_mask": nic["subnet_mask"],
+                }),
+            );
             self.records.insert("VmNic", record);
             self.push_to_vm(vm_id, "vm_nics", &nic_id);
         }
@@ -556,19 +555,17 @@ impl Store {
             if let (Some(volume), Some(snap_name)) = (&volume, &snapshot_local_id) {
                 let mut lun_snapshot = new_record(self, "IscsiLunSnapshot");
                 let local_id = self.uuid();
-                if let Some(fields) = lun_snapshot.as_object_mut() {
-                    set(
-                        fields,
-                        json!({
-                            "local_id": local_id,
-                            "name": snap_name,
-                            "iscsi_lun": volume["lun"],
-                            "iscsi_target": target,
-                            "local_created_at": now_rfc3339(),
-                            "unique_size": 0,
-                        }),
-                    );
-                }
+                merge(
+                    &mut lun_snapshot,
+                    json!({
+                        "local_id": local_id,
+                        "name": snap_name,
+                        "iscsi_lun": volume["lun"],
+                        "iscsi_target": target,
+                        "local_created_at": now_rfc3339(),
+                        "unique_size": 0,
+                    }),
+                );
                 self.records.insert("IscsiLunSnapshot", lun_snapshot);
             }
             let volume = volume.unwrap_or(Value::Null);
@@ -593,29 +590,27 @@ impl Store {
         let mut snapshot = new_record(self, "VmSnapshot");
         let id = text(&snapshot, "id").to_owned();
         let local_id = self.uuid();
-        if let Some(fields) = snapshot.as_object_mut() {
-            set(
-                fields,
-                json!({
-                    "local_id": local_id,
-                    "name": name,
-                    "consistent_type": consistent_type,
-                    "vm": id_name(&vm),
-                    "cluster": vm["cluster"],
-                    "cpu": vm["cpu"],
-                    "vcpu": vm["vcpu"],
-                    "memory": vm["memory"],
-                    "size": vm["size"].as_i64().unwrap_or(0),
-                    "firmware": vm["firmware"],
-                    "clock_offset": vm["clock_offset"],
-                    "cpu_model": vm["cpu_model"],
-                    "ha": vm["ha"],
-                    "local_created_at": now_rfc3339(),
-                    "vm_disks": frozen,
-                    "vm_nics": [],
-                }),
-            );
-        }
+        merge(
+            &mut snapshot,
+            json!({
+                "local_id": local_id,
+                "name": name,
+                "consistent_type": consistent_type,
+                "vm": id_name(&vm),
+                "cluster": vm["cluster"],
+                "cpu": vm["cpu"],
+                "vcpu": vm["vcpu"],
+                "memory": vm["memory"],
+                "size": vm["size"].as_i64().unwrap_or(0),
+                "firmware": vm["firmware"],
+                "clock_offset": vm["clock_offset"],
+                "cpu_model": vm["cpu_model"],
+                "ha": vm["ha"],
+                "local_created_at": now_rfc3339(),
+                "vm_disks": frozen,
+                "vm_nics": [],
+            }),
+        );
         self.records.insert("VmSnapshot", snapshot);
         if let Some(Value::Array(list)) = self
             .records
@@ -689,21 +684,19 @@ impl Store {
                 }
                 let mut task = new_record(self, "UploadTask");
                 let id = text(&task, "id").to_owned();
-                if let Some(fields) = task.as_object_mut() {
-                    set(
-                        fields,
-                        json!({
-                            "chunk_size": chunk_len,
-                            "size": size,
-                            "current_chunk": 0,
-                            "status": "INITIALIZING",
-                            "resource_type": "ELF_IMAGE",
-                            "started_at": now_rfc3339(),
-                            "updatedAt": now_rfc3339(),
-                            "args": {"name": name, "cluster_id": cluster_id, "size": size},
-                        }),
-                    );
-                }
+                merge(
+                    &mut task,
+                    json!({
+                        "chunk_size": chunk_len,
+                        "size": size,
+                        "current_chunk": 0,
+                        "status": "INITIALIZING",
+                        "resource_type": "ELF_IMAGE",
+                        "started_at": now_rfc3339(),
+                        "updatedAt": now_rfc3339(),
+                        "args": {"name": name, "cluster_id": cluster_id, "size": size},
+                    }),
+                );
                 self.records.insert("UploadTask", task);
                 self.upload_meta.insert(
                     id.clone(),
@@ -767,83 +760,76 @@ impl Store {
     pub fn seed_vm_slice(&mut self) {
         let mut cluster = new_record(self, "Cluster");
         let cluster_local = self.uuid();
-        if let Some(fields) = cluster.as_object_mut() {
-            set(
-                fields,
-                json!({
-                    "name": "cluster-1",
-                    "ip": "192.0.2.10",
-                    "local_id": cluster_local,
-                    "version": "6.1.0",
-                    "type": "SMTX_OS",
-                    "hypervisor": "ELF",
-                    "architecture": "X86_64",
-                    "connect_state": "CONNECTED",
-                    "management_vip": "192.0.2.10",
-                }),
-            );
-        }
+        merge(
+            &mut cluster,
+            json!({
+                "name": "cluster-1",
+                "ip": "192.0.2.10",
+                "local_id": cluster_local,
+                "version": "6.1.0",
+                "type": "SMTX_OS",
+                "hypervisor": "ELF",
+                "architecture": "X86_64",
+                "connect_state": "CONNECTED",
+                "management_vip": "192.0.2.10",
+            }),
+        );
         let nested_cluster = id_name(&cluster);
         let cluster_id = text(&cluster, "id").to_owned();
         self.records.insert("Cluster", cluster);
         for n in 1..=3 {
             let mut host = new_record(self, "Host");
             let local_id = self.uuid();
-            if let Some(fields) = host.as_object_mut() {
-                set(
-                    fields,
-                    json!({
-                        "local_id": local_id,
-                        "name": format!("node-{n}"),
-                        "management_ip": format!("192.0.2.{}", 10 + n),
-                        "cluster": nested_cluster,
-                        "status": "CONNECTED_HEALTHY",
-                        "state": "IN_USE",
-                        "total_cpu_cores": 32,
-                        "total_memory_bytes": 256 * GIB,
-                        "cpu_model": "Intel Xeon",
-                    }),
-                );
-            }
+            merge(
+                &mut host,
+                json!({
+                    "local_id": local_id,
+                    "name": format!("node-{n}"),
+                    "management_ip": format!("192.0.2.{}", 10 + n),
+                    "cluster": nested_cluster,
+                    "status": "CONNECTED_HEALTHY",
+                    "state": "IN_USE",
+                    "total_cpu_cores": 32,
+                    "total_memory_bytes": 256 * GIB,
+                    "cpu_model": "Intel Xeon",
+                }),
+            );
             self.records.insert("Host", host);
         }
         let mut vds = new_record(self, "Vds");
-        if let Some(fields) = vds.as_object_mut() {
-            set(fields, json!({"name": "vds-1", "cluster": nested_cluster}));
-        }
+        merge(
+            &mut vds,
+            json!({"name": "vds-1", "cluster": nested_cluster}),
+        );
         let nested_vds = id_name(&vds);
         self.records.insert("Vds", vds);
         let mut vlan = new_record(self, "Vlan");
         let vlan_local = self.uuid();
         let vlan_id = text(&vlan, "id").to_owned();
-        if let Some(fields) = vlan.as_object_mut() {
-            set(
-                fields,
-                json!({
-                    "local_id": vlan_local,
-                    "name": "default",
-                    "type": "VM",
-                    "vds": nested_vds,
-                    "vlan_id": 0,
-                }),
-            );
-        }
+        merge(
+            &mut vlan,
+            json!({
+                "local_id": vlan_local,
+                "name": "default",
+                "type": "VM",
+                "vds": nested_vds,
+                "vlan_id": 0,
+            }),
+        );
         self.records.insert("Vlan", vlan);
         let mut image = new_record(self, "ElfImage");
         let image_local = self.uuid();
-        if let Some(fields) = image.as_object_mut() {
-            set(
-                fields,
-                json!({
-                    "local_id": image_local,
-                    "name": "ubuntu-22.04.iso",
-                    "path": format!("/usr/share/smartx/images/{image_local}"),
-                    "size": 2 * GIB,
-                    "cluster": nested_cluster,
-                    "local_created_at": now_rfc3339(),
-                }),
-            );
-        }
+        merge(
+            &mut image,
+            json!({
+                "local_id": image_local,
+                "name": "ubuntu-22.04.iso",
+                "path": format!("/usr/share/smartx/images/{image_local}"),
+                "size": 2 * GIB,
+                "cluster": nested_cluster,
+                "local_created_at": now_rfc3339(),
+            }),
+        );
         self.records.insert("ElfImage", image);
         let template_disk = fill(
             self,
@@ -851,24 +837,22 @@ impl Store {
             json!({"boot": 0, "bus": "VIRTIO", "index": 0, "size": 40 * GIB, "type": "DISK"}),
         );
         let mut template = new_record(self, "ContentLibraryVmTemplate");
-        if let Some(fields) = template.as_object_mut() {
-            set(
-                fields,
-                json!({
-                    "name": "ubuntu-cloud-template",
-                    "description": "Ubuntu 22.04 cloud image with cloud-init",
-                    "cloud_init_supported": true,
-                    "clusters": [nested_cluster],
-                    "memory": 4 * GIB,
-                    "vcpu": 2,
-                    "cpu": {"cores": 2, "sockets": 1},
-                    "size": 40 * GIB,
-                    "createdAt": now_rfc3339(),
-                    "architecture": "X86_64",
-                    "vm_disks": [template_disk],
-                }),
-            );
-        }
+        merge(
+            &mut template,
+            json!({
+                "name": "ubuntu-cloud-template",
+                "description": "Ubuntu 22.04 cloud image with cloud-init",
+                "cloud_init_supported": true,
+                "clusters": [nested_cluster],
+                "memory": 4 * GIB,
+                "vcpu": 2,
+                "cpu": {"cores": 2, "sockets": 1},
+                "size": 40 * GIB,
+                "createdAt": now_rfc3339(),
+                "architecture": "X86_64",
+                "vm_disks": [template_disk],
+            }),
+        );
         self.records.insert("ContentLibraryVmTemplate", template);
         let vms = [
             ("backup-demo", "RUNNING", "RUNNING", 2),
@@ -943,20 +927,18 @@ pub(crate) fn advance_uploads(store: &mut Store, now: Instant) {
         let mut image = new_record(store, "ElfImage");
         let image_id = text(&image, "id").to_owned();
         let local_id = store.uuid();
-        if let Some(fields) = image.as_object_mut() {
-            set(
-                fields,
-                json!({
-                    "local_id": local_id,
-                    "name": meta.name,
-                    "description": meta.description,
-                    "size": meta.received,
-                    "path": format!("/usr/share/smartx/images/{local_id}"),
-                    "cluster": cluster,
-                    "local_created_at": now_rfc3339(),
-                }),
-            );
-        }
+        merge(
+            &mut image,
+            json!({
+                "local_id": local_id,
+                "name": meta.name,
+                "description": meta.description,
+                "size": meta.received,
+                "path": format!("/usr/share/smartx/images/{local_id}"),
+                "cluster": cluster,
+                "local_created_at": now_rfc3339(),
+            }),
+        );
         store.records.insert("ElfImage", image);
         if let Some(task) = store.records.fields_mut("UploadTask", &id) {
             task.insert("status".into(), "SUCCESSED".into());

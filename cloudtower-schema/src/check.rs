@@ -63,7 +63,7 @@ impl ApiSchema {
                 format!("nested deeper than {MAX_CHECK_DEPTH} levels"),
             );
         }
-        let expected = |what: &str| format!("expected {what}, found {}", kind(value));
+        let expected = |what: &str| format!("expected {what}, found {}", json_kind(value));
         match ty {
             Ty::Json => Ok(()),
             Ty::String | Ty::File => match value {
@@ -189,7 +189,8 @@ impl ApiSchema {
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+/// How a message names the kind of a JSON value (`a string`, `null`, …).
+pub fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
