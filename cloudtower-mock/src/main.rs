@@ -44,6 +44,7 @@ async fn main() -> std::io::Result<()> {
         seed_data: !args.empty,
         version: (args.tower_version != "none").then_some(args.tower_version),
         lock_resources_during_tasks: args.lock_resources,
+        ..MockConfig::default()
     };
     if args.pair {
         let pair = MockTower::start_pair_with(config).await?;
