@@ -185,7 +185,7 @@ pub fn matches(resource: &Value, filter: &Value) -> bool {
     matches_in(ctx, resource, filter)
 }
 
-/// [`matches`] for a record of type `resource`, relation filters applied to the related
+/// [`matches()`] for a record of type `resource`, relation filters applied to the related
 /// records themselves (found through `related`).
 pub fn matches_related(
     resource: &str,
