@@ -170,7 +170,7 @@ fn create(
         let on_success = {
             let (resource, id) = (resource.to_owned(), id.clone());
             move |store: &mut Store| {
-                crate::generic::sync_inverse(store, &resource, &id, &Value::Null);
+                sync_inverse(store, &resource, &id, &Value::Null);
                 store.record(&resource, "CREATE", &id, None)
             }
         };
@@ -696,9 +696,6 @@ pub(crate) fn refresh_nested(store: &mut Store, resource: &str, id: &str) {
     let schema = schema();
     for holder in &schema.resources {
         for relation in holder.relations.iter().filter(|r| r.resource == resource) {
-            let Ok(fresh) = nested(store, &holder.name, &relation.field, resource, id) else {
-                return;
-            };
             let field = relation.field.as_str();
             let holders: Vec<String> = store
                 .records
@@ -707,6 +704,13 @@ pub(crate) fn refresh_nested(store: &mut Store, resource: &str, id: &str) {
                 .filter(|r| relation_ids(&r[field]).iter().any(|i| i == id))
                 .filter_map(|r| r["id"].as_str().map(str::to_owned))
                 .collect();
+            // Built only for a relation something holds: updates are a hot path.
+            if holders.is_empty() {
+                continue;
+            }
+            let Ok(fresh) = nested(store, &holder.name, &relation.field, resource, id) else {
+                return;
+            };
             for holder_id in holders {
                 let Some(slot) = store
                     .records

@@ -599,13 +599,8 @@ fn login(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
     Ok(json!({"task_id": null, "data": {"token": token}}))
 }
 
-/// The ids of the records of `resource` that `filter` (a `*WhereInput`) selects.
-fn select(store: &Store, resource: &str, filter: &Value) -> Result<Vec<String>, ApiError> {
-    generic::selected_ids(store, resource, filter)
-}
-
 fn vms_or_error(store: &Store, filter: &Value) -> Result<Vec<String>, ApiError> {
-    let ids = select(store, "Vm", filter)?;
+    let ids = generic::selected_ids(store, "Vm", filter)?;
     if ids.is_empty() {
         return Err(ApiError::nothing_selected(
             "no VM matches the `where` filter",
@@ -1013,7 +1008,7 @@ fn edit_vm(store: &mut Store, body: &Value, op: &str) -> Result<Value, ApiError>
                     Some(h) => s.records.find("Host", h),
                     None => s.records.of("Host").iter().find(|x| x["id"] != current),
                 }
-                .map(|h| json!({"id": h["id"], "name": h["name"], "management_ip": h["management_ip"]}))
+                .map(Store::nested_host)
                 .ok_or_else(|| ApiError::no_such("no host to migrate to"))?;
                 s.update("Vm", id, |vm| set_field(vm, "host", host));
                 Ok(())
@@ -1032,7 +1027,7 @@ fn remove_nics_by_where(store: &mut Store, body: &Value) -> Result<Value, ApiErr
     let only = body["effect"]["vm_ids"]
         .as_array()
         .map(|ids| strings(&Value::Array(ids.clone())));
-    let picked: Vec<(String, i64)> = select(store, "VmNic", &body["where"])?
+    let picked: Vec<(String, i64)> = generic::selected_ids(store, "VmNic", &body["where"])?
         .iter()
         .filter_map(|id| store.records.find("VmNic", id))
         .filter(|n| {
@@ -1093,7 +1088,7 @@ fn create_vm_snapshot(store: &mut Store, body: &Value) -> Result<Value, ApiError
 }
 
 fn delete_vm_snapshot(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let ids = select(store, "VmSnapshot", &body["where"])?;
+    let ids = generic::selected_ids(store, "VmSnapshot", &body["where"])?;
     let out = ids
         .iter()
         .map(|id| {
@@ -1168,7 +1163,7 @@ fn vnc_info(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
             "`vm` names no VM (give `id` or `local_id`)",
         ));
     }
-    let vm = select(store, "Vm", unique)?
+    let vm = generic::selected_ids(store, "Vm", unique)?
         .first()
         .and_then(|id| store.records.find("Vm", id))
         .cloned()

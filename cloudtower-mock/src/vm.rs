@@ -90,7 +90,8 @@ impl Store {
             .ok_or_else(|| ApiError::no_such(format!("cluster {id} does not exist")))
     }
 
-    fn nested_host(host: &Value) -> Value {
+    /// The nested form a VM holds of its host.
+    pub(crate) fn nested_host(host: &Value) -> Value {
         json!({"id": host["id"], "name": host["name"], "management_ip": host["management_ip"]})
     }
 
