@@ -1,0 +1,322 @@
+//! Connecting: the endpoint and credentials from flags, `CLOUDTOWER_*` variables and the
+//! profile, in that order; `cloudtower login` and `logout`.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::ArgMatches;
+use cloudtower_api::contract::LoginRequest;
+use cloudtower_api::models::LoginInput;
+use cloudtower_api::{Authenticator, Client, PasswordLogin, Secret};
+use futures_util::future::BoxFuture;
+
+use crate::config::{Credentials, Profile, Store};
+use crate::failure::{Failure, Result};
+
+/// The connection options every command takes.
+pub struct Global {
+    pub profile: String,
+    pub endpoints: Vec<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub api_key: Option<Secret>,
+    pub source: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+    pub insecure: bool,
+    pub timeout: Option<Duration>,
+}
+
+impl Global {
+    pub fn from_matches(matches: &ArgMatches) -> Global {
+        let text = |name: &str| matches.get_one::<String>(name).cloned();
+        Global {
+            profile: text("profile").unwrap_or_else(|| "default".to_owned()),
+            endpoints: text("endpoint")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            username: text("username"),
+            password: text("password").map(Secret::new),
+            api_key: text("api-key").map(Secret::new),
+            source: text("source"),
+            ca_cert: matches.get_one::<PathBuf>("ca-cert").cloned(),
+            insecure: matches.get_flag("insecure"),
+            timeout: matches
+                .get_one::<u64>("timeout")
+                .map(|s| Duration::from_secs(*s)),
+        }
+    }
+}
+
+/// A client for the profile's tower, with the endpoints and TLS options of flags and profile.
+fn build_client(global: &Global, profile: &Profile) -> Result<Client> {
+    let endpoints = if global.endpoints.is_empty() {
+        &profile.endpoints
+    } else {
+        &global.endpoints
+    };
+    let Some((first, others)) = endpoints.split_first() else {
+        return Err(Failure::Usage(format!(
+            "no endpoint for profile `{}`: pass --endpoint, set CLOUDTOWER_ENDPOINT, or run \
+             `cloudtower login --endpoint URL`",
+            global.profile
+        )));
+    };
+    let mut builder = others
+        .iter()
+        .fold(Client::builder(first.clone()), |builder, other| {
+            builder.endpoint(other.clone())
+        })
+        .user_agent(concat!("cloudtower-cli/", env!("CARGO_PKG_VERSION")))
+        .danger_accept_invalid_certs(global.insecure || profile.insecure);
+    if let Some(timeout) = global.timeout {
+        builder = builder.timeout(timeout);
+    }
+    if let Some(path) = global.ca_cert.as_ref().or(profile.ca_cert.as_ref()) {
+        let pem = std::fs::read(path)
+            .map_err(|error| Failure::Usage(format!("--ca-cert {}: {error}", path.display())))?;
+        builder = builder.root_certificate_pem(pem);
+    }
+    Ok(builder.build()?)
+}
+
+fn password_login(username: &str, password: Secret, source: Option<&str>) -> PasswordLogin {
+    let login = PasswordLogin::new(username, password);
+    match source {
+        Some(source) => login.source(source),
+        None => login,
+    }
+}
+
+/// Logs in through `client` and returns the session token (the spec's login body, built by
+/// the generated `LoginRequest`).
+async fn login_token(
+    client: &cloudtower_api::client::Client,
+    login: &PasswordLogin,
+) -> Result<Secret> {
+    let answer = client
+        .execute(LoginInput::request(login)?)
+        .await
+        .map_err(|error| match error.status() {
+            Some(400..=403) => Failure::Auth(format!("login refused: {error}")),
+            _ => Failure::Api(error),
+        })?;
+    Ok(LoginInput::token(answer)?)
+}
+
+/// Logs in again when the stored session expires, and stores the new token.
+struct StoredLogin {
+    login: PasswordLogin,
+    store: Store,
+    profile: String,
+    credentials: Credentials,
+}
+
+impl Authenticator for StoredLogin {
+    fn authenticate<'a>(
+        &'a self,
+        client: &'a cloudtower_api::client::Client,
+    ) -> BoxFuture<'a, std::result::Result<Secret, cloudtower_api::Error>> {
+        Box::pin(async move {
+            let answer = client.execute(LoginInput::request(&self.login)?).await?;
+            let token = LoginInput::token(answer)?;
+            let credentials = Credentials {
+                token: Some(token.expose().to_owned()),
+                ..self.credentials.clone()
+            };
+            if let Err(error) = self
+                .store
+                .save_credentials(&self.profile, Some(credentials))
+            {
+                eprintln!("warning: logged in again but could not store the session: {error}");
+            }
+            Ok(token)
+        })
+    }
+}
+
+/// A client signed in with what the flags, the environment and the profile give:
+/// an API key, else a username and password, else the stored session.
+pub async fn connect(global: &Global) -> Result<Client> {
+    let store = Store::locate()?;
+    let config = store.config()?;
+    let profile = config
+        .profiles
+        .get(&global.profile)
+        .cloned()
+        .unwrap_or_default();
+    let client = build_client(global, &profile)?;
+    if let Some(key) = &global.api_key {
+        client.set_token(key.clone());
+        return Ok(client);
+    }
+    let stored = store.credentials(&global.profile)?;
+    let username = global.username.clone().or(profile.username.clone());
+    let source = global.source.clone().or(profile.source.clone());
+    if let (Some(username), Some(password)) = (&username, &global.password) {
+        let login = password_login(username, password.clone(), source.as_deref());
+        client
+            .sign_in(login)
+            .await
+            .map_err(|error| match error.status() {
+                Some(400..=403) => Failure::Auth(format!("login refused: {error}")),
+                _ => Failure::from(error),
+            })?;
+        return Ok(client);
+    }
+    if let Some(key) = &stored.api_key {
+        client.set_token(Secret::new(key.clone()));
+        return Ok(client);
+    }
+    let Some(token) = stored.token() else {
+        return Err(Failure::Auth(format!(
+            "not signed in (profile `{}`): run `cloudtower login`, or pass --api-key or \
+             --username and --password (CLOUDTOWER_API_KEY, CLOUDTOWER_USERNAME, \
+             CLOUDTOWER_PASSWORD)",
+            global.profile
+        )));
+    };
+    client.set_token(token);
+    if let (Some(username), Some(password)) = (&username, &stored.password) {
+        client.set_authenticator(Arc::new(StoredLogin {
+            login: password_login(username, Secret::new(password.clone()), source.as_deref()),
+            store,
+            profile: global.profile.clone(),
+            credentials: stored.clone(),
+        }));
+    }
+    Ok(client)
+}
+
+/// What a 401 means for a command that used the stored session.
+pub fn session_refused(global: &Global, error: cloudtower_api::Error) -> Failure {
+    if error.is_unauthorized() && global.api_key.is_none() && global.password.is_none() {
+        Failure::Auth(format!(
+            "the tower refused the session stored for profile `{}` (expired or revoked): run \
+             `cloudtower login` again ({error})",
+            global.profile
+        ))
+    } else {
+        Failure::from(error)
+    }
+}
+
+/// `cloudtower login`: checks the credentials and stores the profile and its session.
+pub async fn login(global: &Global, matches: &ArgMatches) -> Result<String> {
+    let store = Store::locate()?;
+    let mut config = store.config()?;
+    let mut profile = config
+        .profiles
+        .get(&global.profile)
+        .cloned()
+        .unwrap_or_default();
+    if !global.endpoints.is_empty() {
+        profile.endpoints = global.endpoints.clone();
+    }
+    if global.ca_cert.is_some() {
+        profile.ca_cert = global.ca_cert.clone();
+    }
+    profile.insecure = global.insecure;
+    if global.source.is_some() {
+        profile.source = global.source.clone();
+    }
+    let client = build_client(global, &profile)?;
+    let save_password = matches.get_flag("save-password");
+    let (credentials, who) = if let Some(key) = &global.api_key {
+        client.set_token(key.clone());
+        profile.username = None;
+        let credentials = Credentials {
+            api_key: Some(key.expose().to_owned()),
+            ..Default::default()
+        };
+        (credentials, "an API key".to_owned())
+    } else {
+        let username = match global.username.clone().or(profile.username.clone()) {
+            Some(username) => username,
+            None => prompt("Username: ", false)?,
+        };
+        let password = match &global.password {
+            Some(password) => password.clone(),
+            None if matches.get_flag("password-stdin") => Secret::new(read_stdin_line()?),
+            None => Secret::new(prompt(&format!("Password for {username}: "), true)?),
+        };
+        let login = password_login(&username, password.clone(), profile.source.as_deref());
+        let token = login_token(&client, &login).await?;
+        client.set_token(token.clone());
+        profile.username = Some(username.clone());
+        let credentials = Credentials {
+            token: Some(token.expose().to_owned()),
+            password: save_password.then(|| password.expose().to_owned()),
+            ..Default::default()
+        };
+        (credentials, username)
+    };
+    let version = client
+        .fetch_server_version()
+        .await
+        .ok()
+        .flatten()
+        .map(|v| v.as_str().to_owned());
+    config
+        .profiles
+        .insert(global.profile.clone(), profile.clone());
+    store.save_config(&config)?;
+    store.save_credentials(&global.profile, Some(credentials))?;
+    Ok(format!(
+        "signed in to {} as {who} (profile `{}`{})",
+        profile.endpoints.join(", "),
+        global.profile,
+        version.map_or_else(String::new, |v| format!(", CloudTower {v}"))
+    ))
+}
+
+/// `cloudtower logout`: forgets the profile's session (its endpoints stay).
+pub fn logout(global: &Global) -> Result<String> {
+    Store::locate()?.save_credentials(&global.profile, None)?;
+    Ok(format!("signed out (profile `{}`)", global.profile))
+}
+
+fn prompt(question: &str, secret: bool) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(format!(
+            "{} not given and stdin is not a terminal: pass --username and --password \
+             (or --password-stdin)",
+            question.trim_end_matches([':', ' '])
+        )));
+    }
+    let answer = if secret {
+        rpassword::prompt_password(question)
+    } else {
+        eprint!("{question}");
+        read_stdin_line_io()
+    };
+    answer.map_err(|error| Failure::Other(format!("reading the answer: {error}")))
+}
+
+fn read_stdin_line() -> Result<String> {
+    read_stdin_line_io().map_err(|error| Failure::Usage(format!("reading stdin: {error}")))
+}
+
+fn read_stdin_line_io() -> std::io::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+/// A client for the profile's tower that sends no credentials (`get-version`, `login`).
+pub fn anonymous_client(global: &Global) -> Result<Client> {
+    let config = Store::locate()?.config()?;
+    let profile = config
+        .profiles
+        .get(&global.profile)
+        .cloned()
+        .unwrap_or_default();
+    build_client(global, &profile)
+}
