@@ -231,6 +231,7 @@ pub async fn login(global: &Global, matches: &ArgMatches) -> Result<String> {
     let save_password = matches.get_flag("save-password");
     let (credentials, who) = if let Some(key) = &global.api_key {
         client.set_token(key.clone());
+        verify(&client).await?;
         profile.username = None;
         let credentials = Credentials {
             api_key: Some(key.expose().to_owned()),
@@ -275,6 +276,26 @@ pub async fn login(global: &Global, matches: &ArgMatches) -> Result<String> {
         global.profile,
         version.map_or_else(String::new, |v| format!(", CloudTower {v}"))
     ))
+}
+
+/// Makes one authenticated read, so that `login` never stores a key the tower refuses.
+async fn verify(client: &Client) -> Result<()> {
+    let api = crate::schema::api();
+    let Some(count) = api
+        .resources
+        .iter()
+        .find_map(|resource| resource.connection.as_deref())
+    else {
+        return Ok(());
+    };
+    let request = cloudtower_api::ApiRequest::json(count, &serde_json::json!({})).read();
+    match client.execute(request).await {
+        Ok(_) => Ok(()),
+        Err(error) if error.is_unauthorized() => Err(Failure::Auth(format!(
+            "the tower refused the API key: {error}"
+        ))),
+        Err(error) => Err(Failure::from(error)),
+    }
 }
 
 /// `cloudtower logout`: forgets the profile's session (its endpoints stay).

@@ -551,7 +551,11 @@ mod tests {
                 operation.module,
                 operation.path
             );
-            assert!(error.to_string().contains(&operation.path), "{}", operation.path);
+            assert!(
+                error.to_string().contains(&operation.path),
+                "{}",
+                operation.path
+            );
         }
     }
 
