@@ -13,7 +13,7 @@ async fn labels_are_created_listed_updated_and_deleted() {
     let id = column(&created, "id").remove(0);
 
     let listed = cli.json(&["label", "list", "--where", "key=env"]);
-    assert_eq!(column(&listed, "id"), [id.clone()]);
+    assert_eq!(column(&listed, "id"), std::slice::from_ref(&id));
 
     let updated = cli.json(&["label", "update", &id, "--set", "value=staging"]);
     assert_eq!(column(&updated, "value"), ["staging"]);
