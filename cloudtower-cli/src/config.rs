@@ -1,5 +1,6 @@
 //! Profiles: `config.toml` for endpoints and options, and the sessions (tokens, API keys,
-//! and passwords when asked to keep them) in a file only its owner can read.
+//! and passwords when asked to keep them) in the OS keyring where there is one, else in
+//! `credentials.toml`, which only its owner can read.
 //!
 //! The directory is `$CLOUDTOWER_CONFIG_DIR`, else `$XDG_CONFIG_HOME/cloudtower`, else
 //! `~/.config/cloudtower`. Files are written whole (a temporary file renamed over the old
@@ -72,10 +73,11 @@ impl Credentials {
     }
 }
 
-/// The configuration directory and its two files.
+/// The configuration directory and its two files, and the keyring.
 #[derive(Clone, Debug)]
 pub struct Store {
     dir: PathBuf,
+    keyring: bool,
 }
 
 impl Store {
@@ -91,7 +93,10 @@ impl Store {
                 "no configuration directory: set CLOUDTOWER_CONFIG_DIR or HOME".into(),
             ));
         };
-        Ok(Store { dir })
+        Ok(Store {
+            dir,
+            keyring: crate::keyring::enabled(),
+        })
     }
 
     fn config_path(&self) -> PathBuf {
@@ -110,19 +115,55 @@ impl Store {
         write_toml(&self.dir, &self.config_path(), config, false)
     }
 
+    /// The secrets of `profile`: from the file when it holds them (no keyring was usable when
+    /// they were stored), else from the keyring.
     pub fn credentials(&self, profile: &str) -> Result<Credentials> {
         let all: BTreeMap<String, Credentials> = read_toml(&self.credentials_path())?;
-        Ok(all.get(profile).cloned().unwrap_or_default())
+        if let Some(credentials) = all.get(profile) {
+            return Ok(credentials.clone());
+        }
+        if !self.keyring {
+            return Ok(Credentials::default());
+        }
+        match crate::keyring::get(profile) {
+            Ok(Some(text)) => toml::from_str(&text).map_err(|error| {
+                Failure::Other(format!("the keyring entry of profile `{profile}`: {error}"))
+            }),
+            // No keyring here, or nothing in it: not signed in.
+            Ok(None) | Err(_) => Ok(Credentials::default()),
+        }
     }
 
-    /// Replaces the secrets of `profile` (`None`: forgets them).
+    /// Replaces the secrets of `profile` (`None`: forgets them). They go to the keyring when
+    /// one takes them, else to the file.
     pub fn save_credentials(&self, profile: &str, credentials: Option<Credentials>) -> Result<()> {
         let path = self.credentials_path();
         let mut all: BTreeMap<String, Credentials> = read_toml(&path)?;
+        let in_file = all.contains_key(profile);
         match credentials {
-            Some(credentials) => all.insert(profile.to_owned(), credentials),
-            None => all.remove(profile),
-        };
+            Some(credentials) => {
+                let text = toml::to_string(&credentials)
+                    .map_err(|error| Failure::Other(format!("encoding the session: {error}")))?;
+                if self.keyring && crate::keyring::set(profile, &text).is_ok() {
+                    if !in_file {
+                        return Ok(());
+                    }
+                    all.remove(profile);
+                } else {
+                    all.insert(profile.to_owned(), credentials);
+                }
+            }
+            None => {
+                if self.keyring {
+                    // Nothing to forget where there is no keyring.
+                    let _ = crate::keyring::delete(profile);
+                }
+                if !in_file {
+                    return Ok(());
+                }
+                all.remove(profile);
+            }
+        }
         write_toml(&self.dir, &path, &all, true)
     }
 }
@@ -194,6 +235,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store {
             dir: dir.path().join("nested"),
+            keyring: false,
         };
         let credentials = Credentials {
             token: Some("tok".into()),

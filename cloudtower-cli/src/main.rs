@@ -9,6 +9,7 @@ mod columns;
 mod config;
 mod dynamic;
 mod failure;
+mod keyring;
 mod output;
 mod schema;
 mod session;

@@ -150,3 +150,30 @@ async fn api_keys_sign_in_without_a_password() {
         .assert()
         .code(3);
 }
+
+#[tokio::test]
+async fn without_a_usable_keyring_the_session_goes_to_the_owner_only_file() {
+    let cli = Cli::new().await;
+    let url = cli.tower.url();
+    let mut login = cli.cmd(&[
+        "login",
+        "--endpoint",
+        &url,
+        "--username",
+        MOCK_USERNAME,
+        "--password",
+        MOCK_PASSWORD,
+    ]);
+    // The keyring is tried (as by default) but its D-Bus session bus is not there.
+    login
+        .env_remove("CLOUDTOWER_KEYRING")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/cloudtower-test-bus",
+        )
+        .assert()
+        .success();
+    let credentials = std::fs::read_to_string(cli.credentials_file()).unwrap();
+    assert!(credentials.contains("token"), "{credentials}");
+    cli.cmd(&["vm", "list"]).assert().success();
+}

@@ -47,6 +47,8 @@ impl Cli {
         }
         command
             .env("CLOUDTOWER_CONFIG_DIR", self.dir.path())
+            // Never the keyring of whoever runs the tests: `credentials.toml` in the directory.
+            .env("CLOUDTOWER_KEYRING", "off")
             .env("NO_COLOR", "1")
             .args(args);
         command
