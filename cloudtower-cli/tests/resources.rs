@@ -215,3 +215,57 @@ async fn tables_of_several_resources() {
     }
     insta::assert_snapshot!("resource_tables", tables);
 }
+
+#[tokio::test]
+async fn the_vnc_console_url_of_a_vm() {
+    let cli = Cli::signed_in().await;
+    let url = cli.stdout(&["vm", "vnc", "web-1"]);
+    let host = cli.tower.addr().to_string();
+    assert!(
+        url.starts_with(&format!("ws://{host}/websockify/?uuid=")),
+        "{url}"
+    );
+    assert!(
+        url.contains("&token=") && url.trim_end().lines().count() == 1,
+        "{url}"
+    );
+}
+
+#[tokio::test]
+async fn an_image_is_uploaded_in_chunks() {
+    let cli = Cli::signed_in().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tiny.iso");
+    std::fs::write(&file, vec![7u8; 300_000]).unwrap();
+    let task = cli.json(&[
+        "elf-image",
+        "upload",
+        file.to_str().unwrap(),
+        "--cluster",
+        "cluster-1",
+    ]);
+    assert_eq!(task["status"], "SUCCESSED", "{task}");
+    let images = cli.json(&["elf-image", "list", "--where", "name=tiny.iso"]);
+    assert_eq!(column(&images, "name"), ["tiny.iso"]);
+    cli.cmd(&[
+        "elf-image",
+        "upload",
+        file.to_str().unwrap(),
+        "--cluster",
+        "no-such-cluster",
+    ])
+    .assert()
+    .code(4);
+}
+
+#[tokio::test]
+async fn watch_prints_the_changes_of_one_resource_type() {
+    let cli = Cli::signed_in().await;
+    let from = cli.tower.revision().to_string();
+    cli.cmd(&["vm", "start", "web-2"]).assert().success();
+    let lines = cli.stdout(&["vm", "watch", "--from", &from, "--limit", "1", "-o", "json"]);
+    let change: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
+    assert_eq!(change["resource_type"], "Vm", "{change}");
+    let web2 = cli.json(&["vm", "get", "web-2"]);
+    assert_eq!(change["resource_id"], web2[0]["id"]);
+}
