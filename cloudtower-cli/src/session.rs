@@ -100,15 +100,17 @@ fn password_login(username: &str, password: Secret, source: Option<&str>) -> Pas
 async fn login_token(
     client: &cloudtower_api::client::Client,
     login: &PasswordLogin,
-) -> Result<Secret> {
-    let answer = client
-        .execute(LoginInput::request(login)?)
-        .await
-        .map_err(|error| match error.status() {
-            Some(400..=403) => Failure::Auth(format!("login refused: {error}")),
-            _ => Failure::Api(error),
-        })?;
-    Ok(LoginInput::token(answer)?)
+) -> std::result::Result<Secret, cloudtower_api::Error> {
+    let answer = client.execute(LoginInput::request(login)?).await?;
+    LoginInput::token(answer)
+}
+
+/// A login the tower answered with 400–403 refused the credentials.
+fn login_failure(error: cloudtower_api::Error) -> Failure {
+    match error.status() {
+        Some(400..=403) => Failure::Auth(format!("login refused: {error}")),
+        _ => Failure::from(error),
+    }
 }
 
 /// Logs in again when the stored session expires, and stores the new token.
@@ -125,8 +127,7 @@ impl Authenticator for StoredLogin {
         client: &'a cloudtower_api::client::Client,
     ) -> BoxFuture<'a, std::result::Result<Secret, cloudtower_api::Error>> {
         Box::pin(async move {
-            let answer = client.execute(LoginInput::request(&self.login)?).await?;
-            let token = LoginInput::token(answer)?;
+            let token = login_token(client, &self.login).await?;
             let credentials = Credentials {
                 token: Some(token.expose().to_owned()),
                 ..self.credentials.clone()
@@ -249,7 +250,7 @@ pub async fn login(global: &Global, matches: &ArgMatches) -> Result<String> {
             None => Secret::new(prompt(&format!("Password for {username}: "), true)?),
         };
         let login = password_login(&username, password.clone(), profile.source.as_deref());
-        let token = login_token(&client, &login).await?;
+        let token = login_token(&client, &login).await.map_err(login_failure)?;
         client.set_token(token.clone());
         profile.username = Some(username.clone());
         let credentials = Credentials {

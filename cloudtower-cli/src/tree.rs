@@ -18,7 +18,7 @@ use crate::body::object_type;
 use crate::failure::EXIT_CODES_HELP;
 use crate::output::FORMATS;
 use crate::schema::{api, field, fields, module_resource, modules};
-use crate::verbs::{self, Verb};
+use crate::verbs::{self, Action, Verb};
 
 /// Which modules get their subcommands.
 pub enum Focus {
@@ -268,7 +268,7 @@ fn module_command(
     }
     if let Some(resource) = resource {
         for verb in verbs::verbs(module, resource) {
-            command = command.subcommand(verb_command(resource, &verb));
+            command = command.subcommand(verb_command(module, resource, &verb));
         }
     }
     for operation in operations {
@@ -424,8 +424,10 @@ pub fn enum_values(ty: &Ty) -> Option<Vec<Str>> {
 }
 
 /// The flags a resource verb takes, and its help.
-fn verb_command(resource: &'static ResourceSchema, verb: &Verb) -> Command {
-    let mut command = Command::new(verb.name.clone()).about(verb.about.clone());
+fn verb_command(module: &str, resource: &'static ResourceSchema, verb: &Verb) -> Command {
+    let mut command = Command::new(verb.name.clone())
+        .about(verb.about.clone())
+        .after_help(verb_examples(module, verb));
     if verb.keys {
         command = command.arg(
             Arg::new("keys")
@@ -448,6 +450,31 @@ fn verb_command(resource: &'static ResourceSchema, verb: &Verb) -> Command {
         command = command.args(set_args(set_type));
     }
     command.args(verb.extra_args.clone())
+}
+
+fn verb_examples(module: &str, verb: &Verb) -> String {
+    let name = &verb.name;
+    let lines: Vec<String> = match verb.action {
+        Action::List => vec![
+            format!("cloudtower {module} list --first 10 -o wide"),
+            format!("cloudtower {module} list --where-json '{{\"name_starts_with\": \"web-\"}}' --all -o id"),
+        ],
+        Action::Get => vec![format!("cloudtower {module} get NAME -o yaml")],
+        Action::Count => vec![format!("cloudtower {module} count --where name_contains=db")],
+        Action::Create(_) => vec![
+            format!("cloudtower {module} create --set name=NAME --set FIELD=VALUE"),
+            format!("cloudtower {module} create --data @new.json --no-wait"),
+        ],
+        Action::Update(_) => vec![format!("cloudtower {module} update NAME --set name=NEW-NAME")],
+        Action::Delete(_) => vec![format!("cloudtower {module} delete NAME OTHER-NAME")],
+        Action::Upload => vec![format!("cloudtower {module} upload ubuntu.iso --cluster CLUSTER")],
+        Action::Watch => vec![format!("cloudtower {module} watch -o json | jq .resource_id")],
+        _ => vec![
+            format!("cloudtower {module} {name} NAME"),
+            format!("cloudtower {module} {name} --where name_starts_with=test- --no-wait"),
+        ],
+    };
+    format!("Examples:\n  {}", lines.join("\n  "))
 }
 
 fn filter_args(resource: &ResourceSchema) -> Vec<Arg> {

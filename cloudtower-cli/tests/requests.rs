@@ -131,12 +131,7 @@ async fn anonymous_operations_need_no_session() {
 
 #[test]
 fn help_shows_examples_exit_codes_and_every_module() {
-    let cli_help = assert_cmd::Command::cargo_bin("cloudtower")
-        .unwrap()
-        .env("NO_COLOR", "1")
-        .arg("--help")
-        .output()
-        .unwrap();
+    let cli_help = common::bare(&["--help"]).output().unwrap();
     assert!(cli_help.status.success());
     let help = String::from_utf8(cli_help.stdout).unwrap();
     assert!(
@@ -145,29 +140,17 @@ fn help_shows_examples_exit_codes_and_every_module() {
     );
     insta::assert_snapshot!("help_root", help);
 
-    let vm_help = assert_cmd::Command::cargo_bin("cloudtower")
-        .unwrap()
-        .args(["vm", "--help"])
-        .output()
-        .unwrap();
+    let vm_help = common::bare(&["vm", "--help"]).output().unwrap();
     insta::assert_snapshot!("help_vm", String::from_utf8(vm_help.stdout).unwrap());
 
-    let list_help = assert_cmd::Command::cargo_bin("cloudtower")
-        .unwrap()
-        .args(["vm", "list", "--help"])
-        .output()
-        .unwrap();
+    let list_help = common::bare(&["vm", "list", "--help"]).output().unwrap();
     insta::assert_snapshot!("help_vm_list", String::from_utf8(list_help.stdout).unwrap());
 }
 
 #[test]
 fn completions_and_man_pages() {
     for shell in ["bash", "zsh", "fish"] {
-        let output = assert_cmd::Command::cargo_bin("cloudtower")
-            .unwrap()
-            .args(["completions", shell])
-            .output()
-            .unwrap();
+        let output = common::bare(&["completions", shell]).output().unwrap();
         assert!(output.status.success(), "{shell}");
         let script = String::from_utf8(output.stdout).unwrap();
         assert!(
@@ -177,12 +160,7 @@ fn completions_and_man_pages() {
     }
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("man");
-    assert_cmd::Command::cargo_bin("cloudtower")
-        .unwrap()
-        .args(["man", "--dir"])
-        .arg(&out)
-        .assert()
-        .success();
+    common::bare(&["man", "--dir"]).arg(&out).assert().success();
     let page = std::fs::read_to_string(out.join("cloudtower-vm-get-vms.1")).unwrap();
     assert!(page.contains("where"), "{page}");
     assert!(out.join("cloudtower.1").exists());
@@ -190,9 +168,8 @@ fn completions_and_man_pages() {
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_cmd::Command::cargo_bin("cloudtower")
-        .unwrap()
-        .args(["vm", "no-such-operation"])
+    common::bare(&["vm", "no-such-operation"]).assert().code(2);
+    common::bare(&["vm", "list", "--first", "-1"])
         .assert()
         .code(2);
 }

@@ -154,18 +154,8 @@ async fn api_keys_sign_in_without_a_password() {
 #[tokio::test]
 async fn without_a_usable_keyring_the_session_goes_to_the_owner_only_file() {
     let cli = Cli::new().await;
-    let url = cli.tower.url();
-    let mut login = cli.cmd(&[
-        "login",
-        "--endpoint",
-        &url,
-        "--username",
-        MOCK_USERNAME,
-        "--password",
-        MOCK_PASSWORD,
-    ]);
     // The keyring is tried (as by default) but its D-Bus session bus is not there.
-    login
+    cli.login_to(&cli.tower.url(), &[])
         .env_remove("CLOUDTOWER_KEYRING")
         .env(
             "DBUS_SESSION_BUS_ADDRESS",
@@ -176,4 +166,25 @@ async fn without_a_usable_keyring_the_session_goes_to_the_owner_only_file() {
     let credentials = std::fs::read_to_string(cli.credentials_file()).unwrap();
     assert!(credentials.contains("token"), "{credentials}");
     cli.cmd(&["vm", "list"]).assert().success();
+}
+
+#[tokio::test]
+async fn an_active_passive_pair_is_served_by_its_active_tower() {
+    let pair = cloudtower_mock::MockTower::start_pair().await.unwrap();
+    let cli = Cli::new().await;
+    let [first, second] = pair.urls();
+    // The passive one first: the client finds the active one and never follows a redirect.
+    pair.switch_over();
+    cli.login_to(&format!("{first},{second}"), &[])
+        .assert()
+        .success();
+    let config = std::fs::read_to_string(cli.config_dir().join("config.toml")).unwrap();
+    assert!(
+        config.contains(&first) && config.contains(&second),
+        "{config}"
+    );
+    let before = pair.tower(1).request_count("get-vms");
+    cli.cmd(&["vm", "list"]).assert().success();
+    assert_eq!(pair.tower(1).request_count("get-vms"), before + 1);
+    assert_eq!(pair.tower(0).request_count("get-vms"), 0);
 }

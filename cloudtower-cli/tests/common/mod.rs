@@ -37,37 +37,32 @@ impl Cli {
         self.dir.path().join("credentials.toml")
     }
 
-    /// `cloudtower ARGS`, with nothing of the caller's environment that the tool reads.
+    /// `cloudtower ARGS` with this directory, and nothing of the caller's environment that
+    /// the tool reads.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut command = Command::cargo_bin("cloudtower").expect("the binary is built");
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("CLOUDTOWER_") {
-                command.env_remove(name);
-            }
-        }
-        command
-            .env("CLOUDTOWER_CONFIG_DIR", self.dir.path())
-            // Never the keyring of whoever runs the tests: `credentials.toml` in the directory.
-            .env("CLOUDTOWER_KEYRING", "off")
-            .env("NO_COLOR", "1")
-            .args(args);
+        let mut command = bare(args);
+        command.env("CLOUDTOWER_CONFIG_DIR", self.dir.path());
         command
     }
 
     /// `cloudtower login` against the mock, with `extra` flags.
     pub fn login(&self, extra: &[&str]) -> assert_cmd::assert::Assert {
-        let url = self.tower.url();
+        self.login_to(&self.tower.url(), extra).assert()
+    }
+
+    /// `cloudtower login` as the mock's user at `endpoints`, with `extra` flags, to run.
+    pub fn login_to(&self, endpoints: &str, extra: &[&str]) -> Command {
         let mut args = vec![
             "login",
             "--endpoint",
-            &url,
+            endpoints,
             "--username",
             MOCK_USERNAME,
             "--password",
             MOCK_PASSWORD,
         ];
         args.extend_from_slice(extra);
-        self.cmd(&args).assert()
+        self.cmd(&args)
     }
 
     /// The standard output of a command that must succeed.
@@ -98,4 +93,21 @@ pub fn column(items: &serde_json::Value, field: &str) -> Vec<String> {
         .iter()
         .map(|item| item[field].as_str().unwrap_or_default().to_owned())
         .collect()
+}
+
+/// `cloudtower ARGS` with nothing of the caller's environment that the tool reads, and no
+/// keyring: what it prints does not depend on who runs the tests.
+pub fn bare(args: &[&str]) -> Command {
+    let mut command = Command::cargo_bin("cloudtower").expect("the binary is built");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CLOUDTOWER_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        // Never the keyring of whoever runs the tests: `credentials.toml` in the directory.
+        .env("CLOUDTOWER_KEYRING", "off")
+        .env("NO_COLOR", "1")
+        .args(args);
+    command
 }
