@@ -293,3 +293,37 @@ async fn waiting_for_all_tasks_reports_those_unfinished_at_the_timeout() {
     assert_eq!(slow.kind, TaskFailureKind::TimedOut);
     assert_eq!(slow.status.as_deref(), Some("EXECUTING"));
 }
+
+/// A wait observed poll by poll: the tasks ended so far and their mean progress, up to all.
+#[tokio::test]
+async fn an_observed_wait_reports_progress_after_every_poll() {
+    let log = Log::default();
+    let client = task_tower(&log, |id, poll| match (id, poll) {
+        ("t-quick", _) => Some("SUCCESSED"),
+        ("t-slow", 0 | 1) => Some("EXECUTING"),
+        ("t-slow", _) => Some("SUCCESSED"),
+        _ => None,
+    })
+    .await;
+    let ids = vec![
+        "t-quick".to_owned(),
+        "t-slow".to_owned(),
+        "t-quick".to_owned(),
+    ];
+    let mut seen = Vec::new();
+    let outcomes = client
+        .wait_tasks_all_observed_as::<cloudtower_api::models::Task>(&ids, &quick(), &mut |p| {
+            seen.push(p)
+        })
+        .await
+        .unwrap();
+    assert!(outcomes.iter().all(Result::is_ok));
+    let first = seen.first().expect("a report per poll");
+    // A task given twice is one task.
+    assert_eq!((first.ended, first.total), (1, 2));
+    // One ended (1.0), one at its last progress (0.4).
+    assert!((first.fraction - 0.7).abs() < 1e-9, "{first:?}");
+    let last = seen.last().unwrap();
+    assert_eq!((last.ended, last.total, last.fraction), (2, 2, 1.0));
+    assert!(seen.windows(2).all(|w| w[0].ended <= w[1].ended));
+}

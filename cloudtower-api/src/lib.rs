@@ -12,7 +12,7 @@ pub use cloudtower_runtime::{
     EndpointHealth, Error, FailoverStrategy, FilePart, Language, ListRequest, LockedResource,
     LockedRetry, Nullable, OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related,
     RereadById, Resolve, ResolveKey, RetryPolicy, Secret, ServerVersion, Since, TaskFailure,
-    TaskFailureKind, TransportError, WaitForTasks, WaitOptions, WithTask,
+    TaskFailureKind, TransportError, WaitForTasks, WaitOptions, WaitProgress, WithTask,
 };
 #[cfg(feature = "serde")]
 #[doc(no_inline)]

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use clap::ArgMatches;
 use cloudtower_api::client::MultipartField;
-use cloudtower_api::{ApiRequest, Client, FilePart, WaitOptions};
+use cloudtower_api::models::Task;
+use cloudtower_api::{ApiRequest, Client, FilePart, WaitOptions, WaitProgress};
 use cloudtower_schema::{Method, OperationKind, OperationSchema, Ty, TypeSchema};
 use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
@@ -347,21 +348,32 @@ pub async fn finish(
     context.printer.print(&value, &format, Some(&resource.name))
 }
 
-/// Waits for the tasks, with a spinner on a terminal; every failure is printed with its error
-/// code and message.
+/// Waits for the tasks, with a progress bar on a terminal (ended tasks and their mean
+/// progress); every failure is printed with its error code and message.
 pub async fn wait(context: &mut Context, ids: &[String]) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
     let client = context.client().await?;
-    let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
-        "waiting for {} task{}",
-        ids.len(),
-        if ids.len() == 1 { "" } else { "s" }
-    ));
-    spinner.enable_steady_tick(Duration::from_millis(120));
-    let outcomes = client.wait_tasks_all(ids, &context.wait).await;
-    spinner.finish_and_clear();
+    // Drawn only when stderr is a terminal.
+    let bar = indicatif::ProgressBar::new(1000).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} waiting for tasks [{bar:30}] {msg} ({elapsed})",
+        )
+        .expect("a valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("0/{}", ids.len()));
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let shown = bar.clone();
+    let mut on_poll = move |progress: WaitProgress| {
+        shown.set_position((progress.fraction * 1000.0) as u64);
+        shown.set_message(format!("{}/{}", progress.ended, progress.total));
+    };
+    let outcomes = client
+        .wait_tasks_all_observed_as::<Task>(ids, &context.wait, &mut on_poll)
+        .await;
+    bar.finish_and_clear();
     let outcomes = outcomes.map_err(|error| context.failure(error))?;
     let failures: Vec<_> = outcomes.into_iter().filter_map(|o| o.err()).collect();
     if failures.is_empty() {

@@ -64,4 +64,4 @@ pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};
 pub use resolve::{Resolve, ResolveKey};
 #[cfg(feature = "serde")]
 pub use serde_bridge::{from_value, to_value};
-pub use tasks::{OnPaused, WaitForTasks, WaitOptions};
+pub use tasks::{OnPaused, WaitForTasks, WaitOptions, WaitProgress};

@@ -62,6 +62,19 @@ pub enum OnPaused {
     Wait,
 }
 
+/// How far a wait has come: what [`Client::wait_tasks_all_observed_as`] reports after each
+/// poll (a progress bar's position).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WaitProgress {
+    /// Tasks that have an outcome (succeeded, failed, paused, not found).
+    pub ended: usize,
+    /// Tasks waited for.
+    pub total: usize,
+    /// The mean of the tasks' progress, from 0.0 to 1.0: an ended task counts 1.0, a running
+    /// one its last `progress` (0.0 until seen).
+    pub fraction: f64,
+}
+
 impl Default for WaitOptions {
     fn default() -> Self {
         WaitOptions {
@@ -107,7 +120,7 @@ impl Client {
         task_ids: &[String],
         options: &WaitOptions,
     ) -> Result<Vec<T>, Error> {
-        self.settle_tasks(task_ids, options, Settle::FirstFailure)
+        self.settle_tasks(task_ids, options, Settle::FirstFailure, &mut |_| {})
             .await?
             .into_iter()
             .map(|outcome| outcome.map_err(|failure| Error::Task(Box::new(failure))))
@@ -140,7 +153,20 @@ impl Client {
         task_ids: &[String],
         options: &WaitOptions,
     ) -> Result<Vec<Result<T, TaskFailure>>, Error> {
-        self.settle_tasks(task_ids, options, Settle::All).await
+        self.settle_tasks(task_ids, options, Settle::All, &mut |_| {})
+            .await
+    }
+
+    /// [`wait_tasks_all_as`](Self::wait_tasks_all_as), calling `on_poll` after every poll
+    /// with how far the tasks have come (for a progress bar).
+    pub async fn wait_tasks_all_observed_as<T: TaskModel>(
+        &self,
+        task_ids: &[String],
+        options: &WaitOptions,
+        on_poll: &mut (dyn FnMut(WaitProgress) + Send),
+    ) -> Result<Vec<Result<T, TaskFailure>>, Error> {
+        self.settle_tasks(task_ids, options, Settle::All, on_poll)
+            .await
     }
 
     /// Polls until every task has an outcome, or, with [`Settle::FirstFailure`], until the
@@ -150,6 +176,7 @@ impl Client {
         task_ids: &[String],
         options: &WaitOptions,
         settle: Settle,
+        on_poll: &mut (dyn FnMut(WaitProgress) + Send),
     ) -> Result<Vec<Result<T, TaskFailure>>, Error> {
         let started = Instant::now();
         let deadline = crate::time::deadline_after(started, options.timeout);
@@ -161,6 +188,8 @@ impl Client {
             .iter()
             .map(|id| (id.as_str(), (None, Some(started))))
             .collect();
+        // Distinct tasks: an id given twice is one task.
+        let total = last_seen.len();
         loop {
             let pending: Vec<String> = last_seen.keys().map(|id| id.to_string()).collect();
             let request = T::request_for_ids(pending).request();
@@ -237,6 +266,7 @@ impl Client {
                 let (task, _) = last_seen.remove(id).expect("listed above");
                 settle_failure(&mut outcomes, settle, id, TaskFailureKind::NotFound, task)?;
             }
+            on_poll(progress(total, &last_seen));
             if last_seen.is_empty() {
                 break;
             }
@@ -253,6 +283,35 @@ impl Client {
             .iter()
             .filter_map(|id| outcomes.get(id.as_str()).cloned())
             .collect())
+    }
+}
+
+/// How far `total` tasks have come, `running` being those without an outcome yet.
+fn progress<T: TaskModel>(
+    total: usize,
+    running: &HashMap<&str, (Option<T>, Option<Instant>)>,
+) -> WaitProgress {
+    let ended = total - running.len();
+    let running_sum: f64 = running
+        .values()
+        .filter_map(|(task, _)| task.as_ref()?.progress())
+        .map(|p| {
+            if p.is_finite() {
+                p.clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    let fraction = if total == 0 {
+        1.0
+    } else {
+        (ended as f64 + running_sum) / total as f64
+    };
+    WaitProgress {
+        ended,
+        total,
+        fraction,
     }
 }
 
