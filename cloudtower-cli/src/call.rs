@@ -192,6 +192,9 @@ fn build_request(operation: &'static OperationSchema, matches: &ArgMatches) -> R
     }
 }
 
+/// The largest file a multipart operation's form carries whole.
+const MAX_FORM_FILE_BYTES: u64 = 256 << 20;
+
 /// A multipart form: text fields as given, file fields read from the path given.
 fn multipart(operation: &OperationSchema, type_name: &str, body: Value) -> Result<Prepared> {
     let mut form = Vec::new();
@@ -211,8 +214,20 @@ fn multipart(operation: &OperationSchema, type_name: &str, body: Value) -> Resul
             other => other.to_string(),
         };
         if field.ty == Ty::File {
-            let bytes = std::fs::read(&text)
-                .map_err(|error| Failure::Usage(format!("--{}: {text}: {error}", field.name)))?;
+            let unreadable = |error: std::io::Error| {
+                Failure::Usage(format!("--{}: {text}: {error}", field.name))
+            };
+            // One request holds the whole file: images go through `elf-image upload`, in chunks.
+            let size = std::fs::metadata(&text).map_err(unreadable)?.len();
+            if size > MAX_FORM_FILE_BYTES {
+                return Err(Failure::Usage(format!(
+                    "--{}: {text} has {size} bytes, more than one request carries ({} MiB); \
+                     upload images in chunks with `cloudtower elf-image upload`",
+                    field.name,
+                    MAX_FORM_FILE_BYTES >> 20
+                )));
+            }
+            let bytes = std::fs::read(&text).map_err(unreadable)?;
             let file_name = std::path::Path::new(&text)
                 .file_name()
                 .map_or_else(|| text.clone(), |n| n.to_string_lossy().into_owned());

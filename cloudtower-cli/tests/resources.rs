@@ -269,3 +269,48 @@ async fn watch_prints_the_changes_of_one_resource_type() {
     let web2 = cli.json(&["vm", "get", "web-2"]);
     assert_eq!(change["resource_id"], web2[0]["id"]);
 }
+
+#[tokio::test]
+async fn a_name_several_resources_share_is_refused_with_their_ids() {
+    let cli = Cli::signed_in().await;
+    let organization = cli.stdout(&["organization", "list", "-o", "id"]);
+    let organization = format!("organization_id={}", organization.lines().next().unwrap());
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let created = cli.json(&[
+            "datacenter",
+            "create",
+            "--set",
+            "name=dup",
+            "--set",
+            &organization,
+        ]);
+        ids.extend(column(&created, "id"));
+    }
+    let output = cli.cmd(&["datacenter", "delete", "dup"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ambiguous") && ids.iter().all(|id| stderr.contains(id.as_str())),
+        "{stderr}"
+    );
+    // By id, each is one.
+    cli.cmd(&["datacenter", "delete", &ids[0], &ids[1]])
+        .assert()
+        .success();
+    assert_eq!(
+        cli.stdout(&["datacenter", "count", "--where", "name=dup"]),
+        "0\n"
+    );
+}
+
+#[tokio::test]
+async fn list_operations_page_with_all_too() {
+    let cli = Cli::signed_in().await;
+    let before = cli.tower.request_count("get-vms");
+    let ids = cli.stdout(&["vm", "get-vms", "--all", "--page-size", "1", "-o", "id"]);
+    assert_eq!(ids.lines().count(), 4);
+    assert!(cli.tower.request_count("get-vms") - before >= 4);
+    let all = cli.json(&["vm", "get-vms", "--all", "--page-size", "3"]);
+    assert_eq!(all.as_array().unwrap().len(), 4);
+}
