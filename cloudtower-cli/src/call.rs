@@ -107,7 +107,12 @@ fn build_request(operation: &'static OperationSchema, matches: &ArgMatches) -> R
     let Some(request) = &operation.request else {
         return Ok(Prepared::Empty);
     };
-    let type_name = request.named().unwrap_or_default();
+    // The flags are those of a named request type (the tree's `operation_command`); a list
+    // of params (`create-*`) comes whole from --data.
+    let type_name = match request {
+        Ty::Named(name) => name.as_str(),
+        _ => "",
+    };
     let kind = api().resolve(type_name);
     let mut body = match matches.try_get_one::<String>("data").ok().flatten() {
         Some(data) => read_data(data)?,

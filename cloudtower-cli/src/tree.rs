@@ -255,9 +255,13 @@ fn module_command(
     full: bool,
 ) -> Command {
     let resource = module_resource(module);
+    let count = match operations.len() {
+        1 => "1 operation".to_owned(),
+        n => format!("{n} operations"),
+    };
     let about = match resource {
-        Some(resource) => format!("{} ({} operations)", resource.name, operations.len()),
-        None => format!("{} operations", operations.len()),
+        Some(resource) => format!("{} ({count})", resource.name),
+        None => count,
     };
     let mut command = Command::new(module)
         .about(about)
