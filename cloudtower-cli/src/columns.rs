@@ -77,6 +77,9 @@ const COLUMNS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The tables of the tool's own answers (`cloudtower profiles`).
+const OWN_COLUMNS: &[(&str, &str, &str)] = &[("Profile", "name endpoints username session", "")];
+
 /// Fields shown for a resource not in [`COLUMNS`], those it has, after its name or id.
 const COMMON: &[&str] = &[
     "status",
@@ -132,7 +135,12 @@ impl Column {
 
 /// The columns of `resource` (a type of the table), those its type has.
 pub fn columns(resource: Option<&str>, wide: bool, has: impl Fn(&[String]) -> bool) -> Vec<Column> {
-    let listed = resource.and_then(|name| COLUMNS.iter().find(|(r, _, _)| *r == name));
+    let listed = resource.and_then(|name| {
+        COLUMNS
+            .iter()
+            .chain(OWN_COLUMNS)
+            .find(|(r, _, _)| *r == name)
+    });
     let specs: Vec<&str> = match listed {
         Some((_, default, more)) => {
             let mut specs: Vec<&str> = default.split_whitespace().collect();

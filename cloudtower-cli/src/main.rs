@@ -68,6 +68,11 @@ async fn run(matches: &ArgMatches) -> Result<()> {
             eprintln!("{message}");
             Ok(())
         }
+        "profiles" => {
+            let profiles = session::profiles()?;
+            let format = context.format_or(output::Format::Table);
+            context.printer.print(&profiles, &format, Some("Profile"))
+        }
         "completions" => {
             let shell = *sub
                 .get_one::<clap_complete::Shell>("shell")

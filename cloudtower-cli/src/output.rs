@@ -160,15 +160,14 @@ fn table(value: &Value, item: Option<&str>, wide: bool, color: bool) -> String {
             _ => item,
         })
         .collect();
-    let resource = item.filter(|name| api().types.contains_key(*name));
-    let columns = match resource {
-        Some(name) => columns(Some(name), wide, |path| type_has_path(name, path)),
+    let of_type = item.filter(|name| api().types.contains_key(*name));
+    let columns = columns(item, wide, |path| match of_type {
+        Some(name) => type_has_path(name, path),
         // Not a type of the table: the keys the first row has.
-        None => columns(None, wide, |path| {
-            rows.first()
-                .is_some_and(|row| lookup(row, path).is_some_and(|v| !v.is_null()))
-        }),
-    };
+        None => rows
+            .first()
+            .is_some_and(|row| lookup(row, path).is_some_and(|v| !v.is_null())),
+    });
     if columns.is_empty() {
         return rows.iter().map(|row| format!("{row}\n")).collect();
     }

@@ -299,6 +299,30 @@ async fn verify(client: &Client) -> Result<()> {
     }
 }
 
+/// `cloudtower profiles`: each profile's endpoints and user, and whether it holds a session.
+pub fn profiles() -> Result<serde_json::Value> {
+    let store = Store::locate()?;
+    let config = store.config()?;
+    let mut rows = Vec::new();
+    for (name, profile) in &config.profiles {
+        let credentials = store.credentials(name)?;
+        let session = if credentials.api_key.is_some() {
+            "api key"
+        } else if credentials.token.is_some() {
+            "token"
+        } else {
+            "none"
+        };
+        rows.push(serde_json::json!({
+            "name": name,
+            "endpoints": profile.endpoints,
+            "username": profile.username,
+            "session": session,
+        }));
+    }
+    Ok(serde_json::Value::Array(rows))
+}
+
 /// `cloudtower logout`: forgets the profile's session (its endpoints stay).
 pub fn logout(global: &Global) -> Result<String> {
     Store::locate()?.save_credentials(&global.profile, None)?;

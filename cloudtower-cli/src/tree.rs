@@ -96,6 +96,10 @@ pub fn command(focus: &Focus) -> Command {
         .subcommand(login_command())
         .subcommand(Command::new("logout").about("Forget the session stored for the profile"))
         .subcommand(
+            Command::new("profiles")
+                .about("List the profiles: their endpoints, user, and whether a session is stored"),
+        )
+        .subcommand(
             Command::new("completions")
                 .about("Print a shell completion script (bash, zsh, fish, elvish, powershell)")
                 .arg(

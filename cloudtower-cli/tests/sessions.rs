@@ -67,6 +67,14 @@ async fn profiles_keep_towers_apart() {
         .assert()
         .success();
     assert_eq!(other.request_count("get-vms"), before + 1);
+    let profiles = cli.stdout(&["profiles"]);
+    insta::assert_snapshot!(
+        "profiles",
+        // Same-length stand-ins for the ports (ephemeral ports have five digits).
+        profiles
+            .replace(&cli.tower.url(), "http://127.0.0.1:PORTA")
+            .replace(&url, "http://127.0.0.1:PORTB")
+    );
     let default_before = cli.tower.request_count("get-vms");
     cli.cmd(&["vm", "list"])
         .env("CLOUDTOWER_PROFILE", "default")
