@@ -469,7 +469,7 @@ fn verb_examples(module: &str, verb: &Verb) -> String {
         ],
         Action::Get => vec![format!("cloudtower {module} get NAME -o yaml")],
         Action::Count => vec![format!("cloudtower {module} count --where name_contains=db")],
-        Action::Create(_) => vec![
+        Action::Create(..) => vec![
             format!("cloudtower {module} create --set name=NAME --set FIELD=VALUE"),
             format!("cloudtower {module} create --data @new.json --no-wait"),
         ],

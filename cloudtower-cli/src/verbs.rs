@@ -39,7 +39,7 @@ pub enum Action {
     List,
     Get,
     Count,
-    Create(&'static OperationSchema),
+    Create(&'static OperationSchema, CreateShape),
     Update(&'static OperationSchema),
     Delete(&'static OperationSchema),
     /// An operation taking `{where, data?}` of this resource.
@@ -49,6 +49,38 @@ pub enum Action {
     Vnc,
     Upload,
     Watch,
+}
+
+/// How a create operation takes what it creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateShape {
+    /// `[params]` (the regular `create-*`).
+    List,
+    /// `{data: [params]}` or `{data: params}` (`create-vm-snapshot`).
+    Data,
+    /// The params themselves.
+    Object,
+}
+
+/// The operation of the `create` verb: the regular one, else `create-<resource>` whatever
+/// its shape.
+fn create_operation(resource: &ResourceSchema) -> Option<(&'static OperationSchema, CreateShape)> {
+    if let Some(create) = verb_operation(resource, "create", |k| {
+        matches!(k, OperationKind::Create { .. })
+    }) {
+        return Some((create, CreateShape::List));
+    }
+    let create = api().operation(&format!("create-{}", resource.name.to_kebab_case()))?;
+    let shape = match create.request.as_ref()? {
+        Ty::Array(_) => CreateShape::List,
+        _ if field(request_type(create)?, "data").is_some_and(|d| d.required)
+            && data_type(create).is_some() =>
+        {
+            CreateShape::Data
+        }
+        _ => CreateShape::Object,
+    };
+    request_type(create).map(|_| (create, shape))
 }
 
 const GENERIC: &[&str] = &[
@@ -136,15 +168,17 @@ pub fn verbs(module: &str, resource: &'static ResourceSchema) -> Vec<Verb> {
             )
         });
     }
-    if let Some(create) = verb_operation(resource, "create", |k| {
-        matches!(k, OperationKind::Create { .. })
-    }) {
+    if let Some((create, shape)) = create_operation(resource) {
+        let set_type = match shape {
+            CreateShape::Data => data_type(create),
+            CreateShape::List | CreateShape::Object => request_type(create),
+        };
         verbs.push(Verb {
-            set_type: request_type(create),
+            set_type,
             ..verb(
                 "create",
-                format!("Create a {} ({})", resource.name, create.path),
-                Action::Create(create),
+                format!("Create {} resources ({})", resource.name, create.path),
+                Action::Create(create, shape),
             )
         });
     }
@@ -352,10 +386,21 @@ pub async fn run(
             let count = client.count(&list).await.map_err(|e| context.failure(e))?;
             context.printer.line(&count.to_string())
         }
-        Action::Create(operation) => {
-            let body = match set_object(&verb, matches)? {
+        Action::Create(operation, shape) => {
+            let as_list = |value: Value| match value {
                 Value::Array(items) => Value::Array(items),
                 object => Value::Array(vec![object]),
+            };
+            let given = set_object(&verb, matches)?;
+            let body = match shape {
+                CreateShape::List => as_list(given),
+                CreateShape::Object => given,
+                CreateShape::Data => {
+                    let many = request_type(operation)
+                        .and_then(|r| field(r, "data"))
+                        .is_some_and(|d| matches!(d.ty, Ty::Array(_)));
+                    json!({ "data": if many { as_list(given) } else { given } })
+                }
             };
             mutate(context, operation, body).await
         }

@@ -314,3 +314,25 @@ async fn list_operations_page_with_all_too() {
     let all = cli.json(&["vm", "get-vms", "--all", "--page-size", "3"]);
     assert_eq!(all.as_array().unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn snapshots_are_created_from_their_own_module_too() {
+    let cli = Cli::signed_in().await;
+    let vm = cli.stdout(&["vm", "get", "web-1", "-o", "id"]);
+    let created = cli.json(&[
+        "vm-snapshot",
+        "create",
+        "--set",
+        "name=from-module",
+        "--set",
+        &format!("vm_id={}", vm.trim()),
+    ]);
+    assert_eq!(column(&created, "name"), ["from-module"]);
+    cli.cmd(&["vm-snapshot", "delete", "from-module"])
+        .assert()
+        .success();
+    assert_eq!(
+        cli.stdout(&["vm-snapshot", "count", "--where", "name=from-module"]),
+        "0\n"
+    );
+}
