@@ -302,7 +302,7 @@ fn has_tasks(ty: &Ty) -> bool {
 }
 
 /// The task ids of a mutation's answer.
-fn task_ids(answer: &Value) -> Vec<String> {
+pub fn task_ids(answer: &Value) -> Vec<String> {
     let items: Vec<&Value> = match answer {
         Value::Array(items) => items.iter().collect(),
         other => vec![other],

@@ -633,16 +633,7 @@ async fn backup(
     let answer = call::send(context, operation, Prepared::Json(body))
         .await?
         .unwrap_or_default();
-    let ids: Vec<String> = answer
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|item| {
-            item.get("task_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect();
+    let ids = call::task_ids(&answer);
     call::wait(context, &ids).await?;
     let snapshot_ids: Vec<Value> = answer
         .as_array()
