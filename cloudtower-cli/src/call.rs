@@ -180,11 +180,7 @@ fn build_request(operation: &'static OperationSchema, matches: &ArgMatches) -> R
                         .find(|f| &f.name == key)
                         .map(|f| f.name.as_str())
                         .expect("checked: a field of the query");
-                    let text = match value {
-                        Value::String(text) => text.clone(),
-                        other => other.to_string(),
-                    };
-                    (name, text)
+                    (name, as_text(value))
                 })
                 .collect();
             Ok(Prepared::Query(pairs))
@@ -194,6 +190,15 @@ fn build_request(operation: &'static OperationSchema, matches: &ArgMatches) -> R
             check(&operation.path, &body, request)?;
             Ok(Prepared::Json(body))
         }
+    }
+}
+
+/// A value as a query parameter or form field carries it: a string as it is, anything else
+/// as JSON.
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -214,10 +219,7 @@ fn multipart(operation: &OperationSchema, type_name: &str, body: Value) -> Resul
             }
             continue;
         };
-        let text = match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
+        let text = as_text(value);
         if field.ty == Ty::File {
             let unreadable = |error: std::io::Error| {
                 Failure::Usage(format!("--{}: {text}: {error}", field.name))
@@ -281,6 +283,21 @@ pub async fn send(
         return Ok(None);
     }
     Ok(Some(answer.decode::<Value>()?))
+}
+
+/// Checks `body` against the operation's request type (nothing is sent when it does not fit),
+/// then sends it.
+pub async fn send_checked(
+    context: &mut Context,
+    operation: &'static OperationSchema,
+    body: Value,
+) -> Result<Option<Value>> {
+    let ty = operation
+        .request
+        .as_ref()
+        .expect("an operation sent with a JSON body takes a request");
+    check(&operation.path, &body, ty)?;
+    send(context, operation, Prepared::Json(body)).await
 }
 
 /// Reads change nothing, so the client may send them again after a transient failure.

@@ -22,6 +22,13 @@ pub struct Config {
     pub profiles: BTreeMap<String, Profile>,
 }
 
+impl Config {
+    /// The profile `name` (empty when there is none yet: nothing stored).
+    pub fn profile(&self, name: &str) -> Profile {
+        self.profiles.get(name).cloned().unwrap_or_default()
+    }
+}
+
 /// A profile: one tower (or active/passive pair) and how to reach it. Holds no secret.
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Profile {

@@ -25,16 +25,21 @@ struct Target {
 
 /// Records the resource the next workflows work on (a command runs them one after another).
 pub fn target(resource: &'static ResourceSchema) {
+    let mut slot = TARGET.write().unwrap_or_else(|e| e.into_inner());
+    if slot.is_some_and(|current| std::ptr::eq(current.resource, resource)) {
+        return;
+    }
     let keys: Vec<ResolveKey> = [ResolveKey::Id, ResolveKey::LocalId, ResolveKey::Name]
         .into_iter()
         .filter(|key| field(&resource.filter, key.as_str()).is_some())
         .collect();
-    // A few per run: leaked, so that the traits' functions can hand out `'static` keys.
+    // One per resource a run switches to: leaked, so that the traits' functions can hand
+    // out `'static` keys.
     let target = Box::leak(Box::new(Target {
         resource,
         keys: keys.leak(),
     }));
-    *TARGET.write().unwrap_or_else(|e| e.into_inner()) = Some(target);
+    *slot = Some(target);
 }
 
 fn current() -> &'static Target {

@@ -27,8 +27,6 @@ pub enum Failure {
     Usage(String),
     /// No usable credentials, or the tower refused them.
     Auth(String),
-    /// Nothing matched what the user named.
-    NotFound(String),
     /// The call failed.
     Api(cloudtower_api::Error),
     /// Tasks ended without success (each printed with its error code and message).
@@ -42,7 +40,6 @@ impl Failure {
         ExitCode::from(match self {
             Failure::Usage(_) => EXIT_USAGE,
             Failure::Auth(_) => EXIT_AUTH,
-            Failure::NotFound(_) => EXIT_NOT_FOUND,
             Failure::Api(error) if error.is_unauthorized() => EXIT_AUTH,
             Failure::Api(cloudtower_api::Error::NotFound { .. }) => EXIT_NOT_FOUND,
             Failure::Api(
@@ -58,10 +55,9 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(message)
-            | Failure::Auth(message)
-            | Failure::NotFound(message)
-            | Failure::Other(message) => f.write_str(message),
+            Failure::Usage(message) | Failure::Auth(message) | Failure::Other(message) => {
+                f.write_str(message)
+            }
             Failure::Api(error) => write_chain(f, error),
             Failure::Tasks(failures) => {
                 for (i, failure) in failures.iter().enumerate() {

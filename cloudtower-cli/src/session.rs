@@ -148,11 +148,7 @@ impl Authenticator for StoredLogin {
 pub async fn connect(global: &Global) -> Result<Client> {
     let store = Store::locate()?;
     let config = store.config()?;
-    let profile = config
-        .profiles
-        .get(&global.profile)
-        .cloned()
-        .unwrap_or_default();
+    let profile = config.profile(&global.profile);
     let client = build_client(global, &profile)?;
     if let Some(key) = &global.api_key {
         client.set_token(key.clone());
@@ -163,13 +159,7 @@ pub async fn connect(global: &Global) -> Result<Client> {
     let source = global.source.clone().or(profile.source.clone());
     if let (Some(username), Some(password)) = (&username, &global.password) {
         let login = password_login(username, password.clone(), source.as_deref());
-        client
-            .sign_in(login)
-            .await
-            .map_err(|error| match error.status() {
-                Some(400..=403) => Failure::Auth(format!("login refused: {error}")),
-                _ => Failure::from(error),
-            })?;
+        client.sign_in(login).await.map_err(login_failure)?;
         return Ok(client);
     }
     if let Some(key) = &stored.api_key {
@@ -213,11 +203,7 @@ pub fn session_refused(global: &Global, error: cloudtower_api::Error) -> Failure
 pub async fn login(global: &Global, matches: &ArgMatches) -> Result<String> {
     let store = Store::locate()?;
     let mut config = store.config()?;
-    let mut profile = config
-        .profiles
-        .get(&global.profile)
-        .cloned()
-        .unwrap_or_default();
+    let mut profile = config.profile(&global.profile);
     if !global.endpoints.is_empty() {
         profile.endpoints = global.endpoints.clone();
     }
@@ -359,10 +345,6 @@ fn read_stdin_line_io() -> std::io::Result<String> {
 /// A client for the profile's tower that sends no credentials (`get-version`, `login`).
 pub fn anonymous_client(global: &Global) -> Result<Client> {
     let config = Store::locate()?.config()?;
-    let profile = config
-        .profiles
-        .get(&global.profile)
-        .cloned()
-        .unwrap_or_default();
+    let profile = config.profile(&global.profile);
     build_client(global, &profile)
 }

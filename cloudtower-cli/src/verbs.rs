@@ -12,8 +12,8 @@ use futures_util::StreamExt;
 use heck::ToKebabCase;
 use serde_json::{json, Map, Value};
 
-use crate::body::{check, merge, object_type, parse_json, read_data, set_pair};
-use crate::call::{self, Context, Prepared};
+use crate::body::{merge, object_type, parse_json, read_data, set_pair};
+use crate::call::{self, Context};
 use crate::dynamic::{self, DynItem, DynList};
 use crate::failure::{Failure, Result};
 use crate::output::Format;
@@ -101,31 +101,22 @@ fn verb(name: &str, about: String, action: Action) -> Verb {
     }
 }
 
-/// The request object type of an operation.
-fn request_type(operation: &OperationSchema) -> Option<&'static str> {
-    let ty = operation.request.as_ref()?;
-    let element = match ty {
-        Ty::Array(inner) => inner.as_ref(),
-        other => other,
-    };
-    // The table's strings live as long as the table.
-    let name = element.named()?;
-    api().types.get_key_value(name).map(|(key, _)| key.as_str())
+/// The request object type of an operation (the element type of a list of params).
+fn request_type(operation: &'static OperationSchema) -> Option<&'static str> {
+    operation.request.as_ref()?.named()
 }
 
-/// The object type of the `data` field of an operation's request.
-fn data_type(operation: &OperationSchema) -> Option<&'static str> {
+/// The object type of the `data` field of an operation's request (or of its elements).
+fn data_type(operation: &'static OperationSchema) -> Option<&'static str> {
     let data = field(request_type(operation)?, "data")?;
-    let ty = match &data.ty {
-        Ty::Array(inner) => inner.as_ref(),
-        other => other,
-    };
-    let name = object_type(ty)?;
-    api().types.get_key_value(name).map(|(key, _)| key.as_str())
+    match &data.ty {
+        Ty::Array(inner) => object_type(inner),
+        other => object_type(other),
+    }
 }
 
 /// Whether `operation` takes `{where: <the resource's filter>}` and nothing else required.
-fn takes_selection(operation: &OperationSchema, resource: &ResourceSchema) -> bool {
+fn takes_selection(operation: &'static OperationSchema, resource: &ResourceSchema) -> bool {
     let Some(request) = request_type(operation) else {
         return false;
     };
@@ -444,12 +435,7 @@ async fn mutate(
     operation: &'static OperationSchema,
     body: Value,
 ) -> Result<()> {
-    let ty = operation
-        .request
-        .as_ref()
-        .expect("a verb's operation takes a request");
-    check(&operation.path, &body, ty)?;
-    let answer = call::send(context, operation, Prepared::Json(body)).await?;
+    let answer = call::send_checked(context, operation, body).await?;
     call::finish(context, operation, answer, Format::Table).await
 }
 
@@ -476,13 +462,7 @@ async fn list(
     let operation = api()
         .operation(&resource.list)
         .expect("a resource's list operation");
-    let body = Value::Object(list.body);
-    check(
-        &operation.path,
-        &body,
-        operation.request.as_ref().expect("lists take a request"),
-    )?;
-    let answer = call::send(context, operation, Prepared::Json(body)).await?;
+    let answer = call::send_checked(context, operation, Value::Object(list.body)).await?;
     call::finish(context, operation, answer, Format::Table).await
 }
 
@@ -523,20 +503,26 @@ async fn resolve_all(
         .flatten()
         .map(Iterator::collect)
         .unwrap_or_default();
-    let client = context.client().await?;
     let mut items = Vec::with_capacity(keys.len());
     for key in keys {
-        dynamic::target(resource);
-        let item = client
-            .resolve::<DynItem>(key)
-            .await
-            .map_err(|error| match error {
-                cloudtower_api::Error::NotFound { .. } => Failure::NotFound(error.to_string()),
-                other => context.failure(other),
-            })?;
-        items.push(item);
+        items.push(resolve_one(context, resource, key).await?);
     }
     Ok(items)
+}
+
+/// The one resource whose id, local id or exact name is `key` (the SDK's `Client::resolve`:
+/// none is `Error::NotFound`, exit 4; several are `Error::Ambiguous`, exit 2).
+async fn resolve_one(
+    context: &mut Context,
+    resource: &'static ResourceSchema,
+    key: &str,
+) -> Result<DynItem> {
+    let client = context.client().await?;
+    dynamic::target(resource);
+    client
+        .resolve::<DynItem>(key)
+        .await
+        .map_err(|error| context.failure(error))
 }
 
 /// The `where` of a verb: the resources named, else `--where`; one of them is needed.
@@ -624,13 +610,7 @@ async fn backup(
         .iter()
         .map(|vm| snapshot_params(vm, matches))
         .collect();
-    let body = json!({ "data": data });
-    check(
-        &operation.path,
-        &body,
-        operation.request.as_ref().expect("takes a request"),
-    )?;
-    let answer = call::send(context, operation, Prepared::Json(body))
+    let answer = call::send_checked(context, operation, json!({ "data": data }))
         .await?
         .unwrap_or_default();
     let ids = call::task_ids(&answer);
@@ -736,16 +716,9 @@ async fn upload(context: &mut Context, matches: &ArgMatches) -> Result<()> {
     let clusters = api()
         .resource("Cluster")
         .ok_or_else(|| Failure::Other("this spec lists no clusters".into()))?;
-    dynamic::target(clusters);
-    let client = context.client().await?;
     let cluster_key = matches.get_one::<String>("cluster").expect("required");
-    let cluster = client
-        .resolve::<DynItem>(cluster_key)
-        .await
-        .map_err(|error| match error {
-            cloudtower_api::Error::NotFound { .. } => Failure::NotFound(error.to_string()),
-            other => context.failure(other),
-        })?;
+    let cluster = resolve_one(context, clusters, cluster_key).await?;
+    let client = context.client().await?;
     let name = matches
         .get_one::<String>("name")
         .cloned()
