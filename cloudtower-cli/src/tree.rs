@@ -228,9 +228,10 @@ fn login_command() -> Command {
         .about("Sign in and store the session for the profile")
         .long_about(
             "Sign in and store the session for the profile (--profile, default `default`).\n\n\
-             The endpoints and options go to config.toml, the token (or API key) to \
-             credentials.toml, readable by its owner only, in $CLOUDTOWER_CONFIG_DIR, else \
-             $XDG_CONFIG_HOME/cloudtower, else ~/.config/cloudtower. The password is asked \
+             The endpoints and options go to config.toml, the token (or API key) to the OS \
+             keyring where there is one, else to credentials.toml, readable by its owner \
+             only; both files in $CLOUDTOWER_CONFIG_DIR, else $XDG_CONFIG_HOME/cloudtower, \
+             else ~/.config/cloudtower. The password is asked \
              for when not given, and kept only with --save-password (to log in again when \
              the session expires).",
         )
