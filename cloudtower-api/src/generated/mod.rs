@@ -11755,6 +11755,8 @@ pub mod operations {
         content_language: true,
     };
 }
+/// The version of the CloudTower spec this crate was generated from (`info.version`).
+pub const SPEC_VERSION: &str = "4.8.0";
 /// Every operation of the API, in path order.
 pub static OPERATIONS: &[&::cloudtower_runtime::OperationInfo] = &[
     &operations::ABORT_MIGRATE_VM_ACROSS_CLUSTER,

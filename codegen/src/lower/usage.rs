@@ -128,7 +128,10 @@ pub(super) fn analyse_usage(api: &mut Api) {
 /// same type): the types an `allOf` part was merged into. None for anything else.
 fn composing_usage(api: &Api, part: usize) -> crate::ir::Usage {
     let mut usage = crate::ir::Usage::default();
-    let TypeKind::Struct { fields: part_fields } = &api.types[part].kind else {
+    let TypeKind::Struct {
+        fields: part_fields,
+    } = &api.types[part].kind
+    else {
         return usage;
     };
     if part_fields.is_empty() {
