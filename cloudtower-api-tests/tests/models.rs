@@ -1,4 +1,4 @@
-//! The generated 4.6.0 types on the wire: what a request sends and what a response decodes to.
+//! The generated 4.8.0 types on the wire: what a request sends and what a response decodes to.
 
 use cloudtower_api::codec::{decode, decode_strict, encode};
 use cloudtower_api::models::{
@@ -15,8 +15,8 @@ fn wire<T: cloudtower_api::codec::Encode>(value: &T) -> Value {
 
 #[test]
 fn every_operation_and_schema_is_generated() {
-    assert_eq!(OPERATIONS.len(), 554);
-    assert_eq!(SCHEMAS.len(), 1813);
+    assert_eq!(OPERATIONS.len(), 573);
+    assert_eq!(SCHEMAS.len(), 1894);
     let get_vms = OPERATIONS.iter().find(|o| o.path == "get-vms").unwrap();
     assert_eq!(
         (get_vms.operation_id, get_vms.method, get_vms.module),

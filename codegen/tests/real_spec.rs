@@ -1,4 +1,4 @@
-//! The generator against the real CloudTower 4.6.0 spec, found by `common::pinned_spec`
+//! The generator against the real CloudTower 4.8.0 spec, found by `common::pinned_spec`
 //! (`CLOUDTOWER_SPECS`, else `../shared/specs` as in CI, else the download cache).
 
 mod common;
@@ -14,7 +14,7 @@ fn generate(spec: PathBuf) -> Generated {
     let fixup_text = std::fs::read_to_string(root().join("spec/fixups.json")).unwrap();
     let fixups = fixups::parse_fixups(&fixup_text).unwrap();
     let provenance = Provenance {
-        description: "CloudTower API 4.6.0".into(),
+        description: "CloudTower API 4.8.0".into(),
         sha256: "test".into(),
     };
     cloudtower_codegen::generate(spec, &fixups, &provenance).unwrap()
@@ -38,16 +38,16 @@ fn real_spec_modules_and_merged_file_generate_the_same_complete_api() {
 
     // (b) Every component schema is one type, every operation one method.
     let api = &from_merged.api;
-    assert_eq!(api.schema_count, 1813);
-    assert_eq!(api.types.iter().filter(|t| t.is_component).count(), 1813);
-    assert_eq!(api.operations.len(), 554);
+    assert_eq!(api.schema_count, 1894);
+    assert_eq!(api.types.iter().filter(|t| t.is_component).count(), 1894);
+    assert_eq!(api.operations.len(), 573);
     let files = &from_merged.files;
     let mod_rs = &files["mod.rs"];
     assert_eq!(
         mod_rs
             .matches("::cloudtower_runtime::OperationInfo {")
             .count(),
-        554
+        573
     );
     let schemas = mod_rs
         .split("pub const SCHEMAS")
@@ -55,12 +55,12 @@ fn real_spec_modules_and_merged_file_generate_the_same_complete_api() {
         .and_then(|rest| rest.split("];").next())
         .expect("mod.rs lists the schemas");
     // One `(wire name, Rust name),` tuple each (long ones are broken over lines).
-    assert_eq!(schemas.matches("),").count(), 1813);
+    assert_eq!(schemas.matches("),").count(), 1894);
     let methods: usize = files
         .values()
         .map(|text| text.matches("impl ::std::future::Future<").count())
         .sum();
-    assert_eq!(methods, 554);
+    assert_eq!(methods, 573);
     let declared_types: usize = files
         .values()
         .map(|text| {
@@ -74,7 +74,7 @@ fn real_spec_modules_and_merged_file_generate_the_same_complete_api() {
     assert_eq!(declared_types, api.types.len() + 1);
 
     // (c) The inventory: any regeneration shows what changed.
-    insta::assert_snapshot!("inventory_4_6_0", files[INVENTORY_FILE]);
+    insta::assert_snapshot!("inventory_4_8_0", files[INVENTORY_FILE]);
 }
 
 /// The API's shape as data (`schema.json`): the regular shapes classified as they are, and the
@@ -89,7 +89,7 @@ fn the_schema_table_classifies_the_regular_shapes() {
         table,
         cloudtower_codegen::schema_table::schema_table(&generated.api, &table.generated)
     );
-    assert_eq!(table.operations.len(), 554);
+    assert_eq!(table.operations.len(), 573);
     let kind = |path: &str| &table.operation(path).unwrap().kind;
     let resource = |name: &str| OperationKind::List {
         resource: name.into(),
@@ -143,8 +143,8 @@ fn the_schema_table_classifies_the_regular_shapes() {
     let count = |want: fn(&OperationKind) -> bool| {
         table.operations.iter().filter(|o| want(&o.kind)).count()
     };
-    assert_eq!(table.resources.len(), 113);
-    assert_eq!(count(|k| matches!(k, OperationKind::List { .. })), 113);
+    assert_eq!(table.resources.len(), 119);
+    assert_eq!(count(|k| matches!(k, OperationKind::List { .. })), 119);
     assert!(count(|k| matches!(k, OperationKind::Create { .. })) >= 45);
     assert!(count(|k| matches!(k, OperationKind::Update { .. })) >= 55);
     assert!(count(|k| matches!(k, OperationKind::Delete { .. })) >= 45);

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use cloudtower_api::{codec, models, Client, Error, FilePart, RetryPolicy};
+use cloudtower_api::client::MultipartField;
+use cloudtower_api::{Client, Error, FilePart, RetryPolicy};
 use serde_json::{Map, Value};
 
 use crate::proxy::{Action, Proxy, Recorded, Upstream};
@@ -36,7 +37,7 @@ pub async fn call(
         Err(e) => Err(e),
         Ok(client) => {
             if op.multipart.is_some() {
-                multipart(&client, &op.path, example).await
+                multipart(&client, op, example).await
             } else {
                 let body = serde_json::to_vec(example).unwrap_or_default();
                 client.call_operation(&op.path, &body).await
@@ -51,94 +52,35 @@ pub async fn call(
     }
 }
 
-/// The multipart uploads, through their typed methods.
-async fn multipart(client: &Client, path: &str, example: &Value) -> Result<Option<Vec<u8>>, Error> {
-    let empty = Map::new();
-    let fields = example.as_object().unwrap_or(&empty);
-    let s = |name: &str| fields.get(name).and_then(Value::as_str).map(str::to_owned);
-    let file = FilePart::new("conformance.bin", b"conformance file".to_vec());
-    let encoded = match path {
-        "parse-ovf" => codec::encode(
-            &client
-                .parse_ovf(&models::ParseOvfRequestBody {
-                    file,
-                    cluster_id: s("cluster_id").unwrap_or_default(),
-                })
-                .await?,
-        ),
-        "upload-elf-file" => codec::encode(
-            &client
-                .upload_elf_file(&models::UploadElfFileRequestBody {
-                    file,
-                    cluster_id: s("cluster_id"),
-                    name: s("name"),
-                    size: s("size"),
-                    size_unit: s("size_unit"),
-                    upload_task_id: s("upload_task_id"),
-                })
-                .await?,
-        ),
-        "upload-svt-image" => codec::encode(
-            &client
-                .upload_svt_image(&models::UploadSvtImageRequestBody {
-                    file,
-                    cluster_id: s("cluster_id"),
-                    name: s("name"),
-                    size: s("size"),
-                    size_unit: s("size_unit"),
-                    version: s("version"),
-                    upload_task_id: s("upload_task_id"),
-                })
-                .await?,
-        ),
-        "upload-cloudtower-application-package" => codec::encode(
-            &client
-                .upload_cloud_tower_application_package(
-                    &models::UploadCloudTowerApplicationPackageRequestBody {
-                        file,
-                        name: s("name"),
-                        size: s("size"),
-                        size_unit: s("size_unit"),
-                        upload_task_id: s("upload_task_id"),
-                    },
-                )
-                .await?,
-        ),
-        "upload-content-library-image" => {
-            let response = client
-                .create_content_library_image(&models::CreateContentLibraryImageRequestBody {
-                    file,
-                    clusters: s("clusters").unwrap_or_default(),
-                    name: s("name"),
-                    size: s("size"),
-                    size_unit: s("size_unit"),
-                    description: s("description"),
-                    upload_task_id: s("upload_task_id"),
-                })
-                .await?;
-            return Ok(response.map(|r| codec::encode(&r)));
+/// The multipart uploads, through `call_multipart` (the typed method of the operation, its
+/// answer decoded into the response type), with the example's text fields and a file for each
+/// binary property; a required text field the example lacks is sent empty.
+async fn multipart(
+    client: &Client,
+    op: &OpSpec,
+    example: &Value,
+) -> Result<Option<Vec<u8>>, Error> {
+    let schema = op.multipart.as_ref();
+    let properties = schema
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object);
+    let required: Vec<&str> = schema
+        .and_then(|s| s.get("required"))
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut fields = Vec::new();
+    for (name, property) in properties.into_iter().flatten() {
+        if property.get("format").and_then(Value::as_str) == Some("binary") {
+            let file = FilePart::new("conformance.bin", b"conformance file".to_vec());
+            fields.push(MultipartField::file(name.clone(), file));
+        } else if let Some(value) = example.get(name).and_then(Value::as_str) {
+            fields.push(MultipartField::text(name.clone(), value));
+        } else if required.contains(&name.as_str()) {
+            fields.push(MultipartField::text(name.clone(), ""));
         }
-        "upload-elf-image" => codec::encode(
-            &client
-                .create_elf_image(&models::CreateElfImageRequestBody {
-                    file,
-                    cluster_id: s("cluster_id"),
-                    name: s("name"),
-                    size: s("size"),
-                    size_unit: s("size_unit"),
-                    description: s("description"),
-                    upload_task_id: s("upload_task_id"),
-                })
-                .await?,
-        ),
-        _ => {
-            return Err(Error::Unsupported {
-                operation: "conformance",
-                reason: "a multipart operation this suite does not know: add it to calls.rs",
-            })
-        }
-    };
-    Ok(Some(encoded))
+    }
+    client.call_multipart(&op.path, fields).await
 }
 
 /// The request as sent, as JSON: the body, the query string (GET) or the multipart fields.

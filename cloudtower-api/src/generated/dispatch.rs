@@ -3,6 +3,141 @@
 // Regenerate with `cargo xtask regen` (see README.md).
 
 impl crate::models::Client {
+    /// Calls the multipart operation (an upload) at `path` with `fields` (text fields
+    /// and files, as the operation's form takes them), and returns its response as
+    /// `call_operation` does: decoded into its type, encoded again as JSON. For tools
+    /// that work with any CloudTower version's uploads without naming their types.
+    #[allow(deprecated, unused_variables)]
+    pub fn call_multipart(
+        &self,
+        path: &str,
+        fields: ::std::vec::Vec<::cloudtower_runtime::MultipartField>,
+    ) -> ::cloudtower_runtime::dynamic::DynamicCall {
+        match path {
+            #[cfg(feature = "ovf")]
+            "parse-ovf" => {
+                let request = crate::models::operations::PARSE_OVF.multipart(fields);
+                let client = ::std::clone::Clone::clone(self);
+                ::std::boxed::Box::pin(async move {
+                    let response = client.execute(request).await?;
+                    ::std::result::Result::Ok::<
+                        _,
+                        ::cloudtower_runtime::Error,
+                    >(
+                        ::std::option::Option::Some(
+                            ::cloudtower_runtime::codec::encode(
+                                &response.decode::<crate::models::ParsedOvf>()?,
+                            ),
+                        ),
+                    )
+                })
+            }
+            #[cfg(feature = "cloud-tower-application")]
+            "upload-cloudtower-application-package" => {
+                let request = crate::models::operations::UPLOAD_CLOUDTOWER_APPLICATION_PACKAGE
+                    .multipart(fields);
+                let client = ::std::clone::Clone::clone(self);
+                ::std::boxed::Box::pin(async move {
+                    let response = client.execute(request).await?;
+                    ::std::result::Result::Ok::<
+                        _,
+                        ::cloudtower_runtime::Error,
+                    >(
+                        ::std::option::Option::Some(
+                            ::cloudtower_runtime::codec::encode(
+                                &response
+                                    .decode::<::std::vec::Vec<crate::models::UploadTask>>()?,
+                            ),
+                        ),
+                    )
+                })
+            }
+            #[cfg(feature = "content-library-image")]
+            "upload-content-library-image" => {
+                let request = crate::models::operations::UPLOAD_CONTENT_LIBRARY_IMAGE
+                    .multipart(fields);
+                let client = ::std::clone::Clone::clone(self);
+                ::std::boxed::Box::pin(async move {
+                    let response = client.execute(request).await?;
+                    ::std::result::Result::Ok::<
+                        _,
+                        ::cloudtower_runtime::Error,
+                    >(
+                        response
+                            .decode_unless_not_modified::<
+                                ::std::vec::Vec<crate::models::UploadTask>,
+                            >()?
+                            .map(|r| ::cloudtower_runtime::codec::encode(&r)),
+                    )
+                })
+            }
+            #[cfg(feature = "ovf")]
+            "upload-elf-file" => {
+                let request = crate::models::operations::UPLOAD_ELF_FILE
+                    .multipart(fields);
+                let client = ::std::clone::Clone::clone(self);
+                ::std::boxed::Box::pin(async move {
+                    let response = client.execute(request).await?;
+                    ::std::result::Result::Ok::<
+                        _,
+                        ::cloudtower_runtime::Error,
+                    >(
+                        ::std::option::Option::Some(
+                            ::cloudtower_runtime::codec::encode(
+                                &response.decode::<crate::models::UploadTask>()?,
+                            ),
+                        ),
+                    )
+                })
+            }
+            #[cfg(feature = "elf-image")]
+            "upload-elf-image" => {
+                let request = crate::models::operations::UPLOAD_ELF_IMAGE
+                    .multipart(fields);
+                let client = ::std::clone::Clone::clone(self);
+                ::std::boxed::Box::pin(async move {
+                    let response = client.execute(request).await?;
+                    ::std::result::Result::Ok::<
+                        _,
+                        ::cloudtower_runtime::Error,
+                    >(
+                        ::std::option::Option::Some(
+                            ::cloudtower_runtime::codec::encode(
+                                &response
+                                    .decode::<::std::vec::Vec<crate::models::UploadTask>>()?,
+                            ),
+                        ),
+                    )
+                })
+            }
+            #[cfg(feature = "svt-image")]
+            "upload-svt-image" => {
+                let request = crate::models::operations::UPLOAD_SVT_IMAGE
+                    .multipart(fields);
+                let client = ::std::clone::Clone::clone(self);
+                ::std::boxed::Box::pin(async move {
+                    let response = client.execute(request).await?;
+                    ::std::result::Result::Ok::<
+                        _,
+                        ::cloudtower_runtime::Error,
+                    >(
+                        ::std::option::Option::Some(
+                            ::cloudtower_runtime::codec::encode(
+                                &response
+                                    .decode::<::std::vec::Vec<crate::models::UploadTask>>()?,
+                            ),
+                        ),
+                    )
+                })
+            }
+            _ => {
+                ::cloudtower_runtime::dynamic::unsupported(
+                    "call_multipart",
+                    "no multipart operation has this path",
+                )
+            }
+        }
+    }
     /// Calls the operation at `path` (`get-vms`) with `body`, a JSON request that must
     /// decode into the operation's request type (ignored by operations without one).
     /// The request is decoded strictly: a required field that is missing or `null` is

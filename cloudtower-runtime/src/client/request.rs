@@ -1,6 +1,8 @@
 //! A call as the generated methods describe it ([`ApiRequest`]), and its successful answer
 //! ([`ApiResponse`]).
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
@@ -186,9 +188,9 @@ impl ApiRequest {
                     .fold(
                         reqwest::multipart::Form::new(),
                         |form, field| match &field.value {
-                            FieldValue::Text(text) => form.text(field.name, text.clone()),
+                            FieldValue::Text(text) => form.text(field.name.clone(), text.clone()),
                             FieldValue::File(file) => form.part(
-                                field.name,
+                                field.name.clone(),
                                 reqwest::multipart::Part::stream(file.bytes.clone())
                                     .file_name(file.file_name.clone())
                                     // A file part says what it is (RFC 7578 §4.4); some
@@ -209,7 +211,7 @@ impl ApiRequest {
 /// One part of a `multipart/form-data` body.
 #[doc(hidden)]
 pub struct MultipartField {
-    name: &'static str,
+    name: Cow<'static, str>,
     value: FieldValue,
 }
 
@@ -219,15 +221,15 @@ enum FieldValue {
 }
 
 impl MultipartField {
-    pub fn text(name: &'static str, value: impl ToString) -> Self {
+    pub fn text(name: impl Into<Cow<'static, str>>, value: impl ToString) -> Self {
         MultipartField {
-            name,
+            name: name.into(),
             value: FieldValue::Text(value.to_string()),
         }
     }
-    pub fn file(name: &'static str, file: FilePart) -> Self {
+    pub fn file(name: impl Into<Cow<'static, str>>, file: FilePart) -> Self {
         MultipartField {
-            name,
+            name: name.into(),
             value: FieldValue::File(file),
         }
     }

@@ -67,8 +67,50 @@ pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
             #path => #call,
         }
     });
+    let multipart_arms = api.operations.iter().filter_map(|operation| {
+        let Body::Multipart(_) = &operation.body else {
+            return None;
+        };
+        let path = &operation.path;
+        let gate = gates.for_operation(operation);
+        let info = super::operation_info_path(operation);
+        let finish = match (&operation.response, operation.not_modified) {
+            (None, _) => quote!(::std::option::Option::None),
+            (Some(ty), false) => {
+                let ty = type_tokens(ty);
+                quote!(::std::option::Option::Some(#EncodeFn(&response.decode::<#ty>()?)))
+            }
+            (Some(ty), true) => {
+                let ty = type_tokens(ty);
+                quote!(response.decode_unless_not_modified::<#ty>()?.map(|r| #EncodeFn(&r)))
+            }
+        };
+        Some(quote! {
+            #gate
+            #path => {
+                let request = #info.multipart(fields);
+                let client = ::std::clone::Clone::clone(self);
+                ::std::boxed::Box::pin(async move {
+                    let response = client.execute(request).await?;
+                    ::std::result::Result::Ok::<_, #Error>(#finish)
+                })
+            }
+        })
+    });
     quote! {
         impl crate::models::Client {
+            /// Calls the multipart operation (an upload) at `path` with `fields` (text fields
+            /// and files, as the operation's form takes them), and returns its response as
+            /// `call_operation` does: decoded into its type, encoded again as JSON. For tools
+            /// that work with any CloudTower version's uploads without naming their types.
+            #[allow(deprecated, unused_variables)]
+            pub fn call_multipart(&self, path: &str, fields: ::std::vec::Vec<#MultipartField>) -> #DynamicCall {
+                match path {
+                    #(#multipart_arms)*
+                    _ => #UnsupportedCall("call_multipart", "no multipart operation has this path"),
+                }
+            }
+
             /// Calls the operation at `path` (`get-vms`) with `body`, a JSON request that must
             /// decode into the operation's request type (ignored by operations without one).
             /// The request is decoded strictly: a required field that is missing or `null` is
