@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use cloudtower_schema::{Ty, TypeSchema};
+use cloudtower_schema::{Mismatch, Ty, TypeSchema, MAX_MISMATCHES};
 use serde_json::{Map, Value};
 
 use crate::failure::{Failure, Result};
@@ -145,11 +145,35 @@ pub fn merge(target: &mut Value, patch: Value) {
 }
 
 /// Checks `body` against the operation's request type, strictly: an unknown key, a missing
-/// required field, a wrong type or an unknown enum value is refused, naming where it is.
+/// required field, a wrong type or an unknown enum value is refused, naming every one and
+/// where it is.
 pub fn check(operation: &str, body: &Value, ty: &Ty) -> Result<()> {
-    api().check(body, ty).map_err(|mismatch| {
+    refuse(
+        &format!("invalid request for {operation}"),
+        &api().check_all(body, ty),
+    )
+    .map_err(|failure| {
         Failure::Usage(format!(
-            "invalid request for {operation} (nothing was sent): {mismatch}"
+            "{failure}\n(its fields, which are required and what they accept: cloudtower \
+                 explain {operation})"
         ))
     })
+}
+
+/// `Err` naming every mismatch after `what` (one on the same line, more one per line).
+pub fn refuse(what: &str, mismatches: &[Mismatch]) -> Result<()> {
+    match mismatches {
+        [] => Ok(()),
+        [one] => Err(Failure::Usage(format!("{what} (nothing was sent): {one}"))),
+        many => {
+            let mut text = format!("{what} (nothing was sent): {} problems", many.len());
+            if many.len() >= MAX_MISMATCHES {
+                text.push_str(" (the first ones)");
+            }
+            for mismatch in many {
+                text.push_str(&format!("\n  {mismatch}"));
+            }
+            Err(Failure::Usage(text))
+        }
+    }
 }
