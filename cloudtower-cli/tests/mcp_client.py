@@ -102,6 +102,11 @@ async def read_only_session(session, recorder, report):
     vms = result.structured_content["items"]
     check(sorted(vm["name"] for vm in vms) == ["web-1", "web-2"], f"list: {text}")
     check(all("cluster" in vm and "id" in vm for vm in vms), "default fields: a summary with id")
+    # The same with every field: what the summary saves.
+    result, _ = await call(session, recorder, "list",
+                           {"resource": "Vm", "where": {"name_starts_with": "web-"}, "fields": ["*"]},
+                           "list Vm (filter, all fields)")
+    check(len(result.structured_content["items"]) == 2, "all fields")
     result, text = await call(session, recorder, "list",
                               {"resource": "Vm", "fields": ["name"], "first": 2})
     page = result.structured_content
