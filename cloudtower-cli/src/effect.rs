@@ -1,5 +1,5 @@
 //! What an operation does to the tower, as the MCP server's safety switches and `explain`
-//! tell it: a read, a change, or a destructive change.
+//! tell it: a read (the table's `read`), a change, or a destructive change.
 //!
 //! Destructive: what loses data or stops a service, and cannot simply be undone. The rule,
 //! over the table's operation kind and path (documented in the README): a `delete`
@@ -46,7 +46,7 @@ pub const DESTRUCTIVE_WORDS: &[&str] = &[
 
 /// What `operation` does.
 pub fn effect(operation: &OperationSchema) -> Effect {
-    if crate::call::is_read(operation) {
+    if operation.read {
         return Effect::Read;
     }
     let path = operation.path.as_str();

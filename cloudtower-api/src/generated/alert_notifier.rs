@@ -1820,11 +1820,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-alert-notifier",
-                body,
-            )
-            .since(crate::models::SINCE_3_1_0);
+        let request = crate::models::operations::CREATE_ALERT_NOTIFIER.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1850,11 +1846,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-alert-notifier",
-                body,
-            )
-            .since(crate::models::SINCE_3_1_0);
+        let request = crate::models::operations::DELETE_ALERT_NOTIFIER.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1881,9 +1873,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-alert-notifiers", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_ALERT_NOTIFIERS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1905,12 +1895,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-alert-notifiers-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_ALERT_NOTIFIERS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1934,11 +1920,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-alert-notifier",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::UPDATE_ALERT_NOTIFIER.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1964,11 +1946,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-many-alert-notifiers",
-                body,
-            )
-            .since(crate::models::SINCE_3_1_0);
+        let request = crate::models::operations::UPDATE_MANY_ALERT_NOTIFIERS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1995,9 +1973,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertNotifiersReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-alert-notifiers", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_ALERT_NOTIFIERS.json(self)
     }
     fn method() -> &'static str {
         "get_alert_notifiers"
@@ -2010,12 +1986,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequ
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-alert-notifiers-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_ALERT_NOTIFIERS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -21,13 +21,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::get(
-                "get-version",
-                ::std::vec::Vec::new(),
-            )
-            .read()
-            .anonymous()
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::GET_VERSION.empty();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

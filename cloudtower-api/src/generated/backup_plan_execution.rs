@@ -898,12 +898,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-backup-plan-executions",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -925,12 +920,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-backup-plan-executions-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -958,9 +949,7 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-backup-plan-executions", self)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS.json(self)
     }
     fn method() -> &'static str {
         "get_backup_plan_executions"
@@ -974,12 +963,7 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-backup-plan-executions-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1066,12 +1066,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-backup-restore-executions",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1093,12 +1089,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-backup-restore-executions-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1126,9 +1118,7 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-backup-restore-executions", self)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS.json(self)
     }
     fn method() -> &'static str {
         "get_backup_restore_executions"
@@ -1142,12 +1132,8 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-backup-restore-executions-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -3829,9 +3829,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-backup-services", body)
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_BACKUP_SERVICES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3853,12 +3851,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-backup-services-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_BACKUP_SERVICES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3885,9 +3879,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupServicesReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-backup-services", self)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_BACKUP_SERVICES.json(self)
     }
     fn method() -> &'static str {
         "get_backup_services"
@@ -3900,12 +3892,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupServicesRequ
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-backup-services-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_BACKUP_SERVICES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

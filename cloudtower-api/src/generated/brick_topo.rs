@@ -1248,8 +1248,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-brick-topo", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CREATE_BRICK_TOPO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1275,8 +1274,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-brick-topo", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::DELETE_BRICK_TOPO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1303,9 +1301,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-brick-topoes", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_BRICK_TOPOES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1327,12 +1323,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-brick-topoes-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_BRICK_TOPOES_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1356,8 +1347,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("move-brick-topo", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::MOVE_BRICK_TOPO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1381,8 +1371,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-brick-topo", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::UPDATE_BRICK_TOPO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1409,9 +1398,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBrickTopoesRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-brick-topoes", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_BRICK_TOPOES.json(self)
     }
     fn method() -> &'static str {
         "get_brick_topoes"
@@ -1424,9 +1411,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBrickTopoesRequest
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-brick-topoes-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_BRICK_TOPOES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1601,11 +1601,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-cloudtower-application-package",
-                body,
-            )
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::DELETE_CLOUDTOWER_APPLICATION_PACKAGE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1627,11 +1624,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "deploy-cloudtower-application",
-                body,
-            )
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::DEPLOY_CLOUDTOWER_APPLICATION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1653,12 +1647,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-cloud-tower-applications-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::GET_CLOUD_TOWER_APPLICATIONS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1685,12 +1675,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-cloudtower-applications",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::GET_CLOUDTOWER_APPLICATIONS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1712,11 +1697,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "uninstall-cloudtower-application",
-                body,
-            )
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::UNINSTALL_CLOUDTOWER_APPLICATION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1738,11 +1720,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "upgrade-cloudtower-application",
-                body,
-            )
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::UPGRADE_CLOUDTOWER_APPLICATION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1764,11 +1743,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::multipart(
-                "upload-cloudtower-application-package",
-                body.to_fields(),
-            )
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::UPLOAD_CLOUDTOWER_APPLICATION_PACKAGE
+            .multipart(body.to_fields());
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1796,9 +1772,7 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-cloudtower-applications", self)
-            .read()
-            .since(crate::models::SINCE_2_4_0)
+        crate::models::operations::GET_CLOUDTOWER_APPLICATIONS.json(self)
     }
     fn method() -> &'static str {
         "get_cloud_tower_applications"
@@ -1812,12 +1786,7 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-cloud-tower-applications-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_2_4_0)
+        crate::models::operations::GET_CLOUD_TOWER_APPLICATIONS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -470,12 +470,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-cloud-tower-application-packages-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::GET_CLOUD_TOWER_APPLICATION_PACKAGES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -502,12 +498,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-cloudtower-application-packages",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::GET_CLOUDTOWER_APPLICATION_PACKAGES
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -535,12 +527,7 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-cloudtower-application-packages",
-                self,
-            )
-            .read()
-            .since(crate::models::SINCE_2_4_0)
+        crate::models::operations::GET_CLOUDTOWER_APPLICATION_PACKAGES.json(self)
     }
     fn method() -> &'static str {
         "get_cloud_tower_application_packages"
@@ -554,12 +541,8 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-cloud-tower-application-packages-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_2_4_0)
+        crate::models::operations::GET_CLOUD_TOWER_APPLICATION_PACKAGES_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1150,9 +1150,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-cluster-images", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_CLUSTER_IMAGES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1174,12 +1172,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-cluster-images-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_CLUSTER_IMAGES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1206,9 +1200,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterImagesReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-cluster-images", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_CLUSTER_IMAGES.json(self)
     }
     fn method() -> &'static str {
         "get_cluster_images"
@@ -1221,9 +1213,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterImagesReque
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-cluster-images-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_CLUSTER_IMAGES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -501,12 +501,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-cluster-settingses",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_CLUSTER_SETTINGSES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -528,12 +523,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-cluster-settingses-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_CLUSTER_SETTINGSES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -561,9 +552,7 @@ for crate::models::GetClusterSettingsesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-cluster-settingses", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_CLUSTER_SETTINGSES.json(self)
     }
     fn method() -> &'static str {
         "get_cluster_settingses"
@@ -577,12 +566,7 @@ for crate::models::GetClusterSettingsesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-cluster-settingses-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_CLUSTER_SETTINGSES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

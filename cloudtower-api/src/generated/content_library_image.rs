@@ -813,11 +813,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-content-library-image",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::DELETE_CONTENT_LIBRARY_IMAGE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -843,11 +839,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "distribute-content-library-image-clusters",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::DISTRIBUTE_CONTENT_LIBRARY_IMAGE_CLUSTERS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -874,12 +867,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-content-library-images",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_CONTENT_LIBRARY_IMAGES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -901,12 +889,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-content-library-images-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_CONTENT_LIBRARY_IMAGES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -928,11 +912,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "import-content-library-image",
-                body,
-            )
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::IMPORT_CONTENT_LIBRARY_IMAGE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -958,11 +938,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "remove-content-library-image-clusters",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::REMOVE_CONTENT_LIBRARY_IMAGE_CLUSTERS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -988,11 +965,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-content-library-image",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::UPDATE_CONTENT_LIBRARY_IMAGE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1014,11 +987,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::multipart(
-                "upload-content-library-image",
-                body.to_fields(),
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::UPLOAD_CONTENT_LIBRARY_IMAGE
+            .multipart(body.to_fields());
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1046,9 +1016,7 @@ for crate::models::GetContentLibraryImagesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-content-library-images", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_CONTENT_LIBRARY_IMAGES.json(self)
     }
     fn method() -> &'static str {
         "get_content_library_images"
@@ -1062,12 +1030,7 @@ for crate::models::GetContentLibraryImagesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-content-library-images-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_CONTENT_LIBRARY_IMAGES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

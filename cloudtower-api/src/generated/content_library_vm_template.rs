@@ -1648,11 +1648,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "clone-content-library-vm-template-from-vm",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::CLONE_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1678,11 +1675,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "convert-content-library-vm-template-from-vm",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::CONVERT_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1710,11 +1704,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-content-library-vm-template",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::DELETE_CONTENT_LIBRARY_VM_TEMPLATE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1740,11 +1731,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "distribute-content-library-vm-template-clusters",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::DISTRIBUTE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1768,11 +1756,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "export-content-library-vm-template",
-                body,
-            )
-            .since(crate::models::SINCE_3_2_0);
+        let request = crate::models::operations::EXPORT_CONTENT_LIBRARY_VM_TEMPLATE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1799,12 +1784,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-content-library-vm-templates",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1826,12 +1807,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-content-library-vm-templates-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1857,11 +1834,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "import-content-library-vm-template",
-                body,
-            )
-            .since(crate::models::SINCE_3_2_0);
+        let request = crate::models::operations::IMPORT_CONTENT_LIBRARY_VM_TEMPLATE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1887,11 +1861,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "remove-content-library-vm-template-clusters",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::REMOVE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1917,11 +1888,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-content-library-vm-template",
-                body,
-            )
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::UPDATE_CONTENT_LIBRARY_VM_TEMPLATE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1949,9 +1917,7 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-content-library-vm-templates", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES.json(self)
     }
     fn method() -> &'static str {
         "get_content_library_vm_templates"
@@ -1965,12 +1931,8 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-content-library-vm-templates-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1540,12 +1540,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-detail-vm-info-by-gpu-devices",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::GET_DETAIL_VM_INFO_BY_GPU_DEVICES
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1572,9 +1568,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-gpu-devices", body)
-            .read()
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::GET_GPU_DEVICES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1596,12 +1590,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-gpu-devices-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::GET_GPU_DEVICES_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1627,11 +1616,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "switch-gpu-device-sriov",
-                body,
-            )
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::SWITCH_GPU_DEVICE_SRIOV.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1657,11 +1642,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-gpu-device-description",
-                body,
-            )
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::UPDATE_GPU_DEVICE_DESCRIPTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1687,11 +1669,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-gpu-device-usage",
-                body,
-            )
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::UPDATE_GPU_DEVICE_USAGE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1718,9 +1696,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-gpu-devices", self)
-            .read()
-            .since(crate::models::SINCE_3_3_0)
+        crate::models::operations::GET_GPU_DEVICES.json(self)
     }
     fn method() -> &'static str {
         "get_gpu_devices"
@@ -1733,9 +1709,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestB
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-gpu-devices-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_3_3_0)
+        crate::models::operations::GET_GPU_DEVICES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -3001,8 +3001,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-host", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CREATE_HOST.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3026,11 +3025,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "enter-maintance-mode",
-                body,
-            )
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::ENTER_MAINTANCE_MODE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3052,11 +3047,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "enter-maintance-mode-precheck-result",
-                body,
-            )
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::ENTER_MAINTANCE_MODE_PRECHECK_RESULT
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3078,11 +3070,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "enter-maintenance-mode-precheck",
-                body,
-            )
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::ENTER_MAINTENANCE_MODE_PRECHECK
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3106,8 +3095,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("exit-maintance-mode", body)
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::EXIT_MAINTANCE_MODE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3129,11 +3117,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "exit-maintance-mode-precheck-result",
-                body,
-            )
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::EXIT_MAINTANCE_MODE_PRECHECK_RESULT
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3160,9 +3145,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-hosts", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_HOSTS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3184,12 +3167,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-hosts-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_HOSTS_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3213,8 +3191,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("operate-host-power", body)
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::OPERATE_HOST_POWER.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3238,8 +3215,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("trigger-disk-blink", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::TRIGGER_DISK_BLINK.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3263,8 +3239,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-host", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::UPDATE_HOST.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -3291,9 +3266,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetHostsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-hosts", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_HOSTS.json(self)
     }
     fn method() -> &'static str {
         "get_hosts"
@@ -3306,9 +3279,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetHostsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-hosts-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_HOSTS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

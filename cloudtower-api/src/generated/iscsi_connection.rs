@@ -259,12 +259,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-iscsi-connections",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_ISCSI_CONNECTIONS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -286,12 +281,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-iscsi-connections-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_ISCSI_CONNECTIONS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -319,9 +310,7 @@ for crate::models::GetIscsiConnectionsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-iscsi-connections", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_ISCSI_CONNECTIONS.json(self)
     }
     fn method() -> &'static str {
         "get_iscsi_connections"
@@ -335,12 +324,7 @@ for crate::models::GetIscsiConnectionsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-iscsi-connections-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_ISCSI_CONNECTIONS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

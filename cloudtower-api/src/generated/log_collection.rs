@@ -1385,11 +1385,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-log-collection",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::CREATE_LOG_COLLECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1415,11 +1411,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-log-collection",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::DELETE_LOG_COLLECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1445,11 +1437,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "force-stop-log-collection",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::FORCE_STOP_LOG_COLLECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1476,9 +1464,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-log-collections", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_LOG_COLLECTIONS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1500,12 +1486,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-log-collections-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_LOG_COLLECTIONS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1532,9 +1514,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLogCollectionsReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-log-collections", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_LOG_COLLECTIONS.json(self)
     }
     fn method() -> &'static str {
         "get_log_collections"
@@ -1547,12 +1527,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLogCollectionsRequ
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-log-collections-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_LOG_COLLECTIONS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -171,12 +171,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-log-service-configs",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::GET_LOG_SERVICE_CONFIGS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -2292,9 +2292,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-cluster-metrics", body)
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_CLUSTER_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2318,9 +2316,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-disk-metrics", body)
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_DISK_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2344,9 +2340,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-host-metrics", body)
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_HOST_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2370,12 +2364,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-host-network-metrics",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_HOST_NETWORK_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2399,12 +2388,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-host-service-metrics",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_HOST_SERVICE_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2428,9 +2412,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-lun-metrics", body)
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_LUN_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2454,12 +2436,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-nvmf-namespace-metrics",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_NVMF_NAMESPACE_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2483,12 +2460,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-scvm-disk-metrics",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_SCVM_DISK_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2512,9 +2484,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-scvm-metrics", body)
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_SCVM_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2538,12 +2508,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-scvm-network-metrics",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_SCVM_NETWORK_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2567,12 +2532,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-scvm-service-metrics",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_SCVM_SERVICE_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2596,12 +2556,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-top-n-metrics-in-clusters",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_TOP_N_METRICS_IN_CLUSTERS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2625,9 +2581,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-metrics", body)
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_VM_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2651,12 +2605,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-network-metrics",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_VM_NETWORK_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2680,12 +2629,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-volume-metrics",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_VM_VOLUME_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2709,9 +2653,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-witness-metrics", body)
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_WITNESS_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2735,9 +2677,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-zone-metrics", body)
-            .read()
-            .since(crate::models::SINCE_2_0_0);
+        let request = crate::models::operations::GET_ZONE_METRICS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

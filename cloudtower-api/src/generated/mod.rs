@@ -1371,3886 +1371,7768 @@ pub use self::witness_service::*;
 pub use self::zone::*;
 #[cfg(feature = "zone-topo")]
 pub use self::zone_topo::*;
-/// Every operation of the API, in path order.
-pub const OPERATIONS: &[::cloudtower_runtime::OperationInfo] = &[
-    ::cloudtower_runtime::OperationInfo {
+/// What each operation is, one `static` per operation (`operations::GET_VMS`): the
+/// table every call is built from (the methods, `call_operation`, the command line).
+pub mod operations {
+    /// `abort-migrate-vm-across-cluster` (`AbortMigrateVmAcrossCluster`).
+    pub static ABORT_MIGRATE_VM_ACROSS_CLUSTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AbortMigrateVmAcrossCluster",
         path: "abort-migrate-vm-across-cluster",
         method: "abort_migrate_vm_across_cluster",
         module: "vm",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `add-clusters-to-datacenter` (`AddClustersToDatacenter`).
+    pub static ADD_CLUSTERS_TO_DATACENTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AddClustersToDatacenter",
         path: "add-clusters-to-datacenter",
         method: "add_clusters_to_datacenter",
         module: "datacenter",
         since: crate::models::SINCE_2_5_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `add-labels-to-resources` (`AddLabelsToResources`).
+    pub static ADD_LABELS_TO_RESOURCES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AddLabelsToResources",
         path: "add-labels-to-resources",
         method: "add_labels_to_resources",
         module: "label",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `add-vm-cd-rom` (`AddVmCdRom`).
+    pub static ADD_VM_CD_ROM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmCdRom",
         path: "add-vm-cd-rom",
         method: "add_vm_cd_rom",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `add-vm-disk` (`AddVmDisk`).
+    pub static ADD_VM_DISK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmDisk",
         path: "add-vm-disk",
         method: "add_vm_disk",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `add-vm-gpu-device` (`AddVmGpuDevice`).
+    pub static ADD_VM_GPU_DEVICE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmGpuDevice",
         path: "add-vm-gpu-device",
         method: "add_vm_gpu_device",
         module: "vm",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `add-vm-nic` (`AddVmNic`).
+    pub static ADD_VM_NIC: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmNic",
         path: "add-vm-nic",
         method: "add_vm_nic",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `add-vm-pci-nic` (`AddVmPciNic`).
+    pub static ADD_VM_PCI_NIC: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmPciNic",
         path: "add-vm-pci-nic",
         method: "add_vm_pci_nic",
         module: "vm",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `add-vm-to-folder` (`AddVmToFolder`).
+    pub static ADD_VM_TO_FOLDER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "AddVmToFolder",
         path: "add-vm-to-folder",
         method: "add_vm_to_folder",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `backup-rebuild-vm` (`BackupRebuildVm`).
+    pub static BACKUP_REBUILD_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "BackupRebuildVm",
         path: "backup-rebuild-vm",
         method: "backup_rebuild_vm",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `backup-restore-vm-in-place` (`BackupRestoreVmInPlace`).
+    pub static BACKUP_RESTORE_VM_IN_PLACE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "BackupRestoreVmInPlace",
         path: "backup-restore-vm-in-place",
         method: "backup_restore_vm_in_place",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `batch-create-virtual-private-cloud-floating-ips` (`BatchCreateVirtualPrivateCloudFloatingIps`).
+    pub static BATCH_CREATE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "BatchCreateVirtualPrivateCloudFloatingIps",
         path: "batch-create-virtual-private-cloud-floating-ips",
         method: "batch_create_virtual_private_cloud_floating_ips",
         module: "virtual_private_cloud_floating_ip",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `cancel-upload-task` (`CancelUploadTask`).
+    pub static CANCEL_UPLOAD_TASK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CancelUploadTask",
         path: "cancel-upload-task",
         method: "cancel_upload_task",
         module: "upload_task",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `clear-system-service-alert-notification-config` (`ClearSystemServiceAlertNotificationConfig`).
+    pub static CLEAR_SYSTEM_SERVICE_ALERT_NOTIFICATION_CONFIG: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ClearSystemServiceAlertNotificationConfig",
         path: "clear-system-service-alert-notification-config",
         method: "clear_system_service_alert_notification_config",
         module: "observability",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `clone-content-library-vm-template-from-vm` (`CloneContentLibraryVmTemplateFromVm`).
+    pub static CLONE_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneContentLibraryVmTemplateFromVm",
         path: "clone-content-library-vm-template-from-vm",
         method: "clone_content_library_vm_template_from_vm",
         module: "content_library_vm_template",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `clone-iscsi-lun-from-snapshot` (`CloneIscsiLunFromSnapshot`).
+    pub static CLONE_ISCSI_LUN_FROM_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneIscsiLunFromSnapshot",
         path: "clone-iscsi-lun-from-snapshot",
         method: "clone_iscsi_lun_from_snapshot",
         module: "iscsi_lun",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `clone-nvmf-namespace-from-snapshot` (`CloneNvmfNamespaceFromSnapshot`).
+    pub static CLONE_NVMF_NAMESPACE_FROM_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneNvmfNamespaceFromSnapshot",
         path: "clone-nvmf-namespace-from-snapshot",
         method: "clone_nvmf_namespace_from_snapshot",
         module: "nvmf_namespace",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `clone-snapshot-group` (`CloneSnapshotGroup`).
+    pub static CLONE_SNAPSHOT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneSnapshotGroup",
         path: "clone-snapshot-group",
         method: "clone_snapshot_group",
         module: "snapshot_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `clone-vm` (`CloneVm`).
+    pub static CLONE_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneVm",
         path: "clone-vm",
         method: "clone_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `clone-vm-template-from-vm` (`CloneVmTemplateFromVm`).
+    pub static CLONE_VM_TEMPLATE_FROM_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneVmTemplateFromVm",
         path: "clone-vm-template-from-vm",
         method: "clone_vm_template_from_vm",
         module: "vm_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `clone-vm-volume` (`CloneVmVolume`).
+    pub static CLONE_VM_VOLUME: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CloneVmVolume",
         path: "clone-vm-volume",
         method: "clone_vm_volume",
         module: "vm_volume",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `connect-cluster` (`ConnectCluster`).
+    pub static CONNECT_CLUSTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ConnectCluster",
         path: "connect-cluster",
         method: "connect_cluster",
         module: "cluster",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `convert-content-library-vm-template-from-vm` (`ConvertContentLibraryVmTemplateFromVm`).
+    pub static CONVERT_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ConvertContentLibraryVmTemplateFromVm",
         path: "convert-content-library-vm-template-from-vm",
         method: "convert_content_library_vm_template_from_vm",
         module: "content_library_vm_template",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `convert-vm-template-from-vm` (`ConvertVmTemplateFromVm`).
+    pub static CONVERT_VM_TEMPLATE_FROM_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ConvertVmTemplateFromVm",
         path: "convert-vm-template-from-vm",
         method: "convert_vm_template_from_vm",
         module: "vm_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `convert-vm-template-to-vm` (`ConvertVmTemplateToVm`).
+    pub static CONVERT_VM_TEMPLATE_TO_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ConvertVmTemplateToVm",
         path: "convert-vm-template-to-vm",
         method: "convert_vm_template_to_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `copy-iscsi-lun` (`CopyIscsiLun`).
+    pub static COPY_ISCSI_LUN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CopyIscsiLun",
         path: "copy-iscsi-lun",
         method: "copy_iscsi_lun",
         module: "iscsi_lun",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-alert-notifier` (`CreateAlertNotifier`).
+    pub static CREATE_ALERT_NOTIFIER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateAlertNotifier",
         path: "create-alert-notifier",
         method: "create_alert_notifier",
         module: "alert_notifier",
         since: crate::models::SINCE_3_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `create-backup-plan` (`CreateBackupPlan`).
+    pub static CREATE_BACKUP_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateBackupPlan",
         path: "create-backup-plan",
         method: "create_backup_plan",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-brick-topo` (`CreateBrickTopo`).
+    pub static CREATE_BRICK_TOPO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateBrickTopo",
         path: "create-brick-topo",
         method: "create_brick_topo",
         module: "brick_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-cluster-recycle-bin-setting` (`CreateClusterRecycleBinSetting`).
+    pub static CREATE_CLUSTER_RECYCLE_BIN_SETTING: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateClusterRecycleBinSetting",
         path: "create-cluster-recycle-bin-setting",
         method: "create_cluster_recycle_bin_setting",
         module: "global_settings",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-consistency-group` (`CreateConsistencyGroup`).
+    pub static CREATE_CONSISTENCY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateConsistencyGroup",
         path: "create-consistency-group",
         method: "create_consistency_group",
         module: "consistency_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-consistency-snapshot-group` (`CreateConsistencyGroupSnapshot`).
+    pub static CREATE_CONSISTENCY_SNAPSHOT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateConsistencyGroupSnapshot",
         path: "create-consistency-snapshot-group",
         method: "create_consistency_group_snapshot",
         module: "consistency_group_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-datacenter` (`CreateDatacenter`).
+    pub static CREATE_DATACENTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateDatacenter",
         path: "create-datacenter",
         method: "create_datacenter",
         module: "datacenter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-entity-filter` (`CreateEntityFilter`).
+    pub static CREATE_ENTITY_FILTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateEntityFilter",
         path: "create-entity-filter",
         method: "create_entity_filter",
         module: "entity_filter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-graph` (`CreateGraph`).
+    pub static CREATE_GRAPH: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateGraph",
         path: "create-graph",
         method: "create_graph",
         module: "graph",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-host` (`CreateHost`).
+    pub static CREATE_HOST: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateHost",
         path: "create-host",
         method: "create_host",
         module: "host",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-iscsi-lun` (`CreateIscsiLun`).
+    pub static CREATE_ISCSI_LUN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateIscsiLun",
         path: "create-iscsi-lun",
         method: "create_iscsi_lun",
         module: "iscsi_lun",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-iscsi-lun-snapshot` (`CreateIscsiLunSnapshot`).
+    pub static CREATE_ISCSI_LUN_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateIscsiLunSnapshot",
         path: "create-iscsi-lun-snapshot",
         method: "create_iscsi_lun_snapshot",
         module: "iscsi_lun_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-iscsi-target` (`CreateIscsiTarget`).
+    pub static CREATE_ISCSI_TARGET: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateIscsiTarget",
         path: "create-iscsi-target",
         method: "create_iscsi_target",
         module: "iscsi_target",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-isolation-policy` (`CreateIsolationPolicy`).
+    pub static CREATE_ISOLATION_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateIsolationPolicy",
         path: "create-isolation-policy",
         method: "create_isolation_policy",
         module: "isolation_policy",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-label` (`CreateLabel`).
+    pub static CREATE_LABEL: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateLabel",
         path: "create-label",
         method: "create_label",
         module: "label",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-log-collection` (`CreateLogCollection`).
+    pub static CREATE_LOG_COLLECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateLogCollection",
         path: "create-log-collection",
         method: "create_log_collection",
         module: "log_collection",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `create-namespace-group` (`CreateNamespaceGroup`).
+    pub static CREATE_NAMESPACE_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNamespaceGroup",
         path: "create-namespace-group",
         method: "create_namespace_group",
         module: "namespace_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-network-policy-rule-service` (`CreateNetworkPolicyRuleService`).
+    pub static CREATE_NETWORK_POLICY_RULE_SERVICE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNetworkPolicyRuleService",
         path: "create-network-policy-rule-service",
         method: "create_network_policy_rule_service",
         module: "network_policy_rule_service",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-nfs-export` (`CreateNfsExport`).
+    pub static CREATE_NFS_EXPORT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNfsExport",
         path: "create-nfs-export",
         method: "create_nfs_export",
         module: "nfs_export",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-nvmf-namespace` (`CreateNvmfNamespace`).
+    pub static CREATE_NVMF_NAMESPACE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNvmfNamespace",
         path: "create-nvmf-namespace",
         method: "create_nvmf_namespace",
         module: "nvmf_namespace",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-nvmf-namespace-snapshot` (`CreateNvmfNamespaceSnapshot`).
+    pub static CREATE_NVMF_NAMESPACE_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNvmfNamespaceSnapshot",
         path: "create-nvmf-namespace-snapshot",
         method: "create_nvmf_namespace_snapshot",
         module: "nvmf_namespace_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-nvmf-subsystem` (`CreateNvmfSubsystem`).
+    pub static CREATE_NVMF_SUBSYSTEM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateNvmfSubsystem",
         path: "create-nvmf-subsystem",
         method: "create_nvmf_subsystem",
         module: "nvmf_subsystem",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-organization` (`CreateOrganization`).
+    pub static CREATE_ORGANIZATION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateOrganization",
         path: "create-organization",
         method: "create_organization",
         module: "organization",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-rack-topo` (`CreateRackTopo`).
+    pub static CREATE_RACK_TOPO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateRackTopo",
         path: "create-rack-topo",
         method: "create_rack_topo",
         module: "rack_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-report-template` (`CreateReportTemplate`).
+    pub static CREATE_REPORT_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateReportTemplate",
         path: "create-report-template",
         method: "create_report_template",
         module: "report_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-role` (`CreateRole`).
+    pub static CREATE_ROLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateRole",
         path: "create-role",
         method: "create_role",
         module: "user_role_next",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-root-user` (`CreateRootUser`).
+    pub static CREATE_ROOT_USER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateRootUser",
         path: "create-root-user",
         method: "create_root_user",
         module: "user",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::None,
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-security-group` (`CreateSecurityGroup`).
+    pub static CREATE_SECURITY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSecurityGroup",
         path: "create-security-group",
         method: "create_security_group",
         module: "security_group",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-security-policy` (`CreateSecurityPolicy`).
+    pub static CREATE_SECURITY_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSecurityPolicy",
         path: "create-security-policy",
         method: "create_security_policy",
         module: "security_policy",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-snapshot-plan` (`CreateSnapshotPlan`).
+    pub static CREATE_SNAPSHOT_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSnapshotPlan",
         path: "create-snapshot-plan",
         method: "create_snapshot_plan",
         module: "snapshot_plan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-snmp-transport` (`CreateSnmpTransport`).
+    pub static CREATE_SNMP_TRANSPORT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSnmpTransport",
         path: "create-snmp-transport",
         method: "create_snmp_transport",
         module: "snmp_transport",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-snmp-trap-receiver` (`CreateSnmpTrapReceiver`).
+    pub static CREATE_SNMP_TRAP_RECEIVER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateSnmpTrapReceiver",
         path: "create-snmp-trap-receiver",
         method: "create_snmp_trap_receiver",
         module: "snmp_trap_receiver",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-task` (`CreateTask`).
+    pub static CREATE_TASK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateTask",
         path: "create-task",
         method: "create_task",
         module: "task",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-user` (`CreateUser`).
+    pub static CREATE_USER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateUser",
         path: "create-user",
         method: "create_user",
         module: "user",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-user-audit-log` (`CreateUserAuditLog`).
+    pub static CREATE_USER_AUDIT_LOG: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateUserAuditLog",
         path: "create-user-audit-log",
         method: "create_user_audit_log",
         module: "user_audit_log",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vcenter-account` (`CreateVcenterAccount`).
+    pub static CREATE_VCENTER_ACCOUNT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVcenterAccount",
         path: "create-vcenter-account",
         method: "create_vcenter_account",
         module: "vcenter_account",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vds` (`CreateVds`).
+    pub static CREATE_VDS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVds",
         path: "create-vds",
         method: "create_vds",
         module: "vds",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vds-with-access-vlan` (`CreateVdsWithAccessVlan`).
+    pub static CREATE_VDS_WITH_ACCESS_VLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVdsWithAccessVlan",
         path: "create-vds-with-access-vlan",
         method: "create_vds_with_access_vlan",
         module: "vds",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vds-with-migrate-vlan` (`CreateVdsWithMigrateVlan`).
+    pub static CREATE_VDS_WITH_MIGRATE_VLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVdsWithMigrateVlan",
         path: "create-vds-with-migrate-vlan",
         method: "create_vds_with_migrate_vlan",
         module: "vds",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-view` (`CreateView`).
+    pub static CREATE_VIEW: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateView",
         path: "create-view",
         method: "create_view",
         module: "view",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-virtual-private-cloud` (`CreateVirtualPrivateCloud`).
+    pub static CREATE_VIRTUAL_PRIVATE_CLOUD: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloud",
         path: "create-virtual-private-cloud",
         method: "create_virtual_private_cloud",
         module: "virtual_private_cloud",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-virtual-private-cloud-floating-ip` (`CreateVirtualPrivateCloudFloatingIp`).
+    pub static CREATE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudFloatingIp",
         path: "create-virtual-private-cloud-floating-ip",
         method: "create_virtual_private_cloud_floating_ip",
         module: "virtual_private_cloud_floating_ip",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-virtual-private-cloud-nat-gateway` (`CreateVirtualPrivateCloudNatGateway`).
+    pub static CREATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudNatGateway",
         path: "create-virtual-private-cloud-nat-gateway",
         method: "create_virtual_private_cloud_nat_gateway",
         module: "virtual_private_cloud_nat_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-virtual-private-cloud-route-table` (`CreateVirtualPrivateCloudRouteTable`).
+    pub static CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudRouteTable",
         path: "create-virtual-private-cloud-route-table",
         method: "create_virtual_private_cloud_route_table",
         module: "virtual_private_cloud_route_table",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-virtual-private-cloud-router-gateway` (`CreateVirtualPrivateCloudRouterGateway`).
+    pub static CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudRouterGateway",
         path: "create-virtual-private-cloud-router-gateway",
         method: "create_virtual_private_cloud_router_gateway",
         module: "virtual_private_cloud_router_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-virtual-private-cloud-security-group` (`CreateVirtualPrivateCloudSecurityGroup`).
+    pub static CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudSecurityGroup",
         path: "create-virtual-private-cloud-security-group",
         method: "create_virtual_private_cloud_security_group",
         module: "virtual_private_cloud_security_group",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-virtual-private-cloud-security-policy` (`CreateVirtualPrivateCloudSecurityPolicy`).
+    pub static CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudSecurityPolicy",
         path: "create-virtual-private-cloud-security-policy",
         method: "create_virtual_private_cloud_security_policy",
         module: "virtual_private_cloud_security_policy",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-virtual-private-cloud-subnet` (`CreateVirtualPrivateCloudSubnet`).
+    pub static CREATE_VIRTUAL_PRIVATE_CLOUD_SUBNET: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVirtualPrivateCloudSubnet",
         path: "create-virtual-private-cloud-subnet",
         method: "create_virtual_private_cloud_subnet",
         module: "virtual_private_cloud_subnet",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm` (`CreateVm`).
+    pub static CREATE_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVm",
         path: "create-vm",
         method: "create_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-folder` (`CreateVmFolder`).
+    pub static CREATE_VM_FOLDER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmFolder",
         path: "create-vm-folder",
         method: "create_vm_folder",
         module: "vm_folder",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-from-content-library-template` (`CreateVmFromContentLibraryTemplate`).
+    pub static CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmFromContentLibraryTemplate",
         path: "create-vm-from-content-library-template",
         method: "create_vm_from_content_library_template",
         module: "vm",
         since: crate::models::SINCE_2_2_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-from-content-library-template-batch` (`CreateVmFromContentLibraryTemplateBatch`).
+    pub static CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE_BATCH: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmFromContentLibraryTemplateBatch",
         path: "create-vm-from-content-library-template-batch",
         method: "create_vm_from_content_library_template_batch",
         module: "vm",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-from-template` (`CreateVmFromTemplate`).
+    pub static CREATE_VM_FROM_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmFromTemplate",
         path: "create-vm-from-template",
         method: "create_vm_from_template",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-placement-group` (`CreateVmPlacementGroup`).
+    pub static CREATE_VM_PLACEMENT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmPlacementGroup",
         path: "create-vm-placement-group",
         method: "create_vm_placement_group",
         module: "vm_placement_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-snapshot` (`CreateVmSnapshot`).
+    pub static CREATE_VM_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmSnapshot",
         path: "create-vm-snapshot",
         method: "create_vm_snapshot",
         module: "vm_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-vlan` (`CreateVmVlan`).
+    pub static CREATE_VM_VLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmVlan",
         path: "create-vm-vlan",
         method: "create_vm_vlan",
         module: "vlan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-volume` (`CreateVmVolume`).
+    pub static CREATE_VM_VOLUME: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmVolume",
         path: "create-vm-volume",
         method: "create_vm_volume",
         module: "vm_volume",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `create-vm-volume-snapshot` (`CreateVmVolumeSnapshot`).
+    pub static CREATE_VM_VOLUME_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVmVolumeSnapshot",
         path: "create-vm-volume-snapshot",
         method: "create_vm_volume_snapshot",
         module: "vm_volume_snapshot",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-alert-notifier` (`DeleteAlertNotifier`).
+    pub static DELETE_ALERT_NOTIFIER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteAlertNotifier",
         path: "delete-alert-notifier",
         method: "delete_alert_notifier",
         module: "alert_notifier",
         since: crate::models::SINCE_3_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `delete-backup-plan` (`DeleteBackupPlan`).
+    pub static DELETE_BACKUP_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteBackupPlan",
         path: "delete-backup-plan",
         method: "delete_backup_plan",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-backup-restore-point` (`DeleteBackupRestorePoint`).
+    pub static DELETE_BACKUP_RESTORE_POINT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteBackupRestorePoint",
         path: "delete-backup-restore-point",
         method: "delete_backup_restore_point",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-brick-topo` (`DeleteBrickTopo`).
+    pub static DELETE_BRICK_TOPO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteBrickTopo",
         path: "delete-brick-topo",
         method: "delete_brick_topo",
         module: "brick_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-cloudtower-application-package` (`DeleteCloudTowerApplicationPackage`).
+    pub static DELETE_CLOUDTOWER_APPLICATION_PACKAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteCloudTowerApplicationPackage",
         path: "delete-cloudtower-application-package",
         method: "delete_cloud_tower_application_package",
         module: "cloud_tower_application",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-cluster` (`DeleteCluster`).
+    pub static DELETE_CLUSTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteCluster",
         path: "delete-cluster",
         method: "delete_cluster",
         module: "cluster",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-cluster-recycle-bin-setting` (`DeleteClusterRecycleBinSetting`).
+    pub static DELETE_CLUSTER_RECYCLE_BIN_SETTING: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteClusterRecycleBinSetting",
         path: "delete-cluster-recycle-bin-setting",
         method: "delete_cluster_recycle_bin_setting",
         module: "global_settings",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-consistency-group` (`DeleteConsistencyGroup`).
+    pub static DELETE_CONSISTENCY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteConsistencyGroup",
         path: "delete-consistency-group",
         method: "delete_consistency_group",
         module: "consistency_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-consistency-snapshot-group` (`DeleteConsistencyGroupSnapshot`).
+    pub static DELETE_CONSISTENCY_SNAPSHOT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteConsistencyGroupSnapshot",
         path: "delete-consistency-snapshot-group",
         method: "delete_consistency_group_snapshot",
         module: "consistency_group_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-content-library-image` (`DeleteContentLibraryImage`).
+    pub static DELETE_CONTENT_LIBRARY_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteContentLibraryImage",
         path: "delete-content-library-image",
         method: "delete_content_library_image",
         module: "content_library_image",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-content-library-vm-template` (`DeleteContentLibraryVmTemplate`).
+    pub static DELETE_CONTENT_LIBRARY_VM_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteContentLibraryVmTemplate",
         path: "delete-content-library-vm-template",
         method: "delete_content_library_vm_template",
         module: "content_library_vm_template",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-datacenter` (`DeleteDatacenter`).
+    pub static DELETE_DATACENTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteDatacenter",
         path: "delete-datacenter",
         method: "delete_datacenter",
         module: "datacenter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-elf-image` (`DeleteElfImage`).
+    pub static DELETE_ELF_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteElfImage",
         path: "delete-elf-image",
         method: "delete_elf_image",
         module: "elf_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-entity-filter` (`DeleteEntityFilter`).
+    pub static DELETE_ENTITY_FILTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteEntityFilter",
         path: "delete-entity-filter",
         method: "delete_entity_filter",
         module: "entity_filter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-graph` (`DeleteGraph`).
+    pub static DELETE_GRAPH: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteGraph",
         path: "delete-graph",
         method: "delete_graph",
         module: "graph",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-iscsi-lun` (`DeleteIscsiLun`).
+    pub static DELETE_ISCSI_LUN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteIscsiLun",
         path: "delete-iscsi-lun",
         method: "delete_iscsi_lun",
         module: "iscsi_lun",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-iscsi-lun-snapshot` (`DeleteIscsiLunSnapshot`).
+    pub static DELETE_ISCSI_LUN_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteIscsiLunSnapshot",
         path: "delete-iscsi-lun-snapshot",
         method: "delete_iscsi_lun_snapshot",
         module: "iscsi_lun_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-iscsi-target` (`DeleteIscsiTarget`).
+    pub static DELETE_ISCSI_TARGET: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteIscsiTarget",
         path: "delete-iscsi-target",
         method: "delete_iscsi_target",
         module: "iscsi_target",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-isolation-policy` (`DeleteIsolationPolicy`).
+    pub static DELETE_ISOLATION_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteIsolationPolicy",
         path: "delete-isolation-policy",
         method: "delete_isolation_policy",
         module: "isolation_policy",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-label` (`DeleteLabel`).
+    pub static DELETE_LABEL: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteLabel",
         path: "delete-label",
         method: "delete_label",
         module: "label",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-log-collection` (`DeleteLogCollection`).
+    pub static DELETE_LOG_COLLECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteLogCollection",
         path: "delete-log-collection",
         method: "delete_log_collection",
         module: "log_collection",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `delete-namespace-group` (`DeleteNamespaceGroup`).
+    pub static DELETE_NAMESPACE_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNamespaceGroup",
         path: "delete-namespace-group",
         method: "delete_namespace_group",
         module: "namespace_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-network-policy-rule-service` (`DeleteNetworkPolicyRuleService`).
+    pub static DELETE_NETWORK_POLICY_RULE_SERVICE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNetworkPolicyRuleService",
         path: "delete-network-policy-rule-service",
         method: "delete_network_policy_rule_service",
         module: "network_policy_rule_service",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-nfs-export` (`DeleteNfsExport`).
+    pub static DELETE_NFS_EXPORT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNfsExport",
         path: "delete-nfs-export",
         method: "delete_nfs_export",
         module: "nfs_export",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-nvmf-namespace` (`DeleteNvmfNamespace`).
+    pub static DELETE_NVMF_NAMESPACE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNvmfNamespace",
         path: "delete-nvmf-namespace",
         method: "delete_nvmf_namespace",
         module: "nvmf_namespace",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-nvmf-namespace-snapshot` (`DeleteNvmfNamespaceSnapshot`).
+    pub static DELETE_NVMF_NAMESPACE_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNvmfNamespaceSnapshot",
         path: "delete-nvmf-namespace-snapshot",
         method: "delete_nvmf_namespace_snapshot",
         module: "nvmf_namespace_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-nvmf-subsystem` (`DeleteNvmfSubsystem`).
+    pub static DELETE_NVMF_SUBSYSTEM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteNvmfSubsystem",
         path: "delete-nvmf-subsystem",
         method: "delete_nvmf_subsystem",
         module: "nvmf_subsystem",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-organization` (`DeleteOrganization`).
+    pub static DELETE_ORGANIZATION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteOrganization",
         path: "delete-organization",
         method: "delete_organization",
         module: "organization",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-rack-topo` (`DeleteRackTopo`).
+    pub static DELETE_RACK_TOPO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteRackTopo",
         path: "delete-rack-topo",
         method: "delete_rack_topo",
         module: "rack_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-report-template` (`DeleteReportTemplate`).
+    pub static DELETE_REPORT_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteReportTemplate",
         path: "delete-report-template",
         method: "delete_report_template",
         module: "report_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-role` (`DeleteRole`).
+    pub static DELETE_ROLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteRole",
         path: "delete-role",
         method: "delete_role",
         module: "user_role_next",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-security-group` (`DeleteSecurityGroup`).
+    pub static DELETE_SECURITY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSecurityGroup",
         path: "delete-security-group",
         method: "delete_security_group",
         module: "security_group",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-security-policy` (`DeleteSecurityPolicy`).
+    pub static DELETE_SECURITY_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSecurityPolicy",
         path: "delete-security-policy",
         method: "delete_security_policy",
         module: "security_policy",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-snapshot-group` (`DeleteSnapshotGroup`).
+    pub static DELETE_SNAPSHOT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSnapshotGroup",
         path: "delete-snapshot-group",
         method: "delete_snapshot_group",
         module: "snapshot_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-snapshot-plan` (`DeleteSnapshotPlan`).
+    pub static DELETE_SNAPSHOT_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSnapshotPlan",
         path: "delete-snapshot-plan",
         method: "delete_snapshot_plan",
         module: "snapshot_plan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-snmp-transport` (`DeleteSnmpTransport`).
+    pub static DELETE_SNMP_TRANSPORT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSnmpTransport",
         path: "delete-snmp-transport",
         method: "delete_snmp_transport",
         module: "snmp_transport",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-snmp-trap-receiver` (`DeleteSnmpTrapReceiver`).
+    pub static DELETE_SNMP_TRAP_RECEIVER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteSnmpTrapReceiver",
         path: "delete-snmp-trap-receiver",
         method: "delete_snmp_trap_receiver",
         module: "snmp_trap_receiver",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-user` (`DeleteUser`).
+    pub static DELETE_USER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteUser",
         path: "delete-user",
         method: "delete_user",
         module: "user",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vds` (`DeleteVds`).
+    pub static DELETE_VDS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVds",
         path: "delete-vds",
         method: "delete_vds",
         module: "vds",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-view` (`DeleteView`).
+    pub static DELETE_VIEW: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteView",
         path: "delete-view",
         method: "delete_view",
         module: "view",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-virtual-private-cloud` (`DeleteVirtualPrivateCloud`).
+    pub static DELETE_VIRTUAL_PRIVATE_CLOUD: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloud",
         path: "delete-virtual-private-cloud",
         method: "delete_virtual_private_cloud",
         module: "virtual_private_cloud",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-virtual-private-cloud-floating-ip` (`DeleteVirtualPrivateCloudFloatingIp`).
+    pub static DELETE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudFloatingIp",
         path: "delete-virtual-private-cloud-floating-ip",
         method: "delete_virtual_private_cloud_floating_ip",
         module: "virtual_private_cloud_floating_ip",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-virtual-private-cloud-nat-gateway` (`DeleteVirtualPrivateCloudNatGateway`).
+    pub static DELETE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudNatGateway",
         path: "delete-virtual-private-cloud-nat-gateway",
         method: "delete_virtual_private_cloud_nat_gateway",
         module: "virtual_private_cloud_nat_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-virtual-private-cloud-route-table` (`DeleteVirtualPrivateCloudRouteTable`).
+    pub static DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudRouteTable",
         path: "delete-virtual-private-cloud-route-table",
         method: "delete_virtual_private_cloud_route_table",
         module: "virtual_private_cloud_route_table",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-virtual-private-cloud-router-gateway` (`DeleteVirtualPrivateCloudRouterGateway`).
+    pub static DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudRouterGateway",
         path: "delete-virtual-private-cloud-router-gateway",
         method: "delete_virtual_private_cloud_router_gateway",
         module: "virtual_private_cloud_router_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-virtual-private-cloud-security-group` (`DeleteVirtualPrivateCloudSecurityGroup`).
+    pub static DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudSecurityGroup",
         path: "delete-virtual-private-cloud-security-group",
         method: "delete_virtual_private_cloud_security_group",
         module: "virtual_private_cloud_security_group",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-virtual-private-cloud-security-policy` (`DeleteVirtualPrivateCloudSecurityPolicy`).
+    pub static DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudSecurityPolicy",
         path: "delete-virtual-private-cloud-security-policy",
         method: "delete_virtual_private_cloud_security_policy",
         module: "virtual_private_cloud_security_policy",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-virtual-private-cloud-subnet` (`DeleteVirtualPrivateCloudSubnet`).
+    pub static DELETE_VIRTUAL_PRIVATE_CLOUD_SUBNET: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVirtualPrivateCloudSubnet",
         path: "delete-virtual-private-cloud-subnet",
         method: "delete_virtual_private_cloud_subnet",
         module: "virtual_private_cloud_subnet",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vm` (`DeleteVm`).
+    pub static DELETE_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVm",
         path: "delete-vm",
         method: "delete_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vm-folder` (`DeleteVmFolder`).
+    pub static DELETE_VM_FOLDER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmFolder",
         path: "delete-vm-folder",
         method: "delete_vm_folder",
         module: "vm_folder",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vm-placement-group` (`DeleteVmPlacementGroup`).
+    pub static DELETE_VM_PLACEMENT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmPlacementGroup",
         path: "delete-vm-placement-group",
         method: "delete_vm_placement_group",
         module: "vm_placement_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vm-snapshot` (`DeleteVmSnapshot`).
+    pub static DELETE_VM_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmSnapshot",
         path: "delete-vm-snapshot",
         method: "delete_vm_snapshot",
         module: "vm_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vm-template` (`DeleteVmTemplate`).
+    pub static DELETE_VM_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmTemplate",
         path: "delete-vm-template",
         method: "delete_vm_template",
         module: "vm_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vm-vlan` (`DeleteVlan`).
+    pub static DELETE_VM_VLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVlan",
         path: "delete-vm-vlan",
         method: "delete_vlan",
         module: "vlan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vm-volume` (`DeleteVmVolumeFromVm`).
+    pub static DELETE_VM_VOLUME: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmVolumeFromVm",
         path: "delete-vm-volume",
         method: "delete_vm_volume_from_vm",
         module: "vm_volume",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `delete-vm-volume-snapshot` (`DeleteVmVolumeSnapshot`).
+    pub static DELETE_VM_VOLUME_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeleteVmVolumeSnapshot",
         path: "delete-vm-volume-snapshot",
         method: "delete_vm_volume_snapshot",
         module: "vm_volume_snapshot",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `deploy-cloudtower-application` (`DeployCloudTowerApplication`).
+    pub static DEPLOY_CLOUDTOWER_APPLICATION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DeployCloudTowerApplication",
         path: "deploy-cloudtower-application",
         method: "deploy_cloud_tower_application",
         module: "cloud_tower_application",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `disassociate-system-service-from-obs-service` (`DisassociateSystemServiceFromObsService`).
+    pub static DISASSOCIATE_SYSTEM_SERVICE_FROM_OBS_SERVICE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DisassociateSystemServiceFromObsService",
         path: "disassociate-system-service-from-obs-service",
         method: "disassociate_system_service_from_obs_service",
         module: "observability",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `distribute-content-library-image-clusters` (`DistributeContentLibraryImageClusters`).
+    pub static DISTRIBUTE_CONTENT_LIBRARY_IMAGE_CLUSTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DistributeContentLibraryImageClusters",
         path: "distribute-content-library-image-clusters",
         method: "distribute_content_library_image_clusters",
         module: "content_library_image",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `distribute-content-library-vm-template-clusters` (`DistributeContentLibraryVmtemplateClusters`).
+    pub static DISTRIBUTE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "DistributeContentLibraryVmtemplateClusters",
         path: "distribute-content-library-vm-template-clusters",
         method: "distribute_content_library_vmtemplate_clusters",
         module: "content_library_vm_template",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `eject-iso-from-vm-cd-rom` (`EjectIsoFromVmCdRom`).
+    pub static EJECT_ISO_FROM_VM_CD_ROM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "EjectIsoFromVmCdRom",
         path: "eject-iso-from-vm-cd-rom",
         method: "eject_iso_from_vm_cd_rom",
         module: "vm",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `enter-maintance-mode` (`EnterMaintenanceMode`).
+    pub static ENTER_MAINTANCE_MODE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "EnterMaintenanceMode",
         path: "enter-maintance-mode",
         method: "enter_maintenance_mode",
         module: "host",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `enter-maintance-mode-precheck-result` (`EnterMaintenanceModePrecheckResult`).
+    pub static ENTER_MAINTANCE_MODE_PRECHECK_RESULT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "EnterMaintenanceModePrecheckResult",
         path: "enter-maintance-mode-precheck-result",
         method: "enter_maintenance_mode_precheck_result",
         module: "host",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `enter-maintenance-mode-precheck` (`EnterMaintenanceModePreCheck`).
+    pub static ENTER_MAINTENANCE_MODE_PRECHECK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "EnterMaintenanceModePreCheck",
         path: "enter-maintenance-mode-precheck",
         method: "enter_maintenance_mode_pre_check",
         module: "host",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `execute-backup-plan` (`ExecuteBackupPlan`).
+    pub static EXECUTE_BACKUP_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExecuteBackupPlan",
         path: "execute-backup-plan",
         method: "execute_backup_plan",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `execute-snapshot-plan` (`ExecuteSnapshotPlan`).
+    pub static EXECUTE_SNAPSHOT_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExecuteSnapshotPlan",
         path: "execute-snapshot-plan",
         method: "execute_snapshot_plan",
         module: "snapshot_plan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `exit-maintance-mode` (`ExitMaintenanceMode`).
+    pub static EXIT_MAINTANCE_MODE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExitMaintenanceMode",
         path: "exit-maintance-mode",
         method: "exit_maintenance_mode",
         module: "host",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `exit-maintance-mode-precheck-result` (`ExitMaintenanceModePrecheckResult`).
+    pub static EXIT_MAINTANCE_MODE_PRECHECK_RESULT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExitMaintenanceModePrecheckResult",
         path: "exit-maintance-mode-precheck-result",
         method: "exit_maintenance_mode_precheck_result",
         module: "host",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `expand-vm-disk` (`ExpandVmDisk`).
+    pub static EXPAND_VM_DISK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExpandVmDisk",
         path: "expand-vm-disk",
         method: "expand_vm_disk",
         module: "vm",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `export-content-library-vm-template` (`ExportContentLibraryVmTemplate`).
+    pub static EXPORT_CONTENT_LIBRARY_VM_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportContentLibraryVmTemplate",
         path: "export-content-library-vm-template",
         method: "export_content_library_vm_template",
         module: "content_library_vm_template",
         since: crate::models::SINCE_3_2_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `export-csv` (`ExportCSV`).
+    pub static EXPORT_CSV: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportCSV",
         path: "export-csv",
         method: "export_csv",
         module: "table_reporter",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `export-vm` (`ExportVm`).
+    pub static EXPORT_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportVm",
         path: "export-vm",
         method: "export_vm",
         module: "vm",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `export-vm-volume` (`ExportVmVolume`).
+    pub static EXPORT_VM_VOLUME: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportVmVolume",
         path: "export-vm-volume",
         method: "export_vm_volume",
         module: "vm_volume",
         since: crate::models::SINCE_3_2_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `force-restart-vm` (`ForceRestartVm`).
+    pub static FORCE_RESTART_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ForceRestartVm",
         path: "force-restart-vm",
         method: "force_restart_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `force-stop-log-collection` (`ForceStopLogCollection`).
+    pub static FORCE_STOP_LOG_COLLECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ForceStopLogCollection",
         path: "force-stop-log-collection",
         method: "force_stop_log_collection",
         module: "log_collection",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `generate-from-report-template` (`GenerateFromReportTemplate`).
+    pub static GENERATE_FROM_REPORT_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GenerateFromReportTemplate",
         path: "generate-from-report-template",
         method: "generate_from_report_template",
         module: "report_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-alert-notifiers` (`GetAlertNotifiers`).
+    pub static GET_ALERT_NOTIFIERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertNotifiers",
         path: "get-alert-notifiers",
         method: "get_alert_notifiers",
         module: "alert_notifier",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-alert-notifiers-connection` (`GetAlertNotifiersConnection`).
+    pub static GET_ALERT_NOTIFIERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertNotifiersConnection",
         path: "get-alert-notifiers-connection",
         method: "get_alert_notifiers_connection",
         module: "alert_notifier",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-alert-rules` (`GetAlertRules`).
+    pub static GET_ALERT_RULES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertRules",
         path: "get-alert-rules",
         method: "get_alert_rules",
         module: "alert_rule",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-alert-rules-connection` (`GetAlertRulesConnection`).
+    pub static GET_ALERT_RULES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertRulesConnection",
         path: "get-alert-rules-connection",
         method: "get_alert_rules_connection",
         module: "alert_rule",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-alerts` (`GetAlerts`).
+    pub static GET_ALERTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlerts",
         path: "get-alerts",
         method: "get_alerts",
         module: "alert",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-alerts-connection` (`GetAlertsConnection`).
+    pub static GET_ALERTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetAlertsConnection",
         path: "get-alerts-connection",
         method: "get_alerts_connection",
         module: "alert",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-applications` (`GetApplications`).
+    pub static GET_APPLICATIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetApplications",
         path: "get-applications",
         method: "get_applications",
         module: "application",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-applications-connection` (`GetApplicationsConnection`).
+    pub static GET_APPLICATIONS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetApplicationsConnection",
         path: "get-applications-connection",
         method: "get_applications_connection",
         module: "application",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-plan-executions` (`GetBackupPlanExecutions`).
+    pub static GET_BACKUP_PLAN_EXECUTIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupPlanExecutions",
         path: "get-backup-plan-executions",
         method: "get_backup_plan_executions",
         module: "backup_plan_execution",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-plan-executions-connection` (`GetBackupPlanExecutionsConnection`).
+    pub static GET_BACKUP_PLAN_EXECUTIONS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupPlanExecutionsConnection",
         path: "get-backup-plan-executions-connection",
         method: "get_backup_plan_executions_connection",
         module: "backup_plan_execution",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-plans` (`GetBackupPlans`).
+    pub static GET_BACKUP_PLANS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupPlans",
         path: "get-backup-plans",
         method: "get_backup_plans",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-plans-connection` (`GetBackupPlansConnection`).
+    pub static GET_BACKUP_PLANS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupPlansConnection",
         path: "get-backup-plans-connection",
         method: "get_backup_plans_connection",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-restore-executions` (`GetBackupRestoreExecutions`).
+    pub static GET_BACKUP_RESTORE_EXECUTIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestoreExecutions",
         path: "get-backup-restore-executions",
         method: "get_backup_restore_executions",
         module: "backup_restore_execution",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-restore-executions-connection` (`GetBackupRestoreExecutionsConnection`).
+    pub static GET_BACKUP_RESTORE_EXECUTIONS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestoreExecutionsConnection",
         path: "get-backup-restore-executions-connection",
         method: "get_backup_restore_executions_connection",
         module: "backup_restore_execution",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-restore-point-metadata` (`GetBackupRestorePointMetadata`).
+    pub static GET_BACKUP_RESTORE_POINT_METADATA: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestorePointMetadata",
         path: "get-backup-restore-point-metadata",
         method: "get_backup_restore_point_metadata",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-backup-restore-points` (`GetBackupRestorePoints`).
+    pub static GET_BACKUP_RESTORE_POINTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestorePoints",
         path: "get-backup-restore-points",
         method: "get_backup_restore_points",
         module: "backup_restore_point",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-restore-points-connection` (`GetBackupRestorePointsConnection`).
+    pub static GET_BACKUP_RESTORE_POINTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupRestorePointsConnection",
         path: "get-backup-restore-points-connection",
         method: "get_backup_restore_points_connection",
         module: "backup_restore_point",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-services` (`GetBackupServices`).
+    pub static GET_BACKUP_SERVICES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupServices",
         path: "get-backup-services",
         method: "get_backup_services",
         module: "backup_service",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-services-connection` (`GetBackupServicesConnection`).
+    pub static GET_BACKUP_SERVICES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupServicesConnection",
         path: "get-backup-services-connection",
         method: "get_backup_services_connection",
         module: "backup_service",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-store-repositories` (`GetBackupStoreRepositories`).
+    pub static GET_BACKUP_STORE_REPOSITORIES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupStoreRepositories",
         path: "get-backup-store-repositories",
         method: "get_backup_store_repositories",
         module: "backup_store_repository",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-store-repositories-connection` (`GetBackupStoreRepositoriesConnection`).
+    pub static GET_BACKUP_STORE_REPOSITORIES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupStoreRepositoriesConnection",
         path: "get-backup-store-repositories-connection",
         method: "get_backup_store_repositories_connection",
         module: "backup_store_repository",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-target-executions` (`GetBackupTargetExecutions`).
+    pub static GET_BACKUP_TARGET_EXECUTIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupTargetExecutions",
         path: "get-backup-target-executions",
         method: "get_backup_target_executions",
         module: "backup_target_execution",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-backup-target-executions-connection` (`GetBackupTargetExecutionsConnection`).
+    pub static GET_BACKUP_TARGET_EXECUTIONS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBackupTargetExecutionsConnection",
         path: "get-backup-target-executions-connection",
         method: "get_backup_target_executions_connection",
         module: "backup_target_execution",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-brick-topoes` (`GetBrickTopoes`).
+    pub static GET_BRICK_TOPOES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBrickTopoes",
         path: "get-brick-topoes",
         method: "get_brick_topoes",
         module: "brick_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-brick-topoes-connection` (`GetBrickTopoesConnection`).
+    pub static GET_BRICK_TOPOES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetBrickTopoesConnection",
         path: "get-brick-topoes-connection",
         method: "get_brick_topoes_connection",
         module: "brick_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cloud-tower-application-packages-connection` (`GetCloudTowerApplicationPackagesConnection`).
+    pub static GET_CLOUD_TOWER_APPLICATION_PACKAGES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetCloudTowerApplicationPackagesConnection",
         path: "get-cloud-tower-application-packages-connection",
         method: "get_cloud_tower_application_packages_connection",
         module: "cloud_tower_application_package",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cloud-tower-applications-connection` (`GetCloudTowerApplicationsConnection`).
+    pub static GET_CLOUD_TOWER_APPLICATIONS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetCloudTowerApplicationsConnection",
         path: "get-cloud-tower-applications-connection",
         method: "get_cloud_tower_applications_connection",
         module: "cloud_tower_application",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cloudtower-application-packages` (`GetCloudTowerApplicationPackages`).
+    pub static GET_CLOUDTOWER_APPLICATION_PACKAGES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetCloudTowerApplicationPackages",
         path: "get-cloudtower-application-packages",
         method: "get_cloud_tower_application_packages",
         module: "cloud_tower_application_package",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cloudtower-applications` (`GetCloudTowerApplications`).
+    pub static GET_CLOUDTOWER_APPLICATIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetCloudTowerApplications",
         path: "get-cloudtower-applications",
         method: "get_cloud_tower_applications",
         module: "cloud_tower_application",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cluster-images` (`GetClusterImages`).
+    pub static GET_CLUSTER_IMAGES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterImages",
         path: "get-cluster-images",
         method: "get_cluster_images",
         module: "cluster_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cluster-images-connection` (`GetClusterImagesConnection`).
+    pub static GET_CLUSTER_IMAGES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterImagesConnection",
         path: "get-cluster-images-connection",
         method: "get_cluster_images_connection",
         module: "cluster_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cluster-metrics` (`GetClusterMetrics`).
+    pub static GET_CLUSTER_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterMetrics",
         path: "get-cluster-metrics",
         method: "get_cluster_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-cluster-settingses` (`GetClusterSettingses`).
+    pub static GET_CLUSTER_SETTINGSES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterSettingses",
         path: "get-cluster-settingses",
         method: "get_cluster_settingses",
         module: "cluster_settings",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cluster-settingses-connection` (`GetClusterSettingsesConnection`).
+    pub static GET_CLUSTER_SETTINGSES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterSettingsesConnection",
         path: "get-cluster-settingses-connection",
         method: "get_cluster_settingses_connection",
         module: "cluster_settings",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cluster-storage-info` (`GetClusterStorageInfo`).
+    pub static GET_CLUSTER_STORAGE_INFO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterStorageInfo",
         path: "get-cluster-storage-info",
         method: "get_cluster_storage_info",
         module: "cluster",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-cluster-topoes` (`GetClusterTopoes`).
+    pub static GET_CLUSTER_TOPOES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterTopoes",
         path: "get-cluster-topoes",
         method: "get_cluster_topoes",
         module: "cluster_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cluster-topoes-connection` (`GetClusterTopoesConnection`).
+    pub static GET_CLUSTER_TOPOES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterTopoesConnection",
         path: "get-cluster-topoes-connection",
         method: "get_cluster_topoes_connection",
         module: "cluster_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cluster-upgrade-histories` (`GetClusterUpgradeHistories`).
+    pub static GET_CLUSTER_UPGRADE_HISTORIES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterUpgradeHistories",
         path: "get-cluster-upgrade-histories",
         method: "get_cluster_upgrade_histories",
         module: "cluster_upgrade_history",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-cluster-upgrade-histories-connection` (`GetClusterUpgradeHistoriesConnection`).
+    pub static GET_CLUSTER_UPGRADE_HISTORIES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusterUpgradeHistoriesConnection",
         path: "get-cluster-upgrade-histories-connection",
         method: "get_cluster_upgrade_histories_connection",
         module: "cluster_upgrade_history",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-clusters` (`GetClusters`).
+    pub static GET_CLUSTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClusters",
         path: "get-clusters",
         method: "get_clusters",
         module: "cluster",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-clusters-connection` (`GetClustersConnection`).
+    pub static GET_CLUSTERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetClustersConnection",
         path: "get-clusters-connection",
         method: "get_clusters_connection",
         module: "cluster",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-consistency-group-snapshots` (`GetConsistencyGroupSnapshots`).
+    pub static GET_CONSISTENCY_GROUP_SNAPSHOTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetConsistencyGroupSnapshots",
         path: "get-consistency-group-snapshots",
         method: "get_consistency_group_snapshots",
         module: "consistency_group_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-consistency-group-snapshots-connection` (`GetConsistencyGroupSnapshotsConnection`).
+    pub static GET_CONSISTENCY_GROUP_SNAPSHOTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetConsistencyGroupSnapshotsConnection",
         path: "get-consistency-group-snapshots-connection",
         method: "get_consistency_group_snapshots_connection",
         module: "consistency_group_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-consistency-groups` (`GetConsistencyGroups`).
+    pub static GET_CONSISTENCY_GROUPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetConsistencyGroups",
         path: "get-consistency-groups",
         method: "get_consistency_groups",
         module: "consistency_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-consistency-groups-connection` (`GetConsistencyGroupsConnection`).
+    pub static GET_CONSISTENCY_GROUPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetConsistencyGroupsConnection",
         path: "get-consistency-groups-connection",
         method: "get_consistency_groups_connection",
         module: "consistency_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-content-library-images` (`GetContentLibraryImages`).
+    pub static GET_CONTENT_LIBRARY_IMAGES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetContentLibraryImages",
         path: "get-content-library-images",
         method: "get_content_library_images",
         module: "content_library_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-content-library-images-connection` (`GetContentLibraryImagesConnection`).
+    pub static GET_CONTENT_LIBRARY_IMAGES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetContentLibraryImagesConnection",
         path: "get-content-library-images-connection",
         method: "get_content_library_images_connection",
         module: "content_library_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-content-library-vm-templates` (`GetContentLibraryVmTemplates`).
+    pub static GET_CONTENT_LIBRARY_VM_TEMPLATES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetContentLibraryVmTemplates",
         path: "get-content-library-vm-templates",
         method: "get_content_library_vm_templates",
         module: "content_library_vm_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-content-library-vm-templates-connection` (`GetContentLibraryVmTemplatesConnection`).
+    pub static GET_CONTENT_LIBRARY_VM_TEMPLATES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetContentLibraryVmTemplatesConnection",
         path: "get-content-library-vm-templates-connection",
         method: "get_content_library_vm_templates_connection",
         module: "content_library_vm_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-datacenters` (`GetDatacenters`).
+    pub static GET_DATACENTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDatacenters",
         path: "get-datacenters",
         method: "get_datacenters",
         module: "datacenter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-datacenters-connection` (`GetDatacentersConnection`).
+    pub static GET_DATACENTERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDatacentersConnection",
         path: "get-datacenters-connection",
         method: "get_datacenters_connection",
         module: "datacenter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-deploys` (`GetDeploys`).
+    pub static GET_DEPLOYS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDeploys",
         path: "get-deploys",
         method: "get_deploys",
         module: "deploy",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-deploys-connection` (`GetDeploysConnection`).
+    pub static GET_DEPLOYS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDeploysConnection",
         path: "get-deploys-connection",
         method: "get_deploys_connection",
         module: "deploy",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-detail-vm-info-by-gpu-devices` (`GetDetailVmInfoByGpuDevices`).
+    pub static GET_DETAIL_VM_INFO_BY_GPU_DEVICES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDetailVmInfoByGpuDevices",
         path: "get-detail-vm-info-by-gpu-devices",
         method: "get_detail_vm_info_by_gpu_devices",
         module: "gpu_device",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-discover-hosts` (`GetDiscoverHosts`).
+    pub static GET_DISCOVER_HOSTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDiscoverHosts",
         path: "get-discover-hosts",
         method: "get_discover_hosts",
         module: "discovered_host",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-disk-metrics` (`GetDiskMetrics`).
+    pub static GET_DISK_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDiskMetrics",
         path: "get-disk-metrics",
         method: "get_disk_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-disks` (`GetDisks`).
+    pub static GET_DISKS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDisks",
         path: "get-disks",
         method: "get_disks",
         module: "disk",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-disks-connection` (`GetDisksConnection`).
+    pub static GET_DISKS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetDisksConnection",
         path: "get-disks-connection",
         method: "get_disks_connection",
         module: "disk",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-elf-data-stores` (`GetElfDataStores`).
+    pub static GET_ELF_DATA_STORES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfDataStores",
         path: "get-elf-data-stores",
         method: "get_elf_data_stores",
         module: "elf_data_store",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-elf-data-stores-connection` (`GetElfDataStoresConnection`).
+    pub static GET_ELF_DATA_STORES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfDataStoresConnection",
         path: "get-elf-data-stores-connection",
         method: "get_elf_data_stores_connection",
         module: "elf_data_store",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-elf-images` (`GetElfImages`).
+    pub static GET_ELF_IMAGES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfImages",
         path: "get-elf-images",
         method: "get_elf_images",
         module: "elf_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-elf-images-connection` (`GetElfImagesConnection`).
+    pub static GET_ELF_IMAGES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfImagesConnection",
         path: "get-elf-images-connection",
         method: "get_elf_images_connection",
         module: "elf_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-elf-storage-policies` (`GetElfStoragePolicies`).
+    pub static GET_ELF_STORAGE_POLICIES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfStoragePolicies",
         path: "get-elf-storage-policies",
         method: "get_elf_storage_policies",
         module: "elf_storage_policy",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-elf-storage-policies-connection` (`GetElfStoragePoliciesConnection`).
+    pub static GET_ELF_STORAGE_POLICIES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetElfStoragePoliciesConnection",
         path: "get-elf-storage-policies-connection",
         method: "get_elf_storage_policies_connection",
         module: "elf_storage_policy",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-entity-filters` (`GetEntityFilters`).
+    pub static GET_ENTITY_FILTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEntityFilters",
         path: "get-entity-filters",
         method: "get_entity_filters",
         module: "entity_filter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-entity-filters-connection` (`GetEntityFiltersConnection`).
+    pub static GET_ENTITY_FILTERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEntityFiltersConnection",
         path: "get-entity-filters-connection",
         method: "get_entity_filters_connection",
         module: "entity_filter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-everoute-clusters` (`GetEverouteClusters`).
+    pub static GET_EVEROUTE_CLUSTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEverouteClusters",
         path: "get-everoute-clusters",
         method: "get_everoute_clusters",
         module: "everoute_cluster",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-everoute-clusters-connection` (`GetEverouteClustersConnection`).
+    pub static GET_EVEROUTE_CLUSTERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEverouteClustersConnection",
         path: "get-everoute-clusters-connection",
         method: "get_everoute_clusters_connection",
         module: "everoute_cluster",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-everoute-licenses` (`GetEverouteLicenses`).
+    pub static GET_EVEROUTE_LICENSES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEverouteLicenses",
         path: "get-everoute-licenses",
         method: "get_everoute_licenses",
         module: "everoute_license",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-everoute-licenses-connection` (`GetEverouteLicensesConnection`).
+    pub static GET_EVEROUTE_LICENSES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEverouteLicensesConnection",
         path: "get-everoute-licenses-connection",
         method: "get_everoute_licenses_connection",
         module: "everoute_license",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-everoute-packages` (`GetEveroutePackages`).
+    pub static GET_EVEROUTE_PACKAGES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEveroutePackages",
         path: "get-everoute-packages",
         method: "get_everoute_packages",
         module: "everoute_package",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-everoute-packages-connection` (`GetEveroutePackagesConnection`).
+    pub static GET_EVEROUTE_PACKAGES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetEveroutePackagesConnection",
         path: "get-everoute-packages-connection",
         method: "get_everoute_packages_connection",
         module: "everoute_package",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-export-file-download-links` (`GetExportFileDownloadLinks`).
+    pub static GET_EXPORT_FILE_DOWNLOAD_LINKS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetExportFileDownloadLinks",
         path: "get-export-file-download-links",
         method: "get_export_file_download_links",
         module: "ovf",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-global-alert-rules` (`GetGlobalAlertRules`).
+    pub static GET_GLOBAL_ALERT_RULES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGlobalAlertRules",
         path: "get-global-alert-rules",
         method: "get_global_alert_rules",
         module: "global_alert_rule",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-global-alert-rules-connection` (`GetGlobalAlertRulesConnection`).
+    pub static GET_GLOBAL_ALERT_RULES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGlobalAlertRulesConnection",
         path: "get-global-alert-rules-connection",
         method: "get_global_alert_rules_connection",
         module: "global_alert_rule",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-global-settingses` (`GetGlobalSettingses`).
+    pub static GET_GLOBAL_SETTINGSES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGlobalSettingses",
         path: "get-global-settingses",
         method: "get_global_settingses",
         module: "global_settings",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-global-settingses-connection` (`GetGlobalSettingsesConnection`).
+    pub static GET_GLOBAL_SETTINGSES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGlobalSettingsesConnection",
         path: "get-global-settingses-connection",
         method: "get_global_settingses_connection",
         module: "global_settings",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-gpu-devices` (`GetGpuDevices`).
+    pub static GET_GPU_DEVICES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGpuDevices",
         path: "get-gpu-devices",
         method: "get_gpu_devices",
         module: "gpu_device",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-gpu-devices-connection` (`GetGpuDevicesConnection`).
+    pub static GET_GPU_DEVICES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGpuDevicesConnection",
         path: "get-gpu-devices-connection",
         method: "get_gpu_devices_connection",
         module: "gpu_device",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-graphs` (`GetGraphs`).
+    pub static GET_GRAPHS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGraphs",
         path: "get-graphs",
         method: "get_graphs",
         module: "graph",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-graphs-connection` (`GetGraphsConnection`).
+    pub static GET_GRAPHS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetGraphsConnection",
         path: "get-graphs-connection",
         method: "get_graphs_connection",
         module: "graph",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-host-metrics` (`GetHostMetrics`).
+    pub static GET_HOST_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHostMetrics",
         path: "get-host-metrics",
         method: "get_host_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-host-network-metrics` (`GetHostNetworkMetrics`).
+    pub static GET_HOST_NETWORK_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHostNetworkMetrics",
         path: "get-host-network-metrics",
         method: "get_host_network_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-host-service-metrics` (`GetHostServicekMetrics`).
+    pub static GET_HOST_SERVICE_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHostServicekMetrics",
         path: "get-host-service-metrics",
         method: "get_host_servicek_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-hosts` (`GetHosts`).
+    pub static GET_HOSTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHosts",
         path: "get-hosts",
         method: "get_hosts",
         module: "host",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-hosts-connection` (`GetHostsConnection`).
+    pub static GET_HOSTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetHostsConnection",
         path: "get-hosts-connection",
         method: "get_hosts_connection",
         module: "host",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-ipmis` (`GetIpmis`).
+    pub static GET_IPMIS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIpmis",
         path: "get-ipmis",
         method: "get_ipmis",
         module: "ipmi",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-iscsi-connections` (`GetIscsiConnections`).
+    pub static GET_ISCSI_CONNECTIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiConnections",
         path: "get-iscsi-connections",
         method: "get_iscsi_connections",
         module: "iscsi_connection",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-iscsi-connections-connection` (`GetIscsiConnectionsConnection`).
+    pub static GET_ISCSI_CONNECTIONS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiConnectionsConnection",
         path: "get-iscsi-connections-connection",
         method: "get_iscsi_connections_connection",
         module: "iscsi_connection",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-iscsi-lun-snapshots` (`GetIscsiLunSnapshots`).
+    pub static GET_ISCSI_LUN_SNAPSHOTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiLunSnapshots",
         path: "get-iscsi-lun-snapshots",
         method: "get_iscsi_lun_snapshots",
         module: "iscsi_lun_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-iscsi-lun-snapshots-connection` (`GetIscsiLunSnapshotsConnection`).
+    pub static GET_ISCSI_LUN_SNAPSHOTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiLunSnapshotsConnection",
         path: "get-iscsi-lun-snapshots-connection",
         method: "get_iscsi_lun_snapshots_connection",
         module: "iscsi_lun_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-iscsi-luns` (`GetIscsiLuns`).
+    pub static GET_ISCSI_LUNS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiLuns",
         path: "get-iscsi-luns",
         method: "get_iscsi_luns",
         module: "iscsi_lun",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-iscsi-luns-connection` (`GetIscsiLunsConnection`).
+    pub static GET_ISCSI_LUNS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiLunsConnection",
         path: "get-iscsi-luns-connection",
         method: "get_iscsi_luns_connection",
         module: "iscsi_lun",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-iscsi-targets` (`GetIscsiTargets`).
+    pub static GET_ISCSI_TARGETS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiTargets",
         path: "get-iscsi-targets",
         method: "get_iscsi_targets",
         module: "iscsi_target",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-iscsi-targets-connection` (`GetIscsiTargetsConnection`).
+    pub static GET_ISCSI_TARGETS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIscsiTargetsConnection",
         path: "get-iscsi-targets-connection",
         method: "get_iscsi_targets_connection",
         module: "iscsi_target",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-isolation-policies` (`GetIsolationPolicies`).
+    pub static GET_ISOLATION_POLICIES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIsolationPolicies",
         path: "get-isolation-policies",
         method: "get_isolation_policies",
         module: "isolation_policy",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-isolation-policies-connection` (`GetIsolationPoliciesConnection`).
+    pub static GET_ISOLATION_POLICIES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetIsolationPoliciesConnection",
         path: "get-isolation-policies-connection",
         method: "get_isolation_policies_connection",
         module: "isolation_policy",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-labels` (`GetLabels`).
+    pub static GET_LABELS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLabels",
         path: "get-labels",
         method: "get_labels",
         module: "label",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-labels-connection` (`GetLabelsConnection`).
+    pub static GET_LABELS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLabelsConnection",
         path: "get-labels-connection",
         method: "get_labels_connection",
         module: "label",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-licenses` (`GetLicenses`).
+    pub static GET_LICENSES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLicenses",
         path: "get-licenses",
         method: "get_licenses",
         module: "license",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-licenses-connection` (`GetLicensesConnection`).
+    pub static GET_LICENSES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLicensesConnection",
         path: "get-licenses-connection",
         method: "get_licenses_connection",
         module: "license",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-log-collections` (`GetLogCollections`).
+    pub static GET_LOG_COLLECTIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLogCollections",
         path: "get-log-collections",
         method: "get_log_collections",
         module: "log_collection",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-log-collections-connection` (`GetLogCollectionsConnection`).
+    pub static GET_LOG_COLLECTIONS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLogCollectionsConnection",
         path: "get-log-collections-connection",
         method: "get_log_collections_connection",
         module: "log_collection",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-log-service-configs` (`GetLogServiceConfigs`).
+    pub static GET_LOG_SERVICE_CONFIGS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLogServiceConfigs",
         path: "get-log-service-configs",
         method: "get_log_service_configs",
         module: "log_service_config",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-lun-metrics` (`GetLunMetrics`).
+    pub static GET_LUN_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetLunMetrics",
         path: "get-lun-metrics",
         method: "get_lun_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-meta-leader` (`GetMetaLeader`).
+    pub static GET_META_LEADER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetMetaLeader",
         path: "get-meta-leader",
         method: "get_meta_leader",
         module: "cluster",
         since: crate::models::SINCE_2_5_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-my-info` (`GetMyInfo`).
+    pub static GET_MY_INFO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetMyInfo",
         path: "get-my-info",
         method: "get_my_info",
         module: "user",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-namespace-groups` (`GetNamespaceGroups`).
+    pub static GET_NAMESPACE_GROUPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNamespaceGroups",
         path: "get-namespace-groups",
         method: "get_namespace_groups",
         module: "namespace_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-namespace-groups-connection` (`GetNamespaceGroupsConnection`).
+    pub static GET_NAMESPACE_GROUPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNamespaceGroupsConnection",
         path: "get-namespace-groups-connection",
         method: "get_namespace_groups_connection",
         module: "namespace_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-network-policy-rule-services` (`GetNetworkPolicyRuleServices`).
+    pub static GET_NETWORK_POLICY_RULE_SERVICES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNetworkPolicyRuleServices",
         path: "get-network-policy-rule-services",
         method: "get_network_policy_rule_services",
         module: "network_policy_rule_service",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-network-policy-rule-services-connection` (`GetNetworkPolicyRuleServicesConnection`).
+    pub static GET_NETWORK_POLICY_RULE_SERVICES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNetworkPolicyRuleServicesConnection",
         path: "get-network-policy-rule-services-connection",
         method: "get_network_policy_rule_services_connection",
         module: "network_policy_rule_service",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nfs-exports` (`GetNfsExports`).
+    pub static GET_NFS_EXPORTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNfsExports",
         path: "get-nfs-exports",
         method: "get_nfs_exports",
         module: "nfs_export",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nfs-exports-connection` (`GetNfsExportsConnection`).
+    pub static GET_NFS_EXPORTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNfsExportsConnection",
         path: "get-nfs-exports-connection",
         method: "get_nfs_exports_connection",
         module: "nfs_export",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nfs-inodes` (`GetNfsInodes`).
+    pub static GET_NFS_INODES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNfsInodes",
         path: "get-nfs-inodes",
         method: "get_nfs_inodes",
         module: "nfs_inode",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nfs-inodes-connection` (`GetNfsInodesConnection`).
+    pub static GET_NFS_INODES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNfsInodesConnection",
         path: "get-nfs-inodes-connection",
         method: "get_nfs_inodes_connection",
         module: "nfs_inode",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nics` (`GetNics`).
+    pub static GET_NICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNics",
         path: "get-nics",
         method: "get_nics",
         module: "nic",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nics-connection` (`GetNicsConnection`).
+    pub static GET_NICS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNicsConnection",
         path: "get-nics-connection",
         method: "get_nics_connection",
         module: "nic",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-node-topoes` (`GetNodeTopoes`).
+    pub static GET_NODE_TOPOES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNodeTopoes",
         path: "get-node-topoes",
         method: "get_node_topoes",
         module: "node_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-node-topoes-connection` (`GetNodeTopoesConnection`).
+    pub static GET_NODE_TOPOES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNodeTopoesConnection",
         path: "get-node-topoes-connection",
         method: "get_node_topoes_connection",
         module: "node_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-ntp-service-url` (`GetNtpServiceUrl`).
+    pub static GET_NTP_SERVICE_URL: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNtpServiceUrl",
         path: "get-ntp-service-url",
         method: "get_ntp_service_url",
         module: "ntp",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nvmf-namespace-metrics` (`GetNvmfNamespaceMetrics`).
+    pub static GET_NVMF_NAMESPACE_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespaceMetrics",
         path: "get-nvmf-namespace-metrics",
         method: "get_nvmf_namespace_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-nvmf-namespace-snapshots` (`GetNvmfNamespaceSnapshots`).
+    pub static GET_NVMF_NAMESPACE_SNAPSHOTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespaceSnapshots",
         path: "get-nvmf-namespace-snapshots",
         method: "get_nvmf_namespace_snapshots",
         module: "nvmf_namespace_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nvmf-namespace-snapshots-connection` (`GetNvmfNamespaceSnapshotsConnection`).
+    pub static GET_NVMF_NAMESPACE_SNAPSHOTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespaceSnapshotsConnection",
         path: "get-nvmf-namespace-snapshots-connection",
         method: "get_nvmf_namespace_snapshots_connection",
         module: "nvmf_namespace_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nvmf-namespaces` (`GetNvmfNamespaces`).
+    pub static GET_NVMF_NAMESPACES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespaces",
         path: "get-nvmf-namespaces",
         method: "get_nvmf_namespaces",
         module: "nvmf_namespace",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nvmf-namespaces-connection` (`GetNvmfNamespacesConnection`).
+    pub static GET_NVMF_NAMESPACES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfNamespacesConnection",
         path: "get-nvmf-namespaces-connection",
         method: "get_nvmf_namespaces_connection",
         module: "nvmf_namespace",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nvmf-subsystems` (`GetNvmfSubsystems`).
+    pub static GET_NVMF_SUBSYSTEMS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfSubsystems",
         path: "get-nvmf-subsystems",
         method: "get_nvmf_subsystems",
         module: "nvmf_subsystem",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-nvmf-subsystems-connection` (`GetNvmfSubsystemsConnection`).
+    pub static GET_NVMF_SUBSYSTEMS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetNvmfSubsystemsConnection",
         path: "get-nvmf-subsystems-connection",
         method: "get_nvmf_subsystems_connection",
         module: "nvmf_subsystem",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-organizations` (`GetOrganizations`).
+    pub static GET_ORGANIZATIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetOrganizations",
         path: "get-organizations",
         method: "get_organizations",
         module: "organization",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-organizations-connection` (`GetOrganizationsConnection`).
+    pub static GET_ORGANIZATIONS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetOrganizationsConnection",
         path: "get-organizations-connection",
         method: "get_organizations_connection",
         module: "organization",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-pci-devices` (`GetPciDevices`).
+    pub static GET_PCI_DEVICES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetPciDevices",
         path: "get-pci-devices",
         method: "get_pci_devices",
         module: "pci_device",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-pmem-dimms` (`GetPmemDimms`).
+    pub static GET_PMEM_DIMMS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetPmemDimms",
         path: "get-pmem-dimms",
         method: "get_pmem_dimms",
         module: "pmem_dimm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-pmem-dimms-connection` (`GetPmemDimmsConnection`).
+    pub static GET_PMEM_DIMMS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetPmemDimmsConnection",
         path: "get-pmem-dimms-connection",
         method: "get_pmem_dimms_connection",
         module: "pmem_dimm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-rack-topoes` (`GetRackTopoes`).
+    pub static GET_RACK_TOPOES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetRackTopoes",
         path: "get-rack-topoes",
         method: "get_rack_topoes",
         module: "rack_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-rack-topoes-connection` (`GetRackTopoesConnection`).
+    pub static GET_RACK_TOPOES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetRackTopoesConnection",
         path: "get-rack-topoes-connection",
         method: "get_rack_topoes_connection",
         module: "rack_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-replica-vms` (`GetReplicaVms`).
+    pub static GET_REPLICA_VMS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReplicaVms",
         path: "get-replica-vms",
         method: "get_replica_vms",
         module: "replica_vm",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-replica-vms-connection` (`GetReplicaVmsConnection`).
+    pub static GET_REPLICA_VMS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReplicaVmsConnection",
         path: "get-replica-vms-connection",
         method: "get_replica_vms_connection",
         module: "replica_vm",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-replication-plans` (`GetReplicationPlans`).
+    pub static GET_REPLICATION_PLANS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReplicationPlans",
         path: "get-replication-plans",
         method: "get_replication_plans",
         module: "replication_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-replication-plans-connection` (`GetReplicationPlansConnection`).
+    pub static GET_REPLICATION_PLANS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReplicationPlansConnection",
         path: "get-replication-plans-connection",
         method: "get_replication_plans_connection",
         module: "replication_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-report-tasks` (`GetReportTasks`).
+    pub static GET_REPORT_TASKS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReportTasks",
         path: "get-report-tasks",
         method: "get_report_tasks",
         module: "report_task",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-report-tasks-connection` (`GetReportTasksConnection`).
+    pub static GET_REPORT_TASKS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReportTasksConnection",
         path: "get-report-tasks-connection",
         method: "get_report_tasks_connection",
         module: "report_task",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-report-templates` (`GetReportTemplates`).
+    pub static GET_REPORT_TEMPLATES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReportTemplates",
         path: "get-report-templates",
         method: "get_report_templates",
         module: "report_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-report-templates-connection` (`GetReportTemplatesConnection`).
+    pub static GET_REPORT_TEMPLATES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetReportTemplatesConnection",
         path: "get-report-templates-connection",
         method: "get_report_templates_connection",
         module: "report_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-scvm-disk-metrics` (`GetScvmDiskMetrics`).
+    pub static GET_SCVM_DISK_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetScvmDiskMetrics",
         path: "get-scvm-disk-metrics",
         method: "get_scvm_disk_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-scvm-metrics` (`GetSCVMMetrics`).
+    pub static GET_SCVM_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSCVMMetrics",
         path: "get-scvm-metrics",
         method: "get_scvm_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-scvm-network-metrics` (`GetScvmNetworkMetrics`).
+    pub static GET_SCVM_NETWORK_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetScvmNetworkMetrics",
         path: "get-scvm-network-metrics",
         method: "get_scvm_network_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-scvm-service-metrics` (`GetSCVMServicekMetrics`).
+    pub static GET_SCVM_SERVICE_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSCVMServicekMetrics",
         path: "get-scvm-service-metrics",
         method: "get_scvm_servicek_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-security-groups` (`GetSecurityGroups`).
+    pub static GET_SECURITY_GROUPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSecurityGroups",
         path: "get-security-groups",
         method: "get_security_groups",
         module: "security_group",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-security-groups-connection` (`GetSecurityGroupsConnection`).
+    pub static GET_SECURITY_GROUPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSecurityGroupsConnection",
         path: "get-security-groups-connection",
         method: "get_security_groups_connection",
         module: "security_group",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-security-policies` (`GetSecurityPolicies`).
+    pub static GET_SECURITY_POLICIES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSecurityPolicies",
         path: "get-security-policies",
         method: "get_security_policies",
         module: "security_policy",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-security-policies-connection` (`GetSecurityPoliciesConnection`).
+    pub static GET_SECURITY_POLICIES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSecurityPoliciesConnection",
         path: "get-security-policies-connection",
         method: "get_security_policies_connection",
         module: "security_policy",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-smtp-servers` (`GetSmtpServers`).
+    pub static GET_SMTP_SERVERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSmtpServers",
         path: "get-smtp-servers",
         method: "get_smtp_servers",
         module: "smtp_server",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-smtp-servers-connection` (`GetSmtpServersConnection`).
+    pub static GET_SMTP_SERVERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSmtpServersConnection",
         path: "get-smtp-servers-connection",
         method: "get_smtp_servers_connection",
         module: "smtp_server",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snapshot-groups` (`GetSnapshotGroups`).
+    pub static GET_SNAPSHOT_GROUPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotGroups",
         path: "get-snapshot-groups",
         method: "get_snapshot_groups",
         module: "snapshot_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snapshot-groups-connection` (`GetSnapshotGroupsConnection`).
+    pub static GET_SNAPSHOT_GROUPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotGroupsConnection",
         path: "get-snapshot-groups-connection",
         method: "get_snapshot_groups_connection",
         module: "snapshot_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snapshot-plan-tasks` (`GetSnapshotPlanTasks`).
+    pub static GET_SNAPSHOT_PLAN_TASKS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotPlanTasks",
         path: "get-snapshot-plan-tasks",
         method: "get_snapshot_plan_tasks",
         module: "snapshot_plan_task",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snapshot-plan-tasks-connection` (`GetSnapshotPlanTasksConnection`).
+    pub static GET_SNAPSHOT_PLAN_TASKS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotPlanTasksConnection",
         path: "get-snapshot-plan-tasks-connection",
         method: "get_snapshot_plan_tasks_connection",
         module: "snapshot_plan_task",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snapshot-plans` (`GetSnapshotPlans`).
+    pub static GET_SNAPSHOT_PLANS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotPlans",
         path: "get-snapshot-plans",
         method: "get_snapshot_plans",
         module: "snapshot_plan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snapshot-plans-connection` (`GetSnapshotPlansConnection`).
+    pub static GET_SNAPSHOT_PLANS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnapshotPlansConnection",
         path: "get-snapshot-plans-connection",
         method: "get_snapshot_plans_connection",
         module: "snapshot_plan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snmp-transports` (`GetSnmpTransports`).
+    pub static GET_SNMP_TRANSPORTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnmpTransports",
         path: "get-snmp-transports",
         method: "get_snmp_transports",
         module: "snmp_transport",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snmp-transports-connection` (`GetSnmpTransportsConnection`).
+    pub static GET_SNMP_TRANSPORTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnmpTransportsConnection",
         path: "get-snmp-transports-connection",
         method: "get_snmp_transports_connection",
         module: "snmp_transport",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snmp-trap-receivers` (`GetSnmpTrapReceivers`).
+    pub static GET_SNMP_TRAP_RECEIVERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnmpTrapReceivers",
         path: "get-snmp-trap-receivers",
         method: "get_snmp_trap_receivers",
         module: "snmp_trap_receiver",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-snmp-trap-receivers-connection` (`GetSnmpTrapReceiversConnection`).
+    pub static GET_SNMP_TRAP_RECEIVERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSnmpTrapReceiversConnection",
         path: "get-snmp-trap-receivers-connection",
         method: "get_snmp_trap_receivers_connection",
         module: "snmp_trap_receiver",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-svt-images` (`GetSvtImages`).
+    pub static GET_SVT_IMAGES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSvtImages",
         path: "get-svt-images",
         method: "get_svt_images",
         module: "svt_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-svt-images-connection` (`GetSvtImagesConnection`).
+    pub static GET_SVT_IMAGES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSvtImagesConnection",
         path: "get-svt-images-connection",
         method: "get_svt_images_connection",
         module: "svt_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-system-audit-logs` (`GetSystemAuditLogs`).
+    pub static GET_SYSTEM_AUDIT_LOGS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSystemAuditLogs",
         path: "get-system-audit-logs",
         method: "get_system_audit_logs",
         module: "system_audit_log",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-system-audit-logs-connection` (`GetSystemAuditLogsConnection`).
+    pub static GET_SYSTEM_AUDIT_LOGS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetSystemAuditLogsConnection",
         path: "get-system-audit-logs-connection",
         method: "get_system_audit_logs_connection",
         module: "system_audit_log",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-tasks` (`GetTasks`).
+    pub static GET_TASKS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTasks",
         path: "get-tasks",
         method: "get_tasks",
         module: "task",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-tasks-connection` (`GetTasksConnection`).
+    pub static GET_TASKS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTasksConnection",
         path: "get-tasks-connection",
         method: "get_tasks_connection",
         module: "task",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-top-n-metrics-in-clusters` (`GetTopNVmVolumeMetrics`).
+    pub static GET_TOP_N_METRICS_IN_CLUSTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTopNVmVolumeMetrics",
         path: "get-top-n-metrics-in-clusters",
         method: "get_top_n_vm_volume_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-upload-tasks` (`GetUploadTasks`).
+    pub static GET_UPLOAD_TASKS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUploadTasks",
         path: "get-upload-tasks",
         method: "get_upload_tasks",
         module: "upload_task",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-upload-tasks-connection` (`GetUploadTasksConnection`).
+    pub static GET_UPLOAD_TASKS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUploadTasksConnection",
         path: "get-upload-tasks-connection",
         method: "get_upload_tasks_connection",
         module: "upload_task",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-usb-devices` (`GetUsbDevices`).
+    pub static GET_USB_DEVICES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUsbDevices",
         path: "get-usb-devices",
         method: "get_usb_devices",
         module: "usb_device",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-usb-devices-connection` (`GetUsbDevicesConnection`).
+    pub static GET_USB_DEVICES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUsbDevicesConnection",
         path: "get-usb-devices-connection",
         method: "get_usb_devices_connection",
         module: "usb_device",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-user-audit-logs` (`GetUserAuditLogs`).
+    pub static GET_USER_AUDIT_LOGS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUserAuditLogs",
         path: "get-user-audit-logs",
         method: "get_user_audit_logs",
         module: "user_audit_log",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-user-audit-logs-connection` (`GetUserAuditLogsConnection`).
+    pub static GET_USER_AUDIT_LOGS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUserAuditLogsConnection",
         path: "get-user-audit-logs-connection",
         method: "get_user_audit_logs_connection",
         module: "user_audit_log",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-user-role-nexts` (`GetUserRoleNexts`).
+    pub static GET_USER_ROLE_NEXTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUserRoleNexts",
         path: "get-user-role-nexts",
         method: "get_user_role_nexts",
         module: "user_role_next",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-user-role-nexts-connection` (`GetUserRoleNextsConnection`).
+    pub static GET_USER_ROLE_NEXTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUserRoleNextsConnection",
         path: "get-user-role-nexts-connection",
         method: "get_user_role_nexts_connection",
         module: "user_role_next",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-users` (`GetUsers`).
+    pub static GET_USERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUsers",
         path: "get-users",
         method: "get_users",
         module: "user",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-users-connection` (`GetUsersConnection`).
+    pub static GET_USERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetUsersConnection",
         path: "get-users-connection",
         method: "get_users_connection",
         module: "user",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-v-2-everoute-licenses-connection` (`GetV2EverouteLicensesConnection`).
+    pub static GET_V_2_EVEROUTE_LICENSES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetV2EverouteLicensesConnection",
         path: "get-v-2-everoute-licenses-connection",
         method: "get_v2_everoute_licenses_connection",
         module: "v2_everoute_license",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-v2-everoute-licenses` (`GetV2EverouteLicenses`).
+    pub static GET_V2_EVEROUTE_LICENSES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetV2EverouteLicenses",
         path: "get-v2-everoute-licenses",
         method: "get_v2_everoute_licenses",
         module: "v2_everoute_license",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vcenter-accounts` (`GetVcenterAccounts`).
+    pub static GET_VCENTER_ACCOUNTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVcenterAccounts",
         path: "get-vcenter-accounts",
         method: "get_vcenter_accounts",
         module: "vcenter_account",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vcenter-accounts-connection` (`GetVcenterAccountsConnection`).
+    pub static GET_VCENTER_ACCOUNTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVcenterAccountsConnection",
         path: "get-vcenter-accounts-connection",
         method: "get_vcenter_accounts_connection",
         module: "vcenter_account",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vdses` (`GetVdses`).
+    pub static GET_VDSES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVdses",
         path: "get-vdses",
         method: "get_vdses",
         module: "vds",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vdses-connection` (`GetVdsesConnection`).
+    pub static GET_VDSES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVdsesConnection",
         path: "get-vdses-connection",
         method: "get_vdses_connection",
         module: "vds",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-version` (`GetApiVersion`).
+    pub static GET_VERSION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetApiVersion",
         path: "get-version",
         method: "get_api_version",
         module: "api_info",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Get,
+        read: true,
+        auth: ::std::option::Option::None,
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-views` (`GetViews`).
+    pub static GET_VIEWS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetViews",
         path: "get-views",
         method: "get_views",
         module: "view",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-views-connection` (`GetViewsConnection`).
+    pub static GET_VIEWS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetViewsConnection",
         path: "get-views-connection",
         method: "get_views_connection",
         module: "view",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-cluster-bindings` (`GetVirtualPrivateCloudClusterBindings`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudClusterBindings",
         path: "get-virtual-private-cloud-cluster-bindings",
         method: "get_virtual_private_cloud_cluster_bindings",
         module: "virtual_private_cloud_cluster_binding",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-cluster-bindings-connection` (`GetVirtualPrivateCloudClusterBindingsConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudClusterBindingsConnection",
         path: "get-virtual-private-cloud-cluster-bindings-connection",
         method: "get_virtual_private_cloud_cluster_bindings_connection",
         module: "virtual_private_cloud_cluster_binding",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-edge-gateway-groups` (`GetVirtualPrivateCloudEdgeGatewayGroups`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudEdgeGatewayGroups",
         path: "get-virtual-private-cloud-edge-gateway-groups",
         method: "get_virtual_private_cloud_edge_gateway_groups",
         module: "virtual_private_cloud_edge_gateway_group",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-edge-gateway-groups-connection` (`GetVirtualPrivateCloudEdgeGatewayGroupsConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudEdgeGatewayGroupsConnection",
         path: "get-virtual-private-cloud-edge-gateway-groups-connection",
         method: "get_virtual_private_cloud_edge_gateway_groups_connection",
         module: "virtual_private_cloud_edge_gateway_group",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-edge-gateways` (`GetVirtualPrivateCloudEdgeGateways`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudEdgeGateways",
         path: "get-virtual-private-cloud-edge-gateways",
         method: "get_virtual_private_cloud_edge_gateways",
         module: "virtual_private_cloud_edge_gateway",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-edge-gateways-connection` (`GetVirtualPrivateCloudEdgeGatewaysConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudEdgeGatewaysConnection",
         path: "get-virtual-private-cloud-edge-gateways-connection",
         method: "get_virtual_private_cloud_edge_gateways_connection",
         module: "virtual_private_cloud_edge_gateway",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-external-subnet-groups` (`GetVirtualPrivateCloudExternalSubnetGroups`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudExternalSubnetGroups",
         path: "get-virtual-private-cloud-external-subnet-groups",
         method: "get_virtual_private_cloud_external_subnet_groups",
         module: "virtual_private_cloud_external_subnet_group",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-external-subnet-groups-connection` (`GetVirtualPrivateCloudExternalSubnetGroupsConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudExternalSubnetGroupsConnection",
         path: "get-virtual-private-cloud-external-subnet-groups-connection",
         method: "get_virtual_private_cloud_external_subnet_groups_connection",
         module: "virtual_private_cloud_external_subnet_group",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-external-subnets` (`GetVirtualPrivateCloudExternalSubnets`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudExternalSubnets",
         path: "get-virtual-private-cloud-external-subnets",
         method: "get_virtual_private_cloud_external_subnets",
         module: "virtual_private_cloud_external_subnet",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-external-subnets-connection` (`GetVirtualPrivateCloudExternalSubnetsConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudExternalSubnetsConnection",
         path: "get-virtual-private-cloud-external-subnets-connection",
         method: "get_virtual_private_cloud_external_subnets_connection",
         module: "virtual_private_cloud_external_subnet",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-floating-ips` (`GetVirtualPrivateCloudFloatingIps`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudFloatingIps",
         path: "get-virtual-private-cloud-floating-ips",
         method: "get_virtual_private_cloud_floating_ips",
         module: "virtual_private_cloud_floating_ip",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-floating-ips-connection` (`GetVirtualPrivateCloudFloatingIpsConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudFloatingIpsConnection",
         path: "get-virtual-private-cloud-floating-ips-connection",
         method: "get_virtual_private_cloud_floating_ips_connection",
         module: "virtual_private_cloud_floating_ip",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-nat-gateways` (`GetVirtualPrivateCloudNatGateways`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudNatGateways",
         path: "get-virtual-private-cloud-nat-gateways",
         method: "get_virtual_private_cloud_nat_gateways",
         module: "virtual_private_cloud_nat_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-nat-gateways-connection` (`GetVirtualPrivateCloudNatGatewaysConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudNatGatewaysConnection",
         path: "get-virtual-private-cloud-nat-gateways-connection",
         method: "get_virtual_private_cloud_nat_gateways_connection",
         module: "virtual_private_cloud_nat_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-route-tables` (`GetVirtualPrivateCloudRouteTables`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudRouteTables",
         path: "get-virtual-private-cloud-route-tables",
         method: "get_virtual_private_cloud_route_tables",
         module: "virtual_private_cloud_route_table",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-route-tables-connection` (`GetVirtualPrivateCloudRouteTablesConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudRouteTablesConnection",
         path: "get-virtual-private-cloud-route-tables-connection",
         method: "get_virtual_private_cloud_route_tables_connection",
         module: "virtual_private_cloud_route_table",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-router-gateways` (`GetVirtualPrivateCloudRouterGateways`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudRouterGateways",
         path: "get-virtual-private-cloud-router-gateways",
         method: "get_virtual_private_cloud_router_gateways",
         module: "virtual_private_cloud_router_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-router-gateways-connection` (`GetVirtualPrivateCloudRouterGatewaysConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudRouterGatewaysConnection",
         path: "get-virtual-private-cloud-router-gateways-connection",
         method: "get_virtual_private_cloud_router_gateways_connection",
         module: "virtual_private_cloud_router_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-security-groups` (`GetVirtualPrivateCloudSecurityGroups`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSecurityGroups",
         path: "get-virtual-private-cloud-security-groups",
         method: "get_virtual_private_cloud_security_groups",
         module: "virtual_private_cloud_security_group",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-security-groups-connection` (`GetVirtualPrivateCloudSecurityGroupsConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSecurityGroupsConnection",
         path: "get-virtual-private-cloud-security-groups-connection",
         method: "get_virtual_private_cloud_security_groups_connection",
         module: "virtual_private_cloud_security_group",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-security-policies` (`GetVirtualPrivateCloudSecurityPolicies`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSecurityPolicies",
         path: "get-virtual-private-cloud-security-policies",
         method: "get_virtual_private_cloud_security_policies",
         module: "virtual_private_cloud_security_policy",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-security-policies-connection` (`GetVirtualPrivateCloudSecurityPoliciesConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSecurityPoliciesConnection",
         path: "get-virtual-private-cloud-security-policies-connection",
         method: "get_virtual_private_cloud_security_policies_connection",
         module: "virtual_private_cloud_security_policy",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-subnets` (`GetVirtualPrivateCloudSubnets`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSubnets",
         path: "get-virtual-private-cloud-subnets",
         method: "get_virtual_private_cloud_subnets",
         module: "virtual_private_cloud_subnet",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-cloud-subnets-connection` (`GetVirtualPrivateCloudSubnetsConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudSubnetsConnection",
         path: "get-virtual-private-cloud-subnets-connection",
         method: "get_virtual_private_cloud_subnets_connection",
         module: "virtual_private_cloud_subnet",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-clouds` (`GetVirtualPrivateClouds`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUDS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateClouds",
         path: "get-virtual-private-clouds",
         method: "get_virtual_private_clouds",
         module: "virtual_private_cloud",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-virtual-private-clouds-connection` (`GetVirtualPrivateCloudsConnection`).
+    pub static GET_VIRTUAL_PRIVATE_CLOUDS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVirtualPrivateCloudsConnection",
         path: "get-virtual-private-clouds-connection",
         method: "get_virtual_private_clouds_connection",
         module: "virtual_private_cloud",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vlans` (`GetVlans`).
+    pub static GET_VLANS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVlans",
         path: "get-vlans",
         method: "get_vlans",
         module: "vlan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vlans-connection` (`GetVlansConnection`).
+    pub static GET_VLANS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVlansConnection",
         path: "get-vlans-connection",
         method: "get_vlans_connection",
         module: "vlan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-disks` (`GetVmDisks`).
+    pub static GET_VM_DISKS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmDisks",
         path: "get-vm-disks",
         method: "get_vm_disks",
         module: "vm_disk",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-disks-connection` (`GetVmDisksConnection`).
+    pub static GET_VM_DISKS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmDisksConnection",
         path: "get-vm-disks-connection",
         method: "get_vm_disks_connection",
         module: "vm_disk",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-entity-filter-results` (`GetVmEntityFilterResults`).
+    pub static GET_VM_ENTITY_FILTER_RESULTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmEntityFilterResults",
         path: "get-vm-entity-filter-results",
         method: "get_vm_entity_filter_results",
         module: "vm_entity_filter_result",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-entity-filter-results-connection` (`GetVmEntityFilterResultsConnection`).
+    pub static GET_VM_ENTITY_FILTER_RESULTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmEntityFilterResultsConnection",
         path: "get-vm-entity-filter-results-connection",
         method: "get_vm_entity_filter_results_connection",
         module: "vm_entity_filter_result",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-export-files` (`GetVmExportFiles`).
+    pub static GET_VM_EXPORT_FILES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmExportFiles",
         path: "get-vm-export-files",
         method: "get_vm_export_files",
         module: "vm_export_file",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-export-files-connection` (`GetVmExportFilesConnection`).
+    pub static GET_VM_EXPORT_FILES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmExportFilesConnection",
         path: "get-vm-export-files-connection",
         method: "get_vm_export_files_connection",
         module: "vm_export_file",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-folders` (`GetVmFolders`).
+    pub static GET_VM_FOLDERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmFolders",
         path: "get-vm-folders",
         method: "get_vm_folders",
         module: "vm_folder",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-folders-connection` (`GetVmFoldersConnection`).
+    pub static GET_VM_FOLDERS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmFoldersConnection",
         path: "get-vm-folders-connection",
         method: "get_vm_folders_connection",
         module: "vm_folder",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-gpu-device-info` (`GetVmGpuDeviceInfo`).
+    pub static GET_VM_GPU_DEVICE_INFO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmGpuDeviceInfo",
         path: "get-vm-gpu-device-info",
         method: "get_vm_gpu_device_info",
         module: "vm",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-metrics` (`GetVmMetrics`).
+    pub static GET_VM_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmMetrics",
         path: "get-vm-metrics",
         method: "get_vm_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-vm-network-metrics` (`GetVmNetWorkMetrics`).
+    pub static GET_VM_NETWORK_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmNetWorkMetrics",
         path: "get-vm-network-metrics",
         method: "get_vm_net_work_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-vm-nics` (`GetVmNics`).
+    pub static GET_VM_NICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmNics",
         path: "get-vm-nics",
         method: "get_vm_nics",
         module: "vm_nic",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-nics-connection` (`GetVmNicsConnection`).
+    pub static GET_VM_NICS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmNicsConnection",
         path: "get-vm-nics-connection",
         method: "get_vm_nics_connection",
         module: "vm_nic",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-placement-groups` (`GetVmPlacementGroups`).
+    pub static GET_VM_PLACEMENT_GROUPS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmPlacementGroups",
         path: "get-vm-placement-groups",
         method: "get_vm_placement_groups",
         module: "vm_placement_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-placement-groups-connection` (`GetVmPlacementGroupsConnection`).
+    pub static GET_VM_PLACEMENT_GROUPS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmPlacementGroupsConnection",
         path: "get-vm-placement-groups-connection",
         method: "get_vm_placement_groups_connection",
         module: "vm_placement_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-snapshots` (`GetVmSnapshots`).
+    pub static GET_VM_SNAPSHOTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmSnapshots",
         path: "get-vm-snapshots",
         method: "get_vm_snapshots",
         module: "vm_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-snapshots-connection` (`GetVmSnapshotsConnection`).
+    pub static GET_VM_SNAPSHOTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmSnapshotsConnection",
         path: "get-vm-snapshots-connection",
         method: "get_vm_snapshots_connection",
         module: "vm_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-templates` (`GetVmTemplates`).
+    pub static GET_VM_TEMPLATES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmTemplates",
         path: "get-vm-templates",
         method: "get_vm_templates",
         module: "vm_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-templates-connection` (`GetVmTemplatesConnection`).
+    pub static GET_VM_TEMPLATES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmTemplatesConnection",
         path: "get-vm-templates-connection",
         method: "get_vm_templates_connection",
         module: "vm_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-vnc-info` (`GetVmVncInfo`).
+    pub static GET_VM_VNC_INFO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVncInfo",
         path: "get-vm-vnc-info",
         method: "get_vm_vnc_info",
         module: "vm",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-volume-metrics` (`GetVmVolumeMetrics`).
+    pub static GET_VM_VOLUME_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumeMetrics",
         path: "get-vm-volume-metrics",
         method: "get_vm_volume_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-vm-volume-snapshots` (`GetVmVolumeSnapshots`).
+    pub static GET_VM_VOLUME_SNAPSHOTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumeSnapshots",
         path: "get-vm-volume-snapshots",
         method: "get_vm_volume_snapshots",
         module: "vm_volume_snapshot",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-volume-snapshots-connection` (`GetVmVolumeSnapshotsConnection`).
+    pub static GET_VM_VOLUME_SNAPSHOTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumeSnapshotsConnection",
         path: "get-vm-volume-snapshots-connection",
         method: "get_vm_volume_snapshots_connection",
         module: "vm_volume_snapshot",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-volumes` (`GetVmVolumes`).
+    pub static GET_VM_VOLUMES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumes",
         path: "get-vm-volumes",
         method: "get_vm_volumes",
         module: "vm_volume",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vm-volumes-connection` (`GetVmVolumesConnection`).
+    pub static GET_VM_VOLUMES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmVolumesConnection",
         path: "get-vm-volumes-connection",
         method: "get_vm_volumes_connection",
         module: "vm_volume",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vms` (`GetVms`).
+    pub static GET_VMS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVms",
         path: "get-vms",
         method: "get_vms",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vms-connection` (`GetVmsConnection`).
+    pub static GET_VMS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmsConnection",
         path: "get-vms-connection",
         method: "get_vms_connection",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vsphere-esxi-accounts` (`GetVsphereEsxiAccounts`).
+    pub static GET_VSPHERE_ESXI_ACCOUNTS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVsphereEsxiAccounts",
         path: "get-vsphere-esxi-accounts",
         method: "get_vsphere_esxi_accounts",
         module: "vsphere_esxi_account",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vsphere-esxi-accounts-connection` (`GetVsphereEsxiAccountsConnection`).
+    pub static GET_VSPHERE_ESXI_ACCOUNTS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVsphereEsxiAccountsConnection",
         path: "get-vsphere-esxi-accounts-connection",
         method: "get_vsphere_esxi_accounts_connection",
         module: "vsphere_esxi_account",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-witness-metrics` (`GetWitnessMetrics`).
+    pub static GET_WITNESS_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetWitnessMetrics",
         path: "get-witness-metrics",
         method: "get_witness_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-witness-services` (`GetWitnessServices`).
+    pub static GET_WITNESS_SERVICES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetWitnessServices",
         path: "get-witness-services",
         method: "get_witness_services",
         module: "witness_service",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-witnesses` (`GetWitnesses`).
+    pub static GET_WITNESSES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetWitnesses",
         path: "get-witnesses",
         method: "get_witnesses",
         module: "witness",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-witnesses-connection` (`GetWitnessesConnection`).
+    pub static GET_WITNESSES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetWitnessesConnection",
         path: "get-witnesses-connection",
         method: "get_witnesses_connection",
         module: "witness",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-zone-metrics` (`GetZoneMetrics`).
+    pub static GET_ZONE_METRICS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZoneMetrics",
         path: "get-zone-metrics",
         method: "get_zone_metrics",
         module: "metrics",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-zone-topoes` (`GetZoneTopoes`).
+    pub static GET_ZONE_TOPOES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZoneTopoes",
         path: "get-zone-topoes",
         method: "get_zone_topoes",
         module: "zone_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-zone-topoes-connection` (`GetZoneTopoesConnection`).
+    pub static GET_ZONE_TOPOES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZoneTopoesConnection",
         path: "get-zone-topoes-connection",
         method: "get_zone_topoes_connection",
         module: "zone_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-zones` (`GetZones`).
+    pub static GET_ZONES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZones",
         path: "get-zones",
         method: "get_zones",
         module: "zone",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-zones-connection` (`GetZonesConnection`).
+    pub static GET_ZONES_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetZonesConnection",
         path: "get-zones-connection",
         method: "get_zones_connection",
         module: "zone",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `import-content-library-image` (`ImportContentLibraryImage`).
+    pub static IMPORT_CONTENT_LIBRARY_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ImportContentLibraryImage",
         path: "import-content-library-image",
         method: "import_content_library_image",
         module: "content_library_image",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `import-content-library-vm-template` (`ImportContentLibraryVmTemplate`).
+    pub static IMPORT_CONTENT_LIBRARY_VM_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ImportContentLibraryVmTemplate",
         path: "import-content-library-vm-template",
         method: "import_content_library_vm_template",
         module: "content_library_vm_template",
         since: crate::models::SINCE_3_2_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `import-vm` (`ImportVm`).
+    pub static IMPORT_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ImportVm",
         path: "import-vm",
         method: "import_vm",
         module: "vm",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `import-vm-volume` (`ImportVmVolume`).
+    pub static IMPORT_VM_VOLUME: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ImportVmVolume",
         path: "import-vm-volume",
         method: "import_vm_volume",
         module: "vm_volume",
         since: crate::models::SINCE_3_2_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `install-vmtools` (`InstallVmtools`).
+    pub static INSTALL_VMTOOLS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "InstallVmtools",
         path: "install-vmtools",
         method: "install_vmtools",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `keep-snapshot-group` (`KeepSnapshotGroup`).
+    pub static KEEP_SNAPSHOT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "KeepSnapshotGroup",
         path: "keep-snapshot-group",
         method: "keep_snapshot_group",
         module: "snapshot_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `login` (`Login`).
+    pub static LOGIN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "Login",
         path: "login",
         method: "login",
         module: "user",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::None,
+        headers: &[],
+        content_language: true,
+    };
+    /// `migrate-vm` (`MigrateVm`).
+    pub static MIGRATE_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "MigrateVm",
         path: "migrate-vm",
         method: "migrate_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `migrate-vm-across-cluster` (`MigrateVmAcrossCluster`).
+    pub static MIGRATE_VM_ACROSS_CLUSTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "MigrateVmAcrossCluster",
         path: "migrate-vm-across-cluster",
         method: "migrate_vm_across_cluster",
         module: "vm",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `mount-disk` (`MountDisk`).
+    pub static MOUNT_DISK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "MountDisk",
         path: "mount-disk",
         method: "mount_disk",
         module: "disk",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `mount-usb-device` (`MountUsbDevice`).
+    pub static MOUNT_USB_DEVICE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "MountUsbDevice",
         path: "mount-usb-device",
         method: "mount_usb_device",
         module: "usb_device",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `move-brick-topo` (`MoveBrickTopo`).
+    pub static MOVE_BRICK_TOPO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "MoveBrickTopo",
         path: "move-brick-topo",
         method: "move_brick_topo",
         module: "brick_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `move-node-topo` (`UpdateNodeTopo`).
+    pub static MOVE_NODE_TOPO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNodeTopo",
         path: "move-node-topo",
         method: "update_node_topo",
         module: "node_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `move-vm-to-recycle` (`MoveVmToRecycleBin`).
+    pub static MOVE_VM_TO_RECYCLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "MoveVmToRecycleBin",
         path: "move-vm-to-recycle",
         method: "move_vm_to_recycle_bin",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `operate-host-power` (`PowerOffHost`).
+    pub static OPERATE_HOST_POWER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "PowerOffHost",
         path: "operate-host-power",
         method: "power_off_host",
         module: "host",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `parse-ovf` (`ParseOvf`).
+    pub static PARSE_OVF: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ParseOvf",
         path: "parse-ovf",
         method: "parse_ovf",
         module: "ovf",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `poweroff-vm` (`PoweroffVm`).
+    pub static POWEROFF_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "PoweroffVm",
         path: "poweroff-vm",
         method: "poweroff_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `rebuild-vm-from-snapshot` (`RebuildVm`).
+    pub static REBUILD_VM_FROM_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RebuildVm",
         path: "rebuild-vm-from-snapshot",
         method: "rebuild_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `rebuild-vm-volume` (`RebuildVmVolume`).
+    pub static REBUILD_VM_VOLUME: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RebuildVmVolume",
         path: "rebuild-vm-volume",
         method: "rebuild_vm_volume",
         module: "vm_volume",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `recover-vm-from-recycle` (`RecoverVmFromRecycleBin`).
+    pub static RECOVER_VM_FROM_RECYCLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RecoverVmFromRecycleBin",
         path: "recover-vm-from-recycle",
         method: "recover_vm_from_recycle_bin",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-clusters-from-datacenter` (`RemoveClustersFromDatacenter`).
+    pub static REMOVE_CLUSTERS_FROM_DATACENTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveClustersFromDatacenter",
         path: "remove-clusters-from-datacenter",
         method: "remove_clusters_from_datacenter",
         module: "datacenter",
         since: crate::models::SINCE_2_5_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-content-library-image-clusters` (`RemoveContentLibraryImageClusters`).
+    pub static REMOVE_CONTENT_LIBRARY_IMAGE_CLUSTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveContentLibraryImageClusters",
         path: "remove-content-library-image-clusters",
         method: "remove_content_library_image_clusters",
         module: "content_library_image",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-content-library-vm-template-clusters` (`RemoveContentLibraryVmTemplateClusters`).
+    pub static REMOVE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveContentLibraryVmTemplateClusters",
         path: "remove-content-library-vm-template-clusters",
         method: "remove_content_library_vm_template_clusters",
         module: "content_library_vm_template",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-labels-from-resources` (`RemoveLabelsFromResources`).
+    pub static REMOVE_LABELS_FROM_RESOURCES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveLabelsFromResources",
         path: "remove-labels-from-resources",
         method: "remove_labels_from_resources",
         module: "label",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-vm-cd-rom` (`RemoveVmCdRom`).
+    pub static REMOVE_VM_CD_ROM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmCdRom",
         path: "remove-vm-cd-rom",
         method: "remove_vm_cd_rom",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-vm-disk` (`RemoveVmDisk`).
+    pub static REMOVE_VM_DISK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmDisk",
         path: "remove-vm-disk",
         method: "remove_vm_disk",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-vm-from-folder` (`RemoveVmToFolder`).
+    pub static REMOVE_VM_FROM_FOLDER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmToFolder",
         path: "remove-vm-from-folder",
         method: "remove_vm_to_folder",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-vm-gpu-device` (`RemoveVmGpuDevice`).
+    pub static REMOVE_VM_GPU_DEVICE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmGpuDevice",
         path: "remove-vm-gpu-device",
         method: "remove_vm_gpu_device",
         module: "vm",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-vm-nic` (`RemoveVmNic`).
+    pub static REMOVE_VM_NIC: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmNic",
         path: "remove-vm-nic",
         method: "remove_vm_nic",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-vm-nic-by-where` (`RemoveVmNicByWhere`).
+    pub static REMOVE_VM_NIC_BY_WHERE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmNicByWhere",
         path: "remove-vm-nic-by-where",
         method: "remove_vm_nic_by_where",
         module: "vm",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `remove-vm-pci-nic` (`RemoveVmPciNic`).
+    pub static REMOVE_VM_PCI_NIC: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmPciNic",
         path: "remove-vm-pci-nic",
         method: "remove_vm_pci_nic",
         module: "vm",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `reset-vm-guest-os-password` (`ResetVmGuestOsPassword`).
+    pub static RESET_VM_GUEST_OS_PASSWORD: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ResetVmGuestOsPassword",
         path: "reset-vm-guest-os-password",
         method: "reset_vm_guest_os_password",
         module: "vm",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `resolve-alert` (`ResolveAlert`).
+    pub static RESOLVE_ALERT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ResolveAlert",
         path: "resolve-alert",
         method: "resolve_alert",
         module: "alert",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `resource-changes` (`GetResourceChanges`).
+    pub static RESOURCE_CHANGES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetResourceChanges",
         path: "resource-changes",
         method: "get_resource_changes",
         module: "resource_change",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Get,
+        read: true,
+        auth: ::std::option::Option::Some("Basic"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `restart-vm` (`RestartVm`).
+    pub static RESTART_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RestartVm",
         path: "restart-vm",
         method: "restart_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `resume-backup-plan` (`ResumeBackupPlan`).
+    pub static RESUME_BACKUP_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ResumeBackupPlan",
         path: "resume-backup-plan",
         method: "resume_backup_plan",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `resume-snapshot-plan` (`ResumeSnapshotPlan`).
+    pub static RESUME_SNAPSHOT_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ResumeSnapshotPlan",
         path: "resume-snapshot-plan",
         method: "resume_snapshot_plan",
         module: "snapshot_plan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `resume-vm` (`ResumeVm`).
+    pub static RESUME_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ResumeVm",
         path: "resume-vm",
         method: "resume_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `rollback-consistency-snapshot-group` (`UpdateConsistencyGroupSnapshot`).
+    pub static ROLLBACK_CONSISTENCY_SNAPSHOT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateConsistencyGroupSnapshot",
         path: "rollback-consistency-snapshot-group",
         method: "update_consistency_group_snapshot",
         module: "consistency_group_snapshot",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `rollback-iscsi-lun-from-snapshot` (`RollbackIscsiLunFromSnapshot`).
+    pub static ROLLBACK_ISCSI_LUN_FROM_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackIscsiLunFromSnapshot",
         path: "rollback-iscsi-lun-from-snapshot",
         method: "rollback_iscsi_lun_from_snapshot",
         module: "iscsi_lun",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `rollback-nvmf-namespace-from-snapshot` (`RollbackNvmfNamespaceFromSnapshot`).
+    pub static ROLLBACK_NVMF_NAMESPACE_FROM_SNAPSHOT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackNvmfNamespaceFromSnapshot",
         path: "rollback-nvmf-namespace-from-snapshot",
         method: "rollback_nvmf_namespace_from_snapshot",
         module: "nvmf_namespace",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `rollback-snapshot-group` (`RollbackSnapshotGroup`).
+    pub static ROLLBACK_SNAPSHOT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackSnapshotGroup",
         path: "rollback-snapshot-group",
         method: "rollback_snapshot_group",
         module: "snapshot_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `rollback-vm` (`RollbackVm`).
+    pub static ROLLBACK_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackVm",
         path: "rollback-vm",
         method: "rollback_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `rollback-vm-volume` (`RollbackVmVolume`).
+    pub static ROLLBACK_VM_VOLUME: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RollbackVmVolume",
         path: "rollback-vm-volume",
         method: "rollback_vm_volume",
         module: "vm_volume",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `shutdown-vm` (`ShutDownVm`).
+    pub static SHUTDOWN_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ShutDownVm",
         path: "shutdown-vm",
         method: "shut_down_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `start-vm` (`StartVm`).
+    pub static START_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "StartVm",
         path: "start-vm",
         method: "start_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `stop-vm-in-cutover-migration` (`StopVmInCutoverMigration`).
+    pub static STOP_VM_IN_CUTOVER_MIGRATION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "StopVmInCutoverMigration",
         path: "stop-vm-in-cutover-migration",
         method: "stop_vm_in_cutover_migration",
         module: "vm",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `suspend-backup-plan` (`SuspendBackupPlan`).
+    pub static SUSPEND_BACKUP_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "SuspendBackupPlan",
         path: "suspend-backup-plan",
         method: "suspend_backup_plan",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `suspend-snapshot-plan` (`SuspendSnapshotPlan`).
+    pub static SUSPEND_SNAPSHOT_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "SuspendSnapshotPlan",
         path: "suspend-snapshot-plan",
         method: "suspend_snapshot_plan",
         module: "snapshot_plan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `suspend-vm` (`SuspendVm`).
+    pub static SUSPEND_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "SuspendVm",
         path: "suspend-vm",
         method: "suspend_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `switch-gpu-device-sriov` (`SwitchGpuDeviceSriov`).
+    pub static SWITCH_GPU_DEVICE_SRIOV: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "SwitchGpuDeviceSriov",
         path: "switch-gpu-device-sriov",
         method: "switch_gpu_device_sriov",
         module: "gpu_device",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `toggle-vm-cd-rom-disable` (`ToggleVmCdRomDisable`).
+    pub static TOGGLE_VM_CD_ROM_DISABLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ToggleVmCdRomDisable",
         path: "toggle-vm-cd-rom-disable",
         method: "toggle_vm_cd_rom_disable",
         module: "vm",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `trigger-disk-blink` (`TriggerDiskBlink`).
+    pub static TRIGGER_DISK_BLINK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "TriggerDiskBlink",
         path: "trigger-disk-blink",
         method: "trigger_disk_blink",
         module: "host",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `uninstall-cloudtower-application` (`UninstallCloudTowerApplication`).
+    pub static UNINSTALL_CLOUDTOWER_APPLICATION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UninstallCloudTowerApplication",
         path: "uninstall-cloudtower-application",
         method: "uninstall_cloud_tower_application",
         module: "cloud_tower_application",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `unmount-disk` (`UnmountDisk`).
+    pub static UNMOUNT_DISK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UnmountDisk",
         path: "unmount-disk",
         method: "unmount_disk",
         module: "disk",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `unmount-usb-device` (`UnmountUsbDevice`).
+    pub static UNMOUNT_USB_DEVICE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UnmountUsbDevice",
         path: "unmount-usb-device",
         method: "unmount_usb_device",
         module: "usb_device",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-access-restriction` (`UpdateAccessRestriction`).
+    pub static UPDATE_ACCESS_RESTRICTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateAccessRestriction",
         path: "update-access-restriction",
         method: "update_access_restriction",
         module: "global_settings",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-alert-notifier` (`UpdateAlertNotifier`).
+    pub static UPDATE_ALERT_NOTIFIER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateAlertNotifier",
         path: "update-alert-notifier",
         method: "update_alert_notifier",
         module: "alert_notifier",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `update-backup-plan` (`UpdateBackupPlan`).
+    pub static UPDATE_BACKUP_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateBackupPlan",
         path: "update-backup-plan",
         method: "update_backup_plan",
         module: "backup_plan",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-brick-topo` (`UpdateBrickTopo`).
+    pub static UPDATE_BRICK_TOPO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateBrickTopo",
         path: "update-brick-topo",
         method: "update_brick_topo",
         module: "brick_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-cluster` (`UpdateCluster`).
+    pub static UPDATE_CLUSTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateCluster",
         path: "update-cluster",
         method: "update_cluster",
         module: "cluster",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-cluster-enable-iscsi-setting` (`UpdateClusterEnableISCSISetting`).
+    pub static UPDATE_CLUSTER_ENABLE_ISCSI_SETTING: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterEnableISCSISetting",
         path: "update-cluster-enable-iscsi-setting",
         method: "update_cluster_enable_iscsi_setting",
         module: "cluster",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-cluster-ha-setting` (`UpdateClusterHaSetting`).
+    pub static UPDATE_CLUSTER_HA_SETTING: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterHaSetting",
         path: "update-cluster-ha-setting",
         method: "update_cluster_ha_setting",
         module: "cluster",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-cluster-license` (`UpdateClusterLicense`).
+    pub static UPDATE_CLUSTER_LICENSE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterLicense",
         path: "update-cluster-license",
         method: "update_cluster_license",
         module: "cluster",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-cluster-network-setting` (`UpdateClusterNetworkSetting`).
+    pub static UPDATE_CLUSTER_NETWORK_SETTING: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterNetworkSetting",
         path: "update-cluster-network-setting",
         method: "update_cluster_network_setting",
         module: "cluster",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-cluster-recycle-bin-setting` (`UpdateClusterRecycleBinSetting`).
+    pub static UPDATE_CLUSTER_RECYCLE_BIN_SETTING: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterRecycleBinSetting",
         path: "update-cluster-recycle-bin-setting",
         method: "update_cluster_recycle_bin_setting",
         module: "global_settings",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-cluster-virtualization-setting` (`UpdateClusterVirtualizationSetting`).
+    pub static UPDATE_CLUSTER_VIRTUALIZATION_SETTING: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateClusterVirtualizationSetting",
         path: "update-cluster-virtualization-setting",
         method: "update_cluster_virtualization_setting",
         module: "cluster",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-consistency-group` (`UpdateConsistencyGroup`).
+    pub static UPDATE_CONSISTENCY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateConsistencyGroup",
         path: "update-consistency-group",
         method: "update_consistency_group",
         module: "consistency_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-content-library-image` (`UpdateContentLibraryImage`).
+    pub static UPDATE_CONTENT_LIBRARY_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateContentLibraryImage",
         path: "update-content-library-image",
         method: "update_content_library_image",
         module: "content_library_image",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-content-library-vm-template` (`UpdateContentLibraryVmTemplate`).
+    pub static UPDATE_CONTENT_LIBRARY_VM_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateContentLibraryVmTemplate",
         path: "update-content-library-vm-template",
         method: "update_content_library_vm_template",
         module: "content_library_vm_template",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-customize-alert-rule` (`UpdateCustomizeAlertRule`).
+    pub static UPDATE_CUSTOMIZE_ALERT_RULE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateCustomizeAlertRule",
         path: "update-customize-alert-rule",
         method: "update_customize_alert_rule",
         module: "global_alert_rule",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-datacenter` (`UpdateDatacenter`).
+    pub static UPDATE_DATACENTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateDatacenter",
         path: "update-datacenter",
         method: "update_datacenter",
         module: "datacenter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-elf-image` (`UpdateElfImage`).
+    pub static UPDATE_ELF_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateElfImage",
         path: "update-elf-image",
         method: "update_elf_image",
         module: "elf_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-entity-filter` (`UpdateEntityFilter`).
+    pub static UPDATE_ENTITY_FILTER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateEntityFilter",
         path: "update-entity-filter",
         method: "update_entity_filter",
         module: "entity_filter",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-global-alert-rule` (`UpdateGlobalAlertRule`).
+    pub static UPDATE_GLOBAL_ALERT_RULE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGlobalAlertRule",
         path: "update-global-alert-rule",
         method: "update_global_alert_rule",
         module: "global_alert_rule",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-global-recycle-bin-setting` (`UpdateGlobalRecycleBinSetting`).
+    pub static UPDATE_GLOBAL_RECYCLE_BIN_SETTING: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGlobalRecycleBinSetting",
         path: "update-global-recycle-bin-setting",
         method: "update_global_recycle_bin_setting",
         module: "global_settings",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-gpu-device-description` (`UpdateGpuDeviceDescription`).
+    pub static UPDATE_GPU_DEVICE_DESCRIPTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGpuDeviceDescription",
         path: "update-gpu-device-description",
         method: "update_gpu_device_description",
         module: "gpu_device",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-gpu-device-usage` (`UpdateGpuDeviceUsage`).
+    pub static UPDATE_GPU_DEVICE_USAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGpuDeviceUsage",
         path: "update-gpu-device-usage",
         method: "update_gpu_device_usage",
         module: "gpu_device",
         since: crate::models::SINCE_3_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-graph` (`UpdateGraph`).
+    pub static UPDATE_GRAPH: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateGraph",
         path: "update-graph",
         method: "update_graph",
         module: "graph",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-host` (`UpdateHost`).
+    pub static UPDATE_HOST: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateHost",
         path: "update-host",
         method: "update_host",
         module: "host",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-iscsi-lun` (`UpdateIscsiLun`).
+    pub static UPDATE_ISCSI_LUN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateIscsiLun",
         path: "update-iscsi-lun",
         method: "update_iscsi_lun",
         module: "iscsi_lun",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-iscsi-target` (`UpdateIscsiTarget`).
+    pub static UPDATE_ISCSI_TARGET: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateIscsiTarget",
         path: "update-iscsi-target",
         method: "update_iscsi_target",
         module: "iscsi_target",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-isolation-policy` (`UpdateIsolationPolicy`).
+    pub static UPDATE_ISOLATION_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateIsolationPolicy",
         path: "update-isolation-policy",
         method: "update_isolation_policy",
         module: "isolation_policy",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-label` (`UpdateLabel`).
+    pub static UPDATE_LABEL: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateLabel",
         path: "update-label",
         method: "update_label",
         module: "label",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-license` (`UpdateDeploy`).
+    pub static UPDATE_LICENSE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateDeploy",
         path: "update-license",
         method: "update_deploy",
         module: "license",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-management-vlan` (`UpdateManagementVlan`).
+    pub static UPDATE_MANAGEMENT_VLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateManagementVlan",
         path: "update-management-vlan",
         method: "update_management_vlan",
         module: "vlan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-many-alert-notifiers` (`UpdateManyAlertNotifiers`).
+    pub static UPDATE_MANY_ALERT_NOTIFIERS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateManyAlertNotifiers",
         path: "update-many-alert-notifiers",
         method: "update_many_alert_notifiers",
         module: "alert_notifier",
         since: crate::models::SINCE_3_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `update-migration-vlan` (`UpdateMigrationVlan`).
+    pub static UPDATE_MIGRATION_VLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateMigrationVlan",
         path: "update-migration-vlan",
         method: "update_migration_vlan",
         module: "vlan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-namespace-group` (`UpdateNamespaceGroup`).
+    pub static UPDATE_NAMESPACE_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNamespaceGroup",
         path: "update-namespace-group",
         method: "update_namespace_group",
         module: "namespace_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-network-policy-rule-service` (`UpdateNetworkPolicyRuleService`).
+    pub static UPDATE_NETWORK_POLICY_RULE_SERVICE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNetworkPolicyRuleService",
         path: "update-network-policy-rule-service",
         method: "update_network_policy_rule_service",
         module: "network_policy_rule_service",
         since: crate::models::SINCE_4_6_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-nfs-export` (`UpdateNfsExport`).
+    pub static UPDATE_NFS_EXPORT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNfsExport",
         path: "update-nfs-export",
         method: "update_nfs_export",
         module: "nfs_export",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-nic` (`UpdateNic`).
+    pub static UPDATE_NIC: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNic",
         path: "update-nic",
         method: "update_nic",
         module: "nic",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-nvmf-namespace` (`UpdateNvmfNamespace`).
+    pub static UPDATE_NVMF_NAMESPACE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNvmfNamespace",
         path: "update-nvmf-namespace",
         method: "update_nvmf_namespace",
         module: "nvmf_namespace",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-nvmf-subsystem` (`UpdateNvmfSubsystem`).
+    pub static UPDATE_NVMF_SUBSYSTEM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateNvmfSubsystem",
         path: "update-nvmf-subsystem",
         method: "update_nvmf_subsystem",
         module: "nvmf_subsystem",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-organization` (`UpdateOrganization`).
+    pub static UPDATE_ORGANIZATION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateOrganization",
         path: "update-organization",
         method: "update_organization",
         module: "organization",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-password-security` (`UpdatePasswordSecurity`).
+    pub static UPDATE_PASSWORD_SECURITY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdatePasswordSecurity",
         path: "update-password-security",
         method: "update_password_security",
         module: "global_settings",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-rack-topo` (`UpdateRackTopo`).
+    pub static UPDATE_RACK_TOPO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateRackTopo",
         path: "update-rack-topo",
         method: "update_rack_topo",
         module: "rack_topo",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-report-template` (`UpdateReportTemplate`).
+    pub static UPDATE_REPORT_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateReportTemplate",
         path: "update-report-template",
         method: "update_report_template",
         module: "report_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-role` (`UpdateRole`).
+    pub static UPDATE_ROLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateRole",
         path: "update-role",
         method: "update_role",
         module: "user_role_next",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-security-group` (`UpdateSecurityGroup`).
+    pub static UPDATE_SECURITY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSecurityGroup",
         path: "update-security-group",
         method: "update_security_group",
         module: "security_group",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-security-policy` (`UpdateSecurityPolicy`).
+    pub static UPDATE_SECURITY_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSecurityPolicy",
         path: "update-security-policy",
         method: "update_security_policy",
         module: "security_policy",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-session-timeout` (`UpdateSessionTimeout`).
+    pub static UPDATE_SESSION_TIMEOUT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSessionTimeout",
         path: "update-session-timeout",
         method: "update_session_timeout",
         module: "global_settings",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-snapshot-plan` (`UpdateSnapshotPlan`).
+    pub static UPDATE_SNAPSHOT_PLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSnapshotPlan",
         path: "update-snapshot-plan",
         method: "update_snapshot_plan",
         module: "snapshot_plan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-snmp-transport` (`UpdateSnmpTransport`).
+    pub static UPDATE_SNMP_TRANSPORT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSnmpTransport",
         path: "update-snmp-transport",
         method: "update_snmp_transport",
         module: "snmp_transport",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-snmp-trap-receiver` (`UpdateSnmpTrapReceiver`).
+    pub static UPDATE_SNMP_TRAP_RECEIVER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateSnmpTrapReceiver",
         path: "update-snmp-trap-receiver",
         method: "update_snmp_trap_receiver",
         module: "snmp_trap_receiver",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-task` (`UpdateTask`).
+    pub static UPDATE_TASK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateTask",
         path: "update-task",
         method: "update_task",
         module: "task",
         since: crate::models::SINCE_4_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-user` (`UpdateUser`).
+    pub static UPDATE_USER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateUser",
         path: "update-user",
         method: "update_user",
         module: "user",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vcenter-account` (`UpdateVcenterAccount`).
+    pub static UPDATE_VCENTER_ACCOUNT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVcenterAccount",
         path: "update-vcenter-account",
         method: "update_vcenter_account",
         module: "vcenter_account",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vds` (`UpdateVds`).
+    pub static UPDATE_VDS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVds",
         path: "update-vds",
         method: "update_vds",
         module: "vds",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-view` (`UpdateView`).
+    pub static UPDATE_VIEW: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateView",
         path: "update-view",
         method: "update_view",
         module: "view",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-virtual-private-cloud` (`UpdateVirtualPrivateCloud`).
+    pub static UPDATE_VIRTUAL_PRIVATE_CLOUD: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloud",
         path: "update-virtual-private-cloud",
         method: "update_virtual_private_cloud",
         module: "virtual_private_cloud",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-virtual-private-cloud-nat-gateway` (`UpdateVirtualPrivateCloudNatGateway`).
+    pub static UPDATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudNatGateway",
         path: "update-virtual-private-cloud-nat-gateway",
         method: "update_virtual_private_cloud_nat_gateway",
         module: "virtual_private_cloud_nat_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-virtual-private-cloud-route-table` (`UpdateVirtualPrivateCloudRouteTable`).
+    pub static UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudRouteTable",
         path: "update-virtual-private-cloud-route-table",
         method: "update_virtual_private_cloud_route_table",
         module: "virtual_private_cloud_route_table",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-virtual-private-cloud-router-gateway` (`UpdateVirtualPrivateCloudRouterGateway`).
+    pub static UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudRouterGateway",
         path: "update-virtual-private-cloud-router-gateway",
         method: "update_virtual_private_cloud_router_gateway",
         module: "virtual_private_cloud_router_gateway",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-virtual-private-cloud-security-group` (`UpdateVirtualPrivateCloudSecurityGroup`).
+    pub static UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudSecurityGroup",
         path: "update-virtual-private-cloud-security-group",
         method: "update_virtual_private_cloud_security_group",
         module: "virtual_private_cloud_security_group",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-virtual-private-cloud-security-policy` (`UpdateVirtualPrivateCloudSecurityPolicy`).
+    pub static UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudSecurityPolicy",
         path: "update-virtual-private-cloud-security-policy",
         method: "update_virtual_private_cloud_security_policy",
         module: "virtual_private_cloud_security_policy",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-virtual-private-cloud-subnet` (`UpdateVirtualPrivateCloudSubnet`).
+    pub static UPDATE_VIRTUAL_PRIVATE_CLOUD_SUBNET: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVirtualPrivateCloudSubnet",
         path: "update-virtual-private-cloud-subnet",
         method: "update_virtual_private_cloud_subnet",
         module: "virtual_private_cloud_subnet",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-advanced-options` (`UpdateVmAdvancedOptions`).
+    pub static UPDATE_VM_ADVANCED_OPTIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmAdvancedOptions",
         path: "update-vm-advanced-options",
         method: "update_vm_advanced_options",
         module: "vm",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-basic-info` (`UpdateVm`).
+    pub static UPDATE_VM_BASIC_INFO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVm",
         path: "update-vm-basic-info",
         method: "update_vm",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-disk` (`UpdateVmDisk`).
+    pub static UPDATE_VM_DISK: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmDisk",
         path: "update-vm-disk",
         method: "update_vm_disk",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-folder` (`UpdateVmFolder`).
+    pub static UPDATE_VM_FOLDER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmFolder",
         path: "update-vm-folder",
         method: "update_vm_folder",
         module: "vm_folder",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-host-options` (`UpdateVmHostOptions`).
+    pub static UPDATE_VM_HOST_OPTIONS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmHostOptions",
         path: "update-vm-host-options",
         method: "update_vm_host_options",
         module: "vm",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-io-policy` (`UpdateVmIoPolicy`).
+    pub static UPDATE_VM_IO_POLICY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmIoPolicy",
         path: "update-vm-io-policy",
         method: "update_vm_io_policy",
         module: "vm",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-nic` (`UpdateVmNic`).
+    pub static UPDATE_VM_NIC: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNic",
         path: "update-vm-nic",
         method: "update_vm_nic",
         module: "vm",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-nic-advance-info` (`UpdateVmNicAdvanceInfo`).
+    pub static UPDATE_VM_NIC_ADVANCE_INFO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNicAdvanceInfo",
         path: "update-vm-nic-advance-info",
         method: "update_vm_nic_advance_info",
         module: "vm",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-nic-basic-info` (`UpdateVmNicBasicInfo`).
+    pub static UPDATE_VM_NIC_BASIC_INFO: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNicBasicInfo",
         path: "update-vm-nic-basic-info",
         method: "update_vm_nic_basic_info",
         module: "vm",
         since: crate::models::SINCE_1_10_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-nic-qos-option` (`UpdateVmNicQosOption`).
+    pub static UPDATE_VM_NIC_QOS_OPTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNicQosOption",
         path: "update-vm-nic-qos-option",
         method: "update_vm_nic_qos_option",
         module: "vm",
         since: crate::models::SINCE_3_2_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-owner` (`UpdateVmOwner`).
+    pub static UPDATE_VM_OWNER: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmOwner",
         path: "update-vm-owner",
         method: "update_vm_owner",
         module: "vm",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-placement-group` (`UpdateVmPlacementGroup`).
+    pub static UPDATE_VM_PLACEMENT_GROUP: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmPlacementGroup",
         path: "update-vm-placement-group",
         method: "update_vm_placement_group",
         module: "vm_placement_group",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-template` (`UpdateVmTemplate`).
+    pub static UPDATE_VM_TEMPLATE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmTemplate",
         path: "update-vm-template",
         method: "update_vm_template",
         module: "vm_template",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-vlan` (`UpdateVlan`).
+    pub static UPDATE_VM_VLAN: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVlan",
         path: "update-vm-vlan",
         method: "update_vlan",
         module: "vlan",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-volume` (`UpdateVmVolume`).
+    pub static UPDATE_VM_VOLUME: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmVolume",
         path: "update-vm-volume",
         method: "update_vm_volume",
         module: "vm_volume",
         since: crate::models::SINCE_2_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vm-vpc-nic` (`UpdateVmNicVpcInfo`).
+    pub static UPDATE_VM_VPC_NIC: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVmNicVpcInfo",
         path: "update-vm-vpc-nic",
         method: "update_vm_nic_vpc_info",
         module: "vm",
         since: crate::models::SINCE_4_3_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `update-vsphere-esxi-account` (`UpdateVsphereEsxiAccount`).
+    pub static UPDATE_VSPHERE_ESXI_ACCOUNT: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVsphereEsxiAccount",
         path: "update-vsphere-esxi-account",
         method: "update_vsphere_esxi_account",
         module: "vsphere_esxi_account",
         since: crate::models::SINCE_2_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `upgrade-cloudtower-application` (`UpgradeCloudTowerApplication`).
+    pub static UPGRADE_CLOUDTOWER_APPLICATION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpgradeCloudTowerApplication",
         path: "upgrade-cloudtower-application",
         method: "upgrade_cloud_tower_application",
         module: "cloud_tower_application",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `upload-cloudtower-application-package` (`UploadCloudTowerApplicationPackage`).
+    pub static UPLOAD_CLOUDTOWER_APPLICATION_PACKAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UploadCloudTowerApplicationPackage",
         path: "upload-cloudtower-application-package",
         method: "upload_cloud_tower_application_package",
         module: "cloud_tower_application",
         since: crate::models::SINCE_2_4_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `upload-content-library-image` (`CreateContentLibraryImage`).
+    pub static UPLOAD_CONTENT_LIBRARY_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateContentLibraryImage",
         path: "upload-content-library-image",
         method: "create_content_library_image",
         module: "content_library_image",
         since: crate::models::SINCE_2_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `upload-elf-file` (`UploadElfFile`).
+    pub static UPLOAD_ELF_FILE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UploadElfFile",
         path: "upload-elf-file",
         method: "upload_elf_file",
         module: "ovf",
         since: crate::models::SINCE_3_0_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `upload-elf-image` (`CreateElfImage`).
+    pub static UPLOAD_ELF_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateElfImage",
         path: "upload-elf-image",
         method: "create_elf_image",
         module: "elf_image",
         since: crate::models::SINCE_1_8_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `upload-svt-image` (`UploadSvtImage`).
+    pub static UPLOAD_SVT_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UploadSvtImage",
         path: "upload-svt-image",
         method: "upload_svt_image",
         module: "svt_image",
         since: crate::models::SINCE_2_1_0,
-    },
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+}
+/// Every operation of the API, in path order.
+pub static OPERATIONS: &[&::cloudtower_runtime::OperationInfo] = &[
+    &operations::ABORT_MIGRATE_VM_ACROSS_CLUSTER,
+    &operations::ADD_CLUSTERS_TO_DATACENTER,
+    &operations::ADD_LABELS_TO_RESOURCES,
+    &operations::ADD_VM_CD_ROM,
+    &operations::ADD_VM_DISK,
+    &operations::ADD_VM_GPU_DEVICE,
+    &operations::ADD_VM_NIC,
+    &operations::ADD_VM_PCI_NIC,
+    &operations::ADD_VM_TO_FOLDER,
+    &operations::BACKUP_REBUILD_VM,
+    &operations::BACKUP_RESTORE_VM_IN_PLACE,
+    &operations::BATCH_CREATE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS,
+    &operations::CANCEL_UPLOAD_TASK,
+    &operations::CLEAR_SYSTEM_SERVICE_ALERT_NOTIFICATION_CONFIG,
+    &operations::CLONE_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM,
+    &operations::CLONE_ISCSI_LUN_FROM_SNAPSHOT,
+    &operations::CLONE_NVMF_NAMESPACE_FROM_SNAPSHOT,
+    &operations::CLONE_SNAPSHOT_GROUP,
+    &operations::CLONE_VM,
+    &operations::CLONE_VM_TEMPLATE_FROM_VM,
+    &operations::CLONE_VM_VOLUME,
+    &operations::CONNECT_CLUSTER,
+    &operations::CONVERT_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM,
+    &operations::CONVERT_VM_TEMPLATE_FROM_VM,
+    &operations::CONVERT_VM_TEMPLATE_TO_VM,
+    &operations::COPY_ISCSI_LUN,
+    &operations::CREATE_ALERT_NOTIFIER,
+    &operations::CREATE_BACKUP_PLAN,
+    &operations::CREATE_BRICK_TOPO,
+    &operations::CREATE_CLUSTER_RECYCLE_BIN_SETTING,
+    &operations::CREATE_CONSISTENCY_GROUP,
+    &operations::CREATE_CONSISTENCY_SNAPSHOT_GROUP,
+    &operations::CREATE_DATACENTER,
+    &operations::CREATE_ENTITY_FILTER,
+    &operations::CREATE_GRAPH,
+    &operations::CREATE_HOST,
+    &operations::CREATE_ISCSI_LUN,
+    &operations::CREATE_ISCSI_LUN_SNAPSHOT,
+    &operations::CREATE_ISCSI_TARGET,
+    &operations::CREATE_ISOLATION_POLICY,
+    &operations::CREATE_LABEL,
+    &operations::CREATE_LOG_COLLECTION,
+    &operations::CREATE_NAMESPACE_GROUP,
+    &operations::CREATE_NETWORK_POLICY_RULE_SERVICE,
+    &operations::CREATE_NFS_EXPORT,
+    &operations::CREATE_NVMF_NAMESPACE,
+    &operations::CREATE_NVMF_NAMESPACE_SNAPSHOT,
+    &operations::CREATE_NVMF_SUBSYSTEM,
+    &operations::CREATE_ORGANIZATION,
+    &operations::CREATE_RACK_TOPO,
+    &operations::CREATE_REPORT_TEMPLATE,
+    &operations::CREATE_ROLE,
+    &operations::CREATE_ROOT_USER,
+    &operations::CREATE_SECURITY_GROUP,
+    &operations::CREATE_SECURITY_POLICY,
+    &operations::CREATE_SNAPSHOT_PLAN,
+    &operations::CREATE_SNMP_TRANSPORT,
+    &operations::CREATE_SNMP_TRAP_RECEIVER,
+    &operations::CREATE_TASK,
+    &operations::CREATE_USER,
+    &operations::CREATE_USER_AUDIT_LOG,
+    &operations::CREATE_VCENTER_ACCOUNT,
+    &operations::CREATE_VDS,
+    &operations::CREATE_VDS_WITH_ACCESS_VLAN,
+    &operations::CREATE_VDS_WITH_MIGRATE_VLAN,
+    &operations::CREATE_VIEW,
+    &operations::CREATE_VIRTUAL_PRIVATE_CLOUD,
+    &operations::CREATE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IP,
+    &operations::CREATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY,
+    &operations::CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE,
+    &operations::CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY,
+    &operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP,
+    &operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY,
+    &operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SUBNET,
+    &operations::CREATE_VM,
+    &operations::CREATE_VM_FOLDER,
+    &operations::CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE,
+    &operations::CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE_BATCH,
+    &operations::CREATE_VM_FROM_TEMPLATE,
+    &operations::CREATE_VM_PLACEMENT_GROUP,
+    &operations::CREATE_VM_SNAPSHOT,
+    &operations::CREATE_VM_VLAN,
+    &operations::CREATE_VM_VOLUME,
+    &operations::CREATE_VM_VOLUME_SNAPSHOT,
+    &operations::DELETE_ALERT_NOTIFIER,
+    &operations::DELETE_BACKUP_PLAN,
+    &operations::DELETE_BACKUP_RESTORE_POINT,
+    &operations::DELETE_BRICK_TOPO,
+    &operations::DELETE_CLOUDTOWER_APPLICATION_PACKAGE,
+    &operations::DELETE_CLUSTER,
+    &operations::DELETE_CLUSTER_RECYCLE_BIN_SETTING,
+    &operations::DELETE_CONSISTENCY_GROUP,
+    &operations::DELETE_CONSISTENCY_SNAPSHOT_GROUP,
+    &operations::DELETE_CONTENT_LIBRARY_IMAGE,
+    &operations::DELETE_CONTENT_LIBRARY_VM_TEMPLATE,
+    &operations::DELETE_DATACENTER,
+    &operations::DELETE_ELF_IMAGE,
+    &operations::DELETE_ENTITY_FILTER,
+    &operations::DELETE_GRAPH,
+    &operations::DELETE_ISCSI_LUN,
+    &operations::DELETE_ISCSI_LUN_SNAPSHOT,
+    &operations::DELETE_ISCSI_TARGET,
+    &operations::DELETE_ISOLATION_POLICY,
+    &operations::DELETE_LABEL,
+    &operations::DELETE_LOG_COLLECTION,
+    &operations::DELETE_NAMESPACE_GROUP,
+    &operations::DELETE_NETWORK_POLICY_RULE_SERVICE,
+    &operations::DELETE_NFS_EXPORT,
+    &operations::DELETE_NVMF_NAMESPACE,
+    &operations::DELETE_NVMF_NAMESPACE_SNAPSHOT,
+    &operations::DELETE_NVMF_SUBSYSTEM,
+    &operations::DELETE_ORGANIZATION,
+    &operations::DELETE_RACK_TOPO,
+    &operations::DELETE_REPORT_TEMPLATE,
+    &operations::DELETE_ROLE,
+    &operations::DELETE_SECURITY_GROUP,
+    &operations::DELETE_SECURITY_POLICY,
+    &operations::DELETE_SNAPSHOT_GROUP,
+    &operations::DELETE_SNAPSHOT_PLAN,
+    &operations::DELETE_SNMP_TRANSPORT,
+    &operations::DELETE_SNMP_TRAP_RECEIVER,
+    &operations::DELETE_USER,
+    &operations::DELETE_VDS,
+    &operations::DELETE_VIEW,
+    &operations::DELETE_VIRTUAL_PRIVATE_CLOUD,
+    &operations::DELETE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IP,
+    &operations::DELETE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY,
+    &operations::DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE,
+    &operations::DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY,
+    &operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP,
+    &operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY,
+    &operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SUBNET,
+    &operations::DELETE_VM,
+    &operations::DELETE_VM_FOLDER,
+    &operations::DELETE_VM_PLACEMENT_GROUP,
+    &operations::DELETE_VM_SNAPSHOT,
+    &operations::DELETE_VM_TEMPLATE,
+    &operations::DELETE_VM_VLAN,
+    &operations::DELETE_VM_VOLUME,
+    &operations::DELETE_VM_VOLUME_SNAPSHOT,
+    &operations::DEPLOY_CLOUDTOWER_APPLICATION,
+    &operations::DISASSOCIATE_SYSTEM_SERVICE_FROM_OBS_SERVICE,
+    &operations::DISTRIBUTE_CONTENT_LIBRARY_IMAGE_CLUSTERS,
+    &operations::DISTRIBUTE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS,
+    &operations::EJECT_ISO_FROM_VM_CD_ROM,
+    &operations::ENTER_MAINTANCE_MODE,
+    &operations::ENTER_MAINTANCE_MODE_PRECHECK_RESULT,
+    &operations::ENTER_MAINTENANCE_MODE_PRECHECK,
+    &operations::EXECUTE_BACKUP_PLAN,
+    &operations::EXECUTE_SNAPSHOT_PLAN,
+    &operations::EXIT_MAINTANCE_MODE,
+    &operations::EXIT_MAINTANCE_MODE_PRECHECK_RESULT,
+    &operations::EXPAND_VM_DISK,
+    &operations::EXPORT_CONTENT_LIBRARY_VM_TEMPLATE,
+    &operations::EXPORT_CSV,
+    &operations::EXPORT_VM,
+    &operations::EXPORT_VM_VOLUME,
+    &operations::FORCE_RESTART_VM,
+    &operations::FORCE_STOP_LOG_COLLECTION,
+    &operations::GENERATE_FROM_REPORT_TEMPLATE,
+    &operations::GET_ALERT_NOTIFIERS,
+    &operations::GET_ALERT_NOTIFIERS_CONNECTION,
+    &operations::GET_ALERT_RULES,
+    &operations::GET_ALERT_RULES_CONNECTION,
+    &operations::GET_ALERTS,
+    &operations::GET_ALERTS_CONNECTION,
+    &operations::GET_APPLICATIONS,
+    &operations::GET_APPLICATIONS_CONNECTION,
+    &operations::GET_BACKUP_PLAN_EXECUTIONS,
+    &operations::GET_BACKUP_PLAN_EXECUTIONS_CONNECTION,
+    &operations::GET_BACKUP_PLANS,
+    &operations::GET_BACKUP_PLANS_CONNECTION,
+    &operations::GET_BACKUP_RESTORE_EXECUTIONS,
+    &operations::GET_BACKUP_RESTORE_EXECUTIONS_CONNECTION,
+    &operations::GET_BACKUP_RESTORE_POINT_METADATA,
+    &operations::GET_BACKUP_RESTORE_POINTS,
+    &operations::GET_BACKUP_RESTORE_POINTS_CONNECTION,
+    &operations::GET_BACKUP_SERVICES,
+    &operations::GET_BACKUP_SERVICES_CONNECTION,
+    &operations::GET_BACKUP_STORE_REPOSITORIES,
+    &operations::GET_BACKUP_STORE_REPOSITORIES_CONNECTION,
+    &operations::GET_BACKUP_TARGET_EXECUTIONS,
+    &operations::GET_BACKUP_TARGET_EXECUTIONS_CONNECTION,
+    &operations::GET_BRICK_TOPOES,
+    &operations::GET_BRICK_TOPOES_CONNECTION,
+    &operations::GET_CLOUD_TOWER_APPLICATION_PACKAGES_CONNECTION,
+    &operations::GET_CLOUD_TOWER_APPLICATIONS_CONNECTION,
+    &operations::GET_CLOUDTOWER_APPLICATION_PACKAGES,
+    &operations::GET_CLOUDTOWER_APPLICATIONS,
+    &operations::GET_CLUSTER_IMAGES,
+    &operations::GET_CLUSTER_IMAGES_CONNECTION,
+    &operations::GET_CLUSTER_METRICS,
+    &operations::GET_CLUSTER_SETTINGSES,
+    &operations::GET_CLUSTER_SETTINGSES_CONNECTION,
+    &operations::GET_CLUSTER_STORAGE_INFO,
+    &operations::GET_CLUSTER_TOPOES,
+    &operations::GET_CLUSTER_TOPOES_CONNECTION,
+    &operations::GET_CLUSTER_UPGRADE_HISTORIES,
+    &operations::GET_CLUSTER_UPGRADE_HISTORIES_CONNECTION,
+    &operations::GET_CLUSTERS,
+    &operations::GET_CLUSTERS_CONNECTION,
+    &operations::GET_CONSISTENCY_GROUP_SNAPSHOTS,
+    &operations::GET_CONSISTENCY_GROUP_SNAPSHOTS_CONNECTION,
+    &operations::GET_CONSISTENCY_GROUPS,
+    &operations::GET_CONSISTENCY_GROUPS_CONNECTION,
+    &operations::GET_CONTENT_LIBRARY_IMAGES,
+    &operations::GET_CONTENT_LIBRARY_IMAGES_CONNECTION,
+    &operations::GET_CONTENT_LIBRARY_VM_TEMPLATES,
+    &operations::GET_CONTENT_LIBRARY_VM_TEMPLATES_CONNECTION,
+    &operations::GET_DATACENTERS,
+    &operations::GET_DATACENTERS_CONNECTION,
+    &operations::GET_DEPLOYS,
+    &operations::GET_DEPLOYS_CONNECTION,
+    &operations::GET_DETAIL_VM_INFO_BY_GPU_DEVICES,
+    &operations::GET_DISCOVER_HOSTS,
+    &operations::GET_DISK_METRICS,
+    &operations::GET_DISKS,
+    &operations::GET_DISKS_CONNECTION,
+    &operations::GET_ELF_DATA_STORES,
+    &operations::GET_ELF_DATA_STORES_CONNECTION,
+    &operations::GET_ELF_IMAGES,
+    &operations::GET_ELF_IMAGES_CONNECTION,
+    &operations::GET_ELF_STORAGE_POLICIES,
+    &operations::GET_ELF_STORAGE_POLICIES_CONNECTION,
+    &operations::GET_ENTITY_FILTERS,
+    &operations::GET_ENTITY_FILTERS_CONNECTION,
+    &operations::GET_EVEROUTE_CLUSTERS,
+    &operations::GET_EVEROUTE_CLUSTERS_CONNECTION,
+    &operations::GET_EVEROUTE_LICENSES,
+    &operations::GET_EVEROUTE_LICENSES_CONNECTION,
+    &operations::GET_EVEROUTE_PACKAGES,
+    &operations::GET_EVEROUTE_PACKAGES_CONNECTION,
+    &operations::GET_EXPORT_FILE_DOWNLOAD_LINKS,
+    &operations::GET_GLOBAL_ALERT_RULES,
+    &operations::GET_GLOBAL_ALERT_RULES_CONNECTION,
+    &operations::GET_GLOBAL_SETTINGSES,
+    &operations::GET_GLOBAL_SETTINGSES_CONNECTION,
+    &operations::GET_GPU_DEVICES,
+    &operations::GET_GPU_DEVICES_CONNECTION,
+    &operations::GET_GRAPHS,
+    &operations::GET_GRAPHS_CONNECTION,
+    &operations::GET_HOST_METRICS,
+    &operations::GET_HOST_NETWORK_METRICS,
+    &operations::GET_HOST_SERVICE_METRICS,
+    &operations::GET_HOSTS,
+    &operations::GET_HOSTS_CONNECTION,
+    &operations::GET_IPMIS,
+    &operations::GET_ISCSI_CONNECTIONS,
+    &operations::GET_ISCSI_CONNECTIONS_CONNECTION,
+    &operations::GET_ISCSI_LUN_SNAPSHOTS,
+    &operations::GET_ISCSI_LUN_SNAPSHOTS_CONNECTION,
+    &operations::GET_ISCSI_LUNS,
+    &operations::GET_ISCSI_LUNS_CONNECTION,
+    &operations::GET_ISCSI_TARGETS,
+    &operations::GET_ISCSI_TARGETS_CONNECTION,
+    &operations::GET_ISOLATION_POLICIES,
+    &operations::GET_ISOLATION_POLICIES_CONNECTION,
+    &operations::GET_LABELS,
+    &operations::GET_LABELS_CONNECTION,
+    &operations::GET_LICENSES,
+    &operations::GET_LICENSES_CONNECTION,
+    &operations::GET_LOG_COLLECTIONS,
+    &operations::GET_LOG_COLLECTIONS_CONNECTION,
+    &operations::GET_LOG_SERVICE_CONFIGS,
+    &operations::GET_LUN_METRICS,
+    &operations::GET_META_LEADER,
+    &operations::GET_MY_INFO,
+    &operations::GET_NAMESPACE_GROUPS,
+    &operations::GET_NAMESPACE_GROUPS_CONNECTION,
+    &operations::GET_NETWORK_POLICY_RULE_SERVICES,
+    &operations::GET_NETWORK_POLICY_RULE_SERVICES_CONNECTION,
+    &operations::GET_NFS_EXPORTS,
+    &operations::GET_NFS_EXPORTS_CONNECTION,
+    &operations::GET_NFS_INODES,
+    &operations::GET_NFS_INODES_CONNECTION,
+    &operations::GET_NICS,
+    &operations::GET_NICS_CONNECTION,
+    &operations::GET_NODE_TOPOES,
+    &operations::GET_NODE_TOPOES_CONNECTION,
+    &operations::GET_NTP_SERVICE_URL,
+    &operations::GET_NVMF_NAMESPACE_METRICS,
+    &operations::GET_NVMF_NAMESPACE_SNAPSHOTS,
+    &operations::GET_NVMF_NAMESPACE_SNAPSHOTS_CONNECTION,
+    &operations::GET_NVMF_NAMESPACES,
+    &operations::GET_NVMF_NAMESPACES_CONNECTION,
+    &operations::GET_NVMF_SUBSYSTEMS,
+    &operations::GET_NVMF_SUBSYSTEMS_CONNECTION,
+    &operations::GET_ORGANIZATIONS,
+    &operations::GET_ORGANIZATIONS_CONNECTION,
+    &operations::GET_PCI_DEVICES,
+    &operations::GET_PMEM_DIMMS,
+    &operations::GET_PMEM_DIMMS_CONNECTION,
+    &operations::GET_RACK_TOPOES,
+    &operations::GET_RACK_TOPOES_CONNECTION,
+    &operations::GET_REPLICA_VMS,
+    &operations::GET_REPLICA_VMS_CONNECTION,
+    &operations::GET_REPLICATION_PLANS,
+    &operations::GET_REPLICATION_PLANS_CONNECTION,
+    &operations::GET_REPORT_TASKS,
+    &operations::GET_REPORT_TASKS_CONNECTION,
+    &operations::GET_REPORT_TEMPLATES,
+    &operations::GET_REPORT_TEMPLATES_CONNECTION,
+    &operations::GET_SCVM_DISK_METRICS,
+    &operations::GET_SCVM_METRICS,
+    &operations::GET_SCVM_NETWORK_METRICS,
+    &operations::GET_SCVM_SERVICE_METRICS,
+    &operations::GET_SECURITY_GROUPS,
+    &operations::GET_SECURITY_GROUPS_CONNECTION,
+    &operations::GET_SECURITY_POLICIES,
+    &operations::GET_SECURITY_POLICIES_CONNECTION,
+    &operations::GET_SMTP_SERVERS,
+    &operations::GET_SMTP_SERVERS_CONNECTION,
+    &operations::GET_SNAPSHOT_GROUPS,
+    &operations::GET_SNAPSHOT_GROUPS_CONNECTION,
+    &operations::GET_SNAPSHOT_PLAN_TASKS,
+    &operations::GET_SNAPSHOT_PLAN_TASKS_CONNECTION,
+    &operations::GET_SNAPSHOT_PLANS,
+    &operations::GET_SNAPSHOT_PLANS_CONNECTION,
+    &operations::GET_SNMP_TRANSPORTS,
+    &operations::GET_SNMP_TRANSPORTS_CONNECTION,
+    &operations::GET_SNMP_TRAP_RECEIVERS,
+    &operations::GET_SNMP_TRAP_RECEIVERS_CONNECTION,
+    &operations::GET_SVT_IMAGES,
+    &operations::GET_SVT_IMAGES_CONNECTION,
+    &operations::GET_SYSTEM_AUDIT_LOGS,
+    &operations::GET_SYSTEM_AUDIT_LOGS_CONNECTION,
+    &operations::GET_TASKS,
+    &operations::GET_TASKS_CONNECTION,
+    &operations::GET_TOP_N_METRICS_IN_CLUSTERS,
+    &operations::GET_UPLOAD_TASKS,
+    &operations::GET_UPLOAD_TASKS_CONNECTION,
+    &operations::GET_USB_DEVICES,
+    &operations::GET_USB_DEVICES_CONNECTION,
+    &operations::GET_USER_AUDIT_LOGS,
+    &operations::GET_USER_AUDIT_LOGS_CONNECTION,
+    &operations::GET_USER_ROLE_NEXTS,
+    &operations::GET_USER_ROLE_NEXTS_CONNECTION,
+    &operations::GET_USERS,
+    &operations::GET_USERS_CONNECTION,
+    &operations::GET_V_2_EVEROUTE_LICENSES_CONNECTION,
+    &operations::GET_V2_EVEROUTE_LICENSES,
+    &operations::GET_VCENTER_ACCOUNTS,
+    &operations::GET_VCENTER_ACCOUNTS_CONNECTION,
+    &operations::GET_VDSES,
+    &operations::GET_VDSES_CONNECTION,
+    &operations::GET_VERSION,
+    &operations::GET_VIEWS,
+    &operations::GET_VIEWS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS_CONNECTION,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUDS,
+    &operations::GET_VIRTUAL_PRIVATE_CLOUDS_CONNECTION,
+    &operations::GET_VLANS,
+    &operations::GET_VLANS_CONNECTION,
+    &operations::GET_VM_DISKS,
+    &operations::GET_VM_DISKS_CONNECTION,
+    &operations::GET_VM_ENTITY_FILTER_RESULTS,
+    &operations::GET_VM_ENTITY_FILTER_RESULTS_CONNECTION,
+    &operations::GET_VM_EXPORT_FILES,
+    &operations::GET_VM_EXPORT_FILES_CONNECTION,
+    &operations::GET_VM_FOLDERS,
+    &operations::GET_VM_FOLDERS_CONNECTION,
+    &operations::GET_VM_GPU_DEVICE_INFO,
+    &operations::GET_VM_METRICS,
+    &operations::GET_VM_NETWORK_METRICS,
+    &operations::GET_VM_NICS,
+    &operations::GET_VM_NICS_CONNECTION,
+    &operations::GET_VM_PLACEMENT_GROUPS,
+    &operations::GET_VM_PLACEMENT_GROUPS_CONNECTION,
+    &operations::GET_VM_SNAPSHOTS,
+    &operations::GET_VM_SNAPSHOTS_CONNECTION,
+    &operations::GET_VM_TEMPLATES,
+    &operations::GET_VM_TEMPLATES_CONNECTION,
+    &operations::GET_VM_VNC_INFO,
+    &operations::GET_VM_VOLUME_METRICS,
+    &operations::GET_VM_VOLUME_SNAPSHOTS,
+    &operations::GET_VM_VOLUME_SNAPSHOTS_CONNECTION,
+    &operations::GET_VM_VOLUMES,
+    &operations::GET_VM_VOLUMES_CONNECTION,
+    &operations::GET_VMS,
+    &operations::GET_VMS_CONNECTION,
+    &operations::GET_VSPHERE_ESXI_ACCOUNTS,
+    &operations::GET_VSPHERE_ESXI_ACCOUNTS_CONNECTION,
+    &operations::GET_WITNESS_METRICS,
+    &operations::GET_WITNESS_SERVICES,
+    &operations::GET_WITNESSES,
+    &operations::GET_WITNESSES_CONNECTION,
+    &operations::GET_ZONE_METRICS,
+    &operations::GET_ZONE_TOPOES,
+    &operations::GET_ZONE_TOPOES_CONNECTION,
+    &operations::GET_ZONES,
+    &operations::GET_ZONES_CONNECTION,
+    &operations::IMPORT_CONTENT_LIBRARY_IMAGE,
+    &operations::IMPORT_CONTENT_LIBRARY_VM_TEMPLATE,
+    &operations::IMPORT_VM,
+    &operations::IMPORT_VM_VOLUME,
+    &operations::INSTALL_VMTOOLS,
+    &operations::KEEP_SNAPSHOT_GROUP,
+    &operations::LOGIN,
+    &operations::MIGRATE_VM,
+    &operations::MIGRATE_VM_ACROSS_CLUSTER,
+    &operations::MOUNT_DISK,
+    &operations::MOUNT_USB_DEVICE,
+    &operations::MOVE_BRICK_TOPO,
+    &operations::MOVE_NODE_TOPO,
+    &operations::MOVE_VM_TO_RECYCLE,
+    &operations::OPERATE_HOST_POWER,
+    &operations::PARSE_OVF,
+    &operations::POWEROFF_VM,
+    &operations::REBUILD_VM_FROM_SNAPSHOT,
+    &operations::REBUILD_VM_VOLUME,
+    &operations::RECOVER_VM_FROM_RECYCLE,
+    &operations::REMOVE_CLUSTERS_FROM_DATACENTER,
+    &operations::REMOVE_CONTENT_LIBRARY_IMAGE_CLUSTERS,
+    &operations::REMOVE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS,
+    &operations::REMOVE_LABELS_FROM_RESOURCES,
+    &operations::REMOVE_VM_CD_ROM,
+    &operations::REMOVE_VM_DISK,
+    &operations::REMOVE_VM_FROM_FOLDER,
+    &operations::REMOVE_VM_GPU_DEVICE,
+    &operations::REMOVE_VM_NIC,
+    &operations::REMOVE_VM_NIC_BY_WHERE,
+    &operations::REMOVE_VM_PCI_NIC,
+    &operations::RESET_VM_GUEST_OS_PASSWORD,
+    &operations::RESOLVE_ALERT,
+    &operations::RESOURCE_CHANGES,
+    &operations::RESTART_VM,
+    &operations::RESUME_BACKUP_PLAN,
+    &operations::RESUME_SNAPSHOT_PLAN,
+    &operations::RESUME_VM,
+    &operations::ROLLBACK_CONSISTENCY_SNAPSHOT_GROUP,
+    &operations::ROLLBACK_ISCSI_LUN_FROM_SNAPSHOT,
+    &operations::ROLLBACK_NVMF_NAMESPACE_FROM_SNAPSHOT,
+    &operations::ROLLBACK_SNAPSHOT_GROUP,
+    &operations::ROLLBACK_VM,
+    &operations::ROLLBACK_VM_VOLUME,
+    &operations::SHUTDOWN_VM,
+    &operations::START_VM,
+    &operations::STOP_VM_IN_CUTOVER_MIGRATION,
+    &operations::SUSPEND_BACKUP_PLAN,
+    &operations::SUSPEND_SNAPSHOT_PLAN,
+    &operations::SUSPEND_VM,
+    &operations::SWITCH_GPU_DEVICE_SRIOV,
+    &operations::TOGGLE_VM_CD_ROM_DISABLE,
+    &operations::TRIGGER_DISK_BLINK,
+    &operations::UNINSTALL_CLOUDTOWER_APPLICATION,
+    &operations::UNMOUNT_DISK,
+    &operations::UNMOUNT_USB_DEVICE,
+    &operations::UPDATE_ACCESS_RESTRICTION,
+    &operations::UPDATE_ALERT_NOTIFIER,
+    &operations::UPDATE_BACKUP_PLAN,
+    &operations::UPDATE_BRICK_TOPO,
+    &operations::UPDATE_CLUSTER,
+    &operations::UPDATE_CLUSTER_ENABLE_ISCSI_SETTING,
+    &operations::UPDATE_CLUSTER_HA_SETTING,
+    &operations::UPDATE_CLUSTER_LICENSE,
+    &operations::UPDATE_CLUSTER_NETWORK_SETTING,
+    &operations::UPDATE_CLUSTER_RECYCLE_BIN_SETTING,
+    &operations::UPDATE_CLUSTER_VIRTUALIZATION_SETTING,
+    &operations::UPDATE_CONSISTENCY_GROUP,
+    &operations::UPDATE_CONTENT_LIBRARY_IMAGE,
+    &operations::UPDATE_CONTENT_LIBRARY_VM_TEMPLATE,
+    &operations::UPDATE_CUSTOMIZE_ALERT_RULE,
+    &operations::UPDATE_DATACENTER,
+    &operations::UPDATE_ELF_IMAGE,
+    &operations::UPDATE_ENTITY_FILTER,
+    &operations::UPDATE_GLOBAL_ALERT_RULE,
+    &operations::UPDATE_GLOBAL_RECYCLE_BIN_SETTING,
+    &operations::UPDATE_GPU_DEVICE_DESCRIPTION,
+    &operations::UPDATE_GPU_DEVICE_USAGE,
+    &operations::UPDATE_GRAPH,
+    &operations::UPDATE_HOST,
+    &operations::UPDATE_ISCSI_LUN,
+    &operations::UPDATE_ISCSI_TARGET,
+    &operations::UPDATE_ISOLATION_POLICY,
+    &operations::UPDATE_LABEL,
+    &operations::UPDATE_LICENSE,
+    &operations::UPDATE_MANAGEMENT_VLAN,
+    &operations::UPDATE_MANY_ALERT_NOTIFIERS,
+    &operations::UPDATE_MIGRATION_VLAN,
+    &operations::UPDATE_NAMESPACE_GROUP,
+    &operations::UPDATE_NETWORK_POLICY_RULE_SERVICE,
+    &operations::UPDATE_NFS_EXPORT,
+    &operations::UPDATE_NIC,
+    &operations::UPDATE_NVMF_NAMESPACE,
+    &operations::UPDATE_NVMF_SUBSYSTEM,
+    &operations::UPDATE_ORGANIZATION,
+    &operations::UPDATE_PASSWORD_SECURITY,
+    &operations::UPDATE_RACK_TOPO,
+    &operations::UPDATE_REPORT_TEMPLATE,
+    &operations::UPDATE_ROLE,
+    &operations::UPDATE_SECURITY_GROUP,
+    &operations::UPDATE_SECURITY_POLICY,
+    &operations::UPDATE_SESSION_TIMEOUT,
+    &operations::UPDATE_SNAPSHOT_PLAN,
+    &operations::UPDATE_SNMP_TRANSPORT,
+    &operations::UPDATE_SNMP_TRAP_RECEIVER,
+    &operations::UPDATE_TASK,
+    &operations::UPDATE_USER,
+    &operations::UPDATE_VCENTER_ACCOUNT,
+    &operations::UPDATE_VDS,
+    &operations::UPDATE_VIEW,
+    &operations::UPDATE_VIRTUAL_PRIVATE_CLOUD,
+    &operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY,
+    &operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE,
+    &operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY,
+    &operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP,
+    &operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY,
+    &operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SUBNET,
+    &operations::UPDATE_VM_ADVANCED_OPTIONS,
+    &operations::UPDATE_VM_BASIC_INFO,
+    &operations::UPDATE_VM_DISK,
+    &operations::UPDATE_VM_FOLDER,
+    &operations::UPDATE_VM_HOST_OPTIONS,
+    &operations::UPDATE_VM_IO_POLICY,
+    &operations::UPDATE_VM_NIC,
+    &operations::UPDATE_VM_NIC_ADVANCE_INFO,
+    &operations::UPDATE_VM_NIC_BASIC_INFO,
+    &operations::UPDATE_VM_NIC_QOS_OPTION,
+    &operations::UPDATE_VM_OWNER,
+    &operations::UPDATE_VM_PLACEMENT_GROUP,
+    &operations::UPDATE_VM_TEMPLATE,
+    &operations::UPDATE_VM_VLAN,
+    &operations::UPDATE_VM_VOLUME,
+    &operations::UPDATE_VM_VPC_NIC,
+    &operations::UPDATE_VSPHERE_ESXI_ACCOUNT,
+    &operations::UPGRADE_CLOUDTOWER_APPLICATION,
+    &operations::UPLOAD_CLOUDTOWER_APPLICATION_PACKAGE,
+    &operations::UPLOAD_CONTENT_LIBRARY_IMAGE,
+    &operations::UPLOAD_ELF_FILE,
+    &operations::UPLOAD_ELF_IMAGE,
+    &operations::UPLOAD_SVT_IMAGE,
 ];
 /// Operations first seen in CloudTower 1.8.0, the oldest obtainable spec.
 const SINCE_1_8_0: ::cloudtower_runtime::Since = ::cloudtower_runtime::Since {
@@ -7781,6 +11663,18 @@ impl Client {
     pub fn with_call_timeout(&self, timeout: ::std::time::Duration) -> Self {
         Client(self.0.with_call_timeout(timeout))
     }
+    /// The same client (same session and connections) sending the header parameter
+    /// `name: value` with each call of an operation that takes it; a call of one that
+    /// does not is refused before anything is sent (the runtime's
+    /// `Client::with_header_parameter`).
+    #[must_use]
+    pub fn with_header_parameter(
+        &self,
+        name: &'static str,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Client(self.0.with_header_parameter(name, value))
+    }
     /// Logs in, sends the token with every later call, and keeps the credentials to
     /// log in again (once, shared by concurrent calls) when a call answers 401.
     pub async fn sign_in(
@@ -7904,11 +11798,7 @@ impl ::cloudtower_runtime::LoginRequest for crate::models::LoginInput {
                 ::std::option::Option::None => ::cloudtower_runtime::Nullable::Absent,
             },
         };
-        ::std::result::Result::Ok(
-            ::cloudtower_runtime::ApiRequest::json("login", &body)
-                .anonymous()
-                .since(crate::models::SINCE_1_8_0),
-        )
+        ::std::result::Result::Ok(crate::models::operations::LOGIN.json(&body))
     }
     fn token(
         response: ::cloudtower_runtime::ApiResponse,
@@ -7970,6 +11860,28 @@ macro_rules! cfg_vnc {
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_vnc;
+///For crates built on this one (the command line): keeps its items when this crate has the `vnc` helper (feature `vnc`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[cfg(feature = "vnc")]
+#[macro_export]
+macro_rules! cfg_vnc_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($kept)*
+    };
+    ($($item:item)*) => {
+        $($item)*
+    };
+}
+///For crates built on this one (the command line): keeps its items when this crate has the `vnc` helper (feature `vnc`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[cfg(not(feature = "vnc"))]
+#[macro_export]
+macro_rules! cfg_vnc_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($otherwise)*
+    };
+    ($($item:item)*) => {};
+}
 ///Keeps its items: the spec has what the `upload` helper needs (upload-elf-image, get-upload-tasks, cancel-upload-task).
 #[allow(unused_macros)]
 macro_rules! cfg_upload {
@@ -7979,6 +11891,28 @@ macro_rules! cfg_upload {
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_upload;
+///For crates built on this one (the command line): keeps its items when this crate has the `upload` helper (feature `upload`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[cfg(feature = "upload")]
+#[macro_export]
+macro_rules! cfg_upload_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($kept)*
+    };
+    ($($item:item)*) => {
+        $($item)*
+    };
+}
+///For crates built on this one (the command line): keeps its items when this crate has the `upload` helper (feature `upload`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[cfg(not(feature = "upload"))]
+#[macro_export]
+macro_rules! cfg_upload_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($otherwise)*
+    };
+    ($($item:item)*) => {};
+}
 ///Keeps its items: the spec has what the `watch` helper needs (resource-changes).
 #[allow(unused_macros)]
 macro_rules! cfg_watch {
@@ -7988,3 +11922,25 @@ macro_rules! cfg_watch {
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_watch;
+///For crates built on this one (the command line): keeps its items when this crate has the `watch` helper (feature `watch`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[cfg(feature = "watch")]
+#[macro_export]
+macro_rules! cfg_watch_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($kept)*
+    };
+    ($($item:item)*) => {
+        $($item)*
+    };
+}
+///For crates built on this one (the command line): keeps its items when this crate has the `watch` helper (feature `watch`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[cfg(not(feature = "watch"))]
+#[macro_export]
+macro_rules! cfg_watch_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($otherwise)*
+    };
+    ($($item:item)*) => {};
+}

@@ -985,11 +985,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-network-policy-rule-service",
-                body,
-            )
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::CREATE_NETWORK_POLICY_RULE_SERVICE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1017,11 +1014,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-network-policy-rule-service",
-                body,
-            )
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::DELETE_NETWORK_POLICY_RULE_SERVICE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1048,12 +1042,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-network-policy-rule-services",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1075,12 +1065,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-network-policy-rule-services-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1106,11 +1092,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-network-policy-rule-service",
-                body,
-            )
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::UPDATE_NETWORK_POLICY_RULE_SERVICE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1138,9 +1121,7 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-network-policy-rule-services", self)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES.json(self)
     }
     fn method() -> &'static str {
         "get_network_policy_rule_services"
@@ -1154,12 +1135,8 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-network-policy-rule-services-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -64,9 +64,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::empty("get-ntp-service-url")
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_NTP_SERVICE_URL.empty();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -1173,11 +1173,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "clone-nvmf-namespace-from-snapshot",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CLONE_NVMF_NAMESPACE_FROM_SNAPSHOT
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1203,11 +1200,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-nvmf-namespace",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CREATE_NVMF_NAMESPACE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1233,11 +1226,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-nvmf-namespace",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::DELETE_NVMF_NAMESPACE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1264,9 +1253,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespaces", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_NVMF_NAMESPACES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1288,12 +1275,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-nvmf-namespaces-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_NVMF_NAMESPACES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1319,11 +1302,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "rollback-nvmf-namespace-from-snapshot",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::ROLLBACK_NVMF_NAMESPACE_FROM_SNAPSHOT
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1349,11 +1329,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-nvmf-namespace",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::UPDATE_NVMF_NAMESPACE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1380,9 +1356,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespaces", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_NVMF_NAMESPACES.json(self)
     }
     fn method() -> &'static str {
         "get_nvmf_namespaces"
@@ -1395,12 +1369,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequ
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-nvmf-namespaces-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_NVMF_NAMESPACES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -447,11 +447,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-nvmf-namespace-snapshot",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CREATE_NVMF_NAMESPACE_SNAPSHOT
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -479,11 +476,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-nvmf-namespace-snapshot",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::DELETE_NVMF_NAMESPACE_SNAPSHOT
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -510,12 +504,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-nvmf-namespace-snapshots",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -537,12 +526,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-nvmf-namespace-snapshots-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -570,9 +555,7 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-nvmf-namespace-snapshots", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS.json(self)
     }
     fn method() -> &'static str {
         "get_nvmf_namespace_snapshots"
@@ -586,12 +569,7 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-nvmf-namespace-snapshots-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

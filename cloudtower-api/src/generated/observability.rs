@@ -317,11 +317,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "clear-system-service-alert-notification-config",
-                body,
-            )
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::CLEAR_SYSTEM_SERVICE_ALERT_NOTIFICATION_CONFIG
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -347,11 +344,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "disassociate-system-service-from-obs-service",
-                body,
-            )
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::DISASSOCIATE_SYSTEM_SERVICE_FROM_OBS_SERVICE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -253,12 +253,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-export-file-download-links",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::GET_EXPORT_FILE_DOWNLOAD_LINKS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -280,11 +276,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::multipart(
-                "parse-ovf",
-                body.to_fields(),
-            )
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::PARSE_OVF.multipart(body.to_fields());
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -306,11 +298,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::multipart(
-                "upload-elf-file",
-                body.to_fields(),
-            )
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::UPLOAD_ELF_FILE
+            .multipart(body.to_fields());
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

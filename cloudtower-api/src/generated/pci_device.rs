@@ -2584,9 +2584,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-pci-devices", body)
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_PCI_DEVICES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2613,9 +2611,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPciDevicesRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-pci-devices", self)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_PCI_DEVICES.json(self)
     }
     fn method() -> &'static str {
         "get_pci_devices"

@@ -2179,9 +2179,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-replica-vms", body)
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_REPLICA_VMS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2203,12 +2201,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-replica-vms-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_REPLICA_VMS_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -2235,9 +2228,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReplicaVmsRequestBo
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-replica-vms", self)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_REPLICA_VMS.json(self)
     }
     fn method() -> &'static str {
         "get_replica_vms"
@@ -2250,9 +2241,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestB
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-replica-vms-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_REPLICA_VMS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -4166,12 +4166,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-replication-plans",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_REPLICATION_PLANS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -4193,12 +4188,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-replication-plans-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_REPLICATION_PLANS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -4226,9 +4217,7 @@ for crate::models::GetReplicationPlansRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-replication-plans", self)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_REPLICATION_PLANS.json(self)
     }
     fn method() -> &'static str {
         "get_replication_plans"
@@ -4242,12 +4231,7 @@ for crate::models::GetReplicationPlansRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-replication-plans-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_REPLICATION_PLANS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

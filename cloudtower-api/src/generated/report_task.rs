@@ -616,9 +616,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-report-tasks", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_REPORT_TASKS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -640,12 +638,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-report-tasks-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_REPORT_TASKS_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -672,9 +665,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTasksRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-report-tasks", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_REPORT_TASKS.json(self)
     }
     fn method() -> &'static str {
         "get_report_tasks"
@@ -687,9 +678,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReportTasksRequest
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-report-tasks-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_REPORT_TASKS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

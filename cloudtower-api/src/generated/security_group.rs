@@ -736,11 +736,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-security-group",
-                body,
-            )
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::CREATE_SECURITY_GROUP.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -766,11 +762,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-security-group",
-                body,
-            )
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::DELETE_SECURITY_GROUP.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -797,9 +789,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-security-groups", body)
-            .read()
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::GET_SECURITY_GROUPS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -821,12 +811,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-security-groups-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::GET_SECURITY_GROUPS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -852,11 +838,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-security-group",
-                body,
-            )
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::UPDATE_SECURITY_GROUP.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -883,9 +865,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSecurityGroupsReque
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-security-groups", self)
-            .read()
-            .since(crate::models::SINCE_3_0_0)
+        crate::models::operations::GET_SECURITY_GROUPS.json(self)
     }
     fn method() -> &'static str {
         "get_security_groups"
@@ -898,12 +878,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSecurityGroupsRequ
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-security-groups-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_3_0_0)
+        crate::models::operations::GET_SECURITY_GROUPS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -426,9 +426,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-smtp-servers", body)
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_SMTP_SERVERS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -450,12 +448,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-smtp-servers-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_SMTP_SERVERS_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -482,9 +475,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSmtpServersRequestB
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-smtp-servers", self)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_SMTP_SERVERS.json(self)
     }
     fn method() -> &'static str {
         "get_smtp_servers"
@@ -497,9 +488,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSmtpServersRequest
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-smtp-servers-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_SMTP_SERVERS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -383,8 +383,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("export-csv", body)
-            .since(crate::models::SINCE_2_1_0);
+        let request = crate::models::operations::EXPORT_CSV.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -1298,12 +1298,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-v-2-everoute-licenses-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_V_2_EVEROUTE_LICENSES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1330,12 +1326,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-v2-everoute-licenses",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_V2_EVEROUTE_LICENSES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1363,9 +1354,7 @@ for crate::models::GetV2EverouteLicensesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-v2-everoute-licenses", self)
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_V2_EVEROUTE_LICENSES.json(self)
     }
     fn method() -> &'static str {
         "get_v2_everoute_licenses"
@@ -1379,12 +1368,7 @@ for crate::models::GetV2EverouteLicensesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-v-2-everoute-licenses-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_V_2_EVEROUTE_LICENSES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

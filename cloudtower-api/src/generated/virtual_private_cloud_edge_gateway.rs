@@ -808,12 +808,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-edge-gateways",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -835,12 +831,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-edge-gateways-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -868,12 +860,7 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-edge-gateways",
-                self,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS.json(self)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_edge_gateways"
@@ -887,12 +874,8 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-edge-gateways-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

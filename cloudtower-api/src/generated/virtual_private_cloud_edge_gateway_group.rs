@@ -897,12 +897,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-edge-gateway-groups",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -924,12 +920,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-edge-gateway-groups-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -957,12 +949,8 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-edge-gateway-groups",
-                self,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS
+            .json(self)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_edge_gateway_groups"
@@ -976,12 +964,8 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-edge-gateway-groups-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

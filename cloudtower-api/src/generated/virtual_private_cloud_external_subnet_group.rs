@@ -1097,12 +1097,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-external-subnet-groups",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1124,12 +1120,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-external-subnet-groups-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1157,12 +1149,8 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-external-subnet-groups",
-                self,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS
+            .json(self)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_external_subnet_groups"
@@ -1176,12 +1164,8 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-external-subnet-groups-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_6_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1350,11 +1350,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-virtual-private-cloud-nat-gateway",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1382,11 +1379,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-virtual-private-cloud-nat-gateway",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1413,12 +1407,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-nat-gateways",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1440,12 +1430,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-nat-gateways-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1473,11 +1459,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-virtual-private-cloud-nat-gateway",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1505,12 +1488,7 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-nat-gateways",
-                self,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS.json(self)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_nat_gateways"
@@ -1524,12 +1502,8 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-nat-gateways-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1364,11 +1364,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-virtual-private-cloud-route-table",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1396,11 +1393,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-virtual-private-cloud-route-table",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1427,12 +1421,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-route-tables",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1454,12 +1444,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-route-tables-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1487,11 +1473,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-virtual-private-cloud-route-table",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1519,12 +1502,7 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-route-tables",
-                self,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES.json(self)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_route_tables"
@@ -1538,12 +1516,8 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-route-tables-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1536,11 +1536,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-virtual-private-cloud-router-gateway",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1568,11 +1565,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-virtual-private-cloud-router-gateway",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1599,12 +1593,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-router-gateways",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1626,12 +1616,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-router-gateways-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1659,11 +1645,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-virtual-private-cloud-router-gateway",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1691,12 +1674,7 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-router-gateways",
-                self,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS.json(self)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_router_gateways"
@@ -1710,12 +1688,8 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-router-gateways-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1830,11 +1830,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-virtual-private-cloud-security-policy",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1862,11 +1859,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-virtual-private-cloud-security-policy",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1893,12 +1887,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-security-policies",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1920,12 +1910,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-security-policies-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1953,11 +1939,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-virtual-private-cloud-security-policy",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1985,12 +1968,7 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-security-policies",
-                self,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES.json(self)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_security_policies"
@@ -2004,12 +1982,8 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-security-policies-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1457,11 +1457,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-virtual-private-cloud-subnet",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SUBNET
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1489,11 +1486,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-virtual-private-cloud-subnet",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SUBNET
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1520,12 +1514,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-subnets",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1547,12 +1537,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-subnets-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1578,11 +1564,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-virtual-private-cloud-subnet",
-                body,
-            )
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SUBNET
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1610,9 +1593,7 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-virtual-private-cloud-subnets", self)
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS.json(self)
     }
     fn method() -> &'static str {
         "get_virtual_private_cloud_subnets"
@@ -1626,12 +1607,8 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-virtual-private-cloud-subnets-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_4_3_0)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS_CONNECTION
+            .json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -8179,11 +8179,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "abort-migrate-vm-across-cluster",
-                body,
-            )
-            .since(crate::models::SINCE_2_1_0);
+        let request = crate::models::operations::ABORT_MIGRATE_VM_ACROSS_CLUSTER
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8209,8 +8206,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-cd-rom", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::ADD_VM_CD_ROM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -8234,8 +8230,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-disk", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::ADD_VM_DISK.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8259,8 +8254,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-gpu-device", body)
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::ADD_VM_GPU_DEVICE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8284,8 +8278,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-nic", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::ADD_VM_NIC.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8311,8 +8304,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-pci-nic", body)
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::ADD_VM_PCI_NIC.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -8336,8 +8328,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("add-vm-to-folder", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::ADD_VM_TO_FOLDER.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8361,8 +8352,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("clone-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CLONE_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8386,11 +8376,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "convert-vm-template-to-vm",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CONVERT_VM_TEMPLATE_TO_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8414,8 +8400,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CREATE_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8439,11 +8424,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-vm-from-content-library-template",
-                body,
-            )
-            .since(crate::models::SINCE_2_2_0);
+        let request = crate::models::operations::CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8467,11 +8449,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-vm-from-content-library-template-batch",
-                body,
-            )
-            .since(crate::models::SINCE_4_6_0);
+        let request = crate::models::operations::CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE_BATCH
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8495,11 +8474,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-vm-from-template",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CREATE_VM_FROM_TEMPLATE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8523,8 +8498,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::DELETE_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8548,11 +8522,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "eject-iso-from-vm-cd-rom",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::EJECT_ISO_FROM_VM_CD_ROM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8576,8 +8546,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("expand-vm-disk", body)
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::EXPAND_VM_DISK.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8605,8 +8574,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("export-vm", body)
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::EXPORT_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -8630,8 +8598,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("force-restart-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::FORCE_RESTART_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8653,12 +8620,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-gpu-device-info",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::GET_VM_GPU_DEVICE_INFO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8680,9 +8642,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-vnc-info", body)
-            .read()
-            .since(crate::models::SINCE_4_0_0);
+        let request = crate::models::operations::GET_VM_VNC_INFO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8709,9 +8669,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vms", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_VMS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8733,9 +8691,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vms-connection", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_VMS_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8759,8 +8715,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("import-vm", body)
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::IMPORT_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8784,8 +8739,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("install-vmtools", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::INSTALL_VMTOOLS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8809,8 +8763,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("migrate-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::MIGRATE_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8836,11 +8789,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "migrate-vm-across-cluster",
-                body,
-            )
-            .since(crate::models::SINCE_2_1_0);
+        let request = crate::models::operations::MIGRATE_VM_ACROSS_CLUSTER.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -8864,8 +8813,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("move-vm-to-recycle", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::MOVE_VM_TO_RECYCLE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8889,8 +8837,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("poweroff-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::POWEROFF_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8914,11 +8861,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "rebuild-vm-from-snapshot",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::REBUILD_VM_FROM_SNAPSHOT.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8942,11 +8885,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "recover-vm-from-recycle",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::RECOVER_VM_FROM_RECYCLE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8970,8 +8909,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-cd-rom", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::REMOVE_VM_CD_ROM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -8995,8 +8933,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-disk", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::REMOVE_VM_DISK.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9020,11 +8957,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "remove-vm-from-folder",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::REMOVE_VM_FROM_FOLDER.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9048,11 +8981,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "remove-vm-gpu-device",
-                body,
-            )
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::REMOVE_VM_GPU_DEVICE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9077,8 +9006,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-nic", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::REMOVE_VM_NIC.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9102,11 +9030,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "remove-vm-nic-by-where",
-                body,
-            )
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::REMOVE_VM_NIC_BY_WHERE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9132,8 +9056,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-pci-nic", body)
-            .since(crate::models::SINCE_3_3_0);
+        let request = crate::models::operations::REMOVE_VM_PCI_NIC.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9159,11 +9082,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "reset-vm-guest-os-password",
-                body,
-            )
-            .since(crate::models::SINCE_2_1_0);
+        let request = crate::models::operations::RESET_VM_GUEST_OS_PASSWORD.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9187,8 +9106,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("restart-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::RESTART_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9212,8 +9130,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("resume-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::RESUME_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9237,8 +9154,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("rollback-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::ROLLBACK_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9262,8 +9178,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("shutdown-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::SHUTDOWN_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9287,8 +9202,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("start-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::START_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9312,11 +9226,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "stop-vm-in-cutover-migration",
-                body,
-            )
-            .since(crate::models::SINCE_2_1_0);
+        let request = crate::models::operations::STOP_VM_IN_CUTOVER_MIGRATION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9340,8 +9250,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("suspend-vm", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::SUSPEND_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9365,11 +9274,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "toggle-vm-cd-rom-disable",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::TOGGLE_VM_CD_ROM_DISABLE.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9395,11 +9300,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-vm-advanced-options",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::UPDATE_VM_ADVANCED_OPTIONS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9423,11 +9324,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-vm-basic-info",
-                body,
-            )
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::UPDATE_VM_BASIC_INFO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9451,8 +9348,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-disk", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::UPDATE_VM_DISK.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9478,11 +9374,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-vm-host-options",
-                body,
-            )
-            .since(crate::models::SINCE_2_1_0);
+        let request = crate::models::operations::UPDATE_VM_HOST_OPTIONS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9508,8 +9400,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-io-policy", body)
-            .since(crate::models::SINCE_2_4_0);
+        let request = crate::models::operations::UPDATE_VM_IO_POLICY.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9533,8 +9424,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-nic", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::UPDATE_VM_NIC.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -9560,11 +9450,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-vm-nic-advance-info",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::UPDATE_VM_NIC_ADVANCE_INFO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9590,11 +9476,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-vm-nic-basic-info",
-                body,
-            )
-            .since(crate::models::SINCE_1_10_0);
+        let request = crate::models::operations::UPDATE_VM_NIC_BASIC_INFO.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9620,11 +9502,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "update-vm-nic-qos-option",
-                body,
-            )
-            .since(crate::models::SINCE_3_2_0);
+        let request = crate::models::operations::UPDATE_VM_NIC_QOS_OPTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9650,8 +9528,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-owner", body)
-            .since(crate::models::SINCE_2_1_0);
+        let request = crate::models::operations::UPDATE_VM_OWNER.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9677,8 +9554,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-vpc-nic", body)
-            .since(crate::models::SINCE_4_3_0);
+        let request = crate::models::operations::UPDATE_VM_VPC_NIC.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -9705,9 +9581,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vms", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_VMS.json(self)
     }
     fn method() -> &'static str {
         "get_vms"
@@ -9720,9 +9594,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-vms-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_VMS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

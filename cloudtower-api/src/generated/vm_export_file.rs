@@ -774,9 +774,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-export-files", body)
-            .read()
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::GET_VM_EXPORT_FILES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -798,12 +796,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-export-files-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_3_0_0);
+        let request = crate::models::operations::GET_VM_EXPORT_FILES_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -830,9 +824,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmExportFilesReques
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-export-files", self)
-            .read()
-            .since(crate::models::SINCE_3_0_0)
+        crate::models::operations::GET_VM_EXPORT_FILES.json(self)
     }
     fn method() -> &'static str {
         "get_vm_export_files"
@@ -845,12 +837,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmExportFilesReque
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-export-files-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_3_0_0)
+        crate::models::operations::GET_VM_EXPORT_FILES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

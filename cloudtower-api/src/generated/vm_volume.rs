@@ -1211,8 +1211,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("clone-vm-volume", body)
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::CLONE_VM_VOLUME.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1236,8 +1235,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm-volume", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::CREATE_VM_VOLUME.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1263,8 +1261,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("delete-vm-volume", body)
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::DELETE_VM_VOLUME.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1288,8 +1285,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("export-vm-volume", body)
-            .since(crate::models::SINCE_3_2_0);
+        let request = crate::models::operations::EXPORT_VM_VOLUME.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1316,9 +1312,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vm-volumes", body)
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_VM_VOLUMES.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1340,12 +1334,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-volumes-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_1_8_0);
+        let request = crate::models::operations::GET_VM_VOLUMES_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1369,8 +1358,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("import-vm-volume", body)
-            .since(crate::models::SINCE_3_2_0);
+        let request = crate::models::operations::IMPORT_VM_VOLUME.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1396,8 +1384,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("rebuild-vm-volume", body)
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::REBUILD_VM_VOLUME.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1423,8 +1410,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("rollback-vm-volume", body)
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::ROLLBACK_VM_VOLUME.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1450,8 +1436,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm-volume", body)
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::UPDATE_VM_VOLUME.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1478,9 +1463,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmVolumesRequestBod
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-volumes", self)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_VM_VOLUMES.json(self)
     }
     fn method() -> &'static str {
         "get_vm_volumes"
@@ -1493,9 +1476,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmVolumesRequestBo
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-vm-volumes-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_1_8_0)
+        crate::models::operations::GET_VM_VOLUMES_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

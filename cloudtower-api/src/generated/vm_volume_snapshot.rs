@@ -743,11 +743,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "create-vm-volume-snapshot",
-                body,
-            )
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::CREATE_VM_VOLUME_SNAPSHOT.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -773,11 +769,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "delete-vm-volume-snapshot",
-                body,
-            )
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::DELETE_VM_VOLUME_SNAPSHOT.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -804,12 +796,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-volume-snapshots",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::GET_VM_VOLUME_SNAPSHOTS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -831,12 +818,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-volume-snapshots-connection",
-                body,
-            )
-            .read()
-            .since(crate::models::SINCE_2_3_0);
+        let request = crate::models::operations::GET_VM_VOLUME_SNAPSHOTS_CONNECTION
+            .json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -864,9 +847,7 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vm-volume-snapshots", self)
-            .read()
-            .since(crate::models::SINCE_2_3_0)
+        crate::models::operations::GET_VM_VOLUME_SNAPSHOTS.json(self)
     }
     fn method() -> &'static str {
         "get_vm_volume_snapshots"
@@ -880,12 +861,7 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json(
-                "get-vm-volume-snapshots-connection",
-                &counter,
-            )
-            .read()
-            .since(crate::models::SINCE_2_3_0)
+        crate::models::operations::GET_VM_VOLUME_SNAPSHOTS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
