@@ -111,3 +111,19 @@ async fn the_python_sdk_client_drives_the_server_over_stdio() {
 async fn the_python_sdk_client_drives_the_server_over_streamable_http() {
     drive("http").await;
 }
+
+#[test]
+fn the_server_is_only_offered_on_loopback_and_destructive_needs_mutations() {
+    for address in ["0.0.0.0:8765", "192.0.2.1:8765", "localhost:8765"] {
+        common::bare(&["mcp", "--http", address])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("loopback"));
+    }
+    common::bare(&["mcp", "--allow-destructive"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "--allow-destructive needs --allow-mutations",
+        ));
+}

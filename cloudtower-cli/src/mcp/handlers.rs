@@ -547,6 +547,12 @@ async fn call_operation(
     }
     let mut body = args.0.get("body").cloned().unwrap_or(Value::Null);
     let request = match &operation.request {
+        None if !body.is_null() && body != json!({}) => {
+            return Err(format!(
+                "{} takes no body: call it without `body`",
+                operation.path
+            ));
+        }
         None => None,
         Some(ty) => {
             if body.is_null() {
@@ -983,4 +989,56 @@ async fn changes(tower: &Tower, args: &Args) -> Answer {
         })
         .collect();
     Ok(json!({ "changes": changes, "next": next, "current_revision": current }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_match_names_whatever_their_case_and_number() {
+        let query = words("VM snapshots");
+        assert_eq!(query, ["vm", "snapshots"]);
+        assert!(score(&query, &words("create-vm-snapshot")) > 0);
+        assert!(score(&query, &words("VmSnapshot")) > 0);
+        assert_eq!(score(&query, &words("get-vms")), 0, "every word must match");
+        assert!(
+            score(&words("vm snapshots"), &words("get-vm-snapshots"))
+                > score(&words("vm snap"), &words("get-vm-snapshots")),
+            "a whole word counts more than its start"
+        );
+    }
+
+    #[test]
+    fn projection_keeps_the_paths_asked_through_objects_and_lists() {
+        let item = json!({
+            "id": "1", "name": "a", "status": "RUNNING",
+            "cluster": {"id": "c", "name": "c1"},
+            "labels": [{"id": "l1", "key": "k"}, {"id": "l2", "key": "j"}],
+            "host": null
+        });
+        let paths: Vec<Vec<String>> = ["name", "cluster.name", "labels.key", "host.name"]
+            .iter()
+            .map(|p| p.split('.').map(str::to_owned).collect())
+            .collect();
+        assert_eq!(
+            project(&item, &paths),
+            json!({
+                "name": "a",
+                "cluster": {"name": "c1"},
+                "labels": [{"key": "k"}, {"key": "j"}],
+                "host": null
+            })
+        );
+    }
+
+    #[test]
+    fn long_answers_are_cut_with_a_note() {
+        let long = Value::Array(vec![json!({"text": "x".repeat(1000)}); 100]);
+        let cut = bounded(long);
+        assert!(bytes_of(&cut) <= MAX_ANSWER_BYTES + 200);
+        assert!(cut["note"].as_str().unwrap().contains("of 100 items"));
+        let small = json!([1, 2]);
+        assert_eq!(bounded(small.clone()), small);
+    }
 }
