@@ -107,9 +107,10 @@ pub struct FieldFacts {
     /// The values of an enum-typed field (none when it has more than the caller shows).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
-    /// A filter's operators on this field (`contains`, `in`, …: `name_contains`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub operators: Vec<String>,
+    /// A filter's operators on this field, space-separated (`contains in not`: the fields
+    /// `name_contains`, `name_in`, `name_not`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub operators: String,
     /// The resource whose id (or ids) it holds; a name or local id is resolved to the id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refers_to: Option<String>,
@@ -261,10 +262,11 @@ fn describe_type(
                         .iter()
                         .filter_map(|other| operator_of(other, &names))
                         .filter(|(base, _)| *base == field.name)
-                        .map(|(_, operator)| operator.to_owned())
-                        .collect()
+                        .map(|(_, operator)| operator)
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 } else {
-                    Vec::new()
+                    String::new()
                 };
                 let values = enum_values(&field.ty)
                     .filter(|values| values.len() <= max_values)
@@ -273,7 +275,8 @@ fn describe_type(
                     name: field.name.clone(),
                     ty: field.ty.to_string(),
                     required: field.required,
-                    nullable: field.nullable,
+                    // Every field of a filter may be null: said once, not per field.
+                    nullable: field.nullable && !filter,
                     values,
                     operators,
                     refers_to: referring
@@ -449,6 +452,12 @@ pub fn render(explanation: &Explanation) -> String {
                 required.to_string()
             }
         );
+        if e.fields.iter().any(|f| !f.operators.is_empty()) {
+            out.push_str(
+                "  (a filter: every field may be null; [_op …] are the operators of a field, \
+                 each a field of its own: name_contains, status_in)\n",
+            );
+        }
         let width = e.fields.iter().map(|f| f.name.len() + 1).max().unwrap_or(0);
         for field in &e.fields {
             let marker = if field.required { "*" } else { "" };
@@ -475,7 +484,7 @@ pub fn render(explanation: &Explanation) -> String {
                 }
             }
             if !field.operators.is_empty() {
-                let _ = write!(line, "  [_{}]", field.operators.join(" _"));
+                let _ = write!(line, "  [_{}]", field.operators.replace(' ', " _"));
             }
             out.push_str(line.trim_end());
             out.push('\n');
@@ -529,7 +538,7 @@ mod tests {
         assert!(e.fields.iter().any(|f| f.name == "name"));
         let filter = explain("VmWhereInput", 0).unwrap();
         let name = filter.fields.iter().find(|f| f.name == "name").unwrap();
-        assert!(name.operators.contains(&"contains".to_owned()));
+        assert!(name.operators.split(' ').any(|o| o == "contains"));
         assert!(!filter.fields.iter().any(|f| f.name == "name_contains"));
         let error = explain("VmCreationParams.nmae", 32).unwrap_err();
         assert!(error.contains("did you mean `name`?"), "{error}");

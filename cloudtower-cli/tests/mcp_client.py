@@ -91,6 +91,8 @@ async def read_only_session(session, recorder, report):
     check(result.structured_content["operation"]["effect"] == "change", f"describe: {text}")
     result, text = await call(session, recorder, "describe", {"name": "VmCreationParams"},
                               "describe VmCreationParams")
+    for name in ["Vm", "VmWhereInput"]:
+        await call(session, recorder, "describe", {"name": name}, f"describe {name}")
     cluster = [f for f in result.structured_content["fields"] if f["name"] == "cluster_id"]
     check(cluster and cluster[0]["refers_to"] == "Cluster" and cluster[0]["required"],
           f"describe VmCreationParams: {text[:300]}")
@@ -117,6 +119,9 @@ async def read_only_session(session, recorder, report):
                                "after": page["next_cursor"]})
     second = [item["name"] for item in result.structured_content["items"]]
     check(second and not set(second) & {i["name"] for i in page["items"]}, f"next page: {text}")
+    result, text = await call(session, recorder, "list",
+                              {"resource": "Vm", "keys": ["web-1"], "where": {"name": "x"}})
+    check(result.is_error and "drop `where`" in text, f"keys and where: {text}")
     result, text = await call(session, recorder, "list", {"resource": "Vm", "count": True})
     check(result.structured_content["count"] == 4, f"count: {text}")
     result, text = await call(session, recorder, "list",

@@ -395,6 +395,15 @@ async fn list(tower: &Tower, args: &Args) -> Answer {
         }
     };
     if let Some(keys) = args.strings("keys")? {
+        if let Some(other) = ["where", "after", "order_by"]
+            .into_iter()
+            .find(|name| args.0.get(*name).is_some_and(|v| !v.is_null()))
+        {
+            return Err(format!(
+                "`keys` names the resources itself: drop `{other}`, or drop `keys` and list \
+                 with `where`"
+            ));
+        }
         if keys.len() as u64 > MAX_FIRST {
             return Err(format!("at most {MAX_FIRST} `keys` at once"));
         }
@@ -422,6 +431,12 @@ async fn list(tower: &Tower, args: &Args) -> Answer {
         body.insert("where".into(), filter);
     }
     if let Some(order) = args.string("order_by")? {
+        if resource.order.is_none() {
+            return Err(format!(
+                "{} cannot be ordered: drop `order_by`",
+                resource.name
+            ));
+        }
         if let Some(order_type) = &resource.order {
             let problems = api().check_all(&json!(order), &Ty::Named(order_type.clone()));
             if !problems.is_empty() {
@@ -442,8 +457,19 @@ async fn list(tower: &Tower, args: &Args) -> Answer {
     let operation = api()
         .operation(&resource.list)
         .expect("a resource's list operation exists");
+    let body = Value::Object(body);
+    if let Some(ty) = &operation.request {
+        let problems = api().check_all(&body, ty);
+        if !problems.is_empty() {
+            return Err(mismatches(
+                &format!("invalid list request ({})", operation.path),
+                &problems,
+                &format!("`describe {}` lists what it takes.", operation.path),
+            ));
+        }
+    }
     let mut context = tower.context();
-    let answer = call::send(&mut context, operation, Prepared::Json(Value::Object(body)))
+    let answer = call::send(&mut context, operation, Prepared::Json(body))
         .await
         .map_err(|failure| failure.to_string())?
         .unwrap_or(Value::Array(Vec::new()));
