@@ -22,7 +22,7 @@ static TARGET: RwLock<Option<&'static Target>> = RwLock::new(None);
 static WORKFLOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The one resource of `resource` whose id, local id or exact name is `key`
-/// ([`Client::resolve`]).
+/// (the SDK's `Client::resolve`).
 pub async fn resolve(
     client: &Client,
     resource: &'static ResourceSchema,
@@ -33,7 +33,7 @@ pub async fn resolve(
     client.resolve::<DynItem>(key).await
 }
 
-/// The resources `items` of `resource` as they are now ([`Client::reread`]).
+/// The resources `items` of `resource` as they are now (the SDK's `Client::reread`).
 pub async fn reread(
     client: &Client,
     resource: &'static ResourceSchema,

@@ -2,7 +2,7 @@
 //! (`tests/mcp_client.py`, pip package `mcp`, the version `.ci/run` installs), against the
 //! mock tower, over stdio and over streamable HTTP. The script checks each step (tools, find,
 //! a filtered list, a refused mutation, a dry run, a snapshot waited for with progress, the
-//! change feed) and that no secret appears in any answer or in the server's log; it prints
+//! change feed, a delete once destructive operations are allowed) and that no secret appears in any answer or in the server's log; it prints
 //! the sizes of the tool list and of typical answers, which this test prints too
 //! (`scripts/mcp-budget.sh`).
 //!

@@ -210,19 +210,36 @@ async def mutating_session(session, recorder, report):
     check(("CREATE", "Label") in kinds, f"changes: {text}")
 
 
+async def destructive_session(session, recorder, report):
+    await session.initialize()
+    result, text = await call(session, recorder, "call",
+                              {"operation": "delete-vm-snapshot",
+                               "body": {"where": {"name": "mcp-snapshot"}}, "dry_run": True})
+    check(result.structured_content["allowed"] and result.structured_content["selects"]["count"] == 1,
+          f"dry run of a delete: {text}")
+    result, text = await call(session, recorder, "call",
+                              {"operation": "delete-vm-snapshot",
+                               "body": {"where": {"name": "mcp-snapshot"}}})
+    check(not result.is_error and result.structured_content["tasks"][0]["status"] == "SUCCESSED",
+          f"delete with --allow-destructive: {text}")
+    result, text = await call(session, recorder, "list",
+                              {"resource": "VmSnapshot", "where": {"name": "mcp-snapshot"}, "count": True})
+    check(result.structured_content["count"] == 0, f"deleted: {text}")
+
+
 async def run(args, report):
     recorder = Recorder()
     base = [args.binary, "mcp"]
     env = dict(os.environ)
     with tempfile.TemporaryFile(mode="w+") as server_log:
         if args.transport == "stdio":
-            for extra, body in [([], read_only_session), (["--allow-mutations"], mutating_session)]:
+            for extra, body in SESSIONS:
                 params = StdioServerParameters(command=args.binary, args=["mcp", *extra], env=env)
                 async with stdio_client(params, errlog=server_log) as (read, write):
                     async with ClientSession(read, write) as session:
                         await body(session, recorder, report)
         else:
-            for extra, body in [([], read_only_session), (["--allow-mutations"], mutating_session)]:
+            for extra, body in SESSIONS:
                 server = subprocess.Popen(base + ["--http", "127.0.0.1:0", *extra], env=env,
                                           stderr=subprocess.PIPE, text=True)
                 try:
@@ -244,6 +261,13 @@ async def run(args, report):
         for text in recorder.texts + [logged]:
             check(secret not in text, "a secret appears in an answer or the server's log")
     report["answers"] = recorder.sizes
+
+
+SESSIONS = [
+    ([], read_only_session),
+    (["--allow-mutations"], mutating_session),
+    (["--allow-mutations", "--allow-destructive"], destructive_session),
+]
 
 
 def main():
