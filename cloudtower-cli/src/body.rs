@@ -106,8 +106,17 @@ pub fn set_pair(object: &mut Map<String, Value>, type_name: &str, pair: &str) ->
     let mut keys = path.split('.').peekable();
     while let Some(key) = keys.next() {
         let Some(field) = field(&type_name, key) else {
+            let near = crate::explain::closest(
+                crate::schema::fields(&type_name)
+                    .iter()
+                    .map(|f| f.name.as_str()),
+                key,
+            )
+            .map(|near| format!(", did you mean `{near}`?"))
+            .unwrap_or_default();
             return Err(Failure::Usage(format!(
-                "{type_name} has no field `{key}` (in {pair:?})"
+                "{type_name} has no field `{key}` (in {pair:?}{near}): cloudtower explain \
+                 {type_name} lists them"
             )));
         };
         if keys.peek().is_none() {

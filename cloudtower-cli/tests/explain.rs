@@ -169,6 +169,13 @@ async fn a_request_check_names_every_problem_at_once() {
             "at `/data/1/name`: expected a string, found a number",
         )),
     );
+    // A misspelt --set key says which field it meant.
+    cli.cmd(&["vm", "create", "--set", "nmae=t1"])
+        .assert()
+        .code(2)
+        .stderr(
+            contains("VmCreationParams has no field `nmae`").and(contains("did you mean `name`?")),
+        );
     // A filter too.
     cli.cmd(&[
         "vm",
