@@ -374,7 +374,18 @@ pub async fn finish(
         return context.printer.print(&answer, &format, item);
     };
     // Only ids are stable while a task runs: read the resources as they are now.
-    let items: Vec<DynItem> = answer
+    let items = answer_resources(&answer);
+    let client = context.client().await?;
+    let current = dynamic::reread(&client, resource, &items)
+        .await
+        .map_err(|error| context.failure(error))?;
+    let value = Value::Array(current.into_iter().map(|item| item.0).collect());
+    context.printer.print(&value, &format, Some(&resource.name))
+}
+
+/// The resources a mutation's answer (`[{task_id, data}]`) carries, those with an id.
+pub fn answer_resources(answer: &Value) -> Vec<DynItem> {
+    answer
         .as_array()
         .into_iter()
         .flatten()
@@ -382,13 +393,7 @@ pub async fn finish(
         .filter(|data| id_of(data).is_some())
         .cloned()
         .map(DynItem)
-        .collect();
-    let client = context.client().await?;
-    let current = dynamic::reread(&client, resource, &items)
-        .await
-        .map_err(|error| context.failure(error))?;
-    let value = Value::Array(current.into_iter().map(|item| item.0).collect());
-    context.printer.print(&value, &format, Some(&resource.name))
+        .collect()
 }
 
 /// Waits for the tasks, with a progress bar on a terminal (ended tasks and their mean

@@ -678,15 +678,7 @@ async fn reread(tower: &Tower, operation: &OperationSchema, response: &Value) ->
     let Some(resource) = item.and_then(|name| api().resource(name)) else {
         return Ok(response.clone());
     };
-    let items: Vec<DynItem> = response
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|item| item.get("data"))
-        .filter(|data| data.get("id").is_some_and(Value::is_string))
-        .cloned()
-        .map(DynItem)
-        .collect();
+    let items = call::answer_resources(response);
     let current = dynamic::reread(&tower.client, resource, &items)
         .await
         .map_err(|error| crate::session::session_refused(&tower.global, error).to_string())?;
@@ -708,12 +700,9 @@ fn summary(operation: &OperationSchema, response: &Value) -> Answer {
     };
     let paths = selection(resource, None)?.unwrap_or_default();
     Ok(Value::Array(
-        response
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|item| item.get("data"))
-            .map(|data| project(data, &paths))
+        call::answer_resources(response)
+            .iter()
+            .map(|item| project(&item.0, &paths))
             .collect(),
     ))
 }
