@@ -168,6 +168,7 @@ fn emit_mod(
 ) -> TokenStream {
     let contract = contract::module_items(api, gates);
     let infos = api.operations.iter().map(operation_info);
+    let spec_version = &api.version;
     let entries = api.operations.iter().map(|o| {
         let name = ident(&operation_info_name(o));
         quote!(&operations::#name,)
@@ -195,6 +196,9 @@ fn emit_mod(
         pub mod operations {
             #(#infos)*
         }
+
+        /// The version of the CloudTower spec this crate was generated from (`info.version`).
+        pub const SPEC_VERSION: &str = #spec_version;
 
         /// Every operation of the API, in path order.
         pub static OPERATIONS: &[&#OperationInfo] = &[#(#entries)*];

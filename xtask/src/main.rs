@@ -390,6 +390,8 @@ fn regen(
             version,
             sha256,
             canonical_sha256: canonical,
+            // Says where one version's copy came from; a new version's is another file.
+            note: None,
         };
         new_pin = Some(pin.to_json());
     } else {
@@ -706,7 +708,10 @@ mod tests {
         // A first generation adds everything, and says so in DIR's changelog.
         let changelog = std::fs::read_to_string(out.join(CHANGELOG_FILE)).unwrap();
         assert!(
-            changelog.starts_with("# Changelog\n\n## Unreleased: CloudTower 4.6.0 ("),
+            changelog.starts_with(&format!(
+                "# Changelog\n\n## Unreleased: CloudTower {} (",
+                spec.pin.version
+            )),
             "{changelog}"
         );
         assert!(changelog.contains("API change: additive"), "{changelog}");

@@ -236,6 +236,8 @@ pub mod operations {
         content_language: false,
     };
 }
+/// The version of the CloudTower spec this crate was generated from (`info.version`).
+pub const SPEC_VERSION: &str = "0.1.0";
 /// Every operation of the API, in path order.
 pub static OPERATIONS: &[&::cloudtower_runtime::OperationInfo] = &[
     &operations::CREATE_VM,
