@@ -30,6 +30,11 @@ fn python_with_mcp() -> Result<(), String> {
 
 /// Runs the client script over `transport`, returning its report (one line of JSON).
 async fn drive(transport: &str) -> Option<serde_json::Value> {
+    drive_with(transport, None).await
+}
+
+/// [`drive`], the tower answering `version` when given (and the script told so).
+async fn drive_with(transport: &str, version: Option<&str>) -> Option<serde_json::Value> {
     if let Err(why) = python_with_mcp() {
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
         assert!(
@@ -39,7 +44,16 @@ async fn drive(transport: &str) -> Option<serde_json::Value> {
         println!("SKIPPED: {why} (pip install mcp==2.3.0 to run this test)");
         return None;
     }
-    let cli = Cli::signed_in().await;
+    let cli = match version {
+        None => Cli::signed_in().await,
+        Some(version) => {
+            Cli::signed_in_with(cloudtower_mock::MockConfig {
+                version: Some(version.to_owned()),
+                ..Default::default()
+            })
+            .await
+        }
+    };
     let credentials = std::fs::read_to_string(cli.credentials_file()).expect("a stored session");
     let token = credentials
         .lines()
@@ -47,8 +61,13 @@ async fn drive(transport: &str) -> Option<serde_json::Value> {
         .map(|quoted| quoted.trim_matches('"').to_owned())
         .expect("the session token is stored in the file (keyring off)");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_client.py");
-    let output = Command::new("python3")
-        .arg(script)
+    let mut command = Command::new("python3");
+    if version.is_some() {
+        command.arg(script).arg("--older-tower");
+    } else {
+        command.arg(script);
+    }
+    let output = command
         .args(["--binary", env!("CARGO_BIN_EXE_cloudtower")])
         .args(["--secret", &token, "--secret", MOCK_PASSWORD])
         .args(["--transport", transport])
@@ -126,4 +145,15 @@ fn the_server_is_only_offered_on_loopback_and_destructive_needs_mutations() {
         .stderr(predicates::str::contains(
             "--allow-destructive needs --allow-mutations",
         ));
+}
+
+/// Operations newer than the tower are marked by `find` and refused before anything is sent,
+/// as the SDK refuses them: a 4.6.0 tower lacks what 4.8.0 brought (`get-disk-pools`).
+#[tokio::test]
+async fn operations_the_tower_predates_are_marked_and_refused() {
+    assert!(
+        cloudtower_api::SCHEMA_JSON.contains("\"get-disk-pools\""),
+        "this test needs a table with get-disk-pools (CloudTower 4.8.0)"
+    );
+    drive_with("stdio", Some("4.6.0")).await;
 }

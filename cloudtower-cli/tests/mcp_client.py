@@ -227,12 +227,34 @@ async def destructive_session(session, recorder, report):
     check(result.structured_content["count"] == 0, f"deleted: {text}")
 
 
+async def older_tower_session(session, recorder, report):
+    """Against a tower older than some operations of the table: `find` marks them, and
+    calling or listing them is refused before anything is sent."""
+    await session.initialize()
+    result, text = await call(session, recorder, "find", {"query": "disk pools"})
+    found = {op["operation"]: op for op in result.structured_content["operations"]}
+    check("unavailable" in found.get("get-disk-pools", {}), f"find marks what the tower lacks: {text}")
+    check(all("unavailable" not in op for name, op in found.items() if name == "get-disks"),
+          f"what it has is not marked: {text}")
+    result, text = await call(session, recorder, "call", {"operation": "get-disk-pools", "body": {}})
+    check(result.is_error and "has no get-disk-pools" in text, f"call refused: {text}")
+    result, text = await call(session, recorder, "list", {"resource": "DiskPool"})
+    check(result.is_error and "has no get-disk-pools" in text, f"list refused: {text}")
+    result, text = await call(session, recorder, "list", {"resource": "Vm", "count": True})
+    check(not result.is_error, f"what it has still works: {text}")
+
+
 async def run(args, report):
     recorder = Recorder()
     base = [args.binary, "mcp"]
     env = dict(os.environ)
     with tempfile.TemporaryFile(mode="w+") as server_log:
-        if args.transport == "stdio":
+        if args.older_tower:
+            params = StdioServerParameters(command=args.binary, args=["mcp"], env=env)
+            async with stdio_client(params, errlog=server_log) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await older_tower_session(session, recorder, report)
+        elif args.transport == "stdio":
             for extra, body in SESSIONS:
                 params = StdioServerParameters(command=args.binary, args=["mcp", *extra], env=env)
                 async with stdio_client(params, errlog=server_log) as (read, write):
@@ -275,6 +297,8 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--secret", action="append", default=[])
     parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--older-tower", action="store_true",
+                        help="the tower is older than some operations (4.6.0 against 4.8.0's table)")
     args = parser.parse_args()
     report = {"transport": args.transport}
     try:

@@ -49,8 +49,8 @@ pub async fn call(
 ) -> Answer {
     let args = Args(arguments);
     match name {
-        "find" => find(&args),
-        "describe" => describe(&args),
+        "find" => find(tower, &args),
+        "describe" => describe(tower, &args),
         "list" => list(tower, &args).await,
         "call" => call_operation(tower, &args, context).await,
         "wait" => wait_tool(tower, &args, context).await,
@@ -156,7 +156,22 @@ fn score(query: &[String], name: &[String]) -> u32 {
     total
 }
 
-fn find(args: &Args) -> Answer {
+/// Why the signed-in tower lacks `operation`: its version (as the SDK learned it at sign-in
+/// and after a failover) predates the operation.
+fn unavailable(tower: &Tower, operation: &OperationSchema) -> Option<String> {
+    let version = tower.client.server_version()?;
+    let since = &crate::schema::operation_info(&operation.path).since;
+    version.predates(since).then(|| {
+        format!(
+            "this tower is CloudTower {}, which has no {} (it came with {})",
+            version.as_str(),
+            operation.path,
+            since.first_seen
+        )
+    })
+}
+
+fn find(tower: &Tower, args: &Args) -> Answer {
     let query = words(args.required_string("query")?);
     if query.is_empty() {
         return Err("`query` has no words: try \"vm snapshot\" or \"delete host\"".into());
@@ -189,11 +204,15 @@ fn find(args: &Args) -> Answer {
         .iter()
         .take(limit)
         .map(|(_, op)| {
-            json!({
+            let mut found = json!({
                 "operation": op.path,
                 "effect": effect(op),
                 "since": op.since,
-            })
+            });
+            if let Some(why) = unavailable(tower, op) {
+                found["unavailable"] = json!(why);
+            }
+            found
         })
         .collect();
     let mut resources: Vec<(u32, &ResourceSchema)> = api
@@ -225,7 +244,7 @@ fn find(args: &Args) -> Answer {
 // ---------------------------------------------------------------------------------------
 // describe
 
-fn describe(args: &Args) -> Answer {
+fn describe(tower: &Tower, args: &Args) -> Answer {
     let name = args.required_string("name")?;
     let explanation = explain(name, MAX_FIELD_VALUES).map_err(|error| {
         error.replace(
@@ -233,7 +252,11 @@ fn describe(args: &Args) -> Answer {
             "`describe", // The same advice, in this server's words.
         )
     })?;
-    Ok(serde_json::to_value(&explanation).expect("an explanation serializes"))
+    let mut answer = serde_json::to_value(&explanation).expect("an explanation serializes");
+    if let Some(why) = api().operation(name).and_then(|op| unavailable(tower, op)) {
+        answer["operation"]["unavailable"] = json!(why);
+    }
+    Ok(answer)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -366,6 +389,12 @@ fn bytes_of(value: &Value) -> usize {
 
 async fn list(tower: &Tower, args: &Args) -> Answer {
     let resource = resource_named(args.required_string("resource")?)?;
+    let list_operation = api()
+        .operation(&resource.list)
+        .expect("a resource's list operation exists");
+    if let Some(why) = unavailable(tower, list_operation) {
+        return Err(format!("{why}: nothing was sent"));
+    }
     let filter = args.0.get("where").filter(|w| !w.is_null()).cloned();
     if let Some(filter) = &filter {
         check_filter(resource, filter)?;
@@ -543,6 +572,11 @@ async fn call_operation(
                     profile it was started with, and credentials never enter the conversation"
                 .into(),
         );
+    }
+    if let Some(why) = unavailable(tower, operation) {
+        return Err(format!(
+            "{why}: nothing was sent; `find` marks what this tower lacks"
+        ));
     }
     if operation.multipart {
         return Err(format!(
