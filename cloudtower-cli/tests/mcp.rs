@@ -47,11 +47,16 @@ async fn drive_with(transport: &str, version: Option<&str>) -> Option<serde_json
     let cli = match version {
         None => Cli::signed_in().await,
         Some(version) => {
-            Cli::signed_in_with(cloudtower_mock::MockConfig {
+            let config = cloudtower_mock::MockConfig {
                 version: Some(version.to_owned()),
                 ..Default::default()
-            })
-            .await
+            };
+            let tower = cloudtower_mock::MockTower::start_with(config)
+                .await
+                .expect("the mock starts");
+            let cli = Cli::with_tower(tower);
+            cli.login(&[]).success();
+            cli
         }
     };
     let credentials = std::fs::read_to_string(cli.credentials_file()).expect("a stored session");

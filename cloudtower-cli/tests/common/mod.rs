@@ -22,16 +22,12 @@ impl Cli {
         }
     }
 
-    /// A mock tower started with `config`, signed in as its local user.
-    pub async fn signed_in_with(config: cloudtower_mock::MockConfig) -> Cli {
-        let cli = Cli {
-            tower: MockTower::start_with(config)
-                .await
-                .expect("the mock starts"),
+    /// `tower`, not signed in yet.
+    pub fn with_tower(tower: MockTower) -> Cli {
+        Cli {
+            tower,
             dir: tempfile::tempdir().expect("a temporary directory"),
-        };
-        cli.login(&[]).success();
-        cli
+        }
     }
 
     /// A mock tower, signed in as its local user (profile `default`).

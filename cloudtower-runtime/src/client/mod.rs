@@ -307,6 +307,13 @@ impl Client {
                     source: source.clone(),
                 });
             }
+            // An operation some published versions lack, on a tower whose version nobody
+            // asked yet (a client given a token or an API key): ask once, so that a tower
+            // too old for it is refused before sending, as after a sign-in.
+            let needs_version = request.since.is_some_and(|s| s.last_absent.is_some());
+            if needs_version && !self.version_was_asked() {
+                self.learn_server_version_before_a_call().await;
+            }
             self.check_available(&request)?;
             self.header_parameters_for(&request)?;
             let result = self.send_waiting_out_locks(&request).await;
