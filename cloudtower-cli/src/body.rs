@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use cloudtower_schema::{Ty, TypeSchema};
+use cloudtower_schema::{Mismatch, Ty, TypeSchema, MAX_MISMATCHES};
 use serde_json::{Map, Value};
 
 use crate::failure::{Failure, Result};
@@ -106,8 +106,17 @@ pub fn set_pair(object: &mut Map<String, Value>, type_name: &str, pair: &str) ->
     let mut keys = path.split('.').peekable();
     while let Some(key) = keys.next() {
         let Some(field) = field(&type_name, key) else {
+            let near = crate::explain::closest(
+                crate::schema::fields(&type_name)
+                    .iter()
+                    .map(|f| f.name.as_str()),
+                key,
+            )
+            .map(|near| format!(", did you mean `{near}`?"))
+            .unwrap_or_default();
             return Err(Failure::Usage(format!(
-                "{type_name} has no field `{key}` (in {pair:?})"
+                "{type_name} has no field `{key}` (in {pair:?}{near}): cloudtower explain \
+                 {type_name} lists them"
             )));
         };
         if keys.peek().is_none() {
@@ -145,11 +154,35 @@ pub fn merge(target: &mut Value, patch: Value) {
 }
 
 /// Checks `body` against the operation's request type, strictly: an unknown key, a missing
-/// required field, a wrong type or an unknown enum value is refused, naming where it is.
+/// required field, a wrong type or an unknown enum value is refused, naming every one and
+/// where it is.
 pub fn check(operation: &str, body: &Value, ty: &Ty) -> Result<()> {
-    api().check(body, ty).map_err(|mismatch| {
+    refuse(
+        &format!("invalid request for {operation}"),
+        &api().check_all(body, ty),
+    )
+    .map_err(|failure| {
         Failure::Usage(format!(
-            "invalid request for {operation} (nothing was sent): {mismatch}"
+            "{failure}\n(its fields, which are required and what they accept: cloudtower \
+                 explain {operation})"
         ))
     })
+}
+
+/// `Err` naming every mismatch after `what` (one on the same line, more one per line).
+pub fn refuse(what: &str, mismatches: &[Mismatch]) -> Result<()> {
+    match mismatches {
+        [] => Ok(()),
+        [one] => Err(Failure::Usage(format!("{what} (nothing was sent): {one}"))),
+        many => {
+            let mut text = format!("{what} (nothing was sent): {} problems", many.len());
+            if many.len() >= MAX_MISMATCHES {
+                text.push_str(" (the first ones)");
+            }
+            for mismatch in many {
+                text.push_str(&format!("\n  {mismatch}"));
+            }
+            Err(Failure::Usage(text))
+        }
+    }
 }

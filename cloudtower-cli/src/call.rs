@@ -15,6 +15,7 @@ use crate::body::{check, merge, object_type, parse_json, parse_value, read_data,
 use crate::dynamic::{self, DynItem, DynList};
 use crate::failure::{Failure, Result};
 use crate::output::{id_of, Format, Printer};
+use crate::references;
 use crate::schema::{api, fields};
 use crate::session::{self, Global};
 use crate::tree::{field_id, json_id};
@@ -48,6 +49,19 @@ impl Context {
             wait,
             client: None,
         })
+    }
+
+    /// A context for one call of a long-running server (`cloudtower mcp`) that is already
+    /// connected: it prints nothing and never waits on its own.
+    pub fn connected(global: Global, client: Client, wait: WaitOptions) -> Context {
+        Context {
+            global,
+            printer: Printer::stdout(true),
+            format: None,
+            no_wait: true,
+            wait,
+            client: Some(client),
+        }
     }
 
     /// The client, signed in on first use.
@@ -89,6 +103,13 @@ pub async fn run_operation(
         let item = operation.response.as_ref().and_then(Ty::named);
         return print_all(context, list, matches, item, Format::Json).await;
     }
+    let request = match request {
+        Prepared::Json(mut body) => {
+            references::resolve_for_command(context, operation, &mut body).await?;
+            Prepared::Json(body)
+        }
+        other => other,
+    };
     let answer = send(context, operation, request).await?;
     finish(context, operation, answer, Format::Json).await
 }
@@ -195,7 +216,7 @@ fn build_request(operation: &'static OperationSchema, matches: &ArgMatches) -> R
 
 /// A value as a query parameter or form field carries it: a string as it is, anything else
 /// as JSON.
-fn as_text(value: &Value) -> String {
+pub fn as_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         other => other.to_string(),
@@ -297,7 +318,7 @@ pub async fn send_checked(
 }
 
 /// Whether an answer of type `ty` carries tasks.
-fn has_tasks(ty: &Ty) -> bool {
+pub fn has_tasks(ty: &Ty) -> bool {
     match ty {
         Ty::WithTask(_) => true,
         Ty::Array(inner) => has_tasks(inner),
@@ -353,7 +374,18 @@ pub async fn finish(
         return context.printer.print(&answer, &format, item);
     };
     // Only ids are stable while a task runs: read the resources as they are now.
-    let items: Vec<DynItem> = answer
+    let items = answer_resources(&answer);
+    let client = context.client().await?;
+    let current = dynamic::reread(&client, resource, &items)
+        .await
+        .map_err(|error| context.failure(error))?;
+    let value = Value::Array(current.into_iter().map(|item| item.0).collect());
+    context.printer.print(&value, &format, Some(&resource.name))
+}
+
+/// The resources a mutation's answer (`[{task_id, data}]`) carries, those with an id.
+pub fn answer_resources(answer: &Value) -> Vec<DynItem> {
+    answer
         .as_array()
         .into_iter()
         .flatten()
@@ -361,15 +393,7 @@ pub async fn finish(
         .filter(|data| id_of(data).is_some())
         .cloned()
         .map(DynItem)
-        .collect();
-    dynamic::target(resource);
-    let client = context.client().await?;
-    let current = client
-        .reread(&items)
-        .await
-        .map_err(|error| context.failure(error))?;
-    let value = Value::Array(current.into_iter().map(|item| item.0).collect());
-    context.printer.print(&value, &format, Some(&resource.name))
+        .collect()
 }
 
 /// Waits for the tasks, with a progress bar on a terminal (ended tasks and their mean

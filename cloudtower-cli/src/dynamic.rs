@@ -1,15 +1,15 @@
 //! The SDK's generic workflows (pagination, counting, re-reading by id, resolving a name)
 //! over resources known only from the table: list requests and items as JSON.
 //!
-//! Those traits describe a resource with associated functions, not methods; a run of the
-//! command line works on one module's resource, which [`target`] records for them.
+//! Those traits describe a resource with associated functions, not methods: [`resolve`] and
+//! [`reread`] record the resource they work on for them, one workflow at a time.
 
 use std::sync::RwLock;
 
 use cloudtower_api::codec::{Decode, DecodeError, Decoder};
 use cloudtower_api::pagination::{CountRequest, ListRequest};
 use cloudtower_api::resolve::{Resolve, ResolveKey};
-use cloudtower_api::{ApiRequest, ApiResponse, Error, RereadById};
+use cloudtower_api::{ApiRequest, ApiResponse, Client, Error, RereadById};
 use cloudtower_schema::ResourceSchema;
 use serde_json::{json, Map, Value};
 
@@ -17,14 +17,41 @@ use crate::schema::field;
 
 static TARGET: RwLock<Option<&'static Target>> = RwLock::new(None);
 
+/// Held from [`target`] to the end of the workflow that reads it, where calls run at once
+/// (the MCP server): one resource's workflow never reads another's target.
+static WORKFLOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The one resource of `resource` whose id, local id or exact name is `key`
+/// (the SDK's `Client::resolve`).
+pub async fn resolve(
+    client: &Client,
+    resource: &'static ResourceSchema,
+    key: &str,
+) -> Result<DynItem, Error> {
+    let _workflow = WORKFLOW.lock().await;
+    target(resource);
+    client.resolve::<DynItem>(key).await
+}
+
+/// The resources `items` of `resource` as they are now (the SDK's `Client::reread`).
+pub async fn reread(
+    client: &Client,
+    resource: &'static ResourceSchema,
+    items: &[DynItem],
+) -> Result<Vec<DynItem>, Error> {
+    let _workflow = WORKFLOW.lock().await;
+    target(resource);
+    client.reread(items).await
+}
+
 /// The resource the workflows of this run work on, and the filter keys it has.
 struct Target {
     resource: &'static ResourceSchema,
     keys: &'static [ResolveKey],
 }
 
-/// Records the resource the next workflows work on (a command runs them one after another).
-pub fn target(resource: &'static ResourceSchema) {
+/// Records the resource the next workflow works on (under [`WORKFLOW`]).
+fn target(resource: &'static ResourceSchema) {
     let mut slot = TARGET.write().unwrap_or_else(|e| e.into_inner());
     if slot.is_some_and(|current| std::ptr::eq(current.resource, resource)) {
         return;

@@ -33,10 +33,19 @@ pub enum Failure {
     Tasks(Vec<TaskFailure>),
     /// Anything else (local files, the terminal).
     Other(String),
+    /// A failure about one field of a request (a `*_id` that names nothing).
+    At {
+        /// The field's JSON pointer in the request.
+        pointer: String,
+        failure: Box<Failure>,
+    },
 }
 
 impl Failure {
     pub fn exit_code(&self) -> ExitCode {
+        if let Failure::At { failure, .. } = self {
+            return failure.exit_code();
+        }
         ExitCode::from(match self {
             Failure::Usage(_) => EXIT_USAGE,
             Failure::Auth(_) => EXIT_AUTH,
@@ -47,7 +56,9 @@ impl Failure {
                 | cloudtower_api::Error::Encode { .. }
                 | cloudtower_api::Error::Ambiguous { .. },
             ) => EXIT_USAGE,
-            Failure::Api(_) | Failure::Tasks(_) | Failure::Other(_) => EXIT_FAILED,
+            Failure::Api(_) | Failure::Tasks(_) | Failure::Other(_) | Failure::At { .. } => {
+                EXIT_FAILED
+            }
         })
     }
 }
@@ -59,6 +70,7 @@ impl fmt::Display for Failure {
                 f.write_str(message)
             }
             Failure::Api(error) => write_chain(f, error),
+            Failure::At { pointer, failure } => write!(f, "at `{pointer}`: {failure}"),
             Failure::Tasks(failures) => {
                 for (i, failure) in failures.iter().enumerate() {
                     if i > 0 {

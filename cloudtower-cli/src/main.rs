@@ -8,9 +8,13 @@ mod call;
 mod columns;
 mod config;
 mod dynamic;
+mod effect;
+mod explain;
 mod failure;
 mod keyring;
+mod mcp;
 mod output;
+mod references;
 mod schema;
 mod session;
 mod tree;
@@ -81,6 +85,21 @@ async fn run(matches: &ArgMatches) -> Result<()> {
             clap_complete::generate(shell, &mut command, "cloudtower", &mut std::io::stdout());
             Ok(())
         }
+        "explain" => {
+            let query = sub.get_one::<String>("name").expect("required");
+            let explanation = explain::explain(query, usize::MAX).map_err(Failure::Usage)?;
+            match &context.format {
+                None | Some(output::Format::Table | output::Format::Wide) => context
+                    .printer
+                    .line(explain::render(&explanation).trim_end()),
+                Some(format) => {
+                    let value = serde_json::to_value(&explanation).expect("serializes");
+                    let format = format.clone();
+                    context.printer.print(&value, &format, None)
+                }
+            }
+        }
+        "mcp" => mcp::run(&mut context, sub).await,
         "man" => write_man_pages(sub.get_one::<std::path::PathBuf>("dir").expect("defaulted")),
         module => {
             let (verb, args) = sub.subcommand().expect("a module's subcommand is required");

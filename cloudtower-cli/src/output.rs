@@ -55,7 +55,8 @@ pub const FORMATS: &[&str] = &["table", "wide", "json", "yaml", "id", "jsonpath=
 
 /// Where output goes, and whether it may be coloured.
 pub struct Printer {
-    out: Box<dyn Write>,
+    // `Send`: a command's context is held across the awaits of the MCP server's calls.
+    out: Box<dyn Write + Send>,
     color: bool,
 }
 

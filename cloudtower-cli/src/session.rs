@@ -16,6 +16,7 @@ use crate::config::{Credentials, Profile, Store};
 use crate::failure::{Failure, Result};
 
 /// The connection options every command takes.
+#[derive(Clone)]
 pub struct Global {
     pub profile: String,
     pub endpoints: Vec<String>,

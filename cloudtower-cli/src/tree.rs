@@ -109,6 +109,18 @@ pub fn command(focus: &Focus) -> Command {
                 ),
         )
         .subcommand(
+            Command::new("explain")
+                .about("Explain a type, a field, a resource or an operation: fields, required ones, enum values, versions")
+                .after_help(crate::explain::examples())
+                .arg(
+                    Arg::new("name")
+                        .required(true)
+                        .value_name("TYPE[.FIELD…]|OPERATION")
+                        .help("VmCreationParams, VmCreationParams.vm_disks, Vm, vm-snapshot, create-vm"),
+                ),
+        )
+        .subcommand(mcp_command())
+        .subcommand(
             Command::new("man")
                 .about("Write man pages (one per command) to a directory")
                 .arg(
@@ -262,6 +274,44 @@ fn header_arg(name: &'static str) -> Arg {
         .value_name("VALUE")
         .help(help)
         .help_heading("Connection")
+}
+
+fn mcp_command() -> Command {
+    Command::new("mcp")
+        .about("Serve the profile's tower to AI agents: a Model Context Protocol server (stdio, or --http on loopback)")
+        .long_about(
+            "Serve the profile's tower to AI agents as a Model Context Protocol server: over \
+             stdio (for a client that starts it), or over streamable HTTP at \
+             http://ADDRESS/mcp with --http (loopback addresses only). It signs in as every \
+             command does (flags, CLOUDTOWER_* variables, the profile's stored session): \
+             credentials never enter the conversation.\n\n\
+             Read-only unless --allow-mutations; destructive operations (delete, poweroff, \
+             rollback, force-*, remove, …) also need --allow-destructive. A dry run is always \
+             allowed.",
+        )
+        .after_help(
+            "Examples:\n  cloudtower mcp\n  cloudtower --profile lab mcp --allow-mutations\n  \
+             cloudtower mcp --http 127.0.0.1:8765\n\nA client's configuration (stdio): \
+             {\"command\": \"cloudtower\", \"args\": [\"mcp\"]}",
+        )
+        .arg(
+            Arg::new("http")
+                .long("http")
+                .value_name("ADDRESS:PORT")
+                .help("Serve streamable HTTP at http://ADDRESS:PORT/mcp (127.0.0.1 or [::1]; port 0 picks one)"),
+        )
+        .arg(
+            Arg::new("allow-mutations")
+                .long("allow-mutations")
+                .action(ArgAction::SetTrue)
+                .help("Allow operations that change something (off: read-only)"),
+        )
+        .arg(
+            Arg::new("allow-destructive")
+                .long("allow-destructive")
+                .action(ArgAction::SetTrue)
+                .help("Also allow destructive ones (delete, poweroff, rollback, …); needs --allow-mutations"),
+        )
 }
 
 fn login_command() -> Command {
@@ -475,9 +525,24 @@ pub fn enum_values(ty: &Ty) -> Option<Vec<Str>> {
 
 /// The flags a resource verb takes, and its help.
 fn verb_command(module: &str, resource: &'static ResourceSchema, verb: &Verb) -> Command {
+    let mut after_help = verb_examples(module, verb);
+    if let (Action::Create(..), Some(set_type)) = (&verb.action, verb.set_type) {
+        let required: Vec<&str> = fields(set_type)
+            .iter()
+            .filter(|field| field.required)
+            .map(|field| field.name.as_str())
+            .collect();
+        if !required.is_empty() {
+            after_help = format!(
+                "Required fields of {set_type}: {}\n(all of them, their types and values: \
+                 cloudtower explain {set_type})\n\n{after_help}",
+                required.join(", ")
+            );
+        }
+    }
     let mut command = Command::new(verb.name.clone())
         .about(verb.about.clone())
-        .after_help(verb_examples(module, verb));
+        .after_help(after_help);
     if verb.keys {
         command = command.arg(
             Arg::new("keys")

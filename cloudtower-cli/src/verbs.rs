@@ -12,11 +12,12 @@ use futures_util::StreamExt;
 use heck::ToKebabCase;
 use serde_json::{json, Map, Value};
 
-use crate::body::{merge, object_type, parse_json, read_data, set_pair};
+use crate::body::{check, merge, object_type, parse_json, read_data, refuse, set_pair};
 use crate::call::{self, Context};
 use crate::dynamic::{self, DynItem, DynList};
 use crate::failure::{Failure, Result};
 use crate::output::Format;
+use crate::references;
 use crate::schema::{api, field, fields, verb_operation};
 
 /// A verb of a module, as the tree shows it and as it runs.
@@ -362,7 +363,6 @@ pub async fn run(
         .into_iter()
         .find(|verb| verb.name == name)
         .expect("the tree offers only these verbs");
-    dynamic::target(resource);
     match verb.action {
         Action::List => list(context, resource, matches).await,
         Action::Get => {
@@ -429,12 +429,17 @@ pub async fn run(
     }
 }
 
-/// Checks and sends a mutation, then waits and prints as every operation does.
+/// Checks a mutation, resolves the names given for ids in it, sends it, then waits and
+/// prints as every operation does.
 async fn mutate(
     context: &mut Context,
     operation: &'static OperationSchema,
-    body: Value,
+    mut body: Value,
 ) -> Result<()> {
+    if let Some(ty) = &operation.request {
+        check(&operation.path, &body, ty)?;
+    }
+    references::resolve_for_command(context, operation, &mut body).await?;
     let answer = call::send_checked(context, operation, body).await?;
     call::finish(context, operation, answer, Format::Table).await
 }
@@ -481,11 +486,8 @@ fn selection_filter(resource: &ResourceSchema, matches: &ArgMatches) -> Result<O
         merge(target, Value::Object(object));
     }
     if let Some(filter) = &filter {
-        api()
-            .check(filter, &Ty::Named(resource.filter.clone()))
-            .map_err(|mismatch| {
-                Failure::Usage(format!("invalid filter (nothing was sent): {mismatch}"))
-            })?;
+        let mismatches = api().check_all(filter, &Ty::Named(resource.filter.clone()));
+        refuse("invalid filter", &mismatches)?;
     }
     Ok(filter)
 }
@@ -518,9 +520,7 @@ async fn resolve_one(
     key: &str,
 ) -> Result<DynItem> {
     let client = context.client().await?;
-    dynamic::target(resource);
-    client
-        .resolve::<DynItem>(key)
+    dynamic::resolve(&client, resource, key)
         .await
         .map_err(|error| context.failure(error))
 }

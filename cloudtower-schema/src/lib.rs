@@ -19,7 +19,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 mod check;
-pub use check::{json_kind, Mismatch, MAX_CHECK_DEPTH};
+pub use check::{json_kind, Mismatch, MAX_CHECK_DEPTH, MAX_MISMATCHES};
 
 /// The whole table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
