@@ -71,13 +71,17 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 mod faults;
 pub mod filter;
-mod generic;
+mod invariants;
+mod json;
 mod pair;
+mod reactors;
 mod server;
 mod state;
-mod vm;
+mod table;
+mod tasks;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -88,9 +92,12 @@ use cloudtower_api::models::UserSource;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use auth::MAX_SESSIONS;
 pub use faults::{Fault, TaskOutcome};
-pub use generic::Coverage;
 pub use pair::{MockPair, Role};
+pub use reactors::Coverage;
+pub use server::{EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS};
+pub use state::MAX_UPLOADS;
 
 /// The CloudTower version of the spec `cloudtower-api` was generated from (`spec/pin.json`):
 /// what [`MockConfig::version`] answers by default. (A test checks it against the pin.)
@@ -192,13 +199,7 @@ impl MockTower {
         let listener = TcpListener::bind(config.listen).await?.into_std()?;
         let addr = listener.local_addr()?;
         let pairing = pair::Pairing::lone(format!("http://{addr}"));
-        let shared = server::Shared::new(
-            Arc::new(Mutex::new(new_store(&config))),
-            Arc::new(Mutex::new(faults::Faults::new(config.seed))),
-            config.version.clone(),
-            pairing,
-            config.max_recorded_requests,
-        );
+        let shared = server::Shared::new(SharedState::new(&config), &config, pairing);
         MockTower::serve(listener, shared)
     }
 
@@ -291,25 +292,25 @@ impl MockTower {
     /// Adds a user who can log in with `source` (`LOCAL`, `LDAP`, …).
     pub fn add_user(&self, username: &str, password: &str, source: UserSource) {
         self.shared
-            .store()
+            .sessions()
             .users
             .push((username.into(), password.into(), source.to_string()));
     }
 
     /// Accepts `key` as a raw `Authorization` value (an API key).
     pub fn add_api_key(&self, key: &str) {
-        self.shared.store().api_keys.insert(key.into());
+        self.shared.sessions().api_keys.insert(key.into());
     }
 
     /// Ends every session, as when tokens expire: the next call with a token answers 401 (on
     /// both towers of a [`MockPair`], which share their sessions).
     pub fn expire_sessions(&self) {
-        self.shared.store().tokens.clear();
+        self.shared.sessions().end_all();
     }
 
     /// Sets how long tasks created from now on take.
     pub fn set_task_duration(&self, duration: Duration) {
-        self.shared.store().task_duration = duration;
+        self.shared.store().tasks.duration = duration;
     }
 
     /// Forgets the resource-change log before `revision`: watchers behind it get a
@@ -394,6 +395,16 @@ impl MockTower {
         self.shared.healthz.load(Ordering::SeqCst)
     }
 
+    /// Where the records of this tower (the local one) contradict each other, one sentence
+    /// per violation: a nested `{id, …}` naming nothing, a relation one side of which does
+    /// not name the other, a `*_num` count that is not the length of what it counts, a
+    /// timestamp that is not RFC 3339. Empty for the seed data and after any operation.
+    pub fn violations(&self) -> Vec<String> {
+        let mut store = self.shared.store();
+        store.advance();
+        invariants::violations(&store)
+    }
+
     /// Refuses (`true`) or allows (`false`) mutations of a VM or VM snapshot while a running
     /// task is changing it: see [`MockConfig::lock_resources_during_tasks`].
     pub fn set_lock_resources_during_tasks(&self, lock: bool) {
@@ -401,19 +412,46 @@ impl MockTower {
     }
 }
 
+/// What the towers of a pair share (a lone tower has it to itself): the local store, the
+/// external towers' stores, sessions and faults.
+#[derive(Clone)]
+pub(crate) struct SharedState {
+    pub store: Arc<Mutex<state::Store>>,
+    pub externals: Arc<Mutex<std::collections::HashMap<String, Arc<Mutex<state::Store>>>>>,
+    pub sessions: Arc<Mutex<auth::Sessions>>,
+    pub faults: Arc<Mutex<faults::Faults>>,
+}
+
+impl SharedState {
+    pub fn new(config: &MockConfig) -> SharedState {
+        let mut sessions = auth::Sessions::default();
+        sessions.users.push((
+            MOCK_USERNAME.into(),
+            MOCK_PASSWORD.into(),
+            UserSource::Local.to_string(),
+        ));
+        SharedState {
+            store: Arc::new(Mutex::new(new_store(config))),
+            externals: Arc::default(),
+            sessions: Arc::new(Mutex::new(sessions)),
+            faults: Arc::new(Mutex::new(faults::Faults::new(config.seed))),
+        }
+    }
+}
+
 /// The store a tower (or a pair) starts with.
 pub(crate) fn new_store(config: &MockConfig) -> state::Store {
-    let mut store = state::Store::new(config.task_duration);
+    new_store_at(config, 0)
+}
+
+/// The store a tower starts with, its ids counted from `id_offset`.
+pub(crate) fn new_store_at(config: &MockConfig, id_offset: u64) -> state::Store {
+    let mut store = state::Store::with_id_offset(config.task_duration, id_offset);
     store.lock_busy = config.lock_resources_during_tasks;
-    store.max_ended_tasks = config.max_ended_tasks;
-    store.users.push((
-        MOCK_USERNAME.into(),
-        MOCK_PASSWORD.into(),
-        UserSource::Local.to_string(),
-    ));
+    store.tasks.max_ended = config.max_ended_tasks;
     if config.seed_data {
         store.seed_vm_slice();
-        generic::seed(&mut store);
+        reactors::generic::seed(&mut store);
         // Seeding is history, not news.
         store.events.clear();
         store.compact_revision = store.revision;
@@ -433,14 +471,17 @@ impl Drop for MockTower {
 /// hand-written behaviour, the generic behaviour of the operation's shape, or an answer valid
 /// for its response schema. The same table is in the docs: [`coverage`](mod@coverage).
 pub fn coverage() -> Vec<(&'static str, Coverage)> {
-    generic::schema()
+    table::schema()
         .operations
         .iter()
-        .map(|op| {
-            let overridden = server::OVERRIDES.contains(&op.path.as_str());
-            (op.path.as_str(), generic::coverage(&op.path, overridden))
-        })
+        .map(|op| (op.path.as_str(), reactors::coverage(&op.path).0))
         .collect()
+}
+
+/// The reactor that serves `operation` (`vm`, `uploads`, `iscsi`, …, `generic` for the
+/// generic behaviour of its shape, `schema-only`), as the coverage table names it.
+pub fn reactor_of(operation: &str) -> &'static str {
+    reactors::coverage(operation).1
 }
 
 /// Per operation, what the mock does (generated by `tests/coverage.rs`; `UPDATE_COVERAGE=1

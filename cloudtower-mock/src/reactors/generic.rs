@@ -1,4 +1,4 @@
-//! Every operation the hand-written handlers (`server.rs`) do not override, answered from the
+//! Every operation no other reactor takes (see `reactors/mod.rs`), answered from the
 //! table the generator emits (`cloudtower_api::SCHEMA_JSON`, read as a
 //! [`cloudtower_schema::ApiSchema`]): a regenerated crate gets a regenerated mock.
 //!
@@ -10,68 +10,14 @@
 //! its response schema that reflects the store where it can (tasks for what its `where`
 //! selects), never a 501.
 
-use std::sync::OnceLock;
-
-use cloudtower_schema::{ApiSchema, FieldMapping, OperationKind, Ty, TypeSchema, Via};
+use cloudtower_schema::{FieldMapping, OperationKind, Ty, Via};
 use serde_json::{json, Map, Value};
 
 use crate::filter::Query;
-use crate::state::{now_rfc3339, ApiError, Effect, Store};
-
-/// The table `cloudtower-api` was generated with.
-pub(crate) fn schema() -> &'static ApiSchema {
-    static SCHEMA: OnceLock<ApiSchema> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        // Generated and checked with the crate (`cargo xtask regen --check`, this crate's tests):
-        // a table that does not parse is a build defect, not a request's.
-        ApiSchema::parse(cloudtower_api::SCHEMA_JSON)
-            .expect("cloudtower-api's generated schema.json parses")
-    })
-}
-
-/// How deep a skeleton answer nests before optional parts are left out.
-const MAX_SKELETON_DEPTH: usize = 12;
-
-/// A new record of `resource`: every required field (the smallest value of its type), the
-/// nullable ones `null`, a fresh `id`.
-pub(crate) fn new_record(store: &mut Store, resource: &str) -> Value {
-    skeleton_object(store, resource, 0)
-}
-
-/// A value of the object type `name` with `fields` set and every other required field at its
-/// smallest value: how hand-written behaviour builds nested values that stay schema-valid.
-pub(crate) fn fill(store: &mut Store, name: &str, fields: Value) -> Value {
-    let mut value = skeleton_object(store, name, 1);
-    if let (Value::Object(value), Value::Object(fields)) = (&mut value, fields) {
-        value.extend(fields);
-    }
-    value
-}
-
-/// What the generic path does with an operation (the coverage table's column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coverage {
-    /// Hand-written behaviour.
-    Override,
-    /// The generic behaviour of its shape (list, connection, create, update, delete).
-    Generic,
-    /// An answer valid for its response schema, reflecting the store where it can.
-    SchemaOnly,
-}
-
-/// How the mock answers `path` (an operation of the schema), given the overrides.
-pub(crate) fn coverage(path: &str, overridden: bool) -> Coverage {
-    if overridden {
-        return Coverage::Override;
-    }
-    let Some(op) = schema().operation(path) else {
-        return Coverage::SchemaOnly;
-    };
-    match &op.kind {
-        OperationKind::Other => Coverage::SchemaOnly,
-        _ => Coverage::Generic,
-    }
-}
+use crate::json::now_rfc3339;
+use crate::state::{ApiError, Store};
+use crate::table::{has_field, kebab, schema, skeleton};
+use crate::tasks::{AsyncStatus, Effect};
 
 /// Answers an operation of the schema that no override takes; `request` is its body, already
 /// checked against the operation's request type (`null` when it has none).
@@ -96,7 +42,15 @@ pub(crate) fn answer(store: &mut Store, path: &str, request: &Value) -> Result<V
         OperationKind::Create { resource, fields } => create(store, resource, fields, request),
         OperationKind::Update { resource, fields } => update(store, resource, fields, request),
         OperationKind::Delete { resource } => delete(store, resource, request),
-        OperationKind::Other => schema_only(store, path, op.response.as_ref(), request),
+        OperationKind::Other => match other_shape(path) {
+            Some(OtherShape::Delete { resource }) => {
+                delete_selected(store, resource, op.response.as_ref(), request)
+            }
+            Some(OtherShape::Create { resource }) => {
+                create_by_name(store, resource, op.response.as_ref(), request)
+            }
+            None => schema_only(store, path, op.response.as_ref(), request),
+        },
     }
 }
 
@@ -147,7 +101,7 @@ fn create(
     let mut created = Vec::new();
     for params in elements(request)? {
         let set = resolve_fields(store, resource, mappings, params)?;
-        let mut record = skeleton_object(store, resource, 0);
+        let mut record = store.new_record(resource);
         let id = store.id();
         let local_id = store.uuid();
         if let Value::Object(fields) = &mut record {
@@ -170,7 +124,7 @@ fn create(
         let on_success = {
             let (resource, id) = (resource.to_owned(), id.clone());
             move |store: &mut Store| {
-                sync_inverse(store, &resource, &id, &Value::Null);
+                store.sync_inverse(&resource, &id, &Value::Null);
                 store.record(&resource, "CREATE", &id, None)
             }
         };
@@ -216,14 +170,7 @@ fn update(
             let (resource, id, set) = (resource.to_owned(), id.clone(), set.clone());
             move |store: &mut Store| {
                 // Applied to the record as it is when the task ends (gone: deleted meanwhile).
-                let Some(current) = store.records.fields_mut(&resource, &id) else {
-                    return;
-                };
-                let old = Value::Object(current.clone());
-                current.extend(set);
-                sync_inverse(store, &resource, &id, &old);
-                refresh_nested(store, &resource, &id);
-                store.record(&resource, "UPDATE", &id, Some(old));
+                store.update(&resource, &id, |current| current.extend(set));
             }
         };
         let task = Task::new("Update", resource, &id).on_success(effect);
@@ -238,10 +185,7 @@ fn delete(store: &mut Store, resource: &str, request: &Value) -> Result<Value, A
         let effect = {
             let (resource, id) = (resource.to_owned(), id.clone());
             move |store: &mut Store| {
-                if let Some(old) = store.records.remove(&resource, &id) {
-                    sync_inverse(store, &resource, &id, &old);
-                    store.record(&resource, "DELETE", &id, Some(old));
-                }
+                store.delete(&resource, &id);
             }
         };
         let task = Task::new("Delete", resource, &id).on_success(effect);
@@ -253,6 +197,7 @@ fn delete(store: &mut Store, resource: &str, request: &Value) -> Result<Value, A
 /// A mutation's task on one resource, and the `{task_id, data}` answer that names it.
 pub(crate) struct Task {
     description: String,
+    status: AsyncStatus,
     resource: String,
     id: String,
     on_success: Option<Effect>,
@@ -260,19 +205,29 @@ pub(crate) struct Task {
 }
 
 impl Task {
-    /// `verb` (`Create`, `Update`, `Delete`, or a description) of `resource`/`id`.
+    /// `verb` (`Create`, `Update`, `Delete`, or a description, which updates) of
+    /// `resource`/`id`.
     pub fn new(verb: &str, resource: &str, id: &str) -> Task {
-        let description = match verb {
-            "Create" | "Update" | "Delete" => format!("{verb} {resource}"),
-            other => other.to_owned(),
+        let (description, status) = match verb {
+            "Create" => (format!("{verb} {resource}"), AsyncStatus::Creating),
+            "Delete" => (format!("{verb} {resource}"), AsyncStatus::Deleting),
+            "Update" => (format!("{verb} {resource}"), AsyncStatus::Updating),
+            other => (other.to_owned(), AsyncStatus::Updating),
         };
         Task {
             description,
+            status,
             resource: resource.to_owned(),
             id: id.to_owned(),
             on_success: None,
             on_failure: None,
         }
+    }
+
+    /// What the resource shows while the task runs (`entityAsyncStatus`).
+    pub fn status(mut self, status: AsyncStatus) -> Task {
+        self.status = status;
+        self
     }
 
     /// What happens when the task succeeds.
@@ -291,6 +246,7 @@ impl Task {
     pub fn answer(self, store: &mut Store, data: Value) -> Value {
         let task_id = store.task(
             &self.description,
+            self.status,
             &self.resource,
             &self.id,
             self.on_success,
@@ -360,33 +316,17 @@ fn resolve_fields(
 
 /// The nested form (`{id, name}`, whatever fields the nested type has) of the `target` record
 /// with `id`, as `resource.field` holds it; a 400 when there is none.
-fn nested(
+pub(crate) fn nested(
     store: &Store,
     resource: &str,
     field: &str,
     target: &str,
     id: &str,
 ) -> Result<Value, ApiError> {
-    let record = store
+    store
         .records
-        .find(target, id)
-        .ok_or_else(|| ApiError::no_such(format!("no {target} with id `{id}`")))?;
-    let schema = schema();
-    let nested_type = schema
-        .fields(resource)
-        .and_then(|fields| fields.iter().find(|f| f.name == field))
-        .and_then(|f| f.ty.named().map(str::to_owned));
-    let keep: Vec<String> = nested_type
-        .and_then(|name| schema.fields(&name))
-        .map(|fields| fields.iter().map(|f| f.name.clone()).collect())
-        .unwrap_or_else(|| vec!["id".into(), "name".into()]);
-    let mut out = Map::new();
-    for key in keep {
-        if let Some(value) = record.get(&key) {
-            out.insert(key, value.clone());
-        }
-    }
-    Ok(Value::Object(out))
+        .nested(resource, field, target, id)
+        .ok_or_else(|| ApiError::no_such(format!("no {target} with id `{id}`")))
 }
 
 /// An answer for an operation with no generic behaviour: for a list of tasks on a resource
@@ -408,7 +348,8 @@ fn schema_only(
                     let mut answers = Vec::new();
                     for id in selected(store, resource, request)? {
                         let record = store.records.find(resource, &id).cloned();
-                        let task_id = store.task(path, resource, &id, None, None);
+                        let task_id =
+                            store.task(path, AsyncStatus::Updating, resource, &id, None, None);
                         answers.push(json!({ "task_id": task_id, "data": record }));
                     }
                     return Ok(Value::Array(answers));
@@ -416,60 +357,14 @@ fn schema_only(
             }
         }
     }
-    Ok(skeleton(store, response, 0))
-}
-
-/// The smallest value of `ty`: required fields only, `null` where allowed, empty lists, the
-/// first enum value; a task for a `task<T>` (one that succeeds and changes nothing).
-fn skeleton(store: &mut Store, ty: &Ty, depth: usize) -> Value {
-    match ty {
-        Ty::String => Value::from(""),
-        Ty::Bool => Value::from(false),
-        Ty::Int32 | Ty::Int64 => Value::from(0),
-        Ty::Float | Ty::Double => Value::from(0.0),
-        Ty::Json => json!({}),
-        Ty::File => Value::Null,
-        Ty::Array(_) => json!([]),
-        Ty::WithTask(data) => {
-            let data = skeleton(store, data, depth + 1);
-            let task_id = store.task("Mock task", "", "", None, None);
-            json!({ "task_id": task_id, "data": data })
-        }
-        Ty::Named(name) => match schema().resolve(name) {
-            Some(TypeSchema::Enum { values }) => {
-                values.first().cloned().map_or(Value::Null, Value::from)
-            }
-            Some(TypeSchema::Union { alternatives }) => match alternatives.first() {
-                Some(first) => skeleton(store, &first.clone(), depth + 1),
-                None => Value::Null,
-            },
-            Some(TypeSchema::Alias { target }) => skeleton(store, &target.clone(), depth + 1),
-            Some(_) => skeleton_object(store, name, depth),
-            None => Value::Null,
-        },
+    let mut answer = skeleton(response, 0, &mut || store.id());
+    // A `task<T>` answer names a real task (one that changes nothing).
+    if answer.get("task_id").is_some_and(Value::is_null) && matches!(response, Ty::WithTask(_)) {
+        answer["task_id"] = store
+            .task(path, AsyncStatus::Updating, "", "", None, None)
+            .into();
     }
-}
-
-fn skeleton_object(store: &mut Store, name: &str, depth: usize) -> Value {
-    let mut out = Map::new();
-    for field in schema().fields(name).unwrap_or(&[]) {
-        let kept = field.required || (depth == 0 && field.nullable);
-        if !kept {
-            continue;
-        }
-        let value = if field.nullable || depth >= MAX_SKELETON_DEPTH {
-            Value::Null
-        } else {
-            skeleton(store, &field.ty, depth + 1)
-        };
-        out.insert(field.name.clone(), value);
-    }
-    if let Some(Value::String(id)) = out.get("id").filter(|_| depth == 0).cloned() {
-        if id.is_empty() {
-            out.insert("id".into(), Value::from(store.id()));
-        }
-    }
-    Value::Object(out)
+    Ok(answer)
 }
 
 /// One record of every resource type that others refer to (relations and create params'
@@ -501,7 +396,7 @@ pub(crate) fn seed(store: &mut Store) {
         .filter(|r| store.records.of(r).is_empty())
         .collect();
     for resource in &seeded {
-        let mut record = skeleton_object(store, resource, 0);
+        let mut record = store.new_record(resource);
         if let Value::Object(fields) = &mut record {
             if fields.contains_key("name") || has_field(resource, "name") {
                 fields.insert("name".into(), Value::from(format!("{}-1", kebab(resource))));
@@ -538,6 +433,38 @@ pub(crate) fn seed(store: &mut Store) {
         }
         if let Some(fields) = store.records.fields_mut(resource, &id) {
             fields.extend(links);
+        }
+    }
+    settle(store);
+}
+
+/// Makes the seeded records agree: every timestamp a point in time (not the skeleton's
+/// `""`), every relation shown on both sides, every `*_num` count right.
+fn settle(store: &mut Store) {
+    let now = now_rfc3339();
+    for shape in &schema().resources {
+        let timestamps: Vec<String> = schema()
+            .fields(&shape.name)
+            .unwrap_or(&[])
+            .iter()
+            .filter(|f| f.ty == Ty::String && crate::invariants::is_timestamp_field(&f.name))
+            .map(|f| f.name.clone())
+            .collect();
+        let ids: Vec<String> = store
+            .records
+            .of(&shape.name)
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_owned))
+            .collect();
+        for id in ids {
+            if let Some(fields) = store.records.fields_mut(&shape.name, &id) {
+                for field in &timestamps {
+                    if fields.get(field).is_some_and(|v| v == "") {
+                        fields.insert(field.clone(), Value::from(now.clone()));
+                    }
+                }
+            }
+            store.sync_inverse(&shape.name, &id, &Value::Null);
         }
     }
 }
@@ -607,7 +534,7 @@ pub(crate) fn link(
                         }
                     }
                 }
-                sync_inverse(store, &resource, &id, &old);
+                store.sync_inverse(&resource, &id, &old);
                 store.record(&resource, "UPDATE", &id, Some(old));
             }
         };
@@ -621,131 +548,189 @@ pub(crate) fn link(
     Ok(Value::Array(answers))
 }
 
-/// The ids a relation field holds: the `id` of a nested object, or of each in a list.
-fn relation_ids(value: &Value) -> Vec<String> {
-    match value {
-        Value::Object(_) => value["id"]
-            .as_str()
-            .map(str::to_owned)
-            .into_iter()
-            .collect(),
-        Value::Array(items) => items
+/// An operation outside the regular shapes that still spells one: `delete-X` with a `where`
+/// of a resource beside other params (`delete-iscsi-lun`'s `data.remove_snapshot`), or
+/// `create-X` whose answer is the resource it creates (`create-security-group`).
+pub(crate) enum OtherShape {
+    Delete { resource: &'static str },
+    Create { resource: &'static str },
+}
+
+/// The shape [`OtherShape`] of `path`, read from its name, request and response types.
+pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
+    let op = schema().operation(path)?;
+    let request = op.request.as_ref()?;
+    if path.starts_with("delete-") {
+        let filter = schema()
+            .fields(request.named()?)?
             .iter()
-            .filter_map(|i| i["id"].as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
+            .find(|f| f.name == "where")?
+            .ty
+            .named()?;
+        let resource = schema().resources.iter().find(|r| r.filter == filter)?;
+        return Some(OtherShape::Delete {
+            resource: resource.name.as_str(),
+        });
     }
+    if path.starts_with("create-") {
+        let resource = schema().resource(op.response.as_ref()?.named()?)?;
+        // Params of its own (not a `where` of what exists), one object or a list of them.
+        schema().fields(request.named()?)?;
+        return Some(OtherShape::Create {
+            resource: resource.name.as_str(),
+        });
+    }
+    None
 }
 
-/// Keeps relations consistent both ways: after record `resource`/`id` changed from `old`
-/// (`null` for a new record; the record is gone after a delete), each record it now points
-/// at (or no longer does) shows it in (or drops it from) the relation back, when the other
-/// type has exactly one relation to `resource`. Adding labels to a VM shows the VM on them.
-pub(crate) fn sync_inverse(store: &mut Store, resource: &str, id: &str, old: &Value) {
-    let schema = schema();
-    let Some(shape) = schema.resource(resource) else {
-        return;
+/// Deletes what `where` selects (whatever else the params carry); each answer a task when
+/// the response type has tasks, else the deletion is done at once.
+fn delete_selected(
+    store: &mut Store,
+    resource: &str,
+    response: Option<&Ty>,
+    request: &Value,
+) -> Result<Value, ApiError> {
+    let with_task =
+        matches!(response, Some(Ty::Array(element)) if matches!(**element, Ty::WithTask(_)));
+    if with_task {
+        return delete(store, resource, request);
+    }
+    let ids = selected(store, resource, request)?;
+    for id in &ids {
+        store.delete(resource, id);
+    }
+    Ok(Value::Array(
+        ids.into_iter().map(|id| json!({ "id": id })).collect(),
+    ))
+}
+
+/// The fields of a new `resource` record that `params` set, matched by name: a field of the
+/// same name whose value is valid for the record's field; `x_id` (`x_ids`) naming the
+/// record(s) the relation `x` (`xs`) holds; a filter over a related resource (`vms:
+/// VmWhereInput`) selecting what a to-many relation holds. Other params are not recorded.
+fn fields_by_name(
+    store: &Store,
+    resource: &str,
+    params: &Value,
+) -> Result<Map<String, Value>, ApiError> {
+    let shape = schema().resource(resource);
+    let relation = |field: &str| shape.and_then(|s| s.relations.iter().find(|r| r.field == field));
+    let mut fields = Map::new();
+    for (param, value) in params.as_object().into_iter().flatten() {
+        if value.is_null() {
+            continue;
+        }
+        if let Some(one) = param.strip_suffix("_id").and_then(&relation) {
+            if let Some(id) = value.as_str() {
+                let held = nested(store, resource, &one.field, &one.resource, id)?;
+                fields.insert(one.field.clone(), held);
+                continue;
+            }
+        }
+        if let Some(many) = param
+            .strip_suffix("_ids")
+            .and_then(|f| relation(&format!("{f}s")))
+        {
+            let mut held = Vec::new();
+            for id in crate::json::strings(value) {
+                held.push(nested(store, resource, &many.field, &many.resource, &id)?);
+            }
+            fields.insert(many.field.clone(), Value::Array(held));
+            continue;
+        }
+        if let Some(many) = relation(param).filter(|r| r.many) {
+            let is_filter = value.is_object()
+                && schema()
+                    .resource(&many.resource)
+                    .is_some_and(|r| schema().check(value, &Ty::Named(r.filter.clone())).is_ok());
+            if is_filter {
+                let mut held = Vec::new();
+                for id in selected_ids(store, &many.resource, value)? {
+                    held.push(nested(store, resource, &many.field, &many.resource, &id)?);
+                }
+                fields.insert(many.field.clone(), Value::Array(held));
+                continue;
+            }
+        }
+        if let Some(ty) = crate::table::field_type(resource, param) {
+            if schema().check(value, ty).is_ok() {
+                fields.insert(param.clone(), value.clone());
+            }
+        }
+    }
+    Ok(fields)
+}
+
+/// A create outside the regular shape (one params object, or a list): a record per params,
+/// its fields matched by name ([`fields_by_name`]), answered as the response type says (with
+/// a task, or the record itself, created at once).
+fn create_by_name(
+    store: &mut Store,
+    resource: &str,
+    response: Option<&Ty>,
+    request: &Value,
+) -> Result<Value, ApiError> {
+    let list = request.is_array();
+    let all: Vec<Value> = match request {
+        Value::Array(items) => items.clone(),
+        one => vec![one.clone()],
     };
-    let new = store
-        .records
-        .find(resource, id)
-        .cloned()
-        .unwrap_or(Value::Null);
-    for relation in &shape.relations {
-        let Some(target) = schema.resource(&relation.resource) else {
-            continue;
-        };
-        let mut back = target.relations.iter().filter(|r| r.resource == resource);
-        let (Some(inverse), None) = (back.next(), back.next()) else {
-            continue;
-        };
-        let before = relation_ids(&old[relation.field.as_str()]);
-        let after = relation_ids(&new[relation.field.as_str()]);
-        for gone in before.iter().filter(|t| !after.contains(t)) {
-            if let Some(fields) = store.records.fields_mut(&target.name, gone) {
-                match fields.get_mut(&inverse.field) {
-                    Some(Value::Array(list)) => list.retain(|item| item["id"] != id),
-                    Some(one) if one["id"] == id => *one = Value::Null,
-                    _ => {}
+    let mut records = Vec::new();
+    for params in &all {
+        let set = fields_by_name(store, resource, params)?;
+        let mut record = store.new_record(resource);
+        let local_id = store.uuid();
+        if let Value::Object(fields) = &mut record {
+            for (key, value) in [
+                ("local_id", Value::from(local_id)),
+                ("local_created_at", Value::from(now_rfc3339())),
+            ] {
+                if fields.contains_key(key) {
+                    fields.insert(key.into(), value);
                 }
             }
+            fields.extend(set);
         }
-        for added in after.iter().filter(|t| !before.contains(t)) {
-            let Ok(projection) = nested(store, &target.name, &inverse.field, resource, id) else {
-                continue;
-            };
-            if let Some(fields) = store.records.fields_mut(&target.name, added) {
-                let slot = fields.entry(inverse.field.clone()).or_insert(Value::Null);
-                if inverse.many {
-                    match slot {
-                        Value::Array(list) if list.iter().any(|i| i["id"] == id) => {}
-                        Value::Array(list) => list.push(projection),
-                        other => *other = Value::Array(vec![projection]),
-                    }
-                } else {
-                    *slot = projection;
-                }
-            }
-        }
+        records.push(record);
     }
-}
-
-/// After record `resource`/`id` changed, the nested copies other records hold of it (`vm:
-/// {id, name}` on a disk) show its new values.
-pub(crate) fn refresh_nested(store: &mut Store, resource: &str, id: &str) {
-    let schema = schema();
-    for holder in &schema.resources {
-        for relation in holder.relations.iter().filter(|r| r.resource == resource) {
-            let field = relation.field.as_str();
-            let holders: Vec<String> = store
-                .records
-                .of(&holder.name)
-                .iter()
-                .filter(|r| relation_ids(&r[field]).iter().any(|i| i == id))
-                .filter_map(|r| r["id"].as_str().map(str::to_owned))
-                .collect();
-            // Built only for a relation something holds: updates are a hot path.
-            if holders.is_empty() {
-                continue;
-            }
-            let Ok(fresh) = nested(store, &holder.name, &relation.field, resource, id) else {
-                return;
-            };
-            for holder_id in holders {
-                let Some(slot) = store
+    let with_task = match response {
+        Some(Ty::WithTask(_)) => true,
+        Some(Ty::Array(element)) => matches!(**element, Ty::WithTask(_)),
+        _ => false,
+    };
+    let mut answers = Vec::new();
+    for record in records {
+        if with_task {
+            let id = record["id"].as_str().unwrap_or_default().to_owned();
+            store.records.insert(resource, record.clone());
+            let (created, failed, kind) = (id.clone(), id.clone(), resource.to_owned());
+            let kind2 = kind.clone();
+            answers.push(
+                Task::new("Create", resource, &id)
+                    .on_success(move |s: &mut Store| {
+                        s.sync_inverse(&kind, &created, &Value::Null);
+                        s.record(&kind, "CREATE", &created, None);
+                    })
+                    .on_failure(move |s: &mut Store| {
+                        s.records.remove(&kind2, &failed);
+                    })
+                    .answer(store, record),
+            );
+        } else {
+            let id = store.create(resource, record);
+            answers.push(
+                store
                     .records
-                    .fields_mut(&holder.name, &holder_id)
-                    .and_then(|r| r.get_mut(field))
-                else {
-                    continue;
-                };
-                match slot {
-                    Value::Array(list) => {
-                        for item in list.iter_mut().filter(|i| i["id"] == id) {
-                            *item = fresh.clone();
-                        }
-                    }
-                    one => *one = fresh.clone(),
-                }
-            }
+                    .find(resource, &id)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
         }
     }
-}
-
-fn has_field(resource: &str, field: &str) -> bool {
-    schema()
-        .fields(resource)
-        .is_some_and(|fields| fields.iter().any(|f| f.name == field))
-}
-
-/// `VmPlacementGroup` → `vm-placement-group`.
-fn kebab(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('-');
-        }
-        out.push(c.to_ascii_lowercase());
-    }
-    out
+    Ok(if list {
+        Value::Array(answers)
+    } else {
+        answers.pop().unwrap_or_default()
+    })
 }

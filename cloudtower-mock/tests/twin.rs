@@ -1,0 +1,325 @@
+//! The mock as a tower's twin: records that agree, mutations with their effect, external
+//! towers kept apart, operations newer than the tower refused.
+
+mod common;
+
+use cloudtower_mock::{MockConfig, MockTower, EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS};
+use common::Session;
+use serde_json::{json, Value};
+
+fn id_of(record: &Value) -> String {
+    record["id"].as_str().expect("an id").to_owned()
+}
+
+async fn first(session: &Session, list: &str, filter: Value) -> Value {
+    let (status, found) = session.call(list, &json!({ "where": filter })).await;
+    assert_eq!(status, 200, "{list}: {found}");
+    found[0].clone()
+}
+
+#[tokio::test]
+async fn the_seed_data_satisfies_every_invariant() {
+    let tower = MockTower::start().await.unwrap();
+    let violations = tower.violations();
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    let empty = MockTower::start_with(MockConfig {
+        seed_data: false,
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(empty.violations(), Vec::<String>::new());
+}
+
+async fn call_as(
+    session: &Session,
+    tower_id: Option<&str>,
+    path: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let mut request = session
+        .http
+        .post(format!("{}/v2/api/{path}", session.url))
+        .header("authorization", &session.token)
+        .json(body);
+    if let Some(id) = tower_id {
+        request = request.header(EXTERNAL_CLOUDTOWER_HEADER, id);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_external_towers_resources_are_kept_apart_from_the_local_ones() {
+    let (_tower, session) = Session::start().await;
+    let (_, clusters) = call_as(&session, Some("tower-b"), "get-clusters", &json!({})).await;
+    let cluster = id_of(&clusters[0]);
+    let (status, created) = call_as(
+        &session,
+        Some("tower-b"),
+        "create-vm",
+        &json!([{"cluster_id": cluster, "name": "only-on-b", "cpu_cores": 1, "cpu_sockets": 1,
+                 "memory": 1073741824, "ha": false, "status": "STOPPED", "firmware": "BIOS", "vm_disks": {}, "vm_nics": []}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let named = json!({"where": {"name": "only-on-b"}});
+    let (_, on_b) = call_as(&session, Some("tower-b"), "get-vms", &named).await;
+    assert_eq!(on_b.as_array().unwrap().len(), 1, "{on_b}");
+    let (_, local) = call_as(&session, None, "get-vms", &named).await;
+    assert_eq!(local, json!([]), "the local tower has no such VM");
+    let (_, on_c) = call_as(&session, Some("tower-c"), "get-vms", &named).await;
+    assert_eq!(on_c, json!([]), "nor has another external tower");
+    // Bounded: one external tower more than the mock keeps is refused, naming the bound.
+    for n in 0..MAX_EXTERNAL_TOWERS - 2 {
+        let (status, _) = call_as(&session, Some(&format!("t{n}")), "get-vms", &json!({})).await;
+        assert_eq!(status, 200);
+    }
+    let (status, error) = call_as(&session, Some("one-too-many"), "get-vms", &json!({})).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("at most 16"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_operation_newer_than_the_tower_is_not_found() {
+    let (_tower, session) = Session::start_with(MockConfig {
+        version: Some("4.5.0".into()),
+        ..MockConfig::default()
+    })
+    .await;
+    // `create-isolation-policy` is new in 4.6.0.
+    let (status, error) = session.call("create-isolation-policy", &json!({})).await;
+    assert_eq!(status, 404, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("4.6.0"),
+        "{error}"
+    );
+    let (status, _) = session.call("get-vms", &json!({})).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn clones_and_conversions_create_what_they_say_with_real_ids() {
+    let (tower, session) = Session::start().await;
+    let web2 = first(&session, "get-vms", json!({"name": "web-2"})).await;
+    let disks = web2["vm_disks"].as_array().unwrap().len();
+    let clone = &session
+        .mutate(
+            "clone-vm",
+            &json!([{"src_vm_id": id_of(&web2), "name": "web-2-clone"}]),
+        )
+        .await[0];
+    let read = first(&session, "get-vms", json!({"id": id_of(clone)})).await;
+    assert_eq!(read["name"], "web-2-clone");
+    assert_eq!(read["memory"], web2["memory"]);
+    assert_eq!(read["vm_disks"].as_array().unwrap().len(), disks);
+
+    let template = &session
+        .mutate(
+            "clone-vm-template-from-vm",
+            &json!([{"vm_id": id_of(&web2), "name": "t-clone", "cloud_init_supported": false}]),
+        )
+        .await[0];
+    let read = first(&session, "get-vm-templates", json!({"id": id_of(template)})).await;
+    assert_eq!(read["name"], "t-clone");
+    assert_eq!(read["memory"], web2["memory"]);
+    assert_eq!(
+        session.read("get-vms", &id_of(&web2)).await.len(),
+        1,
+        "a clone keeps the VM"
+    );
+
+    let converted = &session
+        .mutate(
+            "convert-vm-template-from-vm",
+            &json!([{"vm_id": id_of(&web2), "name": "t-conv", "cloud_init_supported": true}]),
+        )
+        .await[0];
+    assert_eq!(
+        session
+            .read("get-vm-templates", &id_of(converted))
+            .await
+            .len(),
+        1
+    );
+    assert!(
+        session.read("get-vms", &id_of(&web2)).await.is_empty(),
+        "the VM became the template"
+    );
+
+    let vm = &session
+        .mutate(
+            "convert-vm-template-to-vm",
+            &json!([{"converted_from_template_id": id_of(converted), "name": "back"}]),
+        )
+        .await[0];
+    let read = first(&session, "get-vms", json!({"id": id_of(vm)})).await;
+    assert_eq!(read["name"], "back");
+    assert_eq!(read["vm_disks"].as_array().unwrap().len(), disks);
+    assert!(session
+        .read("get-vm-templates", &id_of(converted))
+        .await
+        .is_empty());
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn folders_gpus_and_pci_nics_are_added_to_vms_and_show_on_both_sides() {
+    let (tower, session) = Session::start().await;
+    let folder = first(&session, "get-vm-folders", json!({})).await;
+    let gpu = first(&session, "get-gpu-devices", json!({})).await;
+    let nic = first(&session, "get-nics", json!({})).await;
+    let web = json!({"name": "web-1"});
+    session
+        .mutate(
+            "add-vm-to-folder",
+            &json!({"where": web, "data": {"folder_id": id_of(&folder)}}),
+        )
+        .await;
+    session
+        .mutate(
+            "add-vm-gpu-device",
+            &json!({"where": web, "data": [{"gpu_id": id_of(&gpu), "amount": 1}]}),
+        )
+        .await;
+    session
+        .mutate(
+            "add-vm-pci-nic",
+            &json!({"where": web, "data": {"pci_nics": {"id": id_of(&nic)}}}),
+        )
+        .await;
+    let vm = first(&session, "get-vms", web.clone()).await;
+    assert_eq!(vm["folder"]["id"], folder["id"]);
+    assert_eq!(vm["gpu_devices"][0]["id"], gpu["id"]);
+    assert_eq!(vm["pci_nics"][0]["id"], nic["id"]);
+    let folder = first(&session, "get-vm-folders", json!({"id": id_of(&folder)})).await;
+    assert!(
+        folder["vms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == vm["id"]),
+        "{folder}"
+    );
+    assert_eq!(folder["vm_num"], folder["vms"].as_array().unwrap().len());
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn luns_clone_roll_back_and_delete_with_data_beside_where() {
+    let (tower, session) = Session::start().await;
+    let target = first(&session, "get-iscsi-targets", json!({})).await;
+    let lun = &session
+        .mutate(
+            "create-iscsi-lun",
+            &json!([{"iscsi_target_id": id_of(&target), "name": "lun-a",
+                      "assigned_size": 1073741824, "replica_num": 2}]),
+        )
+        .await[0];
+    let snapshot = &session
+        .mutate(
+            "create-iscsi-lun-snapshot",
+            &json!([{"iscsi_lun_id": id_of(lun), "iscsi_target_id": id_of(&target), "name": "snap-a"}]),
+        )
+        .await[0];
+    let read = first(
+        &session,
+        "get-iscsi-lun-snapshots",
+        json!({"id": id_of(snapshot)}),
+    )
+    .await;
+    assert_eq!(read["iscsi_lun"]["id"], lun["id"], "{read}");
+    let clone = &session
+        .mutate(
+            "clone-iscsi-lun-from-snapshot",
+            &json!([{"snapshot_id": id_of(snapshot), "iscsi_target_id": id_of(&target), "name": "lun-b"}]),
+        )
+        .await[0];
+    let read = first(&session, "get-iscsi-luns", json!({"id": id_of(clone)})).await;
+    assert_eq!(read["name"], "lun-b");
+    assert_eq!(read["assigned_size"], 1073741824);
+    let rolled = session
+        .mutate(
+            "rollback-iscsi-lun-from-snapshot",
+            &json!([{"lun_id": id_of(lun), "snapshot_id": id_of(snapshot)}]),
+        )
+        .await;
+    assert_eq!(rolled[0]["id"], lun["id"]);
+    // A snapshot of another LUN is refused.
+    let (status, _) = session
+        .call(
+            "rollback-iscsi-lun-from-snapshot",
+            &json!([{"lun_id": id_of(clone), "snapshot_id": id_of(snapshot)}]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let deleted = session
+        .mutate(
+            "delete-iscsi-lun",
+            &json!({"where": {"id": id_of(clone)}, "data": {"remove_snapshot": true}}),
+        )
+        .await;
+    assert_eq!(deleted[0]["id"], clone["id"]);
+    assert!(session
+        .read("get-iscsi-luns", &id_of(clone))
+        .await
+        .is_empty());
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn settings_security_groups_and_isolation_policies_are_read_back() {
+    let (tower, session) = Session::start().await;
+    let (status, answer) = session
+        .call(
+            "update-global-recycle-bin-setting",
+            &json!({"enabled": false, "retain": 3}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["task_id"].is_string());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let settings = first(&session, "get-global-settingses", json!({})).await;
+    assert_eq!(
+        settings["vm_recycle_bin"],
+        json!({"enabled": false, "retain": 3})
+    );
+
+    let everoute = first(&session, "get-everoute-clusters", json!({})).await;
+    let (status, group) = session
+        .call(
+            "create-security-group",
+            &json!({"name": "sg", "everoute_cluster_id": id_of(&everoute), "vms": {"name_starts_with": "web"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{group}");
+    let id = id_of(&group["data"]);
+    assert!(!id.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let read = first(&session, "get-security-groups", json!({"id": id})).await;
+    assert_eq!(read["name"], "sg");
+    assert_eq!(read["vms"].as_array().unwrap().len(), 2, "{read}");
+
+    let vm = first(&session, "get-vms", json!({"name": "db-1"})).await;
+    let (status, policy) = session
+        .call(
+            "create-isolation-policy",
+            &json!({"vm_id": id_of(&vm), "everoute_cluster_id": id_of(&everoute), "mode": "ALL"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{policy}");
+    let read = first(
+        &session,
+        "get-isolation-policies",
+        json!({"id": id_of(&policy)}),
+    )
+    .await;
+    assert_eq!(read["vm"]["id"], vm["id"]);
+    let vm = first(&session, "get-vms", json!({"name": "db-1"})).await;
+    assert_eq!(vm["isolation_policy"]["id"], policy["id"]);
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
