@@ -130,15 +130,54 @@ fn exit_code(succeeded: Result<bool, String>) -> Result<ExitCode, String> {
     })
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The checkout this run works on: the cargo workspace around the current directory, found at
+/// run time. Not the one xtask was compiled in (`CARGO_MANIFEST_DIR`): cargo does not rebuild
+/// xtask for a second checkout that shares its target directory (a global
+/// `CARGO_TARGET_DIR`), and that binary would otherwise write into the first checkout.
+fn workspace_root() -> Result<PathBuf, String> {
+    let output = std::process::Command::new(cargo())
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("running `cargo locate-project`: {e}"))?;
+    if !output.status.success() {
+        return Err(
+            "no cargo workspace around the current directory: run xtask inside a \
+             cloudtower-rs checkout"
+                .into(),
+        );
+    }
+    let manifest = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let root = manifest
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_default()
+        .ok_or_else(|| format!("{} has no directory", manifest.display()))?;
+    checkout_at(&root)
 }
 
+/// `root` when it is a cloudtower-rs checkout (it has the pin and the generated crate).
+fn checkout_at(root: &Path) -> Result<PathBuf, String> {
+    for marker in [
+        PIN_FILE_PATH,
+        "cloudtower-api/Cargo.toml",
+        "xtask/Cargo.toml",
+    ] {
+        if !root.join(marker).is_file() {
+            return Err(format!(
+                "{} is not a cloudtower-rs checkout (no {marker}): run xtask inside one",
+                root.display()
+            ));
+        }
+    }
+    Ok(root.to_path_buf())
+}
+
+/// The pin, from a checkout's root.
+const PIN_FILE_PATH: &str = "spec/pin.json";
+
 fn run(cli: Cli) -> Result<ExitCode, String> {
-    let root = workspace_root();
+    let root = workspace_root()?;
+    eprintln!("checkout: {}", root.display());
     match cli.command {
         Command::Conformance { args } => exit_code(run_conformance(&root, &args)),
         Command::Test { args } => {
@@ -637,9 +676,14 @@ mod tests {
         names
     }
 
+    /// The checkout these tests were compiled in (the tests run inside it).
+    fn this_checkout() -> PathBuf {
+        workspace_root().expect("the tests run inside the checkout")
+    }
+
     #[test]
     fn regen_with_out_writes_nothing_outside_out() {
-        let root = workspace_root();
+        let root = this_checkout();
         let spec = pinned::find_pinned_spec(&root).unwrap_or_else(|e| panic!("{e}"));
         let before = crate_files(&root);
         let scratch = tempfile::tempdir().expect("a temporary directory");
