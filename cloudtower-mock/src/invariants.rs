@@ -5,13 +5,7 @@ use serde_json::Value;
 
 use crate::json::{is_rfc3339, relation_ids};
 use crate::state::{num_fields, Store};
-use crate::table::schema;
-
-/// Whether a string field named `name` holds a point in time (`createdAt`,
-/// `local_created_at`, `start_time`, …).
-pub(crate) fn is_timestamp_field(name: &str) -> bool {
-    name.ends_with("_at") || name.ends_with("At") || name.ends_with("_time")
-}
+use crate::table::{is_timestamp_field, schema};
 
 /// Every violation of the invariants in `store`, one sentence each (none: the records
 /// agree):

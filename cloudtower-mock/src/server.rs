@@ -547,12 +547,49 @@ fn read_request(operation: &str, body: &[u8]) -> Result<Value, ApiError> {
             "invalid request body: nested deeper than {MAX_BODY_DEPTH} levels"
         )));
     }
-    let request: Value = serde_json::from_slice(body)
+    let mut request: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("invalid request body: not JSON: {e}")))?;
-    schema()
-        .check(&request, request_type)
-        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
-    Ok(request)
+    // Each pass fixes one lenient spelling the checker pointed at; bounded by the body's size.
+    for _ in 0..=body.len() {
+        match schema().check(&request, request_type) {
+            Ok(()) => return Ok(request),
+            Err(mismatch) if read_leniently(&mut request, &mismatch.pointer) => {}
+            Err(mismatch) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid request body: {mismatch}"
+                )))
+            }
+        }
+    }
+    Err(ApiError::bad_request("invalid request body"))
+}
+
+/// Reads the value at `pointer` as a tower does, where a tower is lenient; whether it
+/// changed anything. A tower is lenient about:
+/// - a whole-number float where an integer is expected (`262144.0`, what Python and
+///   JavaScript clients send): its JSON parser reads the integer it is. (`262144.5` is
+///   still refused: no integer reads so.)
+/// - `NOT` given as one filter rather than a list of them: Prisma, whose filter language
+///   the API follows, accepts both.
+///
+/// Everything else stays strict, as a tower's request validation is: unknown keys, missing
+/// required fields, wrong kinds, unknown enum values.
+fn read_leniently(request: &mut Value, pointer: &str) -> bool {
+    let Some(value) = request.pointer_mut(pointer) else {
+        return false;
+    };
+    if let Some(float) = value.as_f64().filter(|_| value.is_f64()) {
+        if float.fract() == 0.0 && float.abs() < 9.0e15 {
+            *value = Value::from(float as i64);
+            return true;
+        }
+        return false;
+    }
+    if pointer.ends_with("/NOT") && value.is_object() {
+        *value = Value::Array(vec![value.take()]);
+        return true;
+    }
+    false
 }
 
 async fn operation(

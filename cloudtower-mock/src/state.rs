@@ -339,8 +339,17 @@ impl Store {
 
     /// A new record of `resource`: every required field (the smallest value of its type), the
     /// nullable ones `null`, a fresh `id`.
+    /// Its required timestamps are now (never the skeleton's `""`).
     pub fn new_record(&mut self, resource: &str) -> Value {
-        skeleton_object(resource, 0, &mut || self.id())
+        let mut record = skeleton_object(resource, 0, &mut || self.id());
+        if let Some(fields) = record.as_object_mut() {
+            for field in crate::table::timestamp_fields(resource) {
+                if fields.get(field).is_some_and(|v| v == "") {
+                    fields.insert(field.into(), now_rfc3339().into());
+                }
+            }
+        }
+        record
     }
 
     /// A value of the object type `name` with `fields` set and every other required field at
@@ -471,7 +480,36 @@ impl Store {
     pub fn remove_linked(&mut self, resource: &str, id: &str) -> Option<Value> {
         let old = self.records.remove(resource, id)?;
         self.sync_inverse(resource, id, &old);
+        self.unlink_everywhere(resource, id);
         Some(old)
+    }
+
+    /// After record `resource`/`id` is gone, no record names it any more: it leaves the
+    /// to-many relations that held it, and a to-one relation that named it is `null` (what a
+    /// tower's foreign keys do). Relations without an inverse (`Application.vm`) included.
+    fn unlink_everywhere(&mut self, resource: &str, id: &str) {
+        for holder in &schema().resources {
+            for relation in holder.relations.iter().filter(|r| r.resource == resource) {
+                let field = relation.field.as_str();
+                let holders: Vec<String> = self
+                    .records
+                    .of(&holder.name)
+                    .iter()
+                    .filter(|r| relation_ids(&r[field]).iter().any(|i| i == id))
+                    .filter_map(|r| r["id"].as_str().map(str::to_owned))
+                    .collect();
+                for holder_id in holders {
+                    if let Some(fields) = self.records.fields_mut(&holder.name, &holder_id) {
+                        match fields.get_mut(field) {
+                            Some(Value::Array(list)) => list.retain(|item| item["id"] != id),
+                            Some(one) => *one = Value::Null,
+                            None => {}
+                        }
+                    }
+                    self.recount(&holder.name, &holder_id);
+                }
+            }
+        }
     }
 
     /// Changes record `resource`/`id` and records the change (nothing when it is gone): the
@@ -495,8 +533,7 @@ impl Store {
     /// Removes record `resource`/`id`, and it from the records that pointed at it; recorded
     /// as a DELETE.
     pub fn delete(&mut self, resource: &str, id: &str) -> Option<Value> {
-        let old = self.records.remove(resource, id)?;
-        self.sync_inverse(resource, id, &old);
+        let old = self.remove_linked(resource, id)?;
         self.record(resource, "DELETE", id, Some(old.clone()));
         Some(old)
     }

@@ -77,6 +77,22 @@ pub(crate) fn skeleton_object(
     Value::Object(out)
 }
 
+/// Whether a string field named `name` holds a point in time (`createdAt`,
+/// `local_created_at`, `start_time`, …).
+pub(crate) fn is_timestamp_field(name: &str) -> bool {
+    name.ends_with("_at") || name.ends_with("At") || name.ends_with("_time")
+}
+
+/// The string fields of the object type `name` that hold points in time.
+pub(crate) fn timestamp_fields(name: &str) -> impl Iterator<Item = &'static str> {
+    schema()
+        .fields(name)
+        .unwrap_or(&[])
+        .iter()
+        .filter(|f| f.ty == Ty::String && is_timestamp_field(&f.name))
+        .map(|f| f.name.as_str())
+}
+
 /// Whether the type `resource` has the field `field`.
 pub(crate) fn has_field(resource: &str, field: &str) -> bool {
     field_type(resource, field).is_some()

@@ -39,7 +39,9 @@ pub(crate) fn answer(store: &mut Store, path: &str, request: &Value) -> Result<V
                 query(request)?.count_related(resource, store.records.of(resource), &store.records);
             Ok(json!({ "aggregate": { "count": count } }))
         }
-        OperationKind::Create { resource, fields } => create(store, resource, fields, request),
+        OperationKind::Create { resource, fields } => {
+            create(store, resource, fields, request, &Value::Null)
+        }
         OperationKind::Update { resource, fields } => update(store, resource, fields, request),
         OperationKind::Delete { resource } => delete(store, resource, request),
         OperationKind::Other => match other_shape(path) {
@@ -91,20 +93,31 @@ pub(crate) fn selected_ids(
         .collect())
 }
 
-fn create(
+/// `create-X`: a record per params, with `defaults` (what the operation implies, such as a
+/// VM VLAN's `type`), then the fields the table maps, and the params it does not map whose
+/// name and value fit a field of the record ([`fields_by_name`]: `vlan_id`, `qos_*`).
+pub(crate) fn create(
     store: &mut Store,
     resource: &str,
     mappings: &[FieldMapping],
     request: &Value,
+    defaults: &Value,
 ) -> Result<Value, ApiError> {
     let mut answers = Vec::new();
     let mut created = Vec::new();
     for params in elements(request)? {
         let set = resolve_fields(store, resource, mappings, params)?;
+        let mut unmapped = params.clone();
+        if let Some(unmapped) = unmapped.as_object_mut() {
+            unmapped.retain(|param, _| !mappings.iter().any(|m| &m.param == param));
+        }
+        let by_name = fields_by_name(store, resource, &unmapped)?;
         let mut record = store.new_record(resource);
         let id = store.id();
         let local_id = store.uuid();
         if let Value::Object(fields) = &mut record {
+            crate::json::set(fields, defaults.clone());
+            fields.extend(by_name);
             fields.extend(set);
             fields.insert("id".into(), id.clone().into());
             for (key, value) in [
@@ -438,18 +451,10 @@ pub(crate) fn seed(store: &mut Store) {
     settle(store);
 }
 
-/// Makes the seeded records agree: every timestamp a point in time (not the skeleton's
-/// `""`), every relation shown on both sides, every `*_num` count right.
+/// Makes the seeded records agree: every relation shown on both sides, every `*_num` count
+/// right.
 fn settle(store: &mut Store) {
-    let now = now_rfc3339();
     for shape in &schema().resources {
-        let timestamps: Vec<String> = schema()
-            .fields(&shape.name)
-            .unwrap_or(&[])
-            .iter()
-            .filter(|f| f.ty == Ty::String && crate::invariants::is_timestamp_field(&f.name))
-            .map(|f| f.name.clone())
-            .collect();
         let ids: Vec<String> = store
             .records
             .of(&shape.name)
@@ -457,13 +462,6 @@ fn settle(store: &mut Store) {
             .filter_map(|r| r["id"].as_str().map(str::to_owned))
             .collect();
         for id in ids {
-            if let Some(fields) = store.records.fields_mut(&shape.name, &id) {
-                for field in &timestamps {
-                    if fields.get(field).is_some_and(|v| v == "") {
-                        fields.insert(field.clone(), Value::from(now.clone()));
-                    }
-                }
-            }
             store.sync_inverse(&shape.name, &id, &Value::Null);
         }
     }

@@ -149,6 +149,9 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store("rollback-iscsi-lun-from-snapshot", "iscsi", |s, b, _| {
         more::rollback_lun_from_snapshot(s, b)
     }),
+    store("create-vm-vlan", "network", |s, b, op| {
+        more::create_with_defaults(s, b, op, &serde_json::json!({"type": "VM"}))
+    }),
     store(
         "update-global-recycle-bin-setting",
         "settings",

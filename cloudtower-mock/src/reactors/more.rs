@@ -519,3 +519,22 @@ pub(crate) fn update_global_recycle_bin(
             .answer(store, answer),
     )
 }
+
+/// A regular create with what the operation implies (`create-vm-vlan`: a VLAN of `type`
+/// VM) set before the params.
+pub(crate) fn create_with_defaults(
+    store: &mut Store,
+    body: &Value,
+    operation: &str,
+    defaults: &Value,
+) -> Result<Value, ApiError> {
+    match crate::table::schema()
+        .operation(operation)
+        .map(|op| &op.kind)
+    {
+        Some(cloudtower_schema::OperationKind::Create { resource, fields }) => {
+            generic::create(store, resource, fields, body, defaults)
+        }
+        _ => generic::answer(store, operation, body),
+    }
+}
