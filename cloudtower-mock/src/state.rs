@@ -579,6 +579,7 @@ impl Store {
                 else {
                     continue;
                 };
+                let mut displaced = None;
                 if let Some(fields) = self.records.fields_mut(&target.name, added) {
                     let slot = fields.entry(inverse.field.clone()).or_insert(Value::Null);
                     if inverse.many {
@@ -588,8 +589,26 @@ impl Store {
                             other => *other = Value::Array(vec![projection]),
                         }
                     } else {
+                        displaced = slot["id"]
+                            .as_str()
+                            .filter(|previous| *previous != id)
+                            .map(str::to_owned);
                         *slot = projection;
                     }
+                }
+                // A to-one slot names one record: the one it named before lets go of it
+                // (a NIC moved to another VDS leaves the old one's `nics`).
+                if let Some(previous) = displaced {
+                    if let Some(fields) = self.records.fields_mut(resource, &previous) {
+                        match fields.get_mut(&relation.field) {
+                            Some(Value::Array(list)) => {
+                                list.retain(|item| item["id"] != added.as_str())
+                            }
+                            Some(one) if one["id"] == added.as_str() => *one = Value::Null,
+                            _ => {}
+                        }
+                    }
+                    self.recount(resource, &previous);
                 }
                 self.recount(&target.name, added);
             }

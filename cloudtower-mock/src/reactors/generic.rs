@@ -51,6 +51,7 @@ pub(crate) fn answer(store: &mut Store, path: &str, request: &Value) -> Result<V
             Some(OtherShape::Create { resource }) => {
                 create_by_name(store, resource, op.response.as_ref(), request)
             }
+            Some(OtherShape::Copy { resource }) => copy_selected(store, resource, request),
             None => schema_only(store, path, op.response.as_ref(), request),
         },
     }
@@ -129,6 +130,7 @@ pub(crate) fn create(
                 }
             }
         }
+        fill_placeholders(store, Some(resource), &mut record);
         created.push((id, record));
     }
     // Every element is checked before any is created: a bad one loses nothing.
@@ -342,9 +344,65 @@ pub(crate) fn nested(
         .ok_or_else(|| ApiError::no_such(format!("no {target} with id `{id}`")))
 }
 
-/// An answer for an operation with no generic behaviour: for a list of tasks on a resource
-/// whose filter the request carries, a task per resource it selects (holding the resource);
-/// otherwise the smallest value of the response type.
+/// The resource whose records a filter type selects (`VmWhereInput`,
+/// `VmWhereUniqueInput` → `Vm`).
+fn filtered_resource(filter: &str) -> Option<&'static str> {
+    let schema = schema();
+    if let Some(r) = schema.resources.iter().find(|r| r.filter == filter) {
+        return Some(r.name.as_str());
+    }
+    let name = filter.strip_suffix("WhereUniqueInput")?;
+    schema.resource(name).map(|r| r.name.as_str())
+}
+
+/// The resource the `where` of `request` (of type `request_type`) selects, and the ids.
+fn where_selection(
+    store: &Store,
+    request_type: Option<&Ty>,
+    request: &Value,
+) -> Result<Option<(&'static str, Vec<String>)>, ApiError> {
+    let Some(filter) = request.get("where").filter(|w| w.is_object()) else {
+        return Ok(None);
+    };
+    let Some(name) = request_type.and_then(Ty::named) else {
+        return Ok(None);
+    };
+    let Some(filter_type) = schema()
+        .fields(name)
+        .and_then(|fields| fields.iter().find(|f| f.name == "where"))
+        .and_then(|f| f.ty.named())
+    else {
+        return Ok(None);
+    };
+    let Some(resource) = filtered_resource(filter_type) else {
+        return Ok(None);
+    };
+    Ok(Some((resource, selected_ids(store, resource, filter)?)))
+}
+
+/// The response's element type: `(resource or type name, list, with tasks)`.
+fn response_shape(response: &Ty) -> Option<(&str, bool, bool)> {
+    match response {
+        Ty::Array(element) => match element.as_ref() {
+            Ty::WithTask(data) => Some((data.named()?, true, true)),
+            Ty::Named(name) => Some((name, true, false)),
+            _ => None,
+        },
+        Ty::WithTask(data) => Some((data.named()?, false, true)),
+        Ty::Named(name) => Some((name, false, false)),
+        _ => None,
+    }
+}
+
+/// An answer for an operation outside the regular shapes, reflecting the store:
+/// - with a `where` over `W` answering `R`s: the selected records when `W` is `R`; the `R`
+///   each selected `W` names (a VM NIC's VM); or, when `R` points at `W` (a backup plan's
+///   executions), a new `R` for each selected `W` (what running the operation creates);
+/// - without one, answering one `R`: the record the request names (`id`, `<r>_id`), else
+///   the tower's first (its settings, its license), updated with the params that fit it;
+/// - otherwise the smallest value of the response type, its placeholders filled.
+///
+/// Each answer element of a task type names a real task on the record it holds.
 fn schema_only(
     store: &mut Store,
     path: &str,
@@ -354,23 +412,38 @@ fn schema_only(
     let Some(response) = response else {
         return Ok(Value::Null);
     };
-    if let Ty::Array(element) = response {
-        if let Ty::WithTask(data) = element.as_ref() {
-            if let Some(resource) = data.named().filter(|r| schema().resource(r).is_some()) {
-                if request.get("where").is_some_and(Value::is_object) {
-                    let mut answers = Vec::new();
-                    for id in selected(store, resource, request)? {
-                        let record = store.records.find(resource, &id).cloned();
-                        let task_id =
-                            store.task(path, AsyncStatus::Updating, resource, &id, None, None);
-                        answers.push(json!({ "task_id": task_id, "data": record }));
-                    }
-                    return Ok(Value::Array(answers));
-                }
+    let request_type = schema().operation(path).and_then(|op| op.request.as_ref());
+    let shape = response_shape(response);
+    let resource = shape.and_then(|(name, _, _)| schema().resource(name).map(|r| r.name.as_str()));
+    if let (Some(resource), Some((_, list, with_task))) = (resource, shape) {
+        let records = match where_selection(store, request_type, request)? {
+            Some((selected, ids)) => Some(related(store, path, selected, &ids, resource)),
+            None if !list => named_or_first(store, path, resource, request).map(|id| vec![id]),
+            None => None,
+        };
+        if let Some(ids) = records {
+            let mut answers = Vec::new();
+            for id in ids {
+                let Some(record) = store.records.find(resource, &id).cloned() else {
+                    continue;
+                };
+                answers.push(if with_task {
+                    let task_id =
+                        store.task(path, AsyncStatus::Updating, resource, &id, None, None);
+                    json!({ "task_id": task_id, "data": record })
+                } else {
+                    record
+                });
             }
+            return Ok(if list {
+                Value::Array(answers)
+            } else {
+                answers.pop().unwrap_or(Value::Null)
+            });
         }
     }
     let mut answer = skeleton(response, 0, &mut || store.id());
+    fill_placeholders(store, None, &mut answer);
     // A `task<T>` answer names a real task (one that changes nothing).
     if answer.get("task_id").is_some_and(Value::is_null) && matches!(response, Ty::WithTask(_)) {
         answer["task_id"] = store
@@ -378,6 +451,184 @@ fn schema_only(
             .into();
     }
     Ok(answer)
+}
+
+/// The `resource` records an operation on the `selected` records of `from` answers (see
+/// [`schema_only`]); new ones are created (recorded) when `resource` points at `from`.
+fn related(
+    store: &mut Store,
+    path: &str,
+    from: &str,
+    selected: &[String],
+    resource: &str,
+) -> Vec<String> {
+    if from == resource {
+        return selected.to_vec();
+    }
+    let relation_to = |holder: &str, target: &str| {
+        schema()
+            .resource(holder)
+            .and_then(|s| s.relations.iter().find(|r| r.resource == target && !r.many))
+            .map(|r| r.field.clone())
+    };
+    if let Some(field) = relation_to(from, resource) {
+        let mut out: Vec<String> = Vec::new();
+        for id in selected {
+            if let Some(target) = store
+                .records
+                .find(from, id)
+                .and_then(|r| r[field.as_str()]["id"].as_str())
+            {
+                if !out.iter().any(|o| o == target) {
+                    out.push(target.to_owned());
+                }
+            }
+        }
+        return out;
+    }
+    if let Some(field) = relation_to(resource, from) {
+        let mut out = Vec::new();
+        for id in selected {
+            let Some(link) = store.records.nested(resource, &field, from, id) else {
+                continue;
+            };
+            let mut record = store.new_record(resource);
+            let local_id = store.uuid();
+            if let Some(fields) = record.as_object_mut() {
+                if fields.contains_key("local_id") {
+                    fields.insert("local_id".into(), local_id.into());
+                }
+                if fields.contains_key("name") {
+                    fields.insert("name".into(), format!("{path}-{id}").into());
+                }
+                fields.insert(field.clone(), link);
+            }
+            fill_placeholders(store, Some(resource), &mut record);
+            out.push(store.create(resource, record));
+        }
+        return out;
+    }
+    Vec::new()
+}
+
+/// The record of `resource` a request without a `where` names (`id`, `<resource>_id`, at
+/// the top or in `data`), else the first one; `update-*` operations apply the params that
+/// fit it.
+fn named_or_first(
+    store: &mut Store,
+    path: &str,
+    resource: &str,
+    request: &Value,
+) -> Option<String> {
+    let key = format!("{}_id", crate::table::kebab(resource).replace('-', "_"));
+    let named = [request, &request["data"], &request["where"]]
+        .into_iter()
+        .flat_map(|v| [v.get("id"), v.get(key.as_str())])
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|id| store.records.find(resource, id).is_some())
+        .map(str::to_owned);
+    let id = named.or_else(|| {
+        store
+            .records
+            .of(resource)
+            .first()
+            .and_then(|r| r["id"].as_str().map(str::to_owned))
+    })?;
+    if path.starts_with("update-") {
+        let params = if request["data"].is_object() {
+            &request["data"]
+        } else {
+            request
+        };
+        if let Ok(mut set) = fields_by_name(store, resource, params) {
+            set.remove("id");
+            if !set.is_empty() {
+                store.update(resource, &id, |record| record.extend(set));
+            }
+        }
+    }
+    Some(id)
+}
+
+/// Fills the placeholders a skeleton leaves (`{"id": ""}`) in `value` (a record of
+/// `resource`, or an answer): a relation of the record points at the record its sibling
+/// relations' targets name (a volume snapshot's cluster is its volume's), else at the first
+/// record of its resource; a nested object named like a resource (`cluster`) likewise;
+/// anything else gets a fresh id.
+pub(crate) fn fill_placeholders(store: &mut Store, resource: Option<&str>, value: &mut Value) {
+    let Some(fields) = value.as_object() else {
+        if let Value::Array(items) = value {
+            for item in items {
+                fill_placeholders(store, resource, item);
+            }
+        }
+        return;
+    };
+    let keys: Vec<String> = fields.keys().cloned().collect();
+    for key in keys {
+        let is_placeholder = value[key.as_str()].get("id").is_some_and(|id| id == "");
+        if !is_placeholder {
+            let child = &mut value[key.as_str()];
+            if child.is_object() || child.is_array() {
+                let nested_type = resource
+                    .and_then(|r| crate::table::field_type(r, &key))
+                    .and_then(Ty::named)
+                    .and_then(|n| schema().resource(n).map(|r| r.name.as_str()));
+                fill_placeholders(store, nested_type, child);
+            }
+            continue;
+        }
+        let target = resource
+            .and_then(|r| schema().resource(r))
+            .and_then(|s| s.relations.iter().find(|r| r.field == key))
+            .map(|r| r.resource.as_str())
+            .or_else(|| {
+                let wanted = key.replace('_', "");
+                schema()
+                    .resources
+                    .iter()
+                    .find(|r| r.name.to_ascii_lowercase() == wanted)
+                    .map(|r| r.name.as_str())
+            });
+        let from_sibling = target.and_then(|target| {
+            value.as_object()?.values().find_map(|sibling| {
+                let sibling_id = sibling.get("id")?.as_str().filter(|id| !id.is_empty())?;
+                schema().resources.iter().find_map(|r| {
+                    let held = store.records.find(&r.name, sibling_id)?;
+                    let id = held.get(&key)?.get("id")?.as_str()?;
+                    store.records.find(target, id).map(|_| id.to_owned())
+                })
+            })
+        });
+        let chosen = from_sibling.or_else(|| {
+            target.and_then(|t| {
+                store
+                    .records
+                    .of(t)
+                    .first()
+                    .and_then(|r| r["id"].as_str().map(str::to_owned))
+            })
+        });
+        let filled = match (target, chosen) {
+            (Some(t), Some(id)) => {
+                let holder = resource.unwrap_or(t);
+                store
+                    .records
+                    .nested(holder, &key, t, &id)
+                    .unwrap_or_else(|| json!({"id": id}))
+            }
+            _ => {
+                let mut fresh = value[key.as_str()].clone();
+                fresh["id"] = store.id().into();
+                fresh
+            }
+        };
+        value[key.as_str()] = filled;
+    }
+    if value.get("id").is_some_and(|id| id == "") {
+        value["id"] = store.id().into();
+    }
 }
 
 /// One record of every resource type that others refer to (relations and create params'
@@ -446,6 +697,12 @@ pub(crate) fn seed(store: &mut Store) {
         }
         if let Some(fields) = store.records.fields_mut(resource, &id) {
             fields.extend(links);
+        }
+        if let Some(mut record) = store.records.find(resource, &id).cloned() {
+            fill_placeholders(store, Some(resource), &mut record);
+            if let Some(slot) = store.records.find_mut(resource, &id) {
+                *slot = record;
+            }
         }
     }
     settle(store);
@@ -552,6 +809,7 @@ pub(crate) fn link(
 pub(crate) enum OtherShape {
     Delete { resource: &'static str },
     Create { resource: &'static str },
+    Copy { resource: &'static str },
 }
 
 /// The shape [`OtherShape`] of `path`, read from its name, request and response types.
@@ -570,10 +828,18 @@ pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
             resource: resource.name.as_str(),
         });
     }
-    if path.starts_with("create-") {
+    if path.starts_with("create-") || path.starts_with("clone-") || path.starts_with("copy-") {
         let resource = schema().resource(op.response.as_ref()?.named()?)?;
-        // Params of its own (not a `where` of what exists), one object or a list of them.
-        schema().fields(request.named()?)?;
+        let params = schema().fields(request.named()?)?;
+        if let Some(filter) = params.iter().find(|f| f.name == "where") {
+            // A copy of what `where` selects (`clone-vm-volume`).
+            let selects = filter.ty.named().and_then(filtered_resource)?;
+            return (selects == resource.name && !path.starts_with("create-")).then_some(
+                OtherShape::Copy {
+                    resource: resource.name.as_str(),
+                },
+            );
+        }
         return Some(OtherShape::Create {
             resource: resource.name.as_str(),
         });
@@ -690,6 +956,7 @@ fn create_by_name(
             }
             fields.extend(set);
         }
+        fill_placeholders(store, Some(resource), &mut record);
         records.push(record);
     }
     let with_task = match response {
@@ -731,4 +998,63 @@ fn create_by_name(
     } else {
         answers.pop().unwrap_or_default()
     })
+}
+
+/// A copy of each record of `resource` that `where` selects (each element's, for a list of
+/// params), with the fields `data` sets by name; answered with a task per copy.
+fn copy_selected(store: &mut Store, resource: &str, request: &Value) -> Result<Value, ApiError> {
+    let all: Vec<Value> = match request {
+        Value::Array(items) => items.clone(),
+        one => vec![one.clone()],
+    };
+    let mut answers = Vec::new();
+    for params in &all {
+        let set = fields_by_name(store, resource, &params["data"])?;
+        for id in selected_ids(store, resource, &params["where"])? {
+            let Some(mut copy) = store.records.find(resource, &id).cloned() else {
+                continue;
+            };
+            let new_id = store.id();
+            let local_id = store.uuid();
+            if let Some(fields) = copy.as_object_mut() {
+                fields.insert("id".into(), new_id.clone().into());
+                for (key, value) in [
+                    ("local_id", Value::from(local_id)),
+                    ("local_created_at", Value::from(now_rfc3339())),
+                ] {
+                    if fields.contains_key(key) {
+                        fields.insert(key.into(), value);
+                    }
+                }
+                // What points at the original does not point at the copy.
+                if let Some(shape) = schema().resource(resource) {
+                    for relation in shape.relations.iter().filter(|r| r.many) {
+                        if fields.contains_key(&relation.field) {
+                            fields.insert(relation.field.clone(), json!([]));
+                        }
+                    }
+                }
+                fields.extend(set.clone());
+            }
+            store.records.insert(resource, copy.clone());
+            let (created, failed, kind, kind2) = (
+                new_id.clone(),
+                new_id.clone(),
+                resource.to_owned(),
+                resource.to_owned(),
+            );
+            answers.push(
+                Task::new("Create", resource, &new_id)
+                    .on_success(move |s: &mut Store| {
+                        s.sync_inverse(&kind, &created, &Value::Null);
+                        s.record(&kind, "CREATE", &created, None);
+                    })
+                    .on_failure(move |s: &mut Store| {
+                        s.records.remove(&kind2, &failed);
+                    })
+                    .answer(store, copy),
+            );
+        }
+    }
+    Ok(Value::Array(answers))
 }

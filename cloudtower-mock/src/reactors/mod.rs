@@ -149,6 +149,7 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store("rollback-iscsi-lun-from-snapshot", "iscsi", |s, b, _| {
         more::rollback_lun_from_snapshot(s, b)
     }),
+    store("create-host", "hosts", |s, b, _| more::create_hosts(s, b)),
     store("create-vm-vlan", "network", |s, b, op| {
         more::create_with_defaults(s, b, op, &serde_json::json!({"type": "VM"}))
     }),

@@ -538,3 +538,48 @@ pub(crate) fn create_with_defaults(
         _ => generic::answer(store, operation, body),
     }
 }
+
+/// `create-host`: the hosts of each element join its cluster when the task succeeds; the
+/// answer (`BatchHosts`) names the task.
+pub(crate) fn create_hosts(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut planned = Vec::new();
+    for p in params(body) {
+        let cluster = nested(store, "Host", "cluster", "Cluster", text(p, "cluster_id"))?;
+        let mut hosts = Vec::new();
+        for data in items(p, "data") {
+            let mut host = store.new_record("Host");
+            let local_id = store.uuid();
+            merge(
+                &mut host,
+                json!({
+                    "name": text(data, "hostname"),
+                    "local_id": data["host_uuid"].as_str().map_or(local_id, str::to_owned),
+                    "management_ip": text(data, "host_ip"),
+                    "cluster": cluster,
+                    "status": "CONNECTED_HEALTHY",
+                    "state": "IN_USE",
+                }),
+            );
+            hosts.push(host);
+        }
+        planned.push(hosts);
+    }
+    let mut answers = Vec::new();
+    for hosts in planned {
+        let task_id = store.task(
+            "Add hosts to cluster",
+            AsyncStatus::Creating,
+            "",
+            "",
+            Some(Box::new(move |s: &mut Store| {
+                for host in hosts {
+                    s.create("Host", host);
+                }
+            })),
+            None,
+        );
+        let task = json!({"id": task_id});
+        answers.push(json!({"task_id": task_id, "data": {"task": task}}));
+    }
+    Ok(Value::Array(answers))
+}
