@@ -82,6 +82,7 @@ mod server;
 mod state;
 mod table;
 mod tasks;
+mod user;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -98,6 +99,7 @@ pub use pair::{MockPair, Role};
 pub use reactors::Coverage;
 pub use server::{EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS};
 pub use state::MAX_UPLOADS;
+pub use user::{InsertError, Reaction, Records, UserReactor};
 
 /// The CloudTower version of the spec `cloudtower-api` was generated from (`spec/pin.json`):
 /// what [`MockConfig::version`] answers by default. (A test checks it against the pin.)
@@ -154,6 +156,12 @@ pub struct MockConfig {
     /// How many ended tasks `get-tasks` keeps answering (default 10,000): the oldest go first.
     /// Running tasks are always kept.
     pub max_ended_tasks: usize,
+    /// A fixture or state file to start from (default none): a JSON object of resource
+    /// types to lists of records, `{"Vm": [{…}], "Vlan": [{…}]}`, as
+    /// [`MockTower::save_state`] writes. Each record is checked against the table (missing
+    /// required fields take their smallest values); a record whose id the tower already
+    /// holds replaces it. A file that does not load stops the start with `InvalidData`.
+    pub fixtures: Option<std::path::PathBuf>,
 }
 
 impl Default for MockConfig {
@@ -167,6 +175,7 @@ impl Default for MockConfig {
             lock_resources_during_tasks: false,
             max_recorded_requests: MAX_RECORDED_REQUESTS,
             max_ended_tasks: 10_000,
+            fixtures: None,
         }
     }
 }
@@ -199,7 +208,9 @@ impl MockTower {
         let listener = TcpListener::bind(config.listen).await?.into_std()?;
         let addr = listener.local_addr()?;
         let pairing = pair::Pairing::lone(format!("http://{addr}"));
-        let shared = server::Shared::new(SharedState::new(&config), &config, pairing);
+        let state = SharedState::new(&config);
+        load_fixtures(&config, &state)?;
+        let shared = server::Shared::new(state, &config, pairing);
         MockTower::serve(listener, shared)
     }
 
@@ -395,6 +406,81 @@ impl MockTower {
         self.shared.healthz.load(Ordering::SeqCst)
     }
 
+    /// Adds a record of `resource` (`Vm`, `Vlan`, …) to the local tower: `fields` over the
+    /// smallest valid record (a fresh `id` unless given), checked against the table, what it
+    /// names shown on both sides. Its id; an error naming what is wrong, and nothing added,
+    /// for a record that is not one of its type or names a record that does not exist.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudtower_mock::MockTower;
+    /// use serde_json::json;
+    ///
+    /// let tower = MockTower::start().await?;
+    /// let cluster = tower.records("Cluster")[0]["id"].clone();
+    /// let vds = tower.insert("Vds", json!({"name": "vds-lab", "cluster": {"id": cluster, "name": "cluster-1"}}))?;
+    /// assert!(tower.insert("Vds", json!({"nmae": "typo"})).is_err());
+    /// assert_eq!(tower.records("Vds").iter().filter(|v| v["id"] == vds.as_str()).count(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn insert(&self, resource: &str, fields: serde_json::Value) -> Result<String, InsertError> {
+        let mut store = self.shared.store();
+        user::insert(&mut store, resource, fields)
+    }
+
+    /// Every record of `resource` the local tower holds, in creation order (after the tasks
+    /// that are due have ended), for assertions.
+    pub fn records(&self, resource: &str) -> Vec<serde_json::Value> {
+        let mut store = self.shared.store();
+        store.advance();
+        store.records.of(resource).to_vec()
+    }
+
+    /// Runs `f` on the local tower's records (read, insert, update), with the store held.
+    pub fn with_records<T>(&self, f: impl FnOnce(&mut Records<'_>) -> T) -> T {
+        let mut store = self.shared.store();
+        store.advance();
+        f(&mut Records { store: &mut store })
+    }
+
+    /// Puts a reactor of your own in front of `operation` (a path under `/v2/api/`): it sees
+    /// each checked request body and the records, and decides ([`Reaction`]): answer it
+    /// itself, fail it, or pass it on to the mock's own behaviour (after looking, or after
+    /// changing the records). One per operation; a later one replaces it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudtower_mock::{MockTower, Reaction};
+    ///
+    /// let tower = MockTower::start().await?;
+    /// // Every `delete-vm` is refused, as a tower with protected VMs would.
+    /// tower.react("delete-vm", |_, _| Reaction::Fail(400, "VM is protected".into()));
+    /// # Ok(()) }
+    /// ```
+    pub fn react(
+        &self,
+        operation: &str,
+        reactor: impl Fn(&mut Records<'_>, &serde_json::Value) -> Reaction + Send + Sync + 'static,
+    ) {
+        self.shared
+            .user_reactors()
+            .insert(operation.to_owned(), Arc::new(reactor));
+    }
+
+    /// Writes every record of the local tower to `path` as JSON (`{"Vm": [...], ...}`): a
+    /// file [`MockConfig::fixtures`] (and the program's `--state`) starts from.
+    pub fn save_state(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let dump = {
+            let mut store = self.shared.store();
+            store.advance();
+            user::dump(&store)
+        };
+        let text = serde_json::to_vec_pretty(&dump).map_err(std::io::Error::other)?;
+        std::fs::write(path, text)
+    }
+
     /// Where the records of this tower (the local one) contradict each other, one sentence
     /// per violation: a nested `{id, …}` naming nothing, a relation one side of which does
     /// not name the other, a `*_num` count that is not the length of what it counts, a
@@ -437,6 +523,25 @@ impl SharedState {
             faults: Arc::new(Mutex::new(faults::Faults::new(config.seed))),
         }
     }
+}
+
+/// Loads `config.fixtures` into the local store of `state`.
+pub(crate) fn load_fixtures(config: &MockConfig, state: &SharedState) -> std::io::Result<()> {
+    let Some(path) = &config.fixtures else {
+        return Ok(());
+    };
+    let text = std::fs::read(path)?;
+    let invalid = |e: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    };
+    let file: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| invalid(e.to_string()))?;
+    let mut store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+    user::load(&mut store, &file).map_err(|e| invalid(e.to_string()))?;
+    Ok(())
 }
 
 /// The store a tower (or a pair) starts with.

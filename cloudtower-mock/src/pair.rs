@@ -141,6 +141,7 @@ impl MockPair {
             format!("http://{}", listeners[1].local_addr()?),
         ];
         let state = SharedState::new(&config);
+        crate::load_fixtures(&config, &state)?;
         let roles = Arc::new(AtomicU8::new(bits(Role::Active, Role::Passive)));
         let location = Arc::new(Mutex::new(None));
         let [first, second] = listeners;

@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     /// Users, sessions and API keys (of the local tower, which authenticates every call).
     pub sessions: Arc<Mutex<Sessions>>,
     pub faults: Arc<Mutex<Faults>>,
+    /// Users' reactors, by operation ([`crate::MockTower::react`]).
+    pub user_reactors: Mutex<HashMap<String, crate::UserReactor>>,
     /// How many requests each operation received since the tower started.
     pub counts: Mutex<HashMap<String, usize>>,
     /// The most recent requests with their bodies, at most `max_recorded`.
@@ -81,6 +83,7 @@ impl Shared {
             config: config.clone(),
             sessions: state.sessions,
             faults: state.faults,
+            user_reactors: Mutex::new(HashMap::new()),
             counts: Mutex::new(HashMap::new()),
             recorded: Mutex::new(VecDeque::new()),
             max_recorded: config.max_recorded_requests,
@@ -100,6 +103,9 @@ impl Shared {
     }
     pub fn recorded(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
         lock(&self.recorded)
+    }
+    pub fn user_reactors(&self) -> MutexGuard<'_, HashMap<String, crate::UserReactor>> {
+        lock(&self.user_reactors)
     }
     pub fn counts(&self) -> MutexGuard<'_, HashMap<String, usize>> {
         lock(&self.counts)
@@ -600,6 +606,7 @@ async fn operation(
 ) -> Response {
     let op = operation.clone();
     let sessions = app.sessions.clone();
+    let user_reactor = app.user_reactors().get(&operation).cloned();
     call(
         &app,
         &operation,
@@ -607,6 +614,16 @@ async fn operation(
         recorded_body(&body),
         move |store| {
             let request = read_request(&op, &body)?;
+            if let Some(react) = user_reactor {
+                let mut records = crate::Records { store: &mut *store };
+                match react(&mut records, &request) {
+                    crate::Reaction::Pass => {}
+                    crate::Reaction::Answer(answer) => return Ok(answer),
+                    crate::Reaction::Fail(status, message) => {
+                        return Err(ApiError::new(status, message))
+                    }
+                }
+            }
             match reactors::entry(&op).map(|e| e.serve) {
                 Some(Serve::Auth) => lock(&sessions).login(&request),
                 _ => reactors::dispatch(store, &op, &request),

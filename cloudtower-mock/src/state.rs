@@ -320,6 +320,16 @@ impl Store {
         format!("clmock{:019}", self.next)
     }
 
+    /// Makes sure no fresh id is `id` (one a fixture or state file brought).
+    pub fn reserve_id(&mut self, id: &str) {
+        if let Some(n) = id
+            .strip_prefix("clmock")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            self.next = self.next.max(n);
+        }
+    }
+
     /// A fresh UUID-shaped local id (what SMTX OS calls things).
     pub fn uuid(&mut self) -> String {
         self.next += 1;

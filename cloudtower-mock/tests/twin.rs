@@ -3,7 +3,9 @@
 
 mod common;
 
-use cloudtower_mock::{MockConfig, MockTower, EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS};
+use cloudtower_mock::{
+    MockConfig, MockTower, Reaction, EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS,
+};
 use common::Session;
 use serde_json::{json, Value};
 
@@ -452,4 +454,134 @@ async fn records_agree_after_randomised_sequences_of_operations() {
             violations.join("\n")
         );
     }
+}
+
+#[tokio::test]
+async fn users_seed_records_override_operations_and_save_the_state() {
+    let (tower, session) = Session::start().await;
+    let cluster = tower.records("Cluster")[0]["id"].clone();
+    // A record checked against the table, shown on what it names.
+    let vds = tower
+        .insert(
+            "Vds",
+            json!({"name": "vds-lab", "cluster": {"id": cluster, "name": "cluster-1"}}),
+        )
+        .unwrap();
+    let read = first(&session, "get-vdses", json!({"id": vds})).await;
+    assert_eq!(read["name"], "vds-lab");
+    let error = tower.insert("Vds", json!({"nmae": "typo"})).unwrap_err();
+    assert!(error.to_string().contains("nmae"), "{error}");
+    let error = tower
+        .insert(
+            "Vlan",
+            json!({"name": "x", "vds": {"id": "nothing", "name": "x"}}),
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("does not exist"), "{error}");
+    assert_eq!(tower.violations(), Vec::<String>::new());
+
+    // A reactor of the user's: refuses one VM's deletion, passes the others on.
+    tower.react("delete-vm", |records, body| {
+        let protected = records
+            .all("Vm")
+            .iter()
+            .any(|vm| vm["name"] == "db-1" && body["where"]["name"] == "db-1");
+        if protected {
+            Reaction::Fail(400, "db-1 is protected".into())
+        } else {
+            Reaction::Pass
+        }
+    });
+    let (status, error) = session
+        .call("delete-vm", &json!({"where": {"name": "db-1"}}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["message"], "db-1 is protected");
+    session
+        .mutate("delete-vm", &json!({"where": {"name": "web-2"}}))
+        .await;
+    assert!(tower.records("Vm").iter().all(|vm| vm["name"] != "web-2"));
+
+    // A reactor that panics answers 500 and leaves the tower working.
+    tower.react("get-hosts", |_, _| panic!("a bug in a user's reactor"));
+    let (status, error) = session.call("get-hosts", &json!({})).await;
+    assert_eq!(status, 500, "{error}");
+    let (status, _) = session.call("get-vms", &json!({})).await;
+    assert_eq!(status, 200);
+
+    // The state saved and loaded again: the same records.
+    let dir = std::env::temp_dir().join(format!("cloudtower-mock-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("state.json");
+    tower.save_state(&path).unwrap();
+    let again = MockTower::start_with(MockConfig {
+        seed_data: false,
+        fixtures: Some(path.clone()),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(again.records("Vm"), tower.records("Vm"));
+    assert_eq!(again.records("Vds").len(), tower.records("Vds").len());
+    assert_eq!(again.violations(), Vec::<String>::new());
+    // A new record there does not take an id of the loaded ones.
+    let id = again
+        .insert("Label", json!({"key": "k", "value": "v"}))
+        .unwrap();
+    assert!(tower
+        .records("Label")
+        .iter()
+        .all(|l| l["id"] != id.as_str()));
+    // A file that is not fixtures stops the start, naming it.
+    std::fs::write(&path, "{\"Vm\": 3}").unwrap();
+    let error = MockTower::start_with(MockConfig {
+        fixtures: Some(path.clone()),
+        ..MockConfig::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn metrics_answer_a_plausible_series_per_existing_resource() {
+    let (_tower, session) = Session::start().await;
+    let (status, metrics) = session
+        .call(
+            "get-vm-metrics",
+            &json!({"range": "1h", "metrics": ["elf_vm_cpu_overall_usage_percent"],
+                    "vms": {"name_starts_with": "web"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{metrics}");
+    let metric = &metrics[0]["data"];
+    assert_eq!(metric["unit"], "PERCENT");
+    let streams = metric["sample_streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 2, "one series per VM selected");
+    let vm = first(&session, "get-vms", json!({"name": "web-1"})).await;
+    assert!(
+        streams.iter().any(|s| s["labels"]["_vm"] == vm["id"]),
+        "{metric}"
+    );
+    let points = streams[0]["points"].as_array().unwrap();
+    assert!(points.len() >= 10, "{}", points.len());
+    for pair in points.windows(2) {
+        assert!(
+            pair[0]["t"].as_i64() < pair[1]["t"].as_i64(),
+            "time moves on"
+        );
+    }
+    assert!(points
+        .iter()
+        .all(|p| (0.0..=100.0).contains(&p["v"].as_f64().unwrap())));
+    // Nothing measured for VMs that do not exist.
+    let (_, none) = session
+        .call(
+            "get-vm-metrics",
+            &json!({"range": "1h", "metrics": ["x"], "vms": {"name": "no-such-vm"}}),
+        )
+        .await;
+    assert_eq!(none, json!([]));
 }

@@ -7,6 +7,7 @@
 //! into [`Store`](crate::state::Store), never the other way.
 
 pub(crate) mod generic;
+pub(crate) mod metrics;
 pub(crate) mod more;
 pub(crate) mod uploads;
 pub(crate) mod vm;
@@ -178,6 +179,7 @@ pub(crate) fn dispatch(
 ) -> Result<Value, ApiError> {
     match entry(operation).map(|e| e.serve) {
         Some(Serve::Store(react)) => react(store, body, operation),
+        _ if metrics::serves(operation) => metrics::answer(store, operation, body),
         _ => generic::answer(store, operation, body),
     }
 }
@@ -199,6 +201,9 @@ pub enum Coverage {
 pub(crate) fn coverage(path: &str) -> (Coverage, &'static str) {
     if let Some(entry) = entry(path) {
         return (Coverage::Override, entry.reactor);
+    }
+    if metrics::serves(path) {
+        return (Coverage::Override, "metrics");
     }
     let Some(op) = schema().operation(path) else {
         return (Coverage::SchemaOnly, "schema-only");
