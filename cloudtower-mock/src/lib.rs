@@ -35,17 +35,43 @@
 //! [`MockConfig::task_duration`], and applies its effect when it succeeds. Unknown paths
 //! answer 404.
 //!
-//! The VM slice has hand-written behaviour, overriding the generic path: power states, the
-//! recycle bin, disks, CD-ROMs and NICs, migration, snapshots backed by iSCSI LUN snapshots,
-//! rebuilds and rollbacks, VNC, image uploads. Every other list, connection, create, update
-//! and delete acts generically on the records (create params mapped onto the resource, `*_id`
-//! references resolved into the nested `{id, name}` of what they name, a 400 for a reference to
-//! nothing, relations kept consistent both ways, nested copies renamed with what they name),
-//! and the remaining operations answer a value valid for their response schema, with tasks for
-//! what their `where` selects. [`coverage()`] and the [`coverage`](mod@coverage) page say which
-//! is which. A refusal caused by the store (a reference to nothing, a state that forbids the
-//! action, a `where` that selects nothing) carries `props.mock_reason` (`NoSuchResource`,
-//! `InvalidState`, `NothingSelected`) in its `ErrorBody`.
+//! How it is built, layers pointing one way: the HTTP layer (routing, authentication,
+//! faults, request checks, the tower a call is for) calls the reactors; reactors (one
+//! registry: the VM slice, uploads, metrics, clones and conversions, …, and the generic
+//! behaviour of each shape read from the table) call the task engine and the store; the store
+//! (records per type, relations kept both ways, the change log, ids) knows only the table.
+//! [`coverage()`] and the [`coverage`](mod@coverage) page say which reactor serves each
+//! operation. Every mutation has the effect its name and answer promise: creates, clones and
+//! conversions create what they say and answer its real id, deletes delete whatever else
+//! their params carry, an operation on what a `where` selects answers those records (or the
+//! records they name, or new records pointing at them, such as a backup plan's executions),
+//! and no answer holds a placeholder id. The records agree with each other:
+//! [`MockTower::violations`] checks it (every nested `{id, …}` resolves, both sides of a
+//! relation agree, `*_num` counts match, timestamps are RFC 3339), and the seed data and
+//! randomised sequences of operations keep it empty. A refusal caused by the store (a
+//! reference to nothing, a state that forbids the action, a `where` that selects nothing)
+//! carries `props.mock_reason` (`NoSuchResource`, `InvalidState`, `NothingSelected`) in its
+//! `ErrorBody`.
+//!
+//! As strict as a tower where a tower is strict, and as lenient where it is lenient: unknown
+//! keys, missing required fields, wrong kinds and unknown enum values answer 400 naming the
+//! JSON pointer, as a tower's request validation does; a whole-number float where an integer
+//! is expected (`262144.0`, what Python and JavaScript clients send) is read as the integer
+//! it is, as a tower's JSON parser reads it, and `NOT` as one filter rather than a list is
+//! read as a list of one, as Prisma (whose filter language the API follows) reads it.
+//!
+//! A tower of [`MockConfig::version`] has the operations of that version: a newer one
+//! answers 404, as the path does not exist there. A call with the header
+//! [`EXTERNAL_CLOUDTOWER_HEADER`] (`external-cloudtower-id`, what CloudTower 4.8.0 sends to
+//! act on behalf of another CloudTower it manages) works on that external tower's resources,
+//! kept apart from the local ones (each starts with the sample inventory, ids of its own; at
+//! most [`MAX_EXTERNAL_TOWERS`]).
+//!
+//! Open to users: [`MockTower::insert`] adds records checked against the table,
+//! [`MockConfig::fixtures`] starts from a file of them, [`MockTower::records`] and
+//! [`MockTower::with_records`] read the store in assertions, [`MockTower::react`] overrides or
+//! wraps one operation with a reactor of your own, and [`MockTower::save_state`] writes the
+//! store to a file to start from later (the program: `--fixtures`, `--state`).
 //!
 //! Faults are injected per operation with [`MockTower::set_fault`] ([`Fault`]): latency, 5xx
 //! answers, dropped connections, truncated bodies, expired sessions (401), failing or paused
@@ -66,8 +92,11 @@
 //! `cpu_cores × cpu_sockets`), answer 400 with an `ErrorBody`, never "match everything". A
 //! long-running mock stays bounded: it keeps the most recent requests
 //! ([`MockConfig::max_recorded_requests`]), ended tasks ([`MockConfig::max_ended_tasks`]) and
-//! resource changes (10,000, older ones compacted away), and each request looks only at the
-//! running tasks.
+//! resource changes (10,000, older ones compacted away), sessions ([`MAX_SESSIONS`]: a new
+//! login beyond it ends the oldest), uploads ([`MAX_UPLOADS`]: an abandoned one is forgotten
+//! with its record) and external towers; each request looks only at the running tasks. What
+//! one request decides (an injected task outcome) never lives in the shared store, and a
+//! reactor that panics answers 500 and leaves the tower serving.
 
 #![warn(missing_docs)]
 

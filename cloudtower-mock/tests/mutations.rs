@@ -184,6 +184,11 @@ async fn every_mutation_has_its_effect_and_answers_what_it_selected_or_created()
                 continue;
             }
         }
+        if let Some(ty) = &op.response {
+            if let Err(mismatch) = schema.check(&answer, ty) {
+                problems.push(format!("{}: not a {ty}: {mismatch}", op.path));
+            }
+        }
         let mut holes = Vec::new();
         placeholder_ids(&answer, "", &mut holes);
         if !holes.is_empty() {

@@ -384,11 +384,17 @@ fn where_selection(
 fn response_shape(response: &Ty) -> Option<(&str, bool, bool)> {
     match response {
         Ty::Array(element) => match element.as_ref() {
-            Ty::WithTask(data) => Some((data.named()?, true, true)),
+            Ty::WithTask(data) => match data.as_ref() {
+                Ty::Named(name) => Some((name, true, true)),
+                _ => None,
+            },
             Ty::Named(name) => Some((name, true, false)),
             _ => None,
         },
-        Ty::WithTask(data) => Some((data.named()?, false, true)),
+        Ty::WithTask(data) => match data.as_ref() {
+            Ty::Named(name) => Some((name, false, true)),
+            _ => None,
+        },
         Ty::Named(name) => Some((name, false, false)),
         _ => None,
     }
@@ -829,7 +835,8 @@ pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
         });
     }
     if path.starts_with("create-") || path.starts_with("clone-") || path.starts_with("copy-") {
-        let resource = schema().resource(op.response.as_ref()?.named()?)?;
+        let (name, _, _) = response_shape(op.response.as_ref()?)?;
+        let resource = schema().resource(name)?;
         let params = schema().fields(request.named()?)?;
         if let Some(filter) = params.iter().find(|f| f.name == "where") {
             // A copy of what `where` selects (`clone-vm-volume`).
@@ -855,10 +862,33 @@ fn delete_selected(
     response: Option<&Ty>,
     request: &Value,
 ) -> Result<Value, ApiError> {
-    let with_task =
-        matches!(response, Some(Ty::Array(element)) if matches!(**element, Ty::WithTask(_)));
-    if with_task {
+    let (with_task, one_task_for_all) = match response {
+        Some(Ty::Array(element)) => match element.as_ref() {
+            Ty::WithTask(data) => (true, matches!(data.as_ref(), Ty::Array(_))),
+            _ => (false, false),
+        },
+        _ => (false, false),
+    };
+    if with_task && !one_task_for_all {
         return delete(store, resource, request);
+    }
+    if one_task_for_all {
+        // `[task<[DeleteX]>]`: one task deleting every selected record.
+        let ids = selected(store, resource, request)?;
+        if ids.is_empty() {
+            return Ok(json!([]));
+        }
+        let deleted: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+        let (kind, gone) = (resource.to_owned(), ids.clone());
+        let answer = Task::new("Delete", resource, "")
+            .status(AsyncStatus::Deleting)
+            .on_success(move |s: &mut Store| {
+                for id in &gone {
+                    s.delete(&kind, id);
+                }
+            })
+            .answer(store, Value::Array(deleted));
+        return Ok(json!([answer]));
     }
     let ids = selected(store, resource, request)?;
     for id in &ids {

@@ -186,13 +186,29 @@ pub(crate) fn template_from_vm(
                     "enabled": n["enabled"],
                     "model": n["model"],
                     "mac_address": n["mac_address"],
-                    "vlan": {"vlan_id": 0, "name": n["vlan"]["name"], "vlan_local_id": ""},
+                    "vlan": n["vlan"]["id"].clone(),
                 })
             })
             .collect();
         let nics: Vec<Value> = nics
             .into_iter()
-            .map(|n| store.fill("NestedTemplateNic", n))
+            .map(|mut n| {
+                let vlan = n["vlan"]
+                    .as_str()
+                    .and_then(|id| store.records.find("Vlan", id))
+                    .cloned()
+                    .unwrap_or_default();
+                n["vlan"] = store.fill(
+                    "NestedFrozenVlan",
+                    json!({
+                        "name": vlan["name"],
+                        "vlan_id": vlan["vlan_id"],
+                        "vlan_local_id": vlan["local_id"],
+                        "vds_ovs": vlan["vds"]["name"],
+                    }),
+                );
+                store.fill("NestedTemplateNic", n)
+            })
             .collect();
         let mut template = store.new_record("VmTemplate");
         let local_id = store.uuid();
@@ -578,7 +594,11 @@ pub(crate) fn create_hosts(store: &mut Store, body: &Value) -> Result<Value, Api
             })),
             None,
         );
-        let task = json!({"id": task_id});
+        let held = store
+            .records
+            .nested("BatchHosts", "task", "Task", &task_id)
+            .unwrap_or_else(|| json!({"id": task_id}));
+        let task = store.fill("NestedTask", held);
         answers.push(json!({"task_id": task_id, "data": {"task": task}}));
     }
     Ok(Value::Array(answers))
