@@ -191,7 +191,7 @@ pub enum Coverage {
     Override,
     /// The generic behaviour of its shape (list, connection, create, update, delete; for an
     /// operation outside the regular shapes, the create, delete or update its name and
-    /// request spell, see [`generic`]).
+    /// request spell).
     Generic,
     /// An answer valid for its response schema, reflecting the store where it can.
     SchemaOnly,
