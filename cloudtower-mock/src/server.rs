@@ -299,9 +299,10 @@ fn resource_locked(resources: Vec<(String, String)>) -> ApiError {
     error
 }
 
-/// Whether `operation` reads only (or is not about a resource).
+/// Whether `operation` changes nothing a task could be changing: the table's fact (`read`),
+/// and the routes that are not about a resource.
 fn is_read(operation: &str) -> bool {
-    operation.starts_with("get-")
+    schema().operation(operation).is_some_and(|op| op.read)
         || matches!(operation, "login" | "resource-changes" | "upload-elf-image")
 }
 

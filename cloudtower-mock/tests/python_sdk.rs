@@ -55,7 +55,10 @@ fn the_official_python_sdk_runs_its_users_workflows_against_the_mock() {
     let stdout = child.stdout.take().unwrap();
     let program = Program(child);
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let mut lines = BufReader::new(stdout);
+    lines.read_line(&mut first).unwrap();
+    // The rest of what the program prints is read too: a closed pipe would fail its output.
+    std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
     let url = first
         .trim()
         .rsplit(' ')

@@ -448,6 +448,26 @@ fn schema_only(
             });
         }
     }
+    // A list of tasks on a value that is no resource (`ClusterPinInPerformanceInfo`): one
+    // task per record the `where` selected, its value naming that record where it can.
+    if let (None, Some((name, true, true))) = (resource, shape) {
+        if let Some((selected, ids)) = where_selection(store, request_type, request)? {
+            let field = crate::table::kebab(selected).replace('-', "_");
+            let mut answers = Vec::new();
+            for id in ids {
+                let mut value = skeleton(&Ty::Named(name.to_owned()), 1, &mut || store.id());
+                if crate::table::has_field(name, &field) {
+                    if let Some(link) = store.records.nested(name, &field, selected, &id) {
+                        value[field.as_str()] = link;
+                    }
+                }
+                fill_placeholders(store, None, &mut value);
+                let task_id = store.task(path, AsyncStatus::Updating, selected, &id, None, None);
+                answers.push(json!({ "task_id": task_id, "data": value }));
+            }
+            return Ok(Value::Array(answers));
+        }
+    }
     let mut answer = skeleton(response, 0, &mut || store.id());
     fill_placeholders(store, None, &mut answer);
     // A `task<T>` answer names a real task (one that changes nothing).
@@ -627,6 +647,7 @@ pub(crate) fn fill_placeholders(store: &mut Store, resource: Option<&str>, value
             _ => {
                 let mut fresh = value[key.as_str()].clone();
                 fresh["id"] = store.id().into();
+                fill_placeholders(store, None, &mut fresh);
                 fresh
             }
         };
