@@ -35,17 +35,43 @@
 //! [`MockConfig::task_duration`], and applies its effect when it succeeds. Unknown paths
 //! answer 404.
 //!
-//! The VM slice has hand-written behaviour, overriding the generic path: power states, the
-//! recycle bin, disks, CD-ROMs and NICs, migration, snapshots backed by iSCSI LUN snapshots,
-//! rebuilds and rollbacks, VNC, image uploads. Every other list, connection, create, update
-//! and delete acts generically on the records (create params mapped onto the resource, `*_id`
-//! references resolved into the nested `{id, name}` of what they name, a 400 for a reference to
-//! nothing, relations kept consistent both ways, nested copies renamed with what they name),
-//! and the remaining operations answer a value valid for their response schema, with tasks for
-//! what their `where` selects. [`coverage()`] and the [`coverage`](mod@coverage) page say which
-//! is which. A refusal caused by the store (a reference to nothing, a state that forbids the
-//! action, a `where` that selects nothing) carries `props.mock_reason` (`NoSuchResource`,
-//! `InvalidState`, `NothingSelected`) in its `ErrorBody`.
+//! How it is built, layers pointing one way: the HTTP layer (routing, authentication,
+//! faults, request checks, the tower a call is for) calls the reactors; reactors (one
+//! registry: the VM slice, uploads, metrics, clones and conversions, …, and the generic
+//! behaviour of each shape read from the table) call the task engine and the store; the store
+//! (records per type, relations kept both ways, the change log, ids) knows only the table.
+//! [`coverage()`] and the [`coverage`](mod@coverage) page say which reactor serves each
+//! operation. Every mutation has the effect its name and answer promise: creates, clones and
+//! conversions create what they say and answer its real id, deletes delete whatever else
+//! their params carry, an operation on what a `where` selects answers those records (or the
+//! records they name, or new records pointing at them, such as a backup plan's executions),
+//! and no answer holds a placeholder id. The records agree with each other:
+//! [`MockTower::violations`] checks it (every nested `{id, …}` resolves, both sides of a
+//! relation agree, `*_num` counts match, timestamps are RFC 3339), and the seed data and
+//! randomised sequences of operations keep it empty. A refusal caused by the store (a
+//! reference to nothing, a state that forbids the action, a `where` that selects nothing)
+//! carries `props.mock_reason` (`NoSuchResource`, `InvalidState`, `NothingSelected`) in its
+//! `ErrorBody`.
+//!
+//! As strict as a tower where a tower is strict, and as lenient where it is lenient: unknown
+//! keys, missing required fields, wrong kinds and unknown enum values answer 400 naming the
+//! JSON pointer, as a tower's request validation does; a whole-number float where an integer
+//! is expected (`262144.0`, what Python and JavaScript clients send) is read as the integer
+//! it is, as a tower's JSON parser reads it, and `NOT` as one filter rather than a list is
+//! read as a list of one, as Prisma (whose filter language the API follows) reads it.
+//!
+//! A tower of [`MockConfig::version`] has the operations of that version: a newer one
+//! answers 404, as the path does not exist there. A call with the header
+//! [`EXTERNAL_CLOUDTOWER_HEADER`] (`external-cloudtower-id`, what CloudTower 4.8.0 sends to
+//! act on behalf of another CloudTower it manages) works on that external tower's resources,
+//! kept apart from the local ones (each starts with the sample inventory, ids of its own; at
+//! most [`MAX_EXTERNAL_TOWERS`]).
+//!
+//! Open to users: [`MockTower::insert`] adds records checked against the table,
+//! [`MockConfig::fixtures`] starts from a file of them, [`MockTower::records`] and
+//! [`MockTower::with_records`] read the store in assertions, [`MockTower::react`] overrides or
+//! wraps one operation with a reactor of your own, and [`MockTower::save_state`] writes the
+//! store to a file to start from later (the program: `--fixtures`, `--state`).
 //!
 //! Faults are injected per operation with [`MockTower::set_fault`] ([`Fault`]): latency, 5xx
 //! answers, dropped connections, truncated bodies, expired sessions (401), failing or paused
@@ -66,18 +92,26 @@
 //! `cpu_cores × cpu_sockets`), answer 400 with an `ErrorBody`, never "match everything". A
 //! long-running mock stays bounded: it keeps the most recent requests
 //! ([`MockConfig::max_recorded_requests`]), ended tasks ([`MockConfig::max_ended_tasks`]) and
-//! resource changes (10,000, older ones compacted away), and each request looks only at the
-//! running tasks.
+//! resource changes (10,000, older ones compacted away), sessions ([`MAX_SESSIONS`]: a new
+//! login beyond it ends the oldest), uploads ([`MAX_UPLOADS`]: an abandoned one is forgotten
+//! with its record) and external towers; each request looks only at the running tasks. What
+//! one request decides (an injected task outcome) never lives in the shared store, and a
+//! reactor that panics answers 500 and leaves the tower serving.
 
 #![warn(missing_docs)]
 
+mod auth;
 mod faults;
 pub mod filter;
-mod generic;
+mod invariants;
+mod json;
 mod pair;
+mod reactors;
 mod server;
 mod state;
-mod vm;
+mod table;
+mod tasks;
+mod user;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -88,9 +122,13 @@ use cloudtower_api::models::UserSource;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use auth::MAX_SESSIONS;
 pub use faults::{Fault, TaskOutcome};
-pub use generic::Coverage;
 pub use pair::{MockPair, Role};
+pub use reactors::Coverage;
+pub use server::{EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS};
+pub use state::MAX_UPLOADS;
+pub use user::{InsertError, Reaction, Records, UserReactor};
 
 /// The CloudTower version of the spec `cloudtower-api` was generated from (`spec/pin.json`):
 /// what [`MockConfig::version`] answers by default. (A test checks it against the pin.)
@@ -147,6 +185,12 @@ pub struct MockConfig {
     /// How many ended tasks `get-tasks` keeps answering (default 10,000): the oldest go first.
     /// Running tasks are always kept.
     pub max_ended_tasks: usize,
+    /// A fixture or state file to start from (default none): a JSON object of resource
+    /// types to lists of records, `{"Vm": [{…}], "Vlan": [{…}]}`, as
+    /// [`MockTower::save_state`] writes. Each record is checked against the table (missing
+    /// required fields take their smallest values); a record whose id the tower already
+    /// holds replaces it. A file that does not load stops the start with `InvalidData`.
+    pub fixtures: Option<std::path::PathBuf>,
 }
 
 impl Default for MockConfig {
@@ -160,6 +204,7 @@ impl Default for MockConfig {
             lock_resources_during_tasks: false,
             max_recorded_requests: MAX_RECORDED_REQUESTS,
             max_ended_tasks: 10_000,
+            fixtures: None,
         }
     }
 }
@@ -192,13 +237,9 @@ impl MockTower {
         let listener = TcpListener::bind(config.listen).await?.into_std()?;
         let addr = listener.local_addr()?;
         let pairing = pair::Pairing::lone(format!("http://{addr}"));
-        let shared = server::Shared::new(
-            Arc::new(Mutex::new(new_store(&config))),
-            Arc::new(Mutex::new(faults::Faults::new(config.seed))),
-            config.version.clone(),
-            pairing,
-            config.max_recorded_requests,
-        );
+        let state = SharedState::new(&config);
+        load_fixtures(&config, &state)?;
+        let shared = server::Shared::new(state, &config, pairing);
         MockTower::serve(listener, shared)
     }
 
@@ -291,25 +332,25 @@ impl MockTower {
     /// Adds a user who can log in with `source` (`LOCAL`, `LDAP`, …).
     pub fn add_user(&self, username: &str, password: &str, source: UserSource) {
         self.shared
-            .store()
+            .sessions()
             .users
             .push((username.into(), password.into(), source.to_string()));
     }
 
     /// Accepts `key` as a raw `Authorization` value (an API key).
     pub fn add_api_key(&self, key: &str) {
-        self.shared.store().api_keys.insert(key.into());
+        self.shared.sessions().api_keys.insert(key.into());
     }
 
     /// Ends every session, as when tokens expire: the next call with a token answers 401 (on
     /// both towers of a [`MockPair`], which share their sessions).
     pub fn expire_sessions(&self) {
-        self.shared.store().tokens.clear();
+        self.shared.sessions().end_all();
     }
 
     /// Sets how long tasks created from now on take.
     pub fn set_task_duration(&self, duration: Duration) {
-        self.shared.store().task_duration = duration;
+        self.shared.store().tasks.duration = duration;
     }
 
     /// Forgets the resource-change log before `revision`: watchers behind it get a
@@ -394,6 +435,91 @@ impl MockTower {
         self.shared.healthz.load(Ordering::SeqCst)
     }
 
+    /// Adds a record of `resource` (`Vm`, `Vlan`, …) to the local tower: `fields` over the
+    /// smallest valid record (a fresh `id` unless given), checked against the table, what it
+    /// names shown on both sides. Its id; an error naming what is wrong, and nothing added,
+    /// for a record that is not one of its type or names a record that does not exist.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudtower_mock::MockTower;
+    /// use serde_json::json;
+    ///
+    /// let tower = MockTower::start().await?;
+    /// let cluster = tower.records("Cluster")[0]["id"].clone();
+    /// let vds = tower.insert("Vds", json!({"name": "vds-lab", "cluster": {"id": cluster, "name": "cluster-1"}}))?;
+    /// assert!(tower.insert("Vds", json!({"nmae": "typo"})).is_err());
+    /// assert_eq!(tower.records("Vds").iter().filter(|v| v["id"] == vds.as_str()).count(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn insert(&self, resource: &str, fields: serde_json::Value) -> Result<String, InsertError> {
+        let mut store = self.shared.store();
+        user::insert(&mut store, resource, fields)
+    }
+
+    /// Every record of `resource` the local tower holds, in creation order (after the tasks
+    /// that are due have ended), for assertions.
+    pub fn records(&self, resource: &str) -> Vec<serde_json::Value> {
+        let mut store = self.shared.store();
+        store.advance();
+        store.records.of(resource).to_vec()
+    }
+
+    /// Runs `f` on the local tower's records (read, insert, update), with the store held.
+    pub fn with_records<T>(&self, f: impl FnOnce(&mut Records<'_>) -> T) -> T {
+        let mut store = self.shared.store();
+        store.advance();
+        f(&mut Records { store: &mut store })
+    }
+
+    /// Puts a reactor of your own in front of `operation` (a path under `/v2/api/`): it sees
+    /// each checked request body and the records, and decides ([`Reaction`]): answer it
+    /// itself, fail it, or pass it on to the mock's own behaviour (after looking, or after
+    /// changing the records). One per operation; a later one replaces it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use cloudtower_mock::{MockTower, Reaction};
+    ///
+    /// let tower = MockTower::start().await?;
+    /// // Every `delete-vm` is refused, as a tower with protected VMs would.
+    /// tower.react("delete-vm", |_, _| Reaction::Fail(400, "VM is protected".into()));
+    /// # Ok(()) }
+    /// ```
+    pub fn react(
+        &self,
+        operation: &str,
+        reactor: impl Fn(&mut Records<'_>, &serde_json::Value) -> Reaction + Send + Sync + 'static,
+    ) {
+        self.shared
+            .user_reactors()
+            .insert(operation.to_owned(), Arc::new(reactor));
+    }
+
+    /// Writes every record of the local tower to `path` as JSON (`{"Vm": [...], ...}`): a
+    /// file [`MockConfig::fixtures`] (and the program's `--state`) starts from.
+    pub fn save_state(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let dump = {
+            let mut store = self.shared.store();
+            store.advance();
+            user::dump(&store)
+        };
+        let text = serde_json::to_vec_pretty(&dump).map_err(std::io::Error::other)?;
+        std::fs::write(path, text)
+    }
+
+    /// Where the records of this tower (the local one) contradict each other, one sentence
+    /// per violation: a nested `{id, …}` naming nothing, a relation one side of which does
+    /// not name the other, a `*_num` count that is not the length of what it counts, a
+    /// timestamp that is not RFC 3339. Empty for the seed data and after any operation.
+    pub fn violations(&self) -> Vec<String> {
+        let mut store = self.shared.store();
+        store.advance();
+        invariants::violations(&store)
+    }
+
     /// Refuses (`true`) or allows (`false`) mutations of a VM or VM snapshot while a running
     /// task is changing it: see [`MockConfig::lock_resources_during_tasks`].
     pub fn set_lock_resources_during_tasks(&self, lock: bool) {
@@ -401,19 +527,65 @@ impl MockTower {
     }
 }
 
+/// What the towers of a pair share (a lone tower has it to itself): the local store, the
+/// external towers' stores, sessions and faults.
+#[derive(Clone)]
+pub(crate) struct SharedState {
+    pub store: Arc<Mutex<state::Store>>,
+    pub externals: Arc<Mutex<std::collections::HashMap<String, Arc<Mutex<state::Store>>>>>,
+    pub sessions: Arc<Mutex<auth::Sessions>>,
+    pub faults: Arc<Mutex<faults::Faults>>,
+}
+
+impl SharedState {
+    pub fn new(config: &MockConfig) -> SharedState {
+        let mut sessions = auth::Sessions::default();
+        sessions.users.push((
+            MOCK_USERNAME.into(),
+            MOCK_PASSWORD.into(),
+            UserSource::Local.to_string(),
+        ));
+        SharedState {
+            store: Arc::new(Mutex::new(new_store(config))),
+            externals: Arc::default(),
+            sessions: Arc::new(Mutex::new(sessions)),
+            faults: Arc::new(Mutex::new(faults::Faults::new(config.seed))),
+        }
+    }
+}
+
+/// Loads `config.fixtures` into the local store of `state`.
+pub(crate) fn load_fixtures(config: &MockConfig, state: &SharedState) -> std::io::Result<()> {
+    let Some(path) = &config.fixtures else {
+        return Ok(());
+    };
+    let text = std::fs::read(path)?;
+    let invalid = |e: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    };
+    let file: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| invalid(e.to_string()))?;
+    let mut store = state.store.lock().unwrap_or_else(|e| e.into_inner());
+    user::load(&mut store, &file).map_err(|e| invalid(e.to_string()))?;
+    Ok(())
+}
+
 /// The store a tower (or a pair) starts with.
 pub(crate) fn new_store(config: &MockConfig) -> state::Store {
-    let mut store = state::Store::new(config.task_duration);
+    new_store_at(config, 0)
+}
+
+/// The store a tower starts with, its ids counted from `id_offset`.
+pub(crate) fn new_store_at(config: &MockConfig, id_offset: u64) -> state::Store {
+    let mut store = state::Store::with_id_offset(config.task_duration, id_offset);
     store.lock_busy = config.lock_resources_during_tasks;
-    store.max_ended_tasks = config.max_ended_tasks;
-    store.users.push((
-        MOCK_USERNAME.into(),
-        MOCK_PASSWORD.into(),
-        UserSource::Local.to_string(),
-    ));
+    store.tasks.max_ended = config.max_ended_tasks;
     if config.seed_data {
         store.seed_vm_slice();
-        generic::seed(&mut store);
+        reactors::generic::seed(&mut store);
         // Seeding is history, not news.
         store.events.clear();
         store.compact_revision = store.revision;
@@ -433,14 +605,17 @@ impl Drop for MockTower {
 /// hand-written behaviour, the generic behaviour of the operation's shape, or an answer valid
 /// for its response schema. The same table is in the docs: [`coverage`](mod@coverage).
 pub fn coverage() -> Vec<(&'static str, Coverage)> {
-    generic::schema()
+    table::schema()
         .operations
         .iter()
-        .map(|op| {
-            let overridden = server::OVERRIDES.contains(&op.path.as_str());
-            (op.path.as_str(), generic::coverage(&op.path, overridden))
-        })
+        .map(|op| (op.path.as_str(), reactors::coverage(&op.path).0))
         .collect()
+}
+
+/// The reactor that serves `operation` (`vm`, `uploads`, `iscsi`, …, `generic` for the
+/// generic behaviour of its shape, `schema-only`), as the coverage table names it.
+pub fn reactor_of(operation: &str) -> &'static str {
+    reactors::coverage(operation).1
 }
 
 /// Per operation, what the mock does (generated by `tests/coverage.rs`; `UPDATE_COVERAGE=1

@@ -2,6 +2,7 @@
 //! SDK, its examples or your own scripts without a real tower.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -32,6 +33,14 @@ struct Args {
     /// Refuse mutations of a VM or snapshot while a task is changing it (ResourceLocked).
     #[arg(long)]
     lock_resources: bool,
+    /// Records to start with: a JSON object of resource types to lists of records
+    /// (`{"Vm": [...]}`), each checked against the API's types.
+    #[arg(long, value_name = "FILE", conflicts_with = "state")]
+    fixtures: Option<PathBuf>,
+    /// Start from FILE when it exists (as --fixtures), and save every record to it when
+    /// stopped with Ctrl-C: a mock that keeps its state across runs.
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -44,6 +53,10 @@ async fn main() -> std::io::Result<()> {
         seed_data: !args.empty,
         version: (args.tower_version != "none").then_some(args.tower_version),
         lock_resources_during_tasks: args.lock_resources,
+        fixtures: args
+            .fixtures
+            .clone()
+            .or_else(|| args.state.clone().filter(|path| path.exists())),
         ..MockConfig::default()
     };
     if args.pair {
@@ -52,12 +65,20 @@ async fn main() -> std::io::Result<()> {
         println!("cloudtower-mock pair: passive {}", pair.passive_url());
         println!("log in as {MOCK_USERNAME} / {MOCK_PASSWORD}; Ctrl-C stops");
         tokio::signal::ctrl_c().await?;
+        if let Some(path) = &args.state {
+            pair.towers()[0].save_state(path)?;
+            println!("state saved to {}", path.display());
+        }
         pair.shutdown().await;
     } else {
         let tower = MockTower::start_with(config).await?;
         println!("cloudtower-mock listening on {}", tower.url());
         println!("log in as {MOCK_USERNAME} / {MOCK_PASSWORD}; Ctrl-C stops");
         tokio::signal::ctrl_c().await?;
+        if let Some(path) = &args.state {
+            tower.save_state(path)?;
+            println!("state saved to {}", path.display());
+        }
         tower.shutdown().await;
     }
     Ok(())

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 
-use crate::{faults, new_store, server, MockConfig, MockTower};
+use crate::{server, MockConfig, MockTower, SharedState};
 
 /// The role of one tower of an active/passive deployment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,8 +140,8 @@ impl MockPair {
             format!("http://{}", listeners[0].local_addr()?),
             format!("http://{}", listeners[1].local_addr()?),
         ];
-        let store = Arc::new(Mutex::new(new_store(&config)));
-        let faults = Arc::new(Mutex::new(faults::Faults::new(config.seed)));
+        let state = SharedState::new(&config);
+        crate::load_fixtures(&config, &state)?;
         let roles = Arc::new(AtomicU8::new(bits(Role::Active, Role::Passive)));
         let location = Arc::new(Mutex::new(None));
         let [first, second] = listeners;
@@ -153,13 +153,7 @@ impl MockPair {
                 location: location.clone(),
                 peer_url: urls[1 - usize::from(index)].clone(),
             };
-            let shared = server::Shared::new(
-                store.clone(),
-                faults.clone(),
-                config.version.clone(),
-                pairing,
-                config.max_recorded_requests,
-            );
+            let shared = server::Shared::new(state.clone(), &config, pairing);
             towers.push(MockTower::serve(listener, shared)?);
         }
         let [first, second]: [MockTower; 2] = towers

@@ -1,5 +1,5 @@
-//! The HTTP side: routing, authentication, fault injection, request checks, and the
-//! hand-written behaviour of the VM slice (the overrides of the generic path).
+//! The HTTP layer: routing, authentication, fault injection, request checks, the tower a
+//! call is for (`external-cloudtower-id`), then the reactors (`reactors/`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,20 +11,50 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::faults::{Faults, Plan, TaskOutcome};
-use crate::generic::{self, schema, Task};
+use crate::auth::Sessions;
+use crate::faults::{Faults, Plan};
 use crate::pair::{Pairing, Role};
-use crate::state::{now_rfc3339, ApiError, Effect, Store};
-use crate::vm::{items, opt_text, scale, text, vcpu_count};
+use crate::reactors::{self, generic, uploads, Serve};
+use crate::state::{ApiError, Store};
+use crate::table::{schema, tower_has};
 use crate::RecordedRequest;
+
+/// The header with which a CloudTower (4.8.0 and later) is asked to act on behalf of another
+/// CloudTower it manages: the call works on that tower's resources.
+pub const EXTERNAL_CLOUDTOWER_HEADER: &str = "external-cloudtower-id";
+
+/// How many external towers one mock keeps resources for: a call naming one more answers
+/// 400, so a client cannot grow the mock without bound by inventing ids.
+pub const MAX_EXTERNAL_TOWERS: usize = 16;
+
+/// A lock that a panicking request left poisoned is taken anyway, its poison cleared: a
+/// request's own state never lives in what is shared (the injected task outcome is applied
+/// to the tasks the request started, after it), and the store's records stay well-formed
+/// JSON whatever a reactor did half-way.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| {
+        mutex.clear_poison();
+        poisoned.into_inner()
+    })
+}
 
 /// One tower's server state: the store and faults (shared by both towers of a pair), its
 /// own request log, role and health-probe count.
 pub(crate) struct Shared {
+    /// The local tower's store.
     pub store: Arc<Mutex<Store>>,
+    /// The stores of the external towers this one acts for (`external-cloudtower-id`),
+    /// at most [`MAX_EXTERNAL_TOWERS`]; shared by both towers of a pair.
+    pub externals: Arc<Mutex<HashMap<String, Arc<Mutex<Store>>>>>,
+    /// How an external tower's store starts.
+    pub config: crate::MockConfig,
+    /// Users, sessions and API keys (of the local tower, which authenticates every call).
+    pub sessions: Arc<Mutex<Sessions>>,
     pub faults: Arc<Mutex<Faults>>,
+    /// Users' reactors, by operation ([`crate::MockTower::react`]).
+    pub user_reactors: Mutex<HashMap<String, crate::UserReactor>>,
     /// How many requests each operation received since the tower started.
     pub counts: Mutex<HashMap<String, usize>>,
     /// The most recent requests with their bodies, at most `max_recorded`.
@@ -43,34 +73,71 @@ const MAX_COUNTED_NAMES: usize = 2_000;
 
 impl Shared {
     pub fn new(
-        store: Arc<Mutex<Store>>,
-        faults: Arc<Mutex<Faults>>,
-        version: Option<String>,
+        state: crate::SharedState,
+        config: &crate::MockConfig,
         pairing: Pairing,
-        max_recorded: usize,
     ) -> Arc<Shared> {
         Arc::new(Shared {
-            store,
-            faults,
+            store: state.store,
+            externals: state.externals,
+            config: config.clone(),
+            sessions: state.sessions,
+            faults: state.faults,
+            user_reactors: Mutex::new(HashMap::new()),
             counts: Mutex::new(HashMap::new()),
             recorded: Mutex::new(VecDeque::new()),
-            max_recorded,
-            version,
+            max_recorded: config.max_recorded_requests,
+            version: config.version.clone(),
             pairing,
             healthz: AtomicUsize::new(0),
         })
     }
     pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.store)
+    }
+    pub fn sessions(&self) -> MutexGuard<'_, Sessions> {
+        lock(&self.sessions)
     }
     pub fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.faults)
     }
     pub fn recorded(&self) -> MutexGuard<'_, VecDeque<RecordedRequest>> {
-        self.recorded.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.recorded)
+    }
+    pub fn user_reactors(&self) -> MutexGuard<'_, HashMap<String, crate::UserReactor>> {
+        lock(&self.user_reactors)
     }
     pub fn counts(&self) -> MutexGuard<'_, HashMap<String, usize>> {
-        self.counts.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.counts)
+    }
+
+    /// The store of the tower a call is for: the local one without `external` (the value of
+    /// [`EXTERNAL_CLOUDTOWER_HEADER`]), else that external tower's, started on first use
+    /// with the same sample inventory (its own ids); 400 beyond [`MAX_EXTERNAL_TOWERS`].
+    pub fn store_for(&self, external: Option<&str>) -> Result<Arc<Mutex<Store>>, ApiError> {
+        let Some(external) = external else {
+            return Ok(self.store.clone());
+        };
+        if external.is_empty() || external.len() > 256 {
+            return Err(ApiError::bad_request(format!(
+                "`{EXTERNAL_CLOUDTOWER_HEADER}` must be a non-empty id of at most 256 bytes"
+            )));
+        }
+        let mut externals = lock(&self.externals);
+        if let Some(store) = externals.get(external) {
+            return Ok(store.clone());
+        }
+        if externals.len() >= MAX_EXTERNAL_TOWERS {
+            return Err(ApiError::bad_request(format!(
+                "this mock acts for at most {MAX_EXTERNAL_TOWERS} external CloudTowers; \
+                 `{external}` would be one more"
+            )));
+        }
+        // Ids of their own: an external tower's ids never name a record of another tower.
+        let offset = (externals.len() as u64 + 1) * 1_000_000_000_000;
+        let store = Arc::new(Mutex::new(crate::new_store_at(&self.config, offset)));
+        externals.insert(external.to_owned(), store.clone());
+        Ok(store)
     }
 }
 
@@ -232,9 +299,10 @@ fn resource_locked(resources: Vec<(String, String)>) -> ApiError {
     error
 }
 
-/// Whether `operation` reads only (or is not about a resource).
+/// Whether `operation` changes nothing a task could be changing: the table's fact (`read`),
+/// and the routes that are not about a resource.
 fn is_read(operation: &str) -> bool {
-    operation.starts_with("get-")
+    schema().operation(operation).is_some_and(|op| op.read)
         || matches!(operation, "login" | "resource-changes" | "upload-elf-image")
 }
 
@@ -270,12 +338,14 @@ fn busy_targets(store: &mut Store, operation: &str, body: &Value) -> Vec<(String
     store.advance();
     targets(store, operation, body)
         .into_iter()
-        .filter(|(_, id)| store.is_busy(id))
+        .filter(|(_, id)| store.tasks.is_busy(id))
         .collect()
 }
 
-/// Everything every operation goes through: recording, a passive tower's redirect, faults,
-/// authentication, `ResourceLocked` refusals, then `handler`.
+/// Everything every operation goes through: recording, a passive tower's redirect, the
+/// tower's version, faults, authentication, the tower the call is for, `ResourceLocked`
+/// refusals, then `handler` on that tower's store. The tasks `handler` starts end as the
+/// injected fault says; a panicking handler answers 500 and leaves nothing behind.
 async fn call(
     app: &App,
     operation: &str,
@@ -305,6 +375,16 @@ async fn call(
     if app.pairing.role() == Role::Passive {
         return redirect(app);
     }
+    if let (Some(op), Some(version)) = (schema().operation(operation), &app.version) {
+        if !tower_has(op, version) {
+            // What a tower of that version answers: the path does not exist there.
+            let error = ApiError::not_found(format!(
+                "no such operation `{operation}` in CloudTower {version} (it is new in {})",
+                op.since
+            ));
+            return error_response(&error, operation);
+        }
+    }
     let plan: Plan = app.faults().plan(operation);
     if !plan.latency.is_zero() {
         tokio::time::sleep(plan.latency).await;
@@ -316,50 +396,80 @@ async fn call(
         let error = ApiError::new(status, format!("injected HTTP {status} (cloudtower-mock)"));
         return error_response(&error, operation);
     }
-    let result = {
-        let mut store = app.store();
-        let authorization = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let public = operation == "login" || operation == "get-version";
-        let known = store.tokens.contains(authorization) || store.api_keys.contains(authorization);
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let authenticated = {
+        let mut sessions = app.sessions();
+        let public = schema()
+            .operation(operation)
+            .is_some_and(|op| !op.authenticated)
+            || operation == "login"
+            || operation == "get-version";
+        let known = sessions.knows(authorization);
         if plan.expire_token && known {
-            store.tokens.remove(authorization);
+            sessions.end(authorization);
             Err(ApiError::new(
                 401,
                 "the session has expired (cloudtower-mock)",
             ))
-        } else if !public && !known && !basic_ok(&store, operation, authorization) {
+        } else if public
+            || known
+            || operation == "resource-changes" && sessions.basic_ok(authorization)
+        {
+            Ok(())
+        } else {
             Err(ApiError::new(
                 401,
                 "Unauthorized: log in or send an API key",
             ))
-        } else if plan.locked {
-            store.advance();
-            let named = match plan.locked_resource {
-                Some(resource) => vec![resource],
-                None => targets(&store, operation, &request),
-            };
-            Err(resource_locked(if named.is_empty() {
-                vec![("Vm".to_owned(), "mock-locked-resource".to_owned())]
-            } else {
-                named
-            }))
-        } else if let Some(busy) = store
-            .lock_busy
-            .then(|| busy_targets(&mut store, operation, &request))
-            .filter(|busy| !busy.is_empty())
-        {
-            Err(resource_locked(busy))
-        } else {
-            store.outcome = plan.task;
-            store.advance();
-            let result = handler(&mut store);
-            store.outcome = TaskOutcome::Succeed;
-            result
         }
     };
+    let external = headers
+        .get(EXTERNAL_CLOUDTOWER_HEADER)
+        .map(|v| v.to_str().unwrap_or_default());
+    let result = authenticated
+        .and_then(|()| app.store_for(external))
+        .and_then(|tower| {
+            let mut store = lock(&tower);
+            if plan.locked {
+                store.advance();
+                let named = match plan.locked_resource {
+                    Some(resource) => vec![resource],
+                    None => targets(&store, operation, &request),
+                };
+                return Err(resource_locked(if named.is_empty() {
+                    vec![("Vm".to_owned(), "mock-locked-resource".to_owned())]
+                } else {
+                    named
+                }));
+            }
+            if store.lock_busy {
+                let busy = busy_targets(&mut store, operation, &request);
+                if !busy.is_empty() {
+                    return Err(resource_locked(busy));
+                }
+            }
+            store.advance();
+            let mark = store.tasks.mark();
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut store)))
+                    .unwrap_or_else(|panic| {
+                        let what = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| s.to_string())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_default();
+                        Err(ApiError::new(
+                            500,
+                            format!("cloudtower-mock failed while answering `{operation}`: {what}"),
+                        ))
+                    });
+            store.tasks.set_outcome_since(mark, plan.task);
+            store.advance();
+            result
+        });
     match result {
         Ok(answer) => {
             let mut body = answer.to_string().into_bytes();
@@ -384,41 +494,6 @@ fn recorded_body(body: &[u8]) -> Value {
     }
     serde_json::from_slice(body)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
-}
-
-/// `resource-changes` also takes HTTP Basic credentials of a known user.
-fn basic_ok(store: &Store, operation: &str, authorization: &str) -> bool {
-    if operation != "resource-changes" {
-        return false;
-    }
-    let Some(encoded) = authorization.strip_prefix("Basic ") else {
-        return false;
-    };
-    let Some(decoded) = base64_decode(encoded) else {
-        return false;
-    };
-    store
-        .users
-        .iter()
-        .any(|(user, password, _)| decoded == format!("{user}:{password}"))
-}
-
-fn base64_decode(text: &str) -> Option<String> {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.trim_end_matches('=').bytes() {
-        let v = TABLE.iter().position(|&t| t == c)? as u32;
-        bits = (bits << 6) | v;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// How deep a request body's arrays and objects may nest, checked before decoding: the typed
@@ -479,12 +554,49 @@ fn read_request(operation: &str, body: &[u8]) -> Result<Value, ApiError> {
             "invalid request body: nested deeper than {MAX_BODY_DEPTH} levels"
         )));
     }
-    let request: Value = serde_json::from_slice(body)
+    let mut request: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("invalid request body: not JSON: {e}")))?;
-    schema()
-        .check(&request, request_type)
-        .map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))?;
-    Ok(request)
+    // Each pass fixes one lenient spelling the checker pointed at; bounded by the body's size.
+    for _ in 0..=body.len() {
+        match schema().check(&request, request_type) {
+            Ok(()) => return Ok(request),
+            Err(mismatch) if read_leniently(&mut request, &mismatch.pointer) => {}
+            Err(mismatch) => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid request body: {mismatch}"
+                )))
+            }
+        }
+    }
+    Err(ApiError::bad_request("invalid request body"))
+}
+
+/// Reads the value at `pointer` as a tower does, where a tower is lenient; whether it
+/// changed anything. A tower is lenient about:
+/// - a whole-number float where an integer is expected (`262144.0`, what Python and
+///   JavaScript clients send): its JSON parser reads the integer it is. (`262144.5` is
+///   still refused: no integer reads so.)
+/// - `NOT` given as one filter rather than a list of them: Prisma, whose filter language
+///   the API follows, accepts both.
+///
+/// Everything else stays strict, as a tower's request validation is: unknown keys, missing
+/// required fields, wrong kinds, unknown enum values.
+fn read_leniently(request: &mut Value, pointer: &str) -> bool {
+    let Some(value) = request.pointer_mut(pointer) else {
+        return false;
+    };
+    if let Some(float) = value.as_f64().filter(|_| value.is_f64()) {
+        if float.fract() == 0.0 && float.abs() < 9.0e15 {
+            *value = Value::from(float as i64);
+            return true;
+        }
+        return false;
+    }
+    if pointer.ends_with("/NOT") && value.is_object() {
+        *value = Value::Array(vec![value.take()]);
+        return true;
+    }
+    false
 }
 
 async fn operation(
@@ -494,6 +606,8 @@ async fn operation(
     body: Bytes,
 ) -> Response {
     let op = operation.clone();
+    let sessions = app.sessions.clone();
+    let user_reactor = app.user_reactors().get(&operation).cloned();
     call(
         &app,
         &operation,
@@ -501,689 +615,23 @@ async fn operation(
         recorded_body(&body),
         move |store| {
             let request = read_request(&op, &body)?;
-            dispatch(store, &op, &request)
+            if let Some(react) = user_reactor {
+                let mut records = crate::Records { store: &mut *store };
+                match react(&mut records, &request) {
+                    crate::Reaction::Pass => {}
+                    crate::Reaction::Answer(answer) => return Ok(answer),
+                    crate::Reaction::Fail(status, message) => {
+                        return Err(ApiError::new(status, message))
+                    }
+                }
+            }
+            match reactors::entry(&op).map(|e| e.serve) {
+                Some(Serve::Auth) => lock(&sessions).login(&request),
+                _ => reactors::dispatch(store, &op, &request),
+            }
         },
     )
     .await
-}
-
-/// The operations with hand-written behaviour (the arms of [`dispatch`] and the routes of
-/// [`router`]); every other operation of the API takes the generic path ([`generic::answer`]).
-pub(crate) const OVERRIDES: &[&str] = &[
-    "add-labels-to-resources",
-    "add-vm-cd-rom",
-    "add-vm-disk",
-    "add-vm-nic",
-    "create-vm",
-    "create-vm-from-content-library-template",
-    "create-vm-snapshot",
-    "delete-vm",
-    "delete-vm-snapshot",
-    "force-restart-vm",
-    "get-version",
-    "get-vm-vnc-info",
-    "login",
-    "migrate-vm",
-    "move-vm-to-recycle",
-    "poweroff-vm",
-    "rebuild-vm-from-snapshot",
-    "recover-vm-from-recycle",
-    "remove-labels-from-resources",
-    "remove-vm-cd-rom",
-    "remove-vm-disk",
-    "remove-vm-nic",
-    "remove-vm-nic-by-where",
-    "resource-changes",
-    "restart-vm",
-    "resume-vm",
-    "rollback-vm",
-    "shutdown-vm",
-    "start-vm",
-    "suspend-vm",
-    "update-vm-basic-info",
-    "upload-elf-image",
-];
-
-type Handler = fn(&mut Store, &Value, &str) -> Result<Value, ApiError>;
-
-/// The hand-written behaviour of an override (`None`: the generic path, or one of the
-/// routes of its own in [`router`]).
-fn handler(op: &str) -> Option<Handler> {
-    Some(match op {
-        "login" => |s, b, _| login(s, b),
-        "add-labels-to-resources" => |s, b, _| generic::link(s, "Label", b, true),
-        "remove-labels-from-resources" => |s, b, _| generic::link(s, "Label", b, false),
-        "create-vm" => |s, b, _| create_vm(s, b),
-        "create-vm-from-content-library-template" => |s, b, _| create_vm_from_template(s, b),
-        "update-vm-basic-info" => |s, b, _| update_vm_basic_info(s, b),
-        "start-vm" => |s, b, _| power(s, b, "start", opt_text(&b["data"], "host_id")),
-        "shutdown-vm" | "poweroff-vm" | "restart-vm" | "force-restart-vm" | "suspend-vm"
-        | "resume-vm" => |s, b, op| power(s, b, op.trim_end_matches("-vm"), None),
-        "move-vm-to-recycle" | "recover-vm-from-recycle" => recycle,
-        "delete-vm" => |s, b, _| delete_vm(s, b),
-        "remove-vm-nic-by-where" => |s, b, _| remove_nics_by_where(s, b),
-        "add-vm-disk" | "remove-vm-disk" | "add-vm-nic" | "remove-vm-nic" | "add-vm-cd-rom"
-        | "remove-vm-cd-rom" | "migrate-vm" => edit_vm,
-        "create-vm-snapshot" => |s, b, _| create_vm_snapshot(s, b),
-        "delete-vm-snapshot" => |s, b, _| delete_vm_snapshot(s, b),
-        "rebuild-vm-from-snapshot" => |s, b, _| rebuild_vm(s, b),
-        "rollback-vm" => |s, b, _| rollback_vm(s, b),
-        "get-vm-vnc-info" => |s, b, _| vnc_info(s, b),
-        _ => return None,
-    })
-}
-
-/// The operations [`router`] routes to handlers of their own (not through [`handler`]).
-#[cfg(test)]
-const ROUTED: &[&str] = &["get-version", "resource-changes", "upload-elf-image"];
-
-fn dispatch(store: &mut Store, op: &str, body: &Value) -> Result<Value, ApiError> {
-    match handler(op) {
-        Some(handle) => handle(store, body, op),
-        None => generic::answer(store, op, body),
-    }
-}
-
-fn login(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let source = body["source"].as_str().unwrap_or("LOCAL");
-    let known = store.users.iter().any(|(u, p, s)| {
-        *u == text(body, "username") && *p == text(body, "password") && s == source
-    });
-    if !known {
-        return Err(ApiError::bad_request(
-            "login failed: wrong username, password or source",
-        ));
-    }
-    let token = store.token();
-    store.tokens.insert(token.clone());
-    Ok(json!({"task_id": null, "data": {"token": token}}))
-}
-
-fn vms_or_error(store: &Store, filter: &Value) -> Result<Vec<String>, ApiError> {
-    let ids = generic::selected_ids(store, "Vm", filter)?;
-    if ids.is_empty() {
-        return Err(ApiError::nothing_selected(
-            "no VM matches the `where` filter",
-        ));
-    }
-    Ok(ids)
-}
-
-type VmChange = Box<dyn Fn(&mut Map<String, Value>) + Send + Sync>;
-
-/// A task per VM of `ids` that applies `change` when it succeeds; the answers hold each VM
-/// as it is now. A VM gone since it was selected (`store.task` advances other tasks, and an
-/// older delete may end there) is left out, never a panic.
-fn vm_answers(
-    store: &mut Store,
-    ids: &[String],
-    description: &str,
-    change: Option<VmChange>,
-) -> Vec<Value> {
-    let change = change.map(Arc::new);
-    ids.iter()
-        .filter_map(|id| {
-            let vm_id = id.clone();
-            let change = change.clone();
-            let effect = change.map(|change| {
-                Box::new(move |s: &mut Store| s.update("Vm", &vm_id, |vm| change(vm))) as Effect
-            });
-            let task = store.task(description, "Vm", id, effect, None);
-            let vm = store.records.find("Vm", id)?.clone();
-            Some(json!({"task_id": task, "data": vm}))
-        })
-        .collect()
-}
-
-/// What the create-like operations do with each `VmCreationParams`: a VM now, and a task
-/// that gives it `status` (or deletes it, when the task fails).
-fn created_vm_task(store: &mut Store, vm: Value, status: &str) -> Value {
-    let id = text(&vm, "id").to_owned();
-    let status = status.to_owned();
-    let failed = id.clone();
-    Task::new(&format!("Create VM {}", text(&vm, "name")), "Vm", &id)
-        .on_success(move |s: &mut Store| s.update("Vm", &id, |v| set_field(v, "status", status)))
-        .on_failure(move |s: &mut Store| s.delete_vm(&failed, true))
-        .answer(store, vm)
-}
-
-/// The elements of an array body (params of several resources at once).
-fn items_of(body: &Value) -> &[Value] {
-    body.as_array().map_or(&[], Vec::as_slice)
-}
-
-fn set_field(record: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
-    record.insert(key.into(), value.into());
-}
-
-/// Creates one VM for each element of `params`, each checked before any is created.
-fn create_vms(store: &mut Store, params: &[Value]) -> Result<Value, ApiError> {
-    for p in params {
-        store.check_vm_params(p)?;
-    }
-    let mut out = Vec::new();
-    for p in params {
-        let vm = store.create_vm(p)?;
-        out.push(created_vm_task(
-            store,
-            vm,
-            p["status"].as_str().unwrap_or("STOPPED"),
-        ));
-    }
-    Ok(Value::Array(out))
-}
-
-fn create_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    create_vms(store, items_of(body))
-}
-
-/// A new volume for each disk of a template or snapshot (`type: DISK`).
-fn disks_like(disks: &[Value], name: impl Fn(usize, &Value) -> String, size: i64) -> Value {
-    Value::Array(
-        disks
-            .iter()
-            .filter(|d| d["type"] == "DISK")
-            .enumerate()
-            .map(|(i, d)| {
-                json!({
-                    "boot": d["boot"],
-                    "bus": d["bus"],
-                    "vm_volume": {
-                        "name": name(i, d),
-                        "size": d["size"].as_i64().unwrap_or(size),
-                        "elf_storage_policy": "REPLICA_2_THIN_PROVISION",
-                    },
-                })
-            })
-            .collect(),
-    )
-}
-
-/// `VmCreationParams` from params shaped like them (`p`) and the template or snapshot they
-/// copy (`source`: its `cpu`, `memory`, disks).
-fn creation_like(p: &Value, source: &Value, cluster_id: &str, disks: Value) -> Value {
-    let or = |key: &str, fallback: &Value| match &p[key] {
-        Value::Null => fallback.clone(),
-        value => value.clone(),
-    };
-    json!({
-        "cluster_id": cluster_id,
-        "host_id": p["host_id"],
-        "name": p["name"],
-        "description": p["description"],
-        "cpu_cores": or("cpu_cores", &source["cpu"]["cores"]),
-        "cpu_sockets": or("cpu_sockets", &source["cpu"]["sockets"]),
-        "memory": or("memory", &source["memory"]),
-        "memory_unit": p["memory_unit"],
-        "status": p["status"].as_str().unwrap_or("STOPPED"),
-        "vm_disks": {"mount_new_create_disks": disks},
-        "vm_nics": or("vm_nics", &json!([])),
-    })
-}
-
-fn create_vm_from_template(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let mut creations = Vec::new();
-    let mut hostnames = Vec::new();
-    for p in items_of(body) {
-        let template_id = text(p, "template_id");
-        let template = store
-            .records
-            .find("ContentLibraryVmTemplate", template_id)
-            .cloned()
-            .ok_or_else(|| ApiError::no_such(format!("template {template_id} does not exist")))?;
-        if !p["cloud_init"].is_null() && template["cloud_init_supported"] != true {
-            return Err(ApiError::invalid_state(format!(
-                "template {} does not support cloud-init",
-                text(&template, "name")
-            )));
-        }
-        let mut source = template.clone();
-        if source["cpu"].is_null() {
-            source["cpu"] = json!({"cores": 1, "sockets": 1});
-        }
-        let name = text(p, "name").to_owned();
-        let disks = disks_like(
-            items(&template, "vm_disks"),
-            |i, _| format!("{name}-disk-{i}"),
-            template["size"].as_i64().unwrap_or(0),
-        );
-        creations.push(creation_like(p, &source, text(p, "cluster_id"), disks));
-        hostnames.push(opt_text(&p["cloud_init"], "hostname"));
-    }
-    let answers = create_vms(store, &creations)?;
-    // The guest's hostname, as cloud-init sets it on first boot.
-    for (answer, hostname) in answers.as_array().into_iter().flatten().zip(hostnames) {
-        if let Some(hostname) = hostname {
-            store.update("Vm", text(&answer["data"], "id"), |vm| {
-                set_field(vm, "hostname", hostname)
-            });
-        }
-    }
-    let refreshed = answers
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| {
-            let vm = store.records.find("Vm", text(&a["data"], "id"));
-            json!({"task_id": a["task_id"], "data": vm.cloned().unwrap_or(a["data"].clone())})
-        })
-        .collect();
-    Ok(Value::Array(refreshed))
-}
-
-fn update_vm_basic_info(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let ids = vms_or_error(store, &body["where"])?;
-    let data = body["data"].clone();
-    // The new vCPU count of each VM, checked now: the task's effect cannot answer a 400.
-    for id in &ids {
-        let Some(vm) = store.records.find("Vm", id) else {
-            continue;
-        };
-        if data["vcpu"].is_null() {
-            vcpu_count(
-                data["cpu_cores"]
-                    .as_i64()
-                    .or(vm["cpu"]["cores"].as_i64())
-                    .unwrap_or(1),
-                data["cpu_sockets"]
-                    .as_i64()
-                    .or(vm["cpu"]["sockets"].as_i64())
-                    .unwrap_or(1),
-            )?;
-        }
-    }
-    // What the table maps, then what the VM slice decides (memory units, the vCPU count).
-    let mapped = generic::mapped(store, "update-vm-basic-info", &data)?;
-    let change: VmChange = Box::new(move |vm| {
-        vm.extend(mapped.clone());
-        if let Some(memory) = data["memory"].as_i64() {
-            set_field(vm, "memory", scale(memory, data["memory_unit"].as_str()));
-        }
-        let mut cpu = vm.get("cpu").cloned().unwrap_or_else(|| json!({}));
-        for (key, field) in [("cpu_cores", "cores"), ("cpu_sockets", "sockets")] {
-            if !data[key].is_null() {
-                cpu[field] = data[key].clone();
-            }
-        }
-        let product = cpu["cores"]
-            .as_i64()
-            .unwrap_or(1)
-            .saturating_mul(cpu["sockets"].as_i64().unwrap_or(1));
-        set_field(vm, "cpu", cpu);
-        set_field(vm, "vcpu", data["vcpu"].as_i64().unwrap_or(product));
-    });
-    Ok(Value::Array(vm_answers(
-        store,
-        &ids,
-        "Update VM",
-        Some(change),
-    )))
-}
-
-fn power(
-    store: &mut Store,
-    body: &Value,
-    action: &str,
-    host_id: Option<String>,
-) -> Result<Value, ApiError> {
-    let ids = vms_or_error(store, &body["where"])?;
-    for id in &ids {
-        let Some(vm) = store.records.find("Vm", id) else {
-            continue;
-        };
-        let status = text(vm, "status");
-        let allowed = match action {
-            "start" => status != "SUSPENDED",
-            "shutdown" | "poweroff" | "restart" | "force-restart" | "suspend" => {
-                status == "RUNNING"
-                    || (action != "suspend" && action != "restart" && status == "STOPPED")
-            }
-            "resume" => status == "SUSPENDED",
-            _ => false,
-        };
-        if !allowed {
-            return Err(ApiError::invalid_state(format!(
-                "cannot {action} VM {} while it is {status}",
-                text(vm, "name")
-            )));
-        }
-        if vm["in_recycle_bin"] == true {
-            return Err(ApiError::invalid_state(format!(
-                "VM {} is in the recycle bin",
-                text(vm, "name")
-            )));
-        }
-    }
-    if let Some(host) = host_id {
-        if store.records.find("Host", &host).is_none() {
-            return Err(ApiError::no_such(format!("host {host} does not exist")));
-        }
-    }
-    let (description, status) = match action {
-        "start" => ("Start VM", "RUNNING"),
-        "shutdown" => ("Shut down VM", "STOPPED"),
-        "poweroff" => ("Power off VM", "STOPPED"),
-        "suspend" => ("Suspend VM", "SUSPENDED"),
-        "resume" => ("Resume VM", "RUNNING"),
-        _ => ("Restart VM", "RUNNING"),
-    };
-    let change: VmChange = Box::new(move |vm| set_field(vm, "status", status));
-    Ok(Value::Array(vm_answers(
-        store,
-        &ids,
-        description,
-        Some(change),
-    )))
-}
-
-/// A task per VM of `ids` whose answer holds only the VM's id (`DeleteVm`).
-fn id_answers(
-    store: &mut Store,
-    ids: &[String],
-    description: &str,
-    effect: impl Fn(&mut Store, &str) + Clone + Send + 'static,
-) -> Value {
-    Value::Array(
-        ids.iter()
-            .map(|id| {
-                let (vm_id, effect) = (id.clone(), effect.clone());
-                Task::new(description, "Vm", id)
-                    .on_success(move |s: &mut Store| effect(s, &vm_id))
-                    .answer(store, json!({ "id": id }))
-            })
-            .collect(),
-    )
-}
-
-fn recycle(store: &mut Store, body: &Value, op: &str) -> Result<Value, ApiError> {
-    let ids = vms_or_error(store, &body["where"])?;
-    let into_bin = op == "move-vm-to-recycle";
-    for id in &ids {
-        let Some(vm) = store.records.find("Vm", id) else {
-            continue;
-        };
-        let name = text(vm, "name");
-        if into_bin && vm["status"] == "RUNNING" {
-            return Err(ApiError::invalid_state(format!(
-                "VM {name} is running: shut it down before moving it to the recycle bin"
-            )));
-        }
-        if (vm["in_recycle_bin"] == true) == into_bin {
-            let state = if into_bin { "already" } else { "not" };
-            return Err(ApiError::invalid_state(format!(
-                "VM {name} is {state} in the recycle bin"
-            )));
-        }
-    }
-    let description = if into_bin {
-        "Move VM to the recycle bin"
-    } else {
-        "Recover VM from the recycle bin"
-    };
-    Ok(id_answers(store, &ids, description, move |s, id| {
-        s.update("Vm", id, |vm| {
-            set_field(vm, "in_recycle_bin", into_bin);
-            set_field(vm, "deleted_at", into_bin.then(now_rfc3339));
-        })
-    }))
-}
-
-fn delete_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let ids = vms_or_error(store, &body["where"])?;
-    let include_snapshots = body["effect"]["include_snapshots"] == true;
-    for id in &ids {
-        if let Some(vm) = store
-            .records
-            .find("Vm", id)
-            .filter(|v| v["status"] == "RUNNING")
-        {
-            return Err(ApiError::invalid_state(format!(
-                "VM {} is running",
-                text(vm, "name")
-            )));
-        }
-    }
-    Ok(id_answers(store, &ids, "Delete VM", move |s, id| {
-        s.delete_vm(id, include_snapshots)
-    }))
-}
-
-type Edit = Box<dyn Fn(&mut Store, &str) -> Result<(), ApiError>>;
-
-fn strings(value: &Value) -> Vec<String> {
-    value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
-
-/// Disk, NIC and CD-ROM changes and migration: applied at once, reported through a task.
-fn edit_vm(store: &mut Store, body: &Value, op: &str) -> Result<Value, ApiError> {
-    let data = body["data"].clone();
-    let apply: Edit = match op {
-        "add-vm-disk" => Box::new(move |s, id| {
-            let disks = &data["vm_disks"];
-            s.add_disks(
-                id,
-                items(disks, "mount_new_create_disks"),
-                items(disks, "mount_disks"),
-            )
-        }),
-        "remove-vm-disk" | "remove-vm-cd-rom" => {
-            let key = if op == "remove-vm-disk" {
-                "disk_ids"
-            } else {
-                "cd_rom_ids"
-            };
-            let ids = strings(&data[key]);
-            Box::new(move |s, id| {
-                s.remove_disks(id, &ids);
-                Ok(())
-            })
-        }
-        "add-vm-nic" => Box::new(move |s, id| s.add_nics(id, items(&data, "vm_nics"))),
-        "remove-vm-nic" => {
-            let orders: Vec<i64> = items(&data, "nic_index")
-                .iter()
-                .filter_map(Value::as_i64)
-                .collect();
-            Box::new(move |s, id| {
-                s.remove_nics(id, &orders);
-                Ok(())
-            })
-        }
-        "add-vm-cd-rom" => Box::new(move |s, id| s.add_cd_roms(id, items(&data, "vm_cd_roms"))),
-        _ => {
-            let target = opt_text(&data, "host_id");
-            Box::new(move |s, id| {
-                let current = s
-                    .records
-                    .find("Vm", id)
-                    .ok_or_else(|| ApiError::not_found(format!("VM {id} was deleted")))?["host"]
-                    ["id"]
-                    .clone();
-                let host = match &target {
-                    Some(h) => s.records.find("Host", h),
-                    None => s.records.of("Host").iter().find(|x| x["id"] != current),
-                }
-                .map(Store::nested_host)
-                .ok_or_else(|| ApiError::no_such("no host to migrate to"))?;
-                s.update("Vm", id, |vm| set_field(vm, "host", host));
-                Ok(())
-            })
-        }
-    };
-    let ids = vms_or_error(store, &body["where"])?;
-    for id in &ids {
-        apply(store, id)?;
-        store.update("Vm", id, |_| {});
-    }
-    Ok(Value::Array(vm_answers(store, &ids, "Edit VM", None)))
-}
-
-fn remove_nics_by_where(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let only = body["effect"]["vm_ids"]
-        .as_array()
-        .map(|ids| strings(&Value::Array(ids.clone())));
-    let picked: Vec<(String, i64)> = generic::selected_ids(store, "VmNic", &body["where"])?
-        .iter()
-        .filter_map(|id| store.records.find("VmNic", id))
-        .filter(|n| {
-            only.as_ref()
-                .is_none_or(|ids| ids.iter().any(|id| n["vm"]["id"] == id.as_str()))
-        })
-        .map(|n| {
-            (
-                text(&n["vm"], "id").to_owned(),
-                n["order"].as_i64().unwrap_or(-1),
-            )
-        })
-        .collect();
-    if picked.is_empty() {
-        return Err(ApiError::nothing_selected(
-            "no VM NIC matches the `where` filter",
-        ));
-    }
-    let mut vm_ids: Vec<String> = picked.iter().map(|(vm, _)| vm.clone()).collect();
-    vm_ids.dedup();
-    for vm_id in &vm_ids {
-        let orders: Vec<i64> = picked
-            .iter()
-            .filter(|(vm, _)| vm == vm_id)
-            .map(|(_, order)| *order)
-            .collect();
-        store.remove_nics(vm_id, &orders);
-        store.update("Vm", vm_id, |_| {});
-    }
-    Ok(Value::Array(vm_answers(
-        store,
-        &vm_ids,
-        "Remove VM NIC",
-        None,
-    )))
-}
-
-fn create_vm_snapshot(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let mut out = Vec::new();
-    for data in items(body, "data") {
-        let snapshot = store.create_snapshot(
-            text(data, "vm_id"),
-            text(data, "name"),
-            data["consistent_type"]
-                .as_str()
-                .unwrap_or("CRASH_CONSISTENT"),
-        )?;
-        let id = text(&snapshot, "id").to_owned();
-        let description = format!("Create snapshot {}", text(&snapshot, "name"));
-        let failed = id.clone();
-        out.push(
-            Task::new(&description, "VmSnapshot", &id)
-                .on_failure(move |s: &mut Store| s.delete_snapshot(&failed))
-                .answer(store, snapshot),
-        );
-    }
-    Ok(Value::Array(out))
-}
-
-fn delete_vm_snapshot(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let ids = generic::selected_ids(store, "VmSnapshot", &body["where"])?;
-    let out = ids
-        .iter()
-        .map(|id| {
-            let snapshot_id = id.clone();
-            Task::new("Delete snapshot", "VmSnapshot", id)
-                .on_success(move |s: &mut Store| s.delete_snapshot(&snapshot_id))
-                .answer(store, json!({ "id": id }))
-        })
-        .collect();
-    Ok(Value::Array(out))
-}
-
-fn rebuild_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let mut creations = Vec::new();
-    for p in items_of(body) {
-        let snapshot_id = text(p, "rebuild_from_snapshot_id");
-        let snapshot = store
-            .records
-            .find("VmSnapshot", snapshot_id)
-            .cloned()
-            .ok_or_else(|| ApiError::no_such(format!("snapshot {snapshot_id} does not exist")))?;
-        let name = text(p, "name").to_owned();
-        let disks = disks_like(
-            items(&snapshot, "vm_disks"),
-            |_, d| format!("{name}-{}", text(d, "disk_name")),
-            0,
-        );
-        let cluster_id = p["cluster_id"]
-            .as_str()
-            .unwrap_or(text(&snapshot["cluster"], "id"))
-            .to_owned();
-        creations.push(creation_like(p, &snapshot, &cluster_id, disks));
-    }
-    create_vms(store, &creations)
-}
-
-fn rollback_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let ids = vms_or_error(store, &body["where"])?;
-    let snapshot_id = text(&body["data"], "snapshot_id");
-    let snapshot = store
-        .records
-        .find("VmSnapshot", snapshot_id)
-        .cloned()
-        .ok_or_else(|| ApiError::no_such(format!("snapshot {snapshot_id} does not exist")))?;
-    if ids.len() != 1 || snapshot["vm"]["id"] != ids[0].as_str() {
-        return Err(ApiError::invalid_state(format!(
-            "snapshot {} does not belong to the selected VM",
-            text(&snapshot, "name")
-        )));
-    }
-    let description = format!("Roll back to snapshot {}", text(&snapshot, "name"));
-    let change: VmChange = Box::new(move |vm| {
-        for key in ["cpu", "vcpu", "memory"] {
-            set_field(vm, key, snapshot[key].clone());
-        }
-        set_field(vm, "status", "STOPPED");
-    });
-    let answers = vm_answers(store, &ids, &description, Some(change));
-    if answers.is_empty() {
-        // Vanished since selection (an older delete finished in `store.task`).
-        return Err(ApiError::not_found(
-            "the VM was deleted while the request ran",
-        ));
-    }
-    Ok(Value::Array(answers))
-}
-
-fn vnc_info(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let unique = &body["vm"];
-    if unique["id"].is_null() && unique["local_id"].is_null() {
-        return Err(ApiError::nothing_selected(
-            "`vm` names no VM (give `id` or `local_id`)",
-        ));
-    }
-    let vm = generic::selected_ids(store, "Vm", unique)?
-        .first()
-        .and_then(|id| store.records.find("Vm", id))
-        .cloned()
-        .ok_or_else(|| ApiError::nothing_selected("no VM matches `vm`"))?;
-    let cluster_ip = vm["cluster"]["id"]
-        .as_str()
-        .and_then(|id| store.records.find("Cluster", id))
-        .map(|c| text(c, "ip").to_owned())
-        .unwrap_or_default();
-    // Base64 with `/`, `+` and `=`, as a tower's proxy token is.
-    let redirect = format!("bW9jay1{}/+v=", store.token().replace('-', ""));
-    let terminal = store.token();
-    let direct = store.token();
-    Ok(json!({
-        "vm": vm,
-        "terminal": terminal,
-        "redirect": redirect,
-        "direct": direct,
-        "cluster_ip": cluster_ip,
-    }))
 }
 
 async fn upload_elf_image(
@@ -1250,23 +698,18 @@ async fn upload_elf_image(
                 .find(|(n, _)| n == "file")
                 .map(|(_, v)| v.len() as i64)
                 .ok_or_else(|| ApiError::bad_request("the `file` part is required"))?;
-            let size = match text("size") {
-                Some(s) => Some(s.trim().parse::<i64>().map_err(|_| {
-                    ApiError::bad_request(format!("`size` is not a number: {s:?}"))
-                })?),
-                None => None,
-            };
-            let unit = text("size_unit");
-            let size = size.map(|s| scale(s, unit.as_deref()));
-            let task = store.upload_chunk(
-                text("upload_task_id").as_deref(),
-                file,
-                text("name"),
-                size,
-                text("cluster_id"),
-                text("description"),
-            )?;
-            Ok(json!([task]))
+            uploads::upload_chunk(
+                store,
+                uploads::Chunk {
+                    upload_task_id: text("upload_task_id"),
+                    file_len: file,
+                    name: text("name"),
+                    size: text("size"),
+                    size_unit: text("size_unit"),
+                    cluster_id: text("cluster_id"),
+                    description: text("description"),
+                },
+            )
         },
     )
     .await
@@ -1349,23 +792,6 @@ async fn resource_changes(
 mod tests {
     use super::*;
     use crate::MockConfig;
-    use std::time::Duration;
-
-    /// Every override has its behaviour, and nothing else has any.
-    #[test]
-    fn the_overrides_are_exactly_the_operations_with_handlers() {
-        for op in OVERRIDES {
-            assert!(
-                handler(op).is_some() != ROUTED.contains(op),
-                "`{op}`: listed as an override, but no handler (or routed twice)"
-            );
-        }
-        for op in &schema().operations {
-            if handler(&op.path).is_some() {
-                assert!(OVERRIDES.contains(&op.path.as_str()), "{}", op.path);
-            }
-        }
-    }
 
     /// Every record of the seed data is a value of its type (the hand-written parts too).
     #[test]
@@ -1384,33 +810,21 @@ mod tests {
         assert!(checked > 100, "{checked} records");
     }
 
-    /// `store.task` advances other tasks: an older delete that finishes there removes a VM
-    /// the mutation selected earlier. The answer leaves it out instead of panicking.
+    /// A VM deleted since it was selected is left out of the answers instead of panicking.
     #[test]
-    fn a_vm_deleted_by_an_older_task_mid_answer_is_skipped() {
+    fn a_vm_deleted_since_it_was_selected_is_skipped() {
         let mut store = crate::new_store(&MockConfig::default());
-        store.task_duration = Duration::from_millis(1);
         let ids: Vec<String> = store
             .records
             .of("Vm")
             .iter()
             .take(2)
-            .filter_map(|v| opt_text(v, "id"))
+            .filter_map(|v| crate::json::opt_text(v, "id"))
             .collect();
         assert_eq!(ids.len(), 2, "the seed has two VMs");
-        let gone = ids[1].clone();
-        store.task(
-            "Delete VM",
-            "Vm",
-            &gone.clone(),
-            Some(Box::new(move |s: &mut Store| s.delete_vm(&gone, false))),
-            None,
-        );
-        std::thread::sleep(Duration::from_millis(10));
-        // Selected while both exist; the first task created advances the delete.
-        let answers = vm_answers(&mut store, &ids, "Start VM", None);
+        store.delete_vm(&ids[1], false);
+        let answers = reactors::vm::vm_answers(&mut store, &ids, "Start VM", None);
         assert_eq!(answers.len(), 1);
         assert_eq!(answers[0]["data"]["id"], ids[0].as_str());
-        assert!(store.records.find("Vm", &ids[1]).is_none());
     }
 }

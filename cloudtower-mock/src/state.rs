@@ -1,12 +1,17 @@
-//! The mock tower's state: JSON records per resource type (one store for every type, the VM
-//! slice included), tasks that progress over time, the resource-change log, users and sessions.
+//! The store: JSON records per resource type (one store for every type, the VM slice
+//! included), relations kept consistent both ways, the resource-change log, ids, and the task
+//! engine's records. It knows the API table (`table.rs`) and nothing else: what operations do
+//! with it is the reactors' business (`reactors/`), and it never calls them.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use crate::faults::TaskOutcome;
+use crate::json::{id_name, merge, now_rfc3339, relation_ids};
+use crate::table::{schema, skeleton_object};
+use crate::tasks::{AsyncStatus, Effect, TaskEngine};
 
 /// An error answer: HTTP status and CloudTower `ErrorBody`.
 #[derive(Clone, Debug)]
@@ -139,10 +144,24 @@ impl Records {
     }
 
     /// Removes the records of `resource` with the ids in `ids`.
-    fn remove_many(&mut self, resource: &str, ids: &HashSet<String>) {
+    pub fn remove_many(&mut self, resource: &str, ids: &HashSet<String>) {
         self.retain(resource, |r| {
             !r["id"].as_str().is_some_and(|id| ids.contains(id))
         });
+    }
+
+    /// The nested form (`{id, name}`, whatever fields the nested type has) of the `target`
+    /// record with `id`, as `resource.field` holds it; `None` when there is no such record.
+    pub fn nested(&self, resource: &str, field: &str, target: &str, id: &str) -> Option<Value> {
+        let record = self.find(target, id)?;
+        let keep = nested_fields(resource, field);
+        let mut out = Map::new();
+        for key in keep {
+            if let Some(value) = record.get(key.as_str()) {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+        Some(Value::Object(out))
     }
 
     /// Sets `entityAsyncStatus` of a record that has the field.
@@ -160,7 +179,7 @@ impl Records {
 
 impl crate::filter::Related for Records {
     fn relation(&self, resource: &str, field: &str) -> Option<&str> {
-        let shape = crate::generic::schema().resource(resource)?;
+        let shape = schema().resource(resource)?;
         shape
             .relations
             .iter()
@@ -173,27 +192,84 @@ impl crate::filter::Related for Records {
     }
 }
 
-/// What a task does to the store when it ends.
-pub(crate) type Effect = Box<dyn FnOnce(&mut Store) + Send>;
-
-/// What only a running task has: its clock, outcome and effects (dropped when it ends).
-struct TaskMeta {
-    started: Instant,
-    duration: Duration,
-    outcome: TaskOutcome,
-    on_success: Option<Effect>,
-    on_failure: Option<Effect>,
-    /// The resource it changes (`(type, id)`), when it names one.
-    resource: Option<(String, String)>,
+/// The fields the nested type of `resource.field` holds (`{id, name}` when it names none).
+fn nested_fields(resource: &str, field: &str) -> Vec<String> {
+    crate::table::field_type(resource, field)
+        .and_then(|ty| ty.named())
+        .and_then(|name| schema().fields(name))
+        .map(|fields| fields.iter().map(|f| f.name.clone()).collect())
+        .unwrap_or_else(|| vec!["id".into(), "name".into()])
 }
 
+/// Per resource type, the fields that some other record's nested copy of it holds: an
+/// update that changes none of them has no copies to refresh.
+fn projected_fields(resource: &str) -> &'static HashSet<String> {
+    static BY_TYPE: OnceLock<HashMap<String, HashSet<String>>> = OnceLock::new();
+    static NONE: OnceLock<HashSet<String>> = OnceLock::new();
+    BY_TYPE
+        .get_or_init(|| {
+            let mut map: HashMap<String, HashSet<String>> = HashMap::new();
+            for holder in &schema().resources {
+                for relation in &holder.relations {
+                    map.entry(relation.resource.clone())
+                        .or_default()
+                        .extend(nested_fields(&holder.name, &relation.field));
+                }
+            }
+            map
+        })
+        .get(resource)
+        .unwrap_or_else(|| NONE.get_or_init(HashSet::new))
+}
+
+/// An unfinished (or recently finished) chunked upload: what only the uploads reactor reads.
 pub(crate) struct UploadMeta {
     pub received: i64,
     pub chunks: i32,
-    pub finished_at: Option<Instant>,
+    /// All bytes arrived (a later chunk is one too many).
+    pub complete: bool,
     pub name: String,
     pub cluster_id: Option<String>,
     pub description: String,
+}
+
+/// How many uploads the store remembers (unfinished or finished): beyond it the oldest is
+/// forgotten, and its `UploadTask` record removed when it never finished (abandoned).
+pub const MAX_UPLOADS: usize = 256;
+
+/// The uploads in progress, oldest first, bounded by [`MAX_UPLOADS`].
+#[derive(Default)]
+pub(crate) struct Uploads {
+    meta: HashMap<String, UploadMeta>,
+    order: VecDeque<String>,
+}
+
+impl Uploads {
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut UploadMeta> {
+        self.meta.get_mut(id)
+    }
+    pub fn contains(&self, id: &str) -> bool {
+        self.meta.contains_key(id)
+    }
+    pub fn remove(&mut self, id: &str) -> Option<UploadMeta> {
+        self.order.retain(|o| o != id);
+        self.meta.remove(id)
+    }
+    /// Adds an upload; the ids of the ones forgotten to stay within [`MAX_UPLOADS`], with
+    /// whether each had all its bytes.
+    pub fn insert(&mut self, id: String, meta: UploadMeta) -> Vec<(String, bool)> {
+        self.meta.insert(id.clone(), meta);
+        self.order.push_back(id);
+        let mut forgotten = Vec::new();
+        while self.order.len() > MAX_UPLOADS {
+            if let Some(old) = self.order.pop_front() {
+                if let Some(meta) = self.meta.remove(&old) {
+                    forgotten.push((old, meta.complete));
+                }
+            }
+        }
+        forgotten
+    }
 }
 
 /// The in-memory tower.
@@ -204,50 +280,14 @@ pub(crate) struct Store {
     pub events: VecDeque<Value>,
     pub revision: u64,
     pub compact_revision: u64,
-    pub task_duration: Duration,
-    /// How the tasks of the request being handled end.
-    pub outcome: TaskOutcome,
-    /// `(username, password, source)`.
-    pub users: Vec<(String, String, String)>,
-    pub tokens: HashSet<String>,
-    pub api_keys: HashSet<String>,
-    /// Refuse mutations of resources a running task is changing (`ResourceLocked`).
-    pub lock_busy: bool,
-    /// How many ended tasks are kept (the oldest go first); see `MockConfig::max_tasks`.
-    pub max_ended_tasks: usize,
     /// How many resource changes are kept before the oldest are compacted away.
     pub max_events: usize,
-    /// Running tasks, in creation order: all that `advance` looks at.
-    running: Vec<(String, TaskMeta)>,
-    /// How many running tasks change each resource id.
-    busy: HashMap<String, usize>,
-    /// Ended tasks, oldest first.
-    ended: VecDeque<String>,
-    pub upload_meta: HashMap<String, UploadMeta>,
+    /// The running and ended tasks.
+    pub tasks: TaskEngine,
+    /// Refuse mutations of resources a running task is changing (`ResourceLocked`).
+    pub lock_busy: bool,
+    pub uploads: Uploads,
     next: u64,
-}
-
-pub(crate) fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 impl Store {
@@ -257,19 +297,20 @@ impl Store {
             events: VecDeque::new(),
             revision: 1000,
             compact_revision: 1000,
-            task_duration,
-            outcome: TaskOutcome::Succeed,
-            users: Vec::new(),
-            tokens: HashSet::new(),
-            api_keys: HashSet::new(),
-            lock_busy: false,
-            max_ended_tasks: 10_000,
             max_events: 10_000,
-            running: Vec::new(),
-            busy: HashMap::new(),
-            ended: VecDeque::new(),
-            upload_meta: HashMap::new(),
+            tasks: TaskEngine::new(task_duration),
+            lock_busy: false,
+            uploads: Uploads::default(),
             next: 0,
+        }
+    }
+
+    /// A store whose ids start after `offset` (the stores of external towers get ids of
+    /// their own, so that an id never names records of two towers).
+    pub fn with_id_offset(task_duration: Duration, offset: u64) -> Self {
+        Store {
+            next: offset,
+            ..Store::new(task_duration)
         }
     }
 
@@ -279,12 +320,23 @@ impl Store {
         format!("clmock{:019}", self.next)
     }
 
+    /// Makes sure no fresh id is `id` (one a fixture or state file brought).
+    pub fn reserve_id(&mut self, id: &str) {
+        if let Some(n) = id
+            .strip_prefix("clmock")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            self.next = self.next.max(n);
+        }
+    }
+
     /// A fresh UUID-shaped local id (what SMTX OS calls things).
     pub fn uuid(&mut self) -> String {
         self.next += 1;
         format!("00000000-0000-4000-8000-{:012x}", self.next)
     }
 
+    /// An opaque token (VNC tickets and the like).
     pub fn token(&mut self) -> String {
         self.next += 1;
         format!("mock-token-{:08x}", self.next.wrapping_mul(0x9e37_79b9))
@@ -295,24 +347,48 @@ impl Store {
         self.next
     }
 
+    /// A new record of `resource`: every required field (the smallest value of its type), the
+    /// nullable ones `null`, a fresh `id`.
+    /// Its required timestamps are now (never the skeleton's `""`).
+    pub fn new_record(&mut self, resource: &str) -> Value {
+        let mut record = skeleton_object(resource, 0, &mut || self.id());
+        if let Some(fields) = record.as_object_mut() {
+            for field in crate::table::timestamp_fields(resource) {
+                if fields.get(field).is_some_and(|v| v == "") {
+                    fields.insert(field.into(), now_rfc3339().into());
+                }
+            }
+        }
+        record
+    }
+
+    /// A value of the object type `name` with `fields` set and every other required field at
+    /// its smallest value: how reactors build nested values that stay schema-valid.
+    pub fn fill(&mut self, name: &str, fields: Value) -> Value {
+        let mut value = skeleton_object(name, 1, &mut || self.id());
+        merge(&mut value, fields);
+        value
+    }
+
     // -----------------------------------------------------------------------------------------
     // Tasks
 
-    /// Creates a task that ends after the configured duration; `on_success` runs when it
-    /// succeeds, `on_failure` when it fails. While it runs, the resource it names shows it in
-    /// its `entityAsyncStatus`.
+    /// Starts a task that ends after the configured duration; `on_success` runs when it
+    /// succeeds, `on_failure` when it fails. While it runs, the resource it names shows
+    /// `status` in its `entityAsyncStatus`.
     pub fn task(
         &mut self,
         description: &str,
+        status: AsyncStatus,
         resource_type: &str,
         resource_id: &str,
         on_success: Option<Effect>,
         on_failure: Option<Effect>,
     ) -> String {
-        let cluster = self.records.of("Cluster").first().map(crate::vm::id_name);
-        let mut task = crate::generic::new_record(self, "Task");
+        let cluster = self.records.of("Cluster").first().map(id_name);
+        let mut task = self.new_record("Task");
         let id = task["id"].as_str().unwrap_or_default().to_owned();
-        crate::vm::merge(
+        merge(
             &mut task,
             json!({
                 "description": description,
@@ -327,122 +403,25 @@ impl Store {
             }),
         );
         self.records.insert("Task", task);
-        let status = if description.starts_with("Create") {
-            "CREATING"
-        } else if description.starts_with("Delete") {
-            "DELETING"
-        } else {
-            "UPDATING"
-        };
-        let resource =
-            (!resource_id.is_empty()).then(|| (resource_type.to_owned(), resource_id.to_owned()));
-        if let Some((kind, rid)) = &resource {
-            *self.busy.entry(rid.clone()).or_default() += 1;
-            self.records.set_async_status(kind, rid, Some(status));
-        }
-        self.running.push((
+        let resource = (!resource_id.is_empty())
+            .then(|| (resource_type.to_owned(), resource_id.to_owned(), status));
+        self.tasks.start(
+            &mut self.records,
             id.clone(),
-            TaskMeta {
-                started: Instant::now(),
-                duration: self.task_duration,
-                outcome: self.outcome,
-                on_success,
-                on_failure,
-                resource,
-            },
-        ));
-        self.advance();
+            resource,
+            on_success,
+            on_failure,
+        );
         id
     }
 
-    /// Whether a running (PENDING or EXECUTING) task is changing resource `id`.
-    pub fn is_busy(&self, id: &str) -> bool {
-        self.busy.get(id).is_some_and(|n| *n > 0)
-    }
-
-    /// Moves every running task on to where its clock says it is, applying ended tasks'
-    /// effects. A resource's `entityAsyncStatus` is cleared when its last running task ends
-    /// (succeeds, fails or pauses), before the task's effect applies.
+    /// Moves every running task on to where its clock says it is, applying the effects of
+    /// those that ended (and of due timers).
     pub fn advance(&mut self) {
-        let now = Instant::now();
-        let mut effects: Vec<Effect> = Vec::new();
-        let mut still_running = Vec::with_capacity(self.running.len());
-        for (id, mut meta) in std::mem::take(&mut self.running) {
-            let elapsed = now - meta.started;
-            let fraction = if meta.duration.is_zero() {
-                1.0
-            } else {
-                (elapsed.as_secs_f64() / meta.duration.as_secs_f64()).min(1.0)
-            };
-            let Some(task) = self.records.fields_mut("Task", &id) else {
-                continue;
-            };
-            if fraction < 1.0 {
-                if fraction >= 0.2 {
-                    if task.get("started_at").is_none_or(Value::is_null) {
-                        task.insert("started_at".into(), now_rfc3339().into());
-                    }
-                    task.insert("status".into(), "EXECUTING".into());
-                    task.insert(
-                        "progress".into(),
-                        ((fraction * 100.0).round() / 100.0).into(),
-                    );
-                }
-                still_running.push((id, meta));
-                continue;
-            }
-            task.insert("finished_at".into(), now_rfc3339().into());
-            match meta.outcome {
-                TaskOutcome::Succeed => {
-                    task.insert("status".into(), "SUCCESSED".into());
-                    task.insert("progress".into(), 1.0.into());
-                    effects.extend(meta.on_success.take());
-                }
-                TaskOutcome::Fail => {
-                    let description = task["description"].as_str().unwrap_or_default();
-                    let message = format!("{description} failed (injected by the mock)");
-                    task.insert("status".into(), "FAILED".into());
-                    task.insert("progress".into(), 0.5.into());
-                    task.insert("error_code".into(), "MockInjectedFailure".into());
-                    task.insert("error_message".into(), message.into());
-                    effects.extend(meta.on_failure.take());
-                }
-                TaskOutcome::Pause => {
-                    task.insert("status".into(), "PAUSED".into());
-                    task.insert("progress".into(), 0.5.into());
-                    task.insert("finished_at".into(), Value::Null);
-                }
-            }
-            if let Some((kind, rid)) = &meta.resource {
-                let left = self.busy.get_mut(rid).map(|n| {
-                    *n = n.saturating_sub(1);
-                    *n
-                });
-                if left == Some(0) {
-                    self.busy.remove(rid);
-                    self.records.set_async_status(kind, rid, None);
-                }
-            }
-            self.ended.push_back(id);
-        }
-        self.running = still_running;
-        self.forget_old_tasks();
+        let effects = self.tasks.due(&mut self.records, Instant::now());
         for effect in effects {
             effect(self);
         }
-        crate::vm::advance_uploads(self, now);
-    }
-
-    /// Drops the oldest ended tasks beyond [`Store::max_ended_tasks`] (a tenth more at a
-    /// time, so that a long-running mock does not pay for it on every task).
-    fn forget_old_tasks(&mut self) {
-        let cap = self.max_ended_tasks;
-        if self.ended.len() <= cap + cap / 10 {
-            return;
-        }
-        let drop = self.ended.len() - cap;
-        let gone: HashSet<String> = self.ended.drain(..drop).collect();
-        self.records.remove_many("Task", &gone);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -487,7 +466,64 @@ impl Store {
         });
     }
 
-    /// Changes record `resource`/`id` and records the change (nothing when it is gone).
+    // -----------------------------------------------------------------------------------------
+    // Writes that keep relations consistent
+
+    /// Adds a new record and shows it on the records it points at; recorded as a CREATE.
+    pub fn create(&mut self, resource: &str, record: Value) -> String {
+        let id = record["id"].as_str().unwrap_or_default().to_owned();
+        self.records.insert(resource, record);
+        self.sync_inverse(resource, &id, &Value::Null);
+        self.record(resource, "CREATE", &id, None);
+        id
+    }
+
+    /// Adds a record and shows it on the records it points at (no change event: part of a
+    /// larger change that records its own).
+    pub fn insert_linked(&mut self, resource: &str, record: Value) {
+        let id = record["id"].as_str().unwrap_or_default().to_owned();
+        self.records.insert(resource, record);
+        self.sync_inverse(resource, &id, &Value::Null);
+    }
+
+    /// Removes a record, and it from the records that pointed at it (no change event).
+    pub fn remove_linked(&mut self, resource: &str, id: &str) -> Option<Value> {
+        let old = self.records.remove(resource, id)?;
+        self.sync_inverse(resource, id, &old);
+        self.unlink_everywhere(resource, id);
+        Some(old)
+    }
+
+    /// After record `resource`/`id` is gone, no record names it any more: it leaves the
+    /// to-many relations that held it, and a to-one relation that named it is `null` (what a
+    /// tower's foreign keys do). Relations without an inverse (`Application.vm`) included.
+    fn unlink_everywhere(&mut self, resource: &str, id: &str) {
+        for holder in &schema().resources {
+            for relation in holder.relations.iter().filter(|r| r.resource == resource) {
+                let field = relation.field.as_str();
+                let holders: Vec<String> = self
+                    .records
+                    .of(&holder.name)
+                    .iter()
+                    .filter(|r| relation_ids(&r[field]).iter().any(|i| i == id))
+                    .filter_map(|r| r["id"].as_str().map(str::to_owned))
+                    .collect();
+                for holder_id in holders {
+                    if let Some(fields) = self.records.fields_mut(&holder.name, &holder_id) {
+                        match fields.get_mut(field) {
+                            Some(Value::Array(list)) => list.retain(|item| item["id"] != id),
+                            Some(one) => *one = Value::Null,
+                            None => {}
+                        }
+                    }
+                    self.recount(&holder.name, &holder_id);
+                }
+            }
+        }
+    }
+
+    /// Changes record `resource`/`id` and records the change (nothing when it is gone): the
+    /// records it points at, and the nested copies others hold of it, follow.
     pub fn update(
         &mut self,
         resource: &str,
@@ -499,7 +535,175 @@ impl Store {
         };
         let old = Value::Object(record.clone());
         change(record);
-        crate::generic::refresh_nested(self, resource, id);
+        self.sync_inverse(resource, id, &old);
+        self.refresh_nested(resource, id, &old);
         self.record(resource, "UPDATE", id, Some(old));
     }
+
+    /// Removes record `resource`/`id`, and it from the records that pointed at it; recorded
+    /// as a DELETE.
+    pub fn delete(&mut self, resource: &str, id: &str) -> Option<Value> {
+        let old = self.remove_linked(resource, id)?;
+        self.record(resource, "DELETE", id, Some(old.clone()));
+        Some(old)
+    }
+
+    /// Keeps relations consistent both ways: after record `resource`/`id` changed from `old`
+    /// (`null` for a new record; the record is gone after a delete), each record it now points
+    /// at (or no longer does) shows it in (or drops it from) the relation back, when the other
+    /// type has exactly one relation to `resource`. Adding labels to a VM shows the VM on them.
+    pub fn sync_inverse(&mut self, resource: &str, id: &str, old: &Value) {
+        let schema = schema();
+        let Some(shape) = schema.resource(resource) else {
+            return;
+        };
+        let new = self
+            .records
+            .find(resource, id)
+            .cloned()
+            .unwrap_or(Value::Null);
+        for relation in &shape.relations {
+            let Some(target) = schema.resource(&relation.resource) else {
+                continue;
+            };
+            let mut back = target.relations.iter().filter(|r| r.resource == resource);
+            let (Some(inverse), None) = (back.next(), back.next()) else {
+                continue;
+            };
+            let before = relation_ids(&old[relation.field.as_str()]);
+            let after = relation_ids(&new[relation.field.as_str()]);
+            for gone in before.iter().filter(|t| !after.contains(t)) {
+                if let Some(fields) = self.records.fields_mut(&target.name, gone) {
+                    match fields.get_mut(&inverse.field) {
+                        Some(Value::Array(list)) => list.retain(|item| item["id"] != id),
+                        Some(one) if one["id"] == id => *one = Value::Null,
+                        _ => {}
+                    }
+                }
+                self.recount(&target.name, gone);
+            }
+            for added in after.iter().filter(|t| !before.contains(t)) {
+                let Some(projection) =
+                    self.records
+                        .nested(&target.name, &inverse.field, resource, id)
+                else {
+                    continue;
+                };
+                let mut displaced = None;
+                if let Some(fields) = self.records.fields_mut(&target.name, added) {
+                    let slot = fields.entry(inverse.field.clone()).or_insert(Value::Null);
+                    if inverse.many {
+                        match slot {
+                            Value::Array(list) if list.iter().any(|i| i["id"] == id) => {}
+                            Value::Array(list) => list.push(projection),
+                            other => *other = Value::Array(vec![projection]),
+                        }
+                    } else {
+                        displaced = slot["id"]
+                            .as_str()
+                            .filter(|previous| *previous != id)
+                            .map(str::to_owned);
+                        *slot = projection;
+                    }
+                }
+                // A to-one slot names one record: the one it named before lets go of it
+                // (a NIC moved to another VDS leaves the old one's `nics`).
+                if let Some(previous) = displaced {
+                    if let Some(fields) = self.records.fields_mut(resource, &previous) {
+                        match fields.get_mut(&relation.field) {
+                            Some(Value::Array(list)) => {
+                                list.retain(|item| item["id"] != added.as_str())
+                            }
+                            Some(one) if one["id"] == added.as_str() => *one = Value::Null,
+                            _ => {}
+                        }
+                    }
+                    self.recount(resource, &previous);
+                }
+                self.recount(&target.name, added);
+            }
+        }
+        self.recount(resource, id);
+    }
+
+    /// Sets the `<relation>_num` counts of record `resource`/`id` (`vm_num`, `vlans_num`) to
+    /// the length of the to-many relation they count.
+    pub fn recount(&mut self, resource: &str, id: &str) {
+        let Some(shape) = schema().resource(resource) else {
+            return;
+        };
+        let Some(fields) = self.records.fields_mut(resource, id) else {
+            return;
+        };
+        for relation in shape.relations.iter().filter(|r| r.many) {
+            for count in num_fields(&relation.field) {
+                if fields.contains_key(&count) {
+                    let n = fields
+                        .get(&relation.field)
+                        .and_then(Value::as_array)
+                        .map_or(0, Vec::len);
+                    fields.insert(count, n.into());
+                }
+            }
+        }
+    }
+
+    /// After record `resource`/`id` changed from `old`, the nested copies other records hold
+    /// of it (`vm: {id, name}` on a disk) show its new values. Only when a field such a copy
+    /// holds changed: most updates (a VM's status, say) touch none.
+    fn refresh_nested(&mut self, resource: &str, id: &str, old: &Value) {
+        let Some(new) = self.records.find(resource, id) else {
+            return;
+        };
+        let projected = projected_fields(resource);
+        if !projected
+            .iter()
+            .any(|f| f != "id" && old.get(f) != new.get(f))
+        {
+            return;
+        }
+        let schema = schema();
+        for holder in &schema.resources {
+            for relation in holder.relations.iter().filter(|r| r.resource == resource) {
+                let field = relation.field.as_str();
+                let holders: Vec<String> = self
+                    .records
+                    .of(&holder.name)
+                    .iter()
+                    .filter(|r| relation_ids(&r[field]).iter().any(|i| i == id))
+                    .filter_map(|r| r["id"].as_str().map(str::to_owned))
+                    .collect();
+                if holders.is_empty() {
+                    continue;
+                }
+                let Some(fresh) = self.records.nested(&holder.name, field, resource, id) else {
+                    return;
+                };
+                for holder_id in holders {
+                    let Some(slot) = self
+                        .records
+                        .fields_mut(&holder.name, &holder_id)
+                        .and_then(|r| r.get_mut(field))
+                    else {
+                        continue;
+                    };
+                    match slot {
+                        Value::Array(list) => {
+                            for item in list.iter_mut().filter(|i| i["id"] == id) {
+                                *item = fresh.clone();
+                            }
+                        }
+                        one => *one = fresh.clone(),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The count fields of a to-many relation: `vms` → `vm_num`, `vms_num`; `vlans` → `vlan_num`,
+/// `vlans_num` (CloudTower spells both).
+pub(crate) fn num_fields(relation: &str) -> [String; 2] {
+    let singular = relation.strip_suffix('s').unwrap_or(relation);
+    [format!("{singular}_num"), format!("{relation}_num")]
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use cloudtower_mock::{coverage, Coverage, MockTower};
+use cloudtower_mock::{coverage, reactor_of, Coverage, MockTower};
 
 fn table() -> String {
     let rows = coverage();
@@ -16,17 +16,18 @@ fn table() -> String {
             Coverage::SchemaOnly => "schema-only",
         };
         *counts.entry(how).or_default() += 1;
-        body.push_str(&format!("| `{path}` | {how} |\n"));
+        body.push_str(&format!("| `{path}` | {how} | {} |\n", reactor_of(path)));
     }
     let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     format!(
         "# Coverage\n\n\
          What the mock does for each of the {} operations of the API: **override** \
-         (hand-written behaviour), **generic** (the behaviour of its shape over the store: \
-         list, connection, create, update, delete, each mutation a task that applies its effect \
-         when it succeeds) or **schema-only** (an answer valid for its response schema that \
-         reflects the store where it can: tasks for what its `where` selects). No operation \
-         answers 501.\n\n{}.\n\n| operation | how |\n|---|---|\n{body}",
+         (a reactor of its own, named in the last column), **generic** (the behaviour of its shape \
+         over the store: list, connection, create, update, delete, each mutation a task that \
+         applies its effect when it succeeds; for an operation outside the regular shapes, the \
+         create or delete its name and types spell) or **schema-only** (an answer valid for its \
+         response schema that reflects the store where it can: tasks for what its `where` \
+         selects). No operation answers 501.\n\n{}.\n\n| operation | how | reactor |\n|---|---|---|\n{body}",
         rows.len(),
         summary.join(", ")
     )

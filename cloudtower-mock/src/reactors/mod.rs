@@ -1,0 +1,237 @@
+//! The reactors: what each operation does to the store, registered in one table
+//! ([`REGISTRY`]). An operation without an entry takes the generic path
+//! ([`generic::answer`]): the behaviour of its shape (list, connection, create, update,
+//! delete) read from the API table, or an answer valid for its response schema.
+//!
+//! Reactors sit above the store and the task engine and below the HTTP layer: they call down
+//! into [`Store`](crate::state::Store), never the other way.
+
+pub(crate) mod generic;
+pub(crate) mod metrics;
+pub(crate) mod more;
+pub(crate) mod uploads;
+pub(crate) mod vm;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use cloudtower_schema::OperationKind;
+use serde_json::Value;
+
+use crate::state::{ApiError, Store};
+use crate::table::schema;
+
+/// A reactor over the store: `(store, request body, operation)` → answer.
+pub(crate) type StoreReactor = fn(&mut Store, &Value, &str) -> Result<Value, ApiError>;
+
+/// How a registered operation is served.
+#[derive(Clone, Copy)]
+pub(crate) enum Serve {
+    /// By a reactor over the store of the tower the call is for.
+    Store(StoreReactor),
+    /// By the sessions (`login`), not the store.
+    Auth,
+    /// By an HTTP route of its own (a `GET` with a query, a multipart form).
+    Route,
+}
+
+/// One entry of the registry.
+pub(crate) struct Entry {
+    pub operation: &'static str,
+    /// The reactor family, for the coverage table (`vm`, `uploads`, …).
+    pub reactor: &'static str,
+    pub serve: Serve,
+}
+
+const fn store(operation: &'static str, reactor: &'static str, f: StoreReactor) -> Entry {
+    Entry {
+        operation,
+        reactor,
+        serve: Serve::Store(f),
+    }
+}
+
+/// Every operation with behaviour of its own: the one list (the coverage table, the HTTP
+/// routes and dispatch all read it).
+pub(crate) const REGISTRY: &[Entry] = &[
+    Entry {
+        operation: "login",
+        reactor: "auth",
+        serve: Serve::Auth,
+    },
+    Entry {
+        operation: "get-version",
+        reactor: "version",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "resource-changes",
+        reactor: "changes",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "upload-elf-image",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
+    store("cancel-upload-task", "uploads", |s, b, _| {
+        uploads::cancel(s, b)
+    }),
+    store("add-labels-to-resources", "labels", |s, b, _| {
+        generic::link(s, "Label", b, true)
+    }),
+    store("remove-labels-from-resources", "labels", |s, b, _| {
+        generic::link(s, "Label", b, false)
+    }),
+    store("create-vm", "vm", |s, b, _| vm::create_vm(s, b)),
+    store(
+        "create-vm-from-content-library-template",
+        "vm",
+        |s, b, _| vm::create_vm_from_template(s, b),
+    ),
+    store("update-vm-basic-info", "vm", |s, b, _| {
+        vm::update_vm_basic_info(s, b)
+    }),
+    store("start-vm", "vm", |s, b, _| {
+        vm::power(s, b, "start", crate::json::opt_text(&b["data"], "host_id"))
+    }),
+    store("shutdown-vm", "vm", vm::power_op),
+    store("poweroff-vm", "vm", vm::power_op),
+    store("restart-vm", "vm", vm::power_op),
+    store("force-restart-vm", "vm", vm::power_op),
+    store("suspend-vm", "vm", vm::power_op),
+    store("resume-vm", "vm", vm::power_op),
+    store("move-vm-to-recycle", "vm", vm::recycle),
+    store("recover-vm-from-recycle", "vm", vm::recycle),
+    store("delete-vm", "vm", |s, b, _| vm::delete_vm(s, b)),
+    store("remove-vm-nic-by-where", "vm", |s, b, _| {
+        vm::remove_nics_by_where(s, b)
+    }),
+    store("add-vm-disk", "vm", vm::edit_vm),
+    store("remove-vm-disk", "vm", vm::edit_vm),
+    store("add-vm-nic", "vm", vm::edit_vm),
+    store("remove-vm-nic", "vm", vm::edit_vm),
+    store("add-vm-cd-rom", "vm", vm::edit_vm),
+    store("remove-vm-cd-rom", "vm", vm::edit_vm),
+    store("migrate-vm", "vm", vm::edit_vm),
+    store("get-vm-vnc-info", "vm", |s, b, _| vm::vnc_info(s, b)),
+    store("create-vm-snapshot", "vm-snapshot", |s, b, _| {
+        vm::create_vm_snapshot(s, b)
+    }),
+    store("delete-vm-snapshot", "vm-snapshot", |s, b, _| {
+        vm::delete_vm_snapshot(s, b)
+    }),
+    store("rebuild-vm-from-snapshot", "vm-snapshot", |s, b, _| {
+        vm::rebuild_vm(s, b)
+    }),
+    store("rollback-vm", "vm-snapshot", |s, b, _| {
+        vm::rollback_vm(s, b)
+    }),
+    store("clone-vm", "vm", |s, b, _| more::clone_vm(s, b)),
+    store("add-vm-to-folder", "vm", |s, b, _| {
+        more::add_vm_to_folder(s, b)
+    }),
+    store("add-vm-gpu-device", "vm", |s, b, _| {
+        more::add_vm_gpu_device(s, b)
+    }),
+    store("add-vm-pci-nic", "vm", |s, b, _| more::add_vm_pci_nic(s, b)),
+    store("clone-vm-template-from-vm", "vm-template", |s, b, _| {
+        more::template_from_vm(s, b, false)
+    }),
+    store("convert-vm-template-from-vm", "vm-template", |s, b, _| {
+        more::template_from_vm(s, b, true)
+    }),
+    store("convert-vm-template-to-vm", "vm-template", |s, b, _| {
+        more::template_to_vm(s, b)
+    }),
+    store("clone-iscsi-lun-from-snapshot", "iscsi", |s, b, _| {
+        more::clone_lun_from_snapshot(s, b)
+    }),
+    store("rollback-iscsi-lun-from-snapshot", "iscsi", |s, b, _| {
+        more::rollback_lun_from_snapshot(s, b)
+    }),
+    store("create-host", "hosts", |s, b, _| more::create_hosts(s, b)),
+    store("create-vm-vlan", "network", |s, b, op| {
+        more::create_with_defaults(s, b, op, &serde_json::json!({"type": "VM"}))
+    }),
+    store(
+        "update-global-recycle-bin-setting",
+        "settings",
+        |s, b, _| more::update_global_recycle_bin(s, b),
+    ),
+];
+
+fn by_operation() -> &'static HashMap<&'static str, &'static Entry> {
+    static MAP: OnceLock<HashMap<&'static str, &'static Entry>> = OnceLock::new();
+    MAP.get_or_init(|| REGISTRY.iter().map(|e| (e.operation, e)).collect())
+}
+
+/// The registry's entry for `operation`.
+pub(crate) fn entry(operation: &str) -> Option<&'static Entry> {
+    by_operation().get(operation).copied()
+}
+
+/// Answers `operation` on `store` (its body already checked against the table).
+pub(crate) fn dispatch(
+    store: &mut Store,
+    operation: &str,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    match entry(operation).map(|e| e.serve) {
+        Some(Serve::Store(react)) => react(store, body, operation),
+        _ if metrics::serves(operation) => metrics::answer(store, operation, body),
+        _ => generic::answer(store, operation, body),
+    }
+}
+
+/// What the mock does with an operation (the coverage table's column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// A reactor of its own ([`crate::reactor_of`] names it).
+    Override,
+    /// The generic behaviour of its shape (list, connection, create, update, delete; for an
+    /// operation outside the regular shapes, the create, delete or update its name and
+    /// request spell).
+    Generic,
+    /// An answer valid for its response schema, reflecting the store where it can.
+    SchemaOnly,
+}
+
+/// How the mock answers `path` (an operation of the table), and which reactor serves it.
+pub(crate) fn coverage(path: &str) -> (Coverage, &'static str) {
+    if let Some(entry) = entry(path) {
+        return (Coverage::Override, entry.reactor);
+    }
+    if metrics::serves(path) {
+        return (Coverage::Override, "metrics");
+    }
+    let Some(op) = schema().operation(path) else {
+        return (Coverage::SchemaOnly, "schema-only");
+    };
+    match &op.kind {
+        OperationKind::Other if generic::other_shape(path).is_some() => {
+            (Coverage::Generic, "generic")
+        }
+        OperationKind::Other => (Coverage::SchemaOnly, "schema-only"),
+        _ => (Coverage::Generic, "generic"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every entry names an operation of the table, once.
+    #[test]
+    fn the_registry_names_operations_of_the_table_once() {
+        let mut seen = std::collections::HashSet::new();
+        for entry in REGISTRY {
+            assert!(
+                schema().operation(entry.operation).is_some(),
+                "`{}` is not an operation of the table",
+                entry.operation
+            );
+            assert!(seen.insert(entry.operation), "`{}` twice", entry.operation);
+        }
+    }
+}

@@ -1,0 +1,605 @@
+//! Reactors for operations whose effect the table's shapes do not say: clones and
+//! conversions of VMs and templates, VM folders, GPUs and PCI NICs, iSCSI LUN clones and
+//! rollbacks, and the global recycle-bin setting.
+
+use serde_json::{json, Value};
+
+use super::generic::{self, nested, Task};
+use super::vm::{self, set_field, vms_or_error, VmChange};
+use crate::json::{id_name, items, merge, now_rfc3339, opt_text, text};
+use crate::state::{ApiError, Store};
+use crate::tasks::AsyncStatus;
+
+/// The elements of an array body.
+fn params(body: &Value) -> &[Value] {
+    body.as_array().map_or(&[], Vec::as_slice)
+}
+
+fn find(store: &Store, resource: &str, id: &str, what: &str) -> Result<Value, ApiError> {
+    store
+        .records
+        .find(resource, id)
+        .cloned()
+        .ok_or_else(|| ApiError::no_such(format!("{what} {id} does not exist")))
+}
+
+/// `VmDiskParams` like the disks of a VM: a new volume of the same size per disk (named
+/// `<name>-disk-<i>`), a CD-ROM with the same image per CD-ROM.
+fn disks_of_vm(store: &Store, vm_id: &str, name: &str) -> Value {
+    let cd_roms: Vec<Value> = store
+        .of_vm("VmDisk", vm_id)
+        .iter()
+        .filter(|d| d["type"] == "CD_ROM")
+        .map(|d| json!({"boot": d["boot"], "elf_image_id": d["elf_image"]["id"]}))
+        .map(|mut cd| {
+            if cd["elf_image_id"].is_null() {
+                cd.as_object_mut().map(|c| c.remove("elf_image_id"));
+            }
+            cd
+        })
+        .collect();
+    let disks: Vec<Value> = store
+        .of_vm("VmDisk", vm_id)
+        .iter()
+        .filter(|d| d["type"] == "DISK")
+        .enumerate()
+        .map(|(i, d)| {
+            let size = d["vm_volume"]["id"]
+                .as_str()
+                .and_then(|id| store.records.find("VmVolume", id))
+                .and_then(|v| v["size"].as_i64())
+                .unwrap_or(0);
+            json!({
+                "boot": d["boot"],
+                "bus": d["bus"],
+                "vm_volume": {
+                    "name": format!("{name}-disk-{i}"),
+                    "size": size,
+                    "elf_storage_policy": "REPLICA_2_THIN_PROVISION",
+                },
+            })
+        })
+        .collect();
+    json!({"mount_new_create_disks": disks, "mount_cd_roms": cd_roms})
+}
+
+/// The NICs of a VM as `VmNicParams` (on the same VLANs).
+fn nics_of_vm(store: &Store, vm_id: &str) -> Vec<Value> {
+    store
+        .of_vm("VmNic", vm_id)
+        .iter()
+        .map(|n| json!({"connect_vlan_id": n["vlan"]["id"], "model": n["model"]}))
+        .collect()
+}
+
+/// `clone-vm`: a new VM like `src_vm_id` (its CPU, memory, disks as new volumes of the same
+/// size, NICs on the same VLANs), with what the params change.
+pub(crate) fn clone_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut creations = Vec::new();
+    for p in params(body) {
+        let source = find(store, "Vm", text(p, "src_vm_id"), "VM")?;
+        let source_id = text(&source, "id");
+        let name = text(p, "name");
+        let or = |key: &str, fallback: Value| match &p[key] {
+            Value::Null => fallback,
+            value => value.clone(),
+        };
+        let disks = match &p["vm_disks"] {
+            Value::Null => disks_of_vm(store, source_id, name),
+            given => given.clone(),
+        };
+        creations.push(json!({
+            "cluster_id": or("cluster_id", source["cluster"]["id"].clone()),
+            "host_id": p["host_id"],
+            "folder_id": p["folder_id"],
+            "name": name,
+            "description": or("description", source["description"].clone()),
+            "cpu_cores": or("cpu_cores", source["cpu"]["cores"].clone()),
+            "cpu_sockets": or("cpu_sockets", source["cpu"]["sockets"].clone()),
+            "vcpu": p["vcpu"],
+            "memory": or("memory", source["memory"].clone()),
+            "memory_unit": p["memory_unit"],
+            "ha": or("ha", source["ha"].clone()),
+            "firmware": or("firmware", source["firmware"].clone()),
+            "guest_os_type": or("guest_os_type", source["guest_os_type"].clone()),
+            "status": p["status"].as_str().unwrap_or("STOPPED"),
+            "vm_disks": disks,
+            "vm_nics": or("vm_nics", Value::Array(nics_of_vm(store, source_id))),
+        }));
+    }
+    let creations: Vec<Value> = creations
+        .into_iter()
+        .map(|mut c| {
+            if let Some(fields) = c.as_object_mut() {
+                fields.retain(|_, v| !v.is_null());
+            }
+            c
+        })
+        .collect();
+    vm::create_vms(store, &creations)
+}
+
+/// The frozen disks of a template made from VM `vm_id`.
+fn frozen_disks(store: &mut Store, vm_id: &str) -> Vec<Value> {
+    let disks = store.of_vm("VmDisk", vm_id);
+    let mut frozen = Vec::new();
+    for (index, disk) in disks.iter().enumerate() {
+        let volume = disk["vm_volume"]["id"]
+            .as_str()
+            .and_then(|id| store.records.find("VmVolume", id))
+            .cloned()
+            .unwrap_or(Value::Null);
+        let template_uuid = store.uuid();
+        frozen.push(store.fill(
+            "NestedFrozenDisks",
+            json!({
+                "boot": disk["boot"],
+                "bus": disk["bus"],
+                "index": index,
+                "key": disk["key"],
+                "path": text(&volume, "path"),
+                "size": volume["size"].as_i64().unwrap_or(0),
+                "disk_name": volume["name"],
+                "type": disk["type"],
+                "vm_volume_local_id": text(&volume, "local_id"),
+                "vm_volume_template_uuid": template_uuid,
+                "image_name": disk["elf_image"]["name"],
+            }),
+        ));
+    }
+    frozen
+}
+
+/// `clone-vm-template-from-vm` (the VM stays) and `convert-vm-template-from-vm` (the VM
+/// becomes the template: it is gone when the task succeeds).
+pub(crate) fn template_from_vm(
+    store: &mut Store,
+    body: &Value,
+    convert: bool,
+) -> Result<Value, ApiError> {
+    let mut sources = Vec::new();
+    for p in params(body) {
+        let source = find(store, "Vm", text(p, "vm_id"), "VM")?;
+        if convert && source["status"] != "STOPPED" {
+            return Err(ApiError::invalid_state(format!(
+                "VM {} must be stopped to become a template",
+                text(&source, "name")
+            )));
+        }
+        let cluster = match p["cluster_id"].as_str() {
+            Some(id) => id_name(&find(store, "Cluster", id, "cluster")?),
+            None => source["cluster"].clone(),
+        };
+        sources.push((p.clone(), source, cluster));
+    }
+    let mut answers = Vec::new();
+    for (p, source, cluster) in sources {
+        let vm_id = text(&source, "id").to_owned();
+        let disks = frozen_disks(store, &vm_id);
+        let nics: Vec<Value> = store
+            .of_vm("VmNic", &vm_id)
+            .iter()
+            .enumerate()
+            .map(|(index, n)| {
+                json!({
+                    "index": index,
+                    "enabled": n["enabled"],
+                    "model": n["model"],
+                    "mac_address": n["mac_address"],
+                    "vlan": n["vlan"]["id"].clone(),
+                })
+            })
+            .collect();
+        let nics: Vec<Value> = nics
+            .into_iter()
+            .map(|mut n| {
+                let vlan = n["vlan"]
+                    .as_str()
+                    .and_then(|id| store.records.find("Vlan", id))
+                    .cloned()
+                    .unwrap_or_default();
+                n["vlan"] = store.fill(
+                    "NestedFrozenVlan",
+                    json!({
+                        "name": vlan["name"],
+                        "vlan_id": vlan["vlan_id"],
+                        "vlan_local_id": vlan["local_id"],
+                        "vds_ovs": vlan["vds"]["name"],
+                    }),
+                );
+                store.fill("NestedTemplateNic", n)
+            })
+            .collect();
+        let mut template = store.new_record("VmTemplate");
+        let local_id = store.uuid();
+        merge(
+            &mut template,
+            json!({
+                "local_id": local_id,
+                "name": text(&p, "name"),
+                "description": p["description"].as_str().unwrap_or_default(),
+                "cloud_init_supported": p["cloud_init_supported"] == true,
+                "cluster": cluster,
+                "clock_offset": source["clock_offset"],
+                "cpu": source["cpu"],
+                "cpu_model": source["cpu_model"],
+                "firmware": source["firmware"],
+                "ha": source["ha"],
+                "memory": source["memory"],
+                "vcpu": source["vcpu"],
+                "size": source["size"].as_i64().unwrap_or(0),
+                "win_opt": source["win_opt"],
+                "local_created_at": now_rfc3339(),
+                "vm_disks": disks,
+                "vm_nics": nics,
+            }),
+        );
+        let id = text(&template, "id").to_owned();
+        store.records.insert("VmTemplate", template.clone());
+        let (created, failed) = (id.clone(), id.clone());
+        let verb = if convert { "Convert" } else { "Clone" };
+        let description = format!("{verb} VM {} to template", text(&source, "name"));
+        answers.push(
+            Task::new(&description, "VmTemplate", &id)
+                .status(AsyncStatus::Creating)
+                .on_success(move |s: &mut Store| {
+                    s.sync_inverse("VmTemplate", &created, &Value::Null);
+                    s.record("VmTemplate", "CREATE", &created, None);
+                    if convert {
+                        s.delete_vm(&vm_id, true);
+                    }
+                })
+                .on_failure(move |s: &mut Store| {
+                    s.records.remove("VmTemplate", &failed);
+                })
+                .answer(store, template),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// `convert-vm-template-to-vm`: a VM like the template (CPU, memory, a new volume per frozen
+/// disk); the template is gone when the task succeeds.
+pub(crate) fn template_to_vm(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut creations = Vec::new();
+    for p in params(body) {
+        let template_id = text(p, "converted_from_template_id");
+        let template = find(store, "VmTemplate", template_id, "VM template")?;
+        let name = text(p, "name");
+        let disks: Vec<Value> = items(&template, "vm_disks")
+            .iter()
+            .filter(|d| d["type"] == "DISK")
+            .enumerate()
+            .map(|(i, d)| {
+                json!({
+                    "boot": d["boot"],
+                    "bus": d["bus"],
+                    "vm_volume": {
+                        "name": format!("{name}-disk-{i}"),
+                        "size": d["size"].as_i64().unwrap_or(0),
+                        "elf_storage_policy": "REPLICA_2_THIN_PROVISION",
+                    },
+                })
+            })
+            .collect();
+        let cd_roms: Vec<Value> = items(&template, "vm_disks")
+            .iter()
+            .filter(|d| d["type"] == "CD_ROM")
+            .map(|d| json!({"boot": d["boot"]}))
+            .collect();
+        let creation = json!({
+            "cluster_id": template["cluster"]["id"],
+            "name": name,
+            "description": template["description"],
+            "cpu_cores": template["cpu"]["cores"],
+            "cpu_sockets": template["cpu"]["sockets"],
+            "memory": template["memory"],
+            "ha": template["ha"],
+            "firmware": template["firmware"],
+            "vm_disks": {"mount_new_create_disks": disks, "mount_cd_roms": cd_roms},
+        });
+        store.check_vm_params(&creation)?;
+        creations.push((template_id.to_owned(), creation));
+    }
+    let mut answers = Vec::new();
+    for (template_id, creation) in creations {
+        let vm = store.create_vm(&creation)?;
+        let id = text(&vm, "id").to_owned();
+        let failed = id.clone();
+        let description = format!("Convert template to VM {}", text(&vm, "name"));
+        answers.push(
+            Task::new(&description, "Vm", &id)
+                .status(AsyncStatus::Creating)
+                .on_success(move |s: &mut Store| {
+                    s.delete("VmTemplate", &template_id);
+                })
+                .on_failure(move |s: &mut Store| s.delete_vm(&failed, true))
+                .answer(store, vm),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// `add-vm-to-folder`: the selected VMs move into the folder (which lists them).
+pub(crate) fn add_vm_to_folder(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let folder = nested(
+        store,
+        "Vm",
+        "folder",
+        "VmFolder",
+        text(&body["data"], "folder_id"),
+    )?;
+    let change: VmChange = Box::new(move |vm| set_field(vm, "folder", folder.clone()));
+    Ok(Value::Array(vm::vm_answers(
+        store,
+        &ids,
+        "Add VM to folder",
+        Some(change),
+    )))
+}
+
+/// Adds the nested forms `added` to the to-many relation `field` of a VM (no duplicates).
+fn add_to(vm: &mut serde_json::Map<String, Value>, field: &str, added: &[Value]) {
+    let slot = vm.entry(field).or_insert_with(|| json!([]));
+    if !slot.is_array() {
+        *slot = json!([]);
+    }
+    if let Value::Array(list) = slot {
+        for item in added {
+            if !list.iter().any(|i| i["id"] == item["id"]) {
+                list.push(item.clone());
+            }
+        }
+    }
+}
+
+/// `add-vm-gpu-device`: the GPUs named by `data[].gpu_id` are passed through to the VMs.
+pub(crate) fn add_vm_gpu_device(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let gpus = items(body, "data")
+        .iter()
+        .map(|g| nested(store, "Vm", "gpu_devices", "GpuDevice", text(g, "gpu_id")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let change: VmChange = Box::new(move |vm| add_to(vm, "gpu_devices", &gpus));
+    Ok(Value::Array(vm::vm_answers(
+        store,
+        &ids,
+        "Add GPU device to VM",
+        Some(change),
+    )))
+}
+
+/// `add-vm-pci-nic`: the host NICs `data.pci_nics` selects are passed through to the VMs.
+pub(crate) fn add_vm_pci_nic(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let nic_ids = generic::selected_ids(store, "Nic", &body["data"]["pci_nics"])?;
+    if nic_ids.is_empty() {
+        return Err(ApiError::nothing_selected("no NIC matches `data.pci_nics`"));
+    }
+    let nics = nic_ids
+        .iter()
+        .map(|id| nested(store, "Vm", "pci_nics", "Nic", id))
+        .collect::<Result<Vec<_>, _>>()?;
+    let change: VmChange = Box::new(move |vm| add_to(vm, "pci_nics", &nics));
+    Ok(Value::Array(vm::vm_answers(
+        store,
+        &ids,
+        "Add PCI NIC to VM",
+        Some(change),
+    )))
+}
+
+/// `clone-iscsi-lun-from-snapshot`: a new LUN on the target, like the snapshot's LUN.
+pub(crate) fn clone_lun_from_snapshot(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut planned = Vec::new();
+    for p in params(body) {
+        let snapshot = find(
+            store,
+            "IscsiLunSnapshot",
+            text(p, "snapshot_id"),
+            "LUN snapshot",
+        )?;
+        let target = nested(
+            store,
+            "IscsiLun",
+            "iscsi_target",
+            "IscsiTarget",
+            text(p, "iscsi_target_id"),
+        )?;
+        let source = snapshot["iscsi_lun"]["id"]
+            .as_str()
+            .and_then(|id| store.records.find("IscsiLun", id))
+            .cloned();
+        planned.push((text(p, "name").to_owned(), target, source));
+    }
+    let mut answers = Vec::new();
+    for (name, target, source) in planned {
+        let mut lun = store.new_record("IscsiLun");
+        let id = text(&lun, "id").to_owned();
+        if let (Some(fields), Some(Value::Object(source))) = (lun.as_object_mut(), source) {
+            for (key, value) in source {
+                if !matches!(key.as_str(), "id" | "labels" | "consistency_group") {
+                    fields.insert(key, value);
+                }
+            }
+        }
+        let local_id = store.uuid();
+        let lun_number = store.records.of("IscsiLun").len() + 1;
+        merge(
+            &mut lun,
+            json!({
+                "id": id,
+                "name": name,
+                "iscsi_target": target,
+                "local_id": local_id,
+                "zbs_volume_id": local_id,
+                "lun_id": lun_number,
+                "snapshot_num": 0,
+                "local_created_at": now_rfc3339(),
+                "entityAsyncStatus": null,
+            }),
+        );
+        store.records.insert("IscsiLun", lun.clone());
+        let (created, failed) = (id.clone(), id.clone());
+        answers.push(
+            Task::new("Clone iSCSI LUN from snapshot", "IscsiLun", &id)
+                .status(AsyncStatus::Creating)
+                .on_success(move |s: &mut Store| {
+                    s.sync_inverse("IscsiLun", &created, &Value::Null);
+                    s.record("IscsiLun", "CREATE", &created, None);
+                })
+                .on_failure(move |s: &mut Store| {
+                    s.records.remove("IscsiLun", &failed);
+                })
+                .answer(store, lun),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// `rollback-iscsi-lun-from-snapshot`: the LUN goes back to the snapshot, which must be one
+/// of its own; the LUN shows the change (an UPDATE in the resource changes) when the task
+/// succeeds.
+pub(crate) fn rollback_lun_from_snapshot(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let mut planned = Vec::new();
+    for p in params(body) {
+        let lun = find(store, "IscsiLun", text(p, "lun_id"), "LUN")?;
+        let snapshot = find(
+            store,
+            "IscsiLunSnapshot",
+            text(p, "snapshot_id"),
+            "LUN snapshot",
+        )?;
+        if snapshot["iscsi_lun"]["id"] != lun["id"] {
+            return Err(ApiError::invalid_state(format!(
+                "LUN snapshot {} is not a snapshot of LUN {}",
+                text(&snapshot, "name"),
+                text(&lun, "name")
+            )));
+        }
+        planned.push((lun, snapshot));
+    }
+    let mut answers = Vec::new();
+    for (lun, snapshot) in planned {
+        let id = text(&lun, "id").to_owned();
+        let lun_id = id.clone();
+        let description = format!(
+            "Roll back LUN {} to {}",
+            text(&lun, "name"),
+            text(&snapshot, "name")
+        );
+        answers.push(
+            Task::new(&description, "IscsiLun", &id)
+                .on_success(move |s: &mut Store| {
+                    // The bytes are the snapshot's again: what only the data path sees.
+                    s.update("IscsiLun", &lun_id, |lun| {
+                        set_field(lun, "unique_size", snapshot["unique_size"].clone())
+                    })
+                })
+                .answer(store, lun),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// `update-global-recycle-bin-setting`: the settings record's `vm_recycle_bin`.
+pub(crate) fn update_global_recycle_bin(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let id = store
+        .records
+        .of("GlobalSettings")
+        .first()
+        .and_then(|s| opt_text(s, "id"))
+        .ok_or_else(|| ApiError::not_found("this tower has no settings record"))?;
+    let bin = json!({"enabled": body["enabled"], "retain": body["retain"]});
+    let mut answer = store
+        .records
+        .find("GlobalSettings", &id)
+        .cloned()
+        .unwrap_or_default();
+    answer["vm_recycle_bin"] = bin.clone();
+    let settings = id.clone();
+    Ok(
+        Task::new("Update recycle bin setting", "GlobalSettings", &id)
+            .on_success(move |s: &mut Store| {
+                s.update("GlobalSettings", &settings, |record| {
+                    set_field(record, "vm_recycle_bin", bin)
+                })
+            })
+            .answer(store, answer),
+    )
+}
+
+/// A regular create with what the operation implies (`create-vm-vlan`: a VLAN of `type`
+/// VM) set before the params.
+pub(crate) fn create_with_defaults(
+    store: &mut Store,
+    body: &Value,
+    operation: &str,
+    defaults: &Value,
+) -> Result<Value, ApiError> {
+    match crate::table::schema()
+        .operation(operation)
+        .map(|op| &op.kind)
+    {
+        Some(cloudtower_schema::OperationKind::Create { resource, fields }) => {
+            generic::create(store, resource, fields, body, defaults)
+        }
+        _ => generic::answer(store, operation, body),
+    }
+}
+
+/// `create-host`: the hosts of each element join its cluster when the task succeeds; the
+/// answer (`BatchHosts`) names the task.
+pub(crate) fn create_hosts(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut planned = Vec::new();
+    for p in params(body) {
+        let cluster = nested(store, "Host", "cluster", "Cluster", text(p, "cluster_id"))?;
+        let mut hosts = Vec::new();
+        for data in items(p, "data") {
+            let mut host = store.new_record("Host");
+            let local_id = store.uuid();
+            merge(
+                &mut host,
+                json!({
+                    "name": text(data, "hostname"),
+                    "local_id": data["host_uuid"].as_str().map_or(local_id, str::to_owned),
+                    "management_ip": text(data, "host_ip"),
+                    "cluster": cluster,
+                    "status": "CONNECTED_HEALTHY",
+                    "state": "IN_USE",
+                }),
+            );
+            hosts.push(host);
+        }
+        planned.push(hosts);
+    }
+    let mut answers = Vec::new();
+    for hosts in planned {
+        let task_id = store.task(
+            "Add hosts to cluster",
+            AsyncStatus::Creating,
+            "",
+            "",
+            Some(Box::new(move |s: &mut Store| {
+                for host in hosts {
+                    s.create("Host", host);
+                }
+            })),
+            None,
+        );
+        let held = store
+            .records
+            .nested("BatchHosts", "task", "Task", &task_id)
+            .unwrap_or_else(|| json!({"id": task_id}));
+        let task = store.fill("NestedTask", held);
+        answers.push(json!({"task_id": task_id, "data": {"task": task}}));
+    }
+    Ok(Value::Array(answers))
+}

@@ -1,0 +1,587 @@
+//! The mock as a tower's twin: records that agree, mutations with their effect, external
+//! towers kept apart, operations newer than the tower refused.
+
+mod common;
+
+use cloudtower_mock::{
+    MockConfig, MockTower, Reaction, EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS,
+};
+use common::Session;
+use serde_json::{json, Value};
+
+fn id_of(record: &Value) -> String {
+    record["id"].as_str().expect("an id").to_owned()
+}
+
+async fn first(session: &Session, list: &str, filter: Value) -> Value {
+    let (status, found) = session.call(list, &json!({ "where": filter })).await;
+    assert_eq!(status, 200, "{list}: {found}");
+    found[0].clone()
+}
+
+#[tokio::test]
+async fn the_seed_data_satisfies_every_invariant() {
+    let tower = MockTower::start().await.unwrap();
+    let violations = tower.violations();
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    let empty = MockTower::start_with(MockConfig {
+        seed_data: false,
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(empty.violations(), Vec::<String>::new());
+}
+
+async fn call_as(
+    session: &Session,
+    tower_id: Option<&str>,
+    path: &str,
+    body: &Value,
+) -> (u16, Value) {
+    let mut request = session
+        .http
+        .post(format!("{}/v2/api/{path}", session.url))
+        .header("authorization", &session.token)
+        .json(body);
+    if let Some(id) = tower_id {
+        request = request.header(EXTERNAL_CLOUDTOWER_HEADER, id);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn an_external_towers_resources_are_kept_apart_from_the_local_ones() {
+    let (_tower, session) = Session::start().await;
+    let (_, clusters) = call_as(&session, Some("tower-b"), "get-clusters", &json!({})).await;
+    let cluster = id_of(&clusters[0]);
+    let (status, created) = call_as(
+        &session,
+        Some("tower-b"),
+        "create-vm",
+        &json!([{"cluster_id": cluster, "name": "only-on-b", "cpu_cores": 1, "cpu_sockets": 1,
+                 "memory": 1073741824, "ha": false, "status": "STOPPED", "firmware": "BIOS", "vm_disks": {}, "vm_nics": []}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let named = json!({"where": {"name": "only-on-b"}});
+    let (_, on_b) = call_as(&session, Some("tower-b"), "get-vms", &named).await;
+    assert_eq!(on_b.as_array().unwrap().len(), 1, "{on_b}");
+    let (_, local) = call_as(&session, None, "get-vms", &named).await;
+    assert_eq!(local, json!([]), "the local tower has no such VM");
+    let (_, on_c) = call_as(&session, Some("tower-c"), "get-vms", &named).await;
+    assert_eq!(on_c, json!([]), "nor has another external tower");
+    // Bounded: one external tower more than the mock keeps is refused, naming the bound.
+    for n in 0..MAX_EXTERNAL_TOWERS - 2 {
+        let (status, _) = call_as(&session, Some(&format!("t{n}")), "get-vms", &json!({})).await;
+        assert_eq!(status, 200);
+    }
+    let (status, error) = call_as(&session, Some("one-too-many"), "get-vms", &json!({})).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("at most 16"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_operation_newer_than_the_tower_is_not_found() {
+    let (_tower, session) = Session::start_with(MockConfig {
+        version: Some("4.5.0".into()),
+        ..MockConfig::default()
+    })
+    .await;
+    // `create-isolation-policy` is new in 4.6.0.
+    let (status, error) = session.call("create-isolation-policy", &json!({})).await;
+    assert_eq!(status, 404, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("4.6.0"),
+        "{error}"
+    );
+    let (status, _) = session.call("get-vms", &json!({})).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn clones_and_conversions_create_what_they_say_with_real_ids() {
+    let (tower, session) = Session::start().await;
+    let web2 = first(&session, "get-vms", json!({"name": "web-2"})).await;
+    let disks = web2["vm_disks"].as_array().unwrap().len();
+    let clone = &session
+        .mutate(
+            "clone-vm",
+            &json!([{"src_vm_id": id_of(&web2), "name": "web-2-clone"}]),
+        )
+        .await[0];
+    let read = first(&session, "get-vms", json!({"id": id_of(clone)})).await;
+    assert_eq!(read["name"], "web-2-clone");
+    assert_eq!(read["memory"], web2["memory"]);
+    assert_eq!(read["vm_disks"].as_array().unwrap().len(), disks);
+
+    let template = &session
+        .mutate(
+            "clone-vm-template-from-vm",
+            &json!([{"vm_id": id_of(&web2), "name": "t-clone", "cloud_init_supported": false}]),
+        )
+        .await[0];
+    let read = first(&session, "get-vm-templates", json!({"id": id_of(template)})).await;
+    assert_eq!(read["name"], "t-clone");
+    assert_eq!(read["memory"], web2["memory"]);
+    assert_eq!(
+        session.read("get-vms", &id_of(&web2)).await.len(),
+        1,
+        "a clone keeps the VM"
+    );
+
+    let converted = &session
+        .mutate(
+            "convert-vm-template-from-vm",
+            &json!([{"vm_id": id_of(&web2), "name": "t-conv", "cloud_init_supported": true}]),
+        )
+        .await[0];
+    assert_eq!(
+        session
+            .read("get-vm-templates", &id_of(converted))
+            .await
+            .len(),
+        1
+    );
+    assert!(
+        session.read("get-vms", &id_of(&web2)).await.is_empty(),
+        "the VM became the template"
+    );
+
+    let vm = &session
+        .mutate(
+            "convert-vm-template-to-vm",
+            &json!([{"converted_from_template_id": id_of(converted), "name": "back"}]),
+        )
+        .await[0];
+    let read = first(&session, "get-vms", json!({"id": id_of(vm)})).await;
+    assert_eq!(read["name"], "back");
+    assert_eq!(read["vm_disks"].as_array().unwrap().len(), disks);
+    assert!(session
+        .read("get-vm-templates", &id_of(converted))
+        .await
+        .is_empty());
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn folders_gpus_and_pci_nics_are_added_to_vms_and_show_on_both_sides() {
+    let (tower, session) = Session::start().await;
+    let folder = first(&session, "get-vm-folders", json!({})).await;
+    let gpu = first(&session, "get-gpu-devices", json!({})).await;
+    let nic = first(&session, "get-nics", json!({})).await;
+    let web = json!({"name": "web-1"});
+    session
+        .mutate(
+            "add-vm-to-folder",
+            &json!({"where": web, "data": {"folder_id": id_of(&folder)}}),
+        )
+        .await;
+    session
+        .mutate(
+            "add-vm-gpu-device",
+            &json!({"where": web, "data": [{"gpu_id": id_of(&gpu), "amount": 1}]}),
+        )
+        .await;
+    session
+        .mutate(
+            "add-vm-pci-nic",
+            &json!({"where": web, "data": {"pci_nics": {"id": id_of(&nic)}}}),
+        )
+        .await;
+    let vm = first(&session, "get-vms", web.clone()).await;
+    assert_eq!(vm["folder"]["id"], folder["id"]);
+    assert_eq!(vm["gpu_devices"][0]["id"], gpu["id"]);
+    assert_eq!(vm["pci_nics"][0]["id"], nic["id"]);
+    let folder = first(&session, "get-vm-folders", json!({"id": id_of(&folder)})).await;
+    assert!(
+        folder["vms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == vm["id"]),
+        "{folder}"
+    );
+    assert_eq!(folder["vm_num"], folder["vms"].as_array().unwrap().len());
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn luns_clone_roll_back_and_delete_with_data_beside_where() {
+    let (tower, session) = Session::start().await;
+    let target = first(&session, "get-iscsi-targets", json!({})).await;
+    let lun = &session
+        .mutate(
+            "create-iscsi-lun",
+            &json!([{"iscsi_target_id": id_of(&target), "name": "lun-a",
+                      "assigned_size": 1073741824, "replica_num": 2}]),
+        )
+        .await[0];
+    let snapshot = &session
+        .mutate(
+            "create-iscsi-lun-snapshot",
+            &json!([{"iscsi_lun_id": id_of(lun), "iscsi_target_id": id_of(&target), "name": "snap-a"}]),
+        )
+        .await[0];
+    let read = first(
+        &session,
+        "get-iscsi-lun-snapshots",
+        json!({"id": id_of(snapshot)}),
+    )
+    .await;
+    assert_eq!(read["iscsi_lun"]["id"], lun["id"], "{read}");
+    let clone = &session
+        .mutate(
+            "clone-iscsi-lun-from-snapshot",
+            &json!([{"snapshot_id": id_of(snapshot), "iscsi_target_id": id_of(&target), "name": "lun-b"}]),
+        )
+        .await[0];
+    let read = first(&session, "get-iscsi-luns", json!({"id": id_of(clone)})).await;
+    assert_eq!(read["name"], "lun-b");
+    assert_eq!(read["assigned_size"], 1073741824);
+    let rolled = session
+        .mutate(
+            "rollback-iscsi-lun-from-snapshot",
+            &json!([{"lun_id": id_of(lun), "snapshot_id": id_of(snapshot)}]),
+        )
+        .await;
+    assert_eq!(rolled[0]["id"], lun["id"]);
+    // A snapshot of another LUN is refused.
+    let (status, _) = session
+        .call(
+            "rollback-iscsi-lun-from-snapshot",
+            &json!([{"lun_id": id_of(clone), "snapshot_id": id_of(snapshot)}]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let deleted = session
+        .mutate(
+            "delete-iscsi-lun",
+            &json!({"where": {"id": id_of(clone)}, "data": {"remove_snapshot": true}}),
+        )
+        .await;
+    assert_eq!(deleted[0]["id"], clone["id"]);
+    assert!(session
+        .read("get-iscsi-luns", &id_of(clone))
+        .await
+        .is_empty());
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn settings_security_groups_and_isolation_policies_are_read_back() {
+    let (tower, session) = Session::start().await;
+    let (status, answer) = session
+        .call(
+            "update-global-recycle-bin-setting",
+            &json!({"enabled": false, "retain": 3}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["task_id"].is_string());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let settings = first(&session, "get-global-settingses", json!({})).await;
+    assert_eq!(
+        settings["vm_recycle_bin"],
+        json!({"enabled": false, "retain": 3})
+    );
+
+    let everoute = first(&session, "get-everoute-clusters", json!({})).await;
+    let (status, group) = session
+        .call(
+            "create-security-group",
+            &json!({"name": "sg", "everoute_cluster_id": id_of(&everoute), "vms": {"name_starts_with": "web"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{group}");
+    let id = id_of(&group["data"]);
+    assert!(!id.is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let read = first(&session, "get-security-groups", json!({"id": id})).await;
+    assert_eq!(read["name"], "sg");
+    assert_eq!(read["vms"].as_array().unwrap().len(), 2, "{read}");
+
+    let vm = first(&session, "get-vms", json!({"name": "db-1"})).await;
+    let (status, policy) = session
+        .call(
+            "create-isolation-policy",
+            &json!({"vm_id": id_of(&vm), "everoute_cluster_id": id_of(&everoute), "mode": "ALL"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{policy}");
+    let read = first(
+        &session,
+        "get-isolation-policies",
+        json!({"id": id_of(&policy)}),
+    )
+    .await;
+    assert_eq!(read["vm"]["id"], vm["id"]);
+    let vm = first(&session, "get-vms", json!({"name": "db-1"})).await;
+    assert_eq!(vm["isolation_policy"]["id"], policy["id"]);
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_vm_vlan_keeps_what_it_was_created_with() {
+    let (tower, session) = Session::start().await;
+    let vds = first(&session, "get-vdses", json!({})).await;
+    let vlan = &session
+        .mutate(
+            "create-vm-vlan",
+            &json!([{"vds_id": id_of(&vds), "name": "v123", "vlan_id": 123,
+                     "qos_priority": 2, "qos_burst": 1000}]),
+        )
+        .await[0];
+    let read = first(&session, "get-vlans", json!({"id": id_of(vlan)})).await;
+    assert_eq!(read["vlan_id"], 123, "{read}");
+    assert_eq!(read["type"], "VM");
+    assert_eq!(read["qos_priority"], 2);
+    assert_eq!(read["qos_burst"], 1000);
+    let vds = first(&session, "get-vdses", json!({"id": id_of(&vds)})).await;
+    assert!(vds["vlans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["id"] == vlan["id"]));
+    assert_eq!(vds["vlans_num"], vds["vlans"].as_array().unwrap().len());
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn whole_number_floats_and_a_single_not_are_read_as_a_tower_reads_them() {
+    let (_tower, session) = Session::start().await;
+    let (status, vms) = session
+        .call(
+            "get-vms",
+            &json!({"first": 2.0, "where": {"NOT": {"name": "web-1"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{vms}");
+    let names: Vec<&str> = vms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(!names.contains(&"web-1"), "{names:?}");
+    // Not an integer, however it is spelled: still a 400 naming where.
+    let (status, error) = session.call("get-vms", &json!({"first": 2.5})).await;
+    assert_eq!(status, 400, "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("/first"),
+        "{error}"
+    );
+}
+
+/// Randomised sequences of operations (a seeded generator: the same sequence every run)
+/// leave records that agree.
+#[tokio::test]
+async fn records_agree_after_randomised_sequences_of_operations() {
+    for seed in 0..3u64 {
+        let (tower, session) = Session::start().await;
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let cluster = id_of(&first(&session, "get-clusters", json!({})).await);
+        let vlan = id_of(&first(&session, "get-vlans", json!({})).await);
+        let vds = id_of(&first(&session, "get-vdses", json!({})).await);
+        let folder = id_of(&first(&session, "get-vm-folders", json!({})).await);
+        for step in 0..25 {
+            let (_, vms) = session.call("get-vms", &json!({})).await;
+            let vms = vms.as_array().unwrap().clone();
+            let picked = rng.usize(..vms.len().max(1));
+            let some_vm = || vms[picked].clone();
+            let (path, body) = match rng.u8(..8) {
+                0 => (
+                    "create-vm",
+                    json!([{"cluster_id": cluster, "name": format!("r{seed}-{step}"),
+                    "cpu_cores": 1, "cpu_sockets": 1, "memory": 1, "memory_unit": "GB", "ha": false,
+                    "firmware": "BIOS", "status": "STOPPED",
+                    "vm_disks": {"mount_new_create_disks": [{"boot": 0, "bus": "VIRTIO",
+                        "vm_volume": {"name": format!("d{step}"), "size": 1, "size_unit": "GB",
+                                      "elf_storage_policy": "REPLICA_2_THIN_PROVISION"}}]},
+                    "vm_nics": [{"connect_vlan_id": vlan}]}]),
+                ),
+                1 if !vms.is_empty() => (
+                    "clone-vm",
+                    json!([{"src_vm_id": some_vm()["id"], "name": format!("c{seed}-{step}")}]),
+                ),
+                2 if !vms.is_empty() => {
+                    let vm = some_vm();
+                    if vm["status"] == "RUNNING" {
+                        ("poweroff-vm", json!({"where": {"id": vm["id"]}}))
+                    } else {
+                        ("delete-vm", json!({"where": {"id": vm["id"]}}))
+                    }
+                }
+                3 if !vms.is_empty() => (
+                    "create-vm-snapshot",
+                    json!({"data": [{"vm_id": some_vm()["id"], "name": format!("s{step}")}]}),
+                ),
+                4 => (
+                    "create-vm-vlan",
+                    json!([{"vds_id": vds, "name": format!("v{step}"), "vlan_id": step}]),
+                ),
+                5 if !vms.is_empty() => (
+                    "add-vm-to-folder",
+                    json!({"where": {"id": some_vm()["id"]}, "data": {"folder_id": folder}}),
+                ),
+                6 => (
+                    "create-label",
+                    json!([{"key": "k", "value": format!("{step}")}]),
+                ),
+                _ => (
+                    "add-labels-to-resources",
+                    json!({"where": {"value": format!("{}", step.max(1) - 1)}, "data": {"vms": {"name_starts_with": "r"}}}),
+                ),
+            };
+            let (status, answer) = session.call(path, &body).await;
+            assert!(
+                status == 200 || status == 400 || status == 404,
+                "{path} {body}: {status} {answer}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        let violations = tower.violations();
+        assert!(
+            violations.is_empty(),
+            "seed {seed}:\n{}",
+            violations.join("\n")
+        );
+    }
+}
+
+#[tokio::test]
+async fn users_seed_records_override_operations_and_save_the_state() {
+    let (tower, session) = Session::start().await;
+    let cluster = tower.records("Cluster")[0]["id"].clone();
+    // A record checked against the table, shown on what it names.
+    let vds = tower
+        .insert(
+            "Vds",
+            json!({"name": "vds-lab", "cluster": {"id": cluster, "name": "cluster-1"}}),
+        )
+        .unwrap();
+    let read = first(&session, "get-vdses", json!({"id": vds})).await;
+    assert_eq!(read["name"], "vds-lab");
+    let error = tower.insert("Vds", json!({"nmae": "typo"})).unwrap_err();
+    assert!(error.to_string().contains("nmae"), "{error}");
+    let error = tower
+        .insert(
+            "Vlan",
+            json!({"name": "x", "vds": {"id": "nothing", "name": "x"}}),
+        )
+        .unwrap_err();
+    assert!(error.to_string().contains("does not exist"), "{error}");
+    assert_eq!(tower.violations(), Vec::<String>::new());
+
+    // A reactor of the user's: refuses one VM's deletion, passes the others on.
+    tower.react("delete-vm", |records, body| {
+        let protected = records
+            .all("Vm")
+            .iter()
+            .any(|vm| vm["name"] == "db-1" && body["where"]["name"] == "db-1");
+        if protected {
+            Reaction::Fail(400, "db-1 is protected".into())
+        } else {
+            Reaction::Pass
+        }
+    });
+    let (status, error) = session
+        .call("delete-vm", &json!({"where": {"name": "db-1"}}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["message"], "db-1 is protected");
+    session
+        .mutate("delete-vm", &json!({"where": {"name": "web-2"}}))
+        .await;
+    assert!(tower.records("Vm").iter().all(|vm| vm["name"] != "web-2"));
+
+    // A reactor that panics answers 500 and leaves the tower working.
+    tower.react("get-hosts", |_, _| panic!("a bug in a user's reactor"));
+    let (status, error) = session.call("get-hosts", &json!({})).await;
+    assert_eq!(status, 500, "{error}");
+    let (status, _) = session.call("get-vms", &json!({})).await;
+    assert_eq!(status, 200);
+
+    // The state saved and loaded again: the same records.
+    let dir = std::env::temp_dir().join(format!("cloudtower-mock-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("state.json");
+    tower.save_state(&path).unwrap();
+    let again = MockTower::start_with(MockConfig {
+        seed_data: false,
+        fixtures: Some(path.clone()),
+        ..MockConfig::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(again.records("Vm"), tower.records("Vm"));
+    assert_eq!(again.records("Vds").len(), tower.records("Vds").len());
+    assert_eq!(again.violations(), Vec::<String>::new());
+    // A new record there does not take an id of the loaded ones.
+    let id = again
+        .insert("Label", json!({"key": "k", "value": "v"}))
+        .unwrap();
+    assert!(tower
+        .records("Label")
+        .iter()
+        .all(|l| l["id"] != id.as_str()));
+    // A file that is not fixtures stops the start, naming it.
+    std::fs::write(&path, "{\"Vm\": 3}").unwrap();
+    let error = MockTower::start_with(MockConfig {
+        fixtures: Some(path.clone()),
+        ..MockConfig::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn metrics_answer_a_plausible_series_per_existing_resource() {
+    let (_tower, session) = Session::start().await;
+    let (status, metrics) = session
+        .call(
+            "get-vm-metrics",
+            &json!({"range": "1h", "metrics": ["elf_vm_cpu_overall_usage_percent"],
+                    "vms": {"name_starts_with": "web"}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{metrics}");
+    let metric = &metrics[0]["data"];
+    assert_eq!(metric["unit"], "PERCENT");
+    let streams = metric["sample_streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 2, "one series per VM selected");
+    let vm = first(&session, "get-vms", json!({"name": "web-1"})).await;
+    assert!(
+        streams.iter().any(|s| s["labels"]["_vm"] == vm["id"]),
+        "{metric}"
+    );
+    let points = streams[0]["points"].as_array().unwrap();
+    assert!(points.len() >= 10, "{}", points.len());
+    for pair in points.windows(2) {
+        assert!(
+            pair[0]["t"].as_i64() < pair[1]["t"].as_i64(),
+            "time moves on"
+        );
+    }
+    assert!(points
+        .iter()
+        .all(|p| (0.0..=100.0).contains(&p["v"].as_f64().unwrap())));
+    // Nothing measured for VMs that do not exist.
+    let (_, none) = session
+        .call(
+            "get-vm-metrics",
+            &json!({"range": "1h", "metrics": ["x"], "vms": {"name": "no-such-vm"}}),
+        )
+        .await;
+    assert_eq!(none, json!([]));
+}
