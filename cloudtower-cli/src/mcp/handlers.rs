@@ -942,102 +942,117 @@ fn task_failure(failure: &TaskFailure) -> Value {
 // ---------------------------------------------------------------------------------------
 // changes
 
-async fn changes(tower: &Tower, args: &Args) -> Answer {
-    let operation = api()
-        .operation("resource-changes")
-        .ok_or("this CloudTower API has no change feed (resource-changes)")?;
-    let type_name = operation
-        .request
-        .as_ref()
-        .and_then(Ty::named)
-        .ok_or("resource-changes takes no parameters in this API")?;
-    let limit = args.integer("limit", 1, MAX_CHANGES)?.unwrap_or(50);
-    let from = args.string("from")?;
-    let mut query = Map::new();
-    for (field, value) in [
-        ("start_revision", from),
-        ("resource_type", args.string("resource_type")?),
-        ("resource_id", args.string("resource_id")?),
-    ] {
-        if let Some(value) = value {
-            query.insert(field.into(), value.into());
-        }
-    }
-    query.insert("limit".into(), limit.into());
-    let known: BTreeSet<&str> = fields(type_name).iter().map(|f| f.name.as_str()).collect();
-    query.retain(|key, _| known.contains(key.as_str()));
-    let mut context = tower.context();
-    let answer = call::send(
-        &mut context,
-        operation,
-        query_of(type_name, &Value::Object(query)),
-    )
-    .await
-    .map_err(|failure| failure.to_string())?
-    .unwrap_or_default();
-    let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or_default();
-    let (current, compact) = (text("currentRevision"), text("compactRevision"));
-    let compacted = text("ec") == "ErrCompacted"
-        || from.is_some_and(|from| {
-            !compact.is_empty()
-                && cloudtower_api::watch::compare_revisions(from, compact)
-                    == std::cmp::Ordering::Less
-        });
-    if compacted {
-        return Err(format!(
-            "the changes from revision {} were compacted away (the tower keeps them from \
-             {compact}): read the state again with `list`, then call `changes` without `from`",
-            from.unwrap_or_default()
-        ));
-    }
-    if let Some(error) = answer.get("error").filter(|e| !e.is_null()) {
-        return Err(format!(
-            "the tower reported an error reading changes ({}): {error}",
-            text("ec")
-        ));
-    }
-    let Some(from) = from else {
-        // Starting now: nothing to report yet, and where to read on.
-        let next =
-            cloudtower_api::watch::next_revision(current).unwrap_or_else(|| current.to_owned());
-        return Ok(json!({ "changes": [], "next": next, "current_revision": current }));
-    };
-    let mut next = from.to_owned();
-    let changes: Vec<Value> = answer
-        .get("data")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|event| {
-            event
-                .get("revision")
-                .and_then(Value::as_str)
-                .is_some_and(|r| cloudtower_api::watch::compare_revisions(r, from).is_ge())
-        })
-        .map(|event| {
-            if let Some(after) = event
-                .get("revision")
-                .and_then(Value::as_str)
-                .and_then(cloudtower_api::watch::next_revision)
-            {
-                next = after;
-            }
-            let mut change = Map::new();
-            for key in [
-                "revision",
-                "action",
-                "resource_type",
-                "resource_id",
-                "created_at",
+// The change feed's revisions are read with the watch helper's rules, which a crate
+// generated from a spec without the feed does not have: the tool is left out there.
+cloudtower_api::cfg_watch_helper! {
+    {
+        /// Whether this build serves the `changes` tool.
+        pub const HAS_CHANGE_FEED: bool = true;
+
+        async fn changes(tower: &Tower, args: &Args) -> Answer {
+            let operation = api()
+                .operation("resource-changes")
+                .ok_or("this CloudTower API has no change feed (resource-changes)")?;
+            let type_name = operation
+                .request
+                .as_ref()
+                .and_then(Ty::named)
+                .ok_or("resource-changes takes no parameters in this API")?;
+            let limit = args.integer("limit", 1, MAX_CHANGES)?.unwrap_or(50);
+            let from = args.string("from")?;
+            let mut query = Map::new();
+            for (field, value) in [
+                ("start_revision", from),
+                ("resource_type", args.string("resource_type")?),
+                ("resource_id", args.string("resource_id")?),
             ] {
-                if let Some(value) = event.get(key).filter(|v| !v.is_null()) {
-                    change.insert(key.into(), value.clone());
+                if let Some(value) = value {
+                    query.insert(field.into(), value.into());
                 }
             }
-            Value::Object(change)
-        })
-        .collect();
-    Ok(json!({ "changes": changes, "next": next, "current_revision": current }))
+            query.insert("limit".into(), limit.into());
+            let known: BTreeSet<&str> = fields(type_name).iter().map(|f| f.name.as_str()).collect();
+            query.retain(|key, _| known.contains(key.as_str()));
+            let mut context = tower.context();
+            let answer = call::send(
+                &mut context,
+                operation,
+                query_of(type_name, &Value::Object(query)),
+            )
+            .await
+            .map_err(|failure| failure.to_string())?
+            .unwrap_or_default();
+            let text = |key: &str| answer.get(key).and_then(Value::as_str).unwrap_or_default();
+            let (current, compact) = (text("currentRevision"), text("compactRevision"));
+            let compacted = text("ec") == "ErrCompacted"
+                || from.is_some_and(|from| {
+                    !compact.is_empty()
+                        && cloudtower_api::watch::compare_revisions(from, compact)
+                            == std::cmp::Ordering::Less
+                });
+            if compacted {
+                return Err(format!(
+                    "the changes from revision {} were compacted away (the tower keeps them from \
+                     {compact}): read the state again with `list`, then call `changes` without `from`",
+                    from.unwrap_or_default()
+                ));
+            }
+            if let Some(error) = answer.get("error").filter(|e| !e.is_null()) {
+                return Err(format!(
+                    "the tower reported an error reading changes ({}): {error}",
+                    text("ec")
+                ));
+            }
+            let Some(from) = from else {
+                // Starting now: nothing to report yet, and where to read on.
+                let next =
+                    cloudtower_api::watch::next_revision(current).unwrap_or_else(|| current.to_owned());
+                return Ok(json!({ "changes": [], "next": next, "current_revision": current }));
+            };
+            let mut next = from.to_owned();
+            let changes: Vec<Value> = answer
+                .get("data")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|event| {
+                    event
+                        .get("revision")
+                        .and_then(Value::as_str)
+                        .is_some_and(|r| cloudtower_api::watch::compare_revisions(r, from).is_ge())
+                })
+                .map(|event| {
+                    if let Some(after) = event
+                        .get("revision")
+                        .and_then(Value::as_str)
+                        .and_then(cloudtower_api::watch::next_revision)
+                    {
+                        next = after;
+                    }
+                    let mut change = Map::new();
+                    for key in [
+                        "revision",
+                        "action",
+                        "resource_type",
+                        "resource_id",
+                        "created_at",
+                    ] {
+                        if let Some(value) = event.get(key).filter(|v| !v.is_null()) {
+                            change.insert(key.into(), value.clone());
+                        }
+                    }
+                    Value::Object(change)
+                })
+                .collect();
+            Ok(json!({ "changes": changes, "next": next, "current_revision": current }))
+        }
+    } else {
+        pub const HAS_CHANGE_FEED: bool = false;
+
+        async fn changes(_tower: &Tower, _args: &Args) -> Answer {
+            Err("this build has no change feed: its CloudTower spec lacks what it needs".into())
+        }
+    }
 }
 
 #[cfg(test)]

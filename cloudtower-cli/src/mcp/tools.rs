@@ -143,7 +143,7 @@ pub fn tools(policy: Policy) -> Vec<Tool> {
             "Wait for tasks",
         ),
     ];
-    if api.operation("resource-changes").is_some() {
+    if super::handlers::HAS_CHANGE_FEED && api.operation("resource-changes").is_some() {
         tools.push(reading(
             tool(
                 "changes",
