@@ -213,7 +213,10 @@ impl Store {
         if let Some(vm) = self.records.fields_mut("Vm", vm_id) {
             let list = vm.entry(field).or_insert_with(|| json!([]));
             if let Value::Array(list) = list {
-                list.push(json!({ "id": id }));
+                // `insert_linked` may have listed it already (the relation kept both ways).
+                if !list.iter().any(|item| item["id"] == id) {
+                    list.push(json!({ "id": id }));
+                }
             } else {
                 *list = json!([{ "id": id }]);
             }
