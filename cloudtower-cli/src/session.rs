@@ -56,7 +56,8 @@ impl Global {
                 .get_one::<u64>("timeout")
                 .map(|s| Duration::from_secs(*s)),
             header_parameters: crate::tree::header_parameters()
-                .into_iter()
+                .iter()
+                .copied()
                 .filter_map(|name| Some((name, matches.get_one::<String>(name)?.clone())))
                 .collect(),
         }

@@ -203,7 +203,7 @@ fn global_args() -> Vec<Arg> {
         .value_parser(value_parser!(u64)),
     ]
     .into_iter()
-    .chain(header_parameters().into_iter().map(header_arg))
+    .chain(header_parameters().iter().copied().map(header_arg))
     .chain([
         Arg::new("output")
             .short('o')
@@ -242,14 +242,18 @@ fn global_args() -> Vec<Arg> {
 
 /// The header parameters the operations of this build take (`external-cloudtower-id`),
 /// from the generated table.
-pub fn header_parameters() -> Vec<&'static str> {
-    let mut names: Vec<&'static str> = cloudtower_api::models::OPERATIONS
-        .iter()
-        .flat_map(|operation| operation.headers.iter().map(|h| h.name))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    names
+/// Gathered once per run: `flag_name` asks for every field of every command it builds.
+pub fn header_parameters() -> &'static [&'static str] {
+    static NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut names: Vec<&'static str> = cloudtower_api::models::OPERATIONS
+            .iter()
+            .flat_map(|operation| operation.headers.iter().map(|h| h.name))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    });
+    &NAMES
 }
 
 /// The environment variable of a header parameter's flag (`CLOUDTOWER_EXTERNAL_CLOUDTOWER_ID`).
