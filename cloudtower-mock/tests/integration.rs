@@ -1,0 +1,11 @@
+//! cloudtower-mock's integration tests, one binary (Cargo.toml: `autotests = false`;
+//! `cargo xtask test` checks that every file here is a module of it).
+
+mod common;
+mod coverage;
+mod example;
+mod filters;
+mod generic;
+mod hardening;
+mod pair;
+mod store;
