@@ -78,8 +78,8 @@ async fn create(args: Args) -> common::Result {
     // set with struct update syntax.
     let volume = MountNewCreateDisksParamsVmVolume {
         size_unit: Some(ByteUnit::Gb),
+        elf_replica_storage_policy: Some(VmVolumeElfStoragePolicyType::Replica2ThinProvision),
         ..MountNewCreateDisksParamsVmVolume::new(
-            VmVolumeElfStoragePolicyType::Replica2ThinProvision,
             20, // size
             format!("{name}-disk-0"),
         )

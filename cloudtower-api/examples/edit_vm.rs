@@ -119,7 +119,11 @@ async fn edit(args: Args) -> common::Result {
                             name: format!("{}-extra", vm.name),
                             size: 10,
                             size_unit: Some(ByteUnit::Gb),
-                            elf_storage_policy: VmVolumeElfStoragePolicyType::Replica2ThinProvision,
+                            // 4.8.0 deprecates `elf_storage_policy` for this field (and
+                            // `elf_ec_storage_policy` for erasure coding).
+                            elf_replica_storage_policy: Some(
+                                VmVolumeElfStoragePolicyType::Replica2ThinProvision,
+                            ),
                             ..Default::default()
                         },
                         ..Default::default()

@@ -7,12 +7,13 @@ pub use cloudtower_runtime::union::UnionJson;
 // lenient across versions, stays at `error::ErrorBody` so that glob imports never clash.
 #[doc(no_inline)]
 pub use cloudtower_runtime::{
-    auth, client, codec, contract, error, idle, pagination, resolve, tasks, union, ApiRequest,
-    ApiResponse, AsyncStatus, Authenticator, ClientBuilder, CountRequest, EndpointAnswer,
-    EndpointHealth, Error, FailoverStrategy, FilePart, Language, ListRequest, LockedResource,
-    LockedRetry, Nullable, OnPaused, OperationInfo, Paginator, PasswordLogin, RawBody, Related,
-    RereadById, Resolve, ResolveKey, RetryPolicy, Secret, ServerVersion, Since, TaskFailure,
-    TaskFailureKind, TransportError, WaitForTasks, WaitOptions, WaitProgress, WithTask,
+    auth, client, codec, contract, error, find_operation, idle, pagination, resolve, tasks, union,
+    ApiRequest, ApiResponse, AsyncStatus, Authenticator, ClientBuilder, CountRequest,
+    EndpointAnswer, EndpointHealth, Error, FailoverStrategy, FilePart, HeaderInfo, HttpMethod,
+    Language, ListRequest, LockedResource, LockedRetry, Nullable, OnPaused, OperationInfo,
+    Paginator, PasswordLogin, RawBody, Related, RereadById, Resolve, ResolveKey, RetryPolicy,
+    Secret, ServerVersion, Since, TaskFailure, TaskFailureKind, TransportError, WaitForTasks,
+    WaitOptions, WaitProgress, WithTask,
 };
 #[cfg(feature = "serde")]
 #[doc(no_inline)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use clap::ArgMatches;
 use cloudtower_api::client::MultipartField;
 use cloudtower_api::models::Task;
-use cloudtower_api::{ApiRequest, Client, FilePart, WaitOptions, WaitProgress};
-use cloudtower_schema::{Method, OperationKind, OperationSchema, Ty, TypeSchema};
+use cloudtower_api::{Client, FilePart, WaitOptions, WaitProgress};
+use cloudtower_schema::{OperationKind, OperationSchema, Ty, TypeSchema};
 use futures_util::TryStreamExt;
 use serde_json::{Map, Value};
 
@@ -255,21 +255,17 @@ pub async fn send(
     operation: &'static OperationSchema,
     request: Prepared,
 ) -> Result<Option<Value>> {
-    let path = operation.path.as_str();
-    let mut request = match request {
-        Prepared::Json(body) => ApiRequest::json(path, &body),
-        Prepared::Empty if operation.method == Method::Get => ApiRequest::get(path, Vec::new()),
-        Prepared::Empty => ApiRequest::empty(path),
-        Prepared::Query(query) => ApiRequest::get(path, query),
-        Prepared::Multipart(form) => ApiRequest::multipart(path, form),
+    // What the call is (a read that may be retried, with credentials or not, since which
+    // version, which header parameters) is the generated table's entry, as for the SDK's
+    // methods: decided once, by the generator.
+    let info = crate::schema::operation_info(&operation.path);
+    let request = match request {
+        Prepared::Json(body) => info.json(&body),
+        Prepared::Empty => info.empty(),
+        Prepared::Query(query) => info.query(query),
+        Prepared::Multipart(form) => info.multipart(form),
     };
-    if !operation.authenticated {
-        request = request.anonymous();
-    }
-    if is_read(operation) {
-        request = request.read();
-    }
-    let client = if operation.authenticated {
+    let client = if info.authenticated() {
         context.client().await?
     } else {
         // `get-version`, `login`: no credentials needed, none looked for.
@@ -298,15 +294,6 @@ pub async fn send_checked(
         .expect("an operation sent with a JSON body takes a request");
     check(&operation.path, &body, ty)?;
     send(context, operation, Prepared::Json(body)).await
-}
-
-/// Reads change nothing, so the client may send them again after a transient failure.
-fn is_read(operation: &OperationSchema) -> bool {
-    operation.method == Method::Get
-        || matches!(
-            operation.kind,
-            OperationKind::List { .. } | OperationKind::Connection { .. }
-        )
 }
 
 /// Whether an answer of type `ty` carries tasks.

@@ -106,7 +106,7 @@ impl ListRequest for DynList {
     }
 
     fn request(&self) -> ApiRequest {
-        ApiRequest::json(self.operation, &Value::Object(self.body.clone())).read()
+        crate::schema::operation_info(self.operation).json(&Value::Object(self.body.clone()))
     }
 }
 
@@ -118,7 +118,7 @@ impl CountRequest for DynList {
         }
         // A resource without a connection operation has no counting verb.
         let operation = self.connection.unwrap_or(self.operation);
-        ApiRequest::json(operation, &Value::Object(body)).read()
+        crate::schema::operation_info(operation).json(&Value::Object(body))
     }
 
     fn count(response: ApiResponse) -> Result<u64, Error> {

@@ -18,6 +18,16 @@ pub fn api() -> &'static ApiSchema {
     &API
 }
 
+/// What the generated table says of the operation at `path`: every request the CLI sends is
+/// built from it (`OperationInfo::json`, …), so a read is retried, credentials sent, a too-new
+/// operation refused and header parameters checked exactly as the SDK's methods do.
+pub fn operation_info(path: &str) -> &'static cloudtower_api::OperationInfo {
+    // `schema.json` and `OPERATIONS` are generated together from one IR; the tests check that
+    // every operation of the one is in the other.
+    cloudtower_api::find_operation(cloudtower_api::models::OPERATIONS, path)
+        .expect("every operation of the API table has a table entry")
+}
+
 /// The spec modules (cargo feature names), each with its operations, sorted.
 pub fn modules() -> BTreeMap<&'static str, Vec<&'static OperationSchema>> {
     let mut modules: BTreeMap<&str, Vec<&OperationSchema>> = BTreeMap::new();
@@ -84,4 +94,32 @@ pub fn verb_operation(
             [only] => Some(*only),
             _ => None,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two serialisations of the generated table agree: every operation the command tree
+    /// offers has the entry its requests are built from, with the same facts.
+    #[test]
+    fn every_operation_has_its_table_entry_with_the_same_facts() {
+        let operations = &api().operations;
+        assert_eq!(operations.len(), cloudtower_api::models::OPERATIONS.len());
+        for operation in operations {
+            let info = operation_info(&operation.path);
+            assert_eq!(info.read, operation.read, "{}", operation.path);
+            assert_eq!(
+                info.authenticated(),
+                operation.authenticated,
+                "{}",
+                operation.path
+            );
+            assert_eq!(info.auth, operation.auth.as_deref(), "{}", operation.path);
+            assert_eq!(info.since.first_seen, operation.since, "{}", operation.path);
+            let headers: Vec<&str> = operation.headers.iter().map(|h| h.name.as_str()).collect();
+            let info_headers: Vec<&str> = info.headers.iter().map(|h| h.name).collect();
+            assert_eq!(info_headers, headers, "{}", operation.path);
+        }
+    }
 }

@@ -26,6 +26,9 @@ pub struct Global {
     pub ca_cert: Option<PathBuf>,
     pub insecure: bool,
     pub timeout: Option<Duration>,
+    /// Header parameters given as flags or variables (`--external-cloudtower-id`), sent with
+    /// every call of an operation that takes them.
+    pub header_parameters: Vec<(&'static str, String)>,
 }
 
 impl Global {
@@ -51,6 +54,10 @@ impl Global {
             timeout: matches
                 .get_one::<u64>("timeout")
                 .map(|s| Duration::from_secs(*s)),
+            header_parameters: crate::tree::header_parameters()
+                .into_iter()
+                .filter_map(|name| Some((name, matches.get_one::<String>(name)?.clone())))
+                .collect(),
         }
     }
 }
@@ -84,7 +91,13 @@ fn build_client(global: &Global, profile: &Profile) -> Result<Client> {
             .map_err(|error| Failure::Usage(format!("--ca-cert {}: {error}", path.display())))?;
         builder = builder.root_certificate_pem(pem);
     }
-    Ok(builder.build()?)
+    let client: Client = builder.build()?;
+    Ok(global
+        .header_parameters
+        .iter()
+        .fold(client, |client, (name, value)| {
+            client.with_header_parameter(name, value.clone())
+        }))
 }
 
 fn password_login(username: &str, password: Secret, source: Option<&str>) -> PasswordLogin {
@@ -275,7 +288,7 @@ async fn verify(client: &Client) -> Result<()> {
     else {
         return Ok(());
     };
-    let request = cloudtower_api::ApiRequest::json(count, &serde_json::json!({})).read();
+    let request = crate::schema::operation_info(count).json(&serde_json::json!({}));
     match client.execute(request).await {
         Ok(_) => Ok(()),
         Err(error) if error.is_unauthorized() => Err(Failure::Auth(format!(

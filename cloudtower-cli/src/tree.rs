@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValuesParser, Str};
 use clap::{value_parser, Arg, ArgAction, Command};
 use cloudtower_schema::{OperationKind, OperationSchema, ResourceSchema, Ty, TypeSchema};
-use heck::ToKebabCase;
+use heck::{ToKebabCase, ToShoutySnakeCase};
 
 use crate::body::object_type;
 use crate::failure::EXIT_CODES_HELP;
@@ -189,6 +189,10 @@ fn global_args() -> Vec<Arg> {
         )
         .value_name("SECONDS")
         .value_parser(value_parser!(u64)),
+    ]
+    .into_iter()
+    .chain(header_parameters().into_iter().map(header_arg))
+    .chain([
         Arg::new("output")
             .short('o')
             .long("output")
@@ -220,7 +224,44 @@ fn global_args() -> Vec<Arg> {
             .value_parser(value_parser!(u64))
             .help("How long to wait for tasks")
             .help_heading("Tasks"),
-    ]
+    ])
+    .collect()
+}
+
+/// The header parameters the operations of this build take (`external-cloudtower-id`),
+/// from the generated table.
+pub fn header_parameters() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = cloudtower_api::models::OPERATIONS
+        .iter()
+        .flat_map(|operation| operation.headers.iter().map(|h| h.name))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The environment variable of a header parameter's flag (`CLOUDTOWER_EXTERNAL_CLOUDTOWER_ID`).
+pub fn header_env(name: &str) -> String {
+    format!("CLOUDTOWER_{}", name.to_shouty_snake_case())
+}
+
+/// `--<header> VALUE`: sent with every call of an operation that takes the header; a call of
+/// one that does not is refused before sending.
+fn header_arg(name: &'static str) -> Arg {
+    let help = if name == "external-cloudtower-id" {
+        "Act on the CloudTower with this id that this tower manages (the header \
+         external-cloudtower-id on every call)"
+            .to_owned()
+    } else {
+        format!("Send the header parameter {name} with every call")
+    };
+    Arg::new(name)
+        .long(name)
+        .env(header_env(name))
+        .global(true)
+        .value_name("VALUE")
+        .help(help)
+        .help_heading("Connection")
 }
 
 fn login_command() -> Command {
@@ -357,7 +398,7 @@ fn paging_args() -> Vec<Arg> {
 /// The flag of a request field: its name in kebab case, unless every command has that flag.
 pub fn flag_name(field: &str) -> String {
     let kebab = field.to_kebab_case();
-    if RESERVED.contains(&kebab.as_str()) {
+    if RESERVED.contains(&kebab.as_str()) || header_parameters().contains(&kebab.as_str()) {
         format!("body-{kebab}")
     } else {
         kebab

@@ -247,7 +247,7 @@ pub fn verbs(module: &str, resource: &'static ResourceSchema) -> Vec<Verb> {
             });
         }
     }
-    if vm && api.operation("get-vm-vnc-info").is_some() {
+    if vm && HAS_VNC {
         verbs.push(Verb {
             keys: true,
             ..verb(
@@ -257,7 +257,7 @@ pub fn verbs(module: &str, resource: &'static ResourceSchema) -> Vec<Verb> {
             )
         });
     }
-    if resource.name == "ElfImage" && api.operation("upload-elf-image").is_some() {
+    if resource.name == "ElfImage" && HAS_UPLOAD {
         verbs.push(Verb {
             extra_args: upload_args(),
             ..verb(
@@ -267,7 +267,7 @@ pub fn verbs(module: &str, resource: &'static ResourceSchema) -> Vec<Verb> {
             )
         });
     }
-    if api.operation("resource-changes").is_some() {
+    if HAS_WATCH {
         verbs.push(Verb {
             extra_args: watch_args(),
             ..verb(
@@ -671,130 +671,163 @@ async fn list_where(
     Ok(items.into_iter().map(|item| item.0).collect())
 }
 
-async fn vnc(
-    context: &mut Context,
-    resource: &'static ResourceSchema,
-    matches: &ArgMatches,
-) -> Result<()> {
-    let vms = resolve_all(context, resource, matches).await?;
-    let client = context.client().await?;
-    let mut consoles = Vec::new();
-    for vm in &vms {
-        let unique = cloudtower_api::models::VmWhereUniqueInput {
-            id: vm.id().to_owned().into(),
-            ..Default::default()
-        };
-        let console = client
-            .vm_vnc_console(unique)
-            .await
-            .map_err(|e| context.failure(e))?;
-        consoles
-            .push(json!({ "id": vm.id(), "url": console.url, "direct_url": console.direct_url }));
-    }
-    match &context.format {
-        Some(format) => {
-            let format = format.clone();
-            context
-                .printer
-                .print(&Value::Array(consoles), &format, None)
+cloudtower_api::cfg_vnc_helper! {
+    {
+        /// Whether this build has the `vnc` verb: its `cloudtower-api` has the helper.
+        const HAS_VNC: bool = true;
+        async fn vnc(
+            context: &mut Context,
+            resource: &'static ResourceSchema,
+            matches: &ArgMatches,
+        ) -> Result<()> {
+            let vms = resolve_all(context, resource, matches).await?;
+            let client = context.client().await?;
+            let mut consoles = Vec::new();
+            for vm in &vms {
+                let unique = cloudtower_api::models::VmWhereUniqueInput {
+                    id: vm.id().to_owned().into(),
+                    ..Default::default()
+                };
+                let console = client
+                    .vm_vnc_console(unique)
+                    .await
+                    .map_err(|e| context.failure(e))?;
+                consoles
+                    .push(json!({ "id": vm.id(), "url": console.url, "direct_url": console.direct_url }));
+            }
+            match &context.format {
+                Some(format) => {
+                    let format = format.clone();
+                    context
+                        .printer
+                        .print(&Value::Array(consoles), &format, None)
+                }
+                None => {
+                    for console in consoles {
+                        context
+                            .printer
+                            .line(console["url"].as_str().unwrap_or_default())?;
+                    }
+                    Ok(())
+                }
+            }
         }
-        None => {
-            for console in consoles {
-                context
-                    .printer
-                    .line(console["url"].as_str().unwrap_or_default())?;
+    } else {
+        const HAS_VNC: bool = false;
+        async fn vnc(_context: &mut Context, _resource: &'static ResourceSchema, _matches: &ArgMatches) -> Result<()> {
+            Err(Failure::Other("this build has no VNC helper: its CloudTower spec lacks what it needs".into()))
+        }
+    }
+}
+
+cloudtower_api::cfg_upload_helper! {
+    {
+        /// Whether this build has the `upload` verb: its `cloudtower-api` has the helper.
+        const HAS_UPLOAD: bool = true;
+        async fn upload(context: &mut Context, matches: &ArgMatches) -> Result<()> {
+            let path = matches
+                .get_one::<std::path::PathBuf>("file")
+                .expect("required");
+            let clusters = api()
+                .resource("Cluster")
+                .ok_or_else(|| Failure::Other("this spec lists no clusters".into()))?;
+            let cluster_key = matches.get_one::<String>("cluster").expect("required");
+            let cluster = resolve_one(context, clusters, cluster_key).await?;
+            let client = context.client().await?;
+            let name = matches
+                .get_one::<String>("name")
+                .cloned()
+                .unwrap_or_else(|| {
+                    path.file_name()
+                        .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned())
+                });
+            let size = std::fs::metadata(path)
+                .map_err(|error| Failure::Usage(format!("{}: {error}", path.display())))?
+                .len();
+            let bar = indicatif::ProgressBar::new(size);
+            let progress = bar.clone();
+            let mut upload = cloudtower_api::upload::ElfImageUpload::new(cluster.id(), name)
+                .wait(context.wait.timeout, std::time::Duration::from_secs(1))
+                .on_progress(move |p| progress.set_position(p.sent));
+            if let Some(description) = matches.get_one::<String>("description") {
+                upload = upload.description(description.clone());
+            }
+            let task = client.upload_elf_image_file(path, upload).await;
+            bar.finish_and_clear();
+            let task = task.map_err(|e| context.failure(e))?;
+            let value = json!({ "id": task.id, "status": task.status.to_string() });
+            let format = context.format_or(Format::Table);
+            context.printer.print(&value, &format, None)
+        }
+    } else {
+        const HAS_UPLOAD: bool = false;
+        async fn upload(_context: &mut Context, _matches: &ArgMatches) -> Result<()> {
+            Err(Failure::Other("this build has no upload helper: its CloudTower spec lacks what it needs".into()))
+        }
+    }
+}
+
+cloudtower_api::cfg_watch_helper! {
+    {
+        /// Whether this build has the `watch` verb: its `cloudtower-api` has the helper.
+        const HAS_WATCH: bool = true;
+        async fn watch(
+            context: &mut Context,
+            resource: &'static ResourceSchema,
+            matches: &ArgMatches,
+        ) -> Result<()> {
+            let client = context.client().await?;
+            let options = cloudtower_api::watch::WatchOptions {
+                start_revision: matches.get_one::<String>("from").cloned(),
+                resource_type: Some(resource.name.clone()),
+                resource_id: matches.get_one::<String>("id").cloned(),
+                action: matches.get_one::<String>("action").cloned(),
+                ..Default::default()
+            };
+            let limit = matches.get_one::<u64>("limit").copied();
+            let format = context.format_or(Format::Table);
+            let mut changes = std::pin::pin!(client.watch_resource_changes(options));
+            let mut seen = 0;
+            while let Some(change) = changes.next().await {
+                match change {
+                    Ok(event) => {
+                        let value = json!({
+                            "revision": event.revision,
+                            "action": event.action,
+                            "resource_type": event.resource_type,
+                            "resource_id": event.resource_id,
+                            "created_at": event.created_at,
+                        });
+                        let text = match &format {
+                            Format::Table | Format::Wide => format!(
+                                "{}\t{}\t{}\t{}",
+                                event.revision,
+                                event.action.as_deref().unwrap_or("-"),
+                                event.resource_type.as_deref().unwrap_or("-"),
+                                event.resource_id.as_deref().unwrap_or("-")
+                            ),
+                            // One compact document per line (JSON Lines), for `| jq`.
+                            Format::Json => value.to_string(),
+                            other => crate::output::render(&value, other, None, false)?
+                                .trim_end()
+                                .to_owned(),
+                        };
+                        context.printer.line(&text)?;
+                        seen += 1;
+                        if limit.is_some_and(|limit| seen >= limit) {
+                            return Ok(());
+                        }
+                    }
+                    Err(error) if error.is_transient() => eprintln!("warning: {error} (still watching)"),
+                    Err(error) => return Err(Failure::Other(error.to_string())),
+                }
             }
             Ok(())
         }
-    }
-}
-
-async fn upload(context: &mut Context, matches: &ArgMatches) -> Result<()> {
-    let path = matches
-        .get_one::<std::path::PathBuf>("file")
-        .expect("required");
-    let clusters = api()
-        .resource("Cluster")
-        .ok_or_else(|| Failure::Other("this spec lists no clusters".into()))?;
-    let cluster_key = matches.get_one::<String>("cluster").expect("required");
-    let cluster = resolve_one(context, clusters, cluster_key).await?;
-    let client = context.client().await?;
-    let name = matches
-        .get_one::<String>("name")
-        .cloned()
-        .unwrap_or_else(|| {
-            path.file_name()
-                .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned())
-        });
-    let size = std::fs::metadata(path)
-        .map_err(|error| Failure::Usage(format!("{}: {error}", path.display())))?
-        .len();
-    let bar = indicatif::ProgressBar::new(size);
-    let progress = bar.clone();
-    let mut upload = cloudtower_api::upload::ElfImageUpload::new(cluster.id(), name)
-        .wait(context.wait.timeout, std::time::Duration::from_secs(1))
-        .on_progress(move |p| progress.set_position(p.sent));
-    if let Some(description) = matches.get_one::<String>("description") {
-        upload = upload.description(description.clone());
-    }
-    let task = client.upload_elf_image_file(path, upload).await;
-    bar.finish_and_clear();
-    let task = task.map_err(|e| context.failure(e))?;
-    let value = json!({ "id": task.id, "status": task.status.to_string() });
-    let format = context.format_or(Format::Table);
-    context.printer.print(&value, &format, None)
-}
-
-async fn watch(
-    context: &mut Context,
-    resource: &'static ResourceSchema,
-    matches: &ArgMatches,
-) -> Result<()> {
-    let client = context.client().await?;
-    let options = cloudtower_api::watch::WatchOptions {
-        start_revision: matches.get_one::<String>("from").cloned(),
-        resource_type: Some(resource.name.clone()),
-        resource_id: matches.get_one::<String>("id").cloned(),
-        action: matches.get_one::<String>("action").cloned(),
-        ..Default::default()
-    };
-    let limit = matches.get_one::<u64>("limit").copied();
-    let format = context.format_or(Format::Table);
-    let mut changes = std::pin::pin!(client.watch_resource_changes(options));
-    let mut seen = 0;
-    while let Some(change) = changes.next().await {
-        match change {
-            Ok(event) => {
-                let value = json!({
-                    "revision": event.revision,
-                    "action": event.action,
-                    "resource_type": event.resource_type,
-                    "resource_id": event.resource_id,
-                    "created_at": event.created_at,
-                });
-                let text = match &format {
-                    Format::Table | Format::Wide => format!(
-                        "{}\t{}\t{}\t{}",
-                        event.revision,
-                        event.action.as_deref().unwrap_or("-"),
-                        event.resource_type.as_deref().unwrap_or("-"),
-                        event.resource_id.as_deref().unwrap_or("-")
-                    ),
-                    // One compact document per line (JSON Lines), for `| jq`.
-                    Format::Json => value.to_string(),
-                    other => crate::output::render(&value, other, None, false)?
-                        .trim_end()
-                        .to_owned(),
-                };
-                context.printer.line(&text)?;
-                seen += 1;
-                if limit.is_some_and(|limit| seen >= limit) {
-                    return Ok(());
-                }
-            }
-            Err(error) if error.is_transient() => eprintln!("warning: {error} (still watching)"),
-            Err(error) => return Err(Failure::Other(error.to_string())),
+    } else {
+        const HAS_WATCH: bool = false;
+        async fn watch(_context: &mut Context, _resource: &'static ResourceSchema, _matches: &ArgMatches) -> Result<()> {
+            Err(Failure::Other("this build has no watch helper: its CloudTower spec lacks what it needs".into()))
         }
     }
-    Ok(())
 }

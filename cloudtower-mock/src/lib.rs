@@ -94,7 +94,7 @@ pub use pair::{MockPair, Role};
 
 /// The CloudTower version of the spec `cloudtower-api` was generated from (`spec/pin.json`):
 /// what [`MockConfig::version`] answers by default. (A test checks it against the pin.)
-pub const SPEC_VERSION: &str = "4.6.0";
+pub const SPEC_VERSION: &str = cloudtower_api::models::SPEC_VERSION;
 
 /// The username of the mock's built-in local user.
 pub const MOCK_USERNAME: &str = "root";

@@ -5,13 +5,18 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::client::{ApiRequest, ApiResponse, Client};
-use crate::codec::Decode;
+use crate::client::{ApiRequest, ApiResponse, Client, MultipartField};
+use crate::codec::{Decode, Encode};
 use crate::pagination::RereadById;
 use crate::tasks::WaitOptions;
 use crate::{Error, PasswordLogin, Secret};
 
-/// One API operation, as listed in the generated `OPERATIONS` table.
+/// What one API operation is: the generated table (`OPERATIONS`, one `static` per operation
+/// in `models::operations`) holds one per operation, and every call of it is built from it
+/// ([`OperationInfo::json`] and its siblings), by the generated methods, the command line and
+/// `Client::call_operation` alike. So whether a call is retried (a read), sent with
+/// credentials, refused by a tower too old for it, or may carry a header parameter is decided
+/// once, by the generator, for all of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OperationInfo {
     /// The spec's `operationId` (`GetVms`).
@@ -25,6 +30,88 @@ pub struct OperationInfo {
     /// Since which published CloudTower version it exists (from the version history the
     /// generator read, `spec/history.txt`).
     pub since: Since,
+    /// `POST`, or `GET` (`get-version`, `resource-changes`).
+    pub http_method: HttpMethod,
+    /// It changes nothing on the tower, so a transient failure may be retried.
+    pub read: bool,
+    /// The spec's security scheme for it (`Authorization`, `Basic`): the session's credentials
+    /// go in the `Authorization` header. `None`: sent without credentials (login, version).
+    pub auth: Option<&'static str>,
+    /// Its header parameters besides `content-language` (`external-cloudtower-id` since
+    /// CloudTower 4.8.0). Only these may be sent with it.
+    pub headers: &'static [HeaderInfo],
+    /// It declares the `content-language` header.
+    pub content_language: bool,
+}
+
+/// The HTTP method of an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HttpMethod {
+    Get,
+    Post,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        }
+    }
+}
+
+/// A header parameter of an operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HeaderInfo {
+    /// Lower case, as the spec names it (`external-cloudtower-id`).
+    pub name: &'static str,
+    /// Every call must send it.
+    pub required: bool,
+}
+
+impl OperationInfo {
+    /// Whether the session's credentials go with it.
+    pub fn authenticated(&self) -> bool {
+        self.auth.is_some()
+    }
+
+    /// Whether it takes the header parameter `name` (case-insensitive).
+    pub fn takes_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|h| h.name.eq_ignore_ascii_case(name))
+    }
+
+    /// A call of it with a JSON body.
+    pub fn json<T: Encode + ?Sized>(&'static self, body: &T) -> ApiRequest {
+        ApiRequest::json(self.path, body).described_by(self)
+    }
+
+    /// A call of it without a body (`GET` without query parameters for a `GET` operation).
+    pub fn empty(&'static self) -> ApiRequest {
+        match self.http_method {
+            HttpMethod::Get => self.query(Vec::new()),
+            HttpMethod::Post => ApiRequest::empty(self.path).described_by(self),
+        }
+    }
+
+    /// A `GET` call of it with query parameters.
+    pub fn query(&'static self, query: Vec<(&'static str, String)>) -> ApiRequest {
+        ApiRequest::get(self.path, query).described_by(self)
+    }
+
+    /// A call of it with a `multipart/form-data` body.
+    pub fn multipart(&'static self, fields: Vec<MultipartField>) -> ApiRequest {
+        ApiRequest::multipart(self.path, fields).described_by(self)
+    }
+}
+
+/// The entry of `operations` (a generated `OPERATIONS` table) for `path` (`get-vms`).
+pub fn find_operation(
+    operations: &'static [&'static OperationInfo],
+    path: &str,
+) -> Option<&'static OperationInfo> {
+    operations.iter().copied().find(|o| o.path == path)
 }
 
 /// Since which CloudTower version an operation exists, as the published specs tell it.

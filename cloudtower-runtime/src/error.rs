@@ -217,6 +217,16 @@ pub enum Error {
         operation: &'static str,
         reason: &'static str,
     },
+    /// A header parameter the operation does not take (a client bound to an external
+    /// CloudTower calling an operation this API version does not proxy), one it requires and
+    /// was not given, or a value a header cannot carry. Nothing was sent: sending the call
+    /// without it would act on another tower than the one meant.
+    #[error("{operation}: header `{header}`: {reason}; nothing was sent")]
+    HeaderParameter {
+        operation: &'static str,
+        header: &'static str,
+        reason: &'static str,
+    },
     /// The client is misconfigured (endpoint, proxy, certificate, credentials).
     #[error("invalid configuration: {message}: {source}")]
     Config {
@@ -248,6 +258,7 @@ impl Error {
             | Error::FailoverNeeded { operation, .. }
             | Error::Middleware { operation, .. }
             | Error::ServerTooOld { operation, .. }
+            | Error::HeaderParameter { operation, .. }
             | Error::Protocol { operation, .. } => Some(operation),
             Error::Reauthentication(inner) => inner.operation(),
             _ => None,
@@ -279,6 +290,7 @@ impl Error {
             Error::InvalidRequest { .. } => "InvalidRequest",
             Error::Encode { .. } => "Encode",
             Error::Unsupported { .. } => "Unsupported",
+            Error::HeaderParameter { .. } => "HeaderParameter",
             Error::Config { .. } => "Config",
         }
     }

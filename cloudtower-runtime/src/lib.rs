@@ -55,7 +55,10 @@ pub use client::{
     RetryPolicy, Secret, ServerVersion,
 };
 pub use codec::{Nullable, Related, WithTask};
-pub use contract::{LoginRequest, OperationInfo, Since, TaskClient, TaskModel, TaskState};
+pub use contract::{
+    find_operation, HeaderInfo, HttpMethod, LoginRequest, OperationInfo, Since, TaskClient,
+    TaskModel, TaskState,
+};
 pub use error::{
     Error, ErrorBody, LockedResource, RawBody, TaskFailure, TaskFailureKind, TransportError,
 };

@@ -253,10 +253,36 @@ pub struct OperationSchema {
     pub response: Option<Ty>,
     /// It needs the `Authorization` header.
     pub authenticated: bool,
+    /// The spec's security scheme for it (`Authorization`, `Basic`); `None` without
+    /// credentials. The SDK sends the session's credentials in `Authorization` for either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// It changes nothing on the tower, so a transient failure may be retried. The one
+    /// decision of it: the SDK's methods, the command line and the mock all read it from the
+    /// generated table.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read: bool,
+    /// Its header parameters besides `content-language` (`external-cloudtower-id` since
+    /// CloudTower 4.8.0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderSchema>,
+    /// It declares the `content-language` header.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub content_language: bool,
     /// The oldest published version known to have it.
     pub since: String,
     /// What it does to which resource, where it is one of the regular shapes.
     pub kind: OperationKind,
+}
+
+/// A header parameter of an operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderSchema {
+    /// Lower case, as the spec names it (`external-cloudtower-id`).
+    pub name: String,
+    /// Every call must send it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub required: bool,
 }
 
 /// What an operation does, for the regular shapes of the API.

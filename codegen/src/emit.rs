@@ -167,13 +167,11 @@ fn emit_mod(
     gates: &Gates,
 ) -> TokenStream {
     let contract = contract::module_items(api, gates);
-    let operations = api.operations.iter().map(|o| {
-        let id = &o.id;
-        let path = &o.path;
-        let method = &o.method_name.trim_start_matches("r#");
-        let module = &o.module;
-        let since = since_path(&o.since);
-        quote! { #OperationInfo { operation_id: #id, path: #path, method: #method, module: #module, since: #since }, }
+    let infos = api.operations.iter().map(operation_info);
+    let spec_version = &api.version;
+    let entries = api.operations.iter().map(|o| {
+        let name = ident(&operation_info_name(o));
+        quote!(&operations::#name,)
     });
     let since_consts = since_consts(api);
     let schemas = api.types.iter().filter(|t| t.is_component).map(|t| {
@@ -193,8 +191,17 @@ fn emit_mod(
         #dispatch
         #(#exports)*
 
+        /// What each operation is, one `static` per operation (`operations::GET_VMS`): the
+        /// table every call is built from (the methods, `call_operation`, the command line).
+        pub mod operations {
+            #(#infos)*
+        }
+
+        /// The version of the CloudTower spec this crate was generated from (`info.version`).
+        pub const SPEC_VERSION: &str = #spec_version;
+
         /// Every operation of the API, in path order.
-        pub const OPERATIONS: &[#OperationInfo] = &[#(#operations)*];
+        pub static OPERATIONS: &[&#OperationInfo] = &[#(#entries)*];
 
         #since_consts
 
@@ -202,6 +209,60 @@ fn emit_mod(
         pub const SCHEMAS: &[(&str, &str)] = &[#(#schemas)*];
 
         #contract
+    }
+}
+
+/// The name of an operation's table entry in `models::operations` (`get-vms` → `GET_VMS`).
+fn operation_info_name(operation: &crate::ir::Operation) -> String {
+    use heck::ToShoutySnakeCase;
+    operation.path.to_shouty_snake_case()
+}
+
+/// The path of an operation's table entry, from any generated file.
+pub(super) fn operation_info_path(operation: &crate::ir::Operation) -> TokenStream {
+    let name = ident(&operation_info_name(operation));
+    let models = crate::runtime::models_path();
+    quote!(#models::operations::#name)
+}
+
+/// An operation's table entry: everything the runtime decides a call by.
+fn operation_info(o: &crate::ir::Operation) -> TokenStream {
+    let name = ident(&operation_info_name(o));
+    let id = &o.id;
+    let path = &o.path;
+    let method = &o.method_name.trim_start_matches("r#");
+    let module = &o.module;
+    let since = since_path(&o.since);
+    let http_method = match o.http_method {
+        crate::ir::HttpMethod::Get => quote!(#HttpMethod::Get),
+        crate::ir::HttpMethod::Post => quote!(#HttpMethod::Post),
+    };
+    let read = o.read;
+    let auth = match &o.auth {
+        Some(scheme) => quote!(::std::option::Option::Some(#scheme)),
+        None => quote!(::std::option::Option::None),
+    };
+    let headers = o.headers.iter().map(|h| {
+        let header = &h.wire_name;
+        let required = h.required;
+        quote!(#HeaderInfo { name: #header, required: #required },)
+    });
+    let content_language = o.content_language;
+    let doc = format!(" `{}` (`{}`).", o.path, o.id);
+    quote! {
+        #[doc = #doc]
+        pub static #name: #OperationInfo = #OperationInfo {
+            operation_id: #id,
+            path: #path,
+            method: #method,
+            module: #module,
+            since: #since,
+            http_method: #http_method,
+            read: #read,
+            auth: #auth,
+            headers: &[#(#headers)*],
+            content_language: #content_language,
+        };
     }
 }
 

@@ -239,8 +239,18 @@ pub struct Operation {
     pub response: Option<TypeRef>,
     /// The operation may answer 304 Not Modified (no content, not an error).
     pub not_modified: bool,
-    /// Whether the operation needs the `Authorization` header.
-    pub authenticated: bool,
+    /// The security scheme the spec names for it (`Authorization`, `Basic`): the session's
+    /// credentials go in the `Authorization` header. `None`: sent without credentials
+    /// (`security: []`: login, the version).
+    pub auth: Option<String>,
+    /// It changes nothing on the tower, so a transient failure may be retried: decided once,
+    /// here, for the SDK, the command line and the mock alike (see `lower::operations`).
+    pub read: bool,
+    /// Its header parameters, besides `content-language` (which the client sends on every
+    /// call it is configured for): `external-cloudtower-id` since 4.8.0.
+    pub headers: Vec<HeaderParameter>,
+    /// It declares the `content-language` header.
+    pub content_language: bool,
     /// The hand-written client layer needs it (login, task polling): never behind a feature.
     pub always_on: bool,
     /// For a list operation that pages with `first` + `after` over items with an `id`: the
@@ -255,6 +265,23 @@ pub struct Operation {
     /// Since which published version the operation exists (from the committed version
     /// history; [`crate::history::History::annotate`] sets it after lowering).
     pub since: Since,
+}
+
+/// A header parameter of an operation (a string on the wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderParameter {
+    /// The header's name as the spec spells it (`external-cloudtower-id`).
+    pub wire_name: String,
+    /// The call must send it.
+    pub required: bool,
+    pub doc: Option<String>,
+}
+
+impl Operation {
+    /// Whether it is sent with the session's credentials.
+    pub fn authenticated(&self) -> bool {
+        self.auth.is_some()
+    }
 }
 
 /// Since which published CloudTower version an operation exists, as the version history

@@ -89,6 +89,37 @@ pub struct Options {
     pub history: history::History,
 }
 
+/// Spec modules must leave the generated crate's own names free: the module of operation
+/// table entries (`models::operations`) and the helpers' features (`upload`, `vnc`, `watch`).
+fn reserved_names(api: &ir::Api) -> Result<()> {
+    for module in api.modules() {
+        let feature = emit::feature_name(module);
+        let taken =
+            module == "operations" || helpers::HELPERS.iter().any(|helper| helper.name == feature);
+        if taken {
+            let operation = api.operations.iter().find(|o| o.module == module);
+            let pointer = operation.map_or_else(
+                || "/tags".to_owned(),
+                |o| {
+                    format!(
+                        "/paths/{}/tags",
+                        error::pointer_token(&format!("/{}", o.path))
+                    )
+                },
+            );
+            return Err(CodegenError::invalid(
+                pointer,
+                format!(
+                    "the spec module `{module}` would take a name the generated crate uses \
+                     for itself (`models::operations`, the helper features): rename its tag \
+                     with a fixup"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the pipeline after loading with default [`Options`] (no feature gates).
 pub fn generate(
     spec: serde_json::Value,
@@ -114,6 +145,7 @@ pub fn generate_with(
     fixups::apply_fixups(&mut spec, fixups)?;
     let mut api = lower::lower(spec, &options.always_on_operations)?;
     options.history.annotate(&mut api);
+    reserved_names(&api)?;
     lap("ir", &mut timings);
     let mut plans = emit::plan(&api);
     if options.dispatch {

@@ -27,6 +27,9 @@ pub struct Pin {
     pub sha256: String,
     /// SHA-256 of the merged document's canonical form (modules and file agree on it).
     pub canonical_sha256: String,
+    /// Where the copy the hashes were taken from comes from, when it is not the published
+    /// address itself (4.8.0: a public copy, the published file cannot be downloaded here).
+    pub note: Option<String>,
 }
 
 /// `spec/compatible.json`: older published specs that the hand-written code must keep
@@ -70,6 +73,10 @@ impl Pin {
             url: field("url")?,
             sha256: field("sha256")?,
             canonical_sha256: field("canonical_sha256")?,
+            note: value
+                .get("note")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
         })
     }
 
@@ -239,12 +246,15 @@ pub fn fetch(root: &Path, pin: &Pin, url: Option<&str>) -> Result<PathBuf, Strin
 impl Pin {
     /// The pin as `spec/pin.json` holds it.
     pub fn to_json(&self) -> String {
-        let value = serde_json::json!({
+        let mut value = serde_json::json!({
             "version": self.version,
             "url": self.url,
             "sha256": self.sha256,
             "canonical_sha256": self.canonical_sha256,
         });
+        if let Some(note) = &self.note {
+            value["note"] = note.as_str().into();
+        }
         serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
     }
 }
@@ -261,6 +271,7 @@ mod tests {
             url: String::new(),
             sha256: String::new(),
             canonical_sha256: String::new(),
+            note: None,
         };
         let relative = PathBuf::from("specs-beside-root-only");
         std::fs::create_dir(root.path().join(&relative)).unwrap();

@@ -28,6 +28,8 @@ pub enum RuntimeType {
     DecodeFn,
     EncodeFn,
     OperationInfo,
+    HttpMethod,
+    HeaderInfo,
     Since,
     ListRequest,
     CountRequest,
@@ -81,6 +83,8 @@ impl RuntimeType {
             RuntimeType::DecodeFn => "codec::decode",
             RuntimeType::EncodeFn => "codec::encode",
             RuntimeType::OperationInfo => "OperationInfo",
+            RuntimeType::HttpMethod => "HttpMethod",
+            RuntimeType::HeaderInfo => "HeaderInfo",
             RuntimeType::Since => "Since",
             RuntimeType::ListRequest => "ListRequest",
             RuntimeType::CountRequest => "CountRequest",
@@ -171,11 +175,6 @@ impl TaskStateName {
             TaskStateName::Paused => quote!(#state::Paused),
         }
     }
-}
-
-/// Reads: operations that change nothing on the tower, so a transient failure may be retried.
-pub fn is_read(path: &str, http_get: bool) -> bool {
-    http_get || path.starts_with("get-")
 }
 
 impl quote::ToTokens for RuntimeType {

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use cloudtower_schema::{
-    ApiSchema, FieldMapping, FieldSchema, Method, OperationKind, OperationSchema, Relation,
-    ResourceSchema, Ty, TypeSchema, Via,
+    ApiSchema, FieldMapping, FieldSchema, HeaderSchema, Method, OperationKind, OperationSchema,
+    Relation, ResourceSchema, Ty, TypeSchema, Via,
 };
 
 use crate::emit::feature_name;
@@ -182,7 +182,18 @@ fn operation_schema(
         request,
         multipart,
         response: op.response.as_ref().map(ty),
-        authenticated: op.authenticated,
+        authenticated: op.authenticated(),
+        auth: op.auth.clone(),
+        read: op.read,
+        headers: op
+            .headers
+            .iter()
+            .map(|h| HeaderSchema {
+                name: h.wire_name.clone(),
+                required: h.required,
+            })
+            .collect(),
+        content_language: op.content_language,
         since: op.since.first_seen.clone(),
         kind: kind(api, op, resources),
     }

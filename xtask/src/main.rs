@@ -13,6 +13,8 @@ use cloudtower_codegen::{
 };
 use serde_json::Value;
 
+mod versions;
+
 #[derive(Parser)]
 #[command(name = "xtask", about = "cloudtower-rs project tasks")]
 struct Cli {
@@ -80,6 +82,22 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Every published version end to end: regenerate a scratch copy of the workspace under
+    /// target/versions/ for each, build it, start its mock and run a CLI and an SDK session
+    /// against it (sign in, list and count VMs, a mutation and its task).
+    Versions {
+        /// The versions (default: a sample, 1.8.0 3.4.4 4.3.0 4.6.0 4.8.0).
+        versions: Vec<String>,
+        /// Every version of the history (23).
+        #[arg(long, conflicts_with = "versions")]
+        all: bool,
+        /// Only `cargo check --workspace` each copy (no build, no sessions).
+        #[arg(long)]
+        check: bool,
+        /// The directory of history specs. Default: as for `history`.
+        #[arg(long)]
+        specs: Option<PathBuf>,
+    },
     /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash
     /// (`regen`, the tests and conformance use it when CLOUDTOWER_SPECS and ../shared/specs
     /// do not have the spec).
@@ -130,15 +148,54 @@ fn exit_code(succeeded: Result<bool, String>) -> Result<ExitCode, String> {
     })
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The checkout this run works on: the cargo workspace around the current directory, found at
+/// run time. Not the one xtask was compiled in (`CARGO_MANIFEST_DIR`): cargo does not rebuild
+/// xtask for a second checkout that shares its target directory (a global
+/// `CARGO_TARGET_DIR`), and that binary would otherwise write into the first checkout.
+fn workspace_root() -> Result<PathBuf, String> {
+    let output = std::process::Command::new(cargo())
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("running `cargo locate-project`: {e}"))?;
+    if !output.status.success() {
+        return Err(
+            "no cargo workspace around the current directory: run xtask inside a \
+             cloudtower-rs checkout"
+                .into(),
+        );
+    }
+    let manifest = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let root = manifest
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_default()
+        .ok_or_else(|| format!("{} has no directory", manifest.display()))?;
+    checkout_at(&root)
 }
 
+/// `root` when it is a cloudtower-rs checkout (it has the pin and the generated crate).
+fn checkout_at(root: &Path) -> Result<PathBuf, String> {
+    for marker in [
+        PIN_FILE_PATH,
+        "cloudtower-api/Cargo.toml",
+        "xtask/Cargo.toml",
+    ] {
+        if !root.join(marker).is_file() {
+            return Err(format!(
+                "{} is not a cloudtower-rs checkout (no {marker}): run xtask inside one",
+                root.display()
+            ));
+        }
+    }
+    Ok(root.to_path_buf())
+}
+
+/// The pin, from a checkout's root.
+const PIN_FILE_PATH: &str = "spec/pin.json";
+
 fn run(cli: Cli) -> Result<ExitCode, String> {
-    let root = workspace_root();
+    let root = workspace_root()?;
+    eprintln!("checkout: {}", root.display());
     match cli.command {
         Command::Conformance { args } => exit_code(run_conformance(&root, &args)),
         Command::Test { args } => {
@@ -147,6 +204,24 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             test.extend(args.iter().map(String::as_str));
             if !run_command(&root, &cargo(), &test)? {
                 return Ok(ExitCode::FAILURE);
+            }
+            // Every published version end to end costs a workspace build each: the oldest by
+            // default, CLOUDTOWER_VERSIONS=all (or a list) for more, 0 for none.
+            let wanted = std::env::var("CLOUDTOWER_VERSIONS").unwrap_or_else(|_| "1.8.0".into());
+            if wanted != "0" {
+                let dir = history_specs_dir(&root);
+                let versions = if wanted == "all" {
+                    history_versions(&dir)?
+                } else {
+                    wanted
+                        .split([',', ' '])
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                };
+                if !versions::run(&root, &dir, &versions, versions::Depth::Run)? {
+                    return Ok(ExitCode::FAILURE);
+                }
             }
             let has = |tool: &str| {
                 std::process::Command::new(tool)
@@ -174,6 +249,27 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                 return exit_code(run_conformance(&root, &known.map(String::from)));
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Versions {
+            versions,
+            all,
+            check,
+            specs,
+        } => {
+            let dir = specs.unwrap_or_else(|| history_specs_dir(&root));
+            let versions = if all {
+                history_versions(&dir)?
+            } else if versions.is_empty() {
+                versions::SAMPLE.iter().map(|v| (*v).to_owned()).collect()
+            } else {
+                versions
+            };
+            let depth = if check {
+                versions::Depth::Check
+            } else {
+                versions::Depth::Run
+            };
+            exit_code(versions::run(&root, &dir, &versions, depth))
         }
         Command::History { specs, check } => {
             let dir = specs.unwrap_or_else(|| history_specs_dir(&root));
@@ -231,6 +327,12 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 /// The history specs' default directory: `$CLOUDTOWER_SPECS/history` (a relative
 /// `CLOUDTOWER_SPECS` from the current directory, else from the workspace root), else
 /// `../shared/specs/history` beside the workspace.
+/// The versions of the history specs in `dir`, oldest first.
+fn history_versions(dir: &Path) -> Result<Vec<String>, String> {
+    let snapshots = history::read_specs(dir)?;
+    Ok(snapshots.iter().map(|s| s.version.to_string()).collect())
+}
+
 fn history_specs_dir(root: &Path) -> PathBuf {
     match std::env::var_os(pinned::SPECS_ENV) {
         Some(dir) => {
@@ -351,6 +453,8 @@ fn regen(
             version,
             sha256,
             canonical_sha256: canonical,
+            // Says where one version's copy came from; a new version's is another file.
+            note: None,
         };
         new_pin = Some(pin.to_json());
     } else {
@@ -637,9 +741,14 @@ mod tests {
         names
     }
 
+    /// The checkout these tests were compiled in (the tests run inside it).
+    fn this_checkout() -> PathBuf {
+        workspace_root().expect("the tests run inside the checkout")
+    }
+
     #[test]
     fn regen_with_out_writes_nothing_outside_out() {
-        let root = workspace_root();
+        let root = this_checkout();
         let spec = pinned::find_pinned_spec(&root).unwrap_or_else(|e| panic!("{e}"));
         let before = crate_files(&root);
         let scratch = tempfile::tempdir().expect("a temporary directory");
@@ -662,7 +771,10 @@ mod tests {
         // A first generation adds everything, and says so in DIR's changelog.
         let changelog = std::fs::read_to_string(out.join(CHANGELOG_FILE)).unwrap();
         assert!(
-            changelog.starts_with("# Changelog\n\n## Unreleased: CloudTower 4.6.0 ("),
+            changelog.starts_with(&format!(
+                "# Changelog\n\n## Unreleased: CloudTower {} (",
+                spec.pin.version
+            )),
             "{changelog}"
         );
         assert!(changelog.contains("API change: additive"), "{changelog}");

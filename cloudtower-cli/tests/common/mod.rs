@@ -22,6 +22,14 @@ impl Cli {
         }
     }
 
+    /// `tower`, not signed in yet.
+    pub fn with_tower(tower: MockTower) -> Cli {
+        Cli {
+            tower,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
     /// A mock tower, signed in as its local user (profile `default`).
     pub async fn signed_in() -> Cli {
         let cli = Cli::new().await;

@@ -415,6 +415,7 @@ impl<C> ClientBuilder<C> {
             timeout: None,
             call_timeout: None,
             locked_retry: self.locked_retry,
+            header_parameters: Arc::from([]),
         })
     }
 }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
 use crate::codec::{self, Decode, Encode};
-use crate::contract::Since;
+use crate::contract::{OperationInfo, Since};
 use crate::error::{Error, RawBody};
 
 /// One call, as the generated methods describe it.
@@ -19,6 +19,12 @@ pub struct ApiRequest {
     pub(super) read: bool,
     // The versions that have the operation; a server known to predate it is not asked.
     pub(super) since: Option<Since>,
+    // What the generated table says of the operation, when the request was built from it:
+    // which header parameters it takes.
+    pub(super) info: Option<&'static OperationInfo>,
+    // Header parameters given for this call (`header`); the client's bound ones are added
+    // when it is sent.
+    pub(super) headers: Vec<(&'static str, String)>,
 }
 
 // Kept in a form that can be sent again (retries, the call after a re-login).
@@ -39,6 +45,8 @@ impl ApiRequest {
             anonymous: false,
             read: false,
             since: None,
+            info: None,
+            headers: Vec::new(),
             body: match codec::try_encode(body) {
                 Ok(json) => RequestBody::Json(json.into()),
                 Err(refused) => RequestBody::Refused(refused),
@@ -53,6 +61,8 @@ impl ApiRequest {
             anonymous: false,
             read: false,
             since: None,
+            info: None,
+            headers: Vec::new(),
             body: RequestBody::Empty,
         }
     }
@@ -64,6 +74,8 @@ impl ApiRequest {
             anonymous: false,
             read: false,
             since: None,
+            info: None,
+            headers: Vec::new(),
             body: RequestBody::Get(query),
         }
     }
@@ -75,6 +87,8 @@ impl ApiRequest {
             anonymous: false,
             read: false,
             since: None,
+            info: None,
+            headers: Vec::new(),
             body: RequestBody::Multipart(fields),
         }
     }
@@ -98,6 +112,39 @@ impl ApiRequest {
     pub fn since(mut self, since: Since) -> Self {
         self.since = Some(since);
         self
+    }
+
+    /// Takes what the generated table says of the operation: a read or not, sent with
+    /// credentials or not, since which version, which header parameters it takes.
+    pub fn described_by(mut self, info: &'static OperationInfo) -> Self {
+        debug_assert_eq!(
+            self.operation, info.path,
+            "the table entry of another operation"
+        );
+        self.read = info.read;
+        self.anonymous = !info.authenticated();
+        self.since = Some(info.since);
+        self.info = Some(info);
+        self
+    }
+
+    /// Sends the header parameter `name: value` with this call (besides those the client is
+    /// bound to, e.g. `with_external_cloudtower_id`). The operation must take it: a request
+    /// built from the table for an operation that does not is refused before sending.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The header parameters given for this call.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.headers
+    }
+
+    /// What the generated table says of the operation, when the request was built from it.
+    pub fn info(&self) -> Option<&'static OperationInfo> {
+        self.info
     }
 
     /// Since which version the operation exists, when the generator said so.

@@ -39,6 +39,9 @@ impl Client {
         if let Some(language) = self.language {
             builder = builder.header("content-language", language.as_str());
         }
+        for (name, value) in self.header_parameters_for(request)? {
+            builder = builder.header(name, value);
+        }
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
         }

@@ -143,6 +143,21 @@ impl Client {
         }
     }
 
+    /// [`learn_server_version`](Self::learn_server_version) from inside a call (`execute`),
+    /// so not through `execute` again: the version request goes to the active endpoint with
+    /// the usual retries.
+    pub(super) async fn learn_server_version_before_a_call(&self) {
+        let answer = self.send_authenticated(&version_request()).await;
+        if let Err(error) = self.keep_version(answer) {
+            tracing::warn!(%error, "asking the tower's version failed; it stays unknown");
+            *self
+                .inner
+                .version
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = KnownVersion::Unknown;
+        }
+    }
+
     /// [`fetch_server_version`](Self::fetch_server_version) from the endpoint `index` (the
     /// tower a failover has just switched to), without the failover around it.
     pub(super) async fn fetch_server_version_from(

@@ -6,7 +6,7 @@
 //! (required in one, optional in another) still gets code that compiles; one that lacks what
 //! a workflow needs gets no impl, and the workflow is compiled out.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -16,7 +16,7 @@ use crate::helpers::{self, HELPERS};
 use crate::ir::{Api, Body, Field, Holding, Operation, Presence, TypeRef};
 #[allow(clippy::enum_glob_use)]
 use crate::runtime::RuntimeType::*;
-use crate::runtime::{self, LOGIN_OPERATION, TASKS_OPERATION, TASK_STATES};
+use crate::runtime::{LOGIN_OPERATION, TASKS_OPERATION, TASK_STATES};
 
 /// `value` as the field holds it.
 fn wrap(field: &Field, value: TokenStream) -> TokenStream {
@@ -99,27 +99,11 @@ fn operation_at<'a>(api: &'a Api, path: &str) -> Option<&'a Operation> {
     api.operations.iter().find(|o| o.path == path)
 }
 
-/// The request of `operation` with `body` (an expression of a reference to its JSON body).
+/// The request of `operation` with `body` (an expression of a reference to its JSON body),
+/// built from its table entry.
 pub(super) fn request(operation: &Operation, body: TokenStream) -> TokenStream {
-    let path = &operation.path;
-    marked(operation, quote!(#ApiRequest::json(#path, #body)))
-}
-
-/// `request` marked with since when the operation exists, as a read (retried after transient
-/// failures) and as anonymous, as the
-/// spec says of `operation`.
-pub(super) fn marked(operation: &Operation, mut request: TokenStream) -> TokenStream {
-    if runtime::is_read(
-        &operation.path,
-        operation.http_method == crate::ir::HttpMethod::Get,
-    ) {
-        request = quote!(#request.read());
-    }
-    if !operation.authenticated {
-        request = quote!(#request.anonymous());
-    }
-    let since = super::since_path(&operation.since);
-    quote!(#request.since(#since))
+    let info = super::operation_info_path(operation);
+    quote!(#info.json(#body))
 }
 
 /// What a list operation's `ListRequest` impl reads: a JSON body paging with `first` +
@@ -652,6 +636,29 @@ fn login_request(api: &Api, gates: &Gates) -> Option<TokenStream> {
 /// The client type: the runtime's client with one method per operation, plus `sign_in` and
 /// the task waits where the spec has what they need.
 fn client(api: &Api) -> TokenStream {
+    let header_methods = header_parameters(api).into_iter().map(|(header, taken_by)| {
+        let method = ident(&header_method_name(&header));
+        let all = taken_by == api.operations.len();
+        let doc = format!(
+            "The same client (same session and connections) sending the header parameter \
+             `{header}: value` with each of its calls ({}). A call of an operation that \
+             does not take it is refused before anything is sent, never sent without it. For \
+             one call: `client.{}(value).get_vms(..)`.",
+            if all {
+                "every operation of this spec takes it".to_owned()
+            } else {
+                format!("{taken_by} of the {} operations of this spec take it", api.operations.len())
+            },
+            method
+        );
+        quote! {
+            #[doc = #doc]
+            #[must_use]
+            pub fn #method(&self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+                self.with_header_parameter(#header, value)
+            }
+        }
+    });
     let sign_in = login_body(api).map(|(_, body)| {
         let body = ident(body);
         quote! {
@@ -740,6 +747,15 @@ fn client(api: &Api) -> TokenStream {
             pub fn with_call_timeout(&self, timeout: ::std::time::Duration) -> Self {
                 Client(self.0.with_call_timeout(timeout))
             }
+            /// The same client (same session and connections) sending the header parameter
+            /// `name: value` with each call of an operation that takes it; a call of one that
+            /// does not is refused before anything is sent (the runtime's
+            /// `Client::with_header_parameter`).
+            #[must_use]
+            pub fn with_header_parameter(&self, name: &'static str, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+                Client(self.0.with_header_parameter(name, value))
+            }
+            #(#header_methods)*
             #sign_in
             #tasks
         }
@@ -761,6 +777,25 @@ fn client(api: &Api) -> TokenStream {
     }
 }
 
+/// Every header parameter the operations take (`external-cloudtower-id`), with how many
+/// operations take it, by name.
+fn header_parameters(api: &Api) -> BTreeMap<String, usize> {
+    let mut headers: BTreeMap<String, usize> = BTreeMap::new();
+    for operation in &api.operations {
+        for header in &operation.headers {
+            *headers.entry(header.wire_name.clone()).or_default() += 1;
+        }
+    }
+    headers
+}
+
+/// The client method binding a header parameter (`external-cloudtower-id` →
+/// `with_external_cloudtower_id`).
+pub fn header_method_name(header: &str) -> String {
+    use heck::ToSnakeCase;
+    format!("with_{}", header.to_snake_case())
+}
+
 /// `cfg_<helper>!` for every helper of [`HELPERS`]: its items under the features of the
 /// operations it calls, or nothing when the spec lacks something it needs
 /// ([`helpers::support`]).
@@ -768,7 +803,8 @@ fn helper_macros(api: &Api, gates: &Gates) -> TokenStream {
     let macros = HELPERS.iter().map(|helper| {
         let name = ident(&format!("cfg_{}", helper.name));
         let support = helpers::support(api, helper);
-        let expansion = support.is_ok().then(|| {
+        let supported = support.is_ok();
+        let expansion = supported.then(|| {
             let features: BTreeSet<String> = helper
                 .operations
                 .iter()
@@ -791,6 +827,50 @@ fn helper_macros(api: &Api, gates: &Gates) -> TokenStream {
                 helper.name
             ),
         };
+        let exported = ident(&format!("cfg_{}_helper", helper.name));
+        let feature = helper.name;
+        let exported_doc = format!(
+            "For crates built on this one (the command line): keeps its items when this crate \
+             has the `{feature}` helper (feature `{feature}`, and a spec that supports it), so \
+             that their code using it compiles out where a regenerated crate lacks it."
+        );
+        // The `cfg` is on the definitions, so it is evaluated here, with this crate's features
+        // (in an expansion it would read the calling crate's). `{ kept } else { otherwise }`
+        // chooses between two sets of items.
+        let keeping = quote! {
+            ({ $($kept:item)* } else { $($otherwise:item)* }) => { $($kept)* };
+            ($($item:item)*) => { $($item)* };
+        };
+        let dropping = quote! {
+            ({ $($kept:item)* } else { $($otherwise:item)* }) => { $($otherwise)* };
+            ($($item:item)*) => {};
+        };
+        let exported = match (supported, gates.enabled) {
+            (true, true) => quote! {
+                #[doc = #exported_doc]
+                #[doc(hidden)]
+                #[cfg(feature = #feature)]
+                #[macro_export]
+                macro_rules! #exported { #keeping }
+                #[doc = #exported_doc]
+                #[doc(hidden)]
+                #[cfg(not(feature = #feature))]
+                #[macro_export]
+                macro_rules! #exported { #dropping }
+            },
+            (true, false) => quote! {
+                #[doc = #exported_doc]
+                #[doc(hidden)]
+                #[macro_export]
+                macro_rules! #exported { #keeping }
+            },
+            (false, _) => quote! {
+                #[doc = #exported_doc]
+                #[doc(hidden)]
+                #[macro_export]
+                macro_rules! #exported { #dropping }
+            },
+        };
         quote! {
             #[doc = #doc]
             #[allow(unused_macros)]
@@ -799,9 +879,30 @@ fn helper_macros(api: &Api, gates: &Gates) -> TokenStream {
             }
             #[allow(unused_imports)]
             pub(crate) use #name;
+            #exported
         }
     });
     quote!(#(#macros)*)
+}
+
+/// The features each helper needs (those of the modules of the operations it calls), for the
+/// helpers the spec supports; `None` for one it does not.
+pub fn helper_features(api: &Api) -> Vec<(&'static str, Option<BTreeSet<String>>)> {
+    HELPERS
+        .iter()
+        .map(|helper| {
+            let features = helpers::support(api, helper).is_ok().then(|| {
+                helper
+                    .operations
+                    .iter()
+                    .filter_map(|need| operation_at(api, need.path))
+                    .filter(|o| !o.always_on)
+                    .map(|o| feature_name(&o.module))
+                    .collect()
+            });
+            (helper.name, features)
+        })
+        .collect()
 }
 
 /// What `mod.rs` holds of the contract.

@@ -111,8 +111,20 @@ pub fn cargo_features(api: &Api) -> String {
             .join(", "),
     );
     out.push_str("]\n");
-    for feature in features {
+    for feature in &features {
         out.push_str(&format!("{feature} = []\n"));
+    }
+    // One feature per hand-written helper, present whatever the spec: the modules it needs
+    // where the spec supports it, nothing where it does not (its code is compiled out). Crates
+    // built on this one (the command line) ask for these, which every regenerated crate has.
+    out.push_str("# The helpers (upload, VNC, watch): their modules, or nothing where the spec lacks them.\n");
+    for (helper, needs) in super::contract::helper_features(api) {
+        let needs: Vec<String> = needs
+            .into_iter()
+            .flatten()
+            .map(|f| format!("\"{f}\""))
+            .collect();
+        out.push_str(&format!("{helper} = [{}]\n", needs.join(", ")));
     }
     out
 }

@@ -7,22 +7,18 @@ use quote::quote;
 #[allow(clippy::enum_glob_use)]
 use crate::runtime::RuntimeType::*;
 
-use super::{contract, docs, ident, type_tokens, Gates};
-use crate::ir::{Body, HttpMethod, Operation, TypeRef};
+use super::{docs, ident, type_tokens, Gates};
+use crate::ir::{Body, Operation, TypeRef};
 
 pub(super) fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStream {
     let gate = gates.for_operation(operation);
     let method = ident(&operation.method_name);
-    let path = &operation.path;
     let doc = docs::operation_doc(operation, gates);
     let deprecated = docs::deprecated_attr(operation.deprecated);
-    let (parameter, request) = match (&operation.body, operation.http_method) {
-        (Body::None, HttpMethod::Post) => (quote!(), quote!(#ApiRequest::empty(#path))),
-        (Body::None, HttpMethod::Get) => (
-            quote!(),
-            quote!(#ApiRequest::get(#path, ::std::vec::Vec::new())),
-        ),
-        (Body::Json(ty), _) => {
+    let info = super::operation_info_path(operation);
+    let (parameter, request) = match &operation.body {
+        Body::None => (quote!(), quote!(#info.empty())),
+        Body::Json(ty) => {
             let ty = match ty {
                 TypeRef::Array(inner) => {
                     let inner = type_tokens(inner);
@@ -31,24 +27,20 @@ pub(super) fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStrea
                 TypeRef::String => quote!(str),
                 other => type_tokens(other),
             };
-            (quote!(body: &#ty), quote!(#ApiRequest::json(#path, body)))
+            (quote!(body: &#ty), quote!(#info.json(body)))
         }
-        (Body::Multipart(name), _) => {
+        Body::Multipart(name) => {
             let ty = type_tokens(&TypeRef::Named(name.clone()));
             (
                 quote!(body: &#ty),
-                quote!(#ApiRequest::multipart(#path, body.to_fields())),
+                quote!(#info.multipart(body.to_fields())),
             )
         }
-        (Body::Query(name), _) => {
+        Body::Query(name) => {
             let ty = type_tokens(&TypeRef::Named(name.clone()));
-            (
-                quote!(params: &#ty),
-                quote!(#ApiRequest::get(#path, params.to_query())),
-            )
+            (quote!(params: &#ty), quote!(#info.query(params.to_query())))
         }
     };
-    let request = contract::marked(operation, request);
     let (output, finish) = match (&operation.response, operation.not_modified) {
         (None, _) => (quote!(()), quote!(.map(|_| ()))),
         (Some(ty), false) => (type_tokens(ty), quote!(?.decode())),

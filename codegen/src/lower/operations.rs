@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 
 use heck::ToUpperCamelCase;
 use openapiv3::{
-    MediaType, Operation as SpecOperation, Parameter, ParameterSchemaOrContent, Paths, ReferenceOr,
-    RequestBody, Response, StatusCode,
+    MediaType, Operation as SpecOperation, Parameter, ParameterData, ParameterSchemaOrContent,
+    Paths, ReferenceOr, RequestBody, Response, StatusCode,
 };
 
 use super::{doc_of, method_names, Lowerer, Property, SchemaNode};
 use crate::error::{pointer_token, CodegenError, Result};
-use crate::ir::{Body, HttpMethod, Operation, TypeKind, TypeRef};
+use crate::ir::{Body, HeaderParameter, HttpMethod, Operation, TypeKind, TypeRef};
 use crate::names;
 
 impl<'a> Lowerer<'a> {
@@ -117,7 +117,8 @@ impl<'a> Lowerer<'a> {
         } else {
             id.to_upper_camel_case()
         };
-        let query = self.lower_parameters(&operation.parameters, pointer, &type_base)?;
+        let parameters = self.lower_parameters(&operation.parameters, pointer, &type_base)?;
+        let query = parameters.query;
         let request =
             self.lower_request_body(operation.request_body.as_ref(), pointer, &type_base)?;
         let body = match (query, request) {
@@ -162,24 +163,39 @@ impl<'a> Lowerer<'a> {
             counted_by: None,
             rereads_by_id: None,
             since: Default::default(),
-            authenticated: operation.security.as_ref().is_none_or(|s| !s.is_empty()),
+            auth: auth_scheme(operation),
+            read: is_read(relative, http_method),
+            headers: parameters.headers,
+            content_language: parameters.content_language,
         })
     }
 
-    /// Query parameters become one struct; the `content-language` header is the client's.
+    /// Query parameters become one struct; header parameters are listed on the operation
+    /// (the `content-language` header is the client's, set for every call).
     fn lower_parameters(
         &mut self,
         parameters: &'a [ReferenceOr<Parameter>],
         pointer: &str,
         type_base: &str,
-    ) -> Result<Option<Body>> {
+    ) -> Result<Parameters> {
         let mut properties = Vec::new();
         let mut required = BTreeSet::new();
+        let mut lowered = Parameters::default();
         for (i, parameter) in parameters.iter().enumerate() {
             let at = format!("{pointer}/parameters/{i}");
             match parameter {
                 ReferenceOr::Item(Parameter::Header { parameter_data, .. })
-                    if parameter_data.name.eq_ignore_ascii_case("content-language") => {}
+                    if parameter_data.name.eq_ignore_ascii_case(CONTENT_LANGUAGE) =>
+                {
+                    lowered.content_language = true;
+                }
+                ReferenceOr::Item(Parameter::Header { parameter_data, .. }) => {
+                    lowered.headers.push(self.lower_header(
+                        parameter_data,
+                        &at,
+                        &lowered.headers,
+                    )?);
+                }
                 ReferenceOr::Item(Parameter::Query { parameter_data, .. }) => {
                     let ParameterSchemaOrContent::Schema(schema) = &parameter_data.format else {
                         return Err(CodegenError::invalid(
@@ -196,16 +212,23 @@ impl<'a> Lowerer<'a> {
                         pointer: format!("{at}/schema"),
                     });
                 }
-                _ => {
+                ReferenceOr::Reference { .. } => {
                     return Err(CodegenError::invalid(
                         at,
-                        "only query parameters and the `content-language` header are supported",
+                        "a parameter `$ref` is not supported",
+                    ))
+                }
+                ReferenceOr::Item(_) => {
+                    return Err(CodegenError::invalid(
+                        at,
+                        "only query and header parameters are supported (CloudTower has no \
+                         path or cookie parameters)",
                     ))
                 }
             }
         }
         if properties.is_empty() {
-            return Ok(None);
+            return Ok(lowered);
         }
         let name = names::type_name(&format!("{type_base}Params"));
         self.claim(&name, pointer)?;
@@ -217,7 +240,55 @@ impl<'a> Lowerer<'a> {
             None,
             TypeKind::Query { fields },
         );
-        Ok(Some(Body::Query(name)))
+        lowered.query = Some(Body::Query(name));
+        Ok(lowered)
+    }
+
+    /// A header parameter: a string (or an alias of one) under a name no other parameter of
+    /// the operation has.
+    fn lower_header(
+        &self,
+        data: &'a ParameterData,
+        at: &str,
+        seen: &[HeaderParameter],
+    ) -> Result<HeaderParameter> {
+        let name = data.name.to_ascii_lowercase();
+        if seen.iter().any(|h| h.wire_name == name) {
+            return Err(CodegenError::invalid(
+                format!("{at}/name"),
+                format!("header `{}` is declared twice", data.name),
+            ));
+        }
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(CodegenError::invalid(
+                format!("{at}/name"),
+                format!("`{}` is not a header name", data.name),
+            ));
+        }
+        let ParameterSchemaOrContent::Schema(schema) = &data.format else {
+            return Err(CodegenError::invalid(
+                at,
+                "header parameter without `schema`",
+            ));
+        };
+        if !self.is_string_schema(SchemaNode::of(schema), &format!("{at}/schema"))? {
+            return Err(CodegenError::invalid(
+                format!("{at}/schema"),
+                format!(
+                    "header `{}`: only string header parameters are supported",
+                    data.name
+                ),
+            ));
+        }
+        Ok(HeaderParameter {
+            wire_name: name,
+            required: data.required,
+            doc: doc_of(data.description.as_deref()),
+        })
     }
 
     fn lower_request_body(
@@ -296,6 +367,21 @@ impl<'a> Lowerer<'a> {
         ))
     }
 
+    /// Whether `schema` is a string, following component `$ref`s (a bounded number of them).
+    fn is_string_schema(&self, mut schema: SchemaNode<'a>, pointer: &str) -> Result<bool> {
+        for _ in 0..16 {
+            match schema {
+                SchemaNode::Ref(reference) => {
+                    schema = self.component(self.ref_target(reference, pointer)?);
+                }
+                SchemaNode::Inline(inline) => {
+                    return Ok(super::Facets::of(inline).type_name == Some("string"))
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// The JSON schema of a response, `None` when it has no content.
     fn lower_content(
         &mut self,
@@ -326,6 +412,40 @@ impl<'a> Lowerer<'a> {
                 .ty,
         ))
     }
+}
+
+/// The header every CloudTower operation may take, which the client sets (`Language`).
+const CONTENT_LANGUAGE: &str = "content-language";
+
+/// What an operation's parameters lower to.
+#[derive(Default)]
+struct Parameters {
+    /// The query parameters' struct, if any.
+    query: Option<Body>,
+    headers: Vec<HeaderParameter>,
+    content_language: bool,
+}
+
+/// The security scheme of the operation's first requirement; `None` for `security: []`. An
+/// operation without `security` needs credentials (no CloudTower spec declares a global one).
+fn auth_scheme(operation: &SpecOperation) -> Option<String> {
+    match &operation.security {
+        None => Some("Authorization".to_owned()),
+        Some(requirements) => requirements.first().map(|first| {
+            first
+                .keys()
+                .next()
+                .cloned()
+                .unwrap_or_else(|| "Authorization".to_owned())
+        }),
+    }
+}
+
+/// Reads change nothing on the tower, so a transient failure may be retried. CloudTower names
+/// them `get-*` (lists, counts, metrics, reports) or serves them with `GET`. The one place this
+/// is decided: the SDK's methods, the command line and the mock read it from the table.
+fn is_read(path: &str, http_method: HttpMethod) -> bool {
+    http_method == HttpMethod::Get || path.starts_with("get-")
 }
 
 /// The schema of a media type (`pointer`), which must have one.

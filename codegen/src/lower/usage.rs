@@ -84,8 +84,33 @@ pub(super) fn analyse_usage(api: &mut Api) {
             (!a.direct, &a.path, !a.request).cmp(&(!b.direct, &b.path, !b.request))
         });
     }
-    // Types no operation reaches are decodable (users may read them from elsewhere), and so
-    // must be everything they contain.
+    // A type no operation reaches may be an `allOf` part whose properties were merged into the
+    // types that compose it (`IscsiLunCommonParams` into `IscsiLunCreationParams`): it takes
+    // their directions, so a request-only part does not pull everything it reaches (in 4.8.0,
+    // every `*WhereInput` filter) into decoding.
+    let unused: Vec<String> = api
+        .types
+        .iter()
+        .filter(|t| !t.usage.request && !t.usage.response)
+        .map(|t| t.name.clone())
+        .collect();
+    for root in &unused {
+        let usage = composing_usage(api, index[root]);
+        for (wanted, request) in [(usage.request, true), (usage.response, false)] {
+            if wanted {
+                reach(api, &index, root, true, |def| {
+                    let usage = if request {
+                        &mut def.usage.request
+                    } else {
+                        &mut def.usage.response
+                    };
+                    !std::mem::replace(usage, true)
+                });
+            }
+        }
+    }
+    // Other types no operation reaches are decodable (users may read them from elsewhere),
+    // and so must be everything they contain.
     let unused: Vec<String> = api
         .types
         .iter()
@@ -97,6 +122,39 @@ pub(super) fn analyse_usage(api: &mut Api) {
             !std::mem::replace(&mut def.usage.response, true)
         });
     }
+}
+
+/// The directions of the used structs that have every field of struct `part` (same wire name,
+/// same type): the types an `allOf` part was merged into. None for anything else.
+fn composing_usage(api: &Api, part: usize) -> crate::ir::Usage {
+    let mut usage = crate::ir::Usage::default();
+    let TypeKind::Struct {
+        fields: part_fields,
+    } = &api.types[part].kind
+    else {
+        return usage;
+    };
+    if part_fields.is_empty() {
+        return usage;
+    }
+    for def in &api.types {
+        let TypeKind::Struct { fields } = &def.kind else {
+            continue;
+        };
+        if !(def.usage.request || def.usage.response) {
+            continue;
+        }
+        let contains_all = part_fields.iter().all(|field| {
+            fields
+                .iter()
+                .any(|f| f.wire_name == field.wire_name && f.ty == field.ty)
+        });
+        if contains_all {
+            usage.request |= def.usage.request;
+            usage.response |= def.usage.response;
+        }
+    }
+    usage
 }
 
 /// Visits the types reachable from `root` (through cycle fields too when `follow_cycles`);

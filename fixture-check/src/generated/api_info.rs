@@ -71,8 +71,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("export-csv", body)
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::EXPORT_CSV.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -91,13 +90,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::get(
-                "get-version",
-                ::std::vec::Vec::new(),
-            )
-            .read()
-            .anonymous()
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::GET_VERSION.empty();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

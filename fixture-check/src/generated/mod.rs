@@ -50,106 +50,210 @@ pub use self::shared_filters::*;
 pub use self::task::*;
 pub use self::topology::*;
 pub use self::vm::*;
-/// Every operation of the API, in path order.
-pub const OPERATIONS: &[::cloudtower_runtime::OperationInfo] = &[
-    ::cloudtower_runtime::OperationInfo {
+/// What each operation is, one `static` per operation (`operations::GET_VMS`): the
+/// table every call is built from (the methods, `call_operation`, the command line).
+pub mod operations {
+    /// `create-vm` (`CreateVm`).
+    pub static CREATE_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "CreateVm",
         path: "create-vm",
         method: "create_vm",
         module: "vm",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `export-csv` (`ExportCSV`).
+    pub static EXPORT_CSV: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "ExportCSV",
         path: "export-csv",
         method: "export_csv",
         module: "api_info",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-task-summary` (`GetTaskSummary`).
+    pub static GET_TASK_SUMMARY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTaskSummary",
         path: "get-task-summary",
         method: "get_task_summary",
         module: "task",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-tasks` (`GetTasks`).
+    pub static GET_TASKS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTasks",
         path: "get-tasks",
         method: "get_tasks",
         module: "task",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-topology` (`GetTopology`).
+    pub static GET_TOPOLOGY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTopology",
         path: "get-topology",
         method: "get_topology",
         module: "topology",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-topology-audit-log` (`GetTopology`).
+    pub static GET_TOPOLOGY_AUDIT_LOG: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetTopology",
         path: "get-topology-audit-log",
         method: "get_topology_audit_log",
         module: "topology",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-version` (`GetApiVersion`).
+    pub static GET_VERSION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetApiVersion",
         path: "get-version",
         method: "get_api_version",
         module: "api_info",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Get,
+        read: true,
+        auth: ::std::option::Option::None,
+        headers: &[],
+        content_language: false,
+    };
+    /// `get-vms` (`GetVms`).
+    pub static GET_VMS: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVms",
         path: "get-vms",
         method: "get_vms",
         module: "vm",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: true,
+    };
+    /// `get-vms-connection` (`GetVmsConnection`).
+    pub static GET_VMS_CONNECTION: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetVmsConnection",
         path: "get-vms-connection",
         method: "get_vms_connection",
         module: "vm",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: true,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `move-topology` (`MoveTopology`).
+    pub static MOVE_TOPOLOGY: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "MoveTopology",
         path: "move-topology",
         method: "move_topology",
         module: "topology",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `remove-vm-nic` (`RemoveVmNic`).
+    pub static REMOVE_VM_NIC: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "RemoveVmNic",
         path: "remove-vm-nic",
         method: "remove_vm_nic",
         module: "vm",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `resource-changes` (`GetResourceChanges`).
+    pub static RESOURCE_CHANGES: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "GetResourceChanges",
         path: "resource-changes",
         method: "get_resource_changes",
         module: "resource_change",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Get,
+        read: true,
+        auth: ::std::option::Option::Some("Basic"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `update-vm` (`UpdateVm`).
+    pub static UPDATE_VM: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UpdateVm",
         path: "update-vm",
         method: "update_vm",
         module: "vm",
         since: crate::models::SINCE_0_1_0,
-    },
-    ::cloudtower_runtime::OperationInfo {
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+    /// `upload-vm-image` (`UploadVmImage`).
+    pub static UPLOAD_VM_IMAGE: ::cloudtower_runtime::OperationInfo = ::cloudtower_runtime::OperationInfo {
         operation_id: "UploadVmImage",
         path: "upload-vm-image",
         method: "upload_vm_image",
         module: "vm",
         since: crate::models::SINCE_0_1_0,
-    },
+        http_method: ::cloudtower_runtime::HttpMethod::Post,
+        read: false,
+        auth: ::std::option::Option::Some("Authorization"),
+        headers: &[],
+        content_language: false,
+    };
+}
+/// The version of the CloudTower spec this crate was generated from (`info.version`).
+pub const SPEC_VERSION: &str = "0.1.0";
+/// Every operation of the API, in path order.
+pub static OPERATIONS: &[&::cloudtower_runtime::OperationInfo] = &[
+    &operations::CREATE_VM,
+    &operations::EXPORT_CSV,
+    &operations::GET_TASK_SUMMARY,
+    &operations::GET_TASKS,
+    &operations::GET_TOPOLOGY,
+    &operations::GET_TOPOLOGY_AUDIT_LOG,
+    &operations::GET_VERSION,
+    &operations::GET_VMS,
+    &operations::GET_VMS_CONNECTION,
+    &operations::MOVE_TOPOLOGY,
+    &operations::REMOVE_VM_NIC,
+    &operations::RESOURCE_CHANGES,
+    &operations::UPDATE_VM,
+    &operations::UPLOAD_VM_IMAGE,
 ];
 /// Operations first seen in CloudTower 0.1.0, the oldest obtainable spec.
 const SINCE_0_1_0: ::cloudtower_runtime::Since = ::cloudtower_runtime::Since {
@@ -237,6 +341,18 @@ impl Client {
     pub fn with_call_timeout(&self, timeout: ::std::time::Duration) -> Self {
         Client(self.0.with_call_timeout(timeout))
     }
+    /// The same client (same session and connections) sending the header parameter
+    /// `name: value` with each call of an operation that takes it; a call of one that
+    /// does not is refused before anything is sent (the runtime's
+    /// `Client::with_header_parameter`).
+    #[must_use]
+    pub fn with_header_parameter(
+        &self,
+        name: &'static str,
+        value: impl ::std::convert::Into<::std::string::String>,
+    ) -> Self {
+        Client(self.0.with_header_parameter(name, value))
+    }
 }
 impl ::std::convert::From<::cloudtower_runtime::Client> for Client {
     fn from(client: ::cloudtower_runtime::Client) -> Self {
@@ -256,6 +372,15 @@ macro_rules! cfg_vnc {
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_vnc;
+///For crates built on this one (the command line): keeps its items when this crate has the `vnc` helper (feature `vnc`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! cfg_vnc_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($otherwise)*
+    };
+    ($($item:item)*) => {};
+}
 ///Drops its items: the `upload` helper needs what this spec lacks (no operation /upload-elf-image).
 #[allow(unused_macros)]
 macro_rules! cfg_upload {
@@ -263,6 +388,15 @@ macro_rules! cfg_upload {
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_upload;
+///For crates built on this one (the command line): keeps its items when this crate has the `upload` helper (feature `upload`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! cfg_upload_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($otherwise)*
+    };
+    ($($item:item)*) => {};
+}
 ///Drops its items: the `watch` helper needs what this spec lacks (`GetResourceChangesParams.resource_type` is not String with presence [Optional]).
 #[allow(unused_macros)]
 macro_rules! cfg_watch {
@@ -270,3 +404,12 @@ macro_rules! cfg_watch {
 }
 #[allow(unused_imports)]
 pub(crate) use cfg_watch;
+///For crates built on this one (the command line): keeps its items when this crate has the `watch` helper (feature `watch`, and a spec that supports it), so that their code using it compiles out where a regenerated crate lacks it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! cfg_watch_helper {
+    ({ $($kept:item)* } else { $($otherwise:item)* }) => {
+        $($otherwise)*
+    };
+    ($($item:item)*) => {};
+}

@@ -264,12 +264,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::get(
-                "resource-changes",
-                params.to_query(),
-            )
-            .read()
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::RESOURCE_CHANGES
+            .query(params.to_query());
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -540,6 +540,7 @@ pub struct VmCommonParams {
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub cpu_cores: ::std::option::Option<i32>,
 }
+#[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for VmCommonParams {
     fn decode(
         d: &mut ::cloudtower_runtime::codec::Decoder<'_>,
@@ -563,7 +564,6 @@ impl ::cloudtower_runtime::codec::Decode for VmCommonParams {
         ::std::result::Result::Ok(out)
     }
 }
-#[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Encode for VmCommonParams {
     fn encode(&self, e: &mut ::cloudtower_runtime::codec::Encoder) {
         e.begin_object();
@@ -571,6 +571,15 @@ impl ::cloudtower_runtime::codec::Encode for VmCommonParams {
         e.field("vlan_id", &self.vlan_id);
         e.field("cpu_cores", &self.cpu_cores);
         e.end_object();
+    }
+}
+impl VmCommonParams {
+    /// A `VmCommonParams` with the fields the spec requires; the optional ones are unset.
+    pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
+        Self {
+            name: name.into(),
+            ..::std::default::Default::default()
+        }
     }
 }
 #[cfg(feature = "serde")]

@@ -142,9 +142,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::empty("get-task-summary")
-            .read()
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::GET_TASK_SUMMARY.empty();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -164,9 +162,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-tasks", body)
-            .read()
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::GET_TASKS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

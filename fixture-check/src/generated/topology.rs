@@ -667,9 +667,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::empty("get-topology")
-            .read()
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::GET_TOPOLOGY.empty();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -690,9 +688,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::empty("get-topology-audit-log")
-            .read()
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::GET_TOPOLOGY_AUDIT_LOG.empty();
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -712,8 +708,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("move-topology", body)
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::MOVE_TOPOLOGY.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }

@@ -1034,8 +1034,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("create-vm", body)
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::CREATE_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1060,9 +1059,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vms", body)
-            .read()
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::GET_VMS.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1082,9 +1079,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("get-vms-connection", body)
-            .read()
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::GET_VMS_CONNECTION.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1105,8 +1100,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("remove-vm-nic", body)
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::REMOVE_VM_NIC.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode() }
     }
@@ -1128,8 +1122,7 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::json("update-vm", body)
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::UPDATE_VM.json(body);
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1149,11 +1142,8 @@ impl crate::models::Client {
             ::cloudtower_runtime::Error,
         >,
     > + ::std::marker::Send + 'static {
-        let request = ::cloudtower_runtime::ApiRequest::multipart(
-                "upload-vm-image",
-                body.to_fields(),
-            )
-            .since(crate::models::SINCE_0_1_0);
+        let request = crate::models::operations::UPLOAD_VM_IMAGE
+            .multipart(body.to_fields());
         let client = ::std::clone::Clone::clone(self);
         async move { client.execute(request).await?.decode_unless_not_modified() }
     }
@@ -1179,9 +1169,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
         &item.id
     }
     fn request(&self) -> ::cloudtower_runtime::ApiRequest {
-        ::cloudtower_runtime::ApiRequest::json("get-vms", self)
-            .read()
-            .since(crate::models::SINCE_0_1_0)
+        crate::models::operations::GET_VMS.json(self)
     }
     fn method() -> &'static str {
         "get_vms"
@@ -1193,9 +1181,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
         };
-        ::cloudtower_runtime::ApiRequest::json("get-vms-connection", &counter)
-            .read()
-            .since(crate::models::SINCE_0_1_0)
+        crate::models::operations::GET_VMS_CONNECTION.json(&counter)
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,

@@ -1,0 +1,316 @@
+//! `cargo xtask versions`: every published CloudTower version, end to end in the workspace.
+//!
+//! For each version: a scratch copy of the checkout under `target/versions/<version>/` is
+//! regenerated from that version's spec (`regen --spec … --update-pin`, by this very xtask
+//! binary run in the copy), the whole workspace is built, and the mock built for that version
+//! is started on 127.0.0.1 and driven by the command line built for it (sign in, list and count
+//! VMs, a mutation and its task) and by the SDK (`examples/version_session.rs`). Nothing is
+//! written outside `target/` of the checkout it is run in. The copies share one target
+//! directory (`target/versions/target`), so the dependencies are built once.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cloudtower_codegen::history;
+
+/// The versions checked without `--all`: the oldest, one per major line, the previous pin and
+/// the newest.
+pub const SAMPLE: &[&str] = &["1.8.0", "3.4.4", "4.3.0", "4.6.0", "4.8.0"];
+
+/// What to do with each version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// `cargo check --workspace` only.
+    Check,
+    /// Build, start the mock, run the CLI and SDK sessions.
+    Run,
+}
+
+/// Runs the check for `versions` (the history specs in `specs`); prints a line per version and
+/// the closing `versions: N passed, N failed`. Whether all passed.
+pub fn run(root: &Path, specs: &Path, versions: &[String], depth: Depth) -> Result<bool, String> {
+    let xtask = std::env::current_exe().map_err(|e| format!("xtask's own path: {e}"))?;
+    let base = root.join("target/versions");
+    let target_dir = base.join("target");
+    let mut failed = Vec::new();
+    for version in versions {
+        history::Version::parse(version)?;
+        let started = Instant::now();
+        let spec = specs.join(format!("cloudtower-{version}.json"));
+        let result = if spec.is_file() {
+            one_version(root, &xtask, &spec, &base.join(version), &target_dir, depth)
+        } else {
+            Err(format!("no spec {}", spec.display()))
+        };
+        match result {
+            Ok(summary) => println!(
+                "versions: {version}: ok in {:.0} s ({summary})",
+                started.elapsed().as_secs_f64()
+            ),
+            Err(error) => {
+                println!("versions: {version}: FAILED: {error}");
+                failed.push(version.clone());
+            }
+        }
+    }
+    println!(
+        "versions: {} passed, {} failed",
+        versions.len() - failed.len(),
+        failed.len()
+    );
+    Ok(failed.is_empty())
+}
+
+fn one_version(
+    root: &Path,
+    xtask: &Path,
+    spec: &Path,
+    copy: &Path,
+    target_dir: &Path,
+    depth: Depth,
+) -> Result<String, String> {
+    if copy.exists() {
+        std::fs::remove_dir_all(copy).map_err(|e| format!("{}: {e}", copy.display()))?;
+    }
+    copy_checkout(root, copy).map_err(|e| format!("copying the checkout: {e}"))?;
+    let regen = Command::new(xtask)
+        .current_dir(copy)
+        .args(["regen", "--update-pin", "--spec"])
+        .arg(spec)
+        .env_remove("CLOUDTOWER_SPEC")
+        .output()
+        .map_err(|e| format!("running xtask regen: {e}"))?;
+    if !regen.status.success() {
+        return Err(format!(
+            "regen failed: {}",
+            tail(&String::from_utf8_lossy(&regen.stderr))
+        ));
+    }
+    let cargo = |args: &[&str]| -> Result<(), String> {
+        let output = Command::new(crate::cargo())
+            .current_dir(copy)
+            .args(args)
+            .env("CARGO_TARGET_DIR", target_dir)
+            .output()
+            .map_err(|e| format!("running cargo: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "`cargo {}` failed: {}",
+                args.join(" "),
+                tail(&String::from_utf8_lossy(&output.stderr))
+            ))
+        }
+    };
+    if depth == Depth::Check {
+        cargo(&["check", "--workspace"])?;
+        return Ok("the workspace checks".into());
+    }
+    cargo(&["build", "--workspace"])?;
+    cargo(&["build", "-p", "cloudtower-mock", "--features", "cli"])?;
+    cargo(&[
+        "build",
+        "-p",
+        "cloudtower-api",
+        "--features",
+        "dynamic",
+        "--example",
+        "version_session",
+    ])?;
+    let bin = target_dir.join("debug");
+    let mock = Mock::start(&bin.join(exe("cloudtower-mock")))?;
+    let cli = cli_session(&bin.join(exe("cloudtower")), &mock, copy)?;
+    let sdk = run_checked(
+        Command::new(bin.join("examples").join(exe("version_session"))).arg(&mock.url),
+    )?;
+    Ok(format!(
+        "workspace built; CLI: {cli}; SDK: {}",
+        sdk.lines().last().unwrap_or_default()
+    ))
+}
+
+/// The CLI session: sign in, list and count VMs, create a label (waiting for its task), read
+/// it back. A summary.
+fn cli_session(cli: &Path, mock: &Mock, copy: &Path) -> Result<String, String> {
+    let config = copy.join("cli-config");
+    let run = |args: &[&str]| {
+        let mut command = Command::new(cli);
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("CLOUDTOWER_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .env("CLOUDTOWER_CONFIG_DIR", &config)
+            .env("CLOUDTOWER_KEYRING", "off")
+            .args(args);
+        run_checked(&mut command)
+    };
+    run(&[
+        "login",
+        "--endpoint",
+        &mock.url,
+        "--username",
+        &mock.username,
+        "--password",
+        &mock.password,
+    ])?;
+    let listed: serde_json::Value = serde_json::from_str(&run(&["vm", "list", "-o", "json"])?)
+        .map_err(|e| format!("`vm list -o json` is not JSON: {e}"))?;
+    let listed = listed.as_array().map_or(0, Vec::len);
+    let counted: u64 = run(&["vm", "count"])?
+        .trim()
+        .parse()
+        .map_err(|e| format!("`vm count` is not a number: {e}"))?;
+    if listed == 0 || counted != listed as u64 {
+        return Err(format!("CLI: {listed} VMs listed but {counted} counted"));
+    }
+    run(&[
+        "label",
+        "create",
+        "--set",
+        "key=cli-session",
+        "--set",
+        "value=ok",
+    ])?;
+    let labels: serde_json::Value = serde_json::from_str(&run(&[
+        "label",
+        "list",
+        "--where",
+        "key=cli-session",
+        "-o",
+        "json",
+    ])?)
+    .map_err(|e| format!("`label list -o json` is not JSON: {e}"))?;
+    if labels.as_array().map_or(0, Vec::len) != 1 {
+        return Err(format!("CLI: the created label reads back as {labels}"));
+    }
+    Ok(format!(
+        "{listed} VMs listed and counted, a label created and read back"
+    ))
+}
+
+/// The mock binary, started on a free port of 127.0.0.1 and stopped when dropped.
+struct Mock {
+    child: Child,
+    url: String,
+    /// The user it prints it lets in (`log in as USER / PASSWORD`).
+    username: String,
+    password: String,
+}
+
+impl Mock {
+    fn start(bin: &Path) -> Result<Mock, String> {
+        let mut child = Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--task-ms", "50"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines();
+        // Its first two lines say where it listens and whom it lets in (bounded: two lines).
+        let mut next = || lines.next().and_then(Result::ok).unwrap_or_default();
+        let (first, second) = (next(), next());
+        let url = first
+            .strip_prefix("cloudtower-mock listening on ")
+            .map(|u| u.trim().trim_end_matches('/').to_owned());
+        let user = second
+            .strip_prefix("log in as ")
+            .and_then(|rest| rest.split(';').next())
+            .and_then(|user| user.split_once(" / "));
+        match (url, user) {
+            (Some(url), Some((username, password))) => Ok(Mock {
+                child,
+                url,
+                username: username.to_owned(),
+                password: password.to_owned(),
+            }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("the mock did not start: {first:?} {second:?}"))
+            }
+        }
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `command` (within a bound of 5 minutes); its standard output, or an error with the
+/// end of what it printed.
+fn run_checked(command: &mut Command) -> Result<String, String> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{command:?}: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{command:?}: no end within 5 minutes"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "{:?} {:?} failed ({}): {}{}",
+            command.get_program(),
+            command.get_args().collect::<Vec<_>>(),
+            output.status,
+            tail(&stdout),
+            tail(&String::from_utf8_lossy(&output.stderr))
+        ))
+    }
+}
+
+/// The last lines of `text`, for an error message.
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+fn exe(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// Copies the checkout at `from` into `to`: its sources, without build output, git data,
+/// installed packages or caches.
+pub fn copy_checkout(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if ["target", ".git", "node_modules", ".spec-cache"]
+            .iter()
+            .any(|skip| name == *skip)
+        {
+            continue;
+        }
+        let target: PathBuf = to.join(&name);
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_checkout(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
