@@ -5,3 +5,4 @@ mod common;
 mod requests;
 mod resources;
 mod sessions;
+mod table;
