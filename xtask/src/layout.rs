@@ -54,6 +54,15 @@ fn uncompiled(dir: &Path, targets: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             std::fs::read_to_string(target).map_err(|e| format!("{}: {e}", target.display()))?;
         for line in source.lines() {
             let line = line.trim();
+            // `#[path = "serde.rs"]` above a `mod` declares that file.
+            if let Some(file) = line
+                .strip_prefix("#[path = \"")
+                .and_then(|rest| rest.strip_suffix("\"]"))
+            {
+                if let Some(stem) = Path::new(file).file_stem().and_then(|s| s.to_str()) {
+                    declared.insert(stem.to_owned());
+                }
+            }
             if let Some(name) = line
                 .strip_prefix("mod ")
                 .or_else(|| line.strip_prefix("pub mod "))
@@ -91,7 +100,12 @@ mod tests {
     fn a_test_file_no_target_compiles_is_found() {
         let dir = tempfile::tempdir().unwrap();
         let tests = dir.path();
-        std::fs::write(tests.join("integration.rs"), "mod common;\nmod listed;\n").unwrap();
+        std::fs::write(
+            tests.join("integration.rs"),
+            "mod common;\nmod listed;\n#[path = \"serde.rs\"]\nmod serde_formats;\n",
+        )
+        .unwrap();
+        std::fs::write(tests.join("serde.rs"), "").unwrap();
         std::fs::write(tests.join("listed.rs"), "").unwrap();
         std::fs::write(tests.join("forgotten.rs"), "").unwrap();
         std::fs::write(tests.join("alone.rs"), "").unwrap();
