@@ -327,3 +327,43 @@ async fn an_observed_wait_reports_progress_after_every_poll() {
     assert_eq!((last.ended, last.total, last.fraction), (2, 2, 1.0));
     assert!(seen.windows(2).all(|w| w[0].ended <= w[1].ended));
 }
+
+/// A tower that caps its answers (as a tower's page limit does) answers each `get-tasks`
+/// with at most 2 tasks whatever it is asked: every task is still seen ending, none ends as
+/// `NotFound`, and each request asks for as many tasks (`first`) as ids it names.
+#[tokio::test]
+async fn a_tower_capping_its_answers_still_ends_every_task() {
+    let log = Log::default();
+    let url = tower(log.clone(), |seen, _| {
+        let capped: Vec<_> = requested_ids(seen)
+            .iter()
+            .take(2)
+            .map(|id| common::task_json(id, "SUCCESSED"))
+            .collect();
+        Reply::ok(json!(capped))
+    })
+    .await;
+    let client: Client = Client::builder(&url)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let ids: Vec<String> = (1..=5).map(|n| format!("t-{n}")).collect();
+    let options = WaitOptions {
+        not_found_grace: Duration::from_millis(50),
+        ..quick()
+    };
+    let outcomes = client.wait_tasks_all(&ids, &options).await.unwrap();
+    let ended: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o.as_ref().map(|t| t.id.as_str()).unwrap_or("failed"))
+        .collect();
+    assert_eq!(ended, ["t-1", "t-2", "t-3", "t-4", "t-5"]);
+    for seen in log.all() {
+        assert_eq!(
+            seen.body["first"],
+            json!(requested_ids(&seen).len()),
+            "{}",
+            seen.body
+        );
+    }
+}

@@ -138,8 +138,7 @@ impl Client {
             request: PhantomData,
         });
         let token = login.authenticate(&self.without_reauthentication()).await?;
-        self.set_token(token);
-        self.set_authenticator(login);
+        self.set_session(token, login);
         self.learn_server_version().await;
         Ok(())
     }

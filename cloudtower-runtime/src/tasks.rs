@@ -26,7 +26,6 @@ use tokio::time::Instant;
 
 use crate::contract::{TaskClient, TaskModel, TaskState};
 use crate::error::{TaskFailure, TaskFailureKind};
-use crate::pagination::ListRequest;
 use crate::{Client, Error, WithTask};
 
 /// How to wait for tasks.
@@ -89,8 +88,9 @@ impl Default for WaitOptions {
 }
 
 impl Client {
-    /// Waits until every task succeeds, polling all unfinished ones in one `get-tasks` request
-    /// per poll; returns them in the order of `task_ids`.
+    /// Waits until every task succeeds, polling the unfinished ones with `get-tasks` (up to
+    /// 100 ids a request, each asking for as many tasks as it names; ids a capped answer left
+    /// out are asked again); returns them in the order of `task_ids`.
     ///
     /// Stops at the first task that fails (or pauses, unless told to wait), with
     /// [`Error::Task`] ([`wait_tasks_all_as`](Self::wait_tasks_all_as) waits for every task
@@ -191,9 +191,11 @@ impl Client {
         // Distinct tasks: an id given twice is one task.
         let total = last_seen.len();
         loop {
-            let pending: Vec<String> = last_seen.keys().map(|id| id.to_string()).collect();
-            let request = T::request_for_ids(pending).request();
-            let polled = async { self.execute(request).await?.decode::<Vec<T>>() };
+            // As `reread` asks: at most 100 ids a request, each with its `first`, and the ids a
+            // capped answer left out asked again, so that a tower capping its answers does not
+            // make the tasks past its cap look missing (and end as `NotFound`).
+            let pending: Vec<&str> = last_seen.keys().copied().collect();
+            let polled = self.reread_ids::<T>(&pending);
             let answer = match tokio::time::timeout_at(deadline, polled).await {
                 Ok(answer) => answer,
                 Err(_) => {
@@ -209,7 +211,7 @@ impl Client {
                     for (_, missing_since) in last_seen.values_mut() {
                         missing_since.get_or_insert(now);
                     }
-                    for task in tasks {
+                    for task in tasks.into_values() {
                         let Some((id, _)) = last_seen.get_key_value(task.id()) else {
                             continue;
                         };

@@ -485,3 +485,41 @@ async fn two_clients_never_share_a_session() {
     assert_eq!(seen[1].header("authorization"), None);
     assert!(a.is_authenticated() && !b.is_authenticated());
 }
+
+/// One fresh token refused right after a re-login (the session revoked again at once) does not
+/// shut the client for the whole re-login backoff (30 s by default): the next re-login may
+/// come a second later, and with a token the tower keeps, calls work again.
+#[tokio::test]
+async fn one_refused_fresh_token_pauses_relogins_a_second_not_the_whole_backoff() {
+    let log = Log::default();
+    let url = tower(log.clone(), |s, n| match s.path.as_str() {
+        "/v2/api/login" => Reply::ok(json!({"data": {"token": format!("tok-{n}")}})),
+        // The first re-login's session is revoked at once; later ones are kept.
+        _ if kept_session(s.header("authorization")) => Reply::ok(json!([])),
+        _ => unauthorized(),
+    })
+    .await;
+    let client = Client::builder(&url).token("stale").build().unwrap();
+    let logins = Arc::new(AtomicUsize::new(0));
+    client.set_authenticator(Arc::new(CountingLogin(logins.clone())));
+
+    let err = call(&client, "get-vms").await.unwrap_err();
+    assert!(matches!(err, Error::Reauthentication(_)), "{err:?}");
+    // Within the pause, a 401 gets that failure without a login.
+    let err = call(&client, "get-vms").await.unwrap_err();
+    assert!(matches!(err, Error::Reauthentication(_)), "{err:?}");
+    assert_eq!(logins.load(Ordering::SeqCst), 1);
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(call(&client, "get-vms").await.unwrap(), json!([]));
+    assert_eq!(logins.load(Ordering::SeqCst), 2);
+}
+
+/// Whether `token` is one the tower keeps: `tok-N` (N the login's request number) from a
+/// login after the first re-login (request 1, after the stale call).
+fn kept_session(token: Option<&str>) -> bool {
+    token
+        .and_then(|t| t.strip_prefix("tok-"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| n > 1)
+}

@@ -24,17 +24,39 @@ pub(super) struct Relogins {
 
 impl Relogins {
     /// Records that the session of `generation` does not work: `error` is every 401's answer
-    /// at that generation until the next re-login is due, and what this one returns.
-    pub(super) fn failed(&mut self, generation: u64, error: Error) -> Error {
-        let error = Arc::new(error);
+    /// at that generation until the next re-login is due, `pause` from now (decided here,
+    /// once, from how many failed in a row), and what this one returns.
+    pub(super) fn failed(
+        &mut self,
+        generation: u64,
+        error: Error,
+        pause: impl FnOnce(&Error, u32) -> Duration,
+    ) -> Error {
         self.in_a_row = self.in_a_row.saturating_add(1);
+        let retry_after = pause(&error, self.in_a_row);
+        let error = Arc::new(error);
         self.failure = Some(LoginFailure {
             generation,
             error: error.clone(),
             at: Instant::now(),
+            retry_after,
         });
         Error::Reauthentication(error)
     }
+}
+
+/// The first pause after the tower refused the token of a fresh login (a session revoked
+/// again at once, or not shared behind a load balancer): the login itself worked, so a retry
+/// soon is cheap and often enough works; the pause doubles while it does not.
+const FRESH_TOKEN_REFUSED_FIRST_PAUSE: Duration = Duration::from_secs(1);
+
+/// Why a re-login did not give a working session, which decides the pause before the next.
+#[derive(Clone, Copy)]
+enum Refusal {
+    /// The login failed (refused credentials, or no answer).
+    Login,
+    /// The login worked but the tower refused its token at once.
+    FreshToken,
 }
 
 // A re-login that did not give a working session.
@@ -43,6 +65,9 @@ pub(super) struct LoginFailure {
     pub(super) generation: u64,
     pub(super) error: Arc<Error>,
     pub(super) at: Instant,
+    // How long after `at` the next re-login may be tried: decided when it failed, so every
+    // caller sees the same moment (its jitter is drawn once).
+    pub(super) retry_after: Duration,
 }
 
 #[derive(Default)]
@@ -111,9 +136,27 @@ impl Client {
 
     /// Installs the hook that logs in again when a call answers 401.
     pub fn set_authenticator(&self, authenticator: Arc<dyn Authenticator>) {
-        if let Ok(mut slot) = self.inner.authenticator.write() {
-            *slot = Some(authenticator);
-        }
+        *self
+            .inner
+            .authenticator
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(authenticator);
+    }
+
+    /// Installs `token` and the `authenticator` that logs in again when it expires, as one
+    /// change: no call sees the token without the authenticator (a 401 in between would have
+    /// none, or the one of an earlier sign-in, perhaps as another user).
+    pub(crate) fn set_session(&self, token: Secret, authenticator: Arc<dyn Authenticator>) {
+        let mut session = self
+            .inner
+            .session
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        // Under the session's lock: a call reads the session, then (after its 401) the
+        // authenticator, so one that sees this token sees this authenticator.
+        self.set_authenticator(authenticator);
+        session.authorization = Some(token);
+        session.generation += 1;
     }
 
     /// This client, reporting a 401 instead of logging in again (for logging in itself).
@@ -186,9 +229,7 @@ impl Client {
         // A login that failed at this generation, not long ago, is everyone's outcome: the
         // calls that waited for it, and those that come before the next attempt is due.
         if let Some(failure) = relogins.failure.as_ref() {
-            if failure.generation == now
-                && failure.at.elapsed() < self.relogin_delay(failure, relogins.in_a_row)
-            {
+            if failure.generation == now && failure.at.elapsed() < failure.retry_after {
                 return Err(Error::Reauthentication(failure.error.clone()));
             }
         }
@@ -205,7 +246,9 @@ impl Client {
             }
             Err(error) => {
                 tracing::warn!(%error, "logging in again failed");
-                Err(relogins.failed(now, error))
+                Err(relogins.failed(now, error, |error, in_a_row| {
+                    self.relogin_pause(Refusal::Login, error, in_a_row)
+                }))
             }
         }
     }
@@ -222,7 +265,10 @@ impl Client {
         match result {
             Err(error) if error.status() == Some(401) => {
                 tracing::warn!(%error, "the tower refused the token of a fresh login");
-                Err(self.inner.relogin.lock().await.failed(fresh, error))
+                let mut relogins = self.inner.relogin.lock().await;
+                Err(relogins.failed(fresh, error, |error, in_a_row| {
+                    self.relogin_pause(Refusal::FreshToken, error, in_a_row)
+                }))
             }
             Ok(response) => {
                 let mut relogins = self.inner.relogin.lock().await;
@@ -233,18 +279,82 @@ impl Client {
         }
     }
 
-    /// How long after `failure`, the last of `in_a_row` failed re-logins, the next one may
-    /// be tried.
-    fn relogin_delay(&self, failure: &LoginFailure, in_a_row: u32) -> Duration {
+    /// How long after the last of `in_a_row` re-logins that did not give a working session
+    /// (this one failing with `error`, for `why`) the next one may be tried.
+    fn relogin_pause(&self, why: Refusal, error: &Error, in_a_row: u32) -> Duration {
         let retry = in_a_row.saturating_sub(1);
-        if failure.error.is_retryable() {
-            // The tower did not answer: it may be back soon, and no password was refused.
-            return self.inner.retry.backoff(retry);
-        }
         let limits = &self.inner.limits;
-        limits
-            .relogin_backoff
+        let first = match why {
+            // The tower did not answer: it may be back soon, and no password was refused.
+            Refusal::Login if error.is_retryable() => return self.inner.retry.backoff(retry),
+            // Refused credentials: a handful of failed logins an hour, not one per call.
+            Refusal::Login => limits.relogin_backoff,
+            Refusal::FreshToken => FRESH_TOKEN_REFUSED_FIRST_PAUSE.min(limits.relogin_backoff),
+        };
+        first
             .saturating_mul(2u32.saturating_pow(retry))
             .min(limits.max_relogin_backoff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RetryPolicy;
+
+    fn client() -> Client {
+        Client::builder("http://127.0.0.1:9")
+            .retry_policy(RetryPolicy {
+                max_retries: 0,
+                initial_backoff: Duration::from_secs(8),
+                max_backoff: Duration::from_secs(8),
+            })
+            .build()
+            .unwrap()
+    }
+
+    /// A re-login that got no answer pauses the next one for the retry policy's jittered
+    /// backoff, drawn once when it failed: the moment every later 401 compares with.
+    #[tokio::test]
+    async fn the_jittered_pause_after_a_relogin_without_answer_is_drawn_once() {
+        let client = client();
+        let mut relogins = client.inner.relogin.lock().await;
+        let no_answer = Error::TimedOut {
+            operation: "login",
+            timeout: Duration::from_secs(1),
+        };
+        let mut draws = 0;
+        relogins.failed(0, no_answer, |error, in_a_row| {
+            draws += 1;
+            client.relogin_pause(Refusal::Login, error, in_a_row)
+        });
+        assert_eq!(draws, 1);
+        let pause = relogins.failure.as_ref().unwrap().retry_after;
+        assert!(
+            (Duration::from_secs(4)..=Duration::from_secs(8)).contains(&pause),
+            "{pause:?}"
+        );
+    }
+
+    /// Refused fresh tokens pause re-logins from one second, doubling; refused credentials
+    /// from the re-login backoff (30 s), doubling; both up to the maximum (15 min).
+    #[test]
+    fn relogin_pauses_grow_from_their_first() {
+        let client = client();
+        let refused = Error::Status {
+            operation: "login",
+            status: 400,
+            body: None,
+            raw: Default::default(),
+            request_id: None,
+            retry_after: None,
+        };
+        let pauses = |why| -> Vec<u64> {
+            (1..=7)
+                .map(|n| client.relogin_pause(why, &refused, n).as_secs())
+                .collect()
+        };
+        assert_eq!(pauses(Refusal::FreshToken), [1, 2, 4, 8, 16, 32, 64]);
+        assert_eq!(pauses(Refusal::Login), [30, 60, 120, 240, 480, 900, 900]);
     }
 }
