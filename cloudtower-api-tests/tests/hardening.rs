@@ -387,7 +387,7 @@ async fn a_tower_refusing_every_fresh_token_gets_one_login_not_one_per_call() {
         assert!(err.is_unauthorized(), "call {call}: {err:?}");
     }
     // The sign-in, and one re-login whose token was refused at once: the later calls wait for
-    // the re-login backoff (30 s) instead of logging in again.
+    // the pause after a refused fresh token (1 s) instead of logging in again.
     assert_eq!(log.count(LOGIN), 2);
     assert_eq!(log.count(GET_VMS), 20 + 1);
 }

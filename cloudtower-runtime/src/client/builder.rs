@@ -253,7 +253,9 @@ impl<C> ClientBuilder<C> {
     /// the client tries to log in again: `initial` after the first failure, doubling up to
     /// `max` (defaults 30 s and 15 min, so that a changed password makes a handful of failed
     /// logins an hour, not one per call). A login that failed for want of an answer
-    /// (connection error, 5xx) is tried again sooner, after the retry policy's backoff.
+    /// (connection error, 5xx) is tried again sooner, after the retry policy's backoff; a
+    /// login whose fresh token the tower refused at once, after 1 s (at most `initial`),
+    /// doubling up to `max`.
     pub fn relogin_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.limits.relogin_backoff = initial;
         self.limits.max_relogin_backoff = max;
