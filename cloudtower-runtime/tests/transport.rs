@@ -515,11 +515,11 @@ async fn one_refused_fresh_token_pauses_relogins_a_second_not_the_whole_backoff(
     assert_eq!(logins.load(Ordering::SeqCst), 2);
 }
 
-/// Whether `token` is one the tower keeps: `tok-N` (N the login's request number) from a
-/// login after the first re-login (request 1, after the stale call).
+/// Whether `token` is one the tower keeps: `tok-N` (N counts the logins before it) from a
+/// login after the first re-login (`tok-0`).
 fn kept_session(token: Option<&str>) -> bool {
     token
         .and_then(|t| t.strip_prefix("tok-"))
         .and_then(|n| n.parse::<usize>().ok())
-        .is_some_and(|n| n > 1)
+        .is_some_and(|n| n >= 1)
 }
