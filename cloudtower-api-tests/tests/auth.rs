@@ -1,5 +1,5 @@
 //! Signing in with a password, and signing in again when the session expires.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

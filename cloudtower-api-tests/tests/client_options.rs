@@ -2,7 +2,7 @@
 //! limit, a reqwest builder of the user's, the per-call timeout, the transport error's
 //! source, and trusting the OS certificate store.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

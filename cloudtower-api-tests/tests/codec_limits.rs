@@ -2,7 +2,7 @@
 //! with a 2 MiB stack, never a stack overflow), integers beyond 64 bits, and numbers JSON
 //! cannot carry (NaN, infinities) refused before anything is sent.
 
-mod common;
+use crate::common;
 
 use cloudtower_api::client::ApiRequest;
 use cloudtower_api::codec::{self, DecodeError, DecodeOptions};

@@ -2,7 +2,7 @@
 //! a 2 MiB stack (a tokio worker's) in a debug build, and a JSON request missing a required
 //! field is refused before anything is sent.
 
-mod common;
+use crate::common;
 
 use cloudtower_api::models::*;
 use cloudtower_api::{codec, Client, Error, RetryPolicy};

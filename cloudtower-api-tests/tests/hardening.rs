@@ -2,7 +2,7 @@
 //! used to break (a panic, an abort, a flood of requests or logins, a wrong answer, a leaked
 //! secret), against servers on 127.0.0.1. Each test asserts what a user sees.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

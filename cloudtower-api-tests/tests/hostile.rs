@@ -2,7 +2,7 @@
 //! other hosts, a refused password under load, outages during a task wait, cycling cursors,
 //! `Retry-After`. Each test asserts what a user sees.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Paging through list operations with `first` + `after` against a test tower.
 
-mod common;
+use crate::common;
 
 use cloudtower_api::models::{GetVmsRequestBody, VmOrderByInput, VmWhereInput};
 use cloudtower_api::{Client, Error};

@@ -2,7 +2,7 @@
 //! changes it (`Client::wait_until_idle`): against cloudtower-mock for the lookups, and a
 //! scripted test tower for capped answers and `entityAsyncStatus`.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Waiting for tasks against a test tower that answers `get-tasks` from a script.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

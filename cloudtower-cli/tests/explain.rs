@@ -1,7 +1,7 @@
 //! The command line explains itself: `cloudtower explain`, the required fields in `create`'s
 //! help, every problem of a request at once, and `*_id` fields given names.
 
-mod common;
+use crate::common;
 
 use common::{bare, column, Cli};
 use predicates::prelude::*;

@@ -9,7 +9,7 @@
 //! Without python3 or its `mcp` package the test says so and passes, except under CI
 //! (`CI` set), where a missing package is a failure.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

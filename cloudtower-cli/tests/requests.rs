@@ -1,7 +1,7 @@
 //! Raw operations: requests from --data, files, stdin and flags, checked strictly before
 //! anything is sent; help for every command; exit codes.
 
-mod common;
+use crate::common;
 
 use common::{column, Cli};
 use predicates::prelude::*;

@@ -1,7 +1,7 @@
 //! Resource verbs against the mock: list, get, count, create, update, delete, actions,
 //! the guide's backup walk-through, pagination, and every output format.
 
-mod common;
+use crate::common;
 
 use common::{column, Cli};
 

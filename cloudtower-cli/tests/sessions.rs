@@ -1,6 +1,6 @@
 //! Signing in, stored sessions, and what a refused session means.
 
-mod common;
+use crate::common;
 
 use cloudtower_mock::{MOCK_PASSWORD, MOCK_USERNAME};
 use common::Cli;

@@ -1,7 +1,7 @@
 //! One table of operation facts: the command line and the SDK decide a call the same way,
 //! from the generated table (retries, the version an operation needs, header parameters).
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! Every operator family of the `*WhereInput` language, on the seed VMs, against a reference
 //! evaluation written out here: what the mock selects is what the filter means.
 
-mod common;
+use crate::common;
 
 use common::Session;
 use serde_json::{json, Value};

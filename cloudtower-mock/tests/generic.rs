@@ -2,7 +2,7 @@
 //! create → read → update → read → delete → read round trip with bodies built from the schema
 //! table (required fields, references to the seed data), reading back what was written.
 
-mod common;
+use crate::common;
 
 use cloudtower_schema::{ApiSchema, FieldMapping, OperationKind, Ty, TypeSchema, Via};
 use common::Session;

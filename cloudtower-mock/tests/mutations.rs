@@ -3,7 +3,7 @@
 //! what it selected), never a 5xx; a 200 never holds a placeholder id (`"id": ""`), and an
 //! operation whose `where` selected something, or that creates something, never answers `[]`.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

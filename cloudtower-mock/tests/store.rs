@@ -1,7 +1,7 @@
 //! The store as a user's test sees it over HTTP: requests checked against the table,
 //! relations kept consistent both ways, nested copies renamed, and bounded growth.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

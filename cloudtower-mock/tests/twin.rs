@@ -1,7 +1,7 @@
 //! The mock as a tower's twin: records that agree, mutations with their effect, external
 //! towers kept apart, operations newer than the tower refused.
 
-mod common;
+use crate::common;
 
 use cloudtower_mock::{
     MockConfig, MockTower, Reaction, EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS,

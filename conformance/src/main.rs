@@ -7,9 +7,13 @@
 //!   SDK. The request as sent must equal the example (nothing lost or changed by the types),
 //!   validate against the original schema (JSON Schema, `nullable` honoured) and be accepted
 //!   by Prism; Prism's static answer must decode.
-//! - `dynamic seed N` (Prism `-d --seed N`): generated answers decode, also mutated with
-//!   unknown fields and unknown enum values. An answer Prism fails to generate is an exclusion,
-//!   retried against the static server.
+//! - `dynamic seed N` (`Prefer: dynamic=true, seed=N`, the answers of Prism `-d --seed N`):
+//!   generated answers decode, also mutated with unknown fields and unknown enum values. An
+//!   answer Prism fails to generate is an exclusion, retried as a static answer.
+//!
+//! The Prism phases run at once, spread over `--servers` Prism processes (static by default;
+//! a request asks for a dynamic answer), with the `mock` phase beside them; a canary checks
+//! that Prism refuses invalid requests and that a dynamic answer follows the seed asked for.
 //! - `generated 4.6.0` / `generated 4.3.0`: answers built by this crate's generator from the
 //!   pinned spec and from the 4.3.0 spec (every field, required fields only, explicit nulls,
 //!   mutated) decode, for every operation (4.3.0: every operation it also has).
@@ -68,11 +72,17 @@ struct Args {
     /// Derived specs, Prism logs and the full report go here.
     #[arg(long)]
     work_dir: Option<PathBuf>,
-    /// Prism dynamic-mode seeds, one server each.
+    /// Prism dynamic-mode seeds: each a phase of generated answers (asked for per request,
+    /// `Prefer: dynamic=true, seed=N`, as a server started with `-d --seed N` gives them).
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     seeds: Vec<u64>,
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 4)]
+    /// Prism servers (one node thread each); every Prism phase spreads its calls over all of
+    /// them.
+    #[arg(long, default_value_t = 2)]
+    servers: usize,
+    /// Calls in flight at once: to the Prism servers in all (shared by the Prism phases),
+    /// and again within each phase that needs no Prism.
+    #[arg(long, default_value_t = 12)]
     concurrency: usize,
     /// Per-call timeout, seconds (Prism never answers some malformed requests).
     #[arg(long, default_value_t = 90)]
@@ -177,6 +187,8 @@ struct Ctx {
     validator: Mutex<RequestValidator>,
     timeout: Duration,
     concurrency: usize,
+    // Calls in flight to the Prism servers, all phases together (`--concurrency`).
+    prism_slots: tokio::sync::Semaphore,
     started: Instant,
     deadline: Duration,
 }
@@ -324,6 +336,7 @@ async fn run(args: Args) -> Result<bool, String> {
         old_ops,
         timeout: Duration::from_secs(args.call_timeout),
         concurrency: args.concurrency.max(1),
+        prism_slots: tokio::sync::Semaphore::new(args.concurrency.max(1)),
         started,
         deadline: Duration::from_secs(args.deadline),
     };
@@ -335,16 +348,25 @@ async fn run(args: Args) -> Result<bool, String> {
     let mut notes = Vec::new();
     let wanted = |phase| args.phases.contains(&phase);
     let generated = wanted(Phase::Generated);
+    // The mock phase needs no Prism: it runs beside the Prism phases, on the CPU time they
+    // leave (Prism is one node thread per server, waiting on its clients much of the time).
+    let mock_phase = async {
+        if wanted(Phase::Mock) {
+            mock::mock_phase(&ctx).await
+        } else {
+            Vec::new()
+        }
+    };
     if args.no_prism || !wanted(Phase::Prism) {
         if generated {
             checks.extend(generated_phase(&ctx, false).await);
             checks.extend(generated_phase(&ctx, true).await);
         }
+        checks.extend(mock_phase.await);
     } else {
         let start_timeout = Duration::from_secs(args.start_timeout);
-        let first_seed = args.seeds.first().copied();
         // The schema-driven phases run while the Prism servers load.
-        let (generated, old_generated, static_prism, dynamic_prism) = {
+        let (generated, old_generated, servers) = {
             let schema_phases = async {
                 if !generated {
                     return (Vec::new(), Vec::new());
@@ -353,76 +375,19 @@ async fn run(args: Args) -> Result<bool, String> {
                 let b = generated_phase(&ctx, true).await;
                 (a, b)
             };
-            let static_start =
-                Prism::start(&prism_dir, &derived_path, None, &work_dir, start_timeout);
-            let dynamic_start = async {
-                match first_seed {
-                    Some(seed) => Some(
-                        Prism::start(
-                            &prism_dir,
-                            &derived_path,
-                            Some(seed),
-                            &work_dir,
-                            start_timeout,
-                        )
-                        .await,
-                    ),
-                    None => None,
-                }
-            };
-            let ((a, b), s, d) = tokio::join!(schema_phases, static_start, dynamic_start);
-            (a, b, s, d)
+            let starts = futures_util::future::join_all(
+                (0..args.servers.max(1))
+                    .map(|n| Prism::start(&prism_dir, &derived_path, n, &work_dir, start_timeout)),
+            );
+            let ((a, b), servers) = tokio::join!(schema_phases, starts);
+            (a, b, servers)
         };
         checks.extend(generated);
         checks.extend(old_generated);
-        let static_prism = static_prism?;
-        println!(
-            "conformance: Prism static ready in {:.0}s",
-            static_prism.started_in.as_secs_f64()
-        );
-        notes.push(format!(
-            "Prism static ready in {:.1}s",
-            static_prism.started_in.as_secs_f64()
-        ));
-        let static_base = static_prism.base_url();
-        let mut dynamic_prism = dynamic_prism.transpose()?;
-        if let Some(p) = &dynamic_prism {
-            notes.push(format!(
-                "Prism {} ready in {:.1}s",
-                p.label,
-                p.started_in.as_secs_f64()
-            ));
-        }
-
-        // Requests against the static server and the first seed's answers, side by side.
-        let (requests, first_dynamic) = tokio::join!(requests_phase(&ctx, &static_base), async {
-            match (&dynamic_prism, first_seed) {
-                (Some(p), Some(seed)) => {
-                    dynamic_phase(&ctx, seed, &p.base_url(), &static_base).await
-                }
-                _ => Vec::new(),
-            }
-        });
-        checks.extend(requests);
-        checks.extend(first_dynamic);
-        checks.extend(canary(&ctx, &static_base).await);
-        if let Some(mut p) = dynamic_prism.take() {
-            notes.push(format!(
-                "Prism {}: peak RSS {} MiB",
-                p.label,
-                p.rss_mib().unwrap_or(0)
-            ));
-            p.stop();
-        }
-        for &seed in args.seeds.iter().skip(1) {
-            let p = Prism::start(
-                &prism_dir,
-                &derived_path,
-                Some(seed),
-                &work_dir,
-                start_timeout,
-            )
-            .await?;
+        let servers = servers
+            .into_iter()
+            .collect::<Result<Vec<Prism>, String>>()?;
+        for p in &servers {
             println!(
                 "conformance: Prism {} ready in {:.0}s",
                 p.label,
@@ -433,20 +398,34 @@ async fn run(args: Args) -> Result<bool, String> {
                 p.label,
                 p.started_in.as_secs_f64()
             ));
-            checks.extend(dynamic_phase(&ctx, seed, &p.base_url(), &static_base).await);
+        }
+        let bases: Vec<String> = servers.iter().map(Prism::base_url).collect();
+
+        // Prism answers statically unless a request asks (`Prefer: dynamic=true, seed=N`) for
+        // a generated answer, which with a seed is the answer of a server started with `-d
+        // --seed N`: so every phase runs on every server at once, sharing the call slots.
+        let prism_phases = async {
+            let mut out = canary(&ctx, &bases).await;
+            let dynamic = futures_util::future::join_all(
+                args.seeds
+                    .iter()
+                    .map(|&seed| dynamic_phase(&ctx, seed, &bases)),
+            );
+            let (requests, dynamic) = tokio::join!(requests_phase(&ctx, &bases), dynamic);
+            out.extend(requests);
+            out.extend(dynamic.into_iter().flatten());
+            out
+        };
+        let (prism_checks, mock_checks) = tokio::join!(prism_phases, mock_phase);
+        checks.extend(prism_checks);
+        checks.extend(mock_checks);
+        for p in &servers {
             notes.push(format!(
                 "Prism {}: peak RSS {} MiB",
                 p.label,
                 p.rss_mib().unwrap_or(0)
             ));
         }
-        notes.push(format!(
-            "Prism static: peak RSS {} MiB",
-            static_prism.rss_mib().unwrap_or(0)
-        ));
-    }
-    if wanted(Phase::Mock) {
-        checks.extend(mock::mock_phase(&ctx).await);
     }
     notes.push(format!(
         "conformance process: peak RSS {} MiB",
@@ -555,8 +534,9 @@ fn judge(call: &CallResult) -> Outcome {
     }
 }
 
-/// Phase `requests`: every operation, three request variants, against static Prism.
-async fn requests_phase(ctx: &Ctx, base: &str) -> Vec<Check> {
+/// Phase `requests`: every operation, three request variants, against static Prism (the
+/// calls spread over the `bases` of the servers).
+async fn requests_phase(ctx: &Ctx, bases: &[String]) -> Vec<Check> {
     let phase_started = Instant::now();
     let jobs: Vec<(&OpSpec, Variant)> = ctx
         .ops
@@ -567,8 +547,8 @@ async fn requests_phase(ctx: &Ctx, base: &str) -> Vec<Check> {
                 .map(move |v| (op, v))
         })
         .collect();
-    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs)
-        .map(|(op, variant)| async move {
+    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs.into_iter().enumerate())
+        .map(|(n, (op, variant))| async move {
             let check = |outcome| Check {
                 op: op.path.clone(),
                 phase: "requests (Prism static)".into(),
@@ -582,9 +562,11 @@ async fn requests_phase(ctx: &Ctx, base: &str) -> Vec<Check> {
             }
             let example = request_example(ctx, op, variant);
             let action = Action::Forward {
-                base: base.to_owned(),
+                base: bases[n % bases.len()].clone(),
+                prefer: None,
                 mutate: None,
             };
+            let _slot = ctx.prism_slots.acquire().await;
             let result = call(&ctx.proxy, op, &example, action, ctx.timeout).await;
             let mut outcome = judge(&result);
             if matches!(outcome, Outcome::Pass) {
@@ -603,8 +585,11 @@ async fn requests_phase(ctx: &Ctx, base: &str) -> Vec<Check> {
 }
 
 /// Prism does validate: a request with a wrong type deep inside a nullable `where` filter is
-/// refused (a derived spec Prism cannot validate would let every request through).
-async fn canary(ctx: &Ctx, base: &str) -> Vec<Check> {
+/// refused (a derived spec Prism cannot validate would let every request through), on every
+/// server. And a request asking for a dynamic answer gets one: the same for the same seed,
+/// another for another seed, and not the static answer (else the dynamic phases would check
+/// static answers again).
+async fn canary(ctx: &Ctx, bases: &[String]) -> Vec<Check> {
     let cases = [
         ("get-vms", r#"{"where":{"AND":[{"name":5}]}}"#),
         ("get-vms", r#"{"first":"ten"}"#),
@@ -614,34 +599,88 @@ async fn canary(ctx: &Ctx, base: &str) -> Vec<Check> {
         .timeout(ctx.timeout)
         .build()
         .expect("http client");
-    let mut out = Vec::new();
-    for (path, body) in cases {
-        if !ctx.ops.contains_key(path) {
-            continue;
-        }
-        let answer = http
+    let send = |base: &str, path: &str, body: &'static str, prefer: Option<String>| {
+        let mut request = http
             .post(format!("{base}/v2/api/{path}"))
             .header("content-type", "application/json")
             .header("authorization", calls::TOKEN)
-            .body(body)
-            .send()
-            .await;
-        let outcome = match answer {
-            Ok(r) if matches!(r.status().as_u16(), 400 | 422) => Outcome::Pass,
-            Ok(r) => Outcome::Fail(format!(
-                "Prism accepted an invalid request ({body}): HTTP {}",
-                r.status()
+            .body(body);
+        if let Some(prefer) = prefer {
+            request = request.header("prefer", prefer);
+        }
+        request.send()
+    };
+    let mut out = Vec::new();
+    for base in bases {
+        for (path, body) in cases {
+            if !ctx.ops.contains_key(path) {
+                continue;
+            }
+            let outcome = match send(base, path, body, None).await {
+                Ok(r) if matches!(r.status().as_u16(), 400 | 422) => Outcome::Pass,
+                Ok(r) => Outcome::Fail(format!(
+                    "Prism ({base}) accepted an invalid request ({body}): HTTP {}",
+                    r.status()
+                )),
+                Err(e) => Outcome::Fail(format!("no answer to an invalid request: {e}")),
+            };
+            out.push(Check {
+                op: path.into(),
+                phase: "requests (Prism static)".into(),
+                variant: format!("invalid request refused: {body}"),
+                outcome,
+            });
+        }
+    }
+    let (path, body) = ("get-vms-connection", "{}");
+    if ctx.ops.contains_key(path) {
+        let base = &bases[0];
+        let answer = |prefer: Option<String>| async {
+            match send(base, path, body, prefer).await {
+                Ok(r) if r.status().is_success() => r.bytes().await.map_err(|e| e.to_string()),
+                Ok(r) => Err(format!("HTTP {}", r.status())),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        let outcome = match (
+            answer(None).await,
+            answer(Some(dynamic_preference(1))).await,
+            answer(Some(dynamic_preference(1))).await,
+            answer(Some(dynamic_preference(2))).await,
+        ) {
+            (Ok(fixed), Ok(one), Ok(one_again), Ok(two)) => {
+                if one != one_again {
+                    Outcome::Fail("two dynamic answers with seed 1 differ".into())
+                } else if one == two {
+                    Outcome::Fail("the dynamic answers of seeds 1 and 2 are the same".into())
+                } else if one == fixed {
+                    Outcome::Fail("the dynamic answer is the static one".into())
+                } else {
+                    Outcome::Pass
+                }
+            }
+            (a, b, c, d) => Outcome::Fail(format!(
+                "no answer: {:?}",
+                [a, b, c, d]
+                    .into_iter()
+                    .filter_map(Result::err)
+                    .collect::<Vec<_>>()
             )),
-            Err(e) => Outcome::Fail(format!("no answer to an invalid request: {e}")),
         };
         out.push(Check {
             op: path.into(),
-            phase: "requests (Prism static)".into(),
-            variant: format!("invalid request refused: {body}"),
+            phase: "responses (Prism dynamic)".into(),
+            variant: "dynamic answers follow the seed asked for".into(),
             outcome,
         });
     }
     out
+}
+
+/// The `Prefer` header that asks Prism for the answer a server started with `-d --seed N`
+/// gives (Prism re-seeds its generator with it for each answer).
+fn dynamic_preference(seed: u64) -> String {
+    format!("dynamic=true, seed={seed}")
 }
 
 /// The request the SDK sent: what the example said (the types lost or changed nothing), valid
@@ -695,8 +734,9 @@ fn resolves_to_integer(spec: &Spec, schema: &Value) -> bool {
     schema.get("type").and_then(Value::as_str) == Some("integer")
 }
 
-/// Phase `dynamic seed N`: Prism's generated answers decode, plain and mutated.
-async fn dynamic_phase(ctx: &Ctx, seed: u64, base: &str, static_base: &str) -> Vec<Check> {
+/// Phase `dynamic seed N`: Prism's generated answers decode, plain and mutated (the calls
+/// spread over the `bases` of the servers).
+async fn dynamic_phase(ctx: &Ctx, seed: u64, bases: &[String]) -> Vec<Check> {
     let phase_started = Instant::now();
     let phase = format!("responses (Prism dynamic, seed {seed})");
     let jobs: Vec<(&OpSpec, bool)> = ctx
@@ -704,8 +744,11 @@ async fn dynamic_phase(ctx: &Ctx, seed: u64, base: &str, static_base: &str) -> V
         .values()
         .flat_map(|op| [(op, false), (op, true)])
         .collect();
-    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs)
-        .map(|(op, mutated)| {
+    let prefer = dynamic_preference(seed);
+    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs.into_iter().enumerate())
+        .map(|(n, (op, mutated))| {
+            let base = &bases[n % bases.len()];
+            let prefer = &prefer;
             let phase = phase.clone();
             async move {
                 let variant = if mutated { "mutated" } else { "as generated" };
@@ -722,8 +765,9 @@ async fn dynamic_phase(ctx: &Ctx, seed: u64, base: &str, static_base: &str) -> V
                     )];
                 }
                 let example = request_example(ctx, op, Variant::Minimal);
-                let action = |b: &str| Action::Forward {
-                    base: b.to_owned(),
+                let action = |prefer: Option<&String>| Action::Forward {
+                    base: base.clone(),
+                    prefer: prefer.cloned(),
                     mutate: match (&op.response, mutated) {
                         (Some(schema), true) => Some((ctx.spec.clone(), schema.clone())),
                         _ => None,
@@ -731,8 +775,10 @@ async fn dynamic_phase(ctx: &Ctx, seed: u64, base: &str, static_base: &str) -> V
                 };
                 // Prism sometimes fails to generate an answer (json-schema-faker): try again.
                 let mut last = None;
+                let _slot = ctx.prism_slots.acquire().await;
                 for _ in 0..3 {
-                    let result = call(&ctx.proxy, op, &example, action(base), ctx.timeout).await;
+                    let result =
+                        call(&ctx.proxy, op, &example, action(Some(prefer)), ctx.timeout).await;
                     let prism_failed = result
                         .upstream
                         .as_ref()
@@ -748,8 +794,8 @@ async fn dynamic_phase(ctx: &Ctx, seed: u64, base: &str, static_base: &str) -> V
                     up.status,
                     truncate(&String::from_utf8_lossy(&up.body), 200)
                 );
-                // Covered another way: the same call against the static server.
-                let retry = call(&ctx.proxy, op, &example, action(static_base), ctx.timeout).await;
+                // Covered another way: the same call answered statically.
+                let retry = call(&ctx.proxy, op, &example, action(None), ctx.timeout).await;
                 vec![
                     check(Outcome::Excluded(reason), variant),
                     check(judge_response(&retry), &format!("{variant}, static retry")),

@@ -13,11 +13,12 @@ pub struct Prism {
 }
 
 impl Prism {
-    /// Starts `prism mock` on 127.0.0.1 and waits until it answers HTTP.
+    /// Starts `prism mock` (server number `index`, static unless a request asks for a
+    /// dynamic answer) on 127.0.0.1 and waits until it answers HTTP.
     pub async fn start(
         prism_dir: &Path,
         spec: &Path,
-        dynamic_seed: Option<u64>,
+        index: usize,
         log_dir: &Path,
         ready_timeout: Duration,
     ) -> Result<Prism, String> {
@@ -30,14 +31,8 @@ impl Prism {
             ));
         }
         let port = free_port()?;
-        let label = match dynamic_seed {
-            Some(seed) => format!("dynamic, seed {seed}"),
-            None => "static".to_owned(),
-        };
-        let log = log_dir.join(match dynamic_seed {
-            Some(seed) => format!("prism-dynamic-{seed}.log"),
-            None => "prism-static.log".to_owned(),
-        });
+        let label = format!("server {index}");
+        let log = log_dir.join(format!("prism-{index}.log"));
         let log_file =
             std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let log_err = log_file.try_clone().map_err(|e| e.to_string())?;
@@ -56,9 +51,6 @@ impl Prism {
             .stdin(Stdio::null())
             .stdout(log_file)
             .stderr(log_err);
-        if let Some(seed) = dynamic_seed {
-            cmd.args(["-d", "--seed", &seed.to_string()]);
-        }
         // Its own process group, so that stopping it stops whatever node started too.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         // And it dies with us even if we are killed without a chance to stop it.

@@ -21,10 +21,12 @@ use crate::spec::Spec;
 
 #[derive(Clone)]
 pub enum Action {
-    /// Forward to this base URL (`http://127.0.0.1:4010`); with `Some(schema)`, mutate the
-    /// JSON answer against that response schema.
+    /// Forward to this base URL (`http://127.0.0.1:4010`), with this `Prefer` header (Prism:
+    /// `dynamic=true, seed=N`) when given; with `Some(schema)`, mutate the JSON answer against
+    /// that response schema.
     Forward {
         base: String,
+        prefer: Option<String>,
         mutate: Option<(Arc<Spec>, Value)>,
     },
     /// Answer 200 with this JSON body.
@@ -166,7 +168,11 @@ async fn handle(
             };
             (502, "text/plain".to_owned(), message.into_bytes(), upstream)
         }
-        Action::Forward { base, mutate: m } => {
+        Action::Forward {
+            base,
+            prefer,
+            mutate: m,
+        } => {
             let mut url = format!("{base}/{rest}");
             if let Some(q) = &query {
                 url.push('?');
@@ -183,6 +189,9 @@ async fn handle(
                     if let Some(v) = headers.get(name) {
                         req = req.header(name, v);
                     }
+                }
+                if let Some(prefer) = &prefer {
+                    req = req.header("prefer", prefer);
                 }
                 req.send()
             };

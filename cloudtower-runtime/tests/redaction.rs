@@ -1,13 +1,13 @@
 //! Credentials never show in `Debug` output or logs; requests are traced with what
 //! support needs (operation, status, request id).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use cloudtower_api::client::ApiRequest;
-use cloudtower_api::{Authenticator, Client, Error, Secret};
+use cloudtower_runtime::client::ApiRequest;
+use cloudtower_runtime::{Authenticator, Client, Error, Secret};
 use common::{tower, Log, Reply};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
@@ -35,7 +35,7 @@ struct PasswordLogin;
 impl Authenticator for PasswordLogin {
     fn authenticate<'a>(
         &'a self,
-        client: &'a cloudtower_api::client::Client,
+        client: &'a cloudtower_runtime::client::Client,
     ) -> BoxFuture<'a, Result<Secret, Error>> {
         Box::pin(async move {
             let body = json!({"username": "admin", "password": PASSWORD});
@@ -94,10 +94,10 @@ async fn secrets_stay_out_of_logs_and_debug_output() {
     struct Session {
         _n: i64,
     }
-    impl cloudtower_api::codec::Decode for Session {
+    impl cloudtower_runtime::codec::Decode for Session {
         fn decode(
-            d: &mut cloudtower_api::codec::Decoder<'_>,
-        ) -> Result<Self, cloudtower_api::codec::DecodeError> {
+            d: &mut cloudtower_runtime::codec::Decoder<'_>,
+        ) -> Result<Self, cloudtower_runtime::codec::DecodeError> {
             Err(d.invalid("never decodes"))
         }
     }

@@ -1,11 +1,11 @@
 //! TLS against a tower with a self-signed certificate made by the test.
 
-mod common;
+use crate::common;
 
 use axum::routing::post;
 use axum::Router;
-use cloudtower_api::client::ApiRequest;
-use cloudtower_api::{Client, Error, RetryPolicy};
+use cloudtower_runtime::client::ApiRequest;
+use cloudtower_runtime::{Client, Error, RetryPolicy};
 use serde_json::{json, Value};
 
 /// Serves `get-vms` over HTTPS with a fresh self-signed certificate for 127.0.0.1; returns

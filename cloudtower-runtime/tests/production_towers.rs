@@ -2,15 +2,15 @@
 //! (switched over under load, each failover strategy, each discovery error), a tower whose
 //! version predates an operation, and resources locked by other tasks.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudtower_api::client::Client;
-use cloudtower_api::RetryPolicy;
-use cloudtower_api::{ApiRequest, EndpointHealth, Error, FailoverStrategy, LockedRetry, Since};
+use cloudtower_runtime::client::Client;
+use cloudtower_runtime::RetryPolicy;
+use cloudtower_runtime::{ApiRequest, EndpointHealth, Error, FailoverStrategy, LockedRetry, Since};
 use common::{tower, Log, Reply, Seen};
 use serde_json::{json, Value};
 
@@ -602,7 +602,7 @@ async fn layers_wrap_every_exchange_retries_logins_and_probes_included() {
     let stamp = Stamp {
         seen: Arc::new(AtomicUsize::new(0)),
     };
-    let client = cloudtower_api::Client::builder(&pair.urls[0])
+    let client = cloudtower_runtime::Client::builder(&pair.urls[0])
         .endpoint(&pair.urls[1])
         .layer(stamp.clone())
         .layer(tower::limit::ConcurrencyLimitLayer::new(2))
@@ -614,7 +614,7 @@ async fn layers_wrap_every_exchange_retries_logins_and_probes_included() {
         .build()
         .unwrap();
     client
-        .sign_in(cloudtower_api::PasswordLogin::new("admin", "pw"))
+        .sign_in_with::<Login>(cloudtower_runtime::PasswordLogin::new("admin", "pw"))
         .await
         .unwrap();
     get_vms(&client).await.unwrap();
@@ -635,9 +635,11 @@ async fn layers_wrap_every_exchange_retries_logins_and_probes_included() {
 async fn a_layer_refusing_is_a_middleware_error_and_nothing_is_sent() {
     let log = Log::default();
     let url = tower(log.clone(), |_, _| Reply::ok(json!([]))).await;
-    let refuse = tower::layer::layer_fn(|_inner: cloudtower_api::client::HttpService| {
+    let refuse = tower::layer::layer_fn(|_inner: cloudtower_runtime::client::HttpService| {
         tower::service_fn(|_request: reqwest::Request| async {
-            Err::<reqwest::Response, cloudtower_api::client::BoxError>("rate limit exceeded".into())
+            Err::<reqwest::Response, cloudtower_runtime::client::BoxError>(
+                "rate limit exceeded".into(),
+            )
         })
     });
     let client = Client::builder(&url)
@@ -658,4 +660,31 @@ async fn a_layer_refusing_is_a_middleware_error_and_nothing_is_sent() {
     );
     assert!(error.to_string().contains("rate limit exceeded"), "{error}");
     assert!(log.all().is_empty());
+}
+
+/// The `login` body as a generated crate implements the contract (`LoginRequest`), for the
+/// runtime's own tests of `sign_in_with`: `{"username", "password"}` in, `data.token` out.
+struct Login;
+
+impl cloudtower_runtime::LoginRequest for Login {
+    fn request(
+        login: &cloudtower_runtime::PasswordLogin,
+    ) -> Result<cloudtower_runtime::ApiRequest, cloudtower_runtime::Error> {
+        let body = serde_json::json!({
+            "username": login.username(),
+            "password": login.password().expose(),
+        });
+        Ok(cloudtower_runtime::ApiRequest::json("login", &body).anonymous())
+    }
+
+    fn token(
+        response: cloudtower_runtime::ApiResponse,
+    ) -> Result<cloudtower_runtime::Secret, cloudtower_runtime::Error> {
+        let answer: serde_json::Value = response.decode()?;
+        let token = answer
+            .pointer("/data/token")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        Ok(cloudtower_runtime::Secret::new(token))
+    }
 }

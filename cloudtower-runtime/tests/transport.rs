@@ -1,13 +1,13 @@
 //! The transport against real HTTP servers: headers, errors, retries, timeouts, re-login.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cloudtower_api::client::{ApiRequest, MultipartField};
-use cloudtower_api::{Authenticator, Client, Error, FilePart, Language, RetryPolicy, Secret};
+use cloudtower_runtime::client::{ApiRequest, MultipartField};
+use cloudtower_runtime::{Authenticator, Client, Error, FilePart, Language, RetryPolicy, Secret};
 use common::{tower, Log, Reply};
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
@@ -160,7 +160,7 @@ async fn error_answers_keep_error_body_request_id_and_locked_resources() {
     assert!(err.is_resource_locked());
     assert_eq!(
         err.locked_resources(),
-        Some(vec![cloudtower_api::LockedResource {
+        Some(vec![cloudtower_runtime::LockedResource {
             id: "vm-1".into(),
             resource_type: Some("VM".into()),
         }])
@@ -390,7 +390,7 @@ struct CountingLogin(Arc<AtomicUsize>);
 impl Authenticator for CountingLogin {
     fn authenticate<'a>(
         &'a self,
-        client: &'a cloudtower_api::client::Client,
+        client: &'a cloudtower_runtime::client::Client,
     ) -> BoxFuture<'a, Result<Secret, Error>> {
         Box::pin(async move {
             self.0.fetch_add(1, Ordering::SeqCst);

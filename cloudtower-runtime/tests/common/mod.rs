@@ -1,4 +1,5 @@
 //! Test towers: axum servers on 127.0.0.1 that the real client talks to over real HTTP.
+//! Shared with cloudtower-api-tests (included there by path).
 #![allow(dead_code)] // each test binary uses its own part of these helpers
 
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,14 @@
+//! cloudtower-mock's integration tests, one binary (Cargo.toml: `autotests = false`;
+//! `cargo xtask test` checks that every file here is a module of it).
+
+mod common;
+mod coverage;
+mod example;
+mod filters;
+mod generic;
+mod hardening;
+mod mutations;
+mod pair;
+mod python_sdk;
+mod store;
+mod twin;

@@ -1,0 +1,93 @@
+//! `cargo xtask test`: every test of the workspace, the published-version sample and
+//! conformance, on one build.
+//!
+//! Order: the test layout is checked (every test file compiled); one build gives the test
+//! binaries and the conformance binary (the same features and profile, so nothing is built
+//! twice); conformance starts in the background (Prism waits on its clients much of the time,
+//! the tests leave cores idle in their long single tests); the tests run (`cargo nextest` when
+//! installed: every test binary at once, one process per test; then the doctests, which
+//! nextest does not run; else `cargo test`); then the version sample; then conformance's
+//! output and verdict.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::conformance::{self, Background};
+use crate::{cargo, history_specs_dir, history_versions, layout, run_command, versions};
+
+pub fn run(root: &Path, args: &[String]) -> Result<bool, String> {
+    if !layout::check(root)? {
+        return Ok(false);
+    }
+    if !run_command(root, &cargo(), conformance::BUILD)? {
+        return Ok(false);
+    }
+    let background = match conformance::prepare(root)? {
+        Ok(()) => Some(Background::start(root)?),
+        Err(why) => {
+            eprintln!("conformance: SKIPPED ({why})");
+            None
+        }
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut passed = tests(root, &args)?;
+    passed &= version_sample(root)?;
+    if let Some(background) = background {
+        passed &= background.finish()?;
+    }
+    Ok(passed)
+}
+
+/// Whether `cargo nextest` is installed.
+fn has_nextest() -> bool {
+    Command::new(cargo())
+        .args(["nextest", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The workspace's tests with every feature (every failing test reported, not just the
+/// first binary's).
+fn tests(root: &Path, args: &[&str]) -> Result<bool, String> {
+    let common = ["--workspace", "--all-features"];
+    if !has_nextest() {
+        let mut test = vec!["test"];
+        test.extend(common);
+        test.push("--no-fail-fast");
+        test.extend(args);
+        return run_command(root, &cargo(), &test);
+    }
+    let mut nextest = vec!["nextest", "run"];
+    nextest.extend(common);
+    nextest.extend(["--no-fail-fast", "--final-status-level", "slow"]);
+    nextest.extend(args);
+    let tests_passed = run_command(root, &cargo(), &nextest)?;
+    let mut doc = vec!["test"];
+    doc.extend(common);
+    doc.extend(["--doc", "--no-fail-fast"]);
+    doc.extend(args);
+    let docs_passed = run_command(root, &cargo(), &doc)?;
+    Ok(tests_passed && docs_passed)
+}
+
+/// Every published version end to end costs a workspace build each: the oldest by default,
+/// CLOUDTOWER_VERSIONS=all (or a list) for more, 0 for none.
+fn version_sample(root: &Path) -> Result<bool, String> {
+    let wanted = std::env::var("CLOUDTOWER_VERSIONS").unwrap_or_else(|_| "1.8.0".into());
+    if wanted == "0" {
+        return Ok(true);
+    }
+    let dir = history_specs_dir(root);
+    let versions = if wanted == "all" {
+        history_versions(&dir)?
+    } else {
+        wanted
+            .split([',', ' '])
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    versions::run(root, &dir, &versions, versions::Depth::Run)
+}
