@@ -227,7 +227,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             } else {
                 versions::Depth::Run
             };
-            exit_code(versions::run(&root, &dir, &versions, depth))
+            let xtask = versions::keep_own_binary(&root)?;
+            exit_code(versions::run(&root, &xtask, &dir, &versions, depth))
         }
         Command::History { specs, check } => {
             let dir = specs.unwrap_or_else(|| history_specs_dir(&root));

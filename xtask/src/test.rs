@@ -16,6 +16,7 @@ use crate::conformance::{self, Background};
 use crate::{cargo, history_specs_dir, history_versions, layout, run_command, versions};
 
 pub fn run(root: &Path, args: &[String]) -> Result<bool, String> {
+    let xtask = versions::keep_own_binary(root)?;
     if !layout::check(root)? {
         return Ok(false);
     }
@@ -31,7 +32,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool, String> {
     };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut passed = tests(root, &args)?;
-    passed &= version_sample(root)?;
+    passed &= version_sample(root, &xtask)?;
     if let Some(background) = background {
         passed &= background.finish()?;
     }
@@ -74,7 +75,7 @@ fn tests(root: &Path, args: &[&str]) -> Result<bool, String> {
 
 /// Every published version end to end costs a workspace build each: the oldest by default,
 /// CLOUDTOWER_VERSIONS=all (or a list) for more, 0 for none.
-fn version_sample(root: &Path) -> Result<bool, String> {
+fn version_sample(root: &Path, xtask: &Path) -> Result<bool, String> {
     let wanted = std::env::var("CLOUDTOWER_VERSIONS").unwrap_or_else(|_| "1.8.0".into());
     if wanted == "0" {
         return Ok(true);
@@ -89,5 +90,5 @@ fn version_sample(root: &Path) -> Result<bool, String> {
             .map(str::to_owned)
             .collect()
     };
-    versions::run(root, &dir, &versions, versions::Depth::Run)
+    versions::run(root, xtask, &dir, &versions, versions::Depth::Run)
 }

@@ -28,10 +28,29 @@ pub enum Depth {
     Run,
 }
 
-/// Runs the check for `versions` (the history specs in `specs`); prints a line per version and
-/// the closing `versions: N passed, N failed`. Whether all passed.
-pub fn run(root: &Path, specs: &Path, versions: &[String], depth: Depth) -> Result<bool, String> {
-    let xtask = std::env::current_exe().map_err(|e| format!("xtask's own path: {e}"))?;
+/// A copy of this xtask binary under `target/versions/`, to regenerate the scratch copies with.
+/// Taken before anything builds the workspace: a build with other features (`cargo test
+/// --workspace --all-features`) relinks `target/debug/xtask`, and the running binary's own
+/// path then names a deleted file.
+pub fn keep_own_binary(root: &Path) -> Result<PathBuf, String> {
+    let own = std::env::current_exe().map_err(|e| format!("xtask's own path: {e}"))?;
+    let dir = root.join("target/versions");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let kept = dir.join(format!("xtask{}", std::env::consts::EXE_SUFFIX));
+    std::fs::copy(&own, &kept).map_err(|e| format!("copying {}: {e}", own.display()))?;
+    Ok(kept)
+}
+
+/// Runs the check for `versions` (the history specs in `specs`) with `xtask` (see
+/// [`keep_own_binary`]); prints a line per version and the closing `versions: N passed, N
+/// failed`. Whether all passed.
+pub fn run(
+    root: &Path,
+    xtask: &Path,
+    specs: &Path,
+    versions: &[String],
+    depth: Depth,
+) -> Result<bool, String> {
     let base = root.join("target/versions");
     let target_dir = base.join("target");
     let mut failed = Vec::new();
@@ -40,7 +59,7 @@ pub fn run(root: &Path, specs: &Path, versions: &[String], depth: Depth) -> Resu
         let started = Instant::now();
         let spec = specs.join(format!("cloudtower-{version}.json"));
         let result = if spec.is_file() {
-            one_version(root, &xtask, &spec, &base.join(version), &target_dir, depth)
+            one_version(root, xtask, &spec, &base.join(version), &target_dir, depth)
         } else {
             Err(format!("no spec {}", spec.display()))
         };
