@@ -10,5 +10,6 @@ mod hardening;
 mod mutations;
 mod pair;
 mod python_sdk;
+mod round_trip;
 mod store;
 mod twin;

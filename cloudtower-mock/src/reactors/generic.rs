@@ -52,6 +52,9 @@ pub(crate) fn answer(store: &mut Store, path: &str, request: &Value) -> Result<V
                 create_by_name(store, resource, op.response.as_ref(), request)
             }
             Some(OtherShape::Copy { resource }) => copy_selected(store, resource, request),
+            Some(OtherShape::Update { resource }) => {
+                update_by_name(store, resource, op.response.as_ref(), request)
+            }
             None => schema_only(store, path, op.response.as_ref(), request),
         },
     }
@@ -834,9 +837,20 @@ pub(crate) fn link(
 /// of a resource beside other params (`delete-iscsi-lun`'s `data.remove_snapshot`), or
 /// `create-X` whose answer is the resource it creates (`create-security-group`).
 pub(crate) enum OtherShape {
-    Delete { resource: &'static str },
-    Create { resource: &'static str },
-    Copy { resource: &'static str },
+    Delete {
+        resource: &'static str,
+    },
+    Create {
+        resource: &'static str,
+    },
+    Copy {
+        resource: &'static str,
+    },
+    /// `update-X` taking `{where, data}` over X's filter and answering X (a response of
+    /// another shape than the regular update's, e.g. records without tasks).
+    Update {
+        resource: &'static str,
+    },
 }
 
 /// The shape [`OtherShape`] of `path`, read from its name, request and response types.
@@ -852,6 +866,16 @@ pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
             .named()?;
         let resource = schema().resources.iter().find(|r| r.filter == filter)?;
         return Some(OtherShape::Delete {
+            resource: resource.name.as_str(),
+        });
+    }
+    if path.starts_with("update-") {
+        let params = schema().fields(request.named()?)?;
+        let filter = params.iter().find(|f| f.name == "where")?.ty.named()?;
+        params.iter().find(|f| f.name == "data")?;
+        let resource = schema().resources.iter().find(|r| r.filter == filter)?;
+        let (answered, _, _) = response_shape(op.response.as_ref()?)?;
+        return (answered == resource.name).then_some(OtherShape::Update {
             resource: resource.name.as_str(),
         });
     }
@@ -1042,6 +1066,45 @@ fn create_by_name(
                     .cloned()
                     .unwrap_or_default(),
             );
+        }
+    }
+    Ok(if list {
+        Value::Array(answers)
+    } else {
+        answers.pop().unwrap_or_default()
+    })
+}
+
+/// An update outside the regular shape: the fields of `data` matched by name
+/// ([`fields_by_name`]) set on every record `where` selects, answered as the response type
+/// says (a task per record, applied when it ends; or the records, updated at once).
+fn update_by_name(
+    store: &mut Store,
+    resource: &str,
+    response: Option<&Ty>,
+    request: &Value,
+) -> Result<Value, ApiError> {
+    let set = fields_by_name(store, resource, &request["data"])?;
+    let (list, with_task) = response
+        .and_then(response_shape)
+        .map_or((true, false), |(_, list, with_task)| (list, with_task));
+    let mut answers = Vec::new();
+    for id in selected(store, resource, request)? {
+        if with_task {
+            let Some(mut record) = store.records.find(resource, &id).cloned() else {
+                continue;
+            };
+            if let Value::Object(fields) = &mut record {
+                fields.extend(set.clone());
+            }
+            let (kind, updated, set) = (resource.to_owned(), id.clone(), set.clone());
+            let task = Task::new("Update", resource, &id).on_success(move |s: &mut Store| {
+                s.update(&kind, &updated, |current| current.extend(set));
+            });
+            answers.push(task.answer(store, record));
+        } else {
+            store.update(resource, &id, |current| current.extend(set.clone()));
+            answers.extend(store.records.find(resource, &id).cloned());
         }
     }
     Ok(if list {

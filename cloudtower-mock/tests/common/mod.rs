@@ -1,6 +1,8 @@
 //! A signed-in raw HTTP session with a mock tower, shared by the tests that speak JSON.
 #![allow(dead_code)]
 
+pub mod requests;
+
 use std::time::Duration;
 
 use cloudtower_mock::{MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
