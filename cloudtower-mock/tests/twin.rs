@@ -585,3 +585,74 @@ async fn metrics_answer_a_plausible_series_per_existing_resource() {
         .await;
     assert_eq!(none, json!([]));
 }
+
+#[tokio::test]
+async fn a_vm_rolled_back_to_its_snapshot_has_its_configuration_and_disks_again() {
+    let (tower, session) = Session::start().await;
+    let before = first(&session, "get-vms", json!({"name": "web-2"})).await;
+    let id = id_of(&before);
+    let disks = before["vm_disks"].as_array().unwrap().len();
+    let snapshot = &session
+        .mutate(
+            "create-vm-snapshot",
+            &json!({"data": [{"vm_id": id, "name": "before-changes"}]}),
+        )
+        .await[0];
+
+    let vcpu = before["vcpu"].as_i64().unwrap();
+    session
+        .mutate(
+            "update-vm-basic-info",
+            &json!({"where": {"id": id}, "data": {"vcpu": vcpu * 2, "cpu_cores": vcpu * 2, "cpu_sockets": 1}}),
+        )
+        .await;
+    session
+        .mutate(
+            "add-vm-disk",
+            &json!({"where": {"id": id}, "data": {"vm_disks": {"mount_new_create_disks": [{
+                "boot": 9, "bus": "VIRTIO",
+                "vm_volume": {"name": "added-after", "size": 1, "size_unit": "GB",
+                              "elf_storage_policy": "REPLICA_2_THIN_PROVISION"}}]}}}),
+        )
+        .await;
+    let volume = first(
+        &session,
+        "get-vm-volumes",
+        json!({"vm_disks_some": {"vm": {"id": id}}}),
+    )
+    .await;
+    let grown = volume["size"].as_i64().unwrap() * 2;
+    session
+        .mutate(
+            "update-vm-volume",
+            &json!({"where": {"id": volume["id"]}, "data": {"size": grown}}),
+        )
+        .await;
+    let changed = first(&session, "get-vms", json!({"id": id})).await;
+    assert_eq!(changed["vcpu"], vcpu * 2);
+    assert_eq!(changed["vm_disks"].as_array().unwrap().len(), disks + 1);
+
+    session
+        .mutate(
+            "rollback-vm",
+            &json!({"where": {"id": id}, "data": {"snapshot_id": id_of(snapshot)}}),
+        )
+        .await;
+    let after = first(&session, "get-vms", json!({"id": id})).await;
+    assert_eq!(after["vcpu"], before["vcpu"]);
+    assert_eq!(after["cpu"], before["cpu"]);
+    assert_eq!(after["memory"], before["memory"]);
+    assert_eq!(after["status"], "STOPPED");
+    assert_eq!(
+        after["vm_disks"].as_array().unwrap().len(),
+        disks,
+        "the disk added after the snapshot is gone: {after}"
+    );
+    let restored = first(&session, "get-vm-volumes", json!({"id": volume["id"]})).await;
+    assert_eq!(
+        restored["size"], volume["size"],
+        "the volume's size is the snapshot's"
+    );
+    assert_eq!(after["size"], before["size"]);
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
