@@ -464,7 +464,7 @@ impl Store {
         self.drop_from_list("Vm", vm_id, "vm_nics", &gone);
     }
 
-    fn refresh_vm_size(&mut self, vm_id: &str) {
+    pub(crate) fn refresh_vm_size(&mut self, vm_id: &str) {
         let size = self
             .of_vm("VmDisk", vm_id)
             .iter()
