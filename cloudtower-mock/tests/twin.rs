@@ -785,3 +785,72 @@ async fn disks_grow_cd_roms_eject_plans_pause_and_volumes_roll_back() {
     assert_eq!(read["status"], "NORMAL");
     assert_eq!(tower.violations(), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn relations_join_and_leave_flags_are_set_and_alerts_resolve() {
+    let (tower, session) = Session::start().await;
+    // add-Ys-to-X / remove-Ys-from-X, over a list of params.
+    let datacenter = first(&session, "get-datacenters", json!({})).await;
+    let cluster = first(&session, "get-clusters", json!({})).await;
+    let params =
+        json!([{"where": {"id": datacenter["id"]}, "data": {"clusters": {"id": cluster["id"]}}}]);
+    session
+        .mutate("remove-clusters-from-datacenter", &params)
+        .await;
+    let read = first(&session, "get-datacenters", json!({"id": datacenter["id"]})).await;
+    assert!(
+        !read["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == cluster["id"]),
+        "{read}"
+    );
+    session.mutate("add-clusters-to-datacenter", &params).await;
+    let read = first(&session, "get-datacenters", json!({"id": datacenter["id"]})).await;
+    assert!(
+        read["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == cluster["id"]),
+        "{read}"
+    );
+    let cluster = first(&session, "get-clusters", json!({"id": cluster["id"]})).await;
+    assert_eq!(
+        cluster["datacenters"][0]["id"], datacenter["id"],
+        "{cluster}"
+    );
+
+    // A flag beside `where`.
+    let disk = first(&session, "get-vm-disks", json!({"type": "DISK"})).await;
+    session
+        .mutate(
+            "set-vm-disk-resident-in-cache",
+            &json!({"where": {"id": disk["id"]}, "resident_in_cache": true}),
+        )
+        .await;
+    let read = first(
+        &session,
+        "get-vm-volumes",
+        json!({"id": disk["vm_volume"]["id"]}),
+    )
+    .await;
+    assert_eq!(read["resident_in_cache"], true, "{read}");
+
+    // Alerts resolve.
+    let (_, alerts) = session
+        .call("get-alerts", &json!({"where": {"ended": false}}))
+        .await;
+    let alert = alerts[0].clone();
+    assert!(alert.is_object(), "the seed holds an open alert: {alerts}");
+    session
+        .mutate("resolve-alert", &json!({"where": {"id": alert["id"]}}))
+        .await;
+    let read = first(&session, "get-alerts", json!({"id": alert["id"]})).await;
+    assert_eq!(read["ended"], true);
+    assert!(read["local_end_time"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}

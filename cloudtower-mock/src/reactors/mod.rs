@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use cloudtower_schema::OperationKind;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::state::{ApiError, Store};
 use crate::table::schema;
@@ -148,6 +148,9 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store("eject-iso-from-vm-cd-rom", "vm", |s, b, _| {
         more::eject_iso(s, b)
     }),
+    store("set-vm-disk-resident-in-cache", "vm", |s, b, _| {
+        more::set_disk_resident_in_cache(s, b)
+    }),
     store("toggle-vm-cd-rom-disable", "vm", |s, b, _| {
         more::toggle_cd_rom(s, b)
     }),
@@ -162,17 +165,21 @@ pub(crate) const REGISTRY: &[Entry] = &[
         "nvmf",
         |s, b, _| more::rollback_namespace_from_snapshot(s, b),
     ),
+    store("resolve-alert", "alert", |s, b, _| {
+        let now = crate::json::now_rfc3339();
+        more::set_on_selected(s, b, "Alert", json!({"ended": true, "local_end_time": now}))
+    }),
     store("suspend-snapshot-plan", "snapshot-plan", |s, b, _| {
-        more::set_plan_status(s, b, "SnapshotPlan", "SUSPENDED")
+        more::set_on_selected(s, b, "SnapshotPlan", json!({"status": "SUSPENDED"}))
     }),
     store("resume-snapshot-plan", "snapshot-plan", |s, b, _| {
-        more::set_plan_status(s, b, "SnapshotPlan", "NORMAL")
+        more::set_on_selected(s, b, "SnapshotPlan", json!({"status": "NORMAL"}))
     }),
     store("suspend-backup-plan", "backup", |s, b, _| {
-        more::set_plan_status(s, b, "BackupPlan", "PAUSED")
+        more::set_on_selected(s, b, "BackupPlan", json!({"status": "PAUSED"}))
     }),
     store("resume-backup-plan", "backup", |s, b, _| {
-        more::set_plan_status(s, b, "BackupPlan", "WORKING")
+        more::set_on_selected(s, b, "BackupPlan", json!({"status": "WORKING"}))
     }),
     store("clone-vm-template-from-vm", "vm-template", |s, b, _| {
         more::template_from_vm(s, b, false)

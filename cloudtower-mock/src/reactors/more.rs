@@ -656,13 +656,13 @@ pub(crate) fn remove_vm_pci_nic(store: &mut Store, body: &Value) -> Result<Value
     )))
 }
 
-/// `suspend-…-plan` / `resume-…-plan`: each plan `where` selects takes `status` when its task
-/// ends.
-pub(crate) fn set_plan_status(
+/// Each record of `resource` that `where` selects takes `fields` when its task ends
+/// (`suspend-snapshot-plan`: `status`; `resolve-alert`: `ended`).
+pub(crate) fn set_on_selected(
     store: &mut Store,
     body: &Value,
     resource: &'static str,
-    status: &'static str,
+    fields: Value,
 ) -> Result<Value, ApiError> {
     let ids = generic::selected_ids(store, resource, &body["where"])?;
     if ids.is_empty() {
@@ -672,16 +672,16 @@ pub(crate) fn set_plan_status(
     }
     let mut answers = Vec::new();
     for id in ids {
-        let Some(plan) = store.records.find(resource, &id).cloned() else {
+        let Some(record) = store.records.find(resource, &id).cloned() else {
             continue;
         };
-        let planned = id.clone();
+        let (changed, fields) = (id.clone(), fields.clone());
         answers.push(
-            Task::new(&format!("Set {resource} {status}"), resource, &id)
+            Task::new(&format!("Update {resource}"), resource, &id)
                 .on_success(move |s: &mut Store| {
-                    s.update(resource, &planned, |p| set_field(p, "status", status))
+                    s.update(resource, &changed, |r| crate::json::set(r, fields))
                 })
-                .answer(store, plan),
+                .answer(store, record),
         );
     }
     Ok(Value::Array(answers))
@@ -935,4 +935,28 @@ pub(crate) fn create_vm_volume_snapshot(
         answers.extend(answer.as_array().cloned().unwrap_or_default());
     }
     Ok(Value::Array(answers))
+}
+
+/// `set-vm-disk-resident-in-cache`: the volume behind each selected disk is (or is no
+/// longer) kept resident in the cache tier.
+pub(crate) fn set_disk_resident_in_cache(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let resident = body["resident_in_cache"]
+        .as_bool()
+        .ok_or_else(|| ApiError::bad_request("`resident_in_cache` must be a boolean"))?;
+    let by_vm = disks_by_vm(store, &body["where"])?;
+    Ok(disk_answers(
+        store,
+        by_vm,
+        "Set disk resident in cache",
+        move |s, disk| {
+            if let Some(volume) = disk["vm_volume"]["id"].as_str() {
+                s.update("VmVolume", volume, |v| {
+                    set_field(v, "resident_in_cache", resident)
+                });
+            }
+        },
+    ))
 }
