@@ -200,41 +200,6 @@ fn operations<'a>(schema: &'a ApiSchema, resource: &str) -> Option<Operations<'a
     })
 }
 
-/// The answers' `data` of a mutation (one answer or a list of them), its tasks waited for.
-async fn mutate(session: &Session, path: &str, body: &Value) -> Result<Vec<Value>, String> {
-    let (status, answer) = session.call(path, body).await;
-    if status != 200 {
-        return Err(format!("{path} answered {status} {answer} for {body}"));
-    }
-    let answers = match answer {
-        Value::Array(items) => items,
-        one => vec![one],
-    };
-    for answer in &answers {
-        let Some(task) = answer["task_id"].as_str() else {
-            continue;
-        };
-        loop {
-            let (_, tasks) = session
-                .call("get-tasks", &json!({ "where": { "id": task } }))
-                .await;
-            match tasks[0]["status"].as_str() {
-                Some("SUCCESSED") => break,
-                Some("FAILED") => return Err(format!("{path}: its task failed: {}", tasks[0])),
-                _ => tokio::time::sleep(std::time::Duration::from_millis(5)).await,
-            }
-        }
-    }
-    // `WithTask<T>` answers carry the record in `data`; a few operations answer it bare.
-    Ok(answers
-        .into_iter()
-        .map(|a| match a.get("data") {
-            Some(data) if a.get("task_id").is_some() => data.clone(),
-            _ => a,
-        })
-        .collect())
-}
-
 async fn count(session: &Session, resource: &ResourceSchema) -> Option<u64> {
     let path = resource.connection.as_ref()?;
     let (_, answer) = session.call(path, &json!({})).await;
@@ -275,7 +240,7 @@ async fn round_trip(schema: &ApiSchema, resource: &ResourceSchema) -> Result<(),
         Carried::InData { list: false } => json!({ "data": params }),
         Carried::Itself => params.clone(),
     };
-    let created = mutate(&session, &ops.create.path, &body).await?;
+    let created = session.try_mutate(&ops.create.path, &body).await?;
     let id = created
         .first()
         .and_then(|c| c["id"].as_str())
@@ -325,7 +290,7 @@ async fn round_trip(schema: &ApiSchema, resource: &ResourceSchema) -> Result<(),
     }
     *target = data.clone();
     update[select.0] = select.1;
-    mutate(&session, &ops.update.path, &update).await?;
+    session.try_mutate(&ops.update.path, &update).await?;
     let read = session.read(&resource.list, &id).await;
     let [record] = read.as_slice() else {
         return Err(format!(
@@ -346,7 +311,7 @@ async fn round_trip(schema: &ApiSchema, resource: &ResourceSchema) -> Result<(),
         None => json!({}),
     };
     delete["where"] = json!({ "id": id });
-    mutate(&session, &ops.delete.path, &delete).await?;
+    session.try_mutate(&ops.delete.path, &delete).await?;
     let read = session.read(&resource.list, &id).await;
     if !read.is_empty() {
         return Err(format!("deleted, {} still lists it", resource.list));

@@ -854,3 +854,68 @@ async fn relations_join_and_leave_flags_are_set_and_alerts_resolve() {
         .is_some_and(|t| !t.is_empty()));
     assert_eq!(tower.violations(), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_snapshot_plan_run_snapshots_its_vms_and_hosts_enter_maintenance() {
+    let (tower, session) = Session::start().await;
+    let cluster = first(&session, "get-clusters", json!({})).await;
+    let vm = first(&session, "get-vms", json!({"name": "web-1"})).await;
+    let plan = &session
+        .mutate(
+            "create-snapshot-plan",
+            &json!([{"name": "nightly", "vm_ids": [vm["id"]], "cluster_id": cluster["id"],
+                     "execute_intervals": [1], "execute_plan_type": "DAY",
+                     "start_time": "2026-01-01T00:00:00.000Z", "remain_snapshot_num": 3}]),
+        )
+        .await[0];
+    assert_eq!(plan["vms"][0]["id"], vm["id"], "{plan}");
+    let (_, snapshots) = session
+        .call(
+            "get-vm-snapshots",
+            &json!({"where": {"vm": {"id": vm["id"]}}}),
+        )
+        .await;
+    let before_of_vm = snapshots.as_array().unwrap().len();
+    session
+        .mutate(
+            "execute-snapshot-plan",
+            &json!({"where": {"id": plan["id"]}, "data": {"task_name": "run now"}}),
+        )
+        .await;
+    let (_, snapshots) = session
+        .call(
+            "get-vm-snapshots",
+            &json!({"where": {"vm": {"id": vm["id"]}}}),
+        )
+        .await;
+    assert_eq!(snapshots.as_array().unwrap().len(), before_of_vm + 1);
+    let (_, groups) = session
+        .call(
+            "get-snapshot-groups",
+            &json!({"where": {"name_starts_with": "nightly-"}}),
+        )
+        .await;
+    assert_eq!(groups.as_array().unwrap().len(), 1, "{groups}");
+    assert_eq!(groups[0]["vm_snapshots"].as_array().unwrap().len(), 1);
+    let read = first(&session, "get-snapshot-plans", json!({"id": plan["id"]})).await;
+    assert_eq!(read["last_execute_status"], "SUCCEED");
+
+    let host = first(&session, "get-hosts", json!({})).await;
+    session
+        .mutate(
+            "enter-maintance-mode",
+            &json!({"where": {"host_id": host["id"]}, "data": {}}),
+        )
+        .await;
+    let read = first(&session, "get-hosts", json!({"id": host["id"]})).await;
+    assert_eq!(read["host_state"]["state"], "MAINTENANCE_MODE", "{read}");
+    session
+        .mutate(
+            "exit-maintance-mode",
+            &json!({"where": {"host_id": host["id"]}, "data": {}}),
+        )
+        .await;
+    let read = first(&session, "get-hosts", json!({"id": host["id"]})).await;
+    assert_eq!(read["host_state"]["state"], "IN_USE");
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}

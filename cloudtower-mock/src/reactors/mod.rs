@@ -169,6 +169,18 @@ pub(crate) const REGISTRY: &[Entry] = &[
         let now = crate::json::now_rfc3339();
         more::set_on_selected(s, b, "Alert", json!({"ended": true, "local_end_time": now}))
     }),
+    store("execute-snapshot-plan", "snapshot-plan", |s, b, _| {
+        more::execute_snapshot_plan(s, b)
+    }),
+    store("enter-maintance-mode", "host", |s, b, _| {
+        more::maintenance_mode(s, b, true)
+    }),
+    store("exit-maintance-mode", "host", |s, b, _| {
+        more::maintenance_mode(s, b, false)
+    }),
+    store("install-vmtools", "vm", |s, b, _| {
+        more::install_vmtools(s, b)
+    }),
     store("suspend-snapshot-plan", "snapshot-plan", |s, b, _| {
         more::set_on_selected(s, b, "SnapshotPlan", json!({"status": "SUSPENDED"}))
     }),

@@ -960,3 +960,141 @@ pub(crate) fn set_disk_resident_in_cache(
         },
     ))
 }
+
+/// `execute-snapshot-plan`: when its task ends, each selected plan snapshots its VMs (a VM
+/// snapshot each, LUN snapshots behind their volumes) as one snapshot group, and records the
+/// run (`last_execute_status`, `last_execute_end_time`).
+pub(crate) fn execute_snapshot_plan(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = generic::selected_ids(store, "SnapshotPlan", &body["where"])?;
+    if ids.is_empty() {
+        return Err(ApiError::nothing_selected(
+            "no snapshot plan matches `where`",
+        ));
+    }
+    let mut answers = Vec::new();
+    for id in ids {
+        let Some(plan) = store.records.find("SnapshotPlan", &id).cloned() else {
+            continue;
+        };
+        let description = opt_text(&body["data"], "task_name")
+            .unwrap_or_else(|| format!("Execute snapshot plan {}", text(&plan, "name")));
+        let run = plan.clone();
+        answers.push(
+            Task::new(&description, "SnapshotPlan", &id)
+                .on_success(move |s: &mut Store| s.run_snapshot_plan(&run))
+                .answer(store, plan),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+impl Store {
+    fn run_snapshot_plan(&mut self, plan: &Value) {
+        let plan_id = text(plan, "id").to_owned();
+        let name = format!("{}-{}", text(plan, "name"), self.serial());
+        let mut snapshots = Vec::new();
+        let mut vm_info = Vec::new();
+        for vm in items(plan, "vms") {
+            let vm_id = text(vm, "id");
+            // A VM deleted since it joined the plan is skipped, as a tower skips it.
+            if let Ok(snapshot) = self.create_snapshot(vm_id, &name, "CRASH_CONSISTENT") {
+                snapshots.push(id_name(&snapshot));
+                vm_info.push(json!({"vm_id": vm_id, "vm_name": text(vm, "name")}));
+            }
+        }
+        let mut group = self.new_record("SnapshotGroup");
+        let local_id = self.uuid();
+        merge(
+            &mut group,
+            json!({
+                "name": name,
+                "local_id": local_id,
+                "cluster": plan["cluster"],
+                "local_created_at": now_rfc3339(),
+                "object_num": snapshots.len(),
+                "vm_snapshots": snapshots,
+            }),
+        );
+        if let Some(fields) = group.as_object_mut() {
+            // The nested VM info is filled as its schema says (every required field).
+            let info: Vec<Value> = vm_info
+                .into_iter()
+                .map(|i| self.fill("NestedSnapshotGroupVmInfo", i))
+                .collect();
+            fields.insert("vm_info".into(), Value::Array(info));
+        }
+        let group_id = text(&group, "id").to_owned();
+        // The run itself, which the group and the plan's history name.
+        let mut run = self.new_record("SnapshotPlanTask");
+        let run_local_id = self.uuid();
+        merge(
+            &mut run,
+            json!({
+                "local_id": run_local_id,
+                "cluster": plan["cluster"],
+                "snapshotPlan": id_name(plan),
+                "snapshotGroup": id_name(&group),
+                "start_time": now_rfc3339(),
+                "end_time": now_rfc3339(),
+                "status": "SUCCEED",
+                "type": "TASK_TYPE_PROTECT",
+            }),
+        );
+        group["snapshotPlanTask"] = json!({ "id": run["id"] });
+        let run_id = text(&run, "id").to_owned();
+        self.insert_linked("SnapshotPlanTask", run);
+        self.record("SnapshotPlanTask", "CREATE", &run_id, None);
+        self.insert_linked("SnapshotGroup", group);
+        self.record("SnapshotGroup", "CREATE", &group_id, None);
+        self.update("SnapshotPlan", &plan_id, |p| {
+            set_field(p, "last_execute_status", "SUCCEED");
+            set_field(p, "last_execute_end_time", now_rfc3339());
+        });
+    }
+}
+
+/// `enter-maintance-mode` / `exit-maintance-mode` (the spec's spelling): the host named by
+/// `where.host_id` is in (or out of) maintenance mode when the task ends.
+pub(crate) fn maintenance_mode(
+    store: &mut Store,
+    body: &Value,
+    enter: bool,
+) -> Result<Value, ApiError> {
+    let host = find(store, "Host", text(&body["where"], "host_id"), "host")?;
+    let id = text(&host, "id").to_owned();
+    let changed = id.clone();
+    let state = if enter {
+        json!({"state": "MAINTENANCE_MODE", "enter_maintenance_time": now_rfc3339(),
+               "maintenance_job_id": store.uuid()})
+    } else {
+        json!({"state": "IN_USE", "enter_maintenance_time": null, "maintenance_job_id": null})
+    };
+    let description = if enter {
+        "Enter maintenance mode"
+    } else {
+        "Exit maintenance mode"
+    };
+    Ok(Task::new(description, "Host", &id)
+        .on_success(move |s: &mut Store| {
+            s.update("Host", &changed, |h| {
+                let nested = h.entry("host_state").or_insert_with(|| json!({}));
+                if !nested.is_object() {
+                    *nested = json!({});
+                }
+                merge(nested, state);
+            })
+        })
+        .answer(store, host))
+}
+
+/// `install-vmtools`: VMTools run in the selected VMs when the task ends.
+pub(crate) fn install_vmtools(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let change: VmChange = Box::new(|vm| set_field(vm, "vm_tools_status", "RUNNING"));
+    Ok(Value::Array(vm::vm_answers(
+        store,
+        &ids,
+        "Install VMTools",
+        Some(change),
+    )))
+}

@@ -58,27 +58,55 @@ impl Session {
         )
     }
 
-    /// Calls a mutation and waits for its tasks to succeed; its answers' `data`.
+    /// Calls a mutation and waits for its tasks to succeed; its answers' `data` (panics on a
+    /// refusal or a failed task).
     pub async fn mutate(&self, path: &str, body: &Value) -> Vec<Value> {
+        self.try_mutate(path, body)
+            .await
+            .unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    /// Calls a mutation (answering one `WithTask<T>` or a list of them, or records without a
+    /// task) and waits for its tasks to succeed (at most 2 s each); the records answered.
+    pub async fn try_mutate(&self, path: &str, body: &Value) -> Result<Vec<Value>, String> {
         let (status, answer) = self.call(path, body).await;
-        assert_eq!(status, 200, "{path} {body}: {answer}");
-        let answers = answer
-            .as_array()
-            .unwrap_or_else(|| panic!("{path}: {answer}"));
-        for task in answers {
-            let id = task["task_id"].as_str().unwrap();
+        if status != 200 {
+            return Err(format!("{path} answered {status} {answer} for {body}"));
+        }
+        let answers = match answer {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        for answer in &answers {
+            let Some(task) = answer["task_id"].as_str() else {
+                continue;
+            };
+            let mut ended = false;
             for _ in 0..200 {
                 let (_, tasks) = self
-                    .call("get-tasks", &json!({ "where": { "id": id } }))
+                    .call("get-tasks", &json!({ "where": { "id": task } }))
                     .await;
                 match tasks[0]["status"].as_str() {
-                    Some("SUCCESSED") => break,
-                    Some("FAILED") => panic!("{path}: task failed: {}", tasks[0]),
+                    Some("SUCCESSED") => {
+                        ended = true;
+                        break;
+                    }
+                    Some("FAILED") => return Err(format!("{path}: its task failed: {}", tasks[0])),
                     _ => tokio::time::sleep(Duration::from_millis(10)).await,
                 }
             }
+            if !ended {
+                return Err(format!("{path}: task {task} did not end in 2 s"));
+            }
         }
-        answers.iter().map(|a| a["data"].clone()).collect()
+        // `WithTask<T>` answers carry the record in `data`; a few operations answer it bare.
+        Ok(answers
+            .into_iter()
+            .map(|a| match a.get("data") {
+                Some(data) if a.get("task_id").is_some() => data.clone(),
+                _ => a,
+            })
+            .collect())
     }
 
     pub async fn read(&self, list: &str, id: &str) -> Vec<Value> {
