@@ -92,7 +92,7 @@ struct Endpoint {
 
 /// Which endpoint is active, and the round of probing that said so.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Active {
+struct Active {
     index: Option<usize>,
     // Bumped by every probe round, so that a call knows whether a round ran since it looked.
     round: u64,
@@ -107,7 +107,7 @@ enum RoundOutcome {
 
 pub(super) struct Endpoints {
     list: Vec<Endpoint>,
-    pub(super) strategy: FailoverStrategy,
+    strategy: FailoverStrategy,
     probe_timeout: Duration,
     active: RwLock<Active>,
     // Held during a probe round: concurrent calls wait for it instead of probing too.
@@ -116,9 +116,9 @@ pub(super) struct Endpoints {
 
 /// Where a call goes: the endpoint, and the probe round that chose it.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Target {
-    pub(super) index: usize,
-    pub(super) round: u64,
+struct Target {
+    index: usize,
+    round: u64,
 }
 
 impl Endpoints {
@@ -159,7 +159,7 @@ impl Endpoints {
     }
 
     /// Whether the client has an active/passive pair (or more) to choose from.
-    pub(super) fn is_pair(&self) -> bool {
+    fn is_pair(&self) -> bool {
         self.list.len() > 1
     }
 
@@ -176,7 +176,7 @@ impl Endpoints {
         self.list.iter().map(|e| e.base_url.as_str())
     }
 
-    pub(super) fn current(&self) -> Active {
+    fn current(&self) -> Active {
         *self.active.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -187,7 +187,7 @@ impl Endpoints {
 
     /// Where the next call goes: the active endpoint, probed for first when it is not known
     /// (or before every call, by [`FailoverStrategy::ProbeEveryCall`]).
-    pub(super) async fn for_call(&self, transport: &Transport) -> Result<Target, Error> {
+    async fn for_call(&self, transport: &Transport) -> Result<Target, Error> {
         let current = self.current();
         match current.index {
             Some(index) if self.strategy != FailoverStrategy::ProbeEveryCall || !self.is_pair() => {
@@ -202,7 +202,7 @@ impl Endpoints {
 
     /// Probes every endpoint unless a round has run since `seen_round`, whose outcome is
     /// then this call's too; says whether this call ran the round.
-    pub(super) async fn discover(
+    async fn discover(
         &self,
         transport: &Transport,
         seen_round: u64,
@@ -332,6 +332,17 @@ pub(super) enum SwitchOver {
 }
 
 impl Endpoints {
+    /// Probes every endpoint now (unless a round runs meanwhile, whose outcome is then this
+    /// one's too); the active endpoint, and whether it is not the one known active before.
+    pub(super) async fn rediscover(&self, transport: &Transport) -> Result<(usize, bool), Error> {
+        if !self.is_pair() {
+            return Ok((0, false));
+        }
+        let before = self.current();
+        let (target, probed) = self.discover(transport, before.round).await?;
+        Ok((target.index, probed && before.index != Some(target.index)))
+    }
+
     /// The route of a new call (see [`for_call`](Self::for_call)).
     pub(super) async fn route(&self, transport: &Transport) -> Result<Route, Error> {
         Ok(Route {
@@ -391,23 +402,5 @@ impl Client {
         endpoints
             .active_index()
             .map(|index| endpoints.base_url(index))
-    }
-
-    /// Probes every endpoint (`GET /api/healthz`) and sends the next calls to the active one;
-    /// returns its API base URL. Concurrent callers share one probe round. What a
-    /// [`FailoverStrategy::Manual`] client is told to do by [`Error::FailoverNeeded`].
-    pub async fn discover_active_endpoint(&self) -> Result<String, Error> {
-        let endpoints = &self.inner.endpoints;
-        if !endpoints.is_pair() {
-            return Ok(endpoints.base_url(0).to_owned());
-        }
-        let before = endpoints.current();
-        let (target, probed) = endpoints
-            .discover(&self.inner.transport, before.round)
-            .await?;
-        if probed && before.index != Some(target.index) {
-            self.read_version_of_new_tower(target.index).await;
-        }
-        Ok(endpoints.base_url(target.index).to_owned())
     }
 }

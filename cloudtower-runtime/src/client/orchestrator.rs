@@ -189,9 +189,21 @@ impl Client {
         }
     }
 
+    /// Probes every endpoint (`GET /api/healthz`) and sends the next calls to the active one;
+    /// returns its API base URL. Concurrent callers share one probe round. What a
+    /// [`FailoverStrategy::Manual`](super::FailoverStrategy::Manual) client is told to do by [`Error::FailoverNeeded`].
+    pub async fn discover_active_endpoint(&self) -> Result<String, Error> {
+        let endpoints = &self.inner.endpoints;
+        let (index, new_tower) = endpoints.rediscover(&self.inner.transport).await?;
+        if new_tower {
+            self.read_version_of_new_tower(index).await;
+        }
+        Ok(endpoints.base_url(index).to_owned())
+    }
+
     /// Reads the version of the tower a switch-over has just found active (when the client
     /// reads versions at all), from that tower, without a switch-over around it.
-    pub(super) async fn read_version_of_new_tower(&self, index: usize) {
+    async fn read_version_of_new_tower(&self, index: usize) {
         let version = &self.inner.version;
         if !version.was_asked() {
             return;
