@@ -90,3 +90,32 @@ impl<'a> ReadRetries<'a> {
         self.made
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_calls_read_retries_stop_at_the_policy_and_at_a_long_retry_after() {
+        let policy = RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(150),
+        };
+        let read = ApiRequest::empty("get-vms").read();
+        let mut retries = ReadRetries::new(&policy, Duration::from_secs(5));
+        let first = retries.next(&read, None).unwrap();
+        assert!((Duration::from_millis(50)..=Duration::from_millis(100)).contains(&first));
+        assert_eq!(
+            retries.next(&read, Some(Duration::from_secs(5))),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(retries.next(&read, None), None, "two retries made");
+        assert_eq!(retries.made(), 2);
+
+        let mut retries = ReadRetries::new(&policy, Duration::from_secs(5));
+        assert_eq!(retries.next(&read, Some(Duration::from_secs(6))), None);
+        let mutation = ApiRequest::empty("update-vm");
+        assert_eq!(retries.next(&mutation, None), None);
+    }
+}
