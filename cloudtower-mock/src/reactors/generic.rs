@@ -53,7 +53,7 @@ pub(crate) fn answer(store: &mut Store, path: &str, request: &Value) -> Result<V
             }
             Some(OtherShape::Copy { resource }) => copy_selected(store, resource, request),
             Some(OtherShape::Update { resource }) => {
-                update_by_name(store, resource, op.response.as_ref(), request)
+                update_by_name(store, path, resource, op.response.as_ref(), request)
             }
             None => schema_only(store, path, op.response.as_ref(), request),
         },
@@ -846,8 +846,9 @@ pub(crate) enum OtherShape {
     Copy {
         resource: &'static str,
     },
-    /// `update-X` taking `{where, data}` over X's filter and answering X (a response of
-    /// another shape than the regular update's, e.g. records without tasks).
+    /// `update-X…` taking `{where, data}` over the filter of a resource (a response of another
+    /// shape than the regular update's: records without tasks, or another resource, as
+    /// `update-vm-nic-basic-info` answers the NIC's VM).
     Update {
         resource: &'static str,
     },
@@ -874,8 +875,7 @@ pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
         let filter = params.iter().find(|f| f.name == "where")?.ty.named()?;
         params.iter().find(|f| f.name == "data")?;
         let resource = schema().resources.iter().find(|r| r.filter == filter)?;
-        let (answered, _, _) = response_shape(op.response.as_ref()?)?;
-        return (answered == resource.name).then_some(OtherShape::Update {
+        return Some(OtherShape::Update {
             resource: resource.name.as_str(),
         });
     }
@@ -1076,18 +1076,26 @@ fn create_by_name(
 }
 
 /// An update outside the regular shape: the fields of `data` matched by name
-/// ([`fields_by_name`]) set on every record `where` selects, answered as the response type
-/// says (a task per record, applied when it ends; or the records, updated at once).
+/// ([`fields_by_name`]) set on every record `where` selects. Answering those records, as the
+/// response type says: a task per record, applied when it ends, or the records updated at
+/// once. Answering another resource (the NIC's VM): set at once, answered as
+/// [`schema_only`] answers from the store.
 fn update_by_name(
     store: &mut Store,
+    path: &str,
     resource: &str,
     response: Option<&Ty>,
     request: &Value,
 ) -> Result<Value, ApiError> {
     let set = fields_by_name(store, resource, &request["data"])?;
-    let (list, with_task) = response
-        .and_then(response_shape)
-        .map_or((true, false), |(_, list, with_task)| (list, with_task));
+    let shape = response.and_then(response_shape);
+    if shape.is_none_or(|(answered, _, _)| answered != resource) {
+        for id in selected(store, resource, request)? {
+            store.update(resource, &id, |current| current.extend(set.clone()));
+        }
+        return schema_only(store, path, response, request);
+    }
+    let (list, with_task) = shape.map_or((true, false), |(_, list, with_task)| (list, with_task));
     let mut answers = Vec::new();
     for id in selected(store, resource, request)? {
         if with_task {

@@ -135,6 +135,45 @@ pub(crate) const REGISTRY: &[Entry] = &[
         more::add_vm_gpu_device(s, b)
     }),
     store("add-vm-pci-nic", "vm", |s, b, _| more::add_vm_pci_nic(s, b)),
+    store("remove-vm-from-folder", "vm", |s, b, _| {
+        more::remove_vm_from_folder(s, b)
+    }),
+    store("remove-vm-gpu-device", "vm", |s, b, _| {
+        more::remove_vm_gpu_device(s, b)
+    }),
+    store("remove-vm-pci-nic", "vm", |s, b, _| {
+        more::remove_vm_pci_nic(s, b)
+    }),
+    store("expand-vm-disk", "vm", |s, b, _| more::expand_vm_disk(s, b)),
+    store("eject-iso-from-vm-cd-rom", "vm", |s, b, _| {
+        more::eject_iso(s, b)
+    }),
+    store("toggle-vm-cd-rom-disable", "vm", |s, b, _| {
+        more::toggle_cd_rom(s, b)
+    }),
+    store("create-vm-volume-snapshot", "vm-volume", |s, b, _| {
+        more::create_vm_volume_snapshot(s, b)
+    }),
+    store("rollback-vm-volume", "vm-volume", |s, b, _| {
+        more::rollback_vm_volume(s, b)
+    }),
+    store(
+        "rollback-nvmf-namespace-from-snapshot",
+        "nvmf",
+        |s, b, _| more::rollback_namespace_from_snapshot(s, b),
+    ),
+    store("suspend-snapshot-plan", "snapshot-plan", |s, b, _| {
+        more::set_plan_status(s, b, "SnapshotPlan", "SUSPENDED")
+    }),
+    store("resume-snapshot-plan", "snapshot-plan", |s, b, _| {
+        more::set_plan_status(s, b, "SnapshotPlan", "NORMAL")
+    }),
+    store("suspend-backup-plan", "backup", |s, b, _| {
+        more::set_plan_status(s, b, "BackupPlan", "PAUSED")
+    }),
+    store("resume-backup-plan", "backup", |s, b, _| {
+        more::set_plan_status(s, b, "BackupPlan", "WORKING")
+    }),
     store("clone-vm-template-from-vm", "vm-template", |s, b, _| {
         more::template_from_vm(s, b, false)
     }),
