@@ -255,9 +255,9 @@ impl<C> ClientBuilder<C> {
     /// the client tries to log in again: `initial` after the first failure, doubling up to
     /// `max` (defaults 30 s and 15 min, so that a changed password makes a handful of failed
     /// logins an hour, not one per call). A login that failed for want of an answer
-    /// (connection error, 5xx) is tried again sooner, after the retry policy's backoff; a
-    /// login whose fresh token the tower refused at once, after 1 s (at most `initial`),
-    /// doubling up to `max`.
+    /// (connection error, 5xx) is tried again sooner, after the backoff of this builder's
+    /// [`retry_policy`](Self::retry_policy); a login whose fresh token the tower refused at
+    /// once, after 1 s (at most `initial`), doubling up to `max`.
     pub fn relogin_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.limits.relogin_backoff = initial;
         self.limits.max_relogin_backoff = max;
@@ -317,7 +317,8 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// How reads are retried after transient failures.
+    /// How reads are retried after transient failures. Per call:
+    /// [`Client::with_retry_policy`].
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self

@@ -191,7 +191,8 @@ impl Client {
 
     /// Probes every endpoint (`GET /api/healthz`) and sends the next calls to the active one;
     /// returns its API base URL. Concurrent callers share one probe round. What a
-    /// [`FailoverStrategy::Manual`](super::FailoverStrategy::Manual) client is told to do by [`Error::FailoverNeeded`].
+    /// [`FailoverStrategy::Manual`](super::FailoverStrategy::Manual) client is told to do by
+    /// [`Error::FailoverNeeded`].
     pub async fn discover_active_endpoint(&self) -> Result<String, Error> {
         let endpoints = &self.inner.endpoints;
         let (index, new_tower) = endpoints.rediscover(&self.inner.transport).await?;
@@ -238,19 +239,22 @@ impl Client {
             .transport
             .exchange(outgoing, authorization, base_url)
             .await?;
-        if let Outcome::Success(answer) | Outcome::ErrorStatus(answer) = &outcome {
-            span.record("http.response.status_code", answer.status);
-            if let Some(id) = answer.request_id() {
-                span.record("http.response.header.x-tower-request-id", id);
+        match &outcome {
+            Outcome::Success(answer) | Outcome::ErrorStatus(answer) => {
+                span.record("http.response.status_code", answer.status);
+                if let Some(id) = answer.request_id() {
+                    span.record("http.response.header.x-tower-request-id", id);
+                }
+                tracing::debug!(
+                    status = answer.status,
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    bytes = answer.body.len(),
+                    "response"
+                );
             }
-            tracing::debug!(
-                status = answer.status,
-                duration_ms = started.elapsed().as_millis() as u64,
-                bytes = answer.body.len(),
-                "response"
-            );
-        } else if let Outcome::Redirect { status, .. } = &outcome {
-            span.record("http.response.status_code", *status);
+            Outcome::Redirect { status, .. } => {
+                span.record("http.response.status_code", *status);
+            }
         }
         self.decode_answer(operation, outcome)
     }
