@@ -2,15 +2,17 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tower::{Layer, Service};
 
 use super::endpoints::Endpoints;
 use super::middleware::{wrap_with, BoxError, Exchange, HttpService, WrapService};
-use super::session::{Relogins, Session};
-use super::version::KnownVersion;
+use super::options::CallOptions;
+use super::session::{ReloginPolicy, SessionStore};
+use super::transport::{BodyLimits, Transport};
+use super::version::VersionGate;
 use super::{Client, FailoverStrategy, Inner, Language, Limits, LockedRetry, RetryPolicy, Secret};
 use crate::error::Error;
 
@@ -253,9 +255,9 @@ impl<C> ClientBuilder<C> {
     /// the client tries to log in again: `initial` after the first failure, doubling up to
     /// `max` (defaults 30 s and 15 min, so that a changed password makes a handful of failed
     /// logins an hour, not one per call). A login that failed for want of an answer
-    /// (connection error, 5xx) is tried again sooner, after the retry policy's backoff; a
-    /// login whose fresh token the tower refused at once, after 1 s (at most `initial`),
-    /// doubling up to `max`.
+    /// (connection error, 5xx) is tried again sooner, after the backoff of this builder's
+    /// [`retry_policy`](Self::retry_policy); a login whose fresh token the tower refused at
+    /// once, after 1 s (at most `initial`), doubling up to `max`.
     pub fn relogin_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.limits.relogin_backoff = initial;
         self.limits.max_relogin_backoff = max;
@@ -315,7 +317,8 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// How reads are retried after transient failures.
+    /// How reads are retried after transient failures. Per call:
+    /// [`Client::with_retry_policy`].
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -397,27 +400,30 @@ impl<C> ClientBuilder<C> {
         let http = http
             .build()
             .map_err(|e| Error::config("cannot build the HTTP client", e))?;
+        let limits = self.limits;
         Ok(Client {
             inner: Arc::new(Inner {
-                exchange: Exchange::new(http.clone(), &self.layers),
-                http,
+                transport: Transport {
+                    exchange: Exchange::new(http.clone(), &self.layers),
+                    http,
+                    limits: BodyLimits {
+                        max_response_bytes: limits.max_response_bytes,
+                        max_error_body_bytes: limits.max_error_body_bytes,
+                    },
+                },
                 endpoints: Endpoints::new(base_urls, self.failover, self.probe_timeout),
-                version: RwLock::new(KnownVersion::default()),
+                version: VersionGate::default(),
+                relogin: ReloginPolicy::new(
+                    limits.relogin_backoff,
+                    limits.max_relogin_backoff,
+                    self.retry.clone(),
+                ),
                 retry: self.retry,
-                session: RwLock::new(Session {
-                    authorization: self.authorization,
-                    generation: 0,
-                }),
-                authenticator: RwLock::new(None),
-                relogin: tokio::sync::Mutex::new(Relogins::default()),
-                limits: self.limits,
+                max_retry_after: limits.max_retry_after,
+                session: SessionStore::new(self.authorization),
+                decode: limits.decode,
             }),
-            language: self.language,
-            reauthenticate: true,
-            timeout: None,
-            call_timeout: None,
-            locked_retry: self.locked_retry,
-            header_parameters: Arc::from([]),
+            options: CallOptions::new(self.language, self.locked_retry),
         })
     }
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::middleware::Exchange;
-use super::{ApiRequest, ApiResponse, Client, Secret};
+use super::transport::Transport;
+use super::Client;
 use crate::error::{Error, TransportError};
 
 /// What the client does when a call finds that its endpoint is no longer the active one.
@@ -79,12 +79,6 @@ pub(crate) fn describe(answers: &[EndpointAnswer]) -> String {
         .join(", ")
 }
 
-/// What probes are sent with: requests are built by the client and sent through the layers.
-pub(super) struct Http<'a> {
-    pub(super) client: &'a reqwest::Client,
-    pub(super) exchange: &'a Exchange,
-}
-
 /// One configured endpoint.
 struct Endpoint {
     /// `https://a.example.com/v2/api`
@@ -98,7 +92,7 @@ struct Endpoint {
 
 /// Which endpoint is active, and the round of probing that said so.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Active {
+struct Active {
     index: Option<usize>,
     // Bumped by every probe round, so that a call knows whether a round ran since it looked.
     round: u64,
@@ -113,7 +107,7 @@ enum RoundOutcome {
 
 pub(super) struct Endpoints {
     list: Vec<Endpoint>,
-    pub(super) strategy: FailoverStrategy,
+    strategy: FailoverStrategy,
     probe_timeout: Duration,
     active: RwLock<Active>,
     // Held during a probe round: concurrent calls wait for it instead of probing too.
@@ -122,9 +116,9 @@ pub(super) struct Endpoints {
 
 /// Where a call goes: the endpoint, and the probe round that chose it.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Target {
-    pub(super) index: usize,
-    pub(super) round: u64,
+struct Target {
+    index: usize,
+    round: u64,
 }
 
 impl Endpoints {
@@ -165,7 +159,7 @@ impl Endpoints {
     }
 
     /// Whether the client has an active/passive pair (or more) to choose from.
-    pub(super) fn is_pair(&self) -> bool {
+    fn is_pair(&self) -> bool {
         self.list.len() > 1
     }
 
@@ -182,7 +176,7 @@ impl Endpoints {
         self.list.iter().map(|e| e.base_url.as_str())
     }
 
-    pub(super) fn current(&self) -> Active {
+    fn current(&self) -> Active {
         *self.active.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -193,7 +187,7 @@ impl Endpoints {
 
     /// Where the next call goes: the active endpoint, probed for first when it is not known
     /// (or before every call, by [`FailoverStrategy::ProbeEveryCall`]).
-    pub(super) async fn for_call(&self, http: &Http<'_>) -> Result<Target, Error> {
+    async fn for_call(&self, transport: &Transport) -> Result<Target, Error> {
         let current = self.current();
         match current.index {
             Some(index) if self.strategy != FailoverStrategy::ProbeEveryCall || !self.is_pair() => {
@@ -202,15 +196,15 @@ impl Endpoints {
                     round: current.round,
                 })
             }
-            _ => Ok(self.discover(http, current.round).await?.0),
+            _ => Ok(self.discover(transport, current.round).await?.0),
         }
     }
 
     /// Probes every endpoint unless a round has run since `seen_round`, whose outcome is
     /// then this call's too; says whether this call ran the round.
-    pub(super) async fn discover(
+    async fn discover(
         &self,
-        http: &Http<'_>,
+        transport: &Transport,
         seen_round: u64,
     ) -> Result<(Target, bool), Error> {
         let mut last_round = self.last_round.lock().await;
@@ -219,7 +213,7 @@ impl Endpoints {
                 return Ok((outcome_result(*round, outcome)?, false));
             }
         }
-        let answers = self.probe(http).await;
+        let answers = self.probe(transport).await;
         let active: Vec<usize> = answers
             .iter()
             .enumerate()
@@ -254,15 +248,15 @@ impl Endpoints {
     }
 
     /// `GET /api/healthz` on every endpoint at once, without credentials.
-    async fn probe(&self, http: &Http<'_>) -> Vec<EndpointAnswer> {
+    async fn probe(&self, transport: &Transport) -> Vec<EndpointAnswer> {
         let probes = self.list.iter().map(|endpoint| async move {
-            let request = http
-                .client
+            let request = transport
+                .http
                 .get(&endpoint.health_url)
                 .timeout(self.probe_timeout)
                 .build();
             let answer = match request {
-                Ok(request) => http.exchange.send("healthz", request).await,
+                Ok(request) => transport.exchange.send("healthz", request).await,
                 Err(error) => Err(Error::Transport {
                     operation: "healthz",
                     source: TransportError::new(error),
@@ -303,19 +297,98 @@ fn outcome_result(round: u64, outcome: &RoundOutcome) -> Result<Target, Error> {
     }
 }
 
-/// Whether a call was refused by a passive tower.
-fn refused_as_passive(error: &Error) -> bool {
-    matches!(error, Error::Redirect { status: 307, .. })
+/// Where one call goes, and whether it has switched over already.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Route {
+    target: Target,
+    // Switched over once: a second refusal means the pair is not settled.
+    switched: bool,
+    // Sent to this endpoint whatever it answers (the version of a tower just switched to).
+    pinned: bool,
 }
 
-impl Client {
-    fn http(&self) -> Http<'_> {
-        Http {
-            client: &self.inner.http,
-            exchange: &self.inner.exchange,
+impl Route {
+    /// The endpoint `index`, with no switch-over.
+    pub(super) fn pinned(index: usize) -> Self {
+        Route {
+            target: Target { index, round: 0 },
+            switched: false,
+            pinned: true,
         }
     }
 
+    pub(super) fn index(&self) -> usize {
+        self.target.index
+    }
+}
+
+/// What endpoint selection makes of a 307 from the route's endpoint.
+pub(super) enum SwitchOver {
+    /// The refusal is the call's answer as it is (a lone endpoint, a pinned route).
+    NotApplicable,
+    /// The route now goes to the active endpoint; `new_tower` when that is not the one the
+    /// call was sent to before.
+    Switched { new_tower: bool },
+}
+
+impl Endpoints {
+    /// Probes every endpoint now (unless a round runs meanwhile, whose outcome is then this
+    /// one's too); the active endpoint, and whether it is not the one known active before.
+    pub(super) async fn rediscover(&self, transport: &Transport) -> Result<(usize, bool), Error> {
+        if !self.is_pair() {
+            return Ok((0, false));
+        }
+        let before = self.current();
+        let (target, probed) = self.discover(transport, before.round).await?;
+        Ok((target.index, probed && before.index != Some(target.index)))
+    }
+
+    /// The route of a new call (see [`for_call`](Self::for_call)).
+    pub(super) async fn route(&self, transport: &Transport) -> Result<Route, Error> {
+        Ok(Route {
+            target: self.for_call(transport).await?,
+            switched: false,
+            pinned: false,
+        })
+    }
+
+    /// After the route's endpoint refused `operation` with a 307 (it has become the passive
+    /// one): finds the active endpoint again and sends the call there once, as the strategy
+    /// says; [`Error::FailoverNeeded`] with the `Manual` strategy, or when the endpoint found
+    /// active refuses it too.
+    pub(super) async fn switch_over(
+        &self,
+        transport: &Transport,
+        route: &mut Route,
+        operation: &'static str,
+    ) -> Result<SwitchOver, Error> {
+        if route.pinned || !self.is_pair() {
+            return Ok(SwitchOver::NotApplicable);
+        }
+        let failover_needed = |index: usize| Error::FailoverNeeded {
+            operation,
+            endpoint: self.base_url(index).to_owned(),
+        };
+        if route.switched || self.strategy == FailoverStrategy::Manual {
+            return Err(failover_needed(route.target.index));
+        }
+        let refused_by = route.target.index;
+        let (next, probed) = self.discover(transport, route.target.round).await?;
+        tracing::info!(
+            operation,
+            from = self.base_url(refused_by),
+            to = self.base_url(next.index),
+            "failing over"
+        );
+        route.target = next;
+        route.switched = true;
+        Ok(SwitchOver::Switched {
+            new_tower: probed && next.index != refused_by,
+        })
+    }
+}
+
+impl Client {
     /// The API base URLs of the configured endpoints, in the order given.
     pub fn endpoints(&self) -> Vec<&str> {
         self.inner.endpoints.base_urls().collect()
@@ -329,74 +402,5 @@ impl Client {
         endpoints
             .active_index()
             .map(|index| endpoints.base_url(index))
-    }
-
-    /// Probes every endpoint (`GET /api/healthz`) and sends the next calls to the active one;
-    /// returns its API base URL. Concurrent callers share one probe round. What a
-    /// [`FailoverStrategy::Manual`] client is told to do by [`Error::FailoverNeeded`].
-    pub async fn discover_active_endpoint(&self) -> Result<String, Error> {
-        let endpoints = &self.inner.endpoints;
-        if !endpoints.is_pair() {
-            return Ok(endpoints.base_url(0).to_owned());
-        }
-        let before = endpoints.current();
-        let target = self.switch_over(before).await?;
-        Ok(endpoints.base_url(target.index).to_owned())
-    }
-
-    /// Sends `request` to the active endpoint; when that answers 307 (it has become the
-    /// passive one), finds the active one again and sends it there once, as the strategy says.
-    pub(super) async fn send_to_active(
-        &self,
-        request: &ApiRequest,
-        authorization: Option<Secret>,
-    ) -> Result<ApiResponse, Error> {
-        let endpoints = &self.inner.endpoints;
-        let target = endpoints.for_call(&self.http()).await?;
-        let refused_by = match self
-            .send_with_retries(request, authorization.as_ref(), target.index)
-            .await
-        {
-            Err(error) if endpoints.is_pair() && refused_as_passive(&error) => target.index,
-            result => return result,
-        };
-        let failover_needed = |index: usize| Error::FailoverNeeded {
-            operation: request.operation(),
-            endpoint: endpoints.base_url(index).to_owned(),
-        };
-        if endpoints.strategy == FailoverStrategy::Manual {
-            return Err(failover_needed(refused_by));
-        }
-        let seen = Active {
-            index: Some(target.index),
-            round: target.round,
-        };
-        let next = self.switch_over(seen).await?;
-        tracing::info!(
-            operation = request.operation(),
-            from = endpoints.base_url(refused_by),
-            to = endpoints.base_url(next.index),
-            "failing over"
-        );
-        match self
-            .send_with_retries(request, authorization.as_ref(), next.index)
-            .await
-        {
-            Err(error) if refused_as_passive(&error) => Err(failover_needed(next.index)),
-            result => result,
-        }
-    }
-
-    /// Finds the active endpoint again after `seen`, and reads the version of a tower that is
-    /// new to the client (when the client reads versions at all).
-    async fn switch_over(&self, seen: Active) -> Result<Target, Error> {
-        let endpoints = &self.inner.endpoints;
-        let (target, probed) = endpoints.discover(&self.http(), seen.round).await?;
-        if probed && seen.index != Some(target.index) && self.version_was_asked() {
-            if let Err(error) = self.fetch_server_version_from(target.index).await {
-                tracing::warn!(%error, "reading the version of the new active tower failed");
-            }
-        }
-        Ok(target)
     }
 }

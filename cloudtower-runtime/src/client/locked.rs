@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use super::{ApiRequest, ApiResponse, Client, RetryPolicy};
+use super::RetryPolicy;
 use crate::error::Error;
 use crate::time::deadline_after;
 
 /// How a call refused with `ResourceLocked` is sent again: after a backoff, at most
 /// `retries.max_retries` more times and within `timeout` in all. No other error is retried
 /// by it. Set it on the builder ([`ClientBuilder::retry_locked`](super::ClientBuilder::retry_locked))
-/// or per call ([`Client::with_locked_retry`]).
+/// or per call ([`Client::with_locked_retry`](super::Client::with_locked_retry)).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LockedRetry {
     /// How many times, and the backoff between times (jittered, doubling).
@@ -36,55 +36,43 @@ impl Default for LockedRetry {
     }
 }
 
-impl Client {
-    /// The same client (same session and connections) whose calls refused with
-    /// `ResourceLocked` are sent again as `policy` says.
-    #[must_use]
-    pub fn with_locked_retry(&self, policy: LockedRetry) -> Client {
-        Client {
-            locked_retry: Some(policy),
-            ..self.clone()
+/// The lock waits of one call: the policy, when the first refusal came, how many retries.
+pub(super) struct LockWaits<'a> {
+    policy: Option<&'a LockedRetry>,
+    deadline: Option<tokio::time::Instant>,
+    made: u32,
+}
+
+impl<'a> LockWaits<'a> {
+    /// `None`: refusals are reported at once.
+    pub(super) fn new(policy: Option<&'a LockedRetry>) -> Self {
+        LockWaits {
+            policy,
+            deadline: None,
+            made: 0,
         }
     }
 
-    /// The same client, reporting `ResourceLocked` refusals at once (the default).
-    #[must_use]
-    pub fn without_locked_retry(&self) -> Client {
-        Client {
-            locked_retry: None,
-            ..self.clone()
+    /// The wait before sending the call again after the `ResourceLocked` refusal `error`,
+    /// or `None` when the refusal is the answer (no policy, no retry left, or the retry
+    /// would start past the policy's timeout).
+    pub(super) fn next(&mut self, error: &Error) -> Option<Duration> {
+        let policy = self.policy?;
+        let now = tokio::time::Instant::now();
+        let deadline = *self
+            .deadline
+            .get_or_insert_with(|| deadline_after(now, policy.timeout));
+        let delay = policy.retries.backoff(self.made);
+        if self.made >= policy.retries.max_retries || deadline_after(now, delay) > deadline {
+            return None;
         }
-    }
-
-    /// Sends `request`, and again after a `ResourceLocked` refusal when the policy says so.
-    pub(super) async fn send_waiting_out_locks(
-        &self,
-        request: &ApiRequest,
-    ) -> Result<ApiResponse, Error> {
-        let Some(policy) = &self.locked_retry else {
-            return self.send_authenticated(request).await;
-        };
-        let mut deadline = None;
-        let mut retry = 0;
-        loop {
-            let error = match self.send_authenticated(request).await {
-                Err(error) if error.is_resource_locked() => error,
-                result => return result,
-            };
-            let now = tokio::time::Instant::now();
-            let deadline = *deadline.get_or_insert_with(|| deadline_after(now, policy.timeout));
-            let delay = policy.retries.backoff(retry);
-            if retry >= policy.retries.max_retries || deadline_after(now, delay) > deadline {
-                return Err(error);
-            }
-            retry += 1;
-            tracing::info!(
-                retry,
-                delay_ms = delay.as_millis() as u64,
-                locked = ?error.locked_resources(),
-                "resource locked by another task; trying again"
-            );
-            tokio::time::sleep(delay).await;
-        }
+        self.made += 1;
+        tracing::info!(
+            retry = self.made,
+            delay_ms = delay.as_millis() as u64,
+            locked = ?error.locked_resources(),
+            "resource locked by another task; trying again"
+        );
+        Some(delay)
     }
 }

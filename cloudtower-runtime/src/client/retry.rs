@@ -2,8 +2,7 @@
 
 use std::time::Duration;
 
-use super::{ApiRequest, ApiResponse, Client, Secret};
-use crate::error::Error;
+use super::ApiRequest;
 
 /// How reads (`get-*` operations) are retried after transient failures: connection errors,
 /// timeouts and HTTP 502/503/504. Mutations are never retried: CloudTower mutations are not
@@ -48,53 +47,75 @@ impl RetryPolicy {
     }
 }
 
-impl Client {
-    pub(super) async fn send_with_retries(
-        &self,
-        request: &ApiRequest,
-        authorization: Option<&Secret>,
-        endpoint: usize,
-    ) -> Result<ApiResponse, Error> {
-        let retry = &self.inner.retry;
-        let mut attempt = 0;
-        loop {
-            match self.send(request, authorization, endpoint).await {
-                Err(error)
-                    if request.is_read() && error.is_retryable() && attempt < retry.max_retries =>
-                {
-                    let delay = match error.retry_after() {
-                        // Coming back sooner than asked would only be refused again.
-                        Some(wait) if wait > self.inner.limits.max_retry_after => {
-                            return Err(error)
-                        }
-                        Some(wait) => wait,
-                        None => retry.backoff(attempt),
-                    };
-                    attempt += 1;
-                    tracing::Span::current().record("http.request.resend_count", attempt);
-                    tracing::warn!(%error, attempt, delay_ms = delay.as_millis() as u64, "retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                result => return result,
-            }
+/// The retries of one call's reads: how many were made, and when the next is due.
+pub(super) struct ReadRetries<'a> {
+    policy: &'a RetryPolicy,
+    // The longest `Retry-After` worth waiting for (`ClientBuilder::max_retry_after`).
+    max_retry_after: Duration,
+    made: u32,
+}
+
+impl<'a> ReadRetries<'a> {
+    pub(super) fn new(policy: &'a RetryPolicy, max_retry_after: Duration) -> Self {
+        ReadRetries {
+            policy,
+            max_retry_after,
+            made: 0,
         }
+    }
+
+    /// The wait before sending `request` again after a transient failure (whose answer asked
+    /// to wait `retry_after`), or `None` when it is not sent again: a mutation (CloudTower
+    /// mutations are not idempotent), no retry left, or a `Retry-After` longer than the
+    /// client waits (coming back sooner than asked would only be refused again).
+    pub(super) fn next(
+        &mut self,
+        request: &ApiRequest,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if !request.is_read() || self.made >= self.policy.max_retries {
+            return None;
+        }
+        let delay = match retry_after {
+            Some(wait) if wait > self.max_retry_after => return None,
+            Some(wait) => wait,
+            None => self.policy.backoff(self.made),
+        };
+        self.made += 1;
+        Some(delay)
+    }
+
+    /// How many retries were made.
+    pub(super) fn made(&self) -> u32 {
+        self.made
     }
 }
 
-/// A `Retry-After` header: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-pub(super) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_calls_read_retries_stop_at_the_policy_and_at_a_long_retry_after() {
+        let policy = RetryPolicy {
+            max_retries: 2,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(150),
+        };
+        let read = ApiRequest::empty("get-vms").read();
+        let mut retries = ReadRetries::new(&policy, Duration::from_secs(5));
+        let first = retries.next(&read, None).unwrap();
+        assert!((Duration::from_millis(50)..=Duration::from_millis(100)).contains(&first));
+        assert_eq!(
+            retries.next(&read, Some(Duration::from_secs(5))),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(retries.next(&read, None), None, "two retries made");
+        assert_eq!(retries.made(), 2);
+
+        let mut retries = ReadRetries::new(&policy, Duration::from_secs(5));
+        assert_eq!(retries.next(&read, Some(Duration::from_secs(6))), None);
+        let mutation = ApiRequest::empty("update-vm");
+        assert_eq!(retries.next(&mutation, None), None);
     }
-    let date = httpdate::parse_http_date(value).ok()?;
-    // A date in the past means now.
-    Some(
-        date.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
 }

@@ -1,34 +1,77 @@
-//! One attempt of a call: the HTTP exchange, and its body read within the client's limits.
+//! One exchange: the request's headers, the exchange through the `tower` stack
+//! ([`Exchange`]), redirects refused, and the body read within the client's limits. What the
+//! answer means (an error, a reason to retry) is the pipeline's to say (`orchestrator.rs`).
 
-use std::time::Instant;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 
-use super::retry::retry_after;
-use super::{ApiRequest, ApiResponse, Client, Secret};
-use crate::codec;
-use crate::error::{Error, ErrorBody, RawBody, TransportError};
+use super::middleware::Exchange;
+use super::{ApiRequest, Language, Secret};
+use crate::error::{Error, TransportError};
 
-impl Client {
-    pub(super) async fn send(
+/// What every attempt of one call sends: the request, and its headers and timeout as the
+/// call's options gave them (computed once per call).
+pub(super) struct Outgoing<'a> {
+    pub(super) request: &'a ApiRequest,
+    pub(super) header_parameters: Vec<(&'static str, HeaderValue)>,
+    pub(super) language: Option<Language>,
+    pub(super) attempt_timeout: Option<Duration>,
+}
+
+/// What one exchange got.
+pub(super) enum Outcome {
+    /// A 2xx or 304 answer, its whole body read (within `max_response_bytes`).
+    Success(Answer),
+    /// An error status, the first `max_error_body_bytes` of its body read.
+    ErrorStatus(Answer),
+    /// A redirect (3xx but 304): not read further, and not followed.
+    Redirect {
+        status: u16,
+        location: Option<String>,
+    },
+}
+
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
+}
+
+impl Answer {
+    /// The `x-tower-request-id`, to quote to SmartX support.
+    pub(super) fn request_id(&self) -> Option<&str> {
+        self.headers
+            .get("x-tower-request-id")
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// How much of a body is read.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BodyLimits {
+    pub(super) max_response_bytes: u64,
+    pub(super) max_error_body_bytes: u64,
+}
+
+/// The wire: the HTTP client, the `tower` stack around it, and the body limits.
+pub(super) struct Transport {
+    pub(super) http: reqwest::Client,
+    pub(super) exchange: Exchange,
+    pub(super) limits: BodyLimits,
+}
+
+impl Transport {
+    /// Sends `outgoing` to the API at `base_url`, with `authorization` when given.
+    pub(super) async fn exchange(
         &self,
-        request: &ApiRequest,
+        outgoing: &Outgoing<'_>,
         authorization: Option<&Secret>,
-        endpoint: usize,
-    ) -> Result<ApiResponse, Error> {
-        let operation = request.operation;
-        let started = Instant::now();
-        let endpoints = &self.inner.endpoints;
-        let base_url = endpoints.base_url(endpoint);
-        let span = tracing::Span::current();
-        let (address, port) = endpoints.address(endpoint);
-        span.record("server.address", address);
-        span.record("server.port", port);
-        if !span.is_disabled() {
-            span.record("url.full", format!("{base_url}/{operation}"));
-        }
-        let mut builder = request.build(&self.inner.http, base_url);
+        base_url: &str,
+    ) -> Result<Outcome, Error> {
+        let operation = outgoing.request.operation;
+        let mut builder = outgoing.request.build(&self.http, base_url);
         if let Some(secret) = authorization {
             let mut value = HeaderValue::from_str(secret.expose()).map_err(|e| {
                 Error::config("the token or API key is not a valid header value", e)
@@ -36,13 +79,13 @@ impl Client {
             value.set_sensitive(true);
             builder = builder.header(AUTHORIZATION, value);
         }
-        if let Some(language) = self.language {
+        if let Some(language) = outgoing.language {
             builder = builder.header("content-language", language.as_str());
         }
-        for (name, value) in self.header_parameters_for(request)? {
-            builder = builder.header(name, value);
+        for (name, value) in &outgoing.header_parameters {
+            builder = builder.header(*name, value.clone());
         }
-        if let Some(timeout) = self.timeout {
+        if let Some(timeout) = outgoing.attempt_timeout {
             builder = builder.timeout(timeout);
         }
         let transport = |source| Error::Transport {
@@ -50,73 +93,39 @@ impl Client {
             source: TransportError::new(source),
         };
         let request = builder.build().map_err(transport)?;
-        let mut response = self.inner.exchange.send(operation, request).await?;
+        let mut response = self.exchange.send(operation, request).await?;
         let status = response.status().as_u16();
-        let request_id = response
-            .headers()
-            .get("x-tower-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        span.record("http.response.status_code", status);
-        if let Some(id) = &request_id {
-            span.record("http.response.header.x-tower-request-id", id.as_str());
-        }
         if (300..400).contains(&status) && status != 304 {
-            // Not read further, and not followed.
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            return Err(Error::Redirect {
-                operation,
-                status,
-                location,
-            });
+            return Ok(Outcome::Redirect { status, location });
         }
-        let success = (200..300).contains(&status) || status == 304;
-        let retry_after = matches!(status, 429 | 503)
-            .then(|| retry_after(response.headers()))
-            .flatten();
-        let limits = &self.inner.limits;
-        let body = if success {
-            read_body(&mut response, limits.max_response_bytes)
+        let headers = std::mem::take(response.headers_mut());
+        if (200..300).contains(&status) || status == 304 {
+            let body = read_body(&mut response, self.limits.max_response_bytes)
                 .await
                 .map_err(transport)?
                 .ok_or(Error::BodyTooLarge {
                     operation,
-                    limit: limits.max_response_bytes,
-                })?
+                    limit: self.limits.max_response_bytes,
+                })?;
+            Ok(Outcome::Success(Answer {
+                status,
+                headers,
+                body,
+            }))
         } else {
             // An error answer is kept for diagnosis only: its first bytes are enough.
-            read_body_prefix(&mut response, limits.max_error_body_bytes)
+            let body = read_body_prefix(&mut response, self.limits.max_error_body_bytes)
                 .await
-                .map_err(transport)?
-        };
-        tracing::debug!(
-            status,
-            duration_ms = started.elapsed().as_millis() as u64,
-            bytes = body.len(),
-            "response"
-        );
-        if (200..300).contains(&status) || status == 304 {
-            Ok(ApiResponse {
-                operation,
+                .map_err(transport)?;
+            Ok(Outcome::ErrorStatus(Answer {
                 status,
+                headers,
                 body,
-                request_id,
-                options: limits.decode,
-            })
-        } else {
-            Err(Error::Status {
-                operation,
-                status,
-                body: codec::decode_with_options::<ErrorBody>(&body, &limits.decode)
-                    .ok()
-                    .map(Box::new),
-                raw: RawBody(body),
-                request_id,
-                retry_after,
-            })
+            }))
         }
     }
 }

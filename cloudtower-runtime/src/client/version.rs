@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::RwLock;
 
 use super::{ApiRequest, ApiResponse, Client};
 use crate::contract::Since;
@@ -12,7 +13,7 @@ use crate::error::Error;
 /// The operation that says a tower's version (a bare JSON string such as `"4.6.0"`).
 const GET_VERSION: &str = "get-version";
 
-fn version_request() -> ApiRequest {
+pub(super) fn version_request() -> ApiRequest {
     ApiRequest::get(GET_VERSION, Vec::new()).anonymous().read()
 }
 
@@ -99,7 +100,7 @@ impl Ord for ServerVersion {
 
 /// What the client knows of its tower's version.
 #[derive(Clone, Debug, Default)]
-pub(super) enum KnownVersion {
+enum KnownVersion {
     /// Not asked yet (a client given a token or API key, before
     /// [`Client::fetch_server_version`]).
     #[default]
@@ -109,69 +110,60 @@ pub(super) enum KnownVersion {
     Known(ServerVersion),
 }
 
-impl Client {
-    /// The tower's version, as learned when the client signed in (or by
-    /// [`fetch_server_version`](Self::fetch_server_version)), and again after a failover.
-    /// `None` when not asked yet, or when the tower does not say (older than 2.3.0).
-    pub fn server_version(&self) -> Option<ServerVersion> {
-        match &*self.inner.version.read().unwrap_or_else(|e| e.into_inner()) {
+/// The version gate every clone of a client shares: what the client knows of its tower's
+/// version, and the calls it refuses for it.
+#[derive(Default)]
+pub(super) struct VersionGate {
+    known: RwLock<KnownVersion>,
+}
+
+impl VersionGate {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, KnownVersion> {
+        self.known.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, known: KnownVersion) {
+        *self.known.write().unwrap_or_else(|e| e.into_inner()) = known;
+    }
+
+    pub(super) fn version(&self) -> Option<ServerVersion> {
+        match &*self.read() {
             KnownVersion::Known(version) => Some(version.clone()),
             _ => None,
         }
     }
 
-    /// Asks the tower its version (`GET get-version`) and keeps it for
-    /// [`server_version`](Self::server_version) and for refusing calls that the version
-    /// predates. A tower that has no such operation (older than 2.3.0: 404) or answers
-    /// something that is not a version leaves it unknown (`Ok(None)`); other failures are
-    /// errors and change nothing.
-    pub async fn fetch_server_version(&self) -> Result<Option<ServerVersion>, Error> {
-        let answer = self.execute(version_request()).await;
-        self.keep_version(answer)
+    /// Whether the version was asked for (so it is asked again after a failover).
+    pub(super) fn was_asked(&self) -> bool {
+        !matches!(*self.read(), KnownVersion::NotAsked)
     }
 
-    /// Asks the tower's version at sign-in: a failure to answer leaves it unknown (and the
-    /// sign-in successful), to be asked again after a failover.
-    pub(crate) async fn learn_server_version(&self) {
-        if let Err(error) = self.fetch_server_version().await {
-            tracing::warn!(%error, "asking the tower's version failed; it stays unknown");
-            *self
-                .inner
-                .version
-                .write()
-                .unwrap_or_else(|e| e.into_inner()) = KnownVersion::Unknown;
+    /// Whether the version must be asked before `request` can be judged: an operation some
+    /// published versions lack, on a tower whose version nobody asked yet (a client given a
+    /// token or an API key).
+    pub(super) fn must_ask_before(&self, request: &ApiRequest) -> bool {
+        request.since.is_some_and(|s| s.last_absent.is_some()) && !self.was_asked()
+    }
+
+    /// Refuses, before anything is sent, a call that the tower's known version predates.
+    pub(super) fn check(&self, request: &ApiRequest) -> Result<(), Error> {
+        let (Some(since), Some(version)) = (request.availability(), self.version()) else {
+            return Ok(());
+        };
+        if version.predates(&since) {
+            return Err(Error::ServerTooOld {
+                operation: request.operation(),
+                since,
+                server_version: version.to_string(),
+            });
         }
+        Ok(())
     }
 
-    /// [`learn_server_version`](Self::learn_server_version) from inside a call (`execute`),
-    /// so not through `execute` again: the version request goes to the active endpoint with
-    /// the usual retries.
-    pub(super) async fn learn_server_version_before_a_call(&self) {
-        let answer = self.send_authenticated(&version_request()).await;
-        if let Err(error) = self.keep_version(answer) {
-            tracing::warn!(%error, "asking the tower's version failed; it stays unknown");
-            *self
-                .inner
-                .version
-                .write()
-                .unwrap_or_else(|e| e.into_inner()) = KnownVersion::Unknown;
-        }
-    }
-
-    /// [`fetch_server_version`](Self::fetch_server_version) from the endpoint `index` (the
-    /// tower a failover has just switched to), without the failover around it.
-    pub(super) async fn fetch_server_version_from(
-        &self,
-        index: usize,
-    ) -> Result<Option<ServerVersion>, Error> {
-        let answer = self
-            .send_with_retries(&version_request(), None, index)
-            .await;
-        self.keep_version(answer)
-    }
-
-    /// Keeps what `get-version` answered (see `fetch_server_version`).
-    fn keep_version(
+    /// Keeps what `get-version` answered: a tower that has no such operation (older than
+    /// 2.3.0: 404) or answers something that is not a version leaves it unknown
+    /// (`Ok(None)`); other failures are errors and change nothing.
+    pub(super) fn keep(
         &self,
         answer: Result<ApiResponse, Error>,
     ) -> Result<Option<ServerVersion>, Error> {
@@ -203,35 +195,43 @@ impl Client {
             version = version.as_ref().map(ServerVersion::as_str),
             "tower version"
         );
-        *self
-            .inner
-            .version
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = known;
+        self.set(known);
         Ok(version)
     }
 
-    /// Whether the version was asked for (so it is asked again after a failover).
-    pub(super) fn version_was_asked(&self) -> bool {
-        !matches!(
-            *self.inner.version.read().unwrap_or_else(|e| e.into_inner()),
-            KnownVersion::NotAsked
-        )
+    /// [`keep`](Self::keep), where a failure to answer leaves the version unknown (to be
+    /// asked again after a failover) rather than failing what asked (a sign-in, a call).
+    pub(super) fn keep_or_forget(&self, answer: Result<ApiResponse, Error>) {
+        if let Err(error) = self.keep(answer) {
+            tracing::warn!(%error, "asking the tower's version failed; it stays unknown");
+            self.set(KnownVersion::Unknown);
+        }
+    }
+}
+
+impl Client {
+    /// The tower's version, as learned when the client signed in (or by
+    /// [`fetch_server_version`](Self::fetch_server_version)), and again after a failover.
+    /// `None` when not asked yet, or when the tower does not say (older than 2.3.0).
+    pub fn server_version(&self) -> Option<ServerVersion> {
+        self.inner.version.version()
     }
 
-    /// Refuses, before anything is sent, a call that the tower's known version predates.
-    pub(super) fn check_available(&self, request: &ApiRequest) -> Result<(), Error> {
-        let (Some(since), Some(version)) = (request.availability(), self.server_version()) else {
-            return Ok(());
-        };
-        if version.predates(&since) {
-            return Err(Error::ServerTooOld {
-                operation: request.operation(),
-                since,
-                server_version: version.to_string(),
-            });
-        }
-        Ok(())
+    /// Asks the tower its version (`GET get-version`) and keeps it for
+    /// [`server_version`](Self::server_version) and for refusing calls that the version
+    /// predates. A tower that has no such operation (older than 2.3.0: 404) or answers
+    /// something that is not a version leaves it unknown (`Ok(None)`); other failures are
+    /// errors and change nothing.
+    pub async fn fetch_server_version(&self) -> Result<Option<ServerVersion>, Error> {
+        let answer = self.execute(version_request()).await;
+        self.inner.version.keep(answer)
+    }
+
+    /// Asks the tower's version at sign-in: a failure to answer leaves it unknown (and the
+    /// sign-in successful), to be asked again after a failover.
+    pub(crate) async fn learn_server_version(&self) {
+        let answer = self.execute(version_request()).await;
+        self.inner.version.keep_or_forget(answer);
     }
 }
 
