@@ -283,6 +283,52 @@ mod tests {
         }
     }
 
+    /// Layers point one way: no shared module (anything outside `commands/` but `main.rs`)
+    /// names a command, and a command's module names no other command, the catalogue or the
+    /// tree: only the shared flags (`args`, `global`).
+    #[test]
+    fn layers_point_one_way() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![src.clone()];
+        let mut checked = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let relative = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            checked += 1;
+            match relative.strip_prefix("commands/") {
+                None if relative != "main.rs" => assert!(
+                    !text.contains("commands::"),
+                    "{relative}: a shared module names a command"
+                ),
+                Some("mod.rs" | "verbs.rs") | None => {}
+                Some(command) => {
+                    for (at, _) in text.match_indices("super::") {
+                        let named = &text[at + "super::".len()..];
+                        assert!(
+                            ["args", "global"]
+                                .iter()
+                                .any(|shared| named.starts_with(shared)),
+                            "commands/{command} names `super::{}`",
+                            named
+                                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                                .next()
+                                .unwrap_or("")
+                        );
+                    }
+                }
+            }
+        }
+        assert!(checked > 30, "only {checked} source files were read");
+    }
+
     #[test]
     fn fields_named_like_global_flags_get_a_prefix() {
         assert_eq!(operation::flag_name("orderBy"), "order-by");
