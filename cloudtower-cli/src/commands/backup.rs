@@ -31,8 +31,8 @@ pub fn command(module: &str, resource: &ResourceSchema) -> Command {
              backup tool reads",
         )
         .after_help(format!(
-            "Examples:\n  cloudtower {module} backup NAME\n  \
-             cloudtower {module} backup --where name_starts_with=test- --no-wait"
+            "Examples:\n  cloudtower {module} backup NAME --name nightly\n  \
+             cloudtower {module} backup NAME -o json"
         ))
         .arg(args::keys_arg(resource, true))
         .args(args::snapshot_args())

@@ -17,8 +17,8 @@ pub fn command(module: &str, resource: &ResourceSchema) -> Command {
     Command::new(NAME)
         .about("Snapshot VMs (create-vm-snapshot)")
         .after_help(format!(
-            "Examples:\n  cloudtower {module} snapshot NAME\n  \
-             cloudtower {module} snapshot --where name_starts_with=test- --no-wait"
+            "Examples:\n  cloudtower {module} snapshot NAME --name before-upgrade\n  \
+             cloudtower {module} snapshot NAME OTHER-NAME --no-wait"
         ))
         .arg(args::keys_arg(resource, true))
         .args(args::snapshot_args())

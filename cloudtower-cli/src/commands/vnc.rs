@@ -22,7 +22,7 @@ pub fn command(module: &str, resource: &'static ResourceSchema) -> Command {
         .about("The noVNC console URL of a VM (get-vm-vnc-info)")
         .after_help(format!(
             "Examples:\n  cloudtower {module} vnc NAME\n  \
-             cloudtower {module} vnc --where name_starts_with=test- --no-wait"
+             cloudtower {module} vnc NAME OTHER-NAME -o json"
         ))
         .arg(args::keys_arg(resource, true))
 }
