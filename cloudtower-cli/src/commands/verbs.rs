@@ -174,51 +174,54 @@ impl Verb {
         }
     }
 
-    /// Parses the verb's options from its matches, then runs it.
-    pub async fn run(
-        &self,
-        context: &mut Context,
+    /// Parses the verb's options from its matches (now: a flag its command does not declare
+    /// panics here under clap's debug assertions), and returns the run over them.
+    pub fn run<'a>(
+        &'a self,
+        context: &'a mut Context,
         resource: &'static ResourceSchema,
         matches: &ArgMatches,
-    ) -> Result<()> {
+    ) -> LocalBoxFuture<'a, Result<()>> {
         match self {
             Verb::List => {
-                list::run(
-                    context,
-                    resource,
-                    list::Options::from_matches(resource, matches),
-                )
-                .await
+                let options = list::Options::from_matches(resource, matches);
+                Box::pin(list::run(context, resource, options))
             }
-            Verb::Get => get::run(context, resource, get::Options::from_matches(matches)).await,
-            Verb::Count => {
-                count::run(context, resource, count::Options::from_matches(matches)).await
-            }
+            Verb::Get => Box::pin(get::run(
+                context,
+                resource,
+                get::Options::from_matches(matches),
+            )),
+            Verb::Count => Box::pin(count::run(
+                context,
+                resource,
+                count::Options::from_matches(matches),
+            )),
             Verb::Create(create) => {
                 let options = create::Options::from_matches(create, matches);
-                create::run(context, create, options).await
+                Box::pin(create::run(context, create, options))
             }
             Verb::Update(update) => {
                 let options = update::Options::from_matches(update, matches);
-                update::run(context, resource, update, options).await
+                Box::pin(update::run(context, resource, update, options))
             }
             Verb::Delete(operation) => {
                 let options = delete::Options::from_matches(matches);
-                delete::run(context, resource, operation, options).await
+                Box::pin(delete::run(context, resource, operation, options))
             }
             Verb::Act(act) => {
                 let options = act::Options::from_matches(act, matches);
-                act::run(context, resource, act, options).await
+                Box::pin(act::run(context, resource, act, options))
             }
             Verb::Snapshot(operation) => {
                 let options = snapshot::Options::from_matches(matches);
-                snapshot::run(context, resource, operation, options).await
+                Box::pin(snapshot::run(context, resource, operation, options))
             }
             Verb::Backup(backup) => {
                 let options = backup::Options::from_matches(matches);
-                backup::run(context, resource, backup, options).await
+                Box::pin(backup::run(context, resource, backup, options))
             }
-            Verb::Helper(helper) => (helper.run)(context, resource, matches).await,
+            Verb::Helper(helper) => (helper.run)(context, resource, matches),
         }
     }
 }
