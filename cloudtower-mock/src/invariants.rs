@@ -12,7 +12,9 @@ use crate::table::{is_timestamp_field, schema};
 /// - every nested `{id, …}` a relation holds names a record of its type;
 /// - both sides of a relation agree (where each type has exactly one relation to the other);
 /// - `<relation>_num` counts equal the length of the relation they count;
-/// - timestamps are RFC 3339 (or null), never `""`.
+/// - timestamps are RFC 3339 (or null), never `""`;
+/// - sizes and counts are never negative, usages (percentages or ratios) lie in 0..=100, and a
+///   used size is no more than the size it is part of.
 pub(crate) fn violations(store: &Store) -> Vec<String> {
     let schema = schema();
     let mut out = Vec::new();
@@ -38,6 +40,7 @@ pub(crate) fn violations(store: &Store) -> Vec<String> {
                     }
                 }
             }
+            out.extend(implausible_sizes(&at, record));
             for relation in &shape.relations {
                 let held = relation_ids(&record[relation.field.as_str()]);
                 for target in &held {
@@ -93,6 +96,35 @@ pub(crate) fn violations(store: &Store) -> Vec<String> {
                         ));
                     }
                 }
+            }
+        }
+    }
+    out
+}
+
+/// Sizes, counts and usages of one record that no tower would show.
+fn implausible_sizes(at: &str, record: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(fields) = record.as_object() else {
+        return out;
+    };
+    for (name, value) in fields {
+        let Some(number) = value.as_f64() else {
+            continue;
+        };
+        let sized = name.ends_with("_size") || name == "size" || name.ends_with("_num");
+        if sized && number < 0.0 {
+            out.push(format!("{at}: `{name}` is {number}, below 0"));
+        }
+        if name.ends_with("_usage") && !(0.0..=100.0).contains(&number) {
+            out.push(format!("{at}: `{name}` is {number}, not a usage"));
+        }
+    }
+    for (part, whole) in [("used_size", "size"), ("used_size", "total_size")] {
+        let value = |field: &str| fields.get(field).and_then(Value::as_f64);
+        if let (Some(used), Some(total)) = (value(part), value(whole)) {
+            if total > 0.0 && used > total {
+                out.push(format!("{at}: `{part}` {used} exceeds `{whole}` {total}"));
             }
         }
     }

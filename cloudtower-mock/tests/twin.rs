@@ -209,6 +209,34 @@ async fn folders_gpus_and_pci_nics_are_added_to_vms_and_show_on_both_sides() {
     );
     assert_eq!(folder["vm_num"], folder["vms"].as_array().unwrap().len());
     assert_eq!(tower.violations(), Vec::<String>::new());
+
+    // And removed again, from both sides.
+    session
+        .mutate("remove-vm-from-folder", &json!({"where": web}))
+        .await;
+    session
+        .mutate(
+            "remove-vm-gpu-device",
+            &json!({"where": web, "data": [{"gpu_id": id_of(&gpu), "amount": 1}]}),
+        )
+        .await;
+    session
+        .mutate(
+            "remove-vm-pci-nic",
+            &json!({"where": web, "data": {"pci_nics": {"id": id_of(&nic)}}}),
+        )
+        .await;
+    let vm = first(&session, "get-vms", web.clone()).await;
+    assert!(vm["folder"].is_null(), "{vm}");
+    assert_eq!(vm["gpu_devices"], json!([]));
+    assert_eq!(vm["pci_nics"], json!([]));
+    let folder = first(&session, "get-vm-folders", json!({"id": id_of(&folder)})).await;
+    assert!(!folder["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["id"] == vm["id"]));
+    assert_eq!(tower.violations(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -584,4 +612,245 @@ async fn metrics_answer_a_plausible_series_per_existing_resource() {
         )
         .await;
     assert_eq!(none, json!([]));
+}
+
+#[tokio::test]
+async fn a_vm_rolled_back_to_its_snapshot_has_its_configuration_and_disks_again() {
+    let (tower, session) = Session::start().await;
+    let before = first(&session, "get-vms", json!({"name": "web-2"})).await;
+    let id = id_of(&before);
+    let disks = before["vm_disks"].as_array().unwrap().len();
+    let snapshot = &session
+        .mutate(
+            "create-vm-snapshot",
+            &json!({"data": [{"vm_id": id, "name": "before-changes"}]}),
+        )
+        .await[0];
+
+    let vcpu = before["vcpu"].as_i64().unwrap();
+    session
+        .mutate(
+            "update-vm-basic-info",
+            &json!({"where": {"id": id}, "data": {"vcpu": vcpu * 2, "cpu_cores": vcpu * 2, "cpu_sockets": 1}}),
+        )
+        .await;
+    session
+        .mutate(
+            "add-vm-disk",
+            &json!({"where": {"id": id}, "data": {"vm_disks": {"mount_new_create_disks": [{
+                "boot": 9, "bus": "VIRTIO",
+                "vm_volume": {"name": "added-after", "size": 1, "size_unit": "GB",
+                              "elf_storage_policy": "REPLICA_2_THIN_PROVISION"}}]}}}),
+        )
+        .await;
+    let volume = first(
+        &session,
+        "get-vm-volumes",
+        json!({"vm_disks_some": {"vm": {"id": id}}}),
+    )
+    .await;
+    let grown = volume["size"].as_i64().unwrap() * 2;
+    session
+        .mutate(
+            "update-vm-volume",
+            &json!({"where": {"id": volume["id"]}, "data": {"size": grown}}),
+        )
+        .await;
+    let changed = first(&session, "get-vms", json!({"id": id})).await;
+    assert_eq!(changed["vcpu"], vcpu * 2);
+    assert_eq!(changed["vm_disks"].as_array().unwrap().len(), disks + 1);
+
+    session
+        .mutate(
+            "rollback-vm",
+            &json!({"where": {"id": id}, "data": {"snapshot_id": id_of(snapshot)}}),
+        )
+        .await;
+    let after = first(&session, "get-vms", json!({"id": id})).await;
+    assert_eq!(after["vcpu"], before["vcpu"]);
+    assert_eq!(after["cpu"], before["cpu"]);
+    assert_eq!(after["memory"], before["memory"]);
+    assert_eq!(after["status"], "STOPPED");
+    assert_eq!(
+        after["vm_disks"].as_array().unwrap().len(),
+        disks,
+        "the disk added after the snapshot is gone: {after}"
+    );
+    let restored = first(&session, "get-vm-volumes", json!({"id": volume["id"]})).await;
+    assert_eq!(
+        restored["size"], volume["size"],
+        "the volume's size is the snapshot's"
+    );
+    assert_eq!(after["size"], before["size"]);
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn disks_grow_cd_roms_eject_plans_pause_and_volumes_roll_back() {
+    let (tower, session) = Session::start().await;
+    let vm = first(&session, "get-vms", json!({"name": "web-2"})).await;
+    let disk = first(
+        &session,
+        "get-vm-disks",
+        json!({"vm": {"id": vm["id"]}, "type": "DISK"}),
+    )
+    .await;
+    let volume = first(
+        &session,
+        "get-vm-volumes",
+        json!({"id": disk["vm_volume"]["id"]}),
+    )
+    .await;
+    let size = volume["size"].as_f64().unwrap();
+
+    // A snapshot of the volume as it is, then the disk grows (and never shrinks).
+    let snapshot = &session
+        .mutate(
+            "create-vm-volume-snapshot",
+            &json!([{"volume_id": volume["id"], "name": "before-growth", "description": ""}]),
+        )
+        .await[0];
+    let grown = (size as i64 >> 30) * 2 + 1;
+    session
+        .mutate(
+            "expand-vm-disk",
+            &json!({"where": {"id": disk["id"]}, "size": grown, "size_unit": "GB"}),
+        )
+        .await;
+    let read = first(&session, "get-vm-volumes", json!({"id": volume["id"]})).await;
+    assert_eq!(read["size"].as_f64().unwrap(), (grown << 30) as f64);
+    let (status, answer) = session
+        .call(
+            "expand-vm-disk",
+            &json!({"where": {"id": disk["id"]}, "size": 1, "size_unit": "MB"}),
+        )
+        .await;
+    assert_eq!(status, 400, "a disk does not shrink: {answer}");
+    session
+        .mutate(
+            "rollback-vm-volume",
+            &json!([{"volume_snapshot_id": id_of(snapshot)}]),
+        )
+        .await;
+    let read = first(&session, "get-vm-volumes", json!({"id": volume["id"]})).await;
+    assert_eq!(
+        read["size"].as_f64().unwrap(),
+        size,
+        "the snapshot's size again"
+    );
+
+    // CD-ROMs: ejected, disabled.
+    let (_, cd_roms) = session
+        .call("get-vm-disks", &json!({"where": {"type": "CD_ROM"}}))
+        .await;
+    if let Some(cd_rom) = cd_roms.as_array().and_then(|c| c.first()) {
+        session
+            .mutate(
+                "eject-iso-from-vm-cd-rom",
+                &json!({"where": {"id": cd_rom["id"]}}),
+            )
+            .await;
+        session
+            .mutate(
+                "toggle-vm-cd-rom-disable",
+                &json!({"where": {"id": cd_rom["id"]}, "disabled": true}),
+            )
+            .await;
+        let read = first(&session, "get-vm-disks", json!({"id": cd_rom["id"]})).await;
+        assert!(read["elf_image"].is_null(), "{read}");
+        assert_eq!(read["disabled"], true);
+    } else {
+        panic!("the seed holds a CD-ROM: {cd_roms}");
+    }
+
+    // Snapshot plans pause and resume.
+    let (_, plans) = session.call("get-snapshot-plans", &json!({})).await;
+    let plan = plans[0].clone();
+    assert!(plan.is_object(), "the seed holds a snapshot plan: {plans}");
+    session
+        .mutate(
+            "suspend-snapshot-plan",
+            &json!({"where": {"id": plan["id"]}}),
+        )
+        .await;
+    let read = first(&session, "get-snapshot-plans", json!({"id": plan["id"]})).await;
+    assert_eq!(read["status"], "SUSPENDED");
+    session
+        .mutate(
+            "resume-snapshot-plan",
+            &json!({"where": {"id": plan["id"]}}),
+        )
+        .await;
+    let read = first(&session, "get-snapshot-plans", json!({"id": plan["id"]})).await;
+    assert_eq!(read["status"], "NORMAL");
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn relations_join_and_leave_flags_are_set_and_alerts_resolve() {
+    let (tower, session) = Session::start().await;
+    // add-Ys-to-X / remove-Ys-from-X, over a list of params.
+    let datacenter = first(&session, "get-datacenters", json!({})).await;
+    let cluster = first(&session, "get-clusters", json!({})).await;
+    let params =
+        json!([{"where": {"id": datacenter["id"]}, "data": {"clusters": {"id": cluster["id"]}}}]);
+    session
+        .mutate("remove-clusters-from-datacenter", &params)
+        .await;
+    let read = first(&session, "get-datacenters", json!({"id": datacenter["id"]})).await;
+    assert!(
+        !read["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == cluster["id"]),
+        "{read}"
+    );
+    session.mutate("add-clusters-to-datacenter", &params).await;
+    let read = first(&session, "get-datacenters", json!({"id": datacenter["id"]})).await;
+    assert!(
+        read["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == cluster["id"]),
+        "{read}"
+    );
+    let cluster = first(&session, "get-clusters", json!({"id": cluster["id"]})).await;
+    assert_eq!(
+        cluster["datacenters"][0]["id"], datacenter["id"],
+        "{cluster}"
+    );
+
+    // A flag beside `where`.
+    let disk = first(&session, "get-vm-disks", json!({"type": "DISK"})).await;
+    session
+        .mutate(
+            "set-vm-disk-resident-in-cache",
+            &json!({"where": {"id": disk["id"]}, "resident_in_cache": true}),
+        )
+        .await;
+    let read = first(
+        &session,
+        "get-vm-volumes",
+        json!({"id": disk["vm_volume"]["id"]}),
+    )
+    .await;
+    assert_eq!(read["resident_in_cache"], true, "{read}");
+
+    // Alerts resolve.
+    let (_, alerts) = session
+        .call("get-alerts", &json!({"where": {"ended": false}}))
+        .await;
+    let alert = alerts[0].clone();
+    assert!(alert.is_object(), "the seed holds an open alert: {alerts}");
+    session
+        .mutate("resolve-alert", &json!({"where": {"id": alert["id"]}}))
+        .await;
+    let read = first(&session, "get-alerts", json!({"id": alert["id"]})).await;
+    assert_eq!(read["ended"], true);
+    assert!(read["local_end_time"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty()));
+    assert_eq!(tower.violations(), Vec::<String>::new());
 }

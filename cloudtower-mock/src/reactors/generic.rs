@@ -53,8 +53,13 @@ pub(crate) fn answer(store: &mut Store, path: &str, request: &Value) -> Result<V
             }
             Some(OtherShape::Copy { resource }) => copy_selected(store, resource, request),
             Some(OtherShape::Update { resource }) => {
-                update_by_name(store, resource, op.response.as_ref(), request)
+                update_by_name(store, path, resource, op.response.as_ref(), request)
             }
+            Some(OtherShape::Relate {
+                resource,
+                relation,
+                add,
+            }) => relate(store, path, resource, relation, add, request),
             None => schema_only(store, path, op.response.as_ref(), request),
         },
     }
@@ -682,6 +687,8 @@ pub(crate) fn seed(store: &mut Store) {
             }
         }
     }
+    // What no relation names but automation acts on at once: an open alert to resolve.
+    referred.push("Alert");
     referred.sort_unstable();
     referred.dedup();
     // The VM slice's sample inventory comes first; every other type gets one record.
@@ -846,10 +853,19 @@ pub(crate) enum OtherShape {
     Copy {
         resource: &'static str,
     },
-    /// `update-X` taking `{where, data}` over X's filter and answering X (a response of
-    /// another shape than the regular update's, e.g. records without tasks).
+    /// `update-X…` taking `{where, data}` over the filter of a resource (a response of another
+    /// shape than the regular update's: records without tasks, or another resource, as
+    /// `update-vm-nic-basic-info` answers the NIC's VM).
     Update {
         resource: &'static str,
+    },
+    /// `add-Ys-to-X` / `remove-Ys-from-X` (and `mount-` / `unmount-`): `{where, data: {ys:
+    /// <Y filter>}}`, the Ys `data` selects added to (removed from) the to-many relation `ys`
+    /// of each X `where` selects.
+    Relate {
+        resource: &'static str,
+        relation: &'static cloudtower_schema::Relation,
+        add: bool,
     },
 }
 
@@ -869,14 +885,45 @@ pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
             resource: resource.name.as_str(),
         });
     }
-    if path.starts_with("update-") {
-        let params = schema().fields(request.named()?)?;
+    // The params type of one request (or of each element of a list of them).
+    let params_type = match request {
+        Ty::Array(element) => element.named()?,
+        other => other.named()?,
+    };
+    if ["update-", "set-", "toggle-"]
+        .iter()
+        .any(|verb| path.starts_with(verb))
+    {
+        let params = schema().fields(params_type)?;
         let filter = params.iter().find(|f| f.name == "where")?.ty.named()?;
-        params.iter().find(|f| f.name == "data")?;
-        let resource = schema().resources.iter().find(|r| r.filter == filter)?;
-        let (answered, _, _) = response_shape(op.response.as_ref()?)?;
-        return (answered == resource.name).then_some(OtherShape::Update {
-            resource: resource.name.as_str(),
+        let resource = filtered_resource(filter)?;
+        // What it sets: `data`, else params beside `where` named as fields of the resource.
+        let sets = params.iter().any(|f| {
+            f.name == "data" || (f.name != "where" && crate::table::has_field(resource, &f.name))
+        });
+        return sets.then_some(OtherShape::Update { resource });
+    }
+    if ["add-", "remove-", "mount-", "unmount-"]
+        .iter()
+        .any(|verb| path.starts_with(verb))
+    {
+        let params = schema().fields(params_type)?;
+        let filter = params.iter().find(|f| f.name == "where")?.ty.named()?;
+        let resource = filtered_resource(filter)?;
+        let data = params.iter().find(|f| f.name == "data")?.ty.named()?;
+        let shape = schema().resource(resource)?;
+        let relation = schema().fields(data)?.iter().find_map(|f| {
+            let relation = shape
+                .relations
+                .iter()
+                .find(|r| r.many && r.field == f.name)?;
+            let filter = &schema().resource(&relation.resource)?.filter;
+            (f.ty.named() == Some(filter.as_str())).then_some(relation)
+        })?;
+        return Some(OtherShape::Relate {
+            resource,
+            relation,
+            add: path.starts_with("add-") || path.starts_with("mount-"),
         });
     }
     if path.starts_with("create-") || path.starts_with("clone-") || path.starts_with("copy-") {
@@ -1076,18 +1123,35 @@ fn create_by_name(
 }
 
 /// An update outside the regular shape: the fields of `data` matched by name
-/// ([`fields_by_name`]) set on every record `where` selects, answered as the response type
-/// says (a task per record, applied when it ends; or the records, updated at once).
+/// ([`fields_by_name`]) set on every record `where` selects. Answering those records, as the
+/// response type says: a task per record, applied when it ends, or the records updated at
+/// once. Answering another resource (the NIC's VM): set at once, answered as
+/// [`schema_only`] answers from the store.
 fn update_by_name(
     store: &mut Store,
+    path: &str,
     resource: &str,
     response: Option<&Ty>,
     request: &Value,
 ) -> Result<Value, ApiError> {
-    let set = fields_by_name(store, resource, &request["data"])?;
-    let (list, with_task) = response
-        .and_then(response_shape)
-        .map_or((true, false), |(_, list, with_task)| (list, with_task));
+    // `data`, else the params beside `where` (`set-vm-disk-resident-in-cache`).
+    let set = if request["data"].is_object() {
+        fields_by_name(store, resource, &request["data"])?
+    } else {
+        let mut params = request.clone();
+        if let Some(params) = params.as_object_mut() {
+            params.remove("where");
+        }
+        fields_by_name(store, resource, &params)?
+    };
+    let shape = response.and_then(response_shape);
+    if shape.is_none_or(|(answered, _, _)| answered != resource) {
+        for id in selected(store, resource, request)? {
+            store.update(resource, &id, |current| current.extend(set.clone()));
+        }
+        return schema_only(store, path, response, request);
+    }
+    let (list, with_task) = shape.map_or((true, false), |(_, list, with_task)| (list, with_task));
     let mut answers = Vec::new();
     for id in selected(store, resource, request)? {
         if with_task {
@@ -1112,6 +1176,71 @@ fn update_by_name(
     } else {
         answers.pop().unwrap_or_default()
     })
+}
+
+/// [`OtherShape::Relate`]: for each params (one, or each of a list), the records of the
+/// relation's resource that `data.<relation>` selects join (or leave) the relation of every
+/// record `where` selects, when the task per record ends; answered with those tasks.
+fn relate(
+    store: &mut Store,
+    path: &str,
+    resource: &str,
+    relation: &cloudtower_schema::Relation,
+    add: bool,
+    request: &Value,
+) -> Result<Value, ApiError> {
+    let all: Vec<&Value> = match request {
+        Value::Array(items) => items.iter().collect(),
+        one => vec![one],
+    };
+    let mut planned = Vec::new();
+    for params in all {
+        let picked = selected_ids(store, &relation.resource, &params["data"][&relation.field])?;
+        let mut held = Vec::new();
+        for id in &picked {
+            held.push(nested(
+                store,
+                resource,
+                &relation.field,
+                &relation.resource,
+                id,
+            )?);
+        }
+        for id in selected(store, resource, params)? {
+            planned.push((id, held.clone()));
+        }
+    }
+    let verb = if add { "Add to" } else { "Remove from" };
+    let mut answers = Vec::new();
+    for (id, held) in planned {
+        let Some(record) = store.records.find(resource, &id).cloned() else {
+            continue;
+        };
+        let (kind, field, changed) = (resource.to_owned(), relation.field.clone(), id.clone());
+        let task = Task::new(&format!("{verb} {field} ({path})"), resource, &id).on_success(
+            move |s: &mut Store| {
+                s.update(&kind, &changed, |record| {
+                    let slot = record.entry(field).or_insert_with(|| json!([]));
+                    if !slot.is_array() {
+                        *slot = json!([]);
+                    }
+                    if let Value::Array(list) = slot {
+                        if add {
+                            for item in held {
+                                if !list.iter().any(|i| i["id"] == item["id"]) {
+                                    list.push(item);
+                                }
+                            }
+                        } else {
+                            list.retain(|i| !held.iter().any(|h| h["id"] == i["id"]));
+                        }
+                    }
+                })
+            },
+        );
+        answers.push(task.answer(store, record));
+    }
+    Ok(Value::Array(answers))
 }
 
 /// A copy of each record of `resource` that `where` selects (each element's, for a list of

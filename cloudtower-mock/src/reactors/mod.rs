@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use cloudtower_schema::OperationKind;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::state::{ApiError, Store};
 use crate::table::schema;
@@ -135,6 +135,52 @@ pub(crate) const REGISTRY: &[Entry] = &[
         more::add_vm_gpu_device(s, b)
     }),
     store("add-vm-pci-nic", "vm", |s, b, _| more::add_vm_pci_nic(s, b)),
+    store("remove-vm-from-folder", "vm", |s, b, _| {
+        more::remove_vm_from_folder(s, b)
+    }),
+    store("remove-vm-gpu-device", "vm", |s, b, _| {
+        more::remove_vm_gpu_device(s, b)
+    }),
+    store("remove-vm-pci-nic", "vm", |s, b, _| {
+        more::remove_vm_pci_nic(s, b)
+    }),
+    store("expand-vm-disk", "vm", |s, b, _| more::expand_vm_disk(s, b)),
+    store("eject-iso-from-vm-cd-rom", "vm", |s, b, _| {
+        more::eject_iso(s, b)
+    }),
+    store("set-vm-disk-resident-in-cache", "vm", |s, b, _| {
+        more::set_disk_resident_in_cache(s, b)
+    }),
+    store("toggle-vm-cd-rom-disable", "vm", |s, b, _| {
+        more::toggle_cd_rom(s, b)
+    }),
+    store("create-vm-volume-snapshot", "vm-volume", |s, b, _| {
+        more::create_vm_volume_snapshot(s, b)
+    }),
+    store("rollback-vm-volume", "vm-volume", |s, b, _| {
+        more::rollback_vm_volume(s, b)
+    }),
+    store(
+        "rollback-nvmf-namespace-from-snapshot",
+        "nvmf",
+        |s, b, _| more::rollback_namespace_from_snapshot(s, b),
+    ),
+    store("resolve-alert", "alert", |s, b, _| {
+        let now = crate::json::now_rfc3339();
+        more::set_on_selected(s, b, "Alert", json!({"ended": true, "local_end_time": now}))
+    }),
+    store("suspend-snapshot-plan", "snapshot-plan", |s, b, _| {
+        more::set_on_selected(s, b, "SnapshotPlan", json!({"status": "SUSPENDED"}))
+    }),
+    store("resume-snapshot-plan", "snapshot-plan", |s, b, _| {
+        more::set_on_selected(s, b, "SnapshotPlan", json!({"status": "NORMAL"}))
+    }),
+    store("suspend-backup-plan", "backup", |s, b, _| {
+        more::set_on_selected(s, b, "BackupPlan", json!({"status": "PAUSED"}))
+    }),
+    store("resume-backup-plan", "backup", |s, b, _| {
+        more::set_on_selected(s, b, "BackupPlan", json!({"status": "WORKING"}))
+    }),
     store("clone-vm-template-from-vm", "vm-template", |s, b, _| {
         more::template_from_vm(s, b, false)
     }),

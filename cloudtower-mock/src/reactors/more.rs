@@ -603,3 +603,360 @@ pub(crate) fn create_hosts(store: &mut Store, body: &Value) -> Result<Value, Api
     }
     Ok(Value::Array(answers))
 }
+
+/// `remove-vm-from-folder`: the VMs leave their folder.
+pub(crate) fn remove_vm_from_folder(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let change: VmChange = Box::new(|vm| set_field(vm, "folder", Value::Null));
+    Ok(Value::Array(vm::vm_answers(
+        store,
+        &ids,
+        "Remove VM from folder",
+        Some(change),
+    )))
+}
+
+/// Removes the nested forms whose ids are in `gone` from the to-many relation `field`.
+fn remove_from(vm: &mut serde_json::Map<String, Value>, field: &str, gone: &[String]) {
+    if let Some(Value::Array(list)) = vm.get_mut(field) {
+        list.retain(|item| {
+            !item["id"]
+                .as_str()
+                .is_some_and(|id| gone.iter().any(|g| g == id))
+        });
+    }
+}
+
+/// `remove-vm-gpu-device`: the GPUs named by `data[].gpu_id` are no longer passed through.
+pub(crate) fn remove_vm_gpu_device(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let gone: Vec<String> = items(body, "data")
+        .iter()
+        .map(|g| text(g, "gpu_id").to_owned())
+        .collect();
+    let change: VmChange = Box::new(move |vm| remove_from(vm, "gpu_devices", &gone));
+    Ok(Value::Array(vm::vm_answers(
+        store,
+        &ids,
+        "Remove GPU device from VM",
+        Some(change),
+    )))
+}
+
+/// `remove-vm-pci-nic`: the host NICs `data.pci_nics` selects are no longer passed through.
+pub(crate) fn remove_vm_pci_nic(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let gone = generic::selected_ids(store, "Nic", &body["data"]["pci_nics"])?;
+    let change: VmChange = Box::new(move |vm| remove_from(vm, "pci_nics", &gone));
+    Ok(Value::Array(vm::vm_answers(
+        store,
+        &ids,
+        "Remove PCI NIC from VM",
+        Some(change),
+    )))
+}
+
+/// Each record of `resource` that `where` selects takes `fields` when its task ends
+/// (`suspend-snapshot-plan`: `status`; `resolve-alert`: `ended`).
+pub(crate) fn set_on_selected(
+    store: &mut Store,
+    body: &Value,
+    resource: &'static str,
+    fields: Value,
+) -> Result<Value, ApiError> {
+    let ids = generic::selected_ids(store, resource, &body["where"])?;
+    if ids.is_empty() {
+        return Err(ApiError::nothing_selected(format!(
+            "no {resource} matches `where`"
+        )));
+    }
+    let mut answers = Vec::new();
+    for id in ids {
+        let Some(record) = store.records.find(resource, &id).cloned() else {
+            continue;
+        };
+        let (changed, fields) = (id.clone(), fields.clone());
+        answers.push(
+            Task::new(&format!("Update {resource}"), resource, &id)
+                .on_success(move |s: &mut Store| {
+                    s.update(resource, &changed, |r| crate::json::set(r, fields))
+                })
+                .answer(store, record),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// The VM disks `where` selects, by VM: what the CD-ROM and disk operations act on.
+fn disks_by_vm(store: &Store, filter: &Value) -> Result<Vec<(String, Vec<Value>)>, ApiError> {
+    let ids = generic::selected_ids(store, "VmDisk", filter)?;
+    if ids.is_empty() {
+        return Err(ApiError::nothing_selected("no VM disk matches `where`"));
+    }
+    let mut by_vm: Vec<(String, Vec<Value>)> = Vec::new();
+    for id in ids {
+        let Some(disk) = store.records.find("VmDisk", &id).cloned() else {
+            continue;
+        };
+        let vm = text(&disk["vm"], "id").to_owned();
+        match by_vm.iter_mut().find(|(v, _)| *v == vm) {
+            Some((_, disks)) => disks.push(disk),
+            None => by_vm.push((vm, vec![disk])),
+        }
+    }
+    Ok(by_vm)
+}
+
+/// A task per VM that applies `change` to each of its selected disks when it ends.
+fn disk_answers(
+    store: &mut Store,
+    by_vm: Vec<(String, Vec<Value>)>,
+    description: &str,
+    change: impl Fn(&mut Store, &Value) + Clone + Send + 'static,
+) -> Value {
+    let mut answers = Vec::new();
+    for (vm_id, disks) in by_vm {
+        let Some(vm) = store.records.find("Vm", &vm_id).cloned() else {
+            continue;
+        };
+        let change = change.clone();
+        answers.push(
+            Task::new(description, "Vm", &vm_id)
+                .on_success(move |s: &mut Store| {
+                    for disk in &disks {
+                        change(s, disk);
+                    }
+                })
+                .answer(store, vm),
+        );
+    }
+    Value::Array(answers)
+}
+
+/// `eject-iso-from-vm-cd-rom`: the selected CD-ROMs hold no image.
+pub(crate) fn eject_iso(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let by_vm = disks_by_vm(store, &body["where"])?;
+    Ok(disk_answers(
+        store,
+        by_vm,
+        "Eject ISO from CD-ROM",
+        |s, disk| {
+            s.update("VmDisk", text(disk, "id"), |d| {
+                set_field(d, "elf_image", Value::Null);
+                set_field(d, "svt_image", Value::Null);
+            })
+        },
+    ))
+}
+
+/// `toggle-vm-cd-rom-disable`: the selected CD-ROMs are disabled or enabled.
+pub(crate) fn toggle_cd_rom(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let disabled = body["disabled"]
+        .as_bool()
+        .ok_or_else(|| ApiError::bad_request("`disabled` must be a boolean"))?;
+    let by_vm = disks_by_vm(store, &body["where"])?;
+    Ok(disk_answers(
+        store,
+        by_vm,
+        "Toggle CD-ROM",
+        move |s, disk| {
+            s.update("VmDisk", text(disk, "id"), |d| {
+                set_field(d, "disabled", disabled)
+            })
+        },
+    ))
+}
+
+/// `expand-vm-disk`: the volume behind each selected disk grows to `size` (`size_unit`); a
+/// tower refuses to shrink one, and so does the mock, before anything changes.
+pub(crate) fn expand_vm_disk(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let size = body["size"]
+        .as_i64()
+        .or_else(|| {
+            body["size"]
+                .as_f64()
+                .filter(|f| f.fract() == 0.0)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| ApiError::bad_request("`size` must be an integer"))?;
+    let size = crate::json::scale(size, body["size_unit"].as_str());
+    let by_vm = disks_by_vm(store, &body["where"])?;
+    for (_, disks) in &by_vm {
+        for disk in disks {
+            let volume = disk["vm_volume"]["id"]
+                .as_str()
+                .and_then(|id| store.records.find("VmVolume", id))
+                .ok_or_else(|| ApiError::invalid_state("a CD-ROM has no volume to expand"))?;
+            let current = volume["size"].as_f64().unwrap_or(0.0);
+            if (size as f64) < current {
+                return Err(ApiError::invalid_state(format!(
+                    "volume {} holds {current} bytes: a disk only grows",
+                    text(volume, "name")
+                )));
+            }
+        }
+    }
+    Ok(disk_answers(
+        store,
+        by_vm,
+        "Expand VM disk",
+        move |s, disk| {
+            let volume = text(&disk["vm_volume"], "id").to_owned();
+            s.update("VmVolume", &volume, |v| set_field(v, "size", size));
+            let vm = text(&disk["vm"], "id").to_owned();
+            s.refresh_vm_size(&vm);
+        },
+    ))
+}
+
+/// `rollback-vm-volume`: each volume goes back to the size its snapshot froze.
+pub(crate) fn rollback_vm_volume(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut planned = Vec::new();
+    for p in params(body) {
+        let snapshot = find(
+            store,
+            "VmVolumeSnapshot",
+            text(p, "volume_snapshot_id"),
+            "volume snapshot",
+        )?;
+        let volume = find(
+            store,
+            "VmVolume",
+            text(&snapshot["vm_volume"], "id"),
+            "volume of the snapshot",
+        )?;
+        planned.push((volume, snapshot));
+    }
+    let mut answers = Vec::new();
+    for (volume, snapshot) in planned {
+        let id = text(&volume, "id").to_owned();
+        let restored = id.clone();
+        let description = format!("Roll back volume {}", text(&volume, "name"));
+        answers.push(
+            Task::new(&description, "VmVolume", &id)
+                .on_success(move |s: &mut Store| {
+                    s.update("VmVolume", &restored, |v| {
+                        if !snapshot["size"].is_null() {
+                            set_field(v, "size", snapshot["size"].clone());
+                        }
+                    })
+                })
+                .answer(store, volume),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// `rollback-nvmf-namespace-from-snapshot`: as a LUN rolls back, for NVMe-oF namespaces.
+pub(crate) fn rollback_namespace_from_snapshot(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let mut planned = Vec::new();
+    for p in params(body) {
+        let namespace = find(store, "NvmfNamespace", text(p, "namespace_id"), "namespace")?;
+        let snapshot = find(
+            store,
+            "NvmfNamespaceSnapshot",
+            text(p, "snapshot_id"),
+            "namespace snapshot",
+        )?;
+        if snapshot["nvmf_namespace"]["id"] != namespace["id"] {
+            return Err(ApiError::invalid_state(format!(
+                "namespace snapshot {} is not a snapshot of namespace {}",
+                text(&snapshot, "name"),
+                text(&namespace, "name")
+            )));
+        }
+        planned.push((namespace, snapshot));
+    }
+    let mut answers = Vec::new();
+    for (namespace, snapshot) in planned {
+        let id = text(&namespace, "id").to_owned();
+        let restored = id.clone();
+        let description = format!(
+            "Roll back namespace {} to {}",
+            text(&namespace, "name"),
+            text(&snapshot, "name")
+        );
+        answers.push(
+            Task::new(&description, "NvmfNamespace", &id)
+                .on_success(move |s: &mut Store| {
+                    s.update("NvmfNamespace", &restored, |n| {
+                        set_field(n, "unique_size", snapshot["unique_size"].clone())
+                    })
+                })
+                .answer(store, namespace),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// `create-vm-volume-snapshot`: a snapshot of each volume `volume_id` names (the table maps
+/// no field to it), freezing the volume's size, cluster and storage policy.
+pub(crate) fn create_vm_volume_snapshot(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let mut planned = Vec::new();
+    for p in params(body) {
+        let volume = find(store, "VmVolume", text(p, "volume_id"), "volume")?;
+        let held = nested(
+            store,
+            "VmVolumeSnapshot",
+            "vm_volume",
+            "VmVolume",
+            text(&volume, "id"),
+        )?;
+        let mut frozen = json!({ "vm_volume": held, "volume_size": volume["size"] });
+        for key in [
+            "cluster",
+            "size",
+            "elf_storage_policy",
+            "elf_storage_policy_replica_num",
+            "elf_storage_policy_thin_provision",
+            "resident_in_cache",
+            "volume_sharing",
+        ] {
+            if !volume[key].is_null() {
+                frozen[key] = volume[key].clone();
+            }
+        }
+        planned.push((p.clone(), frozen));
+    }
+    let mut answers = Vec::new();
+    for (params, frozen) in planned {
+        let answer = create_with_defaults(
+            store,
+            &json!([params]),
+            "create-vm-volume-snapshot",
+            &frozen,
+        )?;
+        answers.extend(answer.as_array().cloned().unwrap_or_default());
+    }
+    Ok(Value::Array(answers))
+}
+
+/// `set-vm-disk-resident-in-cache`: the volume behind each selected disk is (or is no
+/// longer) kept resident in the cache tier.
+pub(crate) fn set_disk_resident_in_cache(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let resident = body["resident_in_cache"]
+        .as_bool()
+        .ok_or_else(|| ApiError::bad_request("`resident_in_cache` must be a boolean"))?;
+    let by_vm = disks_by_vm(store, &body["where"])?;
+    Ok(disk_answers(
+        store,
+        by_vm,
+        "Set disk resident in cache",
+        move |s, disk| {
+            if let Some(volume) = disk["vm_volume"]["id"].as_str() {
+                s.update("VmVolume", volume, |v| {
+                    set_field(v, "resident_in_cache", resident)
+                });
+            }
+        },
+    ))
+}

@@ -464,7 +464,7 @@ impl Store {
         self.drop_from_list("Vm", vm_id, "vm_nics", &gone);
     }
 
-    fn refresh_vm_size(&mut self, vm_id: &str) {
+    pub(crate) fn refresh_vm_size(&mut self, vm_id: &str) {
         let size = self
             .of_vm("VmDisk", vm_id)
             .iter()
@@ -1369,20 +1369,65 @@ pub(crate) fn rollback_vm(store: &mut Store, body: &Value) -> Result<Value, ApiE
         )));
     }
     let description = format!("Roll back to snapshot {}", text(&snapshot, "name"));
-    let change: VmChange = Box::new(move |vm| {
-        for key in ["cpu", "vcpu", "memory"] {
-            set_field(vm, key, snapshot[key].clone());
-        }
-        set_field(vm, "status", "STOPPED");
-    });
-    let answers = vm_answers(store, &ids, &description, Some(change));
-    if answers.is_empty() {
-        // Vanished since selection (an older delete finished in `store.task`).
+    let vm_id = ids[0].clone();
+    let Some(vm) = store.records.find("Vm", &vm_id).cloned() else {
         return Err(ApiError::not_found(
             "the VM was deleted while the request ran",
         ));
+    };
+    let task = Task::new(&description, "Vm", &vm_id)
+        .on_success(move |s: &mut Store| s.roll_back_vm(&vm_id, &snapshot));
+    Ok(json!([task.answer(store, vm)]))
+}
+
+impl Store {
+    /// The VM as `snapshot` froze it: its configuration, the sizes of the volumes it held, and
+    /// no disk it gained since (a tower rolls the VM's disks back with it). Volumes deleted
+    /// since are not brought back.
+    fn roll_back_vm(&mut self, vm_id: &str, snapshot: &Value) {
+        self.update("Vm", vm_id, |vm| {
+            for key in [
+                "cpu",
+                "vcpu",
+                "memory",
+                "firmware",
+                "clock_offset",
+                "cpu_model",
+                "ha",
+            ] {
+                if !snapshot[key].is_null() {
+                    set_field(vm, key, snapshot[key].clone());
+                }
+            }
+            set_field(vm, "status", "STOPPED");
+        });
+        let frozen: Vec<(String, Value)> = items(snapshot, "vm_disks")
+            .iter()
+            .filter_map(|d| Some((opt_text(d, "vm_volume_local_id")?, d["size"].clone())))
+            .collect();
+        let mut gained = Vec::new();
+        for disk in self.of_vm("VmDisk", vm_id) {
+            let Some(volume_id) = disk["vm_volume"]["id"].as_str() else {
+                continue; // A CD-ROM: not part of what a snapshot restores.
+            };
+            let local_id = self
+                .records
+                .find("VmVolume", volume_id)
+                .and_then(|v| opt_text(v, "local_id"));
+            match frozen.iter().find(|(l, _)| Some(l) == local_id.as_ref()) {
+                Some((_, size)) if !size.is_null() => {
+                    let size = size.clone();
+                    self.update("VmVolume", volume_id, |volume| {
+                        set_field(volume, "size", size)
+                    });
+                }
+                Some(_) => {}
+                None => gained.extend(opt_text(&disk, "id")),
+            }
+        }
+        self.remove_disks(vm_id, &gained);
+        self.refresh_vm_size(vm_id);
     }
-    Ok(Value::Array(answers))
 }
 
 pub(crate) fn vnc_info(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
