@@ -99,8 +99,7 @@ pub fn verb_operation(
 }
 
 /// The header parameters the operations of this build take (`external-cloudtower-id`),
-/// from the generated table. Gathered once per run: every field's flag name is checked
-/// against them.
+/// from the generated table, gathered once per run.
 pub fn header_parameters() -> &'static [&'static str] {
     static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
         let mut names: Vec<&'static str> = cloudtower_api::models::OPERATIONS

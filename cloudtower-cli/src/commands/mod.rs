@@ -396,5 +396,11 @@ mod tests {
         assert_eq!(operation::flag_name("orderBy"), "order-by");
         assert_eq!(operation::flag_name("password"), "body-password");
         assert_eq!(operation::flag_name("vm_id"), "vm-id");
+        assert_eq!(operation::flag_name("no_color"), "body-no-color");
+        assert_eq!(operation::flag_name("page_size"), "body-page-size");
+        for header in crate::schema::header_parameters() {
+            let field = header.replace('-', "_");
+            assert_eq!(operation::flag_name(&field), format!("body-{header}"));
+        }
     }
 }

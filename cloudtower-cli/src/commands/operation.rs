@@ -1,6 +1,8 @@
 //! `cloudtower <module> <operation>`: any operation of the table, its request from `--data`
 //! and a flag per field of the request type, checked against that type before it is sent.
 
+use std::sync::LazyLock;
+
 use clap::builder::PossibleValuesParser;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use cloudtower_api::client::MultipartField;
@@ -18,35 +20,27 @@ use crate::dynamic::DynList;
 use crate::failure::{Failure, Result};
 use crate::output::Format;
 use crate::references;
-use crate::schema::{api, enum_values, fields, header_parameters};
+use crate::schema::{api, enum_values, fields};
 
-/// The names of flags every command takes, and those of operations: a request field of the
-/// same name gets `--body-<name>` instead.
-const RESERVED: &[&str] = &[
-    global::PROFILE,
-    global::ENDPOINT,
-    global::USERNAME,
-    global::PASSWORD,
-    global::API_KEY,
-    global::SOURCE,
-    global::CA_CERT,
-    global::INSECURE,
-    global::TIMEOUT,
-    global::OUTPUT,
-    global::NO_WAIT,
-    global::WAIT_TIMEOUT,
-    global::NO_COLOR,
-    args::DATA,
-    args::ALL,
-    args::PAGE_SIZE,
-    "help",
-    "version",
-];
+/// The long names of the flags every command takes (the global ones, header parameters
+/// included) and of those an operation takes besides its fields: a request field of the same
+/// name gets `--body-<name>` instead.
+fn reserved() -> &'static [String] {
+    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        global::args()
+            .iter()
+            .filter_map(Arg::get_long)
+            .chain([args::DATA, args::ALL, args::PAGE_SIZE, "help", "version"])
+            .map(str::to_owned)
+            .collect()
+    });
+    &NAMES
+}
 
 /// The flag of a request field: its name in kebab case, unless every command has that flag.
 pub fn flag_name(field: &str) -> String {
     let kebab = field.to_kebab_case();
-    if RESERVED.contains(&kebab.as_str()) || header_parameters().contains(&kebab.as_str()) {
+    if reserved().contains(&kebab) {
         format!("body-{kebab}")
     } else {
         kebab
