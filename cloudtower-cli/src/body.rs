@@ -39,6 +39,24 @@ pub fn parse_json(flag: &str, text: &str) -> Result<Value> {
         .map_err(|error| Failure::Usage(format!("--{flag} is not JSON: {error}")))
 }
 
+/// An object of type `type_name` (or a list of them) from `--data` (JSON, `@FILE` or `-`) and
+/// `key=value` pairs set over it.
+pub fn object_from(type_name: &str, data: Option<&str>, pairs: &[String]) -> Result<Value> {
+    let mut value = match data {
+        Some(data) => read_data(data)?,
+        None => Value::Object(Map::new()),
+    };
+    if !pairs.is_empty() {
+        let Some(object) = value.as_object_mut() else {
+            return Err(Failure::Usage("--set needs --data to be an object".into()));
+        };
+        for pair in pairs {
+            set_pair(object, type_name, pair)?;
+        }
+    }
+    Ok(value)
+}
+
 /// A value typed `ty` as written on the command line: strings as they are, numbers and
 /// booleans parsed, enums by their wire value, lists as `a,b,c` (or JSON), anything else as
 /// JSON.

@@ -1,118 +1,24 @@
-//! Sending one operation with a JSON body, waiting for the tasks of a mutation, and printing
-//! the answer: what `cloudtower <module> <operation>` and every resource verb do.
+//! Sending one operation's request (built from the generated table's entry), waiting for the
+//! tasks of a mutation, and printing the answer: what `cloudtower <module> <operation>`, every
+//! resource verb and the MCP server's calls share.
 
 use std::time::Duration;
 
-use clap::ArgMatches;
 use cloudtower_api::client::MultipartField;
 use cloudtower_api::models::Task;
-use cloudtower_api::{Client, FilePart, WaitOptions, WaitProgress};
-use cloudtower_schema::{OperationKind, OperationSchema, Ty, TypeSchema};
+use cloudtower_api::WaitProgress;
+use cloudtower_schema::{OperationSchema, Ty};
 use futures_util::TryStreamExt;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::body::{check, merge, object_type, parse_json, parse_value, read_data, set_pair};
+use crate::body::check;
+use crate::context::Context;
 use crate::dynamic::{self, DynItem, DynList};
 use crate::failure::{Failure, Result};
-use crate::output::{id_of, Format, Printer};
+use crate::output::{id_of, Format};
 use crate::references;
-use crate::schema::{api, fields};
-use crate::session::{self, Global};
-use crate::tree::{field_id, json_id};
-
-/// What every command shares: the options, the output and, once connected, the client.
-pub struct Context {
-    pub global: Global,
-    pub printer: Printer,
-    /// `-o`, when given.
-    pub format: Option<Format>,
-    pub no_wait: bool,
-    pub wait: WaitOptions,
-    client: Option<Client>,
-}
-
-impl Context {
-    pub fn new(matches: &ArgMatches) -> Result<Context> {
-        let format = matches
-            .get_one::<String>("output")
-            .map(|text| Format::parse(text))
-            .transpose()?;
-        let wait = WaitOptions {
-            timeout: Duration::from_secs(*matches.get_one::<u64>("wait-timeout").unwrap_or(&300)),
-            ..WaitOptions::default()
-        };
-        Ok(Context {
-            global: Global::from_matches(matches),
-            printer: Printer::stdout(matches.get_flag("no-color")),
-            format,
-            no_wait: matches.get_flag("no-wait"),
-            wait,
-            client: None,
-        })
-    }
-
-    /// A context for one call of a long-running server (`cloudtower mcp`) that is already
-    /// connected: it prints nothing and never waits on its own.
-    pub fn connected(global: Global, client: Client, wait: WaitOptions) -> Context {
-        Context {
-            global,
-            printer: Printer::stdout(true),
-            format: None,
-            no_wait: true,
-            wait,
-            client: Some(client),
-        }
-    }
-
-    /// The client, signed in on first use.
-    pub async fn client(&mut self) -> Result<Client> {
-        if self.client.is_none() {
-            self.client = Some(session::connect(&self.global).await?);
-        }
-        Ok(self.client.clone().expect("just connected"))
-    }
-
-    /// `-o`, else `default`.
-    pub fn format_or(&self, default: Format) -> Format {
-        self.format.clone().unwrap_or(default)
-    }
-
-    /// A failed call as the user should read it (a refused stored session says what to do).
-    pub fn failure(&self, error: cloudtower_api::Error) -> Failure {
-        session::session_refused(&self.global, error)
-    }
-}
-
-/// `cloudtower <module> <operation>`.
-pub async fn run_operation(
-    context: &mut Context,
-    operation: &'static OperationSchema,
-    matches: &ArgMatches,
-) -> Result<()> {
-    let request = build_request(operation, matches)?;
-    let list = matches!(operation.kind, OperationKind::List { .. });
-    if list && matches.get_flag("all") {
-        let Prepared::Json(Value::Object(body)) = request else {
-            return Err(Failure::Usage("--all needs a JSON list request".into()));
-        };
-        let list = DynList {
-            operation: &operation.path,
-            connection: None,
-            body,
-        };
-        let item = operation.response.as_ref().and_then(Ty::named);
-        return print_all(context, list, matches, item, Format::Json).await;
-    }
-    let request = match request {
-        Prepared::Json(mut body) => {
-            references::resolve_for_command(context, operation, &mut body).await?;
-            Prepared::Json(body)
-        }
-        other => other,
-    };
-    let answer = send(context, operation, request).await?;
-    finish(context, operation, answer, Format::Json).await
-}
+use crate::schema::api;
+use crate::session;
 
 /// A request ready to send.
 pub enum Prepared {
@@ -122,98 +28,6 @@ pub enum Prepared {
     Multipart(Vec<MultipartField>),
 }
 
-/// The request of `cloudtower <module> <operation>`: `--data`, then each field's flag over
-/// it, checked against the operation's request type.
-fn build_request(operation: &'static OperationSchema, matches: &ArgMatches) -> Result<Prepared> {
-    let Some(request) = &operation.request else {
-        return Ok(Prepared::Empty);
-    };
-    // The flags are those of a named request type (the tree's `operation_command`); a list
-    // of params (`create-*`) comes whole from --data.
-    let type_name = match request {
-        Ty::Named(name) => name.as_str(),
-        _ => "",
-    };
-    let kind = api().resolve(type_name);
-    let mut body = match matches.try_get_one::<String>("data").ok().flatten() {
-        Some(data) => read_data(data)?,
-        None => match request {
-            Ty::Array(_) => Value::Array(Vec::new()),
-            _ => Value::Object(Map::new()),
-        },
-    };
-    for field in fields(type_name) {
-        let flag = crate::tree::flag_name(&field.name);
-        let object = body.as_object_mut();
-        if let Some(json) = matches
-            .try_get_one::<String>(&json_id(&field.name))
-            .ok()
-            .flatten()
-        {
-            let Some(object) = object else {
-                return Err(Failure::Usage(format!(
-                    "--{flag}-json: --data is not an object"
-                )));
-            };
-            merge(
-                object.entry(field.name.clone()).or_insert(Value::Null),
-                parse_json(&format!("{flag}-json"), json)?,
-            );
-            continue;
-        }
-        let Ok(Some(mut values)) = matches.try_get_many::<String>(&field_id(&field.name)) else {
-            continue;
-        };
-        let Some(object) = body.as_object_mut() else {
-            return Err(Failure::Usage(format!("--{flag}: --data is not an object")));
-        };
-        match object_type(&field.ty) {
-            Some(nested) => {
-                let slot = object
-                    .entry(field.name.clone())
-                    .or_insert_with(|| Value::Object(Map::new()));
-                let Some(slot) = slot.as_object_mut() else {
-                    return Err(Failure::Usage(format!(
-                        "--{flag}: `{}` is not an object",
-                        field.name
-                    )));
-                };
-                for pair in values {
-                    set_pair(slot, nested, pair)?;
-                }
-            }
-            None => {
-                let text = values.next_back().expect("a flag given has a value");
-                object.insert(field.name.clone(), parse_value(text, &field.ty)?);
-            }
-        }
-    }
-    match kind {
-        Some(TypeSchema::Query { .. }) => {
-            check(&operation.path, &body, request)?;
-            let pairs = body
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(key, value)| {
-                    let name = fields(type_name)
-                        .iter()
-                        .find(|f| &f.name == key)
-                        .map(|f| f.name.as_str())
-                        .expect("checked: a field of the query");
-                    (name, as_text(value))
-                })
-                .collect();
-            Ok(Prepared::Query(pairs))
-        }
-        Some(TypeSchema::Multipart { .. }) => multipart(operation, type_name, body),
-        _ => {
-            check(&operation.path, &body, request)?;
-            Ok(Prepared::Json(body))
-        }
-    }
-}
-
 /// A value as a query parameter or form field carries it: a string as it is, anything else
 /// as JSON.
 pub fn as_text(value: &Value) -> String {
@@ -221,53 +35,6 @@ pub fn as_text(value: &Value) -> String {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     }
-}
-
-/// The largest file a multipart operation's form carries whole.
-const MAX_FORM_FILE_BYTES: u64 = 256 << 20;
-
-/// A multipart form: text fields as given, file fields read from the path given.
-fn multipart(operation: &OperationSchema, type_name: &str, body: Value) -> Result<Prepared> {
-    let mut form = Vec::new();
-    let given = body.as_object().cloned().unwrap_or_default();
-    for field in fields(type_name) {
-        let Some(value) = given.get(&field.name) else {
-            if field.required {
-                return Err(Failure::Usage(format!(
-                    "invalid request for {} (nothing was sent): `{}` is required",
-                    operation.path, field.name
-                )));
-            }
-            continue;
-        };
-        let text = as_text(value);
-        if field.ty == Ty::File {
-            let unreadable = |error: std::io::Error| {
-                Failure::Usage(format!("--{}: {text}: {error}", field.name))
-            };
-            // One request holds the whole file: images go through `elf-image upload`, in chunks.
-            let size = std::fs::metadata(&text).map_err(unreadable)?.len();
-            if size > MAX_FORM_FILE_BYTES {
-                return Err(Failure::Usage(format!(
-                    "--{}: {text} has {size} bytes, more than one request carries ({} MiB); \
-                     upload images in chunks with `cloudtower elf-image upload`",
-                    field.name,
-                    MAX_FORM_FILE_BYTES >> 20
-                )));
-            }
-            let bytes = std::fs::read(&text).map_err(unreadable)?;
-            let file_name = std::path::Path::new(&text)
-                .file_name()
-                .map_or_else(|| text.clone(), |n| n.to_string_lossy().into_owned());
-            form.push(MultipartField::file(
-                &field.name,
-                FilePart::new(file_name, bytes),
-            ));
-        } else {
-            form.push(MultipartField::text(&field.name, text));
-        }
-    }
-    Ok(Prepared::Multipart(form))
 }
 
 /// Sends the request; the answer as JSON (`None` without content).
@@ -300,6 +67,21 @@ pub async fn send(
         return Ok(None);
     }
     Ok(Some(answer.decode::<Value>()?))
+}
+
+/// Checks a mutation, resolves the names given for ids in it, sends it, then waits and
+/// prints as every operation does.
+pub async fn mutate(
+    context: &mut Context,
+    operation: &'static OperationSchema,
+    mut body: Value,
+) -> Result<()> {
+    if let Some(ty) = &operation.request {
+        check(&operation.path, &body, ty)?;
+    }
+    references::resolve_for_command(context, operation, &mut body).await?;
+    let answer = send_checked(context, operation, body).await?;
+    finish(context, operation, answer, Format::Table).await
 }
 
 /// Checks `body` against the operation's request type (nothing is sent when it does not fit),
@@ -436,11 +218,10 @@ pub async fn wait(context: &mut Context, ids: &[String]) -> Result<()> {
 pub async fn print_all(
     context: &mut Context,
     list: DynList,
-    matches: &ArgMatches,
+    page_size: i32,
     item: Option<&str>,
     default: Format,
 ) -> Result<()> {
-    let page_size = *matches.get_one::<i32>("page-size").unwrap_or(&100);
     let client = context.client().await?;
     let format = context.format_or(default);
     let streaming = matches!(format, Format::Id | Format::JsonPath(_));

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::effect::{effect, Effect};
 use crate::references::references;
-use crate::schema::{api, modules};
+use crate::schema::{api, enum_values, modules};
 
 /// The operators a filter (`…WhereInput`) offers on a field, as suffixes of its name:
 /// `name_contains`, `vcpu_gte`, `labels_some`. Listed with their field, not as fields of
@@ -270,6 +270,7 @@ fn describe_type(
                 };
                 let values = enum_values(&field.ty)
                     .filter(|values| values.len() <= max_values)
+                    .map(|values| values.into_iter().map(str::to_owned).collect())
                     .unwrap_or_default();
                 explanation.fields.push(FieldFacts {
                     name: field.name.clone(),
@@ -317,17 +318,6 @@ fn operator_of<'a>(name: &'a str, names: &[&str]) -> Option<(&'a str, &'static s
         let base = name.strip_suffix(operator)?.strip_suffix('_')?;
         names.contains(&base).then_some((base, *operator))
     })
-}
-
-/// The enum values of a field's type (through an alias), if it is an enum.
-fn enum_values(ty: &Ty) -> Option<Vec<String>> {
-    match ty {
-        Ty::Named(name) => match api().resolve(name)? {
-            TypeSchema::Enum { values } => Some(values.clone()),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The fields of `type_name` that the create and update operations taking it say hold the

@@ -9,7 +9,7 @@ use cloudtower_api::Client;
 use cloudtower_schema::{OperationKind, OperationSchema, ResourceSchema, Via};
 use serde_json::Value;
 
-use crate::call::Context;
+use crate::context::Context;
 use crate::dynamic;
 use crate::failure::{Failure, Result};
 use crate::schema::api;

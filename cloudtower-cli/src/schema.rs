@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use cloudtower_schema::{ApiSchema, FieldSchema, OperationKind, OperationSchema, ResourceSchema};
+use cloudtower_schema::{
+    ApiSchema, FieldSchema, OperationKind, OperationSchema, ResourceSchema, Ty, TypeSchema,
+};
 use heck::ToKebabCase;
 
 static API: LazyLock<ApiSchema> = LazyLock::new(|| {
@@ -94,6 +96,32 @@ pub fn verb_operation(
             [only] => Some(*only),
             _ => None,
         })
+}
+
+/// The header parameters the operations of this build take (`external-cloudtower-id`),
+/// from the generated table, gathered once per run.
+pub fn header_parameters() -> &'static [&'static str] {
+    static NAMES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut names: Vec<&'static str> = cloudtower_api::models::OPERATIONS
+            .iter()
+            .flat_map(|operation| operation.headers.iter().map(|h| h.name))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    });
+    &NAMES
+}
+
+/// The values of an enum type (`None` for any other type).
+pub fn enum_values(ty: &Ty) -> Option<Vec<&'static str>> {
+    match ty {
+        Ty::Named(name) => match api().resolve(name)? {
+            TypeSchema::Enum { values } => Some(values.iter().map(String::as_str).collect()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[cfg(test)]

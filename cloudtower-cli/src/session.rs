@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::ArgMatches;
 use cloudtower_api::contract::LoginRequest;
 use cloudtower_api::models::LoginInput;
 use cloudtower_api::{Authenticator, Client, PasswordLogin, Secret};
@@ -30,38 +29,6 @@ pub struct Global {
     /// Header parameters given as flags or variables (`--external-cloudtower-id`), sent with
     /// every call of an operation that takes them.
     pub header_parameters: Vec<(&'static str, String)>,
-}
-
-impl Global {
-    pub fn from_matches(matches: &ArgMatches) -> Global {
-        let text = |name: &str| matches.get_one::<String>(name).cloned();
-        Global {
-            profile: text("profile").unwrap_or_else(|| "default".to_owned()),
-            endpoints: text("endpoint")
-                .map(|list| {
-                    list.split(',')
-                        .map(str::trim)
-                        .filter(|e| !e.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            username: text("username"),
-            password: text("password").map(Secret::new),
-            api_key: text("api-key").map(Secret::new),
-            source: text("source"),
-            ca_cert: matches.get_one::<PathBuf>("ca-cert").cloned(),
-            insecure: matches.get_flag("insecure"),
-            timeout: matches
-                .get_one::<u64>("timeout")
-                .map(|s| Duration::from_secs(*s)),
-            header_parameters: crate::tree::header_parameters()
-                .iter()
-                .copied()
-                .filter_map(|name| Some((name, matches.get_one::<String>(name)?.clone())))
-                .collect(),
-        }
-    }
 }
 
 /// A client for the profile's tower, with the endpoints and TLS options of flags and profile.
@@ -214,8 +181,21 @@ pub fn session_refused(global: &Global, error: cloudtower_api::Error) -> Failure
     }
 }
 
-/// `cloudtower login`: checks the credentials and stores the profile and its session.
-pub async fn login(global: &Global, matches: &ArgMatches) -> Result<String> {
+/// How `login` gets the password when `--password` is not given.
+pub enum PasswordSource {
+    /// The first line of stdin (`--password-stdin`).
+    Stdin,
+    /// Asked for on the terminal.
+    Prompt,
+}
+
+/// `cloudtower login`: checks the credentials and stores the profile and its session (the
+/// password too with `save_password`, to log in again when the session expires).
+pub async fn login(
+    global: &Global,
+    password_source: PasswordSource,
+    save_password: bool,
+) -> Result<String> {
     let store = Store::locate()?;
     let mut config = store.config()?;
     let mut profile = config.profile(&global.profile);
@@ -230,7 +210,6 @@ pub async fn login(global: &Global, matches: &ArgMatches) -> Result<String> {
         profile.source = global.source.clone();
     }
     let client = build_client(global, &profile)?;
-    let save_password = matches.get_flag("save-password");
     let (credentials, who) = if let Some(key) = &global.api_key {
         client.set_token(key.clone());
         verify(&client).await?;
@@ -247,8 +226,12 @@ pub async fn login(global: &Global, matches: &ArgMatches) -> Result<String> {
         };
         let password = match &global.password {
             Some(password) => password.clone(),
-            None if matches.get_flag("password-stdin") => Secret::new(read_stdin_line()?),
-            None => Secret::new(prompt(&format!("Password for {username}: "), true)?),
+            None => match password_source {
+                PasswordSource::Stdin => Secret::new(read_stdin_line()?),
+                PasswordSource::Prompt => {
+                    Secret::new(prompt(&format!("Password for {username}: "), true)?)
+                }
+            },
         };
         let login = password_login(&username, password.clone(), profile.source.as_deref());
         let token = login_token(&client, &login).await.map_err(login_failure)?;

@@ -2,7 +2,6 @@
 //! `structuredContent`, also its text), bounded in size; every refusal is a text that says
 //! what was wrong and what to try.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cloudtower_api::models::Task;
@@ -17,7 +16,7 @@ use rmcp::service::RequestContext;
 use rmcp::RoleServer;
 use serde_json::{json, Map, Value};
 
-use super::tools::{DEFAULT_FIRST, MAX_CHANGES, MAX_FIRST, MAX_FOUND, MAX_WAIT_SECONDS};
+use super::tools::{DEFAULT_FIRST, MAX_FIRST, MAX_FOUND, MAX_WAIT_SECONDS};
 use super::Tower;
 use crate::call::{self, Prepared};
 use crate::columns::columns;
@@ -958,7 +957,7 @@ cloudtower_api::cfg_watch_helper! {
                 .as_ref()
                 .and_then(Ty::named)
                 .ok_or("resource-changes takes no parameters in this API")?;
-            let limit = args.integer("limit", 1, MAX_CHANGES)?.unwrap_or(50);
+            let limit = args.integer("limit", 1, super::tools::MAX_CHANGES)?.unwrap_or(50);
             let from = args.string("from")?;
             let mut query = Map::new();
             for (field, value) in [
@@ -971,7 +970,7 @@ cloudtower_api::cfg_watch_helper! {
                 }
             }
             query.insert("limit".into(), limit.into());
-            let known: BTreeSet<&str> = fields(type_name).iter().map(|f| f.name.as_str()).collect();
+            let known: std::collections::BTreeSet<&str> = fields(type_name).iter().map(|f| f.name.as_str()).collect();
             query.retain(|key, _| known.contains(key.as_str()));
             let mut context = tower.context();
             let answer = call::send(

@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::ArgMatches;
 use cloudtower_api::{Client, WaitOptions};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -27,7 +26,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
 
-use crate::call::Context;
+use crate::context::Context;
 use crate::failure::{Failure, Result};
 use crate::session::Global;
 
@@ -41,6 +40,20 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The policy of `--allow-mutations` and `--allow-destructive` (the second needs the
+    /// first).
+    pub fn new(mutations: bool, destructive: bool) -> Result<Policy> {
+        if destructive && !mutations {
+            return Err(Failure::Usage(
+                "--allow-destructive needs --allow-mutations too".into(),
+            ));
+        }
+        Ok(Policy {
+            mutations,
+            destructive,
+        })
+    }
+
     fn describe(self) -> &'static str {
         match (self.mutations, self.destructive) {
             (false, _) => "read-only (started without --allow-mutations): changes are refused, dry runs allowed",
@@ -73,23 +86,10 @@ impl Tower {
     }
 }
 
-/// `cloudtower mcp`.
-pub async fn run(context: &mut Context, matches: &ArgMatches) -> Result<()> {
-    let mutations = matches.get_flag("allow-mutations");
-    let destructive = matches.get_flag("allow-destructive");
-    if destructive && !mutations {
-        return Err(Failure::Usage(
-            "--allow-destructive needs --allow-mutations too".into(),
-        ));
-    }
-    let http = matches
-        .get_one::<String>("http")
-        .map(|text| loopback_address(text))
-        .transpose()?;
-    let policy = Policy {
-        mutations,
-        destructive,
-    };
+/// Serves the context's tower under `policy`: over stdio, or over streamable HTTP at `http`
+/// (a loopback address and port).
+pub async fn serve(context: &mut Context, policy: Policy, http: Option<&str>) -> Result<()> {
+    let http = http.map(loopback_address).transpose()?;
     let client = context.client().await?;
     let version = client
         .fetch_server_version()
