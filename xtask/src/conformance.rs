@@ -104,10 +104,7 @@ impl Background {
             .map_err(|e| format!("waiting for conformance: {e}"))?;
         let output = std::fs::read_to_string(&self.log)
             .map_err(|e| format!("{}: {e}", self.log.display()))?;
-        println!(
-            "\n==> conformance (ran beside the tests; {})",
-            self.log.display()
-        );
+        println!("\n==> conformance ({})", self.log.display());
         print!("{output}");
         Ok(status.success())
     }

@@ -1,13 +1,12 @@
-//! `cargo xtask test`: every test of the workspace, the published-version sample and
-//! conformance, on one build.
+//! `cargo xtask test`: every test of the workspace, conformance and the published-version
+//! sample, on one build.
 //!
 //! Order: the test layout is checked (every test file compiled); one build gives the test
 //! binaries and the conformance binary (the same features and profile, so nothing is built
-//! twice); conformance starts in the background (Prism waits on its clients much of the time,
-//! the tests leave cores idle in their long single tests); the tests run (`cargo nextest` when
-//! installed: every test binary at once, one process per test; then the doctests, which
-//! nextest does not run; else `cargo test`); then the version sample; then conformance's
-//! output and verdict.
+//! twice); the tests run (`cargo nextest` when installed: every test binary at once, one
+//! process per test; then the doctests, which nextest does not run; else `cargo test`); then
+//! conformance, alone on the machine (its phases run at once inside it: beside the tests, on 2
+//! cores, Prism was starved into timeouts); then the version sample (a workspace build).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,19 +22,13 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool, String> {
     if !run_command(root, &cargo(), conformance::BUILD)? {
         return Ok(false);
     }
-    let background = match conformance::prepare(root)? {
-        Ok(()) => Some(Background::start(root)?),
-        Err(why) => {
-            eprintln!("conformance: SKIPPED ({why})");
-            None
-        }
-    };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut passed = tests(root, &args)?;
-    passed &= version_sample(root, &xtask)?;
-    if let Some(background) = background {
-        passed &= background.finish()?;
+    match conformance::prepare(root)? {
+        Ok(()) => passed &= Background::start(root)?.finish()?,
+        Err(why) => eprintln!("conformance: SKIPPED ({why})"),
     }
+    passed &= version_sample(root, &xtask)?;
     Ok(passed)
 }
 
