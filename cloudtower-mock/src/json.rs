@@ -77,17 +77,17 @@ pub(crate) fn relation_ids(value: &Value) -> Vec<String> {
     }
 }
 
-/// Now, as RFC 3339 in UTC (`2026-12-05T21:13:25.000Z`).
+/// Now, as RFC 3339 in UTC with milliseconds (`2026-12-05T21:13:25.123Z`, as a tower writes
+/// it): two changes a few milliseconds apart read in order.
 pub(crate) fn now_rfc3339() -> String {
-    rfc3339(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()) as i64,
-    )
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis()) as i64;
+    rfc3339(millis.div_euclid(1000), millis.rem_euclid(1000))
 }
 
-/// `secs` since 1970 as RFC 3339 in UTC.
-pub(crate) fn rfc3339(secs: i64) -> String {
+/// `secs` (and `millis`) since 1970 as RFC 3339 in UTC.
+pub(crate) fn rfc3339(secs: i64, millis: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
     let z = days + 719_468;
@@ -100,7 +100,7 @@ pub(crate) fn rfc3339(secs: i64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
         rem / 3600,
         rem / 60 % 60,
         rem % 60
@@ -124,4 +124,17 @@ pub(crate) fn is_rfc3339(text: &str) -> bool {
         && digits(14..16)
         && b[16] == b':'
         && digits(17..19)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_rfc3339_with_milliseconds_on_the_right_day() {
+        assert_eq!(rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_700_000_000, 123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(rfc3339(951_782_400, 7), "2000-02-29T00:00:00.007Z");
+        assert!(is_rfc3339(&now_rfc3339()));
+    }
 }

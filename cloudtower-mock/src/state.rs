@@ -13,6 +13,15 @@ use crate::json::{id_name, merge, now_rfc3339, relation_ids};
 use crate::table::{schema, skeleton_object};
 use crate::tasks::{AsyncStatus, Effect, TaskEngine};
 
+/// The fields in which a record says when it last changed (the spec's spellings).
+pub(crate) const UPDATED_AT: &[&str] = &[
+    "local_updated_at",
+    "updatedAt",
+    "updated_at",
+    "local_update_time",
+    "update_time",
+];
+
 /// An error answer: HTTP status and CloudTower `ErrorBody`.
 #[derive(Clone, Debug)]
 pub(crate) struct ApiError {
@@ -523,7 +532,8 @@ impl Store {
     }
 
     /// Changes record `resource`/`id` and records the change (nothing when it is gone): the
-    /// records it points at, and the nested copies others hold of it, follow.
+    /// records it points at, and the nested copies others hold of it, follow; its "last
+    /// updated" fields ([`UPDATED_AT`]) become now.
     pub fn update(
         &mut self,
         resource: &str,
@@ -535,6 +545,12 @@ impl Store {
         };
         let old = Value::Object(record.clone());
         change(record);
+        // A record's own "last updated" time moves with every change to it.
+        for field in UPDATED_AT {
+            if record.contains_key(*field) {
+                record.insert((*field).into(), now_rfc3339().into());
+            }
+        }
         self.sync_inverse(resource, id, &old);
         self.refresh_nested(resource, id, &old);
         self.record(resource, "UPDATE", id, Some(old));

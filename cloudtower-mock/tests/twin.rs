@@ -919,3 +919,43 @@ async fn a_snapshot_plan_run_snapshots_its_vms_and_hosts_enter_maintenance() {
     assert_eq!(read["host_state"]["state"], "IN_USE");
     assert_eq!(tower.violations(), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_records_last_updated_time_moves_when_its_update_task_ends() {
+    let (tower, session) = Session::start().await;
+    let cluster = first(&session, "get-clusters", json!({})).await;
+    let group = &session
+        .mutate(
+            "create-vm-placement-group",
+            &json!([{"name": "spread", "cluster_id": cluster["id"], "enabled": true,
+                     "vm_vm_policy_enabled": true, "vm_vm_policy": "MUST_DIFFERENT"}]),
+        )
+        .await[0];
+    let created = first(
+        &session,
+        "get-vm-placement-groups",
+        json!({"id": group["id"]}),
+    )
+    .await;
+    let before = created["local_updated_at"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    session
+        .mutate(
+            "update-vm-placement-group",
+            &json!({"where": {"id": group["id"]}, "data": {"name": "spread-2"}}),
+        )
+        .await;
+    let updated = first(
+        &session,
+        "get-vm-placement-groups",
+        json!({"id": group["id"]}),
+    )
+    .await;
+    let after = updated["local_updated_at"].as_str().expect("a time");
+    assert_eq!(updated["name"], "spread-2");
+    assert!(after > before.as_str(), "{before} → {after}");
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
