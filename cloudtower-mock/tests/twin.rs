@@ -900,6 +900,57 @@ async fn a_snapshot_plan_run_snapshots_its_vms_and_hosts_enter_maintenance() {
     let read = first(&session, "get-snapshot-plans", json!({"id": plan["id"]})).await;
     assert_eq!(read["last_execute_status"], "SUCCEED");
 
+    // The group is kept, and the VM rolls back to it.
+    let group = &groups[0];
+    session
+        .mutate(
+            "keep-snapshot-group",
+            &json!({"where": {"id": group["id"]}}),
+        )
+        .await;
+    let read = first(&session, "get-snapshot-groups", json!({"id": group["id"]})).await;
+    assert_eq!(read["keep"], true);
+    let vcpu = vm["vcpu"].as_i64().unwrap();
+    session
+        .mutate(
+            "update-vm-basic-info",
+            &json!({"where": {"id": vm["id"]}, "data": {"vcpu": vcpu * 2, "cpu_cores": vcpu * 2, "cpu_sockets": 1}}),
+        )
+        .await;
+    session
+        .mutate(
+            "rollback-snapshot-group",
+            &json!({"where": {"id": group["id"]}}),
+        )
+        .await;
+    let read = first(&session, "get-vms", json!({"id": vm["id"]})).await;
+    assert_eq!(
+        read["vcpu"], vm["vcpu"],
+        "the group's snapshot of the VM restored"
+    );
+
+    // Across clusters: to a second cluster's host.
+    let other = tower
+        .insert("Cluster", json!({"name": "cluster-b"}))
+        .expect("a cluster");
+    let host = tower
+        .insert(
+            "Host",
+            json!({"name": "node-b", "cluster": {"id": other, "name": "cluster-b"}}),
+        )
+        .expect("a host");
+    session
+        .mutate(
+            "migrate-vm-across-cluster",
+            &json!({"where": {"id": vm["id"]}, "data": {"cluster_id": other, "vm_config": {
+                "network_mapping": [], "migrate_type": "COLD_MIGRATE", "new_name": "web-1-b"}}}),
+        )
+        .await;
+    let read = first(&session, "get-vms", json!({"id": vm["id"]})).await;
+    assert_eq!(read["cluster"]["id"], other.as_str());
+    assert_eq!(read["host"]["id"], host.as_str());
+    assert_eq!(read["name"], "web-1-b");
+
     let host = first(&session, "get-hosts", json!({})).await;
     session
         .mutate(

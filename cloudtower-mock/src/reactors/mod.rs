@@ -181,6 +181,15 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store("install-vmtools", "vm", |s, b, _| {
         more::install_vmtools(s, b)
     }),
+    store("rollback-snapshot-group", "snapshot-plan", |s, b, _| {
+        more::rollback_snapshot_group(s, b)
+    }),
+    store("keep-snapshot-group", "snapshot-plan", |s, b, _| {
+        more::set_on_selected(s, b, "SnapshotGroup", json!({"keep": true}))
+    }),
+    store("migrate-vm-across-cluster", "vm", |s, b, _| {
+        more::migrate_vm_across_cluster(s, b)
+    }),
     store("suspend-snapshot-plan", "snapshot-plan", |s, b, _| {
         more::set_on_selected(s, b, "SnapshotPlan", json!({"status": "SUSPENDED"}))
     }),

@@ -1098,3 +1098,77 @@ pub(crate) fn install_vmtools(store: &mut Store, body: &Value) -> Result<Value, 
         Some(change),
     )))
 }
+
+/// `rollback-snapshot-group`: each VM of the group goes back to its snapshot in it (as
+/// `rollback-vm` does), when the group's task ends.
+pub(crate) fn rollback_snapshot_group(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let ids = generic::selected_ids(store, "SnapshotGroup", &body["where"])?;
+    if ids.is_empty() {
+        return Err(ApiError::nothing_selected(
+            "no snapshot group matches `where`",
+        ));
+    }
+    let mut answers = Vec::new();
+    for id in ids {
+        let Some(group) = store.records.find("SnapshotGroup", &id).cloned() else {
+            continue;
+        };
+        let snapshots: Vec<Value> = items(&group, "vm_snapshots")
+            .iter()
+            .filter_map(|s| store.records.find("VmSnapshot", text(s, "id")).cloned())
+            .collect();
+        let description = format!("Roll back snapshot group {}", text(&group, "name"));
+        answers.push(
+            Task::new(&description, "SnapshotGroup", &id)
+                .on_success(move |s: &mut Store| {
+                    for snapshot in &snapshots {
+                        let vm = text(&snapshot["vm"], "id").to_owned();
+                        s.roll_back_vm(&vm, snapshot);
+                    }
+                })
+                .answer(store, group),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// `migrate-vm-across-cluster`: the VMs move to `data.cluster_id` (on `data.host_id`, else
+/// the cluster's first host), renamed to `vm_config.new_name` if given, when the task ends.
+pub(crate) fn migrate_vm_across_cluster(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let ids = vms_or_error(store, &body["where"])?;
+    let cluster = nested(
+        store,
+        "Vm",
+        "cluster",
+        "Cluster",
+        text(&body["data"], "cluster_id"),
+    )?;
+    let host_id = match opt_text(&body["data"], "host_id") {
+        Some(host) => host,
+        None => store
+            .records
+            .of("Host")
+            .iter()
+            .find(|h| h["cluster"]["id"] == cluster["id"])
+            .and_then(|h| opt_text(h, "id"))
+            .ok_or_else(|| ApiError::invalid_state("the target cluster has no host"))?,
+    };
+    let host = nested(store, "Vm", "host", "Host", &host_id)?;
+    let new_name = opt_text(&body["data"]["vm_config"], "new_name");
+    let change: VmChange = Box::new(move |vm| {
+        set_field(vm, "cluster", cluster.clone());
+        set_field(vm, "host", host.clone());
+        if let Some(name) = &new_name {
+            set_field(vm, "name", name.clone());
+        }
+    });
+    Ok(Value::Array(vm::vm_answers(
+        store,
+        &ids,
+        "Migrate VM across clusters",
+        Some(change),
+    )))
+}

@@ -1384,7 +1384,7 @@ impl Store {
     /// The VM as `snapshot` froze it: its configuration, the sizes of the volumes it held, and
     /// no disk it gained since (a tower rolls the VM's disks back with it). Volumes deleted
     /// since are not brought back.
-    fn roll_back_vm(&mut self, vm_id: &str, snapshot: &Value) {
+    pub(crate) fn roll_back_vm(&mut self, vm_id: &str, snapshot: &Value) {
         self.update("Vm", vm_id, |vm| {
             for key in [
                 "cpu",
