@@ -738,6 +738,38 @@ async fn disks_grow_cd_roms_eject_plans_pause_and_volumes_roll_back() {
         size,
         "the snapshot's size again"
     );
+    let rebuilt = &session
+        .mutate(
+            "rebuild-vm-volume",
+            &json!([{"volume_snapshot_id": id_of(snapshot), "name": "rebuilt", "description": "from a snapshot"}]),
+        )
+        .await[0];
+    let read = first(&session, "get-vm-volumes", json!({"id": rebuilt["id"]})).await;
+    assert_eq!(read["name"], "rebuilt");
+    assert_eq!(
+        read["size"].as_f64().unwrap(),
+        size,
+        "a volume of the snapshot's size"
+    );
+
+    // A host's disk unmounted and mounted again.
+    let host_disk = first(&session, "get-disks", json!({})).await;
+    session
+        .mutate("unmount-disk", &json!({"where": {"id": host_disk["id"]}}))
+        .await;
+    assert_eq!(
+        first(&session, "get-disks", json!({"id": host_disk["id"]})).await["mounted"],
+        false
+    );
+    session
+        .mutate(
+            "mount-disk",
+            &json!({"where": {"id": host_disk["id"]}, "data": {"function": "DATA"}}),
+        )
+        .await;
+    let read = first(&session, "get-disks", json!({"id": host_disk["id"]})).await;
+    assert_eq!(read["mounted"], true);
+    assert_eq!(read["function"], "DATA");
 
     // CD-ROMs: ejected, disabled.
     let (_, cd_roms) = session
@@ -1008,5 +1040,26 @@ async fn a_records_last_updated_time_moves_when_its_update_task_ends() {
     let after = updated["local_updated_at"].as_str().expect("a time");
     assert_eq!(updated["name"], "spread-2");
     assert!(after > before.as_str(), "{before} → {after}");
+    assert_eq!(tower.violations(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_batch_from_a_content_library_template_creates_every_vm_in_one_task() {
+    let (tower, session) = Session::start().await;
+    let template = first(&session, "get-content-library-vm-templates", json!({})).await;
+    let cluster = first(&session, "get-clusters", json!({})).await;
+    let answer = &session
+        .mutate(
+            "create-vm-from-content-library-template-batch",
+            &json!({"template_id": template["id"], "vms": [
+                {"name": "batch-1", "cluster_id": cluster["id"], "is_full_copy": false},
+                {"name": "batch-2", "cluster_id": cluster["id"], "is_full_copy": false}]}),
+        )
+        .await[0];
+    assert_eq!(answer.as_array().map(Vec::len), Some(2), "{answer}");
+    let (_, vms) = session
+        .call("get-vms", &json!({"where": {"name_starts_with": "batch-"}}))
+        .await;
+    assert_eq!(vms.as_array().unwrap().len(), 2, "{vms}");
     assert_eq!(tower.violations(), Vec::<String>::new());
 }

@@ -190,6 +190,24 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store("migrate-vm-across-cluster", "vm", |s, b, _| {
         more::migrate_vm_across_cluster(s, b)
     }),
+    store(
+        "create-vm-from-content-library-template-batch",
+        "vm",
+        |s, b, _| more::create_vms_from_template_batch(s, b),
+    ),
+    store("rebuild-vm-volume", "vm-volume", |s, b, _| {
+        more::rebuild_vm_volume(s, b)
+    }),
+    store("mount-disk", "host", |s, b, _| {
+        let mut fields = json!({"mounted": true});
+        if let Some(function) = b["data"]["function"].as_str() {
+            fields["function"] = function.into();
+        }
+        more::set_on_selected(s, b, "Disk", fields)
+    }),
+    store("unmount-disk", "host", |s, b, _| {
+        more::set_on_selected(s, b, "Disk", json!({"mounted": false}))
+    }),
     store("suspend-snapshot-plan", "snapshot-plan", |s, b, _| {
         more::set_on_selected(s, b, "SnapshotPlan", json!({"status": "SUSPENDED"}))
     }),

@@ -1172,3 +1172,57 @@ pub(crate) fn migrate_vm_across_cluster(
         Some(change),
     )))
 }
+
+/// `create-vm-from-content-library-template-batch`: a VM per `vms` element, from the one
+/// template, as `create-vm-from-content-library-template` creates each; answered as one task
+/// holding them all (the spec's `task<[Vm]>`).
+pub(crate) fn create_vms_from_template_batch(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let each: Vec<Value> = items(body, "vms")
+        .iter()
+        .map(|vm| {
+            let mut params = vm.clone();
+            params["template_id"] = body["template_id"].clone();
+            params
+        })
+        .collect();
+    if each.is_empty() {
+        return Err(ApiError::bad_request("`vms` names no VM to create"));
+    }
+    let answers = vm::create_vm_from_template(store, &Value::Array(each))?;
+    let answers = answers.as_array().cloned().unwrap_or_default();
+    let task_id = answers
+        .first()
+        .map_or(Value::Null, |a| a["task_id"].clone());
+    let vms: Vec<Value> = answers.iter().map(|a| a["data"].clone()).collect();
+    Ok(json!({ "task_id": task_id, "data": vms }))
+}
+
+/// `rebuild-vm-volume`: a new volume from each volume snapshot, of its size and policy.
+pub(crate) fn rebuild_vm_volume(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let mut answers = Vec::new();
+    let mut planned = Vec::new();
+    for p in params(body) {
+        let snapshot = find(
+            store,
+            "VmVolumeSnapshot",
+            text(p, "volume_snapshot_id"),
+            "volume snapshot",
+        )?;
+        let mut frozen = json!({});
+        for key in ["cluster", "size", "elf_storage_policy", "resident_in_cache"] {
+            if !snapshot[key].is_null() {
+                frozen[key] = snapshot[key].clone();
+            }
+        }
+        let named = json!({"name": p["name"], "description": p["description"]});
+        planned.push((named, frozen));
+    }
+    for (named, frozen) in planned {
+        let answer = generic::create(store, "VmVolume", &[], &json!([named]), &frozen)?;
+        answers.extend(answer.as_array().cloned().unwrap_or_default());
+    }
+    Ok(Value::Array(answers))
+}
