@@ -854,6 +854,41 @@ async fn relations_join_and_leave_flags_are_set_and_alerts_resolve() {
         "{cluster}"
     );
 
+    // distribute-X-clusters / remove-X-clusters: a content-library image on clusters.
+    let image = first(&session, "get-content-library-images", json!({})).await;
+    let on = json!({"where": {"id": image["id"]}, "data": {"clusters": {"id": cluster["id"]}}});
+    session
+        .mutate("remove-content-library-image-clusters", &on)
+        .await;
+    let read = first(
+        &session,
+        "get-content-library-images",
+        json!({"id": image["id"]}),
+    )
+    .await;
+    assert!(!read["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == cluster["id"]));
+    session
+        .mutate("distribute-content-library-image-clusters", &on)
+        .await;
+    let read = first(
+        &session,
+        "get-content-library-images",
+        json!({"id": image["id"]}),
+    )
+    .await;
+    assert!(
+        read["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == cluster["id"]),
+        "{read}"
+    );
+
     // A flag beside `where`.
     let disk = first(&session, "get-vm-disks", json!({"type": "DISK"})).await;
     session

@@ -859,7 +859,7 @@ pub(crate) enum OtherShape {
     Update {
         resource: &'static str,
     },
-    /// `add-Ys-to-X` / `remove-Ys-from-X` (and `mount-` / `unmount-`): `{where, data: {ys:
+    /// `add-Ys-to-X` / `remove-Ys-from-X` (and `mount-` / `unmount-`, `distribute-`): `{where, data: {ys:
     /// <Y filter>}}`, the Ys `data` selects added to (removed from) the to-many relation `ys`
     /// of each X `where` selects.
     Relate {
@@ -903,7 +903,7 @@ pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
         });
         return sets.then_some(OtherShape::Update { resource });
     }
-    if ["add-", "remove-", "mount-", "unmount-"]
+    if ["add-", "remove-", "mount-", "unmount-", "distribute-"]
         .iter()
         .any(|verb| path.starts_with(verb))
     {
@@ -923,7 +923,7 @@ pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
         return Some(OtherShape::Relate {
             resource,
             relation,
-            add: path.starts_with("add-") || path.starts_with("mount-"),
+            add: !(path.starts_with("remove-") || path.starts_with("unmount-")),
         });
     }
     if path.starts_with("create-") || path.starts_with("clone-") || path.starts_with("copy-") {
