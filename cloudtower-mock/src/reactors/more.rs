@@ -1189,7 +1189,16 @@ pub(crate) fn create_vms_from_template_batch(
         })
         .collect();
     if each.is_empty() {
-        return Err(ApiError::bad_request("`vms` names no VM to create"));
+        // Nothing to create: a task that ends with none, as an empty batch gives.
+        let task_id = store.task(
+            "create-vm-from-content-library-template-batch",
+            AsyncStatus::Creating,
+            "",
+            "",
+            None,
+            None,
+        );
+        return Ok(json!({ "task_id": task_id, "data": [] }));
     }
     let answers = vm::create_vm_from_template(store, &Value::Array(each))?;
     let answers = answers.as_array().cloned().unwrap_or_default();
