@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 use cloudtower_codegen::history;
 use cloudtower_codegen::pinned::{self, Pin};
 
+#[cfg(test)]
+mod architecture;
 mod conformance;
 mod features;
 mod history_table;
