@@ -133,3 +133,63 @@ pub(super) fn assign(operations: &[Named<'_>]) -> Result<Vec<(String, Option<Str
     );
     Ok(assigned)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::RESERVED_METHODS;
+
+    /// The public methods of `impl Client` blocks in the `.rs` files under `dir`.
+    fn client_methods(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.ends_with("generated") {
+                    client_methods(&path, out);
+                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            let mut in_client = false;
+            for line in source.lines() {
+                if line.starts_with("impl Client {") {
+                    in_client = true;
+                } else if line.starts_with('}') {
+                    in_client = false;
+                } else if in_client {
+                    let signature = line.trim_start_matches("    ");
+                    let rest = signature
+                        .strip_prefix("pub fn ")
+                        .or_else(|| signature.strip_prefix("pub async fn "));
+                    if let Some(rest) = rest.filter(|_| line.starts_with("    pub")) {
+                        let name: String = rest
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        out.push(name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A generated method named as a hand-written one would clash with it or shadow it: every
+    /// public method of the runtime's and the crate's hand-written `Client` is reserved.
+    #[test]
+    fn every_public_method_of_the_hand_written_client_is_reserved() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let mut methods = Vec::new();
+        client_methods(&root.join("cloudtower-runtime/src"), &mut methods);
+        client_methods(&root.join("cloudtower-api/src"), &mut methods);
+        assert!(methods.len() > 20, "found {methods:?}");
+        let missing: Vec<&String> = methods
+            .iter()
+            .filter(|m| !RESERVED_METHODS.contains(&m.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "not in RESERVED_METHODS: {missing:?}");
+    }
+}
