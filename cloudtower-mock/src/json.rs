@@ -48,6 +48,40 @@ pub(crate) fn set(record: &mut Map<String, Value>, fields: Value) {
     }
 }
 
+/// Adds the nested forms `added` to the to-many relation `field` of `record` (a list made if
+/// the field holds none; no id twice).
+pub(crate) fn add_to_list(record: &mut Map<String, Value>, field: &str, added: &[Value]) {
+    let list = list_mut(record, field);
+    for item in added {
+        if !list.iter().any(|i| i["id"] == item["id"]) {
+            list.push(item.clone());
+        }
+    }
+}
+
+/// The list at `field` of `record`, made (empty) if the field holds none.
+pub(crate) fn list_mut<'a>(record: &'a mut Map<String, Value>, field: &str) -> &'a mut Vec<Value> {
+    let slot = record.entry(field).or_insert_with(|| json!([]));
+    if !slot.is_array() {
+        *slot = json!([]);
+    }
+    match slot {
+        Value::Array(list) => list,
+        _ => unreachable!("made a list above"),
+    }
+}
+
+/// Removes the nested forms whose ids are in `gone` from the to-many relation `field`.
+pub(crate) fn remove_from_list(record: &mut Map<String, Value>, field: &str, gone: &[String]) {
+    if let Some(Value::Array(list)) = record.get_mut(field) {
+        list.retain(|item| {
+            !item["id"]
+                .as_str()
+                .is_some_and(|id| gone.iter().any(|g| g == id))
+        });
+    }
+}
+
 /// Bytes from a size and its `ByteUnit` (bytes without one).
 pub(crate) fn scale(value: i64, unit: Option<&str>) -> i64 {
     let shift = match unit {

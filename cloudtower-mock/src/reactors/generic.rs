@@ -14,7 +14,7 @@ use cloudtower_schema::{FieldMapping, OperationKind, Ty, Via};
 use serde_json::{json, Map, Value};
 
 use crate::filter::Query;
-use crate::json::now_rfc3339;
+use crate::json::{add_to_list, list_mut, now_rfc3339, relation_ids, remove_from_list};
 use crate::state::{ApiError, Store};
 use crate::table::{has_field, kebab, schema, skeleton};
 use crate::tasks::{AsyncStatus, Effect};
@@ -1220,20 +1220,13 @@ fn relate(
         let task = Task::new(&format!("{verb} {field} ({path})"), resource, &id).on_success(
             move |s: &mut Store| {
                 s.update(&kind, &changed, |record| {
-                    let slot = record.entry(field).or_insert_with(|| json!([]));
-                    if !slot.is_array() {
-                        *slot = json!([]);
-                    }
-                    if let Value::Array(list) = slot {
-                        if add {
-                            for item in held {
-                                if !list.iter().any(|i| i["id"] == item["id"]) {
-                                    list.push(item);
-                                }
-                            }
-                        } else {
-                            list.retain(|i| !held.iter().any(|h| h["id"] == i["id"]));
-                        }
+                    if add {
+                        add_to_list(record, &field, &held);
+                    } else {
+                        // The relation reads `[]` afterwards even where it held nothing.
+                        list_mut(record, &field);
+                        let gone: Vec<String> = held.iter().flat_map(relation_ids).collect();
+                        remove_from_list(record, &field, &gone);
                     }
                 })
             },

@@ -163,7 +163,7 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store(
         "rollback-nvmf-namespace-from-snapshot",
         "nvmf",
-        |s, b, _| more::rollback_namespace_from_snapshot(s, b),
+        |s, b, _| more::rollback_from_snapshot(s, b, &more::NAMESPACE),
     ),
     store("resolve-alert", "alert", |s, b, _| {
         let now = crate::json::now_rfc3339();
@@ -233,7 +233,7 @@ pub(crate) const REGISTRY: &[Entry] = &[
         more::clone_lun_from_snapshot(s, b)
     }),
     store("rollback-iscsi-lun-from-snapshot", "iscsi", |s, b, _| {
-        more::rollback_lun_from_snapshot(s, b)
+        more::rollback_from_snapshot(s, b, &more::LUN)
     }),
     store("create-host", "hosts", |s, b, _| more::create_hosts(s, b)),
     store("create-vm-vlan", "network", |s, b, op| {

@@ -6,9 +6,11 @@ use serde_json::{json, Value};
 
 use super::generic::{self, nested, Task};
 use super::vm::{self, set_field, vms_or_error, VmChange};
-use crate::json::{id_name, items, merge, now_rfc3339, opt_text, text};
+use crate::json::{
+    add_to_list, id_name, items, merge, now_rfc3339, opt_text, remove_from_list, text,
+};
 use crate::state::{ApiError, Store};
-use crate::tasks::AsyncStatus;
+use crate::tasks::{AsyncStatus, Effect};
 
 /// The elements of an array body.
 fn params(body: &Value) -> &[Value] {
@@ -129,23 +131,9 @@ fn frozen_disks(store: &mut Store, vm_id: &str) -> Vec<Value> {
             .and_then(|id| store.records.find("VmVolume", id))
             .cloned()
             .unwrap_or(Value::Null);
-        let template_uuid = store.uuid();
-        frozen.push(store.fill(
-            "NestedFrozenDisks",
-            json!({
-                "boot": disk["boot"],
-                "bus": disk["bus"],
-                "index": index,
-                "key": disk["key"],
-                "path": text(&volume, "path"),
-                "size": volume["size"].as_i64().unwrap_or(0),
-                "disk_name": volume["name"],
-                "type": disk["type"],
-                "vm_volume_local_id": text(&volume, "local_id"),
-                "vm_volume_template_uuid": template_uuid,
-                "image_name": disk["elf_image"]["name"],
-            }),
-        ));
+        let mut fields = vm::frozen_disk(disk, &volume, index);
+        fields["vm_volume_template_uuid"] = store.uuid().into();
+        frozen.push(store.fill("NestedFrozenDisks", fields));
     }
     frozen
 }
@@ -339,21 +327,6 @@ pub(crate) fn add_vm_to_folder(store: &mut Store, body: &Value) -> Result<Value,
     )))
 }
 
-/// Adds the nested forms `added` to the to-many relation `field` of a VM (no duplicates).
-fn add_to(vm: &mut serde_json::Map<String, Value>, field: &str, added: &[Value]) {
-    let slot = vm.entry(field).or_insert_with(|| json!([]));
-    if !slot.is_array() {
-        *slot = json!([]);
-    }
-    if let Value::Array(list) = slot {
-        for item in added {
-            if !list.iter().any(|i| i["id"] == item["id"]) {
-                list.push(item.clone());
-            }
-        }
-    }
-}
-
 /// `add-vm-gpu-device`: the GPUs named by `data[].gpu_id` are passed through to the VMs.
 pub(crate) fn add_vm_gpu_device(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
     let ids = vms_or_error(store, &body["where"])?;
@@ -361,7 +334,7 @@ pub(crate) fn add_vm_gpu_device(store: &mut Store, body: &Value) -> Result<Value
         .iter()
         .map(|g| nested(store, "Vm", "gpu_devices", "GpuDevice", text(g, "gpu_id")))
         .collect::<Result<Vec<_>, _>>()?;
-    let change: VmChange = Box::new(move |vm| add_to(vm, "gpu_devices", &gpus));
+    let change: VmChange = Box::new(move |vm| add_to_list(vm, "gpu_devices", &gpus));
     Ok(Value::Array(vm::vm_answers(
         store,
         &ids,
@@ -381,7 +354,7 @@ pub(crate) fn add_vm_pci_nic(store: &mut Store, body: &Value) -> Result<Value, A
         .iter()
         .map(|id| nested(store, "Vm", "pci_nics", "Nic", id))
         .collect::<Result<Vec<_>, _>>()?;
-    let change: VmChange = Box::new(move |vm| add_to(vm, "pci_nics", &nics));
+    let change: VmChange = Box::new(move |vm| add_to_list(vm, "pci_nics", &nics));
     Ok(Value::Array(vm::vm_answers(
         store,
         &ids,
@@ -458,49 +431,78 @@ pub(crate) fn clone_lun_from_snapshot(store: &mut Store, body: &Value) -> Result
     Ok(Value::Array(answers))
 }
 
-/// `rollback-iscsi-lun-from-snapshot`: the LUN goes back to the snapshot, which must be one
-/// of its own; the LUN shows the change (an UPDATE in the resource changes) when the task
-/// succeeds.
-pub(crate) fn rollback_lun_from_snapshot(
+/// A device that rolls back to one of its own snapshots: its resource, the param naming it,
+/// its snapshots' resource and the field by which a snapshot names it, and what users call it.
+pub(crate) struct RollsBack {
+    resource: &'static str,
+    id_param: &'static str,
+    snapshot: &'static str,
+    snapshot_of: &'static str,
+    noun: &'static str,
+}
+
+/// `rollback-iscsi-lun-from-snapshot`.
+pub(crate) const LUN: RollsBack = RollsBack {
+    resource: "IscsiLun",
+    id_param: "lun_id",
+    snapshot: "IscsiLunSnapshot",
+    snapshot_of: "iscsi_lun",
+    noun: "LUN",
+};
+
+/// `rollback-nvmf-namespace-from-snapshot`.
+pub(crate) const NAMESPACE: RollsBack = RollsBack {
+    resource: "NvmfNamespace",
+    id_param: "namespace_id",
+    snapshot: "NvmfNamespaceSnapshot",
+    snapshot_of: "nvmf_namespace",
+    noun: "namespace",
+};
+
+/// A LUN or namespace goes back to the snapshot, which must be one of its own; the device
+/// shows the change (an UPDATE in the resource changes) when the task succeeds.
+pub(crate) fn rollback_from_snapshot(
     store: &mut Store,
     body: &Value,
+    device: &RollsBack,
 ) -> Result<Value, ApiError> {
+    let noun = device.noun;
     let mut planned = Vec::new();
     for p in params(body) {
-        let lun = find(store, "IscsiLun", text(p, "lun_id"), "LUN")?;
+        let target = find(store, device.resource, text(p, device.id_param), noun)?;
         let snapshot = find(
             store,
-            "IscsiLunSnapshot",
+            device.snapshot,
             text(p, "snapshot_id"),
-            "LUN snapshot",
+            &format!("{noun} snapshot"),
         )?;
-        if snapshot["iscsi_lun"]["id"] != lun["id"] {
+        if snapshot[device.snapshot_of]["id"] != target["id"] {
             return Err(ApiError::invalid_state(format!(
-                "LUN snapshot {} is not a snapshot of LUN {}",
+                "{noun} snapshot {} is not a snapshot of {noun} {}",
                 text(&snapshot, "name"),
-                text(&lun, "name")
+                text(&target, "name")
             )));
         }
-        planned.push((lun, snapshot));
+        planned.push((target, snapshot));
     }
     let mut answers = Vec::new();
-    for (lun, snapshot) in planned {
-        let id = text(&lun, "id").to_owned();
-        let lun_id = id.clone();
+    for (target, snapshot) in planned {
+        let id = text(&target, "id").to_owned();
+        let (resource, restored) = (device.resource, id.clone());
         let description = format!(
-            "Roll back LUN {} to {}",
-            text(&lun, "name"),
+            "Roll back {noun} {} to {}",
+            text(&target, "name"),
             text(&snapshot, "name")
         );
         answers.push(
-            Task::new(&description, "IscsiLun", &id)
+            Task::new(&description, resource, &id)
                 .on_success(move |s: &mut Store| {
                     // The bytes are the snapshot's again: what only the data path sees.
-                    s.update("IscsiLun", &lun_id, |lun| {
-                        set_field(lun, "unique_size", snapshot["unique_size"].clone())
+                    s.update(resource, &restored, |device| {
+                        set_field(device, "unique_size", snapshot["unique_size"].clone())
                     })
                 })
-                .answer(store, lun),
+                .answer(store, target),
         );
     }
     Ok(Value::Array(answers))
@@ -616,17 +618,6 @@ pub(crate) fn remove_vm_from_folder(store: &mut Store, body: &Value) -> Result<V
     )))
 }
 
-/// Removes the nested forms whose ids are in `gone` from the to-many relation `field`.
-fn remove_from(vm: &mut serde_json::Map<String, Value>, field: &str, gone: &[String]) {
-    if let Some(Value::Array(list)) = vm.get_mut(field) {
-        list.retain(|item| {
-            !item["id"]
-                .as_str()
-                .is_some_and(|id| gone.iter().any(|g| g == id))
-        });
-    }
-}
-
 /// `remove-vm-gpu-device`: the GPUs named by `data[].gpu_id` are no longer passed through.
 pub(crate) fn remove_vm_gpu_device(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
     let ids = vms_or_error(store, &body["where"])?;
@@ -634,7 +625,7 @@ pub(crate) fn remove_vm_gpu_device(store: &mut Store, body: &Value) -> Result<Va
         .iter()
         .map(|g| text(g, "gpu_id").to_owned())
         .collect();
-    let change: VmChange = Box::new(move |vm| remove_from(vm, "gpu_devices", &gone));
+    let change: VmChange = Box::new(move |vm| remove_from_list(vm, "gpu_devices", &gone));
     Ok(Value::Array(vm::vm_answers(
         store,
         &ids,
@@ -647,13 +638,44 @@ pub(crate) fn remove_vm_gpu_device(store: &mut Store, body: &Value) -> Result<Va
 pub(crate) fn remove_vm_pci_nic(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
     let ids = vms_or_error(store, &body["where"])?;
     let gone = generic::selected_ids(store, "Nic", &body["data"]["pci_nics"])?;
-    let change: VmChange = Box::new(move |vm| remove_from(vm, "pci_nics", &gone));
+    let change: VmChange = Box::new(move |vm| remove_from_list(vm, "pci_nics", &gone));
     Ok(Value::Array(vm::vm_answers(
         store,
         &ids,
         "Remove PCI NIC from VM",
         Some(change),
     )))
+}
+
+/// A task per record of `resource` that `where` selects (none: refused, naming `what`),
+/// each answered with its record as it is now; `plan(record)` gives the task's description
+/// and what its success does.
+fn task_per_selected(
+    store: &mut Store,
+    filter: &Value,
+    resource: &'static str,
+    what: &str,
+    mut plan: impl FnMut(&Store, &Value) -> (String, Effect),
+) -> Result<Value, ApiError> {
+    let ids = generic::selected_ids(store, resource, filter)?;
+    if ids.is_empty() {
+        return Err(ApiError::nothing_selected(format!(
+            "no {what} matches `where`"
+        )));
+    }
+    let mut answers = Vec::new();
+    for id in ids {
+        let Some(record) = store.records.find(resource, &id).cloned() else {
+            continue;
+        };
+        let (description, effect) = plan(store, &record);
+        answers.push(
+            Task::new(&description, resource, &id)
+                .on_success(effect)
+                .answer(store, record),
+        );
+    }
+    Ok(Value::Array(answers))
 }
 
 /// Each record of `resource` that `where` selects takes `fields` when its task ends
@@ -664,27 +686,13 @@ pub(crate) fn set_on_selected(
     resource: &'static str,
     fields: Value,
 ) -> Result<Value, ApiError> {
-    let ids = generic::selected_ids(store, resource, &body["where"])?;
-    if ids.is_empty() {
-        return Err(ApiError::nothing_selected(format!(
-            "no {resource} matches `where`"
-        )));
-    }
-    let mut answers = Vec::new();
-    for id in ids {
-        let Some(record) = store.records.find(resource, &id).cloned() else {
-            continue;
-        };
-        let (changed, fields) = (id.clone(), fields.clone());
-        answers.push(
-            Task::new(&format!("Update {resource}"), resource, &id)
-                .on_success(move |s: &mut Store| {
-                    s.update(resource, &changed, |r| crate::json::set(r, fields))
-                })
-                .answer(store, record),
-        );
-    }
-    Ok(Value::Array(answers))
+    task_per_selected(store, &body["where"], resource, resource, |_, record| {
+        let (changed, fields) = (text(record, "id").to_owned(), fields.clone());
+        let effect: Effect = Box::new(move |s: &mut Store| {
+            s.update(resource, &changed, |r| crate::json::set(r, fields))
+        });
+        (format!("Update {resource}"), effect)
+    })
 }
 
 /// The VM disks `where` selects, by VM: what the CD-ROM and disk operations act on.
@@ -847,51 +855,6 @@ pub(crate) fn rollback_vm_volume(store: &mut Store, body: &Value) -> Result<Valu
     Ok(Value::Array(answers))
 }
 
-/// `rollback-nvmf-namespace-from-snapshot`: as a LUN rolls back, for NVMe-oF namespaces.
-pub(crate) fn rollback_namespace_from_snapshot(
-    store: &mut Store,
-    body: &Value,
-) -> Result<Value, ApiError> {
-    let mut planned = Vec::new();
-    for p in params(body) {
-        let namespace = find(store, "NvmfNamespace", text(p, "namespace_id"), "namespace")?;
-        let snapshot = find(
-            store,
-            "NvmfNamespaceSnapshot",
-            text(p, "snapshot_id"),
-            "namespace snapshot",
-        )?;
-        if snapshot["nvmf_namespace"]["id"] != namespace["id"] {
-            return Err(ApiError::invalid_state(format!(
-                "namespace snapshot {} is not a snapshot of namespace {}",
-                text(&snapshot, "name"),
-                text(&namespace, "name")
-            )));
-        }
-        planned.push((namespace, snapshot));
-    }
-    let mut answers = Vec::new();
-    for (namespace, snapshot) in planned {
-        let id = text(&namespace, "id").to_owned();
-        let restored = id.clone();
-        let description = format!(
-            "Roll back namespace {} to {}",
-            text(&namespace, "name"),
-            text(&snapshot, "name")
-        );
-        answers.push(
-            Task::new(&description, "NvmfNamespace", &id)
-                .on_success(move |s: &mut Store| {
-                    s.update("NvmfNamespace", &restored, |n| {
-                        set_field(n, "unique_size", snapshot["unique_size"].clone())
-                    })
-                })
-                .answer(store, namespace),
-        );
-    }
-    Ok(Value::Array(answers))
-}
-
 /// `create-vm-volume-snapshot`: a snapshot of each volume `volume_id` names (the table maps
 /// no field to it), freezing the volume's size, cluster and storage policy.
 pub(crate) fn create_vm_volume_snapshot(
@@ -965,27 +928,21 @@ pub(crate) fn set_disk_resident_in_cache(
 /// snapshot each, LUN snapshots behind their volumes) as one snapshot group, and records the
 /// run (`last_execute_status`, `last_execute_end_time`).
 pub(crate) fn execute_snapshot_plan(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let ids = generic::selected_ids(store, "SnapshotPlan", &body["where"])?;
-    if ids.is_empty() {
-        return Err(ApiError::nothing_selected(
-            "no snapshot plan matches `where`",
-        ));
-    }
-    let mut answers = Vec::new();
-    for id in ids {
-        let Some(plan) = store.records.find("SnapshotPlan", &id).cloned() else {
-            continue;
-        };
-        let description = opt_text(&body["data"], "task_name")
-            .unwrap_or_else(|| format!("Execute snapshot plan {}", text(&plan, "name")));
-        let run = plan.clone();
-        answers.push(
-            Task::new(&description, "SnapshotPlan", &id)
-                .on_success(move |s: &mut Store| s.run_snapshot_plan(&run))
-                .answer(store, plan),
-        );
-    }
-    Ok(Value::Array(answers))
+    let task_name = opt_text(&body["data"], "task_name");
+    task_per_selected(
+        store,
+        &body["where"],
+        "SnapshotPlan",
+        "snapshot plan",
+        |_, plan| {
+            let description = task_name
+                .clone()
+                .unwrap_or_else(|| format!("Execute snapshot plan {}", text(plan, "name")));
+            let run = plan.clone();
+            let effect: Effect = Box::new(move |s: &mut Store| s.run_snapshot_plan(&run));
+            (description, effect)
+        },
+    )
 }
 
 impl Store {
@@ -1102,34 +1059,26 @@ pub(crate) fn install_vmtools(store: &mut Store, body: &Value) -> Result<Value, 
 /// `rollback-snapshot-group`: each VM of the group goes back to its snapshot in it (as
 /// `rollback-vm` does), when the group's task ends.
 pub(crate) fn rollback_snapshot_group(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
-    let ids = generic::selected_ids(store, "SnapshotGroup", &body["where"])?;
-    if ids.is_empty() {
-        return Err(ApiError::nothing_selected(
-            "no snapshot group matches `where`",
-        ));
-    }
-    let mut answers = Vec::new();
-    for id in ids {
-        let Some(group) = store.records.find("SnapshotGroup", &id).cloned() else {
-            continue;
-        };
-        let snapshots: Vec<Value> = items(&group, "vm_snapshots")
-            .iter()
-            .filter_map(|s| store.records.find("VmSnapshot", text(s, "id")).cloned())
-            .collect();
-        let description = format!("Roll back snapshot group {}", text(&group, "name"));
-        answers.push(
-            Task::new(&description, "SnapshotGroup", &id)
-                .on_success(move |s: &mut Store| {
-                    for snapshot in &snapshots {
-                        let vm = text(&snapshot["vm"], "id").to_owned();
-                        s.roll_back_vm(&vm, snapshot);
-                    }
-                })
-                .answer(store, group),
-        );
-    }
-    Ok(Value::Array(answers))
+    task_per_selected(
+        store,
+        &body["where"],
+        "SnapshotGroup",
+        "snapshot group",
+        |store, group| {
+            let snapshots: Vec<Value> = items(group, "vm_snapshots")
+                .iter()
+                .filter_map(|s| store.records.find("VmSnapshot", text(s, "id")).cloned())
+                .collect();
+            let effect: Effect = Box::new(move |s: &mut Store| {
+                for snapshot in &snapshots {
+                    let vm = text(&snapshot["vm"], "id").to_owned();
+                    s.roll_back_vm(&vm, snapshot);
+                }
+            });
+            let description = format!("Roll back snapshot group {}", text(group, "name"));
+            (description, effect)
+        },
+    )
 }
 
 /// `migrate-vm-across-cluster`: the VMs move to `data.cluster_id` (on `data.host_id`, else

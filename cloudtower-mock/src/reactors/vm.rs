@@ -570,22 +570,9 @@ impl Store {
                 self.insert_linked("IscsiLunSnapshot", lun_snapshot);
             }
             let volume = volume.unwrap_or(Value::Null);
-            frozen.push(self.fill(
-                "NestedFrozenDisks",
-                json!({
-                    "boot": disk["boot"],
-                    "bus": disk["bus"],
-                    "index": index,
-                    "key": disk["key"],
-                    "path": text(&volume, "path"),
-                    "size": volume["size"].as_i64().unwrap_or(0),
-                    "disk_name": volume["name"],
-                    "type": disk["type"],
-                    "vm_volume_local_id": text(&volume, "local_id"),
-                    "snapshot_local_id": snapshot_local_id,
-                    "image_name": disk["elf_image"]["name"],
-                }),
-            ));
+            let mut fields = frozen_disk(disk, &volume, index);
+            fields["snapshot_local_id"] = json!(snapshot_local_id);
+            frozen.push(self.fill("NestedFrozenDisks", fields));
         }
         let mut snapshot = self.new_record("VmSnapshot");
         let id = text(&snapshot, "id").to_owned();
@@ -874,6 +861,23 @@ fn created_vm_task(store: &mut Store, vm: Value, status: &str) -> Value {
 /// The elements of an array body (params of several resources at once).
 fn items_of(body: &Value) -> &[Value] {
     body.as_array().map_or(&[], Vec::as_slice)
+}
+
+/// What a snapshot or template freezes of a VM's disk `disk` (the `index`th) over its volume
+/// `volume` (`null` for a CD-ROM): the fields of a `NestedFrozenDisks`.
+pub(crate) fn frozen_disk(disk: &Value, volume: &Value, index: usize) -> Value {
+    json!({
+        "boot": disk["boot"],
+        "bus": disk["bus"],
+        "index": index,
+        "key": disk["key"],
+        "path": text(volume, "path"),
+        "size": volume["size"].as_i64().unwrap_or(0),
+        "disk_name": volume["name"],
+        "type": disk["type"],
+        "vm_volume_local_id": text(volume, "local_id"),
+        "image_name": disk["elf_image"]["name"],
+    })
 }
 
 pub(crate) fn set_field(record: &mut Map<String, Value>, key: &str, value: impl Into<Value>) {
