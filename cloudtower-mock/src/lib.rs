@@ -580,18 +580,49 @@ pub(crate) fn new_store(config: &MockConfig) -> state::Store {
 
 /// The store a tower starts with, its ids counted from `id_offset`.
 pub(crate) fn new_store_at(config: &MockConfig, id_offset: u64) -> state::Store {
-    let mut store = state::Store::with_id_offset(config.task_duration, id_offset);
+    let mut store = if config.seed_data {
+        seeded_store(id_offset)
+    } else {
+        state::Store::with_id_offset(config.task_duration, id_offset)
+    };
+    store.tasks.duration = config.task_duration;
     store.lock_busy = config.lock_resources_during_tasks;
     store.tasks.max_ended = config.max_ended_tasks;
-    if config.seed_data {
-        store.seed_vm_slice();
-        reactors::generic::seed(&mut store);
-        // Seeding is history, not news.
-        store.events.clear();
-        store.compact_revision = store.revision;
+    store
+}
+
+/// The sample inventory, its ids counted from `id_offset`: seeded once per process and id
+/// offset, then copied. Seeding derives records of every resource type from the table, most
+/// of what a tower's start costs, and the tests and the conformance suite start hundreds of
+/// towers. At most [`SEEDS_KEPT`] offsets are kept (a tower and its external towers use a
+/// few).
+fn seeded_store(id_offset: u64) -> state::Store {
+    static SEEDED: Mutex<Vec<(u64, state::Store)>> = Mutex::new(Vec::new());
+    let mut seeded = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(copy) = seeded
+        .iter()
+        .find(|(offset, _)| *offset == id_offset)
+        .and_then(|(_, store)| store.copy_at_rest())
+    {
+        return copy;
+    }
+    let mut store = state::Store::with_id_offset(Duration::ZERO, id_offset);
+    store.seed_vm_slice();
+    reactors::generic::seed(&mut store);
+    // Seeding is history, not news.
+    store.events.clear();
+    store.compact_revision = store.revision;
+    if let Some(copy) = store.copy_at_rest() {
+        if seeded.len() == SEEDS_KEPT {
+            seeded.remove(0);
+        }
+        seeded.push((id_offset, copy));
     }
     store
 }
+
+/// How many seeded stores (one per id offset) a process keeps.
+const SEEDS_KEPT: usize = 8;
 
 impl Drop for MockTower {
     fn drop(&mut self) {

@@ -75,6 +75,23 @@ impl TaskEngine {
         }
     }
 
+    /// A copy of this engine, when no task is running (a running task's effects are
+    /// closures, which cannot be copied).
+    pub fn copy_at_rest(&self) -> Option<TaskEngine> {
+        if !self.running.is_empty() || !self.timers.is_empty() {
+            return None;
+        }
+        Some(TaskEngine {
+            running: Vec::new(),
+            busy: HashMap::new(),
+            ended: self.ended.clone(),
+            timers: Vec::new(),
+            started: self.started,
+            duration: self.duration,
+            max_ended: self.max_ended,
+        })
+    }
+
     /// How many tasks have been started: a mark for [`TaskEngine::set_outcome_since`].
     pub fn mark(&self) -> u64 {
         self.started
