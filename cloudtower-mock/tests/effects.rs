@@ -517,3 +517,85 @@ async fn stopping_a_vm_in_cutover_stops_the_vm_its_migration_moves() {
         "STOPPED"
     );
 }
+
+#[tokio::test]
+async fn rolling_back_a_consistency_group_snapshot_restores_its_luns() {
+    let (tower, session) = Session::start().await;
+    let lun = first(&session, "get-iscsi-luns", json!({})).await;
+    let group = first(&session, "get-consistency-groups", json!({})).await;
+    let snapshot = session
+        .mutate(
+            "create-iscsi-lun-snapshot",
+            &json!([{"name": "before", "iscsi_lun_id": lun["id"], "iscsi_target_id": lun["iscsi_target"]["id"]}]),
+        )
+        .await;
+    let snapshot_id = id_of(&snapshot[0]);
+    // The LUN's data moves on after the snapshot: its unique bytes differ from the snapshot's.
+    let frozen = session.read("get-iscsi-lun-snapshots", &snapshot_id).await[0]["unique_size"]
+        .as_i64()
+        .unwrap();
+    tower
+        .with_records(|records| {
+            records.update(
+                "IscsiLun",
+                &id_of(&lun),
+                json!({"unique_size": frozen + 4096}),
+            )
+        })
+        .unwrap();
+    let group_snapshot = tower
+        .with_records(|records| {
+            records.insert(
+                "ConsistencyGroupSnapshot",
+                json!({"name": "cg-snap", "consistency_group": {"id": group["id"], "name": group["name"]},
+                       "Iscsi_lun_snapshots": [{"id": snapshot_id, "name": "before"}]}),
+            )
+        })
+        .unwrap();
+    session
+        .mutate(
+            "rollback-consistency-snapshot-group",
+            &json!({"where": {"id": group_snapshot}}),
+        )
+        .await;
+    let lun = &session.read("get-iscsi-luns", &id_of(&lun)).await[0];
+    assert_eq!(lun["unique_size"], frozen, "{lun}");
+}
+
+#[tokio::test]
+async fn node_topologies_move_and_floating_ips_are_created_in_batches() {
+    let (_tower, session) = Session::start().await;
+    let node = first(&session, "get-node-topoes", json!({})).await;
+    let brick = first(&session, "get-brick-topoes", json!({})).await;
+    session
+        .mutate(
+            "move-node-topo",
+            &json!([{"where": {"id": node["id"]},
+                     "data": {"brick_topo_id": brick["id"], "position": {"row": 2, "column": 1}}}]),
+        )
+        .await;
+    let moved = &session.read("get-node-topoes", &id_of(&node)).await[0];
+    assert_eq!(moved["position"], json!({"row": 2, "column": 1}), "{moved}");
+    assert_eq!(moved["brick_topo"]["id"], brick["id"]);
+
+    let vpc = first(&session, "get-virtual-private-clouds", json!({})).await;
+    let created = session
+        .mutate(
+            "batch-create-virtual-private-cloud-floating-ips",
+            &json!({"vpc_id": vpc["id"], "ip_addresses": ["203.0.113.7", "203.0.113.8"]}),
+        )
+        .await;
+    assert_eq!(created.len(), 2);
+    let (_, ips) = session
+        .call(
+            "get-virtual-private-cloud-floating-ips",
+            &json!({"where": {"vpc": {"id": vpc["id"]}, "external_ip_in": ["203.0.113.7", "203.0.113.8"]}}),
+        )
+        .await;
+    assert_eq!(ips.as_array().unwrap().len(), 2, "{ips}");
+    assert!(ips
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|ip| ip["local_id"] == created[0]["local_id"]));
+}

@@ -551,3 +551,44 @@ pub(crate) fn stop_vm_in_cutover(store: &mut Store, body: &Value) -> Result<Valu
         Some(change),
     )))
 }
+
+/// `batch-create-virtual-private-cloud-floating-ips`: a floating IP of the VPC per address
+/// given (or `auto_allocate_number` of them), each created by its task; answered with each
+/// one's `local_id`.
+pub(crate) fn create_floating_ips(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let vpc = nested(
+        store,
+        "VirtualPrivateCloudFloatingIp",
+        "vpc",
+        "VirtualPrivateCloud",
+        text(body, "vpc_id"),
+    )?;
+    let mut addresses = crate::json::strings(&body["ip_addresses"]);
+    let auto = body["auto_allocate_number"]
+        .as_f64()
+        .unwrap_or(0.0)
+        .max(0.0);
+    // Bounded: a client's number never makes more than a /24 of addresses.
+    for i in 0..(auto as usize).min(254) {
+        addresses.push(format!("192.168.255.{}", i + 1));
+    }
+    let mut answers = Vec::new();
+    for address in addresses {
+        let record = generic::new_record_with(
+            store,
+            "VirtualPrivateCloudFloatingIp",
+            json!({"vpc": vpc, "external_ip": address}),
+        );
+        let local_id = record["local_id"].clone();
+        let mut answer = generic::create_task(
+            store,
+            "VirtualPrivateCloudFloatingIp",
+            record,
+            &format!("Create floating IP {address}"),
+            None,
+        );
+        answer["data"] = json!({ "local_id": local_id });
+        answers.push(answer);
+    }
+    Ok(Value::Array(answers))
+}

@@ -1316,6 +1316,30 @@ fn update_by_name(
     })
 }
 
+/// A list of `{where, data}` updates of `resource` (`move-node-topo`): each element as
+/// [`update_by_name`] applies one; the answers of all, in order.
+pub(crate) fn update_each(
+    store: &mut Store,
+    path: &str,
+    resource: &str,
+    request: &Value,
+) -> Result<Value, ApiError> {
+    let response = schema().operation(path).and_then(|op| op.response.as_ref());
+    let mut answers = Vec::new();
+    for element in request.as_array().into_iter().flatten() {
+        if selected(store, resource, element)?.is_empty() {
+            return Err(ApiError::nothing_selected(format!(
+                "no {resource} matches `where`"
+            )));
+        }
+        match update_by_name(store, path, resource, response, element)? {
+            Value::Array(items) => answers.extend(items),
+            one => answers.push(one),
+        }
+    }
+    Ok(Value::Array(answers))
+}
+
 /// [`OtherShape::Relate`]: for each params (one, or each of a list), the records of the
 /// relation's resource that `data.<relation>` selects join (or leave) the relation of every
 /// record `where` selects, when the task per record ends; answered with those tasks.

@@ -372,6 +372,17 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store("force-stop-log-collection", "log-collection", |s, b, _| {
         admin::force_stop_log_collection(s, b)
     }),
+    store("rollback-consistency-snapshot-group", "iscsi", |s, b, _| {
+        more::rollback_consistency_group(s, b)
+    }),
+    store("move-node-topo", "topology", |s, b, op| {
+        generic::update_each(s, op, "NodeTopo", b)
+    }),
+    store(
+        "batch-create-virtual-private-cloud-floating-ips",
+        "network",
+        |s, b, _| admin::create_floating_ips(s, b),
+    ),
     store("stop-vm-in-cutover-migration", "vm", |s, b, _| {
         admin::stop_vm_in_cutover(s, b)
     }),

@@ -487,16 +487,58 @@ pub(crate) fn rollback_from_snapshot(
         );
         answers.push(
             Task::new(&description, resource, &id)
-                .on_success(move |s: &mut Store| {
-                    // The bytes are the snapshot's again: what only the data path sees.
-                    s.update(resource, &restored, |device| {
-                        set_field(device, "unique_size", snapshot["unique_size"].clone())
-                    })
-                })
+                .on_success(move |s: &mut Store| restore(s, resource, &restored, &snapshot))
                 .answer(store, target),
         );
     }
     Ok(Value::Array(answers))
+}
+
+/// Device `resource`/`id` goes back to `snapshot`: the bytes are the snapshot's again, what
+/// only the data path sees (its `unique_size`).
+fn restore(store: &mut Store, resource: &str, id: &str, snapshot: &Value) {
+    store.update(resource, id, |device| {
+        set_field(device, "unique_size", snapshot["unique_size"].clone())
+    })
+}
+
+/// `rollback-consistency-snapshot-group`: every LUN and namespace of each selected group
+/// goes back to its snapshot in it (as `rollback-iscsi-lun-from-snapshot` does), when the
+/// group's task ends.
+pub(crate) fn rollback_consistency_group(
+    store: &mut Store,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    task_per_selected(
+        store,
+        &body["where"],
+        "ConsistencyGroupSnapshot",
+        "consistency group snapshot",
+        |store, group| {
+            let mut restores: Vec<(&'static str, String, Value)> = Vec::new();
+            for (device, held) in [
+                (&LUN, "Iscsi_lun_snapshots"),
+                (&NAMESPACE, "nvmf_namespace_snapshots"),
+            ] {
+                for nested in items(group, held) {
+                    let Some(snapshot) = store.records.find(device.snapshot, text(nested, "id"))
+                    else {
+                        continue;
+                    };
+                    if let Some(target) = opt_text(&snapshot[device.snapshot_of], "id") {
+                        restores.push((device.resource, target, snapshot.clone()));
+                    }
+                }
+            }
+            let effect: Effect = Box::new(move |s: &mut Store| {
+                for (resource, id, snapshot) in &restores {
+                    restore(s, resource, id, snapshot);
+                }
+            });
+            let description = format!("Roll back consistency group to {}", text(group, "name"));
+            (description, effect)
+        },
+    )
 }
 
 /// A regular create with what the operation implies (`create-vm-vlan`: a VLAN of `type`
