@@ -599,3 +599,109 @@ async fn node_topologies_move_and_floating_ips_are_created_in_batches() {
         .iter()
         .any(|ip| ip["local_id"] == created[0]["local_id"]));
 }
+
+/// One multipart chunk of `operation`: `file` holds `bytes` bytes, beside the text `fields`.
+async fn upload(
+    session: &Session,
+    operation: &str,
+    bytes: usize,
+    fields: &[(&str, String)],
+) -> Value {
+    let mut form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![7_u8; bytes]).file_name("file.bin"),
+    );
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.clone());
+    }
+    let answer = session
+        .http
+        .post(format!("{}/v2/api/{operation}", session.url))
+        .header("authorization", &session.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200, "{operation}");
+    answer.json().await.unwrap()
+}
+
+/// Polls the upload task `id` until it SUCCESSED (2 s at most); the task.
+async fn uploaded(session: &Session, id: &str) -> Value {
+    for _ in 0..200 {
+        let task = session.read("get-upload-tasks", id).await[0].clone();
+        if task["status"] == "SUCCESSED" {
+            return task;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("upload {id} did not finish");
+}
+
+#[tokio::test]
+async fn every_upload_operation_becomes_what_it_uploads() {
+    let (_tower, session) = Session::start().await;
+    let cluster = first(&session, "get-clusters", json!({})).await;
+    let cluster_id = id_of(&cluster);
+    for (operation, list, resource_list, extra) in [
+        (
+            "upload-content-library-image",
+            true,
+            Some("get-content-library-images"),
+            ("clusters", cluster_id.clone()),
+        ),
+        (
+            "upload-svt-image",
+            true,
+            Some("get-svt-images"),
+            ("version", "3".to_owned()),
+        ),
+        (
+            "upload-cloudtower-application-package",
+            true,
+            Some("get-cloudtower-application-packages"),
+            ("size_unit", "B".to_owned()),
+        ),
+        (
+            "upload-elf-file",
+            false,
+            None,
+            ("size_unit", "B".to_owned()),
+        ),
+    ] {
+        let name = format!("{operation}.qcow2");
+        let fields = [
+            ("name", name.clone()),
+            ("size", "1000".to_owned()),
+            ("cluster_id", cluster_id.clone()),
+            extra,
+        ];
+        // Two chunks: the first gives the size, the second the remainder.
+        let answer = upload(&session, operation, 600, &fields).await;
+        let task = if list { answer[0].clone() } else { answer };
+        assert_eq!(task["status"], "UPLOADING", "{operation}: {task}");
+        let id = id_of(&task);
+        upload(&session, operation, 400, &[("upload_task_id", id.clone())]).await;
+        let task = uploaded(&session, &id).await;
+        let Some(list_op) = resource_list else {
+            assert_eq!(task["resource_type"], "VM_VOLUME_QCOW2", "{task}");
+            continue;
+        };
+        let made = task["args"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(key, _)| key.ends_with("_id") && *key != "cluster_id")
+            .map(|(_, v)| v.as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{operation}: {task}"));
+        let record = &session.read(list_op, &made).await[0];
+        assert_eq!(record["name"], name.as_str(), "{operation}: {record}");
+        if operation == "upload-content-library-image" {
+            assert_eq!(record["clusters"][0]["id"], cluster["id"], "{record}");
+            assert_eq!(record["size"], 1000);
+        }
+        if operation == "upload-svt-image" {
+            assert_eq!(record["version"], 3, "{record}");
+        }
+    }
+}

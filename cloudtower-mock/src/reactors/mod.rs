@@ -76,6 +76,26 @@ pub(crate) const REGISTRY: &[Entry] = &[
         reactor: "uploads",
         serve: Serve::Route,
     },
+    Entry {
+        operation: "upload-content-library-image",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "upload-svt-image",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "upload-cloudtower-application-package",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "upload-elf-file",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
     store("cancel-upload-task", "uploads", |s, b, _| {
         uploads::cancel(s, b)
     }),
