@@ -705,3 +705,44 @@ async fn every_upload_operation_becomes_what_it_uploads() {
         }
     }
 }
+
+#[tokio::test]
+async fn aborting_a_cross_cluster_migration_leaves_the_vm_where_it_was() {
+    let (_tower, session) = Session::start_with(cloudtower_mock::MockConfig {
+        task_duration: std::time::Duration::from_secs(30),
+        ..cloudtower_mock::MockConfig::default()
+    })
+    .await;
+    let vm = first(&session, "get-vms", json!({})).await;
+    // A migration that would rename the VM (the seed has one cluster).
+    let (status, answer) = session
+        .call(
+            "migrate-vm-across-cluster",
+            &json!({"where": {"id": vm["id"]},
+                    "data": {"cluster_id": vm["cluster"]["id"], "vm_config": {"new_name": "moved", "network_mapping": [], "migrate_type": "LIVE_MIGRATE"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let task = answer[0]["task_id"].as_str().unwrap().to_owned();
+    let (status, aborted) = session
+        .call(
+            "abort-migrate-vm-across-cluster",
+            &json!({"tasks": {"id": task}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{aborted}");
+    assert_eq!(aborted[0]["status"], "FAILED", "{aborted}");
+    assert_eq!(aborted[0]["error_code"], "Aborted");
+    let stored = &session.read("get-tasks", &task).await[0];
+    assert_eq!(stored["status"], "FAILED");
+    let vm_now = &session.read("get-vms", &id_of(&vm)).await[0];
+    assert_eq!(vm_now["name"], vm["name"], "it did not move: {vm_now}");
+    // Ended: nothing left to abort.
+    let (status, _) = session
+        .call(
+            "abort-migrate-vm-across-cluster",
+            &json!({"tasks": {"id": task}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+}

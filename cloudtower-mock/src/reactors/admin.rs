@@ -592,3 +592,32 @@ pub(crate) fn create_floating_ips(store: &mut Store, body: &Value) -> Result<Val
     }
     Ok(Value::Array(answers))
 }
+
+/// `abort-migrate-vm-across-cluster`: the running tasks `tasks` selects fail now (what they
+/// would have changed stays as it was), shown as aborted; answered with those tasks.
+pub(crate) fn abort_tasks(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let selected = generic::selected_some(store, "Task", &body["tasks"], "task")?;
+    let aborted: Vec<String> = selected
+        .into_iter()
+        .filter(|id| store.tasks.abort(id))
+        .collect();
+    if aborted.is_empty() {
+        return Err(ApiError::invalid_state(
+            "the selected tasks have already ended",
+        ));
+    }
+    store.advance();
+    let mut answers = Vec::new();
+    for id in &aborted {
+        if let Some(task) = store.records.fields_mut("Task", id) {
+            let description = task["description"].as_str().unwrap_or_default().to_owned();
+            task.insert("error_code".into(), "Aborted".into());
+            task.insert(
+                "error_message".into(),
+                format!("{description}: aborted by the user").into(),
+            );
+            answers.push(Value::Object(task.clone()));
+        }
+    }
+    Ok(Value::Array(answers))
+}

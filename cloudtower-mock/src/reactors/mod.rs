@@ -403,6 +403,9 @@ pub(crate) const REGISTRY: &[Entry] = &[
         "network",
         |s, b, _| admin::create_floating_ips(s, b),
     ),
+    store("abort-migrate-vm-across-cluster", "vm", |s, b, _| {
+        admin::abort_tasks(s, b)
+    }),
     store("stop-vm-in-cutover-migration", "vm", |s, b, _| {
         admin::stop_vm_in_cutover(s, b)
     }),
