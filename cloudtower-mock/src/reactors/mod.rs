@@ -469,7 +469,8 @@ pub enum SchemaOnly {
 }
 
 /// Operations that change no record of the API, and why: what they do happens outside the
-/// records (a file, a LED, a guest's password) or they only read.
+/// records (a file, a LED, a guest's password, a link the table has no resource for) or they
+/// only read.
 pub(crate) const NOTHING_TO_CHANGE: &[(&str, &str)] = &[
     (
         "enter-maintenance-mode-precheck",
@@ -494,6 +495,14 @@ pub(crate) const NOTHING_TO_CHANGE: &[(&str, &str)] = &[
     (
         "trigger-disk-blink",
         "lights a disk's LED; no field records the LED",
+    ),
+    (
+        "disassociate-system-service-from-obs-service",
+        "no record of the table holds a service's link to an observability service",
+    ),
+    (
+        "clear-system-service-alert-notification-config",
+        "no record of the table holds a service's alert notification config",
     ),
     (
         "reset-vm-guest-os-password",
