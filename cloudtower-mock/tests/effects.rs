@@ -746,3 +746,42 @@ async fn aborting_a_cross_cluster_migration_leaves_the_vm_where_it_was() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn reads_of_plans_and_export_links_answer_from_the_store() {
+    let (_tower, session) = Session::start().await;
+    let (_, plans) = session.call("get-backup-plans", &json!({})).await;
+    let (status, without) = session
+        .call("get-backup-plans-without-executions", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{without}");
+    assert_eq!(
+        without.as_array().unwrap().len(),
+        plans.as_array().unwrap().len()
+    );
+    assert_eq!(without[0]["id"], plans[0]["id"]);
+    assert!(
+        without[0].get("backup_plan_executions").is_none(),
+        "{without}"
+    );
+
+    let vm = first(&session, "get-vms", json!({})).await;
+    let files = session
+        .mutate(
+            "export-vm",
+            &json!({"where": {"id": vm["id"]}, "data": {"type": "OVF"}}),
+        )
+        .await;
+    let (status, links) = session
+        .call(
+            "get-export-file-download-links",
+            &json!({"where": {"data_port_id": files[0]["data_port_id"]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{links}");
+    assert_eq!(links[0]["filename"], files[0]["files"][0]["fileName"]);
+    assert!(links[0]["link"]
+        .as_str()
+        .unwrap()
+        .contains(files[0]["files"][0]["fileUUID"].as_str().unwrap()));
+}

@@ -1316,6 +1316,25 @@ fn update_by_name(
     })
 }
 
+/// A read that answers what the list operation `list` answers for the same query, without
+/// the relations `omitted` (`get-backup-plans-without-executions`).
+pub(crate) fn list_without(
+    store: &mut Store,
+    list: &str,
+    request: &Value,
+    omitted: &[&str],
+) -> Result<Value, ApiError> {
+    let mut answer = answer(store, list, request)?;
+    for record in answer.as_array_mut().into_iter().flatten() {
+        if let Some(fields) = record.as_object_mut() {
+            for field in omitted {
+                fields.remove(*field);
+            }
+        }
+    }
+    Ok(answer)
+}
+
 /// A list of `{where, data}` updates of `resource` (`move-node-topo`): each element as
 /// [`update_by_name`] applies one; the answers of all, in order.
 pub(crate) fn update_each(

@@ -406,6 +406,29 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store("abort-migrate-vm-across-cluster", "vm", |s, b, _| {
         admin::abort_tasks(s, b)
     }),
+    store(
+        "get-backup-plans-without-executions",
+        "backup",
+        |s, b, _| generic::list_without(s, "get-backup-plans", b, &["backup_plan_executions"]),
+    ),
+    store(
+        "get-replication-plans-without-executions",
+        "backup",
+        |s, b, _| {
+            generic::list_without(
+                s,
+                "get-replication-plans",
+                b,
+                &[
+                    "replication_plan_executions",
+                    "replication_target_executions",
+                ],
+            )
+        },
+    ),
+    store("get-export-file-download-links", "transfer", |s, b, _| {
+        transfer::download_links(s, b)
+    }),
     store("stop-vm-in-cutover-migration", "vm", |s, b, _| {
         admin::stop_vm_in_cutover(s, b)
     }),

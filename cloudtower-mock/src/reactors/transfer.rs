@@ -351,3 +351,32 @@ pub(crate) fn import_content_library_image(
         .cloned()
         .unwrap_or_default())
 }
+
+/// `get-export-file-download-links`: a link per file of the export file `where` names (by id
+/// or data port), where the tower serves it.
+pub(crate) fn download_links(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let filter = &body["where"];
+    let file = store
+        .records
+        .of("VmExportFile")
+        .iter()
+        .find(|f| {
+            (filter["id"].is_string() && f["id"] == filter["id"])
+                || (filter["data_port_id"].is_string()
+                    && f["data_port_id"] == filter["data_port_id"])
+        })
+        .cloned()
+        .ok_or_else(|| ApiError::no_such("no export file matches `where`"))?;
+    let port = text(&file, "data_port_id");
+    Ok(Value::Array(
+        items(&file, "files")
+            .iter()
+            .map(|f| {
+                json!({
+                    "link": format!("/v2/api/export-files/{port}/{}", text(f, "fileUUID")),
+                    "filename": f["fileName"],
+                })
+            })
+            .collect(),
+    ))
+}
