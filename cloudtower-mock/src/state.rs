@@ -234,6 +234,10 @@ fn projected_fields(resource: &str) -> &'static HashSet<String> {
 /// An unfinished (or recently finished) chunked upload: what only the uploads reactor reads.
 #[derive(Clone)]
 pub(crate) struct UploadMeta {
+    /// What the upload becomes when all its bytes arrived.
+    pub kind: &'static crate::reactors::uploads::Upload,
+    /// The first chunk's other form fields (`clusters`, `version`).
+    pub form: Value,
     pub received: i64,
     pub chunks: i32,
     /// All bytes arrived (a later chunk is one too many).

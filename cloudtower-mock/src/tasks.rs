@@ -110,6 +110,17 @@ impl TaskEngine {
         self.busy.get(id).is_some_and(|n| *n > 0)
     }
 
+    /// Makes running task `id` fail at the next [`TaskEngine::due`] (its failure effect runs,
+    /// its success effect never does); whether it was running.
+    pub fn abort(&mut self, id: &str) -> bool {
+        let Some(task) = self.running.iter_mut().find(|t| t.id == id) else {
+            return false;
+        };
+        task.outcome = TaskOutcome::Fail;
+        task.duration = Duration::ZERO;
+        true
+    }
+
     /// Runs `effect` on the store once `after` has passed (at the first request after that).
     pub fn schedule(&mut self, after: Duration, effect: Effect) {
         self.timers.push((Instant::now() + after, effect));
