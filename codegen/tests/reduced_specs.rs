@@ -237,10 +237,11 @@ fn every_compatible_version_regenerates_and_builds() {
 }
 
 /// Older versions of the version history, regenerated whole (without fixups, as the
-/// compatible ones are): a sample, since each `cargo check` of the crate takes minutes. 1.8.0
-/// is the oldest obtainable (no GET operation yet, operations later removed); 3.4.4 the newest
-/// before 4.0.0.
-const HISTORY_SAMPLE: &[&str] = &["1.8.0", "3.4.4"];
+/// compatible ones are): a sample, since each `cargo check` of the crate takes minutes. 3.4.4
+/// is the newest before 4.0.0. The oldest obtainable, 1.8.0 (no GET operation yet, operations
+/// later removed), is not checked here because `cargo xtask test` regenerates it and builds
+/// and runs the whole workspace with it (`cargo xtask versions 1.8.0`), which checks more.
+const HISTORY_SAMPLE: &[&str] = &["3.4.4"];
 
 /// The history specs: `$CLOUDTOWER_SPECS/history`, else `../shared/specs/history`.
 fn history_specs_dir() -> PathBuf {

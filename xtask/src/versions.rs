@@ -5,8 +5,11 @@
 //! binary run in the copy), the whole workspace is built, and the mock built for that version
 //! is started on 127.0.0.1 and driven by the command line built for it (sign in, list and count
 //! VMs, a mutation and its task) and by the SDK (`examples/version_session.rs`). Nothing is
-//! written outside `target/` of the checkout it is run in. The copies share one target
-//! directory (`target/versions/target`), so the dependencies are built once.
+//! written outside `target/` of the checkout it is run in. The copies' final artifacts go to
+//! `target/versions/target`; their intermediate ones to the checkout's own build directory
+//! (`target/`, cargo's `build-dir`), so the dependencies the checkout has built already, with
+//! the same features, are not built again, and the checkout's own binaries are never
+//! overwritten by a copy's.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -53,13 +56,18 @@ pub fn run(
 ) -> Result<bool, String> {
     let base = root.join("target/versions");
     let target_dir = base.join("target");
+    let build_dir = root.join("target");
     let mut failed = Vec::new();
     for version in versions {
         history::Version::parse(version)?;
         let started = Instant::now();
         let spec = specs.join(format!("cloudtower-{version}.json"));
         let result = if spec.is_file() {
-            one_version(root, xtask, &spec, &base.join(version), &target_dir, depth)
+            let dirs = Dirs {
+                target: &target_dir,
+                build: &build_dir,
+            };
+            one_version(root, xtask, &spec, &base.join(version), dirs, depth)
         } else {
             Err(format!("no spec {}", spec.display()))
         };
@@ -82,12 +90,20 @@ pub fn run(
     Ok(failed.is_empty())
 }
 
+/// Where cargo puts a copy's artifacts: the final ones (binaries, examples) and the
+/// intermediate ones (`build-dir`: dependencies, fingerprints).
+#[derive(Clone, Copy)]
+struct Dirs<'a> {
+    target: &'a Path,
+    build: &'a Path,
+}
+
 fn one_version(
     root: &Path,
     xtask: &Path,
     spec: &Path,
     copy: &Path,
-    target_dir: &Path,
+    dirs: Dirs<'_>,
     depth: Depth,
 ) -> Result<String, String> {
     if copy.exists() {
@@ -111,7 +127,8 @@ fn one_version(
         let output = Command::new(crate::cargo())
             .current_dir(copy)
             .args(args)
-            .env("CARGO_TARGET_DIR", target_dir)
+            .env("CARGO_TARGET_DIR", dirs.target)
+            .env("CARGO_BUILD_BUILD_DIR", dirs.build)
             .output()
             .map_err(|e| format!("running cargo: {e}"))?;
         if output.status.success() {
@@ -128,18 +145,20 @@ fn one_version(
         cargo(&["check", "--workspace"])?;
         return Ok("the workspace checks".into());
     }
-    cargo(&["build", "--workspace"])?;
-    cargo(&["build", "-p", "cloudtower-mock", "--features", "cli"])?;
+    // One build, so that cloudtower-api is compiled once, with the features of all three:
+    // every member's library and binaries (as `cargo build --workspace`), the mock's binary,
+    // and the SDK's session example.
     cargo(&[
         "build",
-        "-p",
-        "cloudtower-api",
+        "--workspace",
+        "--lib",
+        "--bins",
         "--features",
-        "dynamic",
+        "cloudtower-mock/cli,cloudtower-api/dynamic",
         "--example",
         "version_session",
     ])?;
-    let bin = target_dir.join("debug");
+    let bin = dirs.target.join("debug");
     let mock = Mock::start(&bin.join(exe("cloudtower-mock")))?;
     let cli = cli_session(&bin.join(exe("cloudtower")), &mock, copy)?;
     let sdk = run_checked(
