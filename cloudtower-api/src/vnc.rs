@@ -88,10 +88,10 @@ fn cluster_authority(cluster_ip: &str) -> Result<String, Error> {
     if name.len() <= 253 && name.split('.').all(is_label) {
         return Ok(name.to_owned());
     }
-    Err(Error::Protocol {
-        operation: "get-vm-vnc-info",
-        reason: format!("cluster_ip {cluster_ip:?} is neither an IP address nor a host name"),
-    })
+    Err(Error::protocol(
+        "get-vm-vnc-info",
+        format!("cluster_ip {cluster_ip:?} is neither an IP address nor a host name"),
+    ))
 }
 
 impl Client {
@@ -173,6 +173,7 @@ fn websocket_url(base: &str, uuid: &str, token: &str, host: &str) -> Result<Stri
 mod tests {
     use super::*;
     use crate::models::{NestedHost, Vm};
+    use crate::error::{ErrorKind, ResponseError};
 
     fn info() -> VmVncInfo {
         VmVncInfo {
@@ -254,7 +255,10 @@ mod tests {
             bad.cluster_ip = hostile.into();
             let err = vnc_console("https://tower.example.com", bad).unwrap_err();
             assert!(
-                matches!(&err, Error::Protocol { reason, .. } if reason.contains("cluster_ip")),
+                matches!(
+                    err.kind(),
+                    ErrorKind::Response(ResponseError::Protocol { reason, .. }) if reason.contains("cluster_ip")
+                ),
                 "{hostile}: {err:?}"
             );
         }

@@ -38,7 +38,6 @@ use crate::codec;
 use crate::error::Error;
 
 pub use builder::ClientBuilder;
-pub(crate) use endpoints::describe as describe_answers;
 pub use endpoints::{EndpointAnswer, EndpointHealth, FailoverStrategy};
 pub use locked::LockedRetry;
 pub use middleware::{BoxError, HttpService};
