@@ -12,6 +12,7 @@ mod client_options;
 mod codec_limits;
 mod dynamic;
 mod hardening;
+mod helpers;
 mod hostile;
 mod mock_faults;
 mod mock_helpers;
