@@ -3,11 +3,12 @@
 //! source, and trusting the OS certificate store.
 
 use crate::common;
+use cloudtower_api::error::{DispatchError, ErrorKind, ResponseError};
 
 use std::time::{Duration, Instant};
 
 use cloudtower_api::models::GetVmsRequestBody;
-use cloudtower_api::{Client, Error, PasswordLogin, RetryPolicy, TransportError};
+use cloudtower_api::{Client, PasswordLogin, RetryPolicy, TransportError};
 use common::{tower, Log, Reply};
 use serde_json::json;
 
@@ -53,8 +54,8 @@ async fn the_decode_depth_limit_applies_to_answers_and_error_bodies() {
         .get_vms(&GetVmsRequestBody::default())
         .await
         .unwrap_err();
-    match &err {
-        Error::Decode { source, .. } => {
+    match err.kind() {
+        ErrorKind::Response(ResponseError::Decode { source, .. }) => {
             assert_eq!(source.path(), "/0/cluster");
             assert!(source.message().contains("nested too deeply"), "{source}");
         }
@@ -81,10 +82,10 @@ async fn a_transport_error_keeps_reqwest_only_as_its_source() {
         .get_vms(&GetVmsRequestBody::default())
         .await
         .unwrap_err();
-    let Error::Transport { operation, source } = &err else {
+    let ErrorKind::Dispatch(DispatchError::Transport(source)) = err.kind() else {
         panic!("expected a transport error, got {err:?}");
     };
-    assert_eq!(*operation, "get-vms");
+    assert_eq!(err.operation(), Some("get-vms"));
     assert!(source.is_connect());
     assert!(err.is_retryable());
     let transport = std::error::Error::source(&err).unwrap();
@@ -150,12 +151,12 @@ async fn a_users_reqwest_builder_is_used_and_redirects_are_still_refused() {
         .sign_in(PasswordLogin::new("admin", "secret"))
         .await
         .unwrap_err();
-    match &err {
-        Error::Redirect {
+    match err.kind() {
+        ErrorKind::Response(ResponseError::Redirect {
             status: 307,
             location: Some(location),
             ..
-        } => assert!(location.ends_with("/v2/api/login"), "{location}"),
+        }) => assert!(location.ends_with("/v2/api/login"), "{location}"),
         other => panic!("expected the redirect refused, got {other:?}"),
     }
     assert!(
@@ -189,10 +190,10 @@ async fn a_call_timeout_bounds_the_whole_call_retries_included() {
         .await
         .unwrap_err();
     let elapsed = started.elapsed();
-    match &err {
-        Error::TimedOut { operation, timeout } => {
-            assert_eq!(*operation, "get-vms");
-            assert_eq!(*timeout, Duration::from_millis(500));
+    match err.kind() {
+        ErrorKind::Timeout(timed_out) => {
+            assert_eq!(err.operation(), Some("get-vms"));
+            assert_eq!(timed_out.timeout, Duration::from_millis(500));
         }
         other => panic!("expected the call to time out, got {other:?}"),
     }
@@ -243,7 +244,10 @@ mod native_roots {
             .get_vms(&GetVmsRequestBody::default())
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::Dispatch(DispatchError::Transport(_))),
+            "{err:?}"
+        );
         // Given roots still count.
         let client = Client::builder(&url)
             .tls_native_roots(true)

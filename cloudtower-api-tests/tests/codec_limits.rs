@@ -3,12 +3,13 @@
 //! cannot carry (NaN, infinities) refused before anything is sent.
 
 use crate::common;
+use cloudtower_api::error::{ConstructionError, ErrorKind};
 
 use cloudtower_api::client::ApiRequest;
 use cloudtower_api::codec::{self, DecodeError, DecodeOptions};
 use cloudtower_api::error::ErrorBody;
 use cloudtower_api::models::{GetVmsRequestBody, Task, Vm, VmWhereInput};
-use cloudtower_api::{Client, Error, Nullable};
+use cloudtower_api::{Client, Nullable};
 use common::{tower, Log, Reply};
 use serde_json::{json, Value};
 
@@ -207,12 +208,9 @@ async fn a_request_with_nan_is_not_sent() {
         .unwrap_err();
     assert!(
         matches!(
-            error,
-            Error::Encode {
-                operation: "get-vms",
-                ..
-            }
-        ),
+            error.kind(),
+            ErrorKind::Construction(ConstructionError::Encode { .. })
+        ) && error.operation() == Some("get-vms"),
         "{error}"
     );
     assert_eq!(log.all().len(), 0);

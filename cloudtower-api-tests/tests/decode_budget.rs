@@ -11,6 +11,7 @@ mod heap;
 #[path = "../benches/common/payload.rs"]
 mod payload;
 
+use cloudtower_api::error::{ErrorKind, ResponseError};
 use std::sync::Arc;
 
 use axum::Router;
@@ -65,7 +66,13 @@ fn the_decode_budget_bounds_an_amplifying_answer_and_leaves_real_ones_a_wide_mar
         let amplifying_len = amplifying.len();
         let (peak, answer) = peak_heap_of_get_vms(Arc::new(amplifying)).await;
         let err = answer.unwrap_err();
-        assert!(matches!(err, Error::Decode { .. }), "{err}");
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::Response(ResponseError::Decode { .. })
+            ),
+            "{err}"
+        );
         // Unbounded, this was 2.8 million default VMs (4 GB). Bounded: the body read, and what
         // the budget allows it to decode into (a list's old buffer held while it moves).
         let budget = amplifying_len * DEFAULT_MAX_ALLOC_RATIO as usize + (1 << 20);

@@ -3,9 +3,10 @@
 //! field is refused before anything is sent.
 
 use crate::common;
+use cloudtower_api::error::{ConstructionError, ErrorKind};
 
 use cloudtower_api::models::*;
-use cloudtower_api::{codec, Client, Error, RetryPolicy};
+use cloudtower_api::{codec, Client, RetryPolicy};
 use common::{tower, Log, Reply, Seen};
 use serde_json::{json, Value};
 
@@ -129,9 +130,9 @@ async fn a_request_missing_a_required_field_is_refused_naming_it_and_not_sent() 
         .call_operation("create-vm", &serde_json::to_vec(&body).unwrap())
         .await
         .unwrap_err();
-    match &err {
-        Error::InvalidRequest { operation, source } => {
-            assert_eq!(*operation, "create-vm");
+    match err.kind() {
+        ErrorKind::Construction(ConstructionError::InvalidRequest { source, .. }) => {
+            assert_eq!(err.operation(), Some("create-vm"));
             assert_eq!(source.path(), "/0");
             assert!(source.message().contains("`cluster_id`"), "{source}");
         }
@@ -147,7 +148,7 @@ async fn a_request_missing_a_required_field_is_refused_naming_it_and_not_sent() 
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidRequest { source, .. } if source.path() == "/0/name"),
+        matches!(err.kind(), ErrorKind::Construction(ConstructionError::InvalidRequest { source, .. }) if source.path() == "/0/name"),
         "{err:?}"
     );
     assert!(log.all().is_empty(), "sent: {:?}", log.all());
@@ -176,7 +177,13 @@ async fn an_unknown_path_is_refused_and_the_future_can_be_spawned() {
         .call_operation("no-such-operation", b"{}")
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Construction(ConstructionError::Unsupported { .. })
+        ),
+        "{err:?}"
+    );
     assert_eq!(log.all().len(), 1);
 }
 

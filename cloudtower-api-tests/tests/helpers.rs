@@ -2,9 +2,9 @@
 //! (`vnc`), the change feed's revision arithmetic (`watch`).
 
 mod vnc {
+    use cloudtower_api::error::{ErrorKind, ResponseError};
     use cloudtower_api::models::{NestedHost, Vm, VmVncInfo};
     use cloudtower_api::vnc::vnc_console;
-    use cloudtower_api::Error;
 
     fn info() -> VmVncInfo {
         VmVncInfo {
@@ -86,7 +86,11 @@ mod vnc {
             bad.cluster_ip = hostile.into();
             let err = vnc_console("https://tower.example.com", bad).unwrap_err();
             assert!(
-                matches!(&err, Error::Protocol { reason, .. } if reason.contains("cluster_ip")),
+                matches!(
+                    err.kind(),
+                    ErrorKind::Response(ResponseError::Protocol { reason, .. })
+                        if reason.contains("cluster_ip")
+                ),
                 "{hostile}: {err:?}"
             );
         }

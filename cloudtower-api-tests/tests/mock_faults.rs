@@ -2,6 +2,7 @@
 //! slow, flaky, drops connections, expires sessions, fails or pauses tasks, locks resources
 //! or sends a broken body. Every case must end in a typed error or a success, never a panic.
 
+use cloudtower_api::error::{DispatchError, ErrorKind, ResponseError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use cloudtower_api::models::{
     LabelWhereInput, VmOperateParams, VmStartParams, VmStatus, VmWhereInput,
 };
 use cloudtower_api::{
-    Client, Error, PasswordLogin, RetryPolicy, TaskFailureKind, WaitForTasks, WaitOptions,
+    Client, PasswordLogin, RetryPolicy, TaskFailureKind, WaitForTasks, WaitOptions,
 };
 use cloudtower_mock::{Fault, MockConfig, MockTower, TaskOutcome, MOCK_PASSWORD, MOCK_USERNAME};
 
@@ -206,7 +207,7 @@ async fn a_failed_task_is_a_task_error_and_changes_nothing() {
         .wait_with(&client, quick_waits())
         .await
         .unwrap_err();
-    let Error::Task(failure) = &error else {
+    let Some(failure) = error.task_failure() else {
         panic!("expected a task error, got {error}");
     };
     assert_eq!(failure.kind, TaskFailureKind::Failed);
@@ -229,7 +230,7 @@ async fn a_paused_task_stops_the_wait() {
         .wait_with(&client, quick_waits())
         .await
         .unwrap_err();
-    let Error::Task(failure) = &error else {
+    let Some(failure) = error.task_failure() else {
         panic!("expected a task error, got {error}");
     };
     assert_eq!(failure.kind, TaskFailureKind::Paused);
@@ -244,10 +245,10 @@ async fn a_truncated_body_is_a_decode_error() {
         .get_vms(&GetVmsRequestBody::default())
         .await
         .unwrap_err();
-    let Error::Decode { operation, raw, .. } = &error else {
+    let ErrorKind::Response(ResponseError::Decode { raw, .. }) = error.kind() else {
         panic!("expected a decode error, got {error}");
     };
-    assert_eq!(*operation, "get-vms");
+    assert_eq!(error.operation(), Some("get-vms"));
     assert!(!raw.as_bytes().is_empty());
     // The next answer is whole again.
     assert_eq!(
@@ -271,7 +272,13 @@ async fn a_dropped_connection_is_a_transport_error() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::Dispatch(DispatchError::Transport(_))
+        ),
+        "{error:?}"
+    );
     assert_eq!(tower.request_count("shutdown-vm"), 1);
 }
 

@@ -1,5 +1,6 @@
 //! The library helpers (chunked upload, VNC console, resource watch) against cloudtower-mock.
 
+use cloudtower_api::error::ErrorKind;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,7 +11,7 @@ use cloudtower_api::models::{
 };
 use cloudtower_api::upload::{ElfImageUpload, UploadProgress};
 use cloudtower_api::watch::{WatchError, WatchOptions};
-use cloudtower_api::{Client, Error, PasswordLogin, WaitForTasks, WaitOptions};
+use cloudtower_api::{Client, PasswordLogin, WaitForTasks, WaitOptions};
 use cloudtower_mock::{Fault, MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
 use futures_util::StreamExt;
 
@@ -87,7 +88,7 @@ async fn an_upload_source_that_ends_early_is_an_error() {
         .upload_elf_image(data.as_slice(), 4000, upload)
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::Io { .. }), "{error}");
+    assert!(matches!(error.kind(), ErrorKind::Io(_)), "{error}");
     assert!(
         error.to_string().contains("after 1000 of 4000 bytes"),
         "{error}"

@@ -3,13 +3,14 @@
 //! scripted test tower for capped answers and `entityAsyncStatus`.
 
 use crate::common;
+use cloudtower_api::error::{ErrorKind, WorkflowError};
 
 use std::time::Duration;
 
 use cloudtower_api::models::{
     GetVmsRequestBody, Vm, VmUpdateParams, VmUpdateParamsData, VmWhereInput,
 };
-use cloudtower_api::{Client, Error, PasswordLogin, ResolveKey, WaitForTasks, WaitOptions};
+use cloudtower_api::{Client, PasswordLogin, ResolveKey, WaitForTasks, WaitOptions};
 use cloudtower_mock::{MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
 use common::{tower, Log, Reply};
 use serde_json::json;
@@ -105,12 +106,13 @@ async fn a_vm_is_found_by_id_by_local_id_and_by_name_in_one_request() {
 async fn an_unknown_key_is_not_found_naming_the_key_and_the_resource() {
     let (_tower, client) = mock().await;
     let error = client.resolve::<Vm>("no-such-vm").await.unwrap_err();
-    match &error {
-        Error::NotFound {
+    match error.kind() {
+        ErrorKind::Workflow(WorkflowError::NotFound {
             resource,
             key,
             searched,
-        } => {
+            ..
+        }) => {
             assert_eq!((*resource, key.as_str()), ("Vm", "no-such-vm"));
             assert_eq!(
                 *searched,
@@ -134,13 +136,14 @@ async fn a_name_two_vms_share_is_ambiguous_listing_both_ids() {
     rename(&client, &web2.id, "web-1").await;
 
     let error = client.resolve::<Vm>("web-1").await.unwrap_err();
-    let Error::Ambiguous {
+    let ErrorKind::Workflow(WorkflowError::Ambiguous {
         resource,
         key,
         matched,
         candidates,
         more,
-    } = &error
+        ..
+    }) = error.kind()
     else {
         panic!("expected Ambiguous, got {error:?}");
     };
@@ -214,9 +217,9 @@ async fn a_capped_answer_is_asked_again_key_by_key_and_reported_as_at_least() {
     let client = Client::new(&url).unwrap();
 
     let error = client.resolve::<Vm>("dup").await.unwrap_err();
-    let Error::Ambiguous {
+    let ErrorKind::Workflow(WorkflowError::Ambiguous {
         candidates, more, ..
-    } = &error
+    }) = error.kind()
     else {
         panic!("expected Ambiguous, got {error:?}");
     };
@@ -310,12 +313,13 @@ async fn a_resource_that_stays_busy_ends_the_wait_at_its_timeout() {
         .await
         .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
-    match &error {
-        Error::StillBusy {
+    match error.kind() {
+        ErrorKind::Workflow(WorkflowError::StillBusy {
             resource,
             timeout,
             busy,
-        } => {
+            ..
+        }) => {
             assert_eq!((*resource, *timeout), ("Vm", Duration::from_millis(200)));
             assert_eq!(busy, &[("busy".to_owned(), "DELETING".to_owned())]);
         }
@@ -342,8 +346,8 @@ async fn a_resource_deleted_while_waiting_is_not_found() {
         .wait_until_idle::<Vm>(&["gone".to_owned()], &quick(Duration::from_secs(10)))
         .await
         .unwrap_err();
-    match &error {
-        Error::NotFound { resource, key, .. } => {
+    match error.kind() {
+        ErrorKind::Workflow(WorkflowError::NotFound { resource, key, .. }) => {
             assert_eq!((*resource, key.as_str()), ("Vm", "gone"));
         }
         other => panic!("expected NotFound, got {other:?}"),

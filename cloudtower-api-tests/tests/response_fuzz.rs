@@ -1,12 +1,13 @@
 //! Property test: every response type of the pinned spec, fed mutated bodies (truncated,
 //! retyped, deepened, huge numbers, invalid UTF-8) generated from the spec's schemas, by a
 //! real server on 127.0.0.1 to `Client::call_operation`. No body may panic the client, and
-//! every failure must be a typed error: `Error::Decode` for a 200 answer, `Error::Status` for
+//! every failure must be a typed error: `ResponseError::Decode` for a 200 answer, `ServiceError` for
 //! an error answer (whose `ErrorBody` is mutated too).
 //!
 //! Deterministic (a fixed seed); `CLOUDTOWER_FUZZ_BODIES` changes the number of bodies (default
 //! 100,000 in all). It prints how many bodies each operation and each mutation got, and the time.
 
+use cloudtower_api::error::{ErrorKind, ResponseError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -14,7 +15,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use cloudtower_api::{Client, Error, RetryPolicy};
+use cloudtower_api::{Client, RetryPolicy};
 use serde_json::{json, Map, Value};
 
 const SEED: u64 = 0x5eed_c10d_70e4;
@@ -506,8 +507,14 @@ fn fuzz(spec: &Spec, bodies: usize) -> Report {
                     decoded_ok += 1;
                     true
                 }
-                (Err(Error::Decode { .. }), false) => true,
-                (Err(Error::Status { status: s, .. }), true) => *s == status,
+                (Err(error), false) => matches!(
+                    error.kind(),
+                    ErrorKind::Response(ResponseError::Decode { .. })
+                ),
+                (Err(error), true) => matches!(
+                    error.kind(),
+                    ErrorKind::Service(refusal) if refusal.status() == status
+                ),
                 _ => false,
             };
             if !typed {

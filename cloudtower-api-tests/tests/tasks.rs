@@ -44,10 +44,8 @@ async fn task_tower(
 }
 
 fn task_failure(err: &Error) -> &cloudtower_api::TaskFailure {
-    match err {
-        Error::Task(failure) => failure,
-        other => panic!("expected a task error, got {other:?}"),
-    }
+    err.task_failure()
+        .unwrap_or_else(|| panic!("expected a task error, got {err:?}"))
 }
 
 #[tokio::test]

@@ -9,11 +9,11 @@ pub use cloudtower_runtime::union::UnionJson;
 pub use cloudtower_runtime::{
     auth, client, codec, contract, error, find_operation, idle, pagination, resolve, tasks, union,
     ApiRequest, ApiResponse, AsyncStatus, Authenticator, CallFuture, ClientBuilder, CountRequest,
-    EndpointAnswer, EndpointHealth, Error, FailoverStrategy, FilePart, HeaderInfo, HttpMethod,
-    Language, ListRequest, LockedResource, LockedRetry, Nullable, OnPaused, OperationInfo,
-    Paginator, PasswordLogin, RawBody, Related, RereadById, Resolve, ResolveKey, RetryPolicy,
-    Secret, ServerVersion, Since, TaskFailure, TaskFailureKind, TransportError, WaitForTasks,
-    WaitOptions, WaitProgress, WithTask,
+    EndpointAnswer, EndpointHealth, Error, ErrorKind, FailoverStrategy, FilePart, HeaderInfo,
+    HttpMethod, Language, ListRequest, LockedResource, LockedRetry, Nullable, OnPaused,
+    OperationInfo, Paginator, PasswordLogin, RawBody, Related, RereadById, Resolve, ResolveKey,
+    RetryPolicy, Secret, ServerVersion, Since, TaskFailure, TaskFailureKind, TransportError,
+    WaitForTasks, WaitOptions, WaitProgress, WithTask,
 };
 #[cfg(feature = "serde")]
 #[doc(no_inline)]

@@ -136,10 +136,7 @@ impl Client {
         upload: ElfImageUpload,
     ) -> Result<UploadTask, Error> {
         let path = path.as_ref();
-        let io = |what: &str, source| Error::Io {
-            message: format!("cannot {what} {}", path.display()),
-            source,
-        };
+        let io = |what: &str, source| Error::io(format!("cannot {what} {}", path.display()), source);
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| io("open", e))?;
@@ -156,8 +153,8 @@ impl Client {
     /// cancelled (`cancel-upload-task`, best effort) so that it does not linger on the tower:
     /// also when the wait for it times out, and when this future is dropped before it ends
     /// (the cancel is then spawned on the current tokio runtime).
-    /// A reader that fails or ends before `size` bytes is an [`Error::Io`]. A `FAILED`
-    /// upload task is an [`Error::Task`].
+    /// A reader that fails or ends before `size` bytes is an [`IoError`](crate::error::IoError). A `FAILED`
+    /// upload task is an [`WorkflowError::Task`](crate::error::WorkflowError::Task).
     pub async fn upload_elf_image<R: AsyncRead + Unpin + Send>(
         &self,
         reader: R,
@@ -174,7 +171,9 @@ impl Client {
         let task_id = started.task_id.take();
         if let (Err(error), Some(task_id)) = (&result, task_id) {
             // A task that FAILED has nothing left to cancel.
-            let failed = matches!(error, Error::Task(f) if f.kind == TaskFailureKind::Failed);
+            let failed = error
+                .task_failure()
+                .is_some_and(|f| f.kind == TaskFailureKind::Failed);
             if !failed {
                 self.cancel_upload(task_id).await;
             }
@@ -225,9 +224,11 @@ impl Client {
             reader
                 .read_exact(&mut buffer)
                 .await
-                .map_err(|source| Error::Io {
-                    message: format!("cannot read the upload source after {sent} of {size} bytes"),
-                    source,
+                .map_err(|source| {
+                    Error::io(
+                        format!("cannot read the upload source after {sent} of {size} bytes"),
+                        source,
+                    )
                 })?;
             let first = task.is_none();
             // Fields a newer spec adds keep their defaults (codegen/src/helpers.rs).
@@ -351,15 +352,15 @@ fn this_upload(
         Some(started) => task.id == started,
         None => !task.id.is_empty(),
     });
-    found.ok_or_else(|| Error::Protocol {
-        operation: "upload-elf-image",
-        reason: match started {
+    found.ok_or_else(|| {
+        let reason = match started {
             Some(started) => format!(
                 "the tower answered chunk {chunk} with upload task(s) {ids:?}, not this \
                  upload's {started:?}"
             ),
             None => "the tower answered the first chunk with no upload task".into(),
-        },
+        };
+        Error::protocol("upload-elf-image", reason)
     })
 }
 
@@ -371,5 +372,5 @@ fn upload_failure(kind: TaskFailureKind, task: UploadTask) -> Error {
         .get("error")
         .and_then(|e| e.as_str())
         .map(str::to_owned);
-    Error::Task(Box::new(failure))
+    failure.into()
 }

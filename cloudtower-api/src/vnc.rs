@@ -88,10 +88,10 @@ fn cluster_authority(cluster_ip: &str) -> Result<String, Error> {
     if name.len() <= 253 && name.split('.').all(is_label) {
         return Ok(name.to_owned());
     }
-    Err(Error::Protocol {
-        operation: "get-vm-vnc-info",
-        reason: format!("cluster_ip {cluster_ip:?} is neither an IP address nor a host name"),
-    })
+    Err(Error::protocol(
+        "get-vm-vnc-info",
+        format!("cluster_ip {cluster_ip:?} is neither an IP address nor a host name"),
+    ))
 }
 
 impl Client {

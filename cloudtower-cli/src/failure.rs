@@ -4,6 +4,7 @@ use std::error::Error as _;
 use std::fmt;
 use std::process::ExitCode;
 
+use cloudtower_api::error::{ConstructionError, ErrorKind, WorkflowError};
 use cloudtower_api::TaskFailure;
 
 /// Exit codes: 0 success.
@@ -50,15 +51,15 @@ impl Failure {
             Failure::Usage(_) => EXIT_USAGE,
             Failure::Auth(_) => EXIT_AUTH,
             Failure::Api(error) if error.is_unauthorized() => EXIT_AUTH,
-            Failure::Api(cloudtower_api::Error::NotFound { .. }) => EXIT_NOT_FOUND,
-            Failure::Api(
-                cloudtower_api::Error::InvalidRequest { .. }
-                | cloudtower_api::Error::Encode { .. }
-                | cloudtower_api::Error::Ambiguous { .. },
-            ) => EXIT_USAGE,
-            Failure::Api(_) | Failure::Tasks(_) | Failure::Other(_) | Failure::At { .. } => {
-                EXIT_FAILED
-            }
+            Failure::Api(error) => match error.kind() {
+                ErrorKind::Workflow(WorkflowError::NotFound { .. }) => EXIT_NOT_FOUND,
+                ErrorKind::Construction(
+                    ConstructionError::InvalidRequest { .. } | ConstructionError::Encode { .. },
+                )
+                | ErrorKind::Workflow(WorkflowError::Ambiguous { .. }) => EXIT_USAGE,
+                _ => EXIT_FAILED,
+            },
+            Failure::Tasks(_) | Failure::Other(_) | Failure::At { .. } => EXIT_FAILED,
         })
     }
 }
@@ -103,9 +104,9 @@ fn write_chain(f: &mut fmt::Formatter<'_>, error: &cloudtower_api::Error) -> fmt
 
 impl From<cloudtower_api::Error> for Failure {
     fn from(error: cloudtower_api::Error) -> Self {
-        match error {
-            cloudtower_api::Error::Task(failure) => Failure::Tasks(vec![*failure]),
-            other => Failure::Api(other),
+        match error.into_task_failure() {
+            Ok(failure) => Failure::Tasks(vec![failure]),
+            Err(other) => Failure::Api(other),
         }
     }
 }

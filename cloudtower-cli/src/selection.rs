@@ -52,7 +52,7 @@ pub async fn resolve_all(
 }
 
 /// The one resource whose id, local id or exact name is `key` (the SDK's `Client::resolve`:
-/// none is `Error::NotFound`, exit 4; several are `Error::Ambiguous`, exit 2).
+/// none is `WorkflowError::NotFound`, exit 4; several are `WorkflowError::Ambiguous`, exit 2).
 pub async fn resolve_one(
     context: &mut Context,
     resource: &'static ResourceSchema,

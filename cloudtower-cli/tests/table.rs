@@ -2,6 +2,7 @@
 //! from the generated table (retries, the version an operation needs, header parameters).
 
 use crate::common;
+use cloudtower_api::error::{ConstructionError, ErrorKind};
 
 use std::sync::{Arc, Mutex};
 
@@ -10,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use cloudtower_api::models::{GetBusinessHostsRequestBody, GetVmsRequestBody};
-use cloudtower_api::{Client, Error, PasswordLogin};
+use cloudtower_api::{Client, PasswordLogin};
 use cloudtower_mock::{Fault, MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
 use common::Cli;
 
@@ -178,11 +179,11 @@ async fn a_header_the_operation_does_not_take_is_refused_before_sending() {
     };
     assert!(
         matches!(
-            error,
-            Error::HeaderParameter {
+            error.kind(),
+            ErrorKind::Construction(ConstructionError::HeaderParameter {
                 header: EXTERNAL,
                 ..
-            }
+            })
         ),
         "{error}"
     );
@@ -208,7 +209,13 @@ async fn the_sdk_and_the_cli_refuse_the_same_too_new_operation_before_sending() 
         .get_business_hosts(&GetBusinessHostsRequestBody::default())
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::ServerTooOld { .. }), "{error}");
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::Construction(ConstructionError::ServerTooOld { .. })
+        ),
+        "{error}"
+    );
     let sdk_message = error.to_string();
     assert!(
         sdk_message.contains("4.8.0") && sdk_message.contains("4.6.0"),

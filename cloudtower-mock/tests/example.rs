@@ -1,6 +1,7 @@
 //! How to use cloudtower-mock in your own tests: start a tower, point a client at it, run
 //! your code, and check what it did.
 
+use cloudtower_api::error::{ErrorKind, WorkflowError};
 use std::time::Duration;
 
 use cloudtower_api::models::{
@@ -146,7 +147,10 @@ async fn injected_faults_reach_the_client() {
         .wait_with(&client, fast_waits())
         .await
         .unwrap_err();
-    assert!(matches!(error, cloudtower_api::Error::Task(_)), "{error}");
+    assert!(
+        matches!(error.kind(), ErrorKind::Workflow(WorkflowError::Task(_))),
+        "{error}"
+    );
 
     // A locked resource.
     tower.set_fault("start-vm", Fault::new().locked_rate(1.0).times(1));

@@ -1,6 +1,7 @@
 //! The mock's own correctness against bodies a careless or hostile client sends: full-size
 //! upload chunks, filters it cannot evaluate, numbers that overflow; and the request record.
 
+use cloudtower_api::ErrorKind;
 use std::time::Duration;
 
 use cloudtower_api::models::{
@@ -41,10 +42,12 @@ async fn vm_count(client: &Client) -> i32 {
 
 /// The status and `ErrorBody` message of a call that must fail with an HTTP error.
 fn status_of<T: std::fmt::Debug>(result: Result<T, Error>) -> (u16, String) {
-    match result {
-        Err(Error::Status { status, body, .. }) => {
-            (status, body.map(|b| b.message).unwrap_or_default())
-        }
+    let error = result.expect_err("expected an HTTP error answer");
+    match error.into_kind() {
+        ErrorKind::Service(refusal) => (
+            refusal.status,
+            refusal.body.map(|b| b.message).unwrap_or_default(),
+        ),
         other => panic!("expected an HTTP error answer, got {other:?}"),
     }
 }

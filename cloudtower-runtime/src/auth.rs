@@ -92,10 +92,7 @@ impl PasswordLogin {
 
     /// The error for an option this spec version's login has no field for.
     pub fn unsupported(reason: &'static str) -> Error {
-        Error::Unsupported {
-            operation: "login",
-            reason,
-        }
+        Error::unsupported("login", reason)
     }
 }
 
@@ -113,10 +110,7 @@ impl<L: LoginRequest + 'static> Authenticator for LoginWith<L> {
             // Lenient decoding gives a missing token as "": sent, it would make every later
             // call unauthenticated instead of failing this login.
             if token.expose().trim().is_empty() {
-                return Err(Error::Protocol {
-                    operation: "login",
-                    reason: "the login answer holds no token".into(),
-                });
+                return Err(Error::protocol("login", "the login answer holds no token"));
             }
             Ok(token)
         })

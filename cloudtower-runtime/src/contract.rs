@@ -7,6 +7,7 @@ use std::future::Future;
 
 use crate::client::{ApiRequest, ApiResponse, Client, MultipartField};
 use crate::codec::{Decode, Encode};
+pub use crate::error::Since;
 use crate::pagination::RereadById;
 use crate::tasks::WaitOptions;
 use crate::{Error, PasswordLogin, Secret};
@@ -112,20 +113,6 @@ pub fn find_operation(
     path: &str,
 ) -> Option<&'static OperationInfo> {
     operations.iter().copied().find(|o| o.path == path)
-}
-
-/// Since which CloudTower version an operation exists, as the published specs tell it.
-///
-/// Not every published version's spec can be obtained (1.9.0, 4.4.0, 4.4.1 and 4.5.0 cannot),
-/// so an operation first seen in one version may have been added in an unobtainable version
-/// before it: `last_absent` is the newest obtainable version known to lack it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Since {
-    /// The oldest obtainable published version whose spec has the operation.
-    pub first_seen: &'static str,
-    /// The newest obtainable published version before `first_seen` whose spec lacks it;
-    /// `None` when the oldest spec obtainable has it (so its real first version is unknown).
-    pub last_absent: Option<&'static str>,
 }
 
 /// The body of the `login` operation: built from [`PasswordLogin`], answered with a token.

@@ -12,7 +12,7 @@ use std::future::Future;
 use futures_util::future::BoxFuture;
 
 use crate::codec::{self, Decode};
-use crate::Error;
+use crate::error::{ConstructionError, Error};
 
 /// The answer of `call_operation`: the response encoded as JSON (`None` for 304 Not Modified
 /// and for operations without a response body). The future owns what it needs, so it can be
@@ -20,7 +20,7 @@ use crate::Error;
 pub type DynamicCall = BoxFuture<'static, Result<Option<Vec<u8>>, Error>>;
 
 /// Decodes `body` as the operation's request type `B`, strictly (a missing or `null` required
-/// field is [`Error::InvalidRequest`] naming it, and nothing is sent), then makes the call.
+/// field is [`ConstructionError::InvalidRequest`] naming it, and nothing is sent), then makes the call.
 pub fn call_with_json<B, F, Fut>(operation: &'static str, body: &[u8], call: F) -> DynamicCall
 where
     B: Decode,
@@ -29,10 +29,12 @@ where
 {
     match codec::decode_strict::<B>(body) {
         Ok(request) => Box::pin(call(&request)),
-        Err(source) => refused(Error::InvalidRequest {
-            operation,
-            source: Box::new(source),
-        }),
+        Err(source) => refused(
+            Error::from(ConstructionError::InvalidRequest {
+                source: Box::new(source),
+            })
+            .with_operation(operation),
+        ),
     }
 }
 
@@ -47,7 +49,7 @@ where
 
 /// An operation `call_operation` cannot make (unknown path, multipart upload).
 pub fn unsupported(operation: &'static str, reason: &'static str) -> DynamicCall {
-    refused(Error::Unsupported { operation, reason })
+    refused(Error::unsupported(operation, reason))
 }
 
 fn refused(error: Error) -> DynamicCall {

@@ -24,8 +24,8 @@ use std::collections::{HashMap, HashSet};
 use tokio::time::Instant;
 
 use crate::codec::Decode;
+use crate::error::{ResolveKey, WorkflowError};
 use crate::pagination::RereadById;
-use crate::resolve::ResolveKey;
 use crate::tasks::WaitOptions;
 use crate::{Client, Error};
 
@@ -47,12 +47,12 @@ impl Client {
     /// Re-reads the busy ones by id ([`reread`](Self::reread)'s requests), at once and then
     /// after the pauses of `options` (`interval`, growing by `backoff` up to `max_interval`),
     /// until `options.timeout`, which also bounds a read in flight; its `not_found_grace` and
-    /// `on_paused` play no part. Then it is [`Error::StillBusy`], naming the ids still busy
+    /// `on_paused` play no part. Then it is [`WorkflowError::StillBusy`], naming the ids still busy
     /// and their last status. Transient errors ([`Error::is_retryable`]) are read through
     /// until the timeout, like a task wait's.
     ///
     /// A resource that does not exist, or no longer does (deleted meanwhile), ends the wait
-    /// with [`Error::NotFound`] for its id: it will never be idle.
+    /// with [`WorkflowError::NotFound`] for its id: it will never be idle.
     ///
     /// A resource seen idle is not read again: a task starting on it later is not waited for.
     pub async fn wait_until_idle<T: AsyncStatus>(
@@ -70,16 +70,19 @@ impl Client {
             .map(|id| (id.as_str(), None))
             .collect();
         let mut idle: HashMap<&str, T> = HashMap::with_capacity(busy.len());
-        let still_busy = |busy: &[(&str, Option<String>)]| Error::StillBusy {
-            resource: T::resource(),
-            timeout: options.timeout,
-            busy: busy
-                .iter()
-                .map(|(id, status)| {
-                    let status = status.as_deref().unwrap_or("unknown");
-                    ((*id).to_owned(), status.to_owned())
-                })
-                .collect(),
+        let still_busy = |busy: &[(&str, Option<String>)]| -> Error {
+            WorkflowError::StillBusy {
+                resource: T::resource(),
+                timeout: options.timeout,
+                busy: busy
+                    .iter()
+                    .map(|(id, status)| {
+                        let status = status.as_deref().unwrap_or("unknown");
+                        ((*id).to_owned(), status.to_owned())
+                    })
+                    .collect(),
+            }
+            .into()
         };
         while !busy.is_empty() {
             let pending: Vec<&str> = busy.iter().map(|(id, _)| *id).collect();
@@ -90,11 +93,12 @@ impl Client {
                     let mut still = Vec::with_capacity(busy.len());
                     for (id, _) in busy {
                         let Some(resource) = current.remove(id) else {
-                            return Err(Error::NotFound {
+                            return Err(WorkflowError::NotFound {
                                 resource: T::resource(),
                                 key: id.to_owned(),
                                 searched: &[ResolveKey::Id],
-                            });
+                            }
+                            .into());
                         };
                         match resource.entity_async_status().map(str::to_owned) {
                             None => {

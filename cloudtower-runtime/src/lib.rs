@@ -60,7 +60,8 @@ pub use contract::{
     TaskModel, TaskState,
 };
 pub use error::{
-    Error, ErrorBody, LockedResource, RawBody, TaskFailure, TaskFailureKind, TransportError,
+    Context, Error, ErrorBody, ErrorKind, LockedResource, RawBody, TaskFailure, TaskFailureKind,
+    TransportError,
 };
 pub use idle::AsyncStatus;
 pub use pagination::{CountRequest, ListRequest, Paginator, RereadById};

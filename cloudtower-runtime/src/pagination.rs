@@ -218,15 +218,15 @@ impl SeenItems {
         let received = page.len();
         page.retain(|item| self.hashes.insert(self.hasher.hash_one(R::cursor(item))));
         if page.is_empty() {
-            return Err(Error::Protocol {
-                operation: R::method(),
-                reason: format!(
+            return Err(Error::protocol(
+                R::method(),
+                format!(
                     "a page of {received} items (from {first:?}) holds only items already \
                      listed, after {} items: the pages do not advance (the server ignores \
                      `after`, or its cursor cycles)",
                     self.hashes.len()
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -249,7 +249,7 @@ impl<R: ListRequest> Paginator<R> {
     /// No item is yielded twice: one that comes back (the list's order moved it while it was
     /// paged) is left out of its later page. A page holding only items already yielded (a
     /// server that ignores `after`, or whose cursor cycles) ends the stream with
-    /// [`Error::Protocol`]: a cycling server does not page forever.
+    /// [`ResponseError::Protocol`](crate::error::ResponseError::Protocol): a cycling server does not page forever.
     pub fn pages(self) -> impl Stream<Item = Result<Vec<R::Item>, Error>> + Send {
         let Paginator {
             client,

@@ -4,52 +4,28 @@
 //! ```no_run
 //! # async fn demo(client: cloudtower_api::Client) -> Result<(), cloudtower_api::Error> {
 //! use cloudtower_api::models::Vm;
-//! use cloudtower_api::Error;
+//! use cloudtower_api::error::{ErrorKind, WorkflowError};
 //!
 //! match client.resolve::<Vm>("web-1").await {
 //!     Ok(vm) => println!("{} is {}", vm.name, vm.id),
-//!     Err(Error::Ambiguous { candidates, .. }) => println!("which one? {candidates:?}"),
-//!     Err(Error::NotFound { .. }) => println!("no such VM"),
-//!     Err(other) => return Err(other),
+//!     Err(err) => match err.kind() {
+//!         ErrorKind::Workflow(WorkflowError::Ambiguous { candidates, .. }) => {
+//!             println!("which one? {candidates:?}")
+//!         }
+//!         ErrorKind::Workflow(WorkflowError::NotFound { .. }) => println!("no such VM"),
+//!         _ => return Err(err),
+//!     },
 //! }
 //! # Ok(()) }
 //! ```
 
 use std::collections::HashSet;
-use std::fmt;
 
 use crate::codec::Decode;
+pub use crate::error::ResolveKey;
+use crate::error::WorkflowError;
 use crate::pagination::{ListRequest, RereadById};
 use crate::{Client, Error};
-
-/// A field [`Client::resolve`] matches a key against, in the order it tries them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ResolveKey {
-    /// The CloudTower id (`id`).
-    Id,
-    /// The id SMTX OS gives the resource in its cluster (`local_id`).
-    LocalId,
-    /// The name (`name`), matched exactly.
-    Name,
-}
-
-impl ResolveKey {
-    /// The field's name on the wire (`id`, `local_id`, `name`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResolveKey::Id => "id",
-            ResolveKey::LocalId => "local_id",
-            ResolveKey::Name => "name",
-        }
-    }
-}
-
-impl fmt::Display for ResolveKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A resource that [`Client::resolve`] can find by id, local id or name. Implemented for the
 /// item of one list operation per resource type whose filter has equality on some of `id`,
@@ -79,8 +55,8 @@ impl Client {
     ///
     /// A resource whose `id` is `key` wins; else the one whose `local_id` is; else the one
     /// whose `name` is. Two or more resources matching at the first key that matches is
-    /// [`Error::Ambiguous`], listing their ids (at most [`MAX_CANDIDATES`]); none is
-    /// [`Error::NotFound`]. Only the keys the spec's filter has are tried ([`Resolve::keys`]).
+    /// [`WorkflowError::Ambiguous`], listing their ids (at most [`MAX_CANDIDATES`]); none is
+    /// [`WorkflowError::NotFound`]. Only the keys the spec's filter has are tried ([`Resolve::keys`]).
     ///
     /// Sends one list request, `where: {OR: [{id: key}, {local_id: key}, {name: key}]}` with
     /// `first: 101`, where the filter has `OR`. When that answer is full (so a resource
@@ -108,11 +84,12 @@ impl Client {
                 return pick(key, [(by, &items[..])], full);
             }
         }
-        Err(Error::NotFound {
+        Err(WorkflowError::NotFound {
             resource: T::resource(),
             key: key.to_owned(),
             searched: T::keys(),
-        })
+        }
+        .into())
     }
 
     /// The distinct items of one capped request, and whether the answer was full.
@@ -148,7 +125,7 @@ fn pick<'a, T: Resolve>(
             [one] => return Ok(one.clone()),
             _ => {}
         }
-        return Err(Error::Ambiguous {
+        return Err(WorkflowError::Ambiguous {
             resource: T::resource(),
             key: key.to_owned(),
             matched: field,
@@ -158,11 +135,13 @@ fn pick<'a, T: Resolve>(
                 .map(|item| <T::Request as ListRequest>::cursor(item).to_owned())
                 .collect(),
             more: more || matching.len() > MAX_CANDIDATES,
-        });
+        }
+        .into());
     }
-    Err(Error::NotFound {
+    Err(WorkflowError::NotFound {
         resource: T::resource(),
         key: key.to_owned(),
         searched: T::keys(),
-    })
+    }
+    .into())
 }

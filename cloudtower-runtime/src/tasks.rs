@@ -93,7 +93,7 @@ impl Client {
     /// out are asked again); returns them in the order of `task_ids`.
     ///
     /// Stops at the first task that fails (or pauses, unless told to wait), with
-    /// [`Error::Task`] ([`wait_tasks_all_as`](Self::wait_tasks_all_as) waits for every task
+    /// [`WorkflowError::Task`](crate::error::WorkflowError::Task) ([`wait_tasks_all_as`](Self::wait_tasks_all_as) waits for every task
     /// and returns every outcome). Transient errors while polling (connection errors, 429, 502–504) are
     /// retried, with the polls' growing interval, until the timeout, which also bounds a poll
     /// in flight. Dropping the future stops the polling (the tasks themselves go on in
@@ -123,7 +123,7 @@ impl Client {
         self.settle_tasks(task_ids, options, Settle::FirstFailure, &mut |_| {})
             .await?
             .into_iter()
-            .map(|outcome| outcome.map_err(|failure| Error::Task(Box::new(failure))))
+            .map(|outcome| outcome.map_err(Error::from))
             .collect()
     }
 
@@ -335,7 +335,7 @@ fn settle_failure<'a, T: TaskModel>(
 ) -> Result<(), Error> {
     let failure = failure(kind, task_id, task);
     match settle {
-        Settle::FirstFailure => Err(Error::Task(Box::new(failure))),
+        Settle::FirstFailure => Err(failure.into()),
         Settle::All => {
             outcomes.insert(task_id, Err(failure));
             Ok(())

@@ -3,6 +3,7 @@
 //! responses, with no HTTP server. Each test says what went on the wire, in order: the
 //! phases as a user's tower would see them.
 
+use cloudtower_runtime::error::{ConstructionError, DispatchError, ErrorKind, WorkflowError};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -217,7 +218,13 @@ async fn a_fresh_token_refused_again_is_a_reauthentication_error_not_a_second_lo
 
     let error = client.execute(read()).await.err().expect("the call fails");
 
-    assert!(matches!(error, Error::Reauthentication(_)), "{error:?}");
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::Workflow(WorkflowError::Reauthentication(_))
+        ),
+        "{error:?}"
+    );
     assert!(error.is_unauthorized());
     assert_eq!(
         fake.sent(),
@@ -426,7 +433,10 @@ async fn the_manual_strategy_reports_the_switch_over_instead_of_making_it() {
     let error = client.execute(read()).await.err().expect("the call fails");
 
     assert!(
-        matches!(&error, Error::FailoverNeeded { endpoint, .. } if endpoint == "http://a.test/v2/api"),
+        matches!(
+            error.kind(),
+            ErrorKind::Dispatch(DispatchError::FailoverNeeded)
+        ) && error.endpoint() == Some("http://a.test/v2/api"),
         "{error:?}"
     );
     assert_eq!(
@@ -501,6 +511,195 @@ async fn a_refused_header_parameter_sends_nothing() {
         .err()
         .expect("the call fails");
 
-    assert!(matches!(error, Error::HeaderParameter { .. }), "{error:?}");
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::Construction(ConstructionError::HeaderParameter { .. })
+        ),
+        "{error:?}"
+    );
     assert!(fake.sent().is_empty());
+}
+
+/// Every kind of error a call can end with names the call's operation once (in its context
+/// and at the head of its message), and the request id of the answer when one came: one
+/// failure of each kind, each through the whole pipeline.
+#[tokio::test]
+async fn every_error_of_a_call_names_its_operation_and_the_answers_request_id() {
+    /// A client whose every exchange `service` answers (or fails).
+    fn served_by<S, F>(service: S) -> ClientBuilder
+    where
+        S: Fn(reqwest::Request) -> F + Clone + Send + Sync + 'static,
+        F: std::future::Future<Output = Result<reqwest::Response, BoxError>> + Send + 'static,
+    {
+        let service = tower::service_fn(service);
+        Client::builder("http://a.test")
+            .layer(tower::layer::layer_fn(move |_reqwest: HttpService| {
+                service.clone()
+            }))
+            .retry_policy(RetryPolicy {
+                max_retries: 0,
+                initial_backoff: Duration::from_millis(1),
+                max_backoff: Duration::from_millis(1),
+            })
+    }
+    let on_get_vms =
+        |scripted: Scripted| Fake::default().on("a.test", "/v2/api/get-vms", [scripted]);
+    let one = |fake: Fake| {
+        fake.builder("http://a.test")
+            .api_key("key")
+            .build()
+            .unwrap()
+    };
+    let pair = |healthz: [u16; 2], get_vms: u16| {
+        let fake = Fake::default()
+            .on("a.test", "/api/healthz", [answer(healthz[0], json!({}))])
+            .on("b.test", "/api/healthz", [answer(healthz[1], json!({}))])
+            .on("a.test", "/v2/api/get-vms", [answer(get_vms, json!({}))]);
+        fake.builder("http://a.test")
+            .endpoint("http://b.test")
+            .failover(FailoverStrategy::Manual)
+            .api_key("key")
+            .build()
+            .unwrap()
+    };
+
+    // (what, the call's error, the request id expected, the endpoint expected)
+    let mut cases: Vec<(&str, Error, Option<&str>, Option<&str>)> = Vec::new();
+    let a = Some("http://a.test/v2/api");
+
+    let client = one(Fake::default());
+    let refused = client.execute(ApiRequest::json("get-vms", &f64::NAN).read());
+    cases.push(("Encode", refused.await.err().unwrap(), None, None));
+
+    let header = client.execute(read().header("bad-header", "line\nbreak"));
+    cases.push(("HeaderParameter", header.await.err().unwrap(), None, None));
+
+    let fake = Fake::default().on(
+        "a.test",
+        "/v2/api/get-version",
+        [answer(200, json!("3.4.4"))],
+    );
+    let client = one(fake);
+    let version = client.fetch_server_version().await.unwrap();
+    assert_eq!(version.map(|v| v.to_string()).as_deref(), Some("3.4.4"));
+    let since = cloudtower_runtime::Since {
+        first_seen: "4.0.0",
+        last_absent: Some("3.4.4"),
+    };
+    let too_old = client.execute(read().since(since)).await.err().unwrap();
+    cases.push(("ServerTooOld", too_old, None, None));
+
+    let client = Client::builder("http://a.test")
+        .token("line\nbreak")
+        .build()
+        .unwrap();
+    cases.push((
+        "Config",
+        client.execute(read()).await.err().unwrap(),
+        None,
+        a,
+    ));
+
+    let client = served_by(|_| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Err::<reqwest::Response, BoxError>("never".into())
+    })
+    .api_key("key")
+    .build()
+    .unwrap()
+    .with_call_timeout(Duration::from_millis(50));
+    cases.push((
+        "TimedOut",
+        client.execute(read()).await.err().unwrap(),
+        None,
+        None,
+    ));
+
+    let client = served_by(|_| async { Err::<reqwest::Response, BoxError>("rate limited".into()) })
+        .api_key("key")
+        .build()
+        .unwrap();
+    cases.push((
+        "Middleware",
+        client.execute(read()).await.err().unwrap(),
+        None,
+        a,
+    ));
+
+    let none_active = pair([307, 307], 200).execute(read()).await.err().unwrap();
+    cases.push(("NoActiveEndpoint", none_active, None, None));
+    let both_active = pair([200, 200], 200).execute(read()).await.err().unwrap();
+    cases.push(("SeveralActiveEndpoints", both_active, None, None));
+    let passive = pair([200, 307], 307).execute(read()).await.err().unwrap();
+    cases.push(("FailoverNeeded", passive, None, a));
+
+    let client = one(on_get_vms(answer(301, json!({}))));
+    cases.push((
+        "Redirect",
+        client.execute(read()).await.err().unwrap(),
+        Some("fake-1"),
+        a,
+    ));
+
+    let fake = on_get_vms(answer(200, json!([{"id": "vm-1"}])));
+    let client = fake
+        .builder("http://a.test")
+        .api_key("key")
+        .max_response_bytes(4)
+        .build()
+        .unwrap();
+    cases.push((
+        "BodyTooLarge",
+        client.execute(read()).await.err().unwrap(),
+        Some("fake-1"),
+        a,
+    ));
+
+    let client = one(on_get_vms(answer(200, json!([1, "two"]))));
+    let answer_ = client.execute(read()).await.unwrap();
+    let undecodable = answer_.decode::<Vec<i64>>().err().unwrap();
+    cases.push(("Decode", undecodable, Some("fake-1"), None));
+
+    let client = one(on_get_vms(answer(404, json!({"message": "no such VM"}))));
+    cases.push((
+        "Status",
+        client.execute(read()).await.err().unwrap(),
+        Some("fake-1"),
+        a,
+    ));
+
+    let fake = on_get_vms(answer(401, json!({"message": "expired"}))).on(
+        "a.test",
+        "/v2/api/login",
+        [answer(400, json!({"message": "wrong password"}))],
+    );
+    let client = fake
+        .builder("http://a.test")
+        .token("stale")
+        .build()
+        .unwrap();
+    client.set_authenticator(Arc::new(TokenLogin));
+    let relogin = client.execute(read()).await.err().unwrap();
+    cases.push(("Reauthentication", relogin, Some("fake-1"), None));
+
+    for (what, error, request_id, endpoint) in &cases {
+        assert_eq!(error.type_name(), *what, "{error:?}");
+        assert_eq!(error.operation(), Some("get-vms"), "{what}: {error:?}");
+        let message = error.to_string();
+        assert!(message.starts_with("get-vms: "), "{what}: {message}");
+        assert_eq!(message.matches("get-vms").count(), 1, "{what}: {message}");
+        assert_eq!(error.request_id(), *request_id, "{what}: {error:?}");
+        assert_eq!(error.endpoint(), *endpoint, "{what}: {error:?}");
+    }
+    // One case per kind of a call's failure (a workflow's own kinds are the helpers').
+    let kinds: std::collections::HashSet<_> = cases
+        .iter()
+        .map(|(_, error, ..)| std::mem::discriminant(error.kind()))
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        6,
+        "construction, timeout, dispatch, response, service, workflow"
+    );
 }

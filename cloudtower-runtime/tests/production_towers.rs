@@ -3,6 +3,7 @@
 //! version predates an operation, and resources locked by other tasks.
 
 use crate::common;
+use cloudtower_runtime::error::{ConstructionError, DispatchError, ErrorKind, ResponseError};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -209,8 +210,11 @@ async fn the_manual_strategy_says_a_failover_is_needed_and_switches_when_told() 
     pair.roles.set(1);
     let error = delete_vm(&client).await.unwrap_err();
     assert!(
-        matches!(&error, Error::FailoverNeeded { operation: "delete-vm", endpoint }
-            if *endpoint == format!("{}/v2/api", pair.urls[0])),
+        matches!(
+            error.kind(),
+            ErrorKind::Dispatch(DispatchError::FailoverNeeded)
+        ) && error.operation() == Some("delete-vm")
+            && error.endpoint() == Some(&*format!("{}/v2/api", pair.urls[0])),
         "{error:?}"
     );
     assert!(!error.is_retryable());
@@ -242,7 +246,7 @@ async fn no_active_endpoint_names_what_each_answered_and_is_retryable() {
     let pair = Pair::start(NONE).await;
     let client = pair.client(FailoverStrategy::Automatic);
     let error = get_vms(&client).await.unwrap_err();
-    let Error::NoActiveEndpoint { answers } = &error else {
+    let ErrorKind::Dispatch(DispatchError::NoActiveEndpoint { answers, .. }) = error.kind() else {
         panic!("{error:?}");
     };
     assert_eq!(answers.len(), 2);
@@ -273,7 +277,7 @@ async fn no_active_endpoint_names_what_each_answered_and_is_retryable() {
         .build()
         .unwrap();
     let error = get_vms(&client).await.unwrap_err();
-    let Error::NoActiveEndpoint { answers } = &error else {
+    let ErrorKind::Dispatch(DispatchError::NoActiveEndpoint { answers, .. }) = error.kind() else {
         panic!("{error:?}");
     };
     assert!(
@@ -294,7 +298,7 @@ async fn several_active_endpoints_are_refused_without_sending() {
     let client = pair.client(FailoverStrategy::Automatic);
     let error = get_vms(&client).await.unwrap_err();
     assert!(
-        matches!(&error, Error::SeveralActiveEndpoints { answers } if answers.len() == 2),
+        matches!(error.kind(), ErrorKind::Dispatch(DispatchError::SeveralActiveEndpoints { answers, .. }) if answers.len() == 2),
         "{error:?}"
     );
     assert!(!error.is_retryable());
@@ -312,7 +316,10 @@ async fn a_lone_endpoint_is_never_probed_and_its_redirect_is_not_followed() {
     let client = Client::builder(&url).api_key("key-1").build().unwrap();
     let error = get_vms(&client).await.unwrap_err();
     assert!(
-        matches!(error, Error::Redirect { status: 307, .. }),
+        matches!(
+            error.kind(),
+            ErrorKind::Response(ResponseError::Redirect { status: 307, .. })
+        ),
         "{error:?}"
     );
     assert_eq!(log.count("/api/healthz"), 0);
@@ -325,7 +332,13 @@ fn an_endpoint_given_twice_is_a_configuration_error() {
         .endpoint("https://a.example.com/v2/api/")
         .build()
         .unwrap_err();
-    assert!(matches!(error, Error::Config { .. }), "{error:?}");
+    assert!(
+        matches!(
+            error.kind(),
+            ErrorKind::Construction(ConstructionError::Config { .. })
+        ),
+        "{error:?}"
+    );
 }
 
 /// The version check, through a request that says since when its operation exists (as the
@@ -365,15 +378,15 @@ async fn a_tower_older_than_an_operation_refuses_it_before_sending() {
     let Err(error) = client.execute(vnc_info()).await else {
         panic!("sent to a tower too old for it");
     };
-    let Error::ServerTooOld {
-        operation,
+    let ErrorKind::Construction(ConstructionError::ServerTooOld {
         since,
         server_version,
-    } = &error
+        ..
+    }) = error.kind()
     else {
         panic!("{error:?}");
     };
-    assert_eq!(*operation, "get-vm-vnc-info");
+    assert_eq!(error.operation(), Some("get-vm-vnc-info"));
     assert_eq!(since.first_seen, "4.0.0");
     assert_eq!(server_version, "3.4.4");
     assert!(
@@ -424,9 +437,12 @@ async fn the_version_is_read_again_after_a_failover() {
         .unwrap();
     client.fetch_server_version().await.unwrap();
     assert_eq!(client.server_version().unwrap().as_str(), "3.4.4");
+    let Err(error) = client.execute(vnc_info()).await else {
+        panic!("sent to a tower too old for it");
+    };
     assert!(matches!(
-        client.execute(vnc_info()).await,
-        Err(Error::ServerTooOld { .. })
+        error.kind(),
+        ErrorKind::Construction(ConstructionError::ServerTooOld { .. })
     ));
     roles.set(1);
     client
@@ -650,12 +666,9 @@ async fn a_layer_refusing_is_a_middleware_error_and_nothing_is_sent() {
     let error = get_vms(&client).await.unwrap_err();
     assert!(
         matches!(
-            error,
-            Error::Middleware {
-                operation: "get-vms",
-                ..
-            }
-        ),
+            error.kind(),
+            ErrorKind::Dispatch(DispatchError::Middleware(_))
+        ) && error.operation() == Some("get-vms"),
         "{error:?}"
     );
     assert!(error.to_string().contains("rate limit exceeded"), "{error}");

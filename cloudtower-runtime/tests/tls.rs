@@ -1,6 +1,7 @@
 //! TLS against a tower with a self-signed certificate made by the test.
 
 use crate::common;
+use cloudtower_runtime::error::{DispatchError, ErrorKind};
 
 use axum::routing::post;
 use axum::Router;
@@ -33,7 +34,10 @@ async fn self_signed_certificates_are_rejected_by_default() {
         .build()
         .unwrap();
     let err = get_vms(&client).await.unwrap_err();
-    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        matches!(err.kind(), ErrorKind::Dispatch(DispatchError::Transport(_))),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]

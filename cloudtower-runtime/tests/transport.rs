@@ -1,6 +1,9 @@
 //! The transport against real HTTP servers: headers, errors, retries, timeouts, re-login.
 
 use crate::common;
+use cloudtower_runtime::error::{
+    ConstructionError, DispatchError, ErrorKind, ResponseError, WorkflowError,
+};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -80,7 +83,13 @@ async fn bad_configuration_is_a_config_error() {
         Client::builder("https://tower").root_certificate_pem("not a certificate"),
     ] {
         let err = builder.build().unwrap_err();
-        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::Construction(ConstructionError::Config { .. })
+            ),
+            "{err:?}"
+        );
     }
 }
 
@@ -190,19 +199,13 @@ async fn bodies_that_do_not_decode_name_operation_and_json_path() {
         .unwrap()
         .decode::<Vec<i64>>()
         .unwrap_err();
-    let Error::Decode {
-        operation,
-        source,
-        raw,
-        request_id,
-    } = &err
-    else {
+    let ErrorKind::Response(ResponseError::Decode { source, raw, .. }) = err.kind() else {
         panic!("{err:?}")
     };
-    assert_eq!(*operation, "get-numbers");
+    assert_eq!(err.operation(), Some("get-numbers"));
     assert_eq!(source.path(), "/2");
     assert_eq!(raw.as_bytes(), br#"[1,2,"three"]"#);
-    assert_eq!(request_id.as_deref(), Some("req-0"));
+    assert_eq!(err.request_id(), Some("req-0"));
     assert!(err.to_string().contains("/2"), "{err}");
 }
 
@@ -275,13 +278,8 @@ async fn refused_connections_are_retryable_transport_errors() {
         .unwrap();
     let err = call(&client, "get-vms").await.unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::Transport {
-                operation: "get-vms",
-                ..
-            }
-        ),
+        matches!(err.kind(), ErrorKind::Dispatch(DispatchError::Transport(_)))
+            && err.operation() == Some("get-vms"),
         "{err:?}"
     );
     assert!(err.is_retryable());
@@ -338,13 +336,8 @@ async fn a_mutation_whose_connection_drops_is_not_resent() {
         .unwrap();
     let err = call(&client, "create-vm").await.unwrap_err();
     assert!(
-        matches!(
-            err,
-            Error::Transport {
-                operation: "create-vm",
-                ..
-            }
-        ),
+        matches!(err.kind(), ErrorKind::Dispatch(DispatchError::Transport(_)))
+            && err.operation() == Some("create-vm"),
         "{err:?}"
     );
     // The tower may have created the VM: only the caller can tell whether to send it again.
@@ -465,7 +458,17 @@ async fn a_failing_login_is_reported_without_looping() {
     let logins = Arc::new(AtomicUsize::new(0));
     client.set_authenticator(Arc::new(CountingLogin(logins.clone())));
     let err = call(&client, "get-vms").await.unwrap_err();
-    assert_eq!(err.operation(), Some("login"));
+    // The call that failed, and the login's own failure inside it.
+    assert_eq!(err.operation(), Some("get-vms"));
+    let ErrorKind::Workflow(WorkflowError::Reauthentication(login)) = err.kind() else {
+        panic!("{err:?}");
+    };
+    assert_eq!(login.operation(), Some("login"));
+    assert!(
+        err.to_string()
+            .starts_with("get-vms: logging in again failed: login: HTTP 401"),
+        "{err}"
+    );
     assert!(err.is_unauthorized());
     assert_eq!(log.count("/v2/api/login"), 1);
     assert_eq!(log.count("/v2/api/get-vms"), 1);
@@ -504,10 +507,22 @@ async fn one_refused_fresh_token_pauses_relogins_a_second_not_the_whole_backoff(
     client.set_authenticator(Arc::new(CountingLogin(logins.clone())));
 
     let err = call(&client, "get-vms").await.unwrap_err();
-    assert!(matches!(err, Error::Reauthentication(_)), "{err:?}");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Workflow(WorkflowError::Reauthentication(_))
+        ),
+        "{err:?}"
+    );
     // Within the pause, a 401 gets that failure without a login.
     let err = call(&client, "get-vms").await.unwrap_err();
-    assert!(matches!(err, Error::Reauthentication(_)), "{err:?}");
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Workflow(WorkflowError::Reauthentication(_))
+        ),
+        "{err:?}"
+    );
     assert_eq!(logins.load(Ordering::SeqCst), 1);
 
     tokio::time::sleep(Duration::from_millis(1100)).await;

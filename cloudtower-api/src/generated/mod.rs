@@ -15006,10 +15006,10 @@ impl Client {
             .await?;
         tasks
             .pop()
-            .ok_or_else(|| ::cloudtower_runtime::Error::Unsupported {
-                operation: "get-tasks",
-                reason: "the wait returned no task",
-            })
+            .ok_or_else(|| ::cloudtower_runtime::Error::unsupported(
+                "get-tasks",
+                "the wait returned no task",
+            ))
     }
     /// Waits with the default options until every task succeeds; returns them in
     /// the order of `task_ids`.
@@ -15120,10 +15120,12 @@ impl ::cloudtower_runtime::LoginRequest for crate::models::LoginInput {
                 )
             }
             ::std::option::Option::None => {
-                ::std::result::Result::Err(::cloudtower_runtime::Error::Unsupported {
-                    operation: "login",
-                    reason: "the answer holds no token",
-                })
+                ::std::result::Result::Err(
+                    ::cloudtower_runtime::Error::unsupported(
+                        "login",
+                        "the answer holds no token",
+                    ),
+                )
             }
         }
     }

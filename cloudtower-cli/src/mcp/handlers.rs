@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use cloudtower_api::error::{ErrorKind, WorkflowError};
 use cloudtower_api::models::Task;
 use cloudtower_api::{TaskFailure, TaskFailureKind, WaitOptions, WaitProgress};
 use cloudtower_schema::{
@@ -440,12 +441,12 @@ async fn list(tower: &Tower, args: &Args) -> Answer {
             let item =
                 dynamic::resolve(&client, resource, key)
                     .await
-                    .map_err(|error| match error {
-                        cloudtower_api::Error::Ambiguous { .. } => format!(
+                    .map_err(|error| match error.kind() {
+                        ErrorKind::Workflow(WorkflowError::Ambiguous { .. }) => format!(
                             "{error}: name one of them by its id (list with \
                          where {{\"name\": {key:?}}} and fields [\"id\", …] to tell them apart)"
                         ),
-                        other => failure(other),
+                        _ => failure(error),
                     })?;
             items.push(item.0);
         }

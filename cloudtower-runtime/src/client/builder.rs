@@ -152,7 +152,7 @@ impl<C> ClientBuilder<C> {
     /// `tower` layer fits (`tower::limit::ConcurrencyLimitLayer`, a rate limit, metrics, a
     /// `tower::layer::layer_fn` interceptor). Called several times, the first layer added is
     /// the outermost. A layer's own error (not reqwest's) is reported as
-    /// [`Error::Middleware`]; the per-attempt timeout is the request's, set inside.
+    /// [`DispatchError::Middleware`](crate::error::DispatchError::Middleware); the per-attempt timeout is the request's, set inside.
     ///
     /// ```
     /// use std::time::Duration;
@@ -181,11 +181,11 @@ impl<C> ClientBuilder<C> {
     }
 
     /// How deeply arrays and objects may nest in an answer, error answers included (default
-    /// 128, serde_json's limit); a deeper answer is an [`Error::Decode`] instead of a stack
+    /// 128, serde_json's limit); a deeper answer is an [`ResponseError::Decode`](crate::error::ResponseError::Decode) instead of a stack
     /// overflow. No CloudTower answer nests deeper than about 10. The decoder's stack is
     /// bounded too, by 1 MiB (see
     /// [`DecodeOptions::max_stack_bytes`](crate::codec::DecodeOptions::max_stack_bytes)): an
-    /// answer that needs more is an [`Error::Decode`] whatever this limit says.
+    /// answer that needs more is an [`ResponseError::Decode`](crate::error::ResponseError::Decode) whatever this limit says.
     pub fn max_decode_depth(mut self, depth: u32) -> Self {
         self.limits.decode.max_depth = depth;
         self
@@ -196,7 +196,7 @@ impl<C> ClientBuilder<C> {
     /// With [`max_response_bytes`](Self::max_response_bytes), it bounds what a server can make
     /// the client allocate: lenient decoding fills the fields an answer leaves out, so without
     /// it 8 MiB of `[{},{},…]` answering `get-vms` would become gigabytes of default VMs. An
-    /// answer past it is an [`Error::Decode`].
+    /// answer past it is an [`ResponseError::Decode`](crate::error::ResponseError::Decode).
     pub fn max_decode_alloc_ratio(mut self, ratio: u32) -> Self {
         self.limits.decode.max_alloc_ratio = ratio;
         self
@@ -231,7 +231,7 @@ impl<C> ClientBuilder<C> {
     }
 
     /// The largest response body accepted (default [`DEFAULT_MAX_RESPONSE_BYTES`](super::DEFAULT_MAX_RESPONSE_BYTES), 256 MiB).
-    /// Reading stops as soon as a body goes past it, with [`Error::BodyTooLarge`].
+    /// Reading stops as soon as a body goes past it, with [`ResponseError::BodyTooLarge`](crate::error::ResponseError::BodyTooLarge).
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.limits.max_response_bytes = bytes;
         self

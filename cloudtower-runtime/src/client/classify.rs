@@ -1,10 +1,12 @@
 //! Retry classification: what a failed attempt calls for, so that the pipeline hands it to the
 //! one policy it concerns (the retry policy, endpoint selection, the re-login policy, lock
-//! waits) or ends the call with it.
+//! waits) or ends the call with it. Whether a failure is transient at all is the error's to
+//! say ([`Error::is_retryable`], per kind, for the client and its users alike); which policy
+//! acts on it is the client's, here.
 
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind, ResponseError};
 
 /// What a failed attempt calls for.
 #[derive(Debug, PartialEq)]
@@ -30,7 +32,10 @@ pub(super) fn classify(error: &Error) -> Failure {
         Failure::Transient {
             retry_after: error.retry_after(),
         }
-    } else if matches!(error, Error::Redirect { status: 307, .. }) {
+    } else if matches!(
+        error.kind(),
+        ErrorKind::Response(ResponseError::Redirect { status: 307, .. })
+    ) {
         Failure::Passive
     } else if error.status() == Some(401) {
         Failure::Unauthorized
@@ -66,22 +71,24 @@ pub(super) fn retry_after(status: u16, headers: &reqwest::header::HeaderMap) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ErrorBody, RawBody};
+    use crate::error::{ErrorBody, RawBody, ServiceError};
 
     fn status(status: u16, code: Option<&str>) -> Error {
-        Error::Status {
-            operation: "update-vm",
+        let body = code.map(|code| ErrorBody {
+            code: Some(code.to_owned()),
+            ..ErrorBody::default()
+        });
+        ServiceError::new(status, body, RawBody::default())
+            .with_retry_after((status == 503).then_some(Duration::from_secs(2)))
+            .into()
+    }
+
+    fn redirect(status: u16) -> Error {
+        ResponseError::Redirect {
             status,
-            body: code.map(|code| {
-                Box::new(ErrorBody {
-                    code: Some(code.to_owned()),
-                    ..ErrorBody::default()
-                })
-            }),
-            raw: RawBody::default(),
-            request_id: None,
-            retry_after: (status == 503).then_some(Duration::from_secs(2)),
+            location: None,
         }
+        .into()
     }
 
     #[test]
@@ -96,18 +103,8 @@ mod tests {
             classify(&status(502, None)),
             Failure::Transient { retry_after: None }
         );
-        let passive = Error::Redirect {
-            operation: "get-vms",
-            status: 307,
-            location: None,
-        };
-        assert_eq!(classify(&passive), Failure::Passive);
-        let moved = Error::Redirect {
-            operation: "get-vms",
-            status: 301,
-            location: None,
-        };
-        assert_eq!(classify(&moved), Failure::Final);
+        assert_eq!(classify(&redirect(307)), Failure::Passive);
+        assert_eq!(classify(&redirect(301)), Failure::Final);
         assert_eq!(classify(&status(401, None)), Failure::Unauthorized);
         assert_eq!(
             classify(&status(400, Some("ResourceLocked"))),

@@ -6,7 +6,6 @@
 //! endpoints the user configured): it probes its own endpoints instead, once for all the calls
 //! that need to know (single-flight), and sends every call to the one that is active.
 
-use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -14,7 +13,8 @@ use futures_util::future::join_all;
 
 use super::transport::Transport;
 use super::Client;
-use crate::error::{Error, TransportError};
+use crate::error::{describe_answers, DispatchError, Error, TransportError};
+pub use crate::error::{EndpointAnswer, EndpointHealth};
 
 /// What the client does when a call finds that its endpoint is no longer the active one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,59 +24,12 @@ pub enum FailoverStrategy {
     /// The passive tower refuses a call before doing anything, so a mutation is retried too.
     #[default]
     Automatic,
-    /// Report [`Error::FailoverNeeded`]; the client switches only when told to
+    /// Report [`DispatchError::FailoverNeeded`]; the client switches only when told to
     /// ([`Client::discover_active_endpoint`](super::Client::discover_active_endpoint)).
     Manual,
     /// Probe the endpoints before every call (concurrent calls share one probe round), and
     /// fail over as `Automatic` does.
     ProbeEveryCall,
-}
-
-/// What one endpoint answered to `GET /api/healthz`.
-#[derive(Clone, Debug)]
-pub struct EndpointAnswer {
-    /// The endpoint as configured (its API base URL, `https://a.example.com/v2/api`).
-    pub endpoint: String,
-    pub health: EndpointHealth,
-}
-
-/// An endpoint's role as its health check tells it.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum EndpointHealth {
-    /// 200: the active tower.
-    Active,
-    /// 307: the passive tower.
-    Passive,
-    /// Any other status.
-    Status(u16),
-    /// No answer (connection refused, timeout, TLS).
-    Unreachable(Arc<TransportError>),
-    /// Not sent: a layer of the client's ([`ClientBuilder::layer`](super::ClientBuilder::layer))
-    /// refused it.
-    Refused(Arc<Error>),
-}
-
-impl fmt::Display for EndpointAnswer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let endpoint = &self.endpoint;
-        match &self.health {
-            EndpointHealth::Active => write!(f, "{endpoint}: active"),
-            EndpointHealth::Passive => write!(f, "{endpoint}: passive (307)"),
-            EndpointHealth::Status(status) => write!(f, "{endpoint}: HTTP {status}"),
-            EndpointHealth::Unreachable(error) => write!(f, "{endpoint}: {error}"),
-            EndpointHealth::Refused(error) => write!(f, "{endpoint}: not probed: {error}"),
-        }
-    }
-}
-
-/// The answers of one probe round, for error messages: `a: active, b: passive (307)`.
-pub(crate) fn describe(answers: &[EndpointAnswer]) -> String {
-    answers
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// One configured endpoint.
@@ -239,7 +192,10 @@ impl Endpoints {
                 tracing::info!(endpoint = self.base_url(*index), "active endpoint found")
             }
             RoundOutcome::NoneActive(answers) | RoundOutcome::SeveralActive(answers) => {
-                tracing::warn!(answers = describe(answers), "no single active endpoint")
+                tracing::warn!(
+                    answers = describe_answers(answers),
+                    "no single active endpoint"
+                )
             }
         }
         let result = outcome_result(round, &outcome);
@@ -256,22 +212,19 @@ impl Endpoints {
                 .timeout(self.probe_timeout)
                 .build();
             let answer = match request {
-                Ok(request) => transport.exchange.send("healthz", request).await,
-                Err(error) => Err(Error::Transport {
-                    operation: "healthz",
-                    source: TransportError::new(error),
-                }),
+                Ok(request) => transport.exchange.send(request).await,
+                Err(error) => Err(Error::from(TransportError::new(error))),
             };
-            let health = match answer {
+            let health = match answer.map_err(|error| error.with_operation("healthz")) {
                 Ok(response) => match response.status().as_u16() {
                     200 => EndpointHealth::Active,
                     307 => EndpointHealth::Passive,
                     status => EndpointHealth::Status(status),
                 },
-                Err(Error::Transport { source, .. }) => {
-                    EndpointHealth::Unreachable(Arc::new(source))
-                }
-                Err(error) => EndpointHealth::Refused(Arc::new(error)),
+                Err(error) => match error.into_transport() {
+                    Ok(source) => EndpointHealth::Unreachable(Arc::new(source)),
+                    Err(error) => EndpointHealth::Refused(Arc::new(error)),
+                },
             };
             EndpointAnswer {
                 endpoint: endpoint.base_url.clone(),
@@ -288,12 +241,14 @@ fn outcome_result(round: u64, outcome: &RoundOutcome) -> Result<Target, Error> {
             index: *index,
             round,
         }),
-        RoundOutcome::NoneActive(answers) => Err(Error::NoActiveEndpoint {
+        RoundOutcome::NoneActive(answers) => Err(DispatchError::NoActiveEndpoint {
             answers: answers.clone(),
-        }),
-        RoundOutcome::SeveralActive(answers) => Err(Error::SeveralActiveEndpoints {
+        }
+        .into()),
+        RoundOutcome::SeveralActive(answers) => Err(DispatchError::SeveralActiveEndpoints {
             answers: answers.clone(),
-        }),
+        }
+        .into()),
     }
 }
 
@@ -354,7 +309,7 @@ impl Endpoints {
 
     /// After the route's endpoint refused `operation` with a 307 (it has become the passive
     /// one): finds the active endpoint again and sends the call there once, as the strategy
-    /// says; [`Error::FailoverNeeded`] with the `Manual` strategy, or when the endpoint found
+    /// says; [`DispatchError::FailoverNeeded`] with the `Manual` strategy, or when the endpoint found
     /// active refuses it too.
     pub(super) async fn switch_over(
         &self,
@@ -365,9 +320,9 @@ impl Endpoints {
         if route.pinned || !self.is_pair() {
             return Ok(SwitchOver::NotApplicable);
         }
-        let failover_needed = |index: usize| Error::FailoverNeeded {
-            operation,
-            endpoint: self.base_url(index).to_owned(),
+        // The pipeline names the operation.
+        let failover_needed = |index: usize| {
+            Error::from(DispatchError::FailoverNeeded).with_endpoint(self.base_url(index))
         };
         if route.switched || self.strategy == FailoverStrategy::Manual {
             return Err(failover_needed(route.target.index));

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
 
-use crate::error::{Error, TransportError};
+use crate::error::{DispatchError, Error, TransportError};
 
 /// What layers wrap and return: `reqwest::Request` in, `reqwest::Response` out. An error that
 /// is not the `reqwest::Error` of the innermost service is a layer's own (a rate limiter
-/// refusing), reported as [`Error::Middleware`].
+/// refusing), reported as [`DispatchError::Middleware`].
 pub type HttpService = BoxCloneSyncService<reqwest::Request, reqwest::Response, BoxError>;
 
 /// The error type of [`HttpService`].
@@ -65,22 +65,15 @@ impl Exchange {
     }
 
     /// Sends `request`: reqwest's errors are transport errors, a layer's own error is
-    /// [`Error::Middleware`].
-    pub(super) async fn send(
-        &self,
-        operation: &'static str,
-        request: reqwest::Request,
-    ) -> Result<reqwest::Response, Error> {
-        let transport = |error| Error::Transport {
-            operation,
-            source: TransportError::new(error),
-        };
+    /// [`DispatchError::Middleware`].
+    pub(super) async fn send(&self, request: reqwest::Request) -> Result<reqwest::Response, Error> {
+        let transport = |error| Error::from(TransportError::new(error));
         match self {
             Exchange::Direct(http) => http.execute(request).await.map_err(transport),
             Exchange::Layered(service) => service.clone().oneshot(request).await.map_err(|error| {
                 match error.downcast::<reqwest::Error>() {
                     Ok(error) => transport(*error),
-                    Err(source) => Error::Middleware { operation, source },
+                    Err(source) => DispatchError::Middleware(source).into(),
                 }
             }),
         }

@@ -40,7 +40,6 @@ use crate::error::Error;
 
 pub use builder::ClientBuilder;
 pub use call_future::CallFuture;
-pub(crate) use endpoints::describe as describe_answers;
 pub use endpoints::{EndpointAnswer, EndpointHealth, FailoverStrategy};
 pub use locked::LockedRetry;
 pub use middleware::{BoxError, HttpService};

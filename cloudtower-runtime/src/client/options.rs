@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 
 use super::{ApiRequest, Client, Language, LockedRetry, RetryPolicy};
-use crate::error::Error;
+use crate::error::{ConstructionError, Error};
 
 /// What a client's calls are sent with, besides what the client shares with its clones.
 #[derive(Clone, Debug)]
@@ -52,11 +52,9 @@ impl CallOptions {
         &self,
         request: &ApiRequest,
     ) -> Result<Vec<(&'static str, HeaderValue)>, Error> {
-        let refuse = |header, reason| Error::HeaderParameter {
-            operation: request.operation,
-            header,
-            reason,
-        };
+        // The pipeline names the operation.
+        let refuse =
+            |header, reason| Error::from(ConstructionError::HeaderParameter { header, reason });
         let mut headers: Vec<(&'static str, &str)> = Vec::new();
         for (name, value) in self.header_parameters.iter().chain(&request.headers) {
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
@@ -109,7 +107,7 @@ impl Client {
     }
 
     /// The same client (same session and connections) whose calls each end within `timeout`
-    /// as a whole, with [`Error::TimedOut`]: every attempt, the waits between retries and
+    /// as a whole, with [`CallTimeout`](crate::error::CallTimeout): every attempt, the waits between retries and
     /// logging in again included. The builder's [`timeout`](super::ClientBuilder::timeout)
     /// (or [`with_timeout`](Self::with_timeout)) still bounds each attempt. Dropping the call
     /// at the deadline is what a `tokio::time::timeout` around it would do; this one says
@@ -146,7 +144,7 @@ impl Client {
     /// later), which makes every call act on another CloudTower that this one manages; the
     /// generated client names it (`Client::with_external_cloudtower_id`). A call of an
     /// operation whose table entry does not take the header is refused before anything is
-    /// sent ([`Error::HeaderParameter`]), never sent without it.
+    /// sent ([`ConstructionError::HeaderParameter`]), never sent without it.
     #[must_use]
     pub fn with_header_parameter(&self, name: &'static str, value: impl Into<String>) -> Client {
         let value = value.into();

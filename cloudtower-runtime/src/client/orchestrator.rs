@@ -18,7 +18,9 @@ use super::transport::{Outcome, Outgoing};
 use super::version::version_request;
 use super::{ApiRequest, ApiResponse, Client, Secret};
 use crate::codec;
-use crate::error::{Error, ErrorBody, RawBody};
+use crate::error::{
+    CallTimeout, ConstructionError, Error, ErrorBody, RawBody, ResponseError, ServiceError,
+};
 
 impl Client {
     /// Sends one request and returns the successful (2xx or 304) response: refuses it when
@@ -44,7 +46,7 @@ impl Client {
         let call = async {
             let result = self.invoke(&request, None).await;
             if let Err(error) = &result {
-                tracing::Span::current().record("error.type", error.kind());
+                tracing::Span::current().record("error.type", error.type_name());
             }
             result
         };
@@ -53,7 +55,9 @@ impl Client {
             Some(timeout) => tokio::time::timeout(timeout, call)
                 .instrument(span)
                 .await
-                .unwrap_or(Err(Error::TimedOut { operation, timeout })),
+                .unwrap_or_else(|_| {
+                    Err(Error::from(CallTimeout { timeout }).with_operation(operation))
+                }),
         }
     }
 
@@ -70,105 +74,111 @@ impl Client {
         request: &ApiRequest,
         pinned: Option<usize>,
     ) -> Result<ApiResponse, Error> {
-        let inner = &*self.inner;
-        let options = &self.options;
+        // Every failure of the call, whichever phase it comes from, names the operation here,
+        // once (an error that names another one, from a call made inside this one, keeps it).
+        let phases = async {
+            let inner = &*self.inner;
+            let options = &self.options;
 
-        // 1. Build: a body the codec refused is never sent.
-        if let RequestBody::Refused(source) = &request.body {
-            return Err(Error::Encode {
-                operation: request.operation,
-                source: source.clone(),
-            });
-        }
-
-        // 2. Version gate: ask the version first when the operation needs it judged, then
-        //    refuse a call that the tower's version predates.
-        if inner.version.must_ask_before(request) {
-            let answer = self.invoke_boxed(version_request(), None).await;
-            inner.version.keep_or_forget(answer);
-        }
-        inner.version.check(request)?;
-
-        // 3. Header parameters, checked against the operation once for every attempt.
-        let outgoing = Outgoing {
-            request,
-            header_parameters: options.header_parameters_for(request)?,
-            language: options.language,
-            attempt_timeout: options.attempt_timeout,
-        };
-
-        // 4. Lock waits: `ResourceLocked` refusals waited out when the options say so.
-        let mut lock_waits = LockWaits::new(options.locked_retry.as_ref());
-        // 5. Session: the token, and one shared re-login after a 401.
-        let start_session =
-            || CallSession::start(&inner.session, request.anonymous, options.relogin_on_401);
-        let mut session = start_session();
-        // 6. Endpoint: the active one of a pair.
-        let mut route = self.route(pinned).await?;
-        // 7. Attempts (`attempt`: one exchange, its answer decoded, the error body into
-        //    `Error::Status`); reads sent again after transient failures.
-        let retry_policy = options.retry.as_ref().unwrap_or(&inner.retry);
-        let start_retries = || ReadRetries::new(retry_policy, inner.max_retry_after);
-        let mut retries = start_retries();
-
-        loop {
-            let result = self
-                .attempt(&outgoing, session.authorization(), route.index())
-                .await;
-            let Err(error) = &result else {
-                return inner.relogin.judge(&session, result).await;
-            };
-            // 8. Retry classification: the failure goes to the one policy it concerns.
-            match classify(error) {
-                Failure::Transient { retry_after } => {
-                    if let Some(delay) = retries.next(request, retry_after) {
-                        let made = retries.made();
-                        tracing::Span::current().record("http.request.resend_count", made);
-                        tracing::warn!(%error, attempt = made, delay_ms = delay.as_millis() as u64, "retrying");
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
+            // 1. Build: a body the codec refused is never sent.
+            if let RequestBody::Refused(source) = &request.body {
+                return Err(ConstructionError::Encode {
+                    source: source.clone(),
                 }
-                Failure::Passive => {
-                    let switch = inner
-                        .endpoints
-                        .switch_over(&inner.transport, &mut route, request.operation)
-                        .await?;
-                    if let SwitchOver::Switched { new_tower } = switch {
-                        if new_tower {
-                            self.read_version_of_new_tower(route.index()).await;
-                        }
-                        retries = start_retries();
-                        continue;
-                    }
-                }
-                Failure::Unauthorized if session.may_relogin() => {
-                    let login_client = self.without_reauthentication();
-                    if inner
-                        .relogin
-                        .relogin(&inner.session, &login_client, &mut session)
-                        .await?
-                    {
-                        route = self.route(pinned).await?;
-                        retries = start_retries();
-                        continue;
-                    }
-                }
-                Failure::Locked => {
-                    if let Some(delay) = lock_waits.next(error) {
-                        tokio::time::sleep(delay).await;
-                        session = start_session();
-                        route = self.route(pinned).await?;
-                        retries = start_retries();
-                        continue;
-                    }
-                }
-                Failure::Unauthorized | Failure::Final => {}
+                .into());
             }
-            // No policy sends it again: the failure is the call's answer (a 401 after a
-            // fresh login is the re-login policy's to record).
-            return inner.relogin.judge(&session, result).await;
-        }
+
+            // 2. Version gate: ask the version first when the operation needs it judged, then
+            //    refuse a call that the tower's version predates.
+            if inner.version.must_ask_before(request) {
+                let answer = self.invoke_boxed(version_request(), None).await;
+                inner.version.keep_or_forget(answer);
+            }
+            inner.version.check(request)?;
+
+            // 3. Header parameters, checked against the operation once for every attempt.
+            let outgoing = Outgoing {
+                request,
+                header_parameters: options.header_parameters_for(request)?,
+                language: options.language,
+                attempt_timeout: options.attempt_timeout,
+            };
+
+            // 4. Lock waits: `ResourceLocked` refusals waited out when the options say so.
+            let mut lock_waits = LockWaits::new(options.locked_retry.as_ref());
+            // 5. Session: the token, and one shared re-login after a 401.
+            let start_session =
+                || CallSession::start(&inner.session, request.anonymous, options.relogin_on_401);
+            let mut session = start_session();
+            // 6. Endpoint: the active one of a pair.
+            let mut route = self.route(pinned).await?;
+            // 7. Attempts (`attempt`: one exchange, its answer decoded, the error body into
+            //    a `ServiceError`); reads sent again after transient failures.
+            let retry_policy = options.retry.as_ref().unwrap_or(&inner.retry);
+            let start_retries = || ReadRetries::new(retry_policy, inner.max_retry_after);
+            let mut retries = start_retries();
+
+            loop {
+                let result = self
+                    .attempt(&outgoing, session.authorization(), route.index())
+                    .await;
+                let Err(error) = &result else {
+                    return inner.relogin.judge(&session, result).await;
+                };
+                // 8. Retry classification: the failure goes to the one policy it concerns.
+                match classify(error) {
+                    Failure::Transient { retry_after } => {
+                        if let Some(delay) = retries.next(request, retry_after) {
+                            let made = retries.made();
+                            tracing::Span::current().record("http.request.resend_count", made);
+                            tracing::warn!(%error, attempt = made, delay_ms = delay.as_millis() as u64, "retrying");
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                    }
+                    Failure::Passive => {
+                        let switch = inner
+                            .endpoints
+                            .switch_over(&inner.transport, &mut route, request.operation)
+                            .await?;
+                        if let SwitchOver::Switched { new_tower } = switch {
+                            if new_tower {
+                                self.read_version_of_new_tower(route.index()).await;
+                            }
+                            retries = start_retries();
+                            continue;
+                        }
+                    }
+                    Failure::Unauthorized if session.may_relogin() => {
+                        let login_client = self.without_reauthentication();
+                        if inner
+                            .relogin
+                            .relogin(&inner.session, &login_client, &mut session)
+                            .await?
+                        {
+                            route = self.route(pinned).await?;
+                            retries = start_retries();
+                            continue;
+                        }
+                    }
+                    Failure::Locked => {
+                        if let Some(delay) = lock_waits.next(error) {
+                            tokio::time::sleep(delay).await;
+                            session = start_session();
+                            route = self.route(pinned).await?;
+                            retries = start_retries();
+                            continue;
+                        }
+                    }
+                    Failure::Unauthorized | Failure::Final => {}
+                }
+                // No policy sends it again: the failure is the call's answer (a 401 after a
+                // fresh login is the re-login policy's to record).
+                return inner.relogin.judge(&session, result).await;
+            }
+        };
+        let result: Result<ApiResponse, Error> = phases.await;
+        result.map_err(|error| error.in_operation(request.operation))
     }
 
     /// `invoke` for a call made from inside a call (the version a gate needs, the version of
@@ -192,7 +202,7 @@ impl Client {
     /// Probes every endpoint (`GET /api/healthz`) and sends the next calls to the active one;
     /// returns its API base URL. Concurrent callers share one probe round. What a
     /// [`FailoverStrategy::Manual`](super::FailoverStrategy::Manual) client is told to do by
-    /// [`Error::FailoverNeeded`].
+    /// [`DispatchError::FailoverNeeded`](crate::error::DispatchError::FailoverNeeded).
     pub async fn discover_active_endpoint(&self) -> Result<String, Error> {
         let endpoints = &self.inner.endpoints;
         let (index, new_tower) = endpoints.rediscover(&self.inner.transport).await?;
@@ -216,7 +226,7 @@ impl Client {
     }
 
     /// One attempt: the exchange with the endpoint `index`, traced, and its answer decoded
-    /// (an error answer's body into [`Error::Status`]).
+    /// (an error answer's body into a [`ServiceError`]), at the endpoint.
     async fn attempt(
         &self,
         outgoing: &Outgoing<'_>,
@@ -238,7 +248,8 @@ impl Client {
             .inner
             .transport
             .exchange(outgoing, authorization, base_url)
-            .await?;
+            .await
+            .map_err(|error| error.with_endpoint(base_url))?;
         match &outcome {
             Outcome::Success(answer) | Outcome::ErrorStatus(answer) => {
                 span.record("http.response.status_code", answer.status);
@@ -257,11 +268,13 @@ impl Client {
             }
         }
         self.decode_answer(operation, outcome)
+            .map_err(|error| error.with_endpoint(base_url))
     }
 
     /// An attempt's outcome as the call's result: a successful answer as it is (the
-    /// generated method decodes its body), an error answer as [`Error::Status`] with its
-    /// `ErrorBody` decoded when it is one, a redirect as [`Error::Redirect`].
+    /// generated method decodes its body), an error answer as a [`ServiceError`] with its
+    /// `ErrorBody` decoded when it is one and its request id, a redirect as
+    /// [`ResponseError::Redirect`].
     fn decode_answer(
         &self,
         operation: &'static str,
@@ -276,21 +289,22 @@ impl Client {
                 body: answer.body,
                 options: decode,
             }),
-            Outcome::ErrorStatus(answer) => Err(Error::Status {
-                operation,
-                status: answer.status,
-                body: codec::decode_with_options::<ErrorBody>(&answer.body, &decode)
-                    .ok()
-                    .map(Box::new),
-                request_id: answer.request_id().map(str::to_owned),
-                retry_after: classify::retry_after(answer.status, &answer.headers),
-                raw: RawBody(answer.body),
-            }),
-            Outcome::Redirect { status, location } => Err(Error::Redirect {
-                operation,
+            Outcome::ErrorStatus(answer) => {
+                let request_id = answer.request_id().map(str::to_owned);
+                let refusal = ServiceError::new(
+                    answer.status,
+                    codec::decode_with_options::<ErrorBody>(&answer.body, &decode).ok(),
+                    RawBody(answer.body.clone()),
+                )
+                .with_retry_after(classify::retry_after(answer.status, &answer.headers));
+                Err(Error::from(refusal).with_request_id(request_id))
+            }
+            Outcome::Redirect {
                 status,
                 location,
-            }),
+                request_id,
+            } => Err(Error::from(ResponseError::Redirect { status, location })
+                .with_request_id(request_id)),
         }
     }
 }

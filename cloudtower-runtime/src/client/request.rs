@@ -8,7 +8,7 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE};
 
 use crate::codec::{self, Decode, Encode};
 use crate::contract::{OperationInfo, Since};
-use crate::error::{Error, RawBody};
+use crate::error::{Error, RawBody, ResponseError};
 
 /// One call, as the generated methods describe it.
 #[doc(hidden)]
@@ -272,23 +272,21 @@ impl ApiResponse {
 
     /// The error for a body that does not decode, keeping it for diagnosis.
     fn undecodable(self, source: codec::DecodeError) -> Error {
-        Error::Decode {
-            operation: self.operation,
+        Error::from(ResponseError::Decode {
             source: Box::new(source),
             raw: RawBody(self.body),
-            request_id: self.request_id,
-        }
+        })
+        .with_operation(self.operation)
+        .with_request_id(self.request_id)
     }
 
     /// The count at `path` (wire names from the top: `["aggregate", "count"]`) of a
     /// `*-connection` answer. A count that is missing, `null` or negative is an
-    /// [`Error::Protocol`]: a count of 0 would be a wrong answer, not a missing one.
+    /// [`ResponseError::Protocol`]: a count of 0 would be a wrong answer, not a missing one.
     pub fn count_at(self, path: &[&str]) -> Result<u64, Error> {
         let options = self.options;
-        let protocol = |reason: String| Error::Protocol {
-            operation: self.operation,
-            reason,
-        };
+        let operation = self.operation;
+        let protocol = |reason: String| Error::protocol(operation, reason);
         match codec::integer_at(&self.body, path, &options) {
             Ok(Some(count)) => u64::try_from(count).map_err(|_| {
                 protocol(format!(

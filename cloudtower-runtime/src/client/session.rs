@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 
 use super::{ApiResponse, Client, RetryPolicy};
-use crate::error::Error;
+use crate::error::{Error, WorkflowError};
 
 // What the re-logins so far tell about the next one.
 #[derive(Default)]
@@ -41,7 +41,7 @@ impl Relogins {
             at: Instant::now(),
             retry_after,
         });
-        Error::Reauthentication(error)
+        WorkflowError::Reauthentication(error).into()
     }
 }
 
@@ -321,7 +321,7 @@ impl ReloginPolicy {
         // calls that waited for it, and those that come before the next attempt is due.
         if let Some(failure) = relogins.failure.as_ref() {
             if failure.generation == now && failure.at.elapsed() < failure.retry_after {
-                return Err(Error::Reauthentication(failure.error.clone()));
+                return Err(WorkflowError::Reauthentication(failure.error.clone()).into());
             }
         }
         tracing::info!("session expired, logging in again");
@@ -344,7 +344,7 @@ impl ReloginPolicy {
     /// The outcome of `call` as the session sees it: after a re-login, a 401 again means
     /// that logging in does not help for now, which is recorded as a failed login (so later
     /// 401s wait for the pause instead of logging in once each) and reported as
-    /// [`Error::Reauthentication`]; a success ends a run of such failures.
+    /// [`WorkflowError::Reauthentication`]; a success ends a run of such failures.
     pub(super) async fn judge(
         &self,
         call: &CallSession,
@@ -413,6 +413,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{CallTimeout, ServiceError};
 
     /// The policy of a client built with `.retry_policy(8 s backoff)` and the default
     /// `relogin_backoff` (30 s, 15 min).
@@ -434,10 +435,10 @@ mod tests {
     async fn the_jittered_pause_after_a_relogin_without_answer_is_drawn_once() {
         let policy = policy();
         let mut relogins = policy.relogins.lock().await;
-        let no_answer = Error::TimedOut {
-            operation: "login",
+        let no_answer = Error::from(CallTimeout {
             timeout: Duration::from_secs(1),
-        };
+        })
+        .with_operation("login");
         let mut draws = 0;
         relogins.failed(0, no_answer, |error, in_a_row| {
             draws += 1;
@@ -456,14 +457,8 @@ mod tests {
     #[test]
     fn relogin_pauses_grow_from_their_first() {
         let policy = policy();
-        let refused = Error::Status {
-            operation: "login",
-            status: 400,
-            body: None,
-            raw: Default::default(),
-            request_id: None,
-            retry_after: None,
-        };
+        let refused =
+            Error::from(ServiceError::new(400, None, Default::default())).with_operation("login");
         let pauses = |why| -> Vec<u64> {
             (1..=7)
                 .map(|n| policy.pause(why, &refused, n).as_secs())

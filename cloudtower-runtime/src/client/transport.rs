@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
 
 use super::middleware::Exchange;
 use super::{ApiRequest, Language, Secret};
-use crate::error::{Error, TransportError};
+use crate::error::{Error, ResponseError, TransportError};
 
 /// What every attempt of one call sends: the request, and its headers and timeout as the
 /// call's options gave them (computed once per call).
@@ -30,6 +30,7 @@ pub(super) enum Outcome {
     Redirect {
         status: u16,
         location: Option<String>,
+        request_id: Option<String>,
     },
 }
 
@@ -42,10 +43,15 @@ pub(super) struct Answer {
 impl Answer {
     /// The `x-tower-request-id`, to quote to SmartX support.
     pub(super) fn request_id(&self) -> Option<&str> {
-        self.headers
-            .get("x-tower-request-id")
-            .and_then(|v| v.to_str().ok())
+        request_id_of(&self.headers)
     }
+}
+
+/// The `x-tower-request-id` among `headers`.
+fn request_id_of(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-tower-request-id")
+        .and_then(|v| v.to_str().ok())
 }
 
 /// How much of a body is read.
@@ -70,7 +76,6 @@ impl Transport {
         authorization: Option<&Secret>,
         base_url: &str,
     ) -> Result<Outcome, Error> {
-        let operation = outgoing.request.operation;
         let mut builder = outgoing.request.build(&self.http, base_url);
         if let Some(secret) = authorization {
             let mut value = HeaderValue::from_str(secret.expose()).map_err(|e| {
@@ -88,28 +93,36 @@ impl Transport {
         if let Some(timeout) = outgoing.attempt_timeout {
             builder = builder.timeout(timeout);
         }
-        let transport = |source| Error::Transport {
-            operation,
-            source: TransportError::new(source),
-        };
+        let transport = |source| Error::from(TransportError::new(source));
         let request = builder.build().map_err(transport)?;
-        let mut response = self.exchange.send(operation, request).await?;
+        let mut response = self.exchange.send(request).await?;
         let status = response.status().as_u16();
+        // An answer came: what fails from here on fails with its request id.
+        let request_id = request_id_of(response.headers()).map(str::to_owned);
         if (300..400).contains(&status) && status != 304 {
             let location = response
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-            return Ok(Outcome::Redirect { status, location });
+            return Ok(Outcome::Redirect {
+                status,
+                location,
+                request_id,
+            });
         }
+        let answered = |error: Error| error.with_request_id(request_id.clone());
         let headers = std::mem::take(response.headers_mut());
         if (200..300).contains(&status) || status == 304 {
             let body = read_body(&mut response, self.limits.max_response_bytes)
                 .await
-                .map_err(transport)?
-                .ok_or(Error::BodyTooLarge {
-                    operation,
-                    limit: self.limits.max_response_bytes,
+                .map_err(|source| answered(transport(source)))?
+                .ok_or_else(|| {
+                    answered(
+                        ResponseError::BodyTooLarge {
+                            limit: self.limits.max_response_bytes,
+                        }
+                        .into(),
+                    )
                 })?;
             Ok(Outcome::Success(Answer {
                 status,
@@ -120,7 +133,7 @@ impl Transport {
             // An error answer is kept for diagnosis only: its first bytes are enough.
             let body = read_body_prefix(&mut response, self.limits.max_error_body_bytes)
                 .await
-                .map_err(transport)?;
+                .map_err(|source| answered(transport(source)))?;
             Ok(Outcome::ErrorStatus(Answer {
                 status,
                 headers,

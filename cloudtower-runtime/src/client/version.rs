@@ -7,8 +7,8 @@ use std::fmt;
 use std::sync::RwLock;
 
 use super::{ApiRequest, ApiResponse, Client};
-use crate::contract::Since;
 use crate::error::Error;
+use crate::error::{ConstructionError, Since};
 
 /// The operation that says a tower's version (a bare JSON string such as `"4.6.0"`).
 const GET_VERSION: &str = "get-version";
@@ -151,11 +151,12 @@ impl VersionGate {
             return Ok(());
         };
         if version.predates(&since) {
-            return Err(Error::ServerTooOld {
-                operation: request.operation(),
+            // The pipeline names the operation.
+            return Err(ConstructionError::ServerTooOld {
                 since,
                 server_version: version.to_string(),
-            });
+            }
+            .into());
         }
         Ok(())
     }

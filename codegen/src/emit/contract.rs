@@ -623,10 +623,7 @@ fn login_request(api: &Api, gates: &Gates) -> Option<TokenStream> {
                 let answer: #answer = response.decode()?;
                 match #token {
                     ::std::option::Option::Some(token) => ::std::result::Result::Ok(#Secret::new(::std::clone::Clone::clone(token))),
-                    ::std::option::Option::None => ::std::result::Result::Err(#Error::Unsupported {
-                        operation: "login",
-                        reason: "the answer holds no token",
-                    }),
+                    ::std::option::Option::None => ::std::result::Result::Err(#Error::unsupported("login", "the answer holds no token")),
                 }
             }
         }
@@ -679,7 +676,7 @@ fn client(api: &Api) -> TokenStream {
             /// Waits until the task succeeds, and returns it.
             pub async fn wait_task_with(&self, task_id: &str, options: &#WaitOptions) -> ::std::result::Result<crate::models::#task, #Error> {
                 let mut tasks = self.wait_tasks_with(&[::std::string::String::from(task_id)], options).await?;
-                tasks.pop().ok_or_else(|| #Error::Unsupported { operation: "get-tasks", reason: "the wait returned no task" })
+                tasks.pop().ok_or_else(|| #Error::unsupported("get-tasks", "the wait returned no task"))
             }
             /// Waits with the default options until every task succeeds; returns them in
             /// the order of `task_ids`.

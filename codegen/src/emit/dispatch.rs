@@ -114,7 +114,7 @@ pub fn emit_dispatch(api: &Api, gates: &Gates) -> TokenStream {
             /// Calls the operation at `path` (`get-vms`) with `body`, a JSON request that must
             /// decode into the operation's request type (ignored by operations without one).
             /// The request is decoded strictly: a required field that is missing or `null` is
-            /// `Error::InvalidRequest` naming it, and nothing is sent. Returns the response
+            /// `ConstructionError::InvalidRequest` naming it, and nothing is sent. Returns the response
             /// decoded into its type and encoded again as JSON (`None` for 304 Not Modified
             /// and empty responses).
             ///
