@@ -1478,6 +1478,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetBackupTargetExecutionsRequestBody {
     type Item = crate::models::BackupTargetExecution;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1496,17 +1497,17 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BACKUP_TARGET_EXECUTIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_backup_target_executions"
     }
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupTargetExecutionsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBackupTargetExecutionsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1521,16 +1522,17 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupTargetExecution {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupTargetExecution"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupTargetExecutionsRequestBody> {
@@ -1559,6 +1561,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupTargetExecution {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupTargetExecutionsRequestBody> {
         ::std::option::Option::Some(crate::models::GetBackupTargetExecutionsRequestBody {
@@ -1601,7 +1604,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupTargetExecution {
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupTargetExecution {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupTargetExecution"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1610,8 +1613,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupTargetExecution 
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupTargetExecution {
+    type DynamicType = ();
     type Request = crate::models::GetBackupTargetExecutionsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBackupTargetExecutionsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupTargetExecutionWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

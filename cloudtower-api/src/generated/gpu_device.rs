@@ -1677,6 +1677,7 @@ impl crate::models::Client {
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBody {
     type Item = crate::models::GpuDevice;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1695,16 +1696,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_GPU_DEVICES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_gpu_devices"
     }
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetGpuDevicesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1719,10 +1720,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestB
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "GpuDevice"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1730,6 +1731,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGpuDevicesRequestBody> {
@@ -1766,6 +1768,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGpuDevicesRequestBody> {
         ::std::option::Option::Some(crate::models::GetGpuDevicesRequestBody {
@@ -1817,7 +1820,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::GpuDevice {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "GpuDevice"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1826,8 +1829,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::GpuDevice {
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::RereadById for crate::models::GpuDevice {
+    type DynamicType = ();
     type Request = crate::models::GetGpuDevicesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetGpuDevicesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GpuDeviceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1992,6 +1992,7 @@ impl crate::models::Client {
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetGraphsRequestBody {
     type Item = crate::models::Graph;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -2010,16 +2011,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGraphsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_GRAPHS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_graphs"
     }
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetGraphsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -2034,16 +2035,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody 
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::Resolve for crate::models::Graph {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Graph"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGraphsRequestBody> {
@@ -2072,6 +2074,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Graph {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGraphsRequestBody> {
         ::std::option::Option::Some(crate::models::GetGraphsRequestBody {
@@ -2114,7 +2117,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Graph {
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Graph {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Graph"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2123,8 +2126,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Graph {
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::RereadById for crate::models::Graph {
+    type DynamicType = ();
     type Request = crate::models::GetGraphsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetGraphsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GraphWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1479,6 +1479,7 @@ impl crate::models::Client {
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesRequestBody {
     type Item = crate::models::NvmfNamespace;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1497,16 +1498,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NVMF_NAMESPACES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_nvmf_namespaces"
     }
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNvmfNamespacesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1521,10 +1522,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequ
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespace"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1532,6 +1533,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespacesRequestBody> {
@@ -1568,6 +1570,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespacesRequestBody> {
         ::std::option::Option::Some(crate::models::GetNvmfNamespacesRequestBody {
@@ -1619,7 +1622,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespace {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespace"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1628,8 +1631,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespace {
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespace {
+    type DynamicType = ();
     type Request = crate::models::GetNvmfNamespacesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNvmfNamespacesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -550,6 +550,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
     type Item = crate::models::NvmfNamespaceSnapshot;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -568,17 +569,17 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_nvmf_namespace_snapshots"
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -593,10 +594,10 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespaceSnapshot"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -604,6 +605,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespaceSnapshotsRequestBody> {
@@ -640,6 +642,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespaceSnapshotsRequestBody> {
         ::std::option::Option::Some(crate::models::GetNvmfNamespaceSnapshotsRequestBody {
@@ -691,7 +694,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespaceSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespaceSnapshot"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -700,8 +703,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespaceSnapshot 
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespaceSnapshot {
+    type DynamicType = ();
     type Request = crate::models::GetNvmfNamespaceSnapshotsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNvmfNamespaceSnapshotsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceSnapshotWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),
