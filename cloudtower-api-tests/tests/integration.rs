@@ -13,6 +13,7 @@ mod codec_limits;
 mod dynamic;
 mod dynamic_type;
 mod hardening;
+mod helpers;
 mod hostile;
 mod mock_faults;
 mod mock_helpers;

@@ -8,7 +8,7 @@ pub use cloudtower_runtime::union::UnionJson;
 #[doc(no_inline)]
 pub use cloudtower_runtime::{
     auth, client, codec, contract, error, find_operation, idle, pagination, resolve, tasks, union,
-    ApiRequest, ApiResponse, AsyncStatus, Authenticator, ClientBuilder, CountRequest,
+    ApiRequest, ApiResponse, AsyncStatus, Authenticator, CallFuture, ClientBuilder, CountRequest,
     EndpointAnswer, EndpointHealth, Error, FailoverStrategy, FilePart, HeaderInfo, HttpMethod,
     Language, ListRequest, LockedResource, LockedRetry, Nullable, OnPaused, OperationInfo,
     Paginator, PasswordLogin, RawBody, Related, RereadById, Resolve, ResolveKey, RetryPolicy,

@@ -264,23 +264,3 @@ impl State {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn revisions_are_decimal_numbers_of_any_length() {
-        assert_eq!(next_revision("1999").as_deref(), Some("2000"));
-        assert_eq!(next_revision("9").as_deref(), Some("10"));
-        assert_eq!(
-            next_revision("18446744073709551615").as_deref(),
-            Some("18446744073709551616")
-        );
-        assert_eq!(next_revision("12a"), None);
-        assert_eq!(next_revision(""), None);
-        assert_eq!(compare_revisions("10", "9"), Ordering::Greater);
-        assert_eq!(compare_revisions("0010", "10"), Ordering::Equal);
-        assert_eq!(compare_revisions("123", "124"), Ordering::Less);
-    }
-}

@@ -57,9 +57,9 @@ pub mod union;
 
 pub use auth::PasswordLogin;
 pub use client::{
-    ApiRequest, ApiResponse, Authenticator, BoxError, Client, ClientBuilder, EndpointAnswer,
-    EndpointHealth, FailoverStrategy, FilePart, HttpService, Language, LockedRetry, MultipartField,
-    RetryPolicy, Secret, ServerVersion,
+    ApiRequest, ApiResponse, Authenticator, BoxError, CallFuture, Client, ClientBuilder,
+    EndpointAnswer, EndpointHealth, FailoverStrategy, FilePart, HttpService, Language, LockedRetry,
+    MultipartField, RetryPolicy, Secret, ServerVersion,
 };
 pub use codec::{Nullable, Related, WithTask};
 pub use contract::{

@@ -36,7 +36,10 @@ fn every_fixture_schema_and_operation_is_generated() {
     let methods: usize = generated
         .files
         .values()
-        .map(|text| text.matches("impl ::std::future::Future<").count())
+        .map(|text| {
+            text.matches(") -> ::cloudtower_runtime::CallFuture<")
+                .count()
+        })
         .sum();
     assert_eq!(methods, 14);
 }

@@ -1812,17 +1812,14 @@ impl crate::models::Client {
     pub fn create_alert_notifier(
         &self,
         body: &[crate::models::AlertNotifierCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::AlertNotifier>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_ALERT_NOTIFIER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::AlertNotifier>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_ALERT_NOTIFIER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-alert-notifier` (operation `DeleteAlertNotifier`, spec module [`alert_notifier`](crate::models::alert_notifier)).
     ///
@@ -1838,17 +1835,16 @@ impl crate::models::Client {
     pub fn delete_alert_notifier(
         &self,
         body: &crate::models::DeleteAlertNotifierParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteAlertNotifier>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteAlertNotifier>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_ALERT_NOTIFIER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_ALERT_NOTIFIER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-alert-notifiers` (operation `GetAlertNotifiers`, spec module [`alert_notifier`](crate::models::alert_notifier)).
     ///
@@ -1867,15 +1863,14 @@ impl crate::models::Client {
     pub fn get_alert_notifiers(
         &self,
         body: &crate::models::GetAlertNotifiersRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::AlertNotifier>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ALERT_NOTIFIERS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::AlertNotifier>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ALERT_NOTIFIERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-alert-notifiers-connection` (operation `GetAlertNotifiersConnection`, spec module [`alert_notifier`](crate::models::alert_notifier)).
     ///
@@ -1889,16 +1884,12 @@ impl crate::models::Client {
     pub fn get_alert_notifiers_connection(
         &self,
         body: &crate::models::GetAlertNotifiersConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::AlertNotifierConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ALERT_NOTIFIERS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::AlertNotifierConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ALERT_NOTIFIERS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-alert-notifier` (operation `UpdateAlertNotifier`, spec module [`alert_notifier`](crate::models::alert_notifier)).
     ///
@@ -1914,15 +1905,14 @@ impl crate::models::Client {
     pub fn update_alert_notifier(
         &self,
         body: &crate::models::AlertNotifierUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::AlertNotifier>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_ALERT_NOTIFIER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::AlertNotifier>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_ALERT_NOTIFIER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-many-alert-notifiers` (operation `UpdateManyAlertNotifiers`, spec module [`alert_notifier`](crate::models::alert_notifier)).
     ///
@@ -1938,17 +1928,14 @@ impl crate::models::Client {
     pub fn update_many_alert_notifiers(
         &self,
         body: &crate::models::AlertNotifierManyUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::AlertNotifier>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_MANY_ALERT_NOTIFIERS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::AlertNotifier>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_MANY_ALERT_NOTIFIERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "alert-notifier")]

@@ -15,14 +15,11 @@ impl crate::models::Client {
     #[cfg(feature = "api-info")]
     pub fn get_api_version(
         &self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::string::String,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VERSION.empty();
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::string::String> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VERSION.empty(),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -5614,17 +5614,16 @@ impl crate::models::Client {
     pub fn backup_rebuild_vm(
         &self,
         body: &crate::models::BackupRestorePointRebuildParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::BackupRestoreExecution>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::BackupRestoreExecution>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::BACKUP_REBUILD_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::BACKUP_REBUILD_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/backup-restore-vm-in-place` (operation `BackupRestoreVmInPlace`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5640,17 +5639,16 @@ impl crate::models::Client {
     pub fn backup_restore_vm_in_place(
         &self,
         body: &crate::models::BackupRestorePointRestoreInPlaceParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::BackupRestoreExecution>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::BackupRestoreExecution>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::BACKUP_RESTORE_VM_IN_PLACE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::BACKUP_RESTORE_VM_IN_PLACE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-backup-plan` (operation `CreateBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5666,15 +5664,14 @@ impl crate::models::Client {
     pub fn create_backup_plan(
         &self,
         body: &[crate::models::BackupPlanCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_BACKUP_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_BACKUP_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-backup-plan` (operation `DeleteBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5690,17 +5687,14 @@ impl crate::models::Client {
     pub fn delete_backup_plan(
         &self,
         body: &crate::models::BackupPlanDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteBackupPlan>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_BACKUP_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteBackupPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_BACKUP_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-backup-restore-point` (operation `DeleteBackupRestorePoint`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5716,19 +5710,18 @@ impl crate::models::Client {
     pub fn delete_backup_restore_point(
         &self,
         body: &crate::models::BackupRestorePointDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    ::std::vec::Vec<crate::models::DeleteBackupRestorePoint>,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                ::std::vec::Vec<crate::models::DeleteBackupRestorePoint>,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_BACKUP_RESTORE_POINT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_BACKUP_RESTORE_POINT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/execute-backup-plan` (operation `ExecuteBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5744,17 +5737,16 @@ impl crate::models::Client {
     pub fn execute_backup_plan(
         &self,
         body: &crate::models::BackupPlanExecuteParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::BackupPlanExecution>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::BackupPlanExecution>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXECUTE_BACKUP_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXECUTE_BACKUP_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-plans` (operation `GetBackupPlans`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5773,15 +5765,12 @@ impl crate::models::Client {
     pub fn get_backup_plans(
         &self,
         body: &crate::models::GetBackupPlansRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::BackupPlan>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_PLANS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::BackupPlan>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_PLANS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-plans-connection` (operation `GetBackupPlansConnection`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5795,15 +5784,12 @@ impl crate::models::Client {
     pub fn get_backup_plans_connection(
         &self,
         body: &crate::models::GetBackupPlansConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::BackupPlanConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_PLANS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::BackupPlanConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_PLANS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-plans-without-executions` (operation `GetBackupPlanWithoutExecutions`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5817,16 +5803,12 @@ impl crate::models::Client {
     pub fn get_backup_plan_without_executions(
         &self,
         body: &crate::models::GetBackupPlansRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::BackupPlan>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_PLANS_WITHOUT_EXECUTIONS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::BackupPlan>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_PLANS_WITHOUT_EXECUTIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-restore-point-metadata` (operation `GetBackupRestorePointMetadata`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5840,16 +5822,12 @@ impl crate::models::Client {
     pub fn get_backup_restore_point_metadata(
         &self,
         body: &crate::models::GetBackupRestorePointMetadataRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmMetaData,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_RESTORE_POINT_METADATA
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VmMetaData> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_RESTORE_POINT_METADATA.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/resume-backup-plan` (operation `ResumeBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5865,15 +5843,14 @@ impl crate::models::Client {
     pub fn resume_backup_plan(
         &self,
         body: &crate::models::BackupPlanResumeParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::RESUME_BACKUP_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::RESUME_BACKUP_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/suspend-backup-plan` (operation `SuspendBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5889,15 +5866,14 @@ impl crate::models::Client {
     pub fn suspend_backup_plan(
         &self,
         body: &crate::models::BackupPlanSuspendParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::SUSPEND_BACKUP_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::SUSPEND_BACKUP_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-backup-plan` (operation `UpdateBackupPlan`, spec module [`backup_plan`](crate::models::backup_plan)).
     ///
@@ -5913,15 +5889,14 @@ impl crate::models::Client {
     pub fn update_backup_plan(
         &self,
         body: &crate::models::BackupPlanUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_BACKUP_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BackupPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_BACKUP_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "backup-plan")]

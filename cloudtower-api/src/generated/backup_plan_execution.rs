@@ -892,15 +892,14 @@ impl crate::models::Client {
     pub fn get_backup_plan_executions(
         &self,
         body: &crate::models::GetBackupPlanExecutionsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::BackupPlanExecution>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::BackupPlanExecution>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-plan-executions-connection` (operation `GetBackupPlanExecutionsConnection`, spec module [`backup_plan_execution`](crate::models::backup_plan_execution)).
     ///
@@ -914,16 +913,12 @@ impl crate::models::Client {
     pub fn get_backup_plan_executions_connection(
         &self,
         body: &crate::models::GetBackupPlanExecutionsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::BackupPlanExecutionConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::BackupPlanExecutionConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "backup-plan-execution")]

@@ -1060,16 +1060,14 @@ impl crate::models::Client {
     pub fn get_backup_restore_executions(
         &self,
         body: &crate::models::GetBackupRestoreExecutionsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::BackupRestoreExecution>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::BackupRestoreExecution>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-restore-executions-connection` (operation `GetBackupRestoreExecutionsConnection`, spec module [`backup_restore_execution`](crate::models::backup_restore_execution)).
     ///
@@ -1083,16 +1081,15 @@ impl crate::models::Client {
     pub fn get_backup_restore_executions_connection(
         &self,
         body: &crate::models::GetBackupRestoreExecutionsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::BackupRestoreExecutionConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::BackupRestoreExecutionConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "backup-restore-execution")]

@@ -716,15 +716,14 @@ impl crate::models::Client {
     pub fn get_backup_restore_points(
         &self,
         body: &crate::models::GetBackupRestorePointsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::BackupRestorePoint>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_RESTORE_POINTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::BackupRestorePoint>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_RESTORE_POINTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-restore-points-connection` (operation `GetBackupRestorePointsConnection`, spec module [`backup_restore_point`](crate::models::backup_restore_point)).
     ///
@@ -738,16 +737,12 @@ impl crate::models::Client {
     pub fn get_backup_restore_points_connection(
         &self,
         body: &crate::models::GetBackupRestorePointsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::BackupRestorePointConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_RESTORE_POINTS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::BackupRestorePointConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_RESTORE_POINTS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "backup-restore-point")]

@@ -2527,16 +2527,14 @@ impl crate::models::Client {
     pub fn get_backup_store_repositories(
         &self,
         body: &crate::models::GetBackupStoreRepositoriesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::BackupStoreRepository>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_STORE_REPOSITORIES
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::BackupStoreRepository>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_STORE_REPOSITORIES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-store-repositories-connection` (operation `GetBackupStoreRepositoriesConnection`, spec module [`backup_store_repository`](crate::models::backup_store_repository)).
     ///
@@ -2550,16 +2548,15 @@ impl crate::models::Client {
     pub fn get_backup_store_repositories_connection(
         &self,
         body: &crate::models::GetBackupStoreRepositoriesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::BackupStoreRepositoryConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_STORE_REPOSITORIES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::BackupStoreRepositoryConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_STORE_REPOSITORIES_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "backup-store-repository")]

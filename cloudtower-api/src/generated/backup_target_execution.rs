@@ -1440,15 +1440,14 @@ impl crate::models::Client {
     pub fn get_backup_target_executions(
         &self,
         body: &crate::models::GetBackupTargetExecutionsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::BackupTargetExecution>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_TARGET_EXECUTIONS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::BackupTargetExecution>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_TARGET_EXECUTIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-backup-target-executions-connection` (operation `GetBackupTargetExecutionsConnection`, spec module [`backup_target_execution`](crate::models::backup_target_execution)).
     ///
@@ -1462,16 +1461,15 @@ impl crate::models::Client {
     pub fn get_backup_target_executions_connection(
         &self,
         body: &crate::models::GetBackupTargetExecutionsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::BackupTargetExecutionConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BACKUP_TARGET_EXECUTIONS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::BackupTargetExecutionConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BACKUP_TARGET_EXECUTIONS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "backup-target-execution")]

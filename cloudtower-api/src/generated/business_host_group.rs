@@ -440,15 +440,14 @@ impl crate::models::Client {
     pub fn get_business_host_groups(
         &self,
         body: &crate::models::GetBusinessHostGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::BusinessHostGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BUSINESS_HOST_GROUPS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::BusinessHostGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BUSINESS_HOST_GROUPS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-business-host-groups-connection` (operation `GetBusinessHostGroupsConnection`, spec module [`business_host_group`](crate::models::business_host_group)).
     ///
@@ -462,16 +461,12 @@ impl crate::models::Client {
     pub fn get_business_host_groups_connection(
         &self,
         body: &crate::models::GetBusinessHostGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::BusinessHostGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_BUSINESS_HOST_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::BusinessHostGroupConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_BUSINESS_HOST_GROUPS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "business-host-group")]

@@ -1607,16 +1607,14 @@ impl crate::models::Client {
     pub fn delete_cloud_tower_application_package(
         &self,
         body: &crate::models::DeleteCloudTowerApplicationPackageParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::DeleteCloudTowerApplicationPackage>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_CLOUDTOWER_APPLICATION_PACKAGE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::DeleteCloudTowerApplicationPackage>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_CLOUDTOWER_APPLICATION_PACKAGE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/deploy-cloudtower-application` (operation `DeployCloudTowerApplication`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
     ///
@@ -1630,16 +1628,12 @@ impl crate::models::Client {
     pub fn deploy_cloud_tower_application(
         &self,
         body: &crate::models::DeployCloudTowerApplicationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::CloudTowerApplication,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DEPLOY_CLOUDTOWER_APPLICATION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::CloudTowerApplication> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DEPLOY_CLOUDTOWER_APPLICATION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-cloud-tower-applications-connection` (operation `GetCloudTowerApplicationsConnection`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
     ///
@@ -1653,16 +1647,15 @@ impl crate::models::Client {
     pub fn get_cloud_tower_applications_connection(
         &self,
         body: &crate::models::GetCloudTowerApplicationsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::CloudTowerApplicationConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLOUD_TOWER_APPLICATIONS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::CloudTowerApplicationConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLOUD_TOWER_APPLICATIONS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-cloudtower-applications` (operation `GetCloudTowerApplications`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
     ///
@@ -1681,15 +1674,14 @@ impl crate::models::Client {
     pub fn get_cloud_tower_applications(
         &self,
         body: &crate::models::GetCloudTowerApplicationsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::CloudTowerApplication>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLOUDTOWER_APPLICATIONS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::CloudTowerApplication>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLOUDTOWER_APPLICATIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/uninstall-cloudtower-application` (operation `UninstallCloudTowerApplication`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
     ///
@@ -1703,16 +1695,14 @@ impl crate::models::Client {
     pub fn uninstall_cloud_tower_application(
         &self,
         body: &crate::models::UninstallCloudTowerApplicationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::CloudTowerApplication>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UNINSTALL_CLOUDTOWER_APPLICATION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::CloudTowerApplication>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UNINSTALL_CLOUDTOWER_APPLICATION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/upgrade-cloudtower-application` (operation `UpgradeCloudTowerApplication`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
     ///
@@ -1726,16 +1716,12 @@ impl crate::models::Client {
     pub fn upgrade_cloud_tower_application(
         &self,
         body: &crate::models::UpgradeCloudTowerApplicationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::CloudTowerApplication,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPGRADE_CLOUDTOWER_APPLICATION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::CloudTowerApplication> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPGRADE_CLOUDTOWER_APPLICATION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/upload-cloudtower-application-package` (operation `UploadCloudTowerApplicationPackage`, spec module [`cloud_tower_application`](crate::models::cloud_tower_application)).
     ///
@@ -1749,16 +1735,13 @@ impl crate::models::Client {
     pub fn upload_cloud_tower_application_package(
         &self,
         body: &crate::models::UploadCloudTowerApplicationPackageRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::UploadTask>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPLOAD_CLOUDTOWER_APPLICATION_PACKAGE
-            .multipart(body.to_fields());
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::UploadTask>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPLOAD_CLOUDTOWER_APPLICATION_PACKAGE
+                .multipart(body.to_fields()),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "cloud-tower-application")]

@@ -464,16 +464,15 @@ impl crate::models::Client {
     pub fn get_cloud_tower_application_packages_connection(
         &self,
         body: &crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::CloudTowerApplicationPackageConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLOUD_TOWER_APPLICATION_PACKAGES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::CloudTowerApplicationPackageConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLOUD_TOWER_APPLICATION_PACKAGES_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-cloudtower-application-packages` (operation `GetCloudTowerApplicationPackages`, spec module [`cloud_tower_application_package`](crate::models::cloud_tower_application_package)).
     ///
@@ -492,16 +491,14 @@ impl crate::models::Client {
     pub fn get_cloud_tower_application_packages(
         &self,
         body: &crate::models::GetCloudTowerApplicationPackagesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::CloudTowerApplicationPackage>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLOUDTOWER_APPLICATION_PACKAGES
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::CloudTowerApplicationPackage>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLOUDTOWER_APPLICATION_PACKAGES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "cloud-tower-application-package")]

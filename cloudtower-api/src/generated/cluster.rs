@@ -3436,15 +3436,14 @@ impl crate::models::Client {
     pub fn connect_cluster(
         &self,
         body: &[crate::models::ClusterCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CONNECT_CLUSTER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CONNECT_CLUSTER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-cluster` (operation `DeleteCluster`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3460,17 +3459,14 @@ impl crate::models::Client {
     pub fn delete_cluster(
         &self,
         body: &crate::models::ClusterDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteCluster>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_CLUSTER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteCluster>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_CLUSTER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/disable-cluster-pin-in-performance` (operation `UpdateClusterDisablePinInPerformance`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3486,20 +3482,16 @@ impl crate::models::Client {
     pub fn update_cluster_disable_pin_in_performance(
         &self,
         body: &crate::models::ClusterDisablePinInPerformanceParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::ClusterPinInPerformanceInfo,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ClusterPinInPerformanceInfo>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DISABLE_CLUSTER_PIN_IN_PERFORMANCE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DISABLE_CLUSTER_PIN_IN_PERFORMANCE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/enable-cluster-pin-in-performance` (operation `UpdateClusterEnablePinInPerformance`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3515,20 +3507,16 @@ impl crate::models::Client {
     pub fn update_cluster_enable_pin_in_performance(
         &self,
         body: &crate::models::ClusterEnablePinInPerformanceParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::ClusterPinInPerformanceInfo,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ClusterPinInPerformanceInfo>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ENABLE_CLUSTER_PIN_IN_PERFORMANCE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ENABLE_CLUSTER_PIN_IN_PERFORMANCE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-cluster-pin-in-performance-info` (operation `GetClusterPinInPerformanceInfo`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3542,16 +3530,14 @@ impl crate::models::Client {
     pub fn get_cluster_pin_in_performance_info(
         &self,
         body: &crate::models::GetClusterPinInPerformanceInfoRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ClusterPinInPerformanceInfo>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTER_PIN_IN_PERFORMANCE_INFO
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ClusterPinInPerformanceInfo>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTER_PIN_IN_PERFORMANCE_INFO.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-cluster-storage-info` (operation `GetClusterStorageInfo`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3565,15 +3551,14 @@ impl crate::models::Client {
     pub fn get_cluster_storage_info(
         &self,
         body: &crate::models::GetClusterStorageInfoRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ClusterStorageInfo>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTER_STORAGE_INFO.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ClusterStorageInfo>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTER_STORAGE_INFO.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-clusters` (operation `GetClusters`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3592,15 +3577,12 @@ impl crate::models::Client {
     pub fn get_clusters(
         &self,
         body: &crate::models::GetClustersRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::Cluster>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTERS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::Cluster>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-clusters-connection` (operation `GetClustersConnection`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3614,15 +3596,12 @@ impl crate::models::Client {
     pub fn get_clusters_connection(
         &self,
         body: &crate::models::GetClustersConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ClusterConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTERS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ClusterConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTERS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-meta-leader` (operation `GetMetaLeader`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3636,15 +3615,12 @@ impl crate::models::Client {
     pub fn get_meta_leader(
         &self,
         body: &crate::models::GetMetaLeaderRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::MetaLeader>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_META_LEADER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::MetaLeader>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_META_LEADER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-cluster` (operation `UpdateCluster`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3660,15 +3636,14 @@ impl crate::models::Client {
     pub fn update_cluster(
         &self,
         body: &crate::models::ClusterUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CLUSTER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CLUSTER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-cluster-enable-iscsi-setting` (operation `UpdateClusterEnableISCSISetting`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3684,18 +3659,14 @@ impl crate::models::Client {
     pub fn update_cluster_enable_iscsi_setting(
         &self,
         body: &crate::models::ClusterEnableIscsiUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ClusterSettings>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CLUSTER_ENABLE_ISCSI_SETTING
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ClusterSettings>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CLUSTER_ENABLE_ISCSI_SETTING.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-cluster-ha-setting` (operation `UpdateClusterHaSetting`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3711,17 +3682,14 @@ impl crate::models::Client {
     pub fn update_cluster_ha_setting(
         &self,
         body: &crate::models::ClusterHaUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ClusterSettings>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CLUSTER_HA_SETTING.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ClusterSettings>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CLUSTER_HA_SETTING.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-cluster-license` (operation `UpdateClusterLicense`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3737,15 +3705,14 @@ impl crate::models::Client {
     pub fn update_cluster_license(
         &self,
         body: &crate::models::ClusterLicenseUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CLUSTER_LICENSE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CLUSTER_LICENSE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-cluster-network-setting` (operation `UpdateClusterNetworkSetting`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3761,16 +3728,14 @@ impl crate::models::Client {
     pub fn update_cluster_network_setting(
         &self,
         body: &crate::models::ClusterNetworkSettingUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CLUSTER_NETWORK_SETTING
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CLUSTER_NETWORK_SETTING.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-cluster-virtualization-setting` (operation `UpdateClusterVirtualizationSetting`, spec module [`cluster`](crate::models::cluster)).
     ///
@@ -3786,16 +3751,14 @@ impl crate::models::Client {
     pub fn update_cluster_virtualization_setting(
         &self,
         body: &crate::models::ClusterVirtualizationUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CLUSTER_VIRTUALIZATION_SETTING
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Cluster>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CLUSTER_VIRTUALIZATION_SETTING.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "cluster")]

@@ -695,15 +695,12 @@ impl crate::models::Client {
     pub fn get_cluster_topoes(
         &self,
         body: &crate::models::GetClusterTopoesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ClusterTopo>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTER_TOPOES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::ClusterTopo>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTER_TOPOES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-cluster-topoes-connection` (operation `GetClusterTopoesConnection`, spec module [`cluster_topo`](crate::models::cluster_topo)).
     ///
@@ -717,16 +714,12 @@ impl crate::models::Client {
     pub fn get_cluster_topoes_connection(
         &self,
         body: &crate::models::GetClusterTopoesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ClusterTopoConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTER_TOPOES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ClusterTopoConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTER_TOPOES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "cluster-topo")]

@@ -830,16 +830,14 @@ impl crate::models::Client {
     pub fn get_cluster_upgrade_histories(
         &self,
         body: &crate::models::GetClusterUpgradeHistoriesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ClusterUpgradeHistory>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTER_UPGRADE_HISTORIES
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ClusterUpgradeHistory>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTER_UPGRADE_HISTORIES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-cluster-upgrade-histories-connection` (operation `GetClusterUpgradeHistoriesConnection`, spec module [`cluster_upgrade_history`](crate::models::cluster_upgrade_history)).
     ///
@@ -853,16 +851,15 @@ impl crate::models::Client {
     pub fn get_cluster_upgrade_histories_connection(
         &self,
         body: &crate::models::GetClusterUpgradeHistoriesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ClusterUpgradeHistoryConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTER_UPGRADE_HISTORIES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::ClusterUpgradeHistoryConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTER_UPGRADE_HISTORIES_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]

@@ -624,17 +624,14 @@ impl crate::models::Client {
     pub fn create_consistency_group(
         &self,
         body: &[crate::models::ConsistencyGroupCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_CONSISTENCY_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ConsistencyGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_CONSISTENCY_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-consistency-group` (operation `DeleteConsistencyGroup`, spec module [`consistency_group`](crate::models::consistency_group)).
     ///
@@ -650,17 +647,16 @@ impl crate::models::Client {
     pub fn delete_consistency_group(
         &self,
         body: &crate::models::ConsistencyGroupDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteConsistencyGroup>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteConsistencyGroup>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_CONSISTENCY_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_CONSISTENCY_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-consistency-groups` (operation `GetConsistencyGroups`, spec module [`consistency_group`](crate::models::consistency_group)).
     ///
@@ -679,15 +675,14 @@ impl crate::models::Client {
     pub fn get_consistency_groups(
         &self,
         body: &crate::models::GetConsistencyGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ConsistencyGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CONSISTENCY_GROUPS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ConsistencyGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CONSISTENCY_GROUPS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-consistency-groups-connection` (operation `GetConsistencyGroupsConnection`, spec module [`consistency_group`](crate::models::consistency_group)).
     ///
@@ -701,16 +696,12 @@ impl crate::models::Client {
     pub fn get_consistency_groups_connection(
         &self,
         body: &crate::models::GetConsistencyGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ConsistencyGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CONSISTENCY_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ConsistencyGroupConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CONSISTENCY_GROUPS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-consistency-group` (operation `UpdateConsistencyGroup`, spec module [`consistency_group`](crate::models::consistency_group)).
     ///
@@ -726,17 +717,14 @@ impl crate::models::Client {
     pub fn update_consistency_group(
         &self,
         body: &crate::models::ConsistencyGroupUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CONSISTENCY_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ConsistencyGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CONSISTENCY_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "consistency-group")]

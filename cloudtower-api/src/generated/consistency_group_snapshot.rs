@@ -726,18 +726,16 @@ impl crate::models::Client {
     pub fn create_consistency_group_snapshot(
         &self,
         body: &[crate::models::ConsistencyGroupSnapshotCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroupSnapshot>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroupSnapshot>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_CONSISTENCY_SNAPSHOT_GROUP
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_CONSISTENCY_SNAPSHOT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-consistency-snapshot-group` (operation `DeleteConsistencyGroupSnapshot`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
     ///
@@ -753,20 +751,16 @@ impl crate::models::Client {
     pub fn delete_consistency_group_snapshot(
         &self,
         body: &crate::models::ConsistencyGroupSnapshotDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteConsistencyGroupSnapshot,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteConsistencyGroupSnapshot>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_CONSISTENCY_SNAPSHOT_GROUP
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_CONSISTENCY_SNAPSHOT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-consistency-group-snapshots` (operation `GetConsistencyGroupSnapshots`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
     ///
@@ -785,16 +779,14 @@ impl crate::models::Client {
     pub fn get_consistency_group_snapshots(
         &self,
         body: &crate::models::GetConsistencyGroupSnapshotsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ConsistencyGroupSnapshot>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CONSISTENCY_GROUP_SNAPSHOTS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ConsistencyGroupSnapshot>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CONSISTENCY_GROUP_SNAPSHOTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-consistency-group-snapshots-connection` (operation `GetConsistencyGroupSnapshotsConnection`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
     ///
@@ -808,16 +800,15 @@ impl crate::models::Client {
     pub fn get_consistency_group_snapshots_connection(
         &self,
         body: &crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ConsistencyGroupSnapshotConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CONSISTENCY_GROUP_SNAPSHOTS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::ConsistencyGroupSnapshotConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CONSISTENCY_GROUP_SNAPSHOTS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/rollback-consistency-snapshot-group` (operation `UpdateConsistencyGroupSnapshot`, spec module [`consistency_group_snapshot`](crate::models::consistency_group_snapshot)).
     ///
@@ -833,18 +824,16 @@ impl crate::models::Client {
     pub fn update_consistency_group_snapshot(
         &self,
         body: &crate::models::ConsistencyGroupSnapshotUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroupSnapshot>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ConsistencyGroupSnapshot>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ROLLBACK_CONSISTENCY_SNAPSHOT_GROUP
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ROLLBACK_CONSISTENCY_SNAPSHOT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]

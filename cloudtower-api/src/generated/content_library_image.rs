@@ -805,17 +805,16 @@ impl crate::models::Client {
     pub fn delete_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteContentLibraryImage>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteContentLibraryImage>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_CONTENT_LIBRARY_IMAGE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_CONTENT_LIBRARY_IMAGE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/distribute-content-library-image-clusters` (operation `DistributeContentLibraryImageClusters`, spec module [`content_library_image`](crate::models::content_library_image)).
     ///
@@ -831,18 +830,17 @@ impl crate::models::Client {
     pub fn distribute_content_library_image_clusters(
         &self,
         body: &crate::models::ContentLibraryImageUpdationClusterParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DISTRIBUTE_CONTENT_LIBRARY_IMAGE_CLUSTERS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DISTRIBUTE_CONTENT_LIBRARY_IMAGE_CLUSTERS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-content-library-images` (operation `GetContentLibraryImages`, spec module [`content_library_image`](crate::models::content_library_image)).
     ///
@@ -861,15 +859,14 @@ impl crate::models::Client {
     pub fn get_content_library_images(
         &self,
         body: &crate::models::GetContentLibraryImagesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ContentLibraryImage>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CONTENT_LIBRARY_IMAGES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ContentLibraryImage>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CONTENT_LIBRARY_IMAGES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-content-library-images-connection` (operation `GetContentLibraryImagesConnection`, spec module [`content_library_image`](crate::models::content_library_image)).
     ///
@@ -883,16 +880,12 @@ impl crate::models::Client {
     pub fn get_content_library_images_connection(
         &self,
         body: &crate::models::GetContentLibraryImagesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ContentLibraryImageConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CONTENT_LIBRARY_IMAGES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ContentLibraryImageConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CONTENT_LIBRARY_IMAGES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/import-content-library-image` (operation `ImportContentLibraryImage`, spec module [`content_library_image`](crate::models::content_library_image)).
     ///
@@ -906,15 +899,12 @@ impl crate::models::Client {
     pub fn import_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageImportParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::UploadTask,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::IMPORT_CONTENT_LIBRARY_IMAGE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::UploadTask> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::IMPORT_CONTENT_LIBRARY_IMAGE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-content-library-image-clusters` (operation `RemoveContentLibraryImageClusters`, spec module [`content_library_image`](crate::models::content_library_image)).
     ///
@@ -930,18 +920,16 @@ impl crate::models::Client {
     pub fn remove_content_library_image_clusters(
         &self,
         body: &crate::models::ContentLibraryImageUpdationClusterParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_CONTENT_LIBRARY_IMAGE_CLUSTERS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_CONTENT_LIBRARY_IMAGE_CLUSTERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-content-library-image` (operation `UpdateContentLibraryImage`, spec module [`content_library_image`](crate::models::content_library_image)).
     ///
@@ -957,17 +945,16 @@ impl crate::models::Client {
     pub fn update_content_library_image(
         &self,
         body: &crate::models::ContentLibraryImageUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryImage>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CONTENT_LIBRARY_IMAGE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CONTENT_LIBRARY_IMAGE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/upload-content-library-image` (operation `CreateContentLibraryImage`, spec module [`content_library_image`](crate::models::content_library_image)).
     ///
@@ -981,16 +968,15 @@ impl crate::models::Client {
     pub fn create_content_library_image(
         &self,
         body: &crate::models::CreateContentLibraryImageRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::models::UploadTask>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPLOAD_CONTENT_LIBRARY_IMAGE
-            .multipart(body.to_fields());
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<::std::vec::Vec<crate::models::UploadTask>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPLOAD_CONTENT_LIBRARY_IMAGE
+                .multipart(body.to_fields()),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
 }
 #[cfg(feature = "content-library-image")]

@@ -1683,18 +1683,17 @@ impl crate::models::Client {
     pub fn clone_content_library_vm_template_from_vm(
         &self,
         body: &[crate::models::ContentLibraryVmTemplateCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CLONE_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CLONE_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/convert-content-library-vm-template-from-vm` (operation `ConvertContentLibraryVmTemplateFromVm`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1710,18 +1709,17 @@ impl crate::models::Client {
     pub fn convert_content_library_vm_template_from_vm(
         &self,
         body: &[crate::models::ContentLibraryVmTemplateCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CONVERT_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CONVERT_CONTENT_LIBRARY_VM_TEMPLATE_FROM_VM
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-content-library-vm-template` (operation `DeleteContentLibraryVmTemplate`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1737,20 +1735,16 @@ impl crate::models::Client {
     pub fn delete_content_library_vm_template(
         &self,
         body: &crate::models::ContentLibraryVmTemplateDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteContentLibraryVmTemplate,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteContentLibraryVmTemplate>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_CONTENT_LIBRARY_VM_TEMPLATE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_CONTENT_LIBRARY_VM_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/distribute-content-library-vm-template-clusters` (operation `DistributeContentLibraryVmtemplateClusters`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1766,18 +1760,17 @@ impl crate::models::Client {
     pub fn distribute_content_library_vmtemplate_clusters(
         &self,
         body: &crate::models::ContentLibraryVmTemplateUpdationClusterParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DISTRIBUTE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DISTRIBUTE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/export-content-library-vm-template` (operation `ExportContentLibraryVmTemplate`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1793,16 +1786,14 @@ impl crate::models::Client {
     pub fn export_content_library_vm_template(
         &self,
         body: &crate::models::ContentLibraryVmTemplateExportParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmExportFile>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXPORT_CONTENT_LIBRARY_VM_TEMPLATE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmExportFile>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXPORT_CONTENT_LIBRARY_VM_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-content-library-vm-templates` (operation `GetContentLibraryVmTemplates`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1821,16 +1812,14 @@ impl crate::models::Client {
     pub fn get_content_library_vm_templates(
         &self,
         body: &crate::models::GetContentLibraryVmTemplatesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ContentLibraryVmTemplate>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ContentLibraryVmTemplate>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-content-library-vm-templates-connection` (operation `GetContentLibraryVmTemplatesConnection`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1844,16 +1833,15 @@ impl crate::models::Client {
     pub fn get_content_library_vm_templates_connection(
         &self,
         body: &crate::models::GetContentLibraryVmTemplatesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ContentLibraryVmTemplateConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::ContentLibraryVmTemplateConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/import-content-library-vm-template` (operation `ImportContentLibraryVmTemplate`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1869,18 +1857,16 @@ impl crate::models::Client {
     pub fn import_content_library_vm_template(
         &self,
         body: &[crate::models::ContentLibraryVmTemplateImportParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::IMPORT_CONTENT_LIBRARY_VM_TEMPLATE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::IMPORT_CONTENT_LIBRARY_VM_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-content-library-vm-template-clusters` (operation `RemoveContentLibraryVmTemplateClusters`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1896,18 +1882,17 @@ impl crate::models::Client {
     pub fn remove_content_library_vm_template_clusters(
         &self,
         body: &crate::models::ContentLibraryVmTemplateUpdationClusterParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_CONTENT_LIBRARY_VM_TEMPLATE_CLUSTERS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-content-library-vm-template` (operation `UpdateContentLibraryVmTemplate`, spec module [`content_library_vm_template`](crate::models::content_library_vm_template)).
     ///
@@ -1923,18 +1908,16 @@ impl crate::models::Client {
     pub fn update_content_library_vm_template(
         &self,
         body: &crate::models::ContentLibraryVmTemplateUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::ContentLibraryVmTemplate>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CONTENT_LIBRARY_VM_TEMPLATE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CONTENT_LIBRARY_VM_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "content-library-vm-template")]

@@ -429,14 +429,13 @@ impl crate::models::Client {
     pub fn get_discover_hosts(
         &self,
         body: &crate::models::GetDiscoverHostsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::DiscoveredHost>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_DISCOVER_HOSTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::DiscoveredHost>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_DISCOVER_HOSTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -293,15 +293,12 @@ impl crate::models::Client {
     pub fn get_elf_data_stores(
         &self,
         body: &crate::models::GetElfDataStoresRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ElfDataStore>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ELF_DATA_STORES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::ElfDataStore>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ELF_DATA_STORES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-elf-data-stores-connection` (operation `GetElfDataStoresConnection`, spec module [`elf_data_store`](crate::models::elf_data_store)).
     ///
@@ -315,16 +312,12 @@ impl crate::models::Client {
     pub fn get_elf_data_stores_connection(
         &self,
         body: &crate::models::GetElfDataStoresConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ElfDataStoreConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ELF_DATA_STORES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ElfDataStoreConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ELF_DATA_STORES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "elf-data-store")]

@@ -536,17 +536,14 @@ impl crate::models::Client {
     pub fn delete_elf_image(
         &self,
         body: &crate::models::ElfImageDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteElfImage>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_ELF_IMAGE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteElfImage>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_ELF_IMAGE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-elf-images` (operation `GetElfImages`, spec module [`elf_image`](crate::models::elf_image)).
     ///
@@ -565,15 +562,12 @@ impl crate::models::Client {
     pub fn get_elf_images(
         &self,
         body: &crate::models::GetElfImagesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ElfImage>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ELF_IMAGES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::ElfImage>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ELF_IMAGES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-elf-images-connection` (operation `GetElfImagesConnection`, spec module [`elf_image`](crate::models::elf_image)).
     ///
@@ -587,15 +581,12 @@ impl crate::models::Client {
     pub fn get_elf_images_connection(
         &self,
         body: &crate::models::GetElfImagesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ElfImageConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ELF_IMAGES_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ElfImageConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ELF_IMAGES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-elf-image` (operation `UpdateElfImage`, spec module [`elf_image`](crate::models::elf_image)).
     ///
@@ -611,15 +602,14 @@ impl crate::models::Client {
     pub fn update_elf_image(
         &self,
         body: &crate::models::ElfImageUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ElfImage>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_ELF_IMAGE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ElfImage>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_ELF_IMAGE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/upload-elf-image` (operation `CreateElfImage`, spec module [`elf_image`](crate::models::elf_image)).
     ///
@@ -633,16 +623,12 @@ impl crate::models::Client {
     pub fn create_elf_image(
         &self,
         body: &crate::models::CreateElfImageRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::UploadTask>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPLOAD_ELF_IMAGE
-            .multipart(body.to_fields());
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::UploadTask>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPLOAD_ELF_IMAGE.multipart(body.to_fields()),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "elf-image")]

@@ -913,15 +913,14 @@ impl crate::models::Client {
     pub fn get_elf_storage_policies(
         &self,
         body: &crate::models::GetElfStoragePoliciesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ElfStoragePolicy>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ELF_STORAGE_POLICIES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ElfStoragePolicy>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ELF_STORAGE_POLICIES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-elf-storage-policies-connection` (operation `GetElfStoragePoliciesConnection`, spec module [`elf_storage_policy`](crate::models::elf_storage_policy)).
     ///
@@ -935,16 +934,12 @@ impl crate::models::Client {
     pub fn get_elf_storage_policies_connection(
         &self,
         body: &crate::models::GetElfStoragePoliciesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ElfStoragePolicyConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ELF_STORAGE_POLICIES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ElfStoragePolicyConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ELF_STORAGE_POLICIES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "elf-storage-policy")]

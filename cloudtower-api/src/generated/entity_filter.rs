@@ -995,15 +995,14 @@ impl crate::models::Client {
     pub fn create_entity_filter(
         &self,
         body: &[crate::models::EntityFilterCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::EntityFilter>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_ENTITY_FILTER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::EntityFilter>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_ENTITY_FILTER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-entity-filter` (operation `DeleteEntityFilter`, spec module [`entity_filter`](crate::models::entity_filter)).
     ///
@@ -1019,17 +1018,16 @@ impl crate::models::Client {
     pub fn delete_entity_filter(
         &self,
         body: &crate::models::EntityFilterDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteEntityFilter>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteEntityFilter>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_ENTITY_FILTER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_ENTITY_FILTER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-entity-filters` (operation `GetEntityFilters`, spec module [`entity_filter`](crate::models::entity_filter)).
     ///
@@ -1048,15 +1046,12 @@ impl crate::models::Client {
     pub fn get_entity_filters(
         &self,
         body: &crate::models::GetEntityFiltersRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::EntityFilter>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ENTITY_FILTERS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::EntityFilter>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ENTITY_FILTERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-entity-filters-connection` (operation `GetEntityFiltersConnection`, spec module [`entity_filter`](crate::models::entity_filter)).
     ///
@@ -1070,16 +1065,12 @@ impl crate::models::Client {
     pub fn get_entity_filters_connection(
         &self,
         body: &crate::models::GetEntityFiltersConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::EntityFilterConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ENTITY_FILTERS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::EntityFilterConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ENTITY_FILTERS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-entity-filter` (operation `UpdateEntityFilter`, spec module [`entity_filter`](crate::models::entity_filter)).
     ///
@@ -1095,15 +1086,14 @@ impl crate::models::Client {
     pub fn update_entity_filter(
         &self,
         body: &crate::models::EntityFilterUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::EntityFilter>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_ENTITY_FILTER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::EntityFilter>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_ENTITY_FILTER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "entity-filter")]

@@ -1199,15 +1199,14 @@ impl crate::models::Client {
     pub fn get_everoute_clusters(
         &self,
         body: &crate::models::GetEverouteClustersRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::EverouteCluster>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_EVEROUTE_CLUSTERS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::EverouteCluster>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_EVEROUTE_CLUSTERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-everoute-clusters-connection` (operation `GetEverouteClustersConnection`, spec module [`everoute_cluster`](crate::models::everoute_cluster)).
     ///
@@ -1221,16 +1220,12 @@ impl crate::models::Client {
     pub fn get_everoute_clusters_connection(
         &self,
         body: &crate::models::GetEverouteClustersConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::EverouteClusterConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_EVEROUTE_CLUSTERS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::EverouteClusterConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_EVEROUTE_CLUSTERS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "everoute-cluster")]

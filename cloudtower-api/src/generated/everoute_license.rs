@@ -892,15 +892,14 @@ impl crate::models::Client {
     pub fn get_everoute_licenses(
         &self,
         body: &crate::models::GetEverouteLicensesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::EverouteLicense>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_EVEROUTE_LICENSES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::EverouteLicense>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_EVEROUTE_LICENSES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-everoute-licenses-connection` (operation `GetEverouteLicensesConnection`, spec module [`everoute_license`](crate::models::everoute_license)).
     ///
@@ -914,16 +913,12 @@ impl crate::models::Client {
     pub fn get_everoute_licenses_connection(
         &self,
         body: &crate::models::GetEverouteLicensesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::EverouteLicenseConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_EVEROUTE_LICENSES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::EverouteLicenseConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_EVEROUTE_LICENSES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "everoute-license")]

@@ -884,15 +884,14 @@ impl crate::models::Client {
     pub fn get_everoute_packages(
         &self,
         body: &crate::models::GetEveroutePackagesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::EveroutePackage>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_EVEROUTE_PACKAGES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::EveroutePackage>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_EVEROUTE_PACKAGES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-everoute-packages-connection` (operation `GetEveroutePackagesConnection`, spec module [`everoute_package`](crate::models::everoute_package)).
     ///
@@ -906,16 +905,12 @@ impl crate::models::Client {
     pub fn get_everoute_packages_connection(
         &self,
         body: &crate::models::GetEveroutePackagesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::EveroutePackageConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_EVEROUTE_PACKAGES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::EveroutePackageConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_EVEROUTE_PACKAGES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "everoute-package")]

@@ -582,15 +582,14 @@ impl crate::models::Client {
     pub fn get_global_alert_rules(
         &self,
         body: &crate::models::GetGlobalAlertRulesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::GlobalAlertRule>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_GLOBAL_ALERT_RULES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::GlobalAlertRule>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_GLOBAL_ALERT_RULES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-global-alert-rules-connection` (operation `GetGlobalAlertRulesConnection`, spec module [`global_alert_rule`](crate::models::global_alert_rule)).
     ///
@@ -604,16 +603,12 @@ impl crate::models::Client {
     pub fn get_global_alert_rules_connection(
         &self,
         body: &crate::models::GetGlobalAlertRulesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::GlobalAlertRuleConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_GLOBAL_ALERT_RULES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::GlobalAlertRuleConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_GLOBAL_ALERT_RULES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-customize-alert-rule` (operation `UpdateCustomizeAlertRule`, spec module [`global_alert_rule`](crate::models::global_alert_rule)).
     ///
@@ -629,17 +624,14 @@ impl crate::models::Client {
     pub fn update_customize_alert_rule(
         &self,
         body: &crate::models::CustomizeAlertRuleUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::GlobalAlertRule>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CUSTOMIZE_ALERT_RULE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GlobalAlertRule>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CUSTOMIZE_ALERT_RULE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-global-alert-rule` (operation `UpdateGlobalAlertRule`, spec module [`global_alert_rule`](crate::models::global_alert_rule)).
     ///
@@ -655,17 +647,14 @@ impl crate::models::Client {
     pub fn update_global_alert_rule(
         &self,
         body: &crate::models::GlobalAlertRuleUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::GlobalAlertRule>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_GLOBAL_ALERT_RULE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GlobalAlertRule>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_GLOBAL_ALERT_RULE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "global-alert-rule")]

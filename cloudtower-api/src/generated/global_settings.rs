@@ -1267,18 +1267,14 @@ impl crate::models::Client {
     pub fn create_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinCreationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ClusterSettings>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_CLUSTER_RECYCLE_BIN_SETTING
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ClusterSettings>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_CLUSTER_RECYCLE_BIN_SETTING.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-cluster-recycle-bin-setting` (operation `DeleteClusterRecycleBinSetting`, spec module [`global_settings`](crate::models::global_settings)).
     ///
@@ -1294,18 +1290,16 @@ impl crate::models::Client {
     pub fn delete_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteClusterRecycleBin>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteClusterRecycleBin>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_CLUSTER_RECYCLE_BIN_SETTING
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_CLUSTER_RECYCLE_BIN_SETTING.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-global-settingses` (operation `GetGlobalSettingses`, spec module [`global_settings`](crate::models::global_settings)).
     ///
@@ -1324,15 +1318,14 @@ impl crate::models::Client {
     pub fn get_global_settingses(
         &self,
         body: &crate::models::GetGlobalSettingsesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::GlobalSettings>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_GLOBAL_SETTINGSES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::GlobalSettings>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_GLOBAL_SETTINGSES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-global-settingses-connection` (operation `GetGlobalSettingsesConnection`, spec module [`global_settings`](crate::models::global_settings)).
     ///
@@ -1346,16 +1339,12 @@ impl crate::models::Client {
     pub fn get_global_settingses_connection(
         &self,
         body: &crate::models::GetGlobalSettingsesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::GlobalSettingsConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_GLOBAL_SETTINGSES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::GlobalSettingsConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_GLOBAL_SETTINGSES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-access-restriction` (operation `UpdateAccessRestriction`, spec module [`global_settings`](crate::models::global_settings)).
     ///
@@ -1371,15 +1360,14 @@ impl crate::models::Client {
     pub fn update_access_restriction(
         &self,
         body: &crate::models::UpdateAccessRestrictionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_ACCESS_RESTRICTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_ACCESS_RESTRICTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-cluster-recycle-bin-setting` (operation `UpdateClusterRecycleBinSetting`, spec module [`global_settings`](crate::models::global_settings)).
     ///
@@ -1395,18 +1383,14 @@ impl crate::models::Client {
     pub fn update_cluster_recycle_bin_setting(
         &self,
         body: &crate::models::ClusterRecycleBinUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ClusterSettings>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_CLUSTER_RECYCLE_BIN_SETTING
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ClusterSettings>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_CLUSTER_RECYCLE_BIN_SETTING.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-global-recycle-bin-setting` (operation `UpdateGlobalRecycleBinSetting`, spec module [`global_settings`](crate::models::global_settings)).
     ///
@@ -1422,16 +1406,14 @@ impl crate::models::Client {
     pub fn update_global_recycle_bin_setting(
         &self,
         body: &crate::models::GlobalRecycleBinUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_GLOBAL_RECYCLE_BIN_SETTING
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_GLOBAL_RECYCLE_BIN_SETTING.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-password-security` (operation `UpdatePasswordSecurity`, spec module [`global_settings`](crate::models::global_settings)).
     ///
@@ -1447,15 +1429,14 @@ impl crate::models::Client {
     pub fn update_password_security(
         &self,
         body: &crate::models::UpdatePassrodSecurityParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_PASSWORD_SECURITY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_PASSWORD_SECURITY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-session-timeout` (operation `UpdateSessionTimeout`, spec module [`global_settings`](crate::models::global_settings)).
     ///
@@ -1471,15 +1452,14 @@ impl crate::models::Client {
     pub fn update_session_timeout(
         &self,
         body: &crate::models::UpdateSessionTimeoutParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_SESSION_TIMEOUT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::GlobalSettings>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_SESSION_TIMEOUT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "global-settings")]

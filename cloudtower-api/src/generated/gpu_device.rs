@@ -1534,16 +1534,14 @@ impl crate::models::Client {
     pub fn get_detail_vm_info_by_gpu_devices(
         &self,
         body: &crate::models::GetGpuDevicesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::models::GpuVmInfo>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_DETAIL_VM_INFO_BY_GPU_DEVICES
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<::std::vec::Vec<crate::models::GpuVmInfo>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_DETAIL_VM_INFO_BY_GPU_DEVICES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/get-gpu-devices` (operation `GetGpuDevices`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
@@ -1562,15 +1560,12 @@ impl crate::models::Client {
     pub fn get_gpu_devices(
         &self,
         body: &crate::models::GetGpuDevicesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::GpuDevice>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_GPU_DEVICES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::GpuDevice>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_GPU_DEVICES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-gpu-devices-connection` (operation `GetGpuDevicesConnection`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
@@ -1584,15 +1579,12 @@ impl crate::models::Client {
     pub fn get_gpu_devices_connection(
         &self,
         body: &crate::models::GetGpuDevicesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::GpuDeviceConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_GPU_DEVICES_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::GpuDeviceConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_GPU_DEVICES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/switch-gpu-device-sriov` (operation `SwitchGpuDeviceSriov`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
@@ -1608,17 +1600,16 @@ impl crate::models::Client {
     pub fn switch_gpu_device_sriov(
         &self,
         body: &crate::models::GpuDeviceSriovSwitchParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::SWITCH_GPU_DEVICE_SRIOV.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::SWITCH_GPU_DEVICE_SRIOV.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-gpu-device-description` (operation `UpdateGpuDeviceDescription`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
@@ -1634,18 +1625,16 @@ impl crate::models::Client {
     pub fn update_gpu_device_description(
         &self,
         body: &crate::models::GpuDeviceDescriptionUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_GPU_DEVICE_DESCRIPTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_GPU_DEVICE_DESCRIPTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-gpu-device-usage` (operation `UpdateGpuDeviceUsage`, spec module [`gpu_device`](crate::models::gpu_device)).
     ///
@@ -1661,17 +1650,16 @@ impl crate::models::Client {
     pub fn update_gpu_device_usage(
         &self,
         body: &crate::models::GpuDeviceUsageUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::GpuDevice>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_GPU_DEVICE_USAGE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_GPU_DEVICE_USAGE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
 }
 #[cfg(feature = "gpu-device")]

@@ -3168,15 +3168,14 @@ impl crate::models::Client {
     pub fn create_host(
         &self,
         body: &[crate::models::HostCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BatchHosts>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_HOST.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::BatchHosts>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_HOST.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/enter-maintance-mode` (operation `EnterMaintenanceMode`, spec module [`host`](crate::models::host)).
     ///
@@ -3192,15 +3191,14 @@ impl crate::models::Client {
     pub fn enter_maintenance_mode(
         &self,
         body: &crate::models::EnterMaintenanceModeParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::Host>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ENTER_MAINTANCE_MODE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::Host>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ENTER_MAINTANCE_MODE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/enter-maintance-mode-precheck-result` (operation `EnterMaintenanceModePrecheckResult`, spec module [`host`](crate::models::host)).
     ///
@@ -3214,16 +3212,12 @@ impl crate::models::Client {
     pub fn enter_maintenance_mode_precheck_result(
         &self,
         body: &crate::models::EnterMaintenanceModeResultParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::EnterMaintenanceModeResult,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ENTER_MAINTANCE_MODE_PRECHECK_RESULT
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::EnterMaintenanceModeResult> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ENTER_MAINTANCE_MODE_PRECHECK_RESULT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/enter-maintenance-mode-precheck` (operation `EnterMaintenanceModePreCheck`, spec module [`host`](crate::models::host)).
     ///
@@ -3237,16 +3231,14 @@ impl crate::models::Client {
     pub fn enter_maintenance_mode_pre_check(
         &self,
         body: &crate::models::EnterMaintenanceModeCheckParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::EnterMaintenanceModeCheckResult,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ENTER_MAINTENANCE_MODE_PRECHECK
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::EnterMaintenanceModeCheckResult,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ENTER_MAINTENANCE_MODE_PRECHECK.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/exit-maintance-mode` (operation `ExitMaintenanceMode`, spec module [`host`](crate::models::host)).
     ///
@@ -3262,15 +3254,14 @@ impl crate::models::Client {
     pub fn exit_maintenance_mode(
         &self,
         body: &crate::models::ExitMaintenanceModeParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::Host>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXIT_MAINTANCE_MODE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::Host>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXIT_MAINTANCE_MODE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/exit-maintance-mode-precheck-result` (operation `ExitMaintenanceModePrecheckResult`, spec module [`host`](crate::models::host)).
     ///
@@ -3284,16 +3275,12 @@ impl crate::models::Client {
     pub fn exit_maintenance_mode_precheck_result(
         &self,
         body: &crate::models::ExitMaintenanceModeResultParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ExitMaintenanceModeResult,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXIT_MAINTANCE_MODE_PRECHECK_RESULT
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ExitMaintenanceModeResult> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXIT_MAINTANCE_MODE_PRECHECK_RESULT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-hosts` (operation `GetHosts`, spec module [`host`](crate::models::host)).
     ///
@@ -3312,15 +3299,12 @@ impl crate::models::Client {
     pub fn get_hosts(
         &self,
         body: &crate::models::GetHostsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::Host>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_HOSTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::Host>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_HOSTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-hosts-connection` (operation `GetHostsConnection`, spec module [`host`](crate::models::host)).
     ///
@@ -3334,15 +3318,12 @@ impl crate::models::Client {
     pub fn get_hosts_connection(
         &self,
         body: &crate::models::GetHostsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::HostConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_HOSTS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::HostConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_HOSTS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/operate-host-power` (operation `PowerOffHost`, spec module [`host`](crate::models::host)).
     ///
@@ -3358,15 +3339,14 @@ impl crate::models::Client {
     pub fn power_off_host(
         &self,
         body: &crate::models::OperateHostPowerParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::Host>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::OPERATE_HOST_POWER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::Host>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::OPERATE_HOST_POWER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/trigger-disk-blink` (operation `TriggerDiskBlink`, spec module [`host`](crate::models::host)).
     ///
@@ -3382,15 +3362,14 @@ impl crate::models::Client {
     pub fn trigger_disk_blink(
         &self,
         body: &[crate::models::TriggerDiskBlinkParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Host>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::TRIGGER_DISK_BLINK.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Host>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::TRIGGER_DISK_BLINK.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-host` (operation `UpdateHost`, spec module [`host`](crate::models::host)).
     ///
@@ -3406,15 +3385,14 @@ impl crate::models::Client {
     pub fn update_host(
         &self,
         body: &crate::models::HostUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Host>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_HOST.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Host>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_HOST.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "host")]

@@ -594,15 +594,12 @@ impl crate::models::Client {
     pub fn get_ipmis(
         &self,
         body: &crate::models::GetIpmisRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::Ipmi>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_IPMIS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::Ipmi>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_IPMIS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "ipmi")]

@@ -253,15 +253,14 @@ impl crate::models::Client {
     pub fn get_iscsi_connections(
         &self,
         body: &crate::models::GetIscsiConnectionsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::IscsiConnection>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISCSI_CONNECTIONS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::IscsiConnection>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISCSI_CONNECTIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-iscsi-connections-connection` (operation `GetIscsiConnectionsConnection`, spec module [`iscsi_connection`](crate::models::iscsi_connection)).
     ///
@@ -275,16 +274,12 @@ impl crate::models::Client {
     pub fn get_iscsi_connections_connection(
         &self,
         body: &crate::models::GetIscsiConnectionsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::IscsiConnectionConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISCSI_CONNECTIONS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::IscsiConnectionConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISCSI_CONNECTIONS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "iscsi-connection")]

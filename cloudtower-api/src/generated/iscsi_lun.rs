@@ -1353,16 +1353,14 @@ impl crate::models::Client {
     pub fn clone_iscsi_lun_from_snapshot(
         &self,
         body: &[crate::models::IscsiLunCloneParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CLONE_ISCSI_LUN_FROM_SNAPSHOT
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CLONE_ISCSI_LUN_FROM_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/copy-iscsi-lun` (operation `CopyIscsiLun`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
     ///
@@ -1378,15 +1376,14 @@ impl crate::models::Client {
     pub fn copy_iscsi_lun(
         &self,
         body: &[crate::models::CopyIscsiLunParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::COPY_ISCSI_LUN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::COPY_ISCSI_LUN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-iscsi-lun` (operation `CreateIscsiLun`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
     ///
@@ -1402,15 +1399,14 @@ impl crate::models::Client {
     pub fn create_iscsi_lun(
         &self,
         body: &[crate::models::IscsiLunCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_ISCSI_LUN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_ISCSI_LUN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-iscsi-lun` (operation `DeleteIscsiLun`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
     ///
@@ -1426,17 +1422,14 @@ impl crate::models::Client {
     pub fn delete_iscsi_lun(
         &self,
         body: &crate::models::IscsiLunDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteIscsiLun>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_ISCSI_LUN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteIscsiLun>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_ISCSI_LUN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-iscsi-luns` (operation `GetIscsiLuns`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
     ///
@@ -1455,15 +1448,12 @@ impl crate::models::Client {
     pub fn get_iscsi_luns(
         &self,
         body: &crate::models::GetIscsiLunsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::IscsiLun>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISCSI_LUNS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::IscsiLun>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISCSI_LUNS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-iscsi-luns-connection` (operation `GetIscsiLunsConnection`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
     ///
@@ -1477,15 +1467,12 @@ impl crate::models::Client {
     pub fn get_iscsi_luns_connection(
         &self,
         body: &crate::models::GetIscsiLunsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::IscsiLunConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISCSI_LUNS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::IscsiLunConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISCSI_LUNS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/rollback-iscsi-lun-from-snapshot` (operation `RollbackIscsiLunFromSnapshot`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
     ///
@@ -1501,16 +1488,14 @@ impl crate::models::Client {
     pub fn rollback_iscsi_lun_from_snapshot(
         &self,
         body: &[crate::models::IscsiLunRollbackParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ROLLBACK_ISCSI_LUN_FROM_SNAPSHOT
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ROLLBACK_ISCSI_LUN_FROM_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-iscsi-lun` (operation `UpdateIscsiLun`, spec module [`iscsi_lun`](crate::models::iscsi_lun)).
     ///
@@ -1526,15 +1511,14 @@ impl crate::models::Client {
     pub fn update_iscsi_lun(
         &self,
         body: &crate::models::IscsiLunUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_ISCSI_LUN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLun>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_ISCSI_LUN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "iscsi-lun")]

@@ -493,17 +493,14 @@ impl crate::models::Client {
     pub fn create_iscsi_lun_snapshot(
         &self,
         body: &[crate::models::IscsiLunSnapshotCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::IscsiLunSnapshot>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_ISCSI_LUN_SNAPSHOT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiLunSnapshot>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_ISCSI_LUN_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-iscsi-lun-snapshot` (operation `DeleteIscsiLunSnapshot`, spec module [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot)).
     ///
@@ -519,17 +516,16 @@ impl crate::models::Client {
     pub fn delete_iscsi_lun_snapshot(
         &self,
         body: &crate::models::IscsiLunSnapshotDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteIscsiLunSnapshot>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteIscsiLunSnapshot>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_ISCSI_LUN_SNAPSHOT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_ISCSI_LUN_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-iscsi-lun-snapshots` (operation `GetIscsiLunSnapshots`, spec module [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot)).
     ///
@@ -548,15 +544,14 @@ impl crate::models::Client {
     pub fn get_iscsi_lun_snapshots(
         &self,
         body: &crate::models::GetIscsiLunSnapshotsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::IscsiLunSnapshot>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISCSI_LUN_SNAPSHOTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::IscsiLunSnapshot>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISCSI_LUN_SNAPSHOTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-iscsi-lun-snapshots-connection` (operation `GetIscsiLunSnapshotsConnection`, spec module [`iscsi_lun_snapshot`](crate::models::iscsi_lun_snapshot)).
     ///
@@ -570,16 +565,12 @@ impl crate::models::Client {
     pub fn get_iscsi_lun_snapshots_connection(
         &self,
         body: &crate::models::GetIscsiLunSnapshotsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::IscsiLunSnapshotConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISCSI_LUN_SNAPSHOTS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::IscsiLunSnapshotConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISCSI_LUN_SNAPSHOTS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]

@@ -1380,15 +1380,14 @@ impl crate::models::Client {
     pub fn create_iscsi_target(
         &self,
         body: &[crate::models::IscsiTargetCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiTarget>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_ISCSI_TARGET.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiTarget>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_ISCSI_TARGET.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-iscsi-target` (operation `DeleteIscsiTarget`, spec module [`iscsi_target`](crate::models::iscsi_target)).
     ///
@@ -1404,17 +1403,14 @@ impl crate::models::Client {
     pub fn delete_iscsi_target(
         &self,
         body: &crate::models::IscsiTargetDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteIscsiTarget>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_ISCSI_TARGET.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteIscsiTarget>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_ISCSI_TARGET.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-iscsi-targets` (operation `GetIscsiTargets`, spec module [`iscsi_target`](crate::models::iscsi_target)).
     ///
@@ -1433,15 +1429,12 @@ impl crate::models::Client {
     pub fn get_iscsi_targets(
         &self,
         body: &crate::models::GetIscsiTargetsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::IscsiTarget>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISCSI_TARGETS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::IscsiTarget>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISCSI_TARGETS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-iscsi-targets-connection` (operation `GetIscsiTargetsConnection`, spec module [`iscsi_target`](crate::models::iscsi_target)).
     ///
@@ -1455,15 +1448,12 @@ impl crate::models::Client {
     pub fn get_iscsi_targets_connection(
         &self,
         body: &crate::models::GetIscsiTargetsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::IscsiTargetConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISCSI_TARGETS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::IscsiTargetConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISCSI_TARGETS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-iscsi-target` (operation `UpdateIscsiTarget`, spec module [`iscsi_target`](crate::models::iscsi_target)).
     ///
@@ -1479,15 +1469,14 @@ impl crate::models::Client {
     pub fn update_iscsi_target(
         &self,
         body: &crate::models::IscsiTargetUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiTarget>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_ISCSI_TARGET.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::IscsiTarget>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_ISCSI_TARGET.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "iscsi-target")]

@@ -691,15 +691,12 @@ impl crate::models::Client {
     pub fn create_isolation_policy(
         &self,
         body: &crate::models::IsolationPolicyCreateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::IsolationPolicy,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_ISOLATION_POLICY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::IsolationPolicy> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_ISOLATION_POLICY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-isolation-policy` (operation `DeleteIsolationPolicy`, spec module [`isolation_policy`](crate::models::isolation_policy)).
     ///
@@ -713,15 +710,14 @@ impl crate::models::Client {
     pub fn delete_isolation_policy(
         &self,
         body: &crate::models::IsolationPolicyDeleteParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::DeleteIsolationPolicy>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_ISOLATION_POLICY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::DeleteIsolationPolicy>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_ISOLATION_POLICY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-isolation-policies` (operation `GetIsolationPolicies`, spec module [`isolation_policy`](crate::models::isolation_policy)).
     ///
@@ -740,15 +736,14 @@ impl crate::models::Client {
     pub fn get_isolation_policies(
         &self,
         body: &crate::models::GetIsolationPoliciesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::IsolationPolicy>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISOLATION_POLICIES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::IsolationPolicy>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISOLATION_POLICIES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-isolation-policies-connection` (operation `GetIsolationPoliciesConnection`, spec module [`isolation_policy`](crate::models::isolation_policy)).
     ///
@@ -762,16 +757,12 @@ impl crate::models::Client {
     pub fn get_isolation_policies_connection(
         &self,
         body: &crate::models::GetIsolationPoliciesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::IsolationPolicyConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ISOLATION_POLICIES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::IsolationPolicyConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ISOLATION_POLICIES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-isolation-policy` (operation `UpdateIsolationPolicy`, spec module [`isolation_policy`](crate::models::isolation_policy)).
     ///
@@ -785,15 +776,14 @@ impl crate::models::Client {
     pub fn update_isolation_policy(
         &self,
         body: &crate::models::IsolationPolicyUpdateBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::IsolationPolicy>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_ISOLATION_POLICY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::IsolationPolicy>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_ISOLATION_POLICY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "isolation-policy")]

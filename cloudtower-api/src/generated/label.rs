@@ -1571,17 +1571,16 @@ impl crate::models::Client {
     pub fn add_labels_to_resources(
         &self,
         body: &crate::models::AddLabelsToResourcesParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ADD_LABELS_TO_RESOURCES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ADD_LABELS_TO_RESOURCES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/create-label` (operation `CreateLabel`, spec module [`label`](crate::models::label)).
     ///
@@ -1597,15 +1596,14 @@ impl crate::models::Client {
     pub fn create_label(
         &self,
         body: &[crate::models::LabelCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_LABEL.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_LABEL.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-label` (operation `DeleteLabel`, spec module [`label`](crate::models::label)).
     ///
@@ -1621,15 +1619,14 @@ impl crate::models::Client {
     pub fn delete_label(
         &self,
         body: &crate::models::LabelDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteLabel>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_LABEL.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteLabel>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_LABEL.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-labels` (operation `GetLabels`, spec module [`label`](crate::models::label)).
     ///
@@ -1648,15 +1645,12 @@ impl crate::models::Client {
     pub fn get_labels(
         &self,
         body: &crate::models::GetLabelsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::Label>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_LABELS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::Label>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_LABELS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-labels-connection` (operation `GetLabelsConnection`, spec module [`label`](crate::models::label)).
     ///
@@ -1670,15 +1664,12 @@ impl crate::models::Client {
     pub fn get_labels_connection(
         &self,
         body: &crate::models::GetLabelsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::LabelConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_LABELS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::LabelConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_LABELS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-labels-from-resources` (operation `RemoveLabelsFromResources`, spec module [`label`](crate::models::label)).
     ///
@@ -1694,17 +1685,16 @@ impl crate::models::Client {
     pub fn remove_labels_from_resources(
         &self,
         body: &crate::models::RemoveLabelsFromResourcesParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_LABELS_FROM_RESOURCES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_LABELS_FROM_RESOURCES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-label` (operation `UpdateLabel`, spec module [`label`](crate::models::label)).
     ///
@@ -1720,17 +1710,16 @@ impl crate::models::Client {
     pub fn update_label(
         &self,
         body: &crate::models::LabelUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Label>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_LABEL.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_LABEL.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
 }
 #[cfg(feature = "label")]

@@ -1387,17 +1387,14 @@ impl crate::models::Client {
     pub fn create_log_collection(
         &self,
         body: &[crate::models::LogCollectionCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::LogCollection>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_LOG_COLLECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::LogCollection>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_LOG_COLLECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-log-collection` (operation `DeleteLogCollection`, spec module [`log_collection`](crate::models::log_collection)).
     ///
@@ -1413,17 +1410,16 @@ impl crate::models::Client {
     pub fn delete_log_collection(
         &self,
         body: &crate::models::LogCollectionDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteLogCollection>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteLogCollection>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_LOG_COLLECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_LOG_COLLECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/force-stop-log-collection` (operation `ForceStopLogCollection`, spec module [`log_collection`](crate::models::log_collection)).
     ///
@@ -1439,17 +1435,14 @@ impl crate::models::Client {
     pub fn force_stop_log_collection(
         &self,
         body: &crate::models::ForceStopLogCollectionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::LogCollection>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::FORCE_STOP_LOG_COLLECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::LogCollection>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::FORCE_STOP_LOG_COLLECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-log-collections` (operation `GetLogCollections`, spec module [`log_collection`](crate::models::log_collection)).
     ///
@@ -1468,15 +1461,14 @@ impl crate::models::Client {
     pub fn get_log_collections(
         &self,
         body: &crate::models::GetLogCollectionsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::LogCollection>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_LOG_COLLECTIONS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::LogCollection>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_LOG_COLLECTIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-log-collections-connection` (operation `GetLogCollectionsConnection`, spec module [`log_collection`](crate::models::log_collection)).
     ///
@@ -1490,16 +1482,12 @@ impl crate::models::Client {
     pub fn get_log_collections_connection(
         &self,
         body: &crate::models::GetLogCollectionsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::LogCollectionConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_LOG_COLLECTIONS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::LogCollectionConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_LOG_COLLECTIONS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "log-collection")]

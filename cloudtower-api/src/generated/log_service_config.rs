@@ -165,14 +165,13 @@ impl crate::models::Client {
     pub fn get_log_service_configs(
         &self,
         body: &crate::models::GetLogServiceConfigsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::LogServiceConfig>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_LOG_SERVICE_CONFIGS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::LogServiceConfig>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_LOG_SERVICE_CONFIGS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -2289,15 +2289,14 @@ impl crate::models::Client {
     pub fn get_cluster_metrics(
         &self,
         body: &crate::models::GetClusterMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_CLUSTER_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_CLUSTER_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-disk-metrics` (operation `GetDiskMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2313,15 +2312,14 @@ impl crate::models::Client {
     pub fn get_disk_metrics(
         &self,
         body: &crate::models::GetDiskMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_DISK_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_DISK_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-host-metrics` (operation `GetHostMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2337,15 +2335,14 @@ impl crate::models::Client {
     pub fn get_host_metrics(
         &self,
         body: &crate::models::GetHostMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_HOST_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_HOST_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-host-network-metrics` (operation `GetHostNetworkMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2361,15 +2358,14 @@ impl crate::models::Client {
     pub fn get_host_network_metrics(
         &self,
         body: &crate::models::GetHostNetworkMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_HOST_NETWORK_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_HOST_NETWORK_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-host-service-metrics` (operation `GetHostServicekMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2385,15 +2381,14 @@ impl crate::models::Client {
     pub fn get_host_servicek_metrics(
         &self,
         body: &crate::models::GetHostServiceMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_HOST_SERVICE_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_HOST_SERVICE_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-lun-metrics` (operation `GetLunMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2409,15 +2404,14 @@ impl crate::models::Client {
     pub fn get_lun_metrics(
         &self,
         body: &crate::models::GetLunMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_LUN_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_LUN_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-nvmf-namespace-metrics` (operation `GetNvmfNamespaceMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2433,15 +2427,14 @@ impl crate::models::Client {
     pub fn get_nvmf_namespace_metrics(
         &self,
         body: &crate::models::GetNvmfNamespaceMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NVMF_NAMESPACE_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NVMF_NAMESPACE_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-scvm-disk-metrics` (operation `GetScvmDiskMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2457,15 +2450,14 @@ impl crate::models::Client {
     pub fn get_scvm_disk_metrics(
         &self,
         body: &crate::models::GetScvmDiskMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SCVM_DISK_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SCVM_DISK_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-scvm-metrics` (operation `GetSCVMMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2481,15 +2473,14 @@ impl crate::models::Client {
     pub fn get_scvm_metrics(
         &self,
         body: &crate::models::GetScvmMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SCVM_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SCVM_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-scvm-network-metrics` (operation `GetScvmNetworkMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2505,15 +2496,14 @@ impl crate::models::Client {
     pub fn get_scvm_network_metrics(
         &self,
         body: &crate::models::GetScvmNetworkInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SCVM_NETWORK_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SCVM_NETWORK_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-scvm-service-metrics` (operation `GetSCVMServicekMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2529,15 +2519,14 @@ impl crate::models::Client {
     pub fn get_scvm_servicek_metrics(
         &self,
         body: &crate::models::GetScvmServiceMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SCVM_SERVICE_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SCVM_SERVICE_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-top-n-metrics-in-clusters` (operation `GetTopNVmVolumeMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2553,16 +2542,14 @@ impl crate::models::Client {
     pub fn get_top_n_vm_volume_metrics(
         &self,
         body: &crate::models::GetTopNMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_TOP_N_METRICS_IN_CLUSTERS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_TOP_N_METRICS_IN_CLUSTERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-metrics` (operation `GetVmMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2578,15 +2565,14 @@ impl crate::models::Client {
     pub fn get_vm_metrics(
         &self,
         body: &crate::models::GetVmMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-network-metrics` (operation `GetVmNetWorkMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2602,15 +2588,14 @@ impl crate::models::Client {
     pub fn get_vm_net_work_metrics(
         &self,
         body: &crate::models::GetVmNetWorkMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_NETWORK_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_NETWORK_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-volume-metrics` (operation `GetVmVolumeMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2626,15 +2611,14 @@ impl crate::models::Client {
     pub fn get_vm_volume_metrics(
         &self,
         body: &crate::models::GetVmVolumeMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_VOLUME_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_VOLUME_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-witness-metrics` (operation `GetWitnessMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2650,15 +2634,14 @@ impl crate::models::Client {
     pub fn get_witness_metrics(
         &self,
         body: &crate::models::GetWitnessMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_WITNESS_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_WITNESS_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-zone-metrics` (operation `GetZoneMetrics`, spec module [`metrics`](crate::models::metrics)).
     ///
@@ -2674,14 +2657,13 @@ impl crate::models::Client {
     pub fn get_zone_metrics(
         &self,
         body: &crate::models::GetZoneMetricInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_ZONE_METRICS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Metric>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_ZONE_METRICS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -504,17 +504,14 @@ impl crate::models::Client {
     pub fn create_namespace_group(
         &self,
         body: &[crate::models::NamespaceGroupCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NamespaceGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_NAMESPACE_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NamespaceGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_NAMESPACE_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-namespace-group` (operation `DeleteNamespaceGroup`, spec module [`namespace_group`](crate::models::namespace_group)).
     ///
@@ -530,17 +527,16 @@ impl crate::models::Client {
     pub fn delete_namespace_group(
         &self,
         body: &crate::models::NamespaceGroupDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteNamespaceGroup>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteNamespaceGroup>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_NAMESPACE_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_NAMESPACE_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-namespace-groups` (operation `GetNamespaceGroups`, spec module [`namespace_group`](crate::models::namespace_group)).
     ///
@@ -559,15 +555,14 @@ impl crate::models::Client {
     pub fn get_namespace_groups(
         &self,
         body: &crate::models::GetNamespaceGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::NamespaceGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NAMESPACE_GROUPS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::NamespaceGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NAMESPACE_GROUPS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-namespace-groups-connection` (operation `GetNamespaceGroupsConnection`, spec module [`namespace_group`](crate::models::namespace_group)).
     ///
@@ -581,16 +576,12 @@ impl crate::models::Client {
     pub fn get_namespace_groups_connection(
         &self,
         body: &crate::models::GetNamespaceGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::NamespaceGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NAMESPACE_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::NamespaceGroupConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NAMESPACE_GROUPS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-namespace-group` (operation `UpdateNamespaceGroup`, spec module [`namespace_group`](crate::models::namespace_group)).
     ///
@@ -606,17 +597,14 @@ impl crate::models::Client {
     pub fn update_namespace_group(
         &self,
         body: &crate::models::NamespaceGroupUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NamespaceGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_NAMESPACE_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NamespaceGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_NAMESPACE_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "namespace-group")]

@@ -977,18 +977,16 @@ impl crate::models::Client {
     pub fn create_network_policy_rule_service(
         &self,
         body: &[crate::models::NetworkPolicyRuleServiceCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NetworkPolicyRuleService>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::NetworkPolicyRuleService>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_NETWORK_POLICY_RULE_SERVICE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_NETWORK_POLICY_RULE_SERVICE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-network-policy-rule-service` (operation `DeleteNetworkPolicyRuleService`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
     ///
@@ -1004,20 +1002,16 @@ impl crate::models::Client {
     pub fn delete_network_policy_rule_service(
         &self,
         body: &crate::models::NetworkPolicyRuleServiceDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteNetworkPolicyRuleService,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteNetworkPolicyRuleService>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_NETWORK_POLICY_RULE_SERVICE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_NETWORK_POLICY_RULE_SERVICE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-network-policy-rule-services` (operation `GetNetworkPolicyRuleServices`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
     ///
@@ -1036,16 +1030,14 @@ impl crate::models::Client {
     pub fn get_network_policy_rule_services(
         &self,
         body: &crate::models::GetNetworkPolicyRuleServicesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::NetworkPolicyRuleService>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::NetworkPolicyRuleService>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-network-policy-rule-services-connection` (operation `GetNetworkPolicyRuleServicesConnection`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
     ///
@@ -1059,16 +1051,15 @@ impl crate::models::Client {
     pub fn get_network_policy_rule_services_connection(
         &self,
         body: &crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::NetworkPolicyRuleServiceConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::NetworkPolicyRuleServiceConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-network-policy-rule-service` (operation `UpdateNetworkPolicyRuleService`, spec module [`network_policy_rule_service`](crate::models::network_policy_rule_service)).
     ///
@@ -1084,18 +1075,16 @@ impl crate::models::Client {
     pub fn update_network_policy_rule_service(
         &self,
         body: &crate::models::NetworkPolicyRuleServiceUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NetworkPolicyRuleService>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::NetworkPolicyRuleService>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_NETWORK_POLICY_RULE_SERVICE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_NETWORK_POLICY_RULE_SERVICE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "network-policy-rule-service")]

@@ -58,14 +58,11 @@ impl crate::models::Client {
     #[cfg(feature = "ntp")]
     pub fn get_ntp_service_url(
         &self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::NtpServiceUrl,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NTP_SERVICE_URL.empty();
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::NtpServiceUrl> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NTP_SERVICE_URL.empty(),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -1307,18 +1307,14 @@ impl crate::models::Client {
     pub fn clone_nvmf_namespace_from_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceCloneParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CLONE_NVMF_NAMESPACE_FROM_SNAPSHOT
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CLONE_NVMF_NAMESPACE_FROM_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-nvmf-namespace` (operation `CreateNvmfNamespace`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
     ///
@@ -1334,17 +1330,14 @@ impl crate::models::Client {
     pub fn create_nvmf_namespace(
         &self,
         body: &[crate::models::NvmfNamespaceCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_NVMF_NAMESPACE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_NVMF_NAMESPACE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-nvmf-namespace` (operation `DeleteNvmfNamespace`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
     ///
@@ -1360,17 +1353,16 @@ impl crate::models::Client {
     pub fn delete_nvmf_namespace(
         &self,
         body: &crate::models::NvmfNamespaceDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteNvmfNamespace>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteNvmfNamespace>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_NVMF_NAMESPACE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_NVMF_NAMESPACE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-nvmf-namespaces` (operation `GetNvmfNamespaces`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
     ///
@@ -1389,15 +1381,14 @@ impl crate::models::Client {
     pub fn get_nvmf_namespaces(
         &self,
         body: &crate::models::GetNvmfNamespacesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::NvmfNamespace>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NVMF_NAMESPACES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::NvmfNamespace>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NVMF_NAMESPACES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-nvmf-namespaces-connection` (operation `GetNvmfNamespacesConnection`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
     ///
@@ -1411,16 +1402,12 @@ impl crate::models::Client {
     pub fn get_nvmf_namespaces_connection(
         &self,
         body: &crate::models::GetNvmfNamespacesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::NvmfNamespaceConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NVMF_NAMESPACES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::NvmfNamespaceConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NVMF_NAMESPACES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/rollback-nvmf-namespace-from-snapshot` (operation `RollbackNvmfNamespaceFromSnapshot`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
     ///
@@ -1436,18 +1423,14 @@ impl crate::models::Client {
     pub fn rollback_nvmf_namespace_from_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceRollbackParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ROLLBACK_NVMF_NAMESPACE_FROM_SNAPSHOT
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ROLLBACK_NVMF_NAMESPACE_FROM_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-nvmf-namespace` (operation `UpdateNvmfNamespace`, spec module [`nvmf_namespace`](crate::models::nvmf_namespace)).
     ///
@@ -1463,17 +1446,14 @@ impl crate::models::Client {
     pub fn update_nvmf_namespace(
         &self,
         body: &crate::models::NvmfNamespaceUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_NVMF_NAMESPACE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NvmfNamespace>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_NVMF_NAMESPACE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "nvmf-namespace")]

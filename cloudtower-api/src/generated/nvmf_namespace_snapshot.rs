@@ -453,18 +453,16 @@ impl crate::models::Client {
     pub fn create_nvmf_namespace_snapshot(
         &self,
         body: &[crate::models::NvmfNamespaceSnapshotCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NvmfNamespaceSnapshot>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::NvmfNamespaceSnapshot>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_NVMF_NAMESPACE_SNAPSHOT
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_NVMF_NAMESPACE_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-nvmf-namespace-snapshot` (operation `DeleteNvmfNamespaceSnapshot`, spec module [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot)).
     ///
@@ -480,20 +478,16 @@ impl crate::models::Client {
     pub fn delete_nvmf_namespace_snapshot(
         &self,
         body: &crate::models::NvmfNamespaceSnapshotDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteNvmfNamespaceSnapshot,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteNvmfNamespaceSnapshot>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_NVMF_NAMESPACE_SNAPSHOT
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_NVMF_NAMESPACE_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-nvmf-namespace-snapshots` (operation `GetNvmfNamespaceSnapshots`, spec module [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot)).
     ///
@@ -512,15 +506,14 @@ impl crate::models::Client {
     pub fn get_nvmf_namespace_snapshots(
         &self,
         body: &crate::models::GetNvmfNamespaceSnapshotsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::NvmfNamespaceSnapshot>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::NvmfNamespaceSnapshot>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-nvmf-namespace-snapshots-connection` (operation `GetNvmfNamespaceSnapshotsConnection`, spec module [`nvmf_namespace_snapshot`](crate::models::nvmf_namespace_snapshot)).
     ///
@@ -534,16 +527,15 @@ impl crate::models::Client {
     pub fn get_nvmf_namespace_snapshots_connection(
         &self,
         body: &crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::NvmfNamespaceSnapshotConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::NvmfNamespaceSnapshotConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]

@@ -1026,17 +1026,14 @@ impl crate::models::Client {
     pub fn create_nvmf_subsystem(
         &self,
         body: &[crate::models::NvmfSubsystemCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NvmfSubsystem>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_NVMF_SUBSYSTEM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NvmfSubsystem>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_NVMF_SUBSYSTEM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-nvmf-subsystem` (operation `DeleteNvmfSubsystem`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
     ///
@@ -1052,17 +1049,16 @@ impl crate::models::Client {
     pub fn delete_nvmf_subsystem(
         &self,
         body: &crate::models::NvmfSubsystemDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteNvmfSubsystem>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteNvmfSubsystem>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_NVMF_SUBSYSTEM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_NVMF_SUBSYSTEM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-nvmf-subsystems` (operation `GetNvmfSubsystems`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
     ///
@@ -1081,15 +1077,14 @@ impl crate::models::Client {
     pub fn get_nvmf_subsystems(
         &self,
         body: &crate::models::GetNvmfSubsystemsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::NvmfSubsystem>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NVMF_SUBSYSTEMS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::NvmfSubsystem>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NVMF_SUBSYSTEMS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-nvmf-subsystems-connection` (operation `GetNvmfSubsystemsConnection`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
     ///
@@ -1103,16 +1098,12 @@ impl crate::models::Client {
     pub fn get_nvmf_subsystems_connection(
         &self,
         body: &crate::models::GetNvmfSubsystemsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::NvmfSubsystemConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_NVMF_SUBSYSTEMS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::NvmfSubsystemConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_NVMF_SUBSYSTEMS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-nvmf-subsystem` (operation `UpdateNvmfSubsystem`, spec module [`nvmf_subsystem`](crate::models::nvmf_subsystem)).
     ///
@@ -1128,17 +1119,14 @@ impl crate::models::Client {
     pub fn update_nvmf_subsystem(
         &self,
         body: &crate::models::NvmfSubsystemUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::NvmfSubsystem>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_NVMF_SUBSYSTEM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::NvmfSubsystem>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_NVMF_SUBSYSTEM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "nvmf-subsystem")]

@@ -309,18 +309,17 @@ impl crate::models::Client {
     pub fn clear_system_service_alert_notification_config(
         &self,
         body: &crate::models::DisassociateSystemServiceFromObsServiceParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<
-                crate::models::DisassociateSystemServiceFromObsServiceResult,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<
+            crate::models::DisassociateSystemServiceFromObsServiceResult,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CLEAR_SYSTEM_SERVICE_ALERT_NOTIFICATION_CONFIG
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CLEAR_SYSTEM_SERVICE_ALERT_NOTIFICATION_CONFIG
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/disassociate-system-service-from-obs-service` (operation `DisassociateSystemServiceFromObsService`, spec module [`observability`](crate::models::observability)).
     ///
@@ -336,17 +335,16 @@ impl crate::models::Client {
     pub fn disassociate_system_service_from_obs_service(
         &self,
         body: &crate::models::DisassociateSystemServiceFromObsServiceParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<
-                crate::models::DisassociateSystemServiceFromObsServiceResult,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<
+            crate::models::DisassociateSystemServiceFromObsServiceResult,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DISASSOCIATE_SYSTEM_SERVICE_FROM_OBS_SERVICE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DISASSOCIATE_SYSTEM_SERVICE_FROM_OBS_SERVICE
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -247,16 +247,14 @@ impl crate::models::Client {
     pub fn get_export_file_download_links(
         &self,
         body: &crate::models::GetExportFileDownloadLinksParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ExportFileDownloadLinks>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_EXPORT_FILE_DOWNLOAD_LINKS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ExportFileDownloadLinks>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_EXPORT_FILE_DOWNLOAD_LINKS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/parse-ovf` (operation `ParseOvf`, spec module [`ovf`](crate::models::ovf)).
     ///
@@ -270,15 +268,12 @@ impl crate::models::Client {
     pub fn parse_ovf(
         &self,
         body: &crate::models::ParseOvfRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ParsedOvf,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::PARSE_OVF.multipart(body.to_fields());
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ParsedOvf> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::PARSE_OVF.multipart(body.to_fields()),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/upload-elf-file` (operation `UploadElfFile`, spec module [`ovf`](crate::models::ovf)).
     ///
@@ -292,15 +287,11 @@ impl crate::models::Client {
     pub fn upload_elf_file(
         &self,
         body: &crate::models::UploadElfFileRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::UploadTask,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPLOAD_ELF_FILE
-            .multipart(body.to_fields());
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::UploadTask> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPLOAD_ELF_FILE.multipart(body.to_fields()),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -1160,15 +1160,12 @@ impl crate::models::Client {
     pub fn get_pmem_dimms(
         &self,
         body: &crate::models::GetPmemDimmsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::PmemDimm>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_PMEM_DIMMS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::PmemDimm>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_PMEM_DIMMS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-pmem-dimms-connection` (operation `GetPmemDimmsConnection`, spec module [`pmem_dimm`](crate::models::pmem_dimm)).
     ///
@@ -1182,15 +1179,12 @@ impl crate::models::Client {
     pub fn get_pmem_dimms_connection(
         &self,
         body: &crate::models::GetPmemDimmsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::PmemDimmConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_PMEM_DIMMS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::PmemDimmConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_PMEM_DIMMS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "pmem-dimm")]

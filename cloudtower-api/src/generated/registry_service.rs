@@ -837,15 +837,14 @@ impl crate::models::Client {
     pub fn get_registry_services(
         &self,
         body: &crate::models::GetRegistryServicesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::RegistryService>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_REGISTRY_SERVICES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::RegistryService>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_REGISTRY_SERVICES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-registry-services-connection` (operation `GetRegistryServicesConnection`, spec module [`registry_service`](crate::models::registry_service)).
     ///
@@ -859,16 +858,12 @@ impl crate::models::Client {
     pub fn get_registry_services_connection(
         &self,
         body: &crate::models::GetRegistryServicesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::RegistryServiceConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_REGISTRY_SERVICES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::RegistryServiceConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_REGISTRY_SERVICES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "registry-service")]

@@ -4290,15 +4290,14 @@ impl crate::models::Client {
     pub fn get_replication_plans(
         &self,
         body: &crate::models::GetReplicationPlansRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ReplicationPlan>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_REPLICATION_PLANS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ReplicationPlan>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_REPLICATION_PLANS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-replication-plans-connection` (operation `GetReplicationPlansConnection`, spec module [`replication_plan`](crate::models::replication_plan)).
     ///
@@ -4312,16 +4311,12 @@ impl crate::models::Client {
     pub fn get_replication_plans_connection(
         &self,
         body: &crate::models::GetReplicationPlansConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ReplicationPlanConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_REPLICATION_PLANS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ReplicationPlanConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_REPLICATION_PLANS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-replication-plans-without-executions` (operation `GetReplicationPlanWithoutExecutions`, spec module [`replication_plan`](crate::models::replication_plan)).
     ///
@@ -4335,16 +4330,15 @@ impl crate::models::Client {
     pub fn get_replication_plan_without_executions(
         &self,
         body: &crate::models::GetReplicationPlansRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ReplicationPlan>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_REPLICATION_PLANS_WITHOUT_EXECUTIONS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ReplicationPlan>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_REPLICATION_PLANS_WITHOUT_EXECUTIONS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "replication-plan")]

@@ -1787,17 +1787,14 @@ impl crate::models::Client {
     pub fn create_report_template(
         &self,
         body: &[crate::models::ReportTemplateCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ReportTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_REPORT_TEMPLATE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ReportTemplate>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_REPORT_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-report-template` (operation `DeleteReportTemplate`, spec module [`report_template`](crate::models::report_template)).
     ///
@@ -1813,17 +1810,16 @@ impl crate::models::Client {
     pub fn delete_report_template(
         &self,
         body: &crate::models::ReportTemplateDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteReportTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteReportTemplate>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_REPORT_TEMPLATE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_REPORT_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/generate-from-report-template` (operation `GenerateFromReportTemplate`, spec module [`report_template`](crate::models::report_template)).
     ///
@@ -1839,16 +1835,14 @@ impl crate::models::Client {
     pub fn generate_from_report_template(
         &self,
         body: &crate::models::ReporteTemplateGenerationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ReportTask>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GENERATE_FROM_REPORT_TEMPLATE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ReportTask>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GENERATE_FROM_REPORT_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-report-templates` (operation `GetReportTemplates`, spec module [`report_template`](crate::models::report_template)).
     ///
@@ -1867,15 +1861,14 @@ impl crate::models::Client {
     pub fn get_report_templates(
         &self,
         body: &crate::models::GetReportTemplatesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::ReportTemplate>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_REPORT_TEMPLATES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::ReportTemplate>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_REPORT_TEMPLATES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-report-templates-connection` (operation `GetReportTemplatesConnection`, spec module [`report_template`](crate::models::report_template)).
     ///
@@ -1889,16 +1882,12 @@ impl crate::models::Client {
     pub fn get_report_templates_connection(
         &self,
         body: &crate::models::GetReportTemplatesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ReportTemplateConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_REPORT_TEMPLATES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ReportTemplateConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_REPORT_TEMPLATES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-report-template` (operation `UpdateReportTemplate`, spec module [`report_template`](crate::models::report_template)).
     ///
@@ -1914,17 +1903,14 @@ impl crate::models::Client {
     pub fn update_report_template(
         &self,
         body: &crate::models::ReportTemplateUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::ReportTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_REPORT_TEMPLATE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::ReportTemplate>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_REPORT_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "report-template")]

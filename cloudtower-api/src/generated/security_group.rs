@@ -727,15 +727,14 @@ impl crate::models::Client {
     pub fn create_security_group(
         &self,
         body: &crate::models::SecurityGroupCreateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::SecurityGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_SECURITY_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::SecurityGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_SECURITY_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-security-group` (operation `DeleteSecurityGroup`, spec module [`security_group`](crate::models::security_group)).
     ///
@@ -751,17 +750,16 @@ impl crate::models::Client {
     pub fn delete_security_group(
         &self,
         body: &crate::models::SecurityGroupDeleteParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteSecurityGroup>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteSecurityGroup>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_SECURITY_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_SECURITY_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-security-groups` (operation `GetSecurityGroups`, spec module [`security_group`](crate::models::security_group)).
     ///
@@ -780,15 +778,14 @@ impl crate::models::Client {
     pub fn get_security_groups(
         &self,
         body: &crate::models::GetSecurityGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::SecurityGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SECURITY_GROUPS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::SecurityGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SECURITY_GROUPS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-security-groups-connection` (operation `GetSecurityGroupsConnection`, spec module [`security_group`](crate::models::security_group)).
     ///
@@ -802,16 +799,12 @@ impl crate::models::Client {
     pub fn get_security_groups_connection(
         &self,
         body: &crate::models::GetSecurityGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::SecurityGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SECURITY_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::SecurityGroupConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SECURITY_GROUPS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-security-group` (operation `UpdateSecurityGroup`, spec module [`security_group`](crate::models::security_group)).
     ///
@@ -827,17 +820,14 @@ impl crate::models::Client {
     pub fn update_security_group(
         &self,
         body: &crate::models::SecurityGroupUpdateBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::SecurityGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_SECURITY_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SecurityGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_SECURITY_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "security-group")]

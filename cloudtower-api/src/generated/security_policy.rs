@@ -934,15 +934,14 @@ impl crate::models::Client {
     pub fn create_security_policy(
         &self,
         body: &crate::models::SecurityPolicyCreateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::SecurityPolicy>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_SECURITY_POLICY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::SecurityPolicy>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_SECURITY_POLICY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-security-policy` (operation `DeleteSecurityPolicy`, spec module [`security_policy`](crate::models::security_policy)).
     ///
@@ -958,17 +957,16 @@ impl crate::models::Client {
     pub fn delete_security_policy(
         &self,
         body: &crate::models::SecurityPolicyDeleteParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteSecurityPolicy>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteSecurityPolicy>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_SECURITY_POLICY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_SECURITY_POLICY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-security-policies` (operation `GetSecurityPolicies`, spec module [`security_policy`](crate::models::security_policy)).
     ///
@@ -987,15 +985,14 @@ impl crate::models::Client {
     pub fn get_security_policies(
         &self,
         body: &crate::models::GetSecurityPoliciesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::SecurityPolicy>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SECURITY_POLICIES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::SecurityPolicy>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SECURITY_POLICIES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-security-policies-connection` (operation `GetSecurityPoliciesConnection`, spec module [`security_policy`](crate::models::security_policy)).
     ///
@@ -1009,16 +1006,12 @@ impl crate::models::Client {
     pub fn get_security_policies_connection(
         &self,
         body: &crate::models::GetSecurityPoliciesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::SecurityPolicyConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SECURITY_POLICIES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::SecurityPolicyConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SECURITY_POLICIES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-security-policy` (operation `UpdateSecurityPolicy`, spec module [`security_policy`](crate::models::security_policy)).
     ///
@@ -1034,17 +1027,14 @@ impl crate::models::Client {
     pub fn update_security_policy(
         &self,
         body: &crate::models::SecurityPolicyUpdateBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::SecurityPolicy>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_SECURITY_POLICY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SecurityPolicy>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_SECURITY_POLICY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "security-policy")]

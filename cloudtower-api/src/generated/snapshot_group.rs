@@ -1576,17 +1576,14 @@ impl crate::models::Client {
     pub fn clone_snapshot_group(
         &self,
         body: &[crate::models::SnapshotGroupCloneParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CLONE_SNAPSHOT_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CLONE_SNAPSHOT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-snapshot-group` (operation `DeleteSnapshotGroup`, spec module [`snapshot_group`](crate::models::snapshot_group)).
     ///
@@ -1602,17 +1599,16 @@ impl crate::models::Client {
     pub fn delete_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteSnapshotGroup>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteSnapshotGroup>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_SNAPSHOT_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_SNAPSHOT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-snapshot-groups` (operation `GetSnapshotGroups`, spec module [`snapshot_group`](crate::models::snapshot_group)).
     ///
@@ -1631,15 +1627,14 @@ impl crate::models::Client {
     pub fn get_snapshot_groups(
         &self,
         body: &crate::models::GetSnapshotGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::SnapshotGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SNAPSHOT_GROUPS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::SnapshotGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SNAPSHOT_GROUPS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-snapshot-groups-connection` (operation `GetSnapshotGroupsConnection`, spec module [`snapshot_group`](crate::models::snapshot_group)).
     ///
@@ -1653,16 +1648,12 @@ impl crate::models::Client {
     pub fn get_snapshot_groups_connection(
         &self,
         body: &crate::models::GetSnapshotGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::SnapshotGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SNAPSHOT_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::SnapshotGroupConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SNAPSHOT_GROUPS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/keep-snapshot-group` (operation `KeepSnapshotGroup`, spec module [`snapshot_group`](crate::models::snapshot_group)).
     ///
@@ -1678,17 +1669,14 @@ impl crate::models::Client {
     pub fn keep_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupKeepParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::KEEP_SNAPSHOT_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::KEEP_SNAPSHOT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/rollback-snapshot-group` (operation `RollbackSnapshotGroup`, spec module [`snapshot_group`](crate::models::snapshot_group)).
     ///
@@ -1704,17 +1692,14 @@ impl crate::models::Client {
     pub fn rollback_snapshot_group(
         &self,
         body: &crate::models::SnapshotGroupRollbackParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ROLLBACK_SNAPSHOT_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ROLLBACK_SNAPSHOT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "snapshot-group")]

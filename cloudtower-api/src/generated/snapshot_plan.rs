@@ -935,15 +935,14 @@ impl crate::models::Client {
     pub fn create_snapshot_plan(
         &self,
         body: &[crate::models::SnapshotPlanCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_SNAPSHOT_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_SNAPSHOT_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-snapshot-plan` (operation `DeleteSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
     ///
@@ -959,17 +958,16 @@ impl crate::models::Client {
     pub fn delete_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteSnapshotPlan>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteSnapshotPlan>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_SNAPSHOT_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_SNAPSHOT_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/execute-snapshot-plan` (operation `ExecuteSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
     ///
@@ -985,15 +983,14 @@ impl crate::models::Client {
     pub fn execute_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanExecutionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXECUTE_SNAPSHOT_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXECUTE_SNAPSHOT_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-snapshot-plans` (operation `GetSnapshotPlans`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
     ///
@@ -1012,15 +1009,12 @@ impl crate::models::Client {
     pub fn get_snapshot_plans(
         &self,
         body: &crate::models::GetSnapshotPlansRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::SnapshotPlan>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SNAPSHOT_PLANS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::SnapshotPlan>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SNAPSHOT_PLANS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-snapshot-plans-connection` (operation `GetSnapshotPlansConnection`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
     ///
@@ -1034,16 +1028,12 @@ impl crate::models::Client {
     pub fn get_snapshot_plans_connection(
         &self,
         body: &crate::models::GetSnapshotPlansConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::SnapshotPlanConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SNAPSHOT_PLANS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::SnapshotPlanConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SNAPSHOT_PLANS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/resume-snapshot-plan` (operation `ResumeSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
     ///
@@ -1059,15 +1049,14 @@ impl crate::models::Client {
     pub fn resume_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanResumeParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::RESUME_SNAPSHOT_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::RESUME_SNAPSHOT_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/suspend-snapshot-plan` (operation `SuspendSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
     ///
@@ -1083,15 +1072,14 @@ impl crate::models::Client {
     pub fn suspend_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanSuspendedParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::SUSPEND_SNAPSHOT_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::SUSPEND_SNAPSHOT_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-snapshot-plan` (operation `UpdateSnapshotPlan`, spec module [`snapshot_plan`](crate::models::snapshot_plan)).
     ///
@@ -1107,15 +1095,14 @@ impl crate::models::Client {
     pub fn update_snapshot_plan(
         &self,
         body: &crate::models::SnapshotPlanUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_SNAPSHOT_PLAN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnapshotPlan>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_SNAPSHOT_PLAN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "snapshot-plan")]

@@ -865,15 +865,14 @@ impl crate::models::Client {
     pub fn get_snapshot_plan_tasks(
         &self,
         body: &crate::models::GetSnapshotPlanTasksRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::SnapshotPlanTask>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SNAPSHOT_PLAN_TASKS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::SnapshotPlanTask>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SNAPSHOT_PLAN_TASKS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-snapshot-plan-tasks-connection` (operation `GetSnapshotPlanTasksConnection`, spec module [`snapshot_plan_task`](crate::models::snapshot_plan_task)).
     ///
@@ -887,16 +886,12 @@ impl crate::models::Client {
     pub fn get_snapshot_plan_tasks_connection(
         &self,
         body: &crate::models::GetSnapshotPlanTasksConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::SnapshotPlanTaskConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SNAPSHOT_PLAN_TASKS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::SnapshotPlanTaskConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SNAPSHOT_PLAN_TASKS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "snapshot-plan-task")]

@@ -2210,17 +2210,14 @@ impl crate::models::Client {
     pub fn create_snmp_trap_receiver(
         &self,
         body: &[crate::models::SnmpTrapReceiverCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::SnmpTrapReceiver>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_SNMP_TRAP_RECEIVER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnmpTrapReceiver>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_SNMP_TRAP_RECEIVER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-snmp-trap-receiver` (operation `DeleteSnmpTrapReceiver`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
     ///
@@ -2236,17 +2233,16 @@ impl crate::models::Client {
     pub fn delete_snmp_trap_receiver(
         &self,
         body: &crate::models::SnmpTrapReceiverDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteSnmpTrapReceiver>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteSnmpTrapReceiver>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_SNMP_TRAP_RECEIVER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_SNMP_TRAP_RECEIVER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-snmp-trap-receivers` (operation `GetSnmpTrapReceivers`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
     ///
@@ -2265,15 +2261,14 @@ impl crate::models::Client {
     pub fn get_snmp_trap_receivers(
         &self,
         body: &crate::models::GetSnmpTrapReceiversRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::SnmpTrapReceiver>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SNMP_TRAP_RECEIVERS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::SnmpTrapReceiver>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SNMP_TRAP_RECEIVERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-snmp-trap-receivers-connection` (operation `GetSnmpTrapReceiversConnection`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
     ///
@@ -2287,16 +2282,12 @@ impl crate::models::Client {
     pub fn get_snmp_trap_receivers_connection(
         &self,
         body: &crate::models::GetSnmpTrapReceiversConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::SnmpTrapReceiverConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SNMP_TRAP_RECEIVERS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::SnmpTrapReceiverConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SNMP_TRAP_RECEIVERS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-snmp-trap-receiver` (operation `UpdateSnmpTrapReceiver`, spec module [`snmp_trap_receiver`](crate::models::snmp_trap_receiver)).
     ///
@@ -2312,17 +2303,14 @@ impl crate::models::Client {
     pub fn update_snmp_trap_receiver(
         &self,
         body: &crate::models::SnmpTrapReceiverUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::SnmpTrapReceiver>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_SNMP_TRAP_RECEIVER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::SnmpTrapReceiver>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_SNMP_TRAP_RECEIVER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]

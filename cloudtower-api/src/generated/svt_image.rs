@@ -945,15 +945,12 @@ impl crate::models::Client {
     pub fn get_svt_images(
         &self,
         body: &crate::models::GetSvtImagesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::SvtImage>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SVT_IMAGES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::SvtImage>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SVT_IMAGES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-svt-images-connection` (operation `GetSvtImagesConnection`, spec module [`svt_image`](crate::models::svt_image)).
     ///
@@ -967,15 +964,12 @@ impl crate::models::Client {
     pub fn get_svt_images_connection(
         &self,
         body: &crate::models::GetSvtImagesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::SvtImageConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SVT_IMAGES_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::SvtImageConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SVT_IMAGES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/upload-svt-image` (operation `UploadSvtImage`, spec module [`svt_image`](crate::models::svt_image)).
     ///
@@ -989,16 +983,12 @@ impl crate::models::Client {
     pub fn upload_svt_image(
         &self,
         body: &crate::models::UploadSvtImageRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::UploadTask>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPLOAD_SVT_IMAGE
-            .multipart(body.to_fields());
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::UploadTask>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPLOAD_SVT_IMAGE.multipart(body.to_fields()),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "svt-image")]

@@ -247,15 +247,14 @@ impl crate::models::Client {
     pub fn get_system_audit_logs(
         &self,
         body: &crate::models::GetSystemAuditLogsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::SystemAuditLog>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SYSTEM_AUDIT_LOGS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::SystemAuditLog>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SYSTEM_AUDIT_LOGS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-system-audit-logs-connection` (operation `GetSystemAuditLogsConnection`, spec module [`system_audit_log`](crate::models::system_audit_log)).
     ///
@@ -269,16 +268,12 @@ impl crate::models::Client {
     pub fn get_system_audit_logs_connection(
         &self,
         body: &crate::models::GetSystemAuditLogsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::SystemAuditLogConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_SYSTEM_AUDIT_LOGS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::SystemAuditLogConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_SYSTEM_AUDIT_LOGS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "system-audit-log")]

@@ -377,14 +377,11 @@ impl crate::models::Client {
     pub fn export_csv(
         &self,
         body: &crate::models::TableReporterParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::string::String,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXPORT_CSV.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::string::String> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXPORT_CSV.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

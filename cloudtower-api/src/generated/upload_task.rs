@@ -751,15 +751,14 @@ impl crate::models::Client {
     pub fn cancel_upload_task(
         &self,
         body: &crate::models::CancelUploadTaskParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<::std::string::String>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CANCEL_UPLOAD_TASK.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CANCEL_UPLOAD_TASK.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/get-upload-tasks` (operation `GetUploadTasks`, spec module [`upload_task`](crate::models::upload_task)).
     ///
@@ -778,15 +777,12 @@ impl crate::models::Client {
     pub fn get_upload_tasks(
         &self,
         body: &crate::models::GetUploadTasksRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::UploadTask>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_UPLOAD_TASKS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::UploadTask>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_UPLOAD_TASKS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-upload-tasks-connection` (operation `GetUploadTasksConnection`, spec module [`upload_task`](crate::models::upload_task)).
     ///
@@ -800,15 +796,12 @@ impl crate::models::Client {
     pub fn get_upload_tasks_connection(
         &self,
         body: &crate::models::GetUploadTasksConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::UploadTaskConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_UPLOAD_TASKS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::UploadTaskConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_UPLOAD_TASKS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "upload-task")]

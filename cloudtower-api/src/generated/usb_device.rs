@@ -503,15 +503,12 @@ impl crate::models::Client {
     pub fn get_usb_devices(
         &self,
         body: &crate::models::GetUsbDevicesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::UsbDevice>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_USB_DEVICES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::UsbDevice>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_USB_DEVICES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-usb-devices-connection` (operation `GetUsbDevicesConnection`, spec module [`usb_device`](crate::models::usb_device)).
     ///
@@ -525,15 +522,12 @@ impl crate::models::Client {
     pub fn get_usb_devices_connection(
         &self,
         body: &crate::models::GetUsbDevicesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::UsbDeviceConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_USB_DEVICES_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::UsbDeviceConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_USB_DEVICES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/mount-usb-device` (operation `MountUsbDevice`, spec module [`usb_device`](crate::models::usb_device)).
     ///
@@ -549,15 +543,14 @@ impl crate::models::Client {
     pub fn mount_usb_device(
         &self,
         body: &crate::models::UsbDeviceMountParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UsbDevice>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::MOUNT_USB_DEVICE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UsbDevice>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::MOUNT_USB_DEVICE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/unmount-usb-device` (operation `UnmountUsbDevice`, spec module [`usb_device`](crate::models::usb_device)).
     ///
@@ -573,15 +566,14 @@ impl crate::models::Client {
     pub fn unmount_usb_device(
         &self,
         body: &crate::models::UsbDeviceUnmountParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UsbDevice>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UNMOUNT_USB_DEVICE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UsbDevice>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UNMOUNT_USB_DEVICE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "usb-device")]

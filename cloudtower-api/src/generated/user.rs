@@ -1001,15 +1001,14 @@ impl crate::models::Client {
     pub fn create_root_user(
         &self,
         body: &crate::models::RootUserCreationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::User>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_ROOT_USER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::User>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_ROOT_USER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-user` (operation `CreateUser`, spec module [`user`](crate::models::user)).
     ///
@@ -1025,15 +1024,14 @@ impl crate::models::Client {
     pub fn create_user(
         &self,
         body: &[crate::models::UserCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::User>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_USER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::User>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_USER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-user` (operation `DeleteUser`, spec module [`user`](crate::models::user)).
     ///
@@ -1049,15 +1047,14 @@ impl crate::models::Client {
     pub fn delete_user(
         &self,
         body: &crate::models::UserDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteUser>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_USER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteUser>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_USER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-my-info` (operation `GetMyInfo`, spec module [`user`](crate::models::user)).
     ///
@@ -1068,14 +1065,12 @@ impl crate::models::Client {
     ///
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     #[cfg(feature = "user")]
-    pub fn get_my_info(
-        &self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<crate::models::User, ::cloudtower_runtime::Error>,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_MY_INFO.empty();
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    pub fn get_my_info(&self) -> ::cloudtower_runtime::CallFuture<crate::models::User> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_MY_INFO.empty(),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-users` (operation `GetUsers`, spec module [`user`](crate::models::user)).
     ///
@@ -1094,15 +1089,12 @@ impl crate::models::Client {
     pub fn get_users(
         &self,
         body: &crate::models::GetUsersRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::User>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_USERS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::User>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_USERS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-users-connection` (operation `GetUsersConnection`, spec module [`user`](crate::models::user)).
     ///
@@ -1116,15 +1108,12 @@ impl crate::models::Client {
     pub fn get_users_connection(
         &self,
         body: &crate::models::GetUsersConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::UserConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_USERS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::UserConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_USERS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/login` (operation `Login`, spec module [`user`](crate::models::user)).
     ///
@@ -1139,15 +1128,14 @@ impl crate::models::Client {
     pub fn login(
         &self,
         body: &crate::models::LoginInput,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::LoginResponse>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::LOGIN.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::LoginResponse>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::LOGIN.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-user` (operation `UpdateUser`, spec module [`user`](crate::models::user)).
     ///
@@ -1163,15 +1151,14 @@ impl crate::models::Client {
     pub fn update_user(
         &self,
         body: &crate::models::UserUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::User>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_USER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::User>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_USER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "user")]

@@ -438,15 +438,14 @@ impl crate::models::Client {
     pub fn create_user_audit_log(
         &self,
         body: &[crate::models::UserAuditLogCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UserAuditLog>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_USER_AUDIT_LOG.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::UserAuditLog>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_USER_AUDIT_LOG.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-user-audit-logs` (operation `GetUserAuditLogs`, spec module [`user_audit_log`](crate::models::user_audit_log)).
     ///
@@ -465,15 +464,12 @@ impl crate::models::Client {
     pub fn get_user_audit_logs(
         &self,
         body: &crate::models::GetUserAuditLogsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::UserAuditLog>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_USER_AUDIT_LOGS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::UserAuditLog>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_USER_AUDIT_LOGS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-user-audit-logs-connection` (operation `GetUserAuditLogsConnection`, spec module [`user_audit_log`](crate::models::user_audit_log)).
     ///
@@ -487,16 +483,12 @@ impl crate::models::Client {
     pub fn get_user_audit_logs_connection(
         &self,
         body: &crate::models::GetUserAuditLogsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::UserAuditLogConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_USER_AUDIT_LOGS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::UserAuditLogConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_USER_AUDIT_LOGS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "user-audit-log")]

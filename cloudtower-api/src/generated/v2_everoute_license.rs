@@ -1296,16 +1296,12 @@ impl crate::models::Client {
     pub fn get_v2_everoute_licenses_connection(
         &self,
         body: &crate::models::GetV2EverouteLicensesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::V2EverouteLicenseConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_V_2_EVEROUTE_LICENSES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::V2EverouteLicenseConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_V_2_EVEROUTE_LICENSES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-v2-everoute-licenses` (operation `GetV2EverouteLicenses`, spec module [`v2_everoute_license`](crate::models::v2_everoute_license)).
     ///
@@ -1324,15 +1320,14 @@ impl crate::models::Client {
     pub fn get_v2_everoute_licenses(
         &self,
         body: &crate::models::GetV2EverouteLicensesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::V2EverouteLicense>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_V2_EVEROUTE_LICENSES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::V2EverouteLicense>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_V2_EVEROUTE_LICENSES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "v2-everoute-license")]

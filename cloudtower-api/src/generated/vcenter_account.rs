@@ -1080,15 +1080,14 @@ impl crate::models::Client {
     pub fn create_vcenter_account(
         &self,
         body: &crate::models::CreateVcenterAccountParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::VcenterAccount>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VCENTER_ACCOUNT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::VcenterAccount>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VCENTER_ACCOUNT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vcenter-accounts` (operation `GetVcenterAccounts`, spec module [`vcenter_account`](crate::models::vcenter_account)).
     ///
@@ -1107,15 +1106,14 @@ impl crate::models::Client {
     pub fn get_vcenter_accounts(
         &self,
         body: &crate::models::GetVcenterAccountsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VcenterAccount>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VCENTER_ACCOUNTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VcenterAccount>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VCENTER_ACCOUNTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vcenter-accounts-connection` (operation `GetVcenterAccountsConnection`, spec module [`vcenter_account`](crate::models::vcenter_account)).
     ///
@@ -1129,16 +1127,12 @@ impl crate::models::Client {
     pub fn get_vcenter_accounts_connection(
         &self,
         body: &crate::models::GetVcenterAccountsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VcenterAccountConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VCENTER_ACCOUNTS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VcenterAccountConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VCENTER_ACCOUNTS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vcenter-account` (operation `UpdateVcenterAccount`, spec module [`vcenter_account`](crate::models::vcenter_account)).
     ///
@@ -1154,15 +1148,14 @@ impl crate::models::Client {
     pub fn update_vcenter_account(
         &self,
         body: &crate::models::UpdateVcenterAccountParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<crate::models::VcenterAccount>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VCENTER_ACCOUNT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<crate::models::VcenterAccount>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VCENTER_ACCOUNT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "vcenter-account")]

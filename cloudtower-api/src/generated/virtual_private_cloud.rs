@@ -1476,17 +1476,16 @@ impl crate::models::Client {
     pub fn create_virtual_private_cloud(
         &self,
         body: &[crate::models::VirtualPrivateCloudCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloud>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloud>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-virtual-private-cloud` (operation `DeleteVirtualPrivateCloud`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
     ///
@@ -1502,17 +1501,16 @@ impl crate::models::Client {
     pub fn delete_virtual_private_cloud(
         &self,
         body: &crate::models::VirtualPrivateCloudDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteVirtualPrivateCloud>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteVirtualPrivateCloud>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-clouds` (operation `GetVirtualPrivateClouds`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
     ///
@@ -1531,15 +1529,14 @@ impl crate::models::Client {
     pub fn get_virtual_private_clouds(
         &self,
         body: &crate::models::GetVirtualPrivateCloudsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloud>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUDS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloud>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUDS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-clouds-connection` (operation `GetVirtualPrivateCloudsConnection`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
     ///
@@ -1553,16 +1550,12 @@ impl crate::models::Client {
     pub fn get_virtual_private_clouds_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUDS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VirtualPrivateCloudConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUDS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-virtual-private-cloud` (operation `UpdateVirtualPrivateCloud`, spec module [`virtual_private_cloud`](crate::models::virtual_private_cloud)).
     ///
@@ -1578,17 +1571,16 @@ impl crate::models::Client {
     pub fn update_virtual_private_cloud(
         &self,
         body: &crate::models::VirtualPrivateCloudUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloud>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloud>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud")]

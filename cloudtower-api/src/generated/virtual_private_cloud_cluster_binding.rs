@@ -634,16 +634,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_cluster_bindings(
         &self,
         body: &crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBinding>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBinding>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-cluster-bindings-connection` (operation `GetVirtualPrivateCloudClusterBindingsConnection`, spec module [`virtual_private_cloud_cluster_binding`](crate::models::virtual_private_cloud_cluster_binding)).
     ///
@@ -657,16 +656,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_cluster_bindings_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudClusterBindingConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudClusterBindingConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]

@@ -840,16 +840,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_edge_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGateway>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGateway>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateways-connection` (operation `GetVirtualPrivateCloudEdgeGatewaysConnection`, spec module [`virtual_private_cloud_edge_gateway`](crate::models::virtual_private_cloud_edge_gateway)).
     ///
@@ -863,16 +862,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_edge_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudEdgeGatewayConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudEdgeGatewayConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]

@@ -906,16 +906,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_edge_gateway_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-edge-gateway-groups-connection` (operation `GetVirtualPrivateCloudEdgeGatewayGroupsConnection`, spec module [`virtual_private_cloud_edge_gateway_group`](crate::models::virtual_private_cloud_edge_gateway_group)).
     ///
@@ -929,16 +928,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_edge_gateway_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudEdgeGatewayGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudEdgeGatewayGroupConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]

@@ -1456,16 +1456,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_external_subnets(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnet>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnet>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-external-subnets-connection` (operation `GetVirtualPrivateCloudExternalSubnetsConnection`, spec module [`virtual_private_cloud_external_subnet`](crate::models::virtual_private_cloud_external_subnet)).
     ///
@@ -1479,16 +1478,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_external_subnets_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudExternalSubnetConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudExternalSubnetConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]

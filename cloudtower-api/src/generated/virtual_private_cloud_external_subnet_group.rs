@@ -1091,16 +1091,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_external_subnet_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-external-subnet-groups-connection` (operation `GetVirtualPrivateCloudExternalSubnetGroupsConnection`, spec module [`virtual_private_cloud_external_subnet_group`](crate::models::virtual_private_cloud_external_subnet_group)).
     ///
@@ -1114,16 +1113,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_external_subnet_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudExternalSubnetGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudExternalSubnetGroupConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]

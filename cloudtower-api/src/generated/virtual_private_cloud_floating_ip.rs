@@ -1053,20 +1053,19 @@ impl crate::models::Client {
     pub fn batch_create_virtual_private_cloud_floating_ips(
         &self,
         body: &crate::models::BatchCreateVirtualPrivateCloudFloatingIpsParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::BatchCreateVirtualPrivateCloudFloatingIp,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::BatchCreateVirtualPrivateCloudFloatingIp,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::BATCH_CREATE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::BATCH_CREATE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-virtual-private-cloud-floating-ip` (operation `CreateVirtualPrivateCloudFloatingIp`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
     ///
@@ -1083,20 +1082,17 @@ impl crate::models::Client {
     pub fn create_virtual_private_cloud_floating_ip(
         &self,
         body: &[crate::models::VirtualPrivateCloudFloatingIpCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudFloatingIp,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudFloatingIp>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IP
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IP
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-virtual-private-cloud-floating-ip` (operation `DeleteVirtualPrivateCloudFloatingIp`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
     ///
@@ -1112,20 +1108,19 @@ impl crate::models::Client {
     pub fn delete_virtual_private_cloud_floating_ip(
         &self,
         body: &crate::models::VirtualPrivateCloudFloatingIpDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteVirtualPrivateCloudFloatingIp,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::DeleteVirtualPrivateCloudFloatingIp,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IP
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_FLOATING_IP
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-floating-ips` (operation `GetVirtualPrivateCloudFloatingIps`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
     ///
@@ -1144,16 +1139,14 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_floating_ips(
         &self,
         body: &crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIp>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIp>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-floating-ips-connection` (operation `GetVirtualPrivateCloudFloatingIpsConnection`, spec module [`virtual_private_cloud_floating_ip`](crate::models::virtual_private_cloud_floating_ip)).
     ///
@@ -1167,16 +1160,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_floating_ips_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudFloatingIpConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudFloatingIpConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]

@@ -1340,20 +1340,17 @@ impl crate::models::Client {
     pub fn create_virtual_private_cloud_nat_gateway(
         &self,
         body: &[crate::models::VirtualPrivateCloudNatGatewayCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudNatGateway,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudNatGateway>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-virtual-private-cloud-nat-gateway` (operation `DeleteVirtualPrivateCloudNatGateway`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
     ///
@@ -1369,20 +1366,19 @@ impl crate::models::Client {
     pub fn delete_virtual_private_cloud_nat_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudNatGatewayDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteVirtualPrivateCloudNatGateway,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::DeleteVirtualPrivateCloudNatGateway,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-nat-gateways` (operation `GetVirtualPrivateCloudNatGateways`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
     ///
@@ -1401,16 +1397,14 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_nat_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGateway>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGateway>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-nat-gateways-connection` (operation `GetVirtualPrivateCloudNatGatewaysConnection`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
     ///
@@ -1424,16 +1418,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_nat_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudNatGatewayConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudNatGatewayConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-virtual-private-cloud-nat-gateway` (operation `UpdateVirtualPrivateCloudNatGateway`, spec module [`virtual_private_cloud_nat_gateway`](crate::models::virtual_private_cloud_nat_gateway)).
     ///
@@ -1449,20 +1442,17 @@ impl crate::models::Client {
     pub fn update_virtual_private_cloud_nat_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudNatGatewayUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudNatGateway,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudNatGateway>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]

@@ -1354,20 +1354,17 @@ impl crate::models::Client {
     pub fn create_virtual_private_cloud_route_table(
         &self,
         body: &[crate::models::VirtualPrivateCloudRouteTableCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudRouteTable,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudRouteTable>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-virtual-private-cloud-route-table` (operation `DeleteVirtualPrivateCloudRouteTable`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
     ///
@@ -1383,20 +1380,19 @@ impl crate::models::Client {
     pub fn delete_virtual_private_cloud_route_table(
         &self,
         body: &crate::models::VirtualPrivateCloudRouteTableDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteVirtualPrivateCloudRouteTable,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::DeleteVirtualPrivateCloudRouteTable,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-route-tables` (operation `GetVirtualPrivateCloudRouteTables`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
     ///
@@ -1415,16 +1411,14 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_route_tables(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouteTablesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTable>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTable>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-route-tables-connection` (operation `GetVirtualPrivateCloudRouteTablesConnection`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
     ///
@@ -1438,16 +1432,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_route_tables_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudRouteTableConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudRouteTableConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-virtual-private-cloud-route-table` (operation `UpdateVirtualPrivateCloudRouteTable`, spec module [`virtual_private_cloud_route_table`](crate::models::virtual_private_cloud_route_table)).
     ///
@@ -1463,20 +1456,17 @@ impl crate::models::Client {
     pub fn update_virtual_private_cloud_route_table(
         &self,
         body: &crate::models::VirtualPrivateCloudRouteTableUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudRouteTable,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudRouteTable>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLE
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]

@@ -1526,20 +1526,19 @@ impl crate::models::Client {
     pub fn create_virtual_private_cloud_router_gateway(
         &self,
         body: &[crate::models::VirtualPrivateCloudRouterGatewayCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudRouterGateway,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::VirtualPrivateCloudRouterGateway,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-virtual-private-cloud-router-gateway` (operation `DeleteVirtualPrivateCloudRouterGateway`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
     ///
@@ -1555,20 +1554,19 @@ impl crate::models::Client {
     pub fn delete_virtual_private_cloud_router_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudRouterGatewayDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteVirtualPrivateCloudRouterGateway,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::DeleteVirtualPrivateCloudRouterGateway,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-router-gateways` (operation `GetVirtualPrivateCloudRouterGateways`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
     ///
@@ -1587,16 +1585,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_router_gateways(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGateway>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGateway>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-router-gateways-connection` (operation `GetVirtualPrivateCloudRouterGatewaysConnection`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
     ///
@@ -1610,16 +1607,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_router_gateways_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudRouterGatewayConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudRouterGatewayConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-virtual-private-cloud-router-gateway` (operation `UpdateVirtualPrivateCloudRouterGateway`, spec module [`virtual_private_cloud_router_gateway`](crate::models::virtual_private_cloud_router_gateway)).
     ///
@@ -1635,20 +1631,19 @@ impl crate::models::Client {
     pub fn update_virtual_private_cloud_router_gateway(
         &self,
         body: &crate::models::VirtualPrivateCloudRouterGatewayUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudRouterGateway,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::VirtualPrivateCloudRouterGateway,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]

@@ -1368,20 +1368,19 @@ impl crate::models::Client {
     pub fn create_virtual_private_cloud_security_group(
         &self,
         body: &[crate::models::VirtualPrivateCloudSecurityGroupCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudSecurityGroup,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::VirtualPrivateCloudSecurityGroup,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-virtual-private-cloud-security-group` (operation `DeleteVirtualPrivateCloudSecurityGroup`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
     ///
@@ -1397,20 +1396,19 @@ impl crate::models::Client {
     pub fn delete_virtual_private_cloud_security_group(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityGroupDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteVirtualPrivateCloudSecurityGroup,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::DeleteVirtualPrivateCloudSecurityGroup,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-groups` (operation `GetVirtualPrivateCloudSecurityGroups`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
     ///
@@ -1429,16 +1427,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_security_groups(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-groups-connection` (operation `GetVirtualPrivateCloudSecurityGroupsConnection`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
     ///
@@ -1452,16 +1449,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_security_groups_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudSecurityGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudSecurityGroupConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-virtual-private-cloud-security-group` (operation `UpdateVirtualPrivateCloudSecurityGroup`, spec module [`virtual_private_cloud_security_group`](crate::models::virtual_private_cloud_security_group)).
     ///
@@ -1477,20 +1473,19 @@ impl crate::models::Client {
     pub fn update_virtual_private_cloud_security_group(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityGroupUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudSecurityGroup,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::VirtualPrivateCloudSecurityGroup,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUP
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]

@@ -1820,20 +1820,19 @@ impl crate::models::Client {
     pub fn create_virtual_private_cloud_security_policy(
         &self,
         body: &[crate::models::VirtualPrivateCloudSecurityPolicyCreateParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudSecurityPolicy,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::VirtualPrivateCloudSecurityPolicy,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-virtual-private-cloud-security-policy` (operation `DeleteVirtualPrivateCloudSecurityPolicy`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
     ///
@@ -1849,20 +1848,19 @@ impl crate::models::Client {
     pub fn delete_virtual_private_cloud_security_policy(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityPolicyDeleteParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteVirtualPrivateCloudSecurityPolicy,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::DeleteVirtualPrivateCloudSecurityPolicy,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-policies` (operation `GetVirtualPrivateCloudSecurityPolicies`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
     ///
@@ -1881,16 +1879,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_security_policies(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicy>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicy>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-security-policies-connection` (operation `GetVirtualPrivateCloudSecurityPoliciesConnection`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
     ///
@@ -1904,16 +1901,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_security_policies_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudSecurityPolicyConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudSecurityPolicyConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-virtual-private-cloud-security-policy` (operation `UpdateVirtualPrivateCloudSecurityPolicy`, spec module [`virtual_private_cloud_security_policy`](crate::models::virtual_private_cloud_security_policy)).
     ///
@@ -1929,20 +1925,19 @@ impl crate::models::Client {
     pub fn update_virtual_private_cloud_security_policy(
         &self,
         body: &crate::models::VirtualPrivateCloudSecurityPolicyUpdateBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::VirtualPrivateCloudSecurityPolicy,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::VirtualPrivateCloudSecurityPolicy,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICY
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]

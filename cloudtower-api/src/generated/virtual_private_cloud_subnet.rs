@@ -1449,18 +1449,16 @@ impl crate::models::Client {
     pub fn create_virtual_private_cloud_subnet(
         &self,
         body: &[crate::models::VirtualPrivateCloudSubnetCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudSubnet>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudSubnet>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SUBNET
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VIRTUAL_PRIVATE_CLOUD_SUBNET.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-virtual-private-cloud-subnet` (operation `DeleteVirtualPrivateCloudSubnet`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
     ///
@@ -1476,20 +1474,18 @@ impl crate::models::Client {
     pub fn delete_virtual_private_cloud_subnet(
         &self,
         body: &crate::models::VirtualPrivateCloudSubnetDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<
-                    crate::models::DeleteVirtualPrivateCloudSubnet,
-                >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<
+                crate::models::DeleteVirtualPrivateCloudSubnet,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SUBNET
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VIRTUAL_PRIVATE_CLOUD_SUBNET.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-subnets` (operation `GetVirtualPrivateCloudSubnets`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
     ///
@@ -1508,16 +1504,14 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_subnets(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSubnetsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnet>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnet>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-virtual-private-cloud-subnets-connection` (operation `GetVirtualPrivateCloudSubnetsConnection`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
     ///
@@ -1531,16 +1525,15 @@ impl crate::models::Client {
     pub fn get_virtual_private_cloud_subnets_connection(
         &self,
         body: &crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VirtualPrivateCloudSubnetConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VirtualPrivateCloudSubnetConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-virtual-private-cloud-subnet` (operation `UpdateVirtualPrivateCloudSubnet`, spec module [`virtual_private_cloud_subnet`](crate::models::virtual_private_cloud_subnet)).
     ///
@@ -1556,18 +1549,16 @@ impl crate::models::Client {
     pub fn update_virtual_private_cloud_subnet(
         &self,
         body: &crate::models::VirtualPrivateCloudSubnetUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudSubnet>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::VirtualPrivateCloudSubnet>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SUBNET
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VIRTUAL_PRIVATE_CLOUD_SUBNET.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]

@@ -8412,16 +8412,12 @@ impl crate::models::Client {
     pub fn abort_migrate_vm_across_cluster(
         &self,
         body: &crate::models::AbortMigrateVmAcrossClusterParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::Task>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ABORT_MIGRATE_VM_ACROSS_CLUSTER
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::Task>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ABORT_MIGRATE_VM_ACROSS_CLUSTER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/add-vm-cd-rom` (operation `AddVmCdRom`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8437,17 +8433,16 @@ impl crate::models::Client {
     pub fn add_vm_cd_rom(
         &self,
         body: &crate::models::VmAddCdRomParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ADD_VM_CD_ROM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ADD_VM_CD_ROM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/add-vm-disk` (operation `AddVmDisk`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8463,15 +8458,14 @@ impl crate::models::Client {
     pub fn add_vm_disk(
         &self,
         body: &crate::models::VmAddDiskParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ADD_VM_DISK.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ADD_VM_DISK.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/add-vm-gpu-device` (operation `AddVmGpuDevice`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8487,15 +8481,14 @@ impl crate::models::Client {
     pub fn add_vm_gpu_device(
         &self,
         body: &crate::models::VmAddGpuDeviceParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ADD_VM_GPU_DEVICE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ADD_VM_GPU_DEVICE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/add-vm-nic` (operation `AddVmNic`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8511,15 +8504,14 @@ impl crate::models::Client {
     pub fn add_vm_nic(
         &self,
         body: &crate::models::VmAddNicParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ADD_VM_NIC.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ADD_VM_NIC.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/add-vm-pci-nic` (operation `AddVmPciNic`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8535,17 +8527,16 @@ impl crate::models::Client {
     pub fn add_vm_pci_nic(
         &self,
         body: &crate::models::VmOperatePciNicParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ADD_VM_PCI_NIC.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ADD_VM_PCI_NIC.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/add-vm-to-folder` (operation `AddVmToFolder`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8561,15 +8552,14 @@ impl crate::models::Client {
     pub fn add_vm_to_folder(
         &self,
         body: &crate::models::VmAddFolderParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ADD_VM_TO_FOLDER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ADD_VM_TO_FOLDER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/clone-vm` (operation `CloneVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8585,15 +8575,14 @@ impl crate::models::Client {
     pub fn clone_vm(
         &self,
         body: &[crate::models::VmCloneParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CLONE_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CLONE_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/convert-vm-template-to-vm` (operation `ConvertVmTemplateToVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8609,15 +8598,14 @@ impl crate::models::Client {
     pub fn convert_vm_template_to_vm(
         &self,
         body: &[crate::models::ConvertVmTemplateToVmParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CONVERT_VM_TEMPLATE_TO_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CONVERT_VM_TEMPLATE_TO_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-vm` (operation `CreateVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8633,15 +8621,14 @@ impl crate::models::Client {
     pub fn create_vm(
         &self,
         body: &[crate::models::VmCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-vm-from-content-library-template` (operation `CreateVmFromContentLibraryTemplate`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8657,16 +8644,15 @@ impl crate::models::Client {
     pub fn create_vm_from_content_library_template(
         &self,
         body: &[crate::models::VmCreateVmFromContentLibraryTemplateParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-vm-from-content-library-template-batch` (operation `CreateVmFromContentLibraryTemplateBatch`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8682,16 +8668,15 @@ impl crate::models::Client {
     pub fn create_vm_from_content_library_template_batch(
         &self,
         body: &crate::models::VmCreateVmFromContentLibraryTemplateBatchParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::cloudtower_runtime::WithTask<::std::vec::Vec<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE_BATCH
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::cloudtower_runtime::WithTask<::std::vec::Vec<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VM_FROM_CONTENT_LIBRARY_TEMPLATE_BATCH
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-vm-from-template` (operation `CreateVmFromTemplate`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8707,15 +8692,14 @@ impl crate::models::Client {
     pub fn create_vm_from_template(
         &self,
         body: &[crate::models::VmCreateVmFromTemplateParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VM_FROM_TEMPLATE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VM_FROM_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-vm` (operation `DeleteVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8731,15 +8715,14 @@ impl crate::models::Client {
     pub fn delete_vm(
         &self,
         body: &crate::models::VmDeleteParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/eject-iso-from-vm-cd-rom` (operation `EjectIsoFromVmCdRom`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8755,15 +8738,14 @@ impl crate::models::Client {
     pub fn eject_iso_from_vm_cd_rom(
         &self,
         body: &crate::models::VmEjectCdRomParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EJECT_ISO_FROM_VM_CD_ROM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EJECT_ISO_FROM_VM_CD_ROM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/expand-vm-disk` (operation `ExpandVmDisk`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8779,15 +8761,14 @@ impl crate::models::Client {
     pub fn expand_vm_disk(
         &self,
         body: &crate::models::VmExpandVmDiskParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXPAND_VM_DISK.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXPAND_VM_DISK.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/export-vm` (operation `ExportVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8803,19 +8784,16 @@ impl crate::models::Client {
     pub fn export_vm(
         &self,
         body: &crate::models::VmExportParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<
-                    ::cloudtower_runtime::WithTask<crate::models::VmExportFile>,
-                >,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmExportFile>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXPORT_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXPORT_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/force-restart-vm` (operation `ForceRestartVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8831,15 +8809,14 @@ impl crate::models::Client {
     pub fn force_restart_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::FORCE_RESTART_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::FORCE_RESTART_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-gpu-device-info` (operation `GetVmGpuDeviceInfo`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8853,15 +8830,12 @@ impl crate::models::Client {
     pub fn get_vm_gpu_device_info(
         &self,
         body: &crate::models::GetVmsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VmGpuInfo>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_GPU_DEVICE_INFO.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::VmGpuInfo>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_GPU_DEVICE_INFO.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-vnc-info` (operation `GetVmVncInfo`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8875,15 +8849,12 @@ impl crate::models::Client {
     pub fn get_vm_vnc_info(
         &self,
         body: &crate::models::GetVmVncInfoParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmVncInfo,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_VNC_INFO.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VmVncInfo> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_VNC_INFO.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vms` (operation `GetVms`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8902,15 +8873,12 @@ impl crate::models::Client {
     pub fn get_vms(
         &self,
         body: &crate::models::GetVmsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::Vm>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VMS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::Vm>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VMS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vms-connection` (operation `GetVmsConnection`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8924,15 +8892,12 @@ impl crate::models::Client {
     pub fn get_vms_connection(
         &self,
         body: &crate::models::GetVmsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VMS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VmConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VMS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/import-vm` (operation `ImportVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8948,15 +8913,14 @@ impl crate::models::Client {
     pub fn import_vm(
         &self,
         body: &[crate::models::VmImportParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::IMPORT_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::IMPORT_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/install-vmtools` (operation `InstallVmtools`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8972,15 +8936,14 @@ impl crate::models::Client {
     pub fn install_vmtools(
         &self,
         body: &crate::models::InstallVmtoolsParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::INSTALL_VMTOOLS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::INSTALL_VMTOOLS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/migrate-vm` (operation `MigrateVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -8996,15 +8959,14 @@ impl crate::models::Client {
     pub fn migrate_vm(
         &self,
         body: &crate::models::VmMigrateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::MIGRATE_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::MIGRATE_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/migrate-vm-across-cluster` (operation `MigrateVmAcrossCluster`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9020,17 +8982,16 @@ impl crate::models::Client {
     pub fn migrate_vm_across_cluster(
         &self,
         body: &crate::models::VmMigrateAcrossClusterParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::MIGRATE_VM_ACROSS_CLUSTER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::MIGRATE_VM_ACROSS_CLUSTER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/move-vm-to-recycle` (operation `MoveVmToRecycleBin`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9046,15 +9007,14 @@ impl crate::models::Client {
     pub fn move_vm_to_recycle_bin(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::MOVE_VM_TO_RECYCLE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::MOVE_VM_TO_RECYCLE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/poweroff-vm` (operation `PoweroffVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9070,15 +9030,14 @@ impl crate::models::Client {
     pub fn poweroff_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::POWEROFF_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::POWEROFF_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/rebuild-vm-from-snapshot` (operation `RebuildVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9094,15 +9053,14 @@ impl crate::models::Client {
     pub fn rebuild_vm(
         &self,
         body: &[crate::models::VmRebuildParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REBUILD_VM_FROM_SNAPSHOT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REBUILD_VM_FROM_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/recover-vm-from-recycle` (operation `RecoverVmFromRecycleBin`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9118,15 +9076,14 @@ impl crate::models::Client {
     pub fn recover_vm_from_recycle_bin(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::RECOVER_VM_FROM_RECYCLE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::RECOVER_VM_FROM_RECYCLE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-vm-cd-rom` (operation `RemoveVmCdRom`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9142,15 +9099,14 @@ impl crate::models::Client {
     pub fn remove_vm_cd_rom(
         &self,
         body: &crate::models::VmRemoveCdRomParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_VM_CD_ROM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_VM_CD_ROM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-vm-disk` (operation `RemoveVmDisk`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9166,15 +9122,14 @@ impl crate::models::Client {
     pub fn remove_vm_disk(
         &self,
         body: &crate::models::VmRemoveDiskParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_VM_DISK.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_VM_DISK.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-vm-from-folder` (operation `RemoveVmToFolder`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9190,15 +9145,14 @@ impl crate::models::Client {
     pub fn remove_vm_to_folder(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_VM_FROM_FOLDER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_VM_FROM_FOLDER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-vm-gpu-device` (operation `RemoveVmGpuDevice`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9214,15 +9168,14 @@ impl crate::models::Client {
     pub fn remove_vm_gpu_device(
         &self,
         body: &crate::models::VmRemoveGpuDeviceParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_VM_GPU_DEVICE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_VM_GPU_DEVICE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-vm-nic` (operation `RemoveVmNic`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9239,15 +9192,14 @@ impl crate::models::Client {
     pub fn remove_vm_nic(
         &self,
         body: &crate::models::VmRemoveNicParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_VM_NIC.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_VM_NIC.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-vm-nic-by-where` (operation `RemoveVmNicByWhere`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9263,15 +9215,14 @@ impl crate::models::Client {
     pub fn remove_vm_nic_by_where(
         &self,
         body: &crate::models::VmRemoveNicByWhereParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_VM_NIC_BY_WHERE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_VM_NIC_BY_WHERE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-vm-pci-nic` (operation `RemoveVmPciNic`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9287,17 +9238,16 @@ impl crate::models::Client {
     pub fn remove_vm_pci_nic(
         &self,
         body: &crate::models::VmOperatePciNicParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_VM_PCI_NIC.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_VM_PCI_NIC.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/reset-vm-guest-os-password` (operation `ResetVmGuestOsPassword`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9313,17 +9263,16 @@ impl crate::models::Client {
     pub fn reset_vm_guest_os_password(
         &self,
         body: &crate::models::VmResetGuestOsPasswordParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::RESET_VM_GUEST_OS_PASSWORD.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::RESET_VM_GUEST_OS_PASSWORD.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/restart-vm` (operation `RestartVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9339,15 +9288,14 @@ impl crate::models::Client {
     pub fn restart_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::RESTART_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::RESTART_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/resume-vm` (operation `ResumeVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9363,15 +9311,14 @@ impl crate::models::Client {
     pub fn resume_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::RESUME_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::RESUME_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/rollback-vm` (operation `RollbackVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9387,15 +9334,14 @@ impl crate::models::Client {
     pub fn rollback_vm(
         &self,
         body: &crate::models::VmRollbackParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ROLLBACK_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ROLLBACK_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/set-vm-disk-resident-in-cache` (operation `SetVmDiskResidentInCache`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9411,16 +9357,14 @@ impl crate::models::Client {
     pub fn set_vm_disk_resident_in_cache(
         &self,
         body: &crate::models::VmSetVmDiskResidentInCacheParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::SET_VM_DISK_RESIDENT_IN_CACHE
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::SET_VM_DISK_RESIDENT_IN_CACHE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/shutdown-vm` (operation `ShutDownVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9436,15 +9380,14 @@ impl crate::models::Client {
     pub fn shut_down_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::SHUTDOWN_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::SHUTDOWN_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/start-vm` (operation `StartVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9460,15 +9403,14 @@ impl crate::models::Client {
     pub fn start_vm(
         &self,
         body: &crate::models::VmStartParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::START_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::START_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/stop-vm-in-cutover-migration` (operation `StopVmInCutoverMigration`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9484,15 +9426,14 @@ impl crate::models::Client {
     pub fn stop_vm_in_cutover_migration(
         &self,
         body: &crate::models::StopVmInCutoverMigrationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::STOP_VM_IN_CUTOVER_MIGRATION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::STOP_VM_IN_CUTOVER_MIGRATION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/suspend-vm` (operation `SuspendVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9508,15 +9449,14 @@ impl crate::models::Client {
     pub fn suspend_vm(
         &self,
         body: &crate::models::VmOperateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::SUSPEND_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::SUSPEND_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/toggle-vm-cd-rom-disable` (operation `ToggleVmCdRomDisable`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9532,15 +9472,14 @@ impl crate::models::Client {
     pub fn toggle_vm_cd_rom_disable(
         &self,
         body: &crate::models::VmToggleCdRomDisableParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::TOGGLE_VM_CD_ROM_DISABLE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::TOGGLE_VM_CD_ROM_DISABLE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vm-advanced-options` (operation `UpdateVmAdvancedOptions`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9556,17 +9495,16 @@ impl crate::models::Client {
     pub fn update_vm_advanced_options(
         &self,
         body: &crate::models::VmUpdateAdvancedOptionsParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_ADVANCED_OPTIONS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_ADVANCED_OPTIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-vm-basic-info` (operation `UpdateVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9582,15 +9520,14 @@ impl crate::models::Client {
     pub fn update_vm(
         &self,
         body: &crate::models::VmUpdateParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_BASIC_INFO.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_BASIC_INFO.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vm-disk` (operation `UpdateVmDisk`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9606,15 +9543,14 @@ impl crate::models::Client {
     pub fn update_vm_disk(
         &self,
         body: &crate::models::VmUpdateDiskParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_DISK.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_DISK.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vm-host-options` (operation `UpdateVmHostOptions`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9630,17 +9566,16 @@ impl crate::models::Client {
     pub fn update_vm_host_options(
         &self,
         body: &crate::models::VmUpdateHostOptionsParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_HOST_OPTIONS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_HOST_OPTIONS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-vm-io-policy` (operation `UpdateVmIoPolicy`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9656,17 +9591,16 @@ impl crate::models::Client {
     pub fn update_vm_io_policy(
         &self,
         body: &crate::models::VmUpdateIoPolicyParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_IO_POLICY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_IO_POLICY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-vm-nic` (operation `UpdateVmNic`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9682,15 +9616,14 @@ impl crate::models::Client {
     pub fn update_vm_nic(
         &self,
         body: &crate::models::VmUpdateNicParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_NIC.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_NIC.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vm-nic-advance-info` (operation `UpdateVmNicAdvanceInfo`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9706,17 +9639,16 @@ impl crate::models::Client {
     pub fn update_vm_nic_advance_info(
         &self,
         body: &crate::models::VmUpdateNicAdvanceInfoParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_NIC_ADVANCE_INFO.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_NIC_ADVANCE_INFO.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-vm-nic-basic-info` (operation `UpdateVmNicBasicInfo`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9732,17 +9664,16 @@ impl crate::models::Client {
     pub fn update_vm_nic_basic_info(
         &self,
         body: &crate::models::VmUpdateNicBasicInfoParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_NIC_BASIC_INFO.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_NIC_BASIC_INFO.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-vm-nic-qos-option` (operation `UpdateVmNicQosOption`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9758,17 +9689,16 @@ impl crate::models::Client {
     pub fn update_vm_nic_qos_option(
         &self,
         body: &crate::models::VmUpdateNicQosOptionsParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_NIC_QOS_OPTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_NIC_QOS_OPTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-vm-owner` (operation `UpdateVmOwner`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9784,17 +9714,16 @@ impl crate::models::Client {
     pub fn update_vm_owner(
         &self,
         body: &crate::models::VmUpdateOwnerParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_OWNER.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_OWNER.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-vm-vpc-nic` (operation `UpdateVmNicVpcInfo`, spec module [`vm`](crate::models::vm)).
     ///
@@ -9810,17 +9739,16 @@ impl crate::models::Client {
     pub fn update_vm_nic_vpc_info(
         &self,
         body: &crate::models::VmUpdateVpcNicParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_VPC_NIC.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_VPC_NIC.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
 }
 #[cfg(feature = "vm")]

@@ -578,15 +578,14 @@ impl crate::models::Client {
     pub fn get_vm_entity_filter_results(
         &self,
         body: &crate::models::GetVmEntityFilterResultsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VmEntityFilterResult>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_ENTITY_FILTER_RESULTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VmEntityFilterResult>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_ENTITY_FILTER_RESULTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-entity-filter-results-connection` (operation `GetVmEntityFilterResultsConnection`, spec module [`vm_entity_filter_result`](crate::models::vm_entity_filter_result)).
     ///
@@ -600,16 +599,15 @@ impl crate::models::Client {
     pub fn get_vm_entity_filter_results_connection(
         &self,
         body: &crate::models::GetVmEntityFilterResultsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmEntityFilterResultConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_ENTITY_FILTER_RESULTS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        crate::models::VmEntityFilterResultConnection,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_ENTITY_FILTER_RESULTS_CONNECTION
+                .json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]

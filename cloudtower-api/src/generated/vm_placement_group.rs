@@ -682,17 +682,14 @@ impl crate::models::Client {
     pub fn create_vm_placement_group(
         &self,
         body: &[crate::models::VmPlacementGroupCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::VmPlacementGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VM_PLACEMENT_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmPlacementGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VM_PLACEMENT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-vm-placement-group` (operation `DeleteVmPlacementGroup`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
     ///
@@ -708,17 +705,16 @@ impl crate::models::Client {
     pub fn delete_vm_placement_group(
         &self,
         body: &crate::models::VmPlacementGroupDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteVmPlacementGroup>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteVmPlacementGroup>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VM_PLACEMENT_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VM_PLACEMENT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-placement-groups` (operation `GetVmPlacementGroups`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
     ///
@@ -737,15 +733,14 @@ impl crate::models::Client {
     pub fn get_vm_placement_groups(
         &self,
         body: &crate::models::GetVmPlacementGroupsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VmPlacementGroup>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_PLACEMENT_GROUPS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VmPlacementGroup>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_PLACEMENT_GROUPS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-placement-groups-connection` (operation `GetVmPlacementGroupsConnection`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
     ///
@@ -759,16 +754,12 @@ impl crate::models::Client {
     pub fn get_vm_placement_groups_connection(
         &self,
         body: &crate::models::GetVmPlacementGroupsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmPlacementGroupConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_PLACEMENT_GROUPS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VmPlacementGroupConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_PLACEMENT_GROUPS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vm-placement-group` (operation `UpdateVmPlacementGroup`, spec module [`vm_placement_group`](crate::models::vm_placement_group)).
     ///
@@ -784,17 +775,14 @@ impl crate::models::Client {
     pub fn update_vm_placement_group(
         &self,
         body: &crate::models::VmPlacementGroupUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::VmPlacementGroup>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_PLACEMENT_GROUP.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmPlacementGroup>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_PLACEMENT_GROUP.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "vm-placement-group")]

@@ -715,15 +715,14 @@ impl crate::models::Client {
     pub fn clone_vm_template_from_vm(
         &self,
         body: &[crate::models::VmTemplateCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CLONE_VM_TEMPLATE_FROM_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CLONE_VM_TEMPLATE_FROM_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/convert-vm-template-from-vm` (operation `ConvertVmTemplateFromVm`, spec module [`vm_template`](crate::models::vm_template)).
     ///
@@ -739,15 +738,14 @@ impl crate::models::Client {
     pub fn convert_vm_template_from_vm(
         &self,
         body: &[crate::models::VmTemplateCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CONVERT_VM_TEMPLATE_FROM_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CONVERT_VM_TEMPLATE_FROM_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-vm-template` (operation `DeleteVmTemplate`, spec module [`vm_template`](crate::models::vm_template)).
     ///
@@ -763,17 +761,14 @@ impl crate::models::Client {
     pub fn delete_vm_template(
         &self,
         body: &crate::models::VmTemplateDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteVmTemplate>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VM_TEMPLATE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVmTemplate>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VM_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-templates` (operation `GetVmTemplates`, spec module [`vm_template`](crate::models::vm_template)).
     ///
@@ -792,15 +787,12 @@ impl crate::models::Client {
     pub fn get_vm_templates(
         &self,
         body: &crate::models::GetVmTemplatesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VmTemplate>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_TEMPLATES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::VmTemplate>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_TEMPLATES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-templates-connection` (operation `GetVmTemplatesConnection`, spec module [`vm_template`](crate::models::vm_template)).
     ///
@@ -814,15 +806,12 @@ impl crate::models::Client {
     pub fn get_vm_templates_connection(
         &self,
         body: &crate::models::GetVmTemplatesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmTemplateConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_TEMPLATES_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VmTemplateConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_TEMPLATES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vm-template` (operation `UpdateVmTemplate`, spec module [`vm_template`](crate::models::vm_template)).
     ///
@@ -838,15 +827,14 @@ impl crate::models::Client {
     pub fn update_vm_template(
         &self,
         body: &crate::models::VmTemplateUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_TEMPLATE.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmTemplate>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_TEMPLATE.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "vm-template")]

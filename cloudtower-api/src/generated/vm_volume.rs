@@ -1373,15 +1373,14 @@ impl crate::models::Client {
     pub fn clone_vm_volume(
         &self,
         body: &[crate::models::CloneVmVolumeParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CLONE_VM_VOLUME.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CLONE_VM_VOLUME.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/create-vm-volume` (operation `CreateVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1397,15 +1396,14 @@ impl crate::models::Client {
     pub fn create_vm_volume(
         &self,
         body: &[crate::models::VmVolumeCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VM_VOLUME.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VM_VOLUME.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-vm-volume` (operation `DeleteVmVolumeFromVm`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1421,17 +1419,14 @@ impl crate::models::Client {
     pub fn delete_vm_volume_from_vm(
         &self,
         body: &crate::models::VmVolumeDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteVmVolume>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VM_VOLUME.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::DeleteVmVolume>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VM_VOLUME.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/export-vm-volume` (operation `ExportVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1447,15 +1442,14 @@ impl crate::models::Client {
     pub fn export_vm_volume(
         &self,
         body: &crate::models::ExportVmVolumeParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmExportFile>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXPORT_VM_VOLUME.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmExportFile>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXPORT_VM_VOLUME.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-volumes` (operation `GetVmVolumes`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1474,15 +1468,12 @@ impl crate::models::Client {
     pub fn get_vm_volumes(
         &self,
         body: &crate::models::GetVmVolumesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VmVolume>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_VOLUMES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::VmVolume>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_VOLUMES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-volumes-connection` (operation `GetVmVolumesConnection`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1496,15 +1487,12 @@ impl crate::models::Client {
     pub fn get_vm_volumes_connection(
         &self,
         body: &crate::models::GetVmVolumesConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmVolumeConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_VOLUMES_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VmVolumeConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_VOLUMES_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/import-vm-volume` (operation `ImportVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1520,15 +1508,14 @@ impl crate::models::Client {
     pub fn import_vm_volume(
         &self,
         body: &[crate::models::ImportVmVolumeParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::IMPORT_VM_VOLUME.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::IMPORT_VM_VOLUME.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/rebuild-vm-volume` (operation `RebuildVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1544,17 +1531,16 @@ impl crate::models::Client {
     pub fn rebuild_vm_volume(
         &self,
         body: &[crate::models::VmVolumeRebuildParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REBUILD_VM_VOLUME.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REBUILD_VM_VOLUME.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/rollback-vm-volume` (operation `RollbackVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1570,17 +1556,16 @@ impl crate::models::Client {
     pub fn rollback_vm_volume(
         &self,
         body: &[crate::models::VmVolumeRollbackParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::ROLLBACK_VM_VOLUME.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::ROLLBACK_VM_VOLUME.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/update-vm-volume` (operation `UpdateVmVolume`, spec module [`vm_volume`](crate::models::vm_volume)).
     ///
@@ -1596,17 +1581,16 @@ impl crate::models::Client {
     pub fn update_vm_volume(
         &self,
         body: &crate::models::UpdateVmVolumeParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolume>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM_VOLUME.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM_VOLUME.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
 }
 #[cfg(feature = "vm-volume")]

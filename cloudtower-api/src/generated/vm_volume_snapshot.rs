@@ -845,17 +845,14 @@ impl crate::models::Client {
     pub fn create_vm_volume_snapshot(
         &self,
         body: &[crate::models::VmVolumeSnapshotCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::VmVolumeSnapshot>,
-            >,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VM_VOLUME_SNAPSHOT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::VmVolumeSnapshot>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VM_VOLUME_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/delete-vm-volume-snapshot` (operation `DeleteVmVolumeSnapshot`, spec module [`vm_volume_snapshot`](crate::models::vm_volume_snapshot)).
     ///
@@ -871,17 +868,16 @@ impl crate::models::Client {
     pub fn delete_vm_volume_snapshot(
         &self,
         body: &crate::models::VmVolumeSnapshotDeletionParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<
-                ::cloudtower_runtime::WithTask<crate::models::DeleteVmVolumeSnapshot>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<
+            ::cloudtower_runtime::WithTask<crate::models::DeleteVmVolumeSnapshot>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::DELETE_VM_VOLUME_SNAPSHOT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::DELETE_VM_VOLUME_SNAPSHOT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-volume-snapshots` (operation `GetVmVolumeSnapshots`, spec module [`vm_volume_snapshot`](crate::models::vm_volume_snapshot)).
     ///
@@ -900,15 +896,14 @@ impl crate::models::Client {
     pub fn get_vm_volume_snapshots(
         &self,
         body: &crate::models::GetVmVolumeSnapshotsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VmVolumeSnapshot>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_VOLUME_SNAPSHOTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VmVolumeSnapshot>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_VOLUME_SNAPSHOTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vm-volume-snapshots-connection` (operation `GetVmVolumeSnapshotsConnection`, spec module [`vm_volume_snapshot`](crate::models::vm_volume_snapshot)).
     ///
@@ -922,16 +917,12 @@ impl crate::models::Client {
     pub fn get_vm_volume_snapshots_connection(
         &self,
         body: &crate::models::GetVmVolumeSnapshotsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmVolumeSnapshotConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VM_VOLUME_SNAPSHOTS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VmVolumeSnapshotConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VM_VOLUME_SNAPSHOTS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]

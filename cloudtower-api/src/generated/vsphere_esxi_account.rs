@@ -935,15 +935,14 @@ impl crate::models::Client {
     pub fn get_vsphere_esxi_accounts(
         &self,
         body: &crate::models::GetVsphereEsxiAccountsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::VsphereEsxiAccount>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VSPHERE_ESXI_ACCOUNTS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::VsphereEsxiAccount>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VSPHERE_ESXI_ACCOUNTS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vsphere-esxi-accounts-connection` (operation `GetVsphereEsxiAccountsConnection`, spec module [`vsphere_esxi_account`](crate::models::vsphere_esxi_account)).
     ///
@@ -957,16 +956,12 @@ impl crate::models::Client {
     pub fn get_vsphere_esxi_accounts_connection(
         &self,
         body: &crate::models::GetVsphereEsxiAccountsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VsphereEsxiAccountConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VSPHERE_ESXI_ACCOUNTS_CONNECTION
-            .json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VsphereEsxiAccountConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VSPHERE_ESXI_ACCOUNTS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vsphere-esxi-account` (operation `UpdateVsphereEsxiAccount`, spec module [`vsphere_esxi_account`](crate::models::vsphere_esxi_account)).
     ///
@@ -982,21 +977,20 @@ impl crate::models::Client {
     pub fn update_vsphere_esxi_account(
         &self,
         body: &crate::models::UpdateVsphereEsxiAccountParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::std::vec::Vec<
-                    ::cloudtower_runtime::WithTask<
-                        ::std::vec::Vec<crate::models::VsphereEsxiAccount>,
-                    >,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::std::vec::Vec<
+                ::cloudtower_runtime::WithTask<
+                    ::std::vec::Vec<crate::models::VsphereEsxiAccount>,
                 >,
             >,
-            ::cloudtower_runtime::Error,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VSPHERE_ESXI_ACCOUNT.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VSPHERE_ESXI_ACCOUNT.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]

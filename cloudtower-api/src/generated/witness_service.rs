@@ -178,14 +178,13 @@ impl crate::models::Client {
     pub fn get_witness_services(
         &self,
         body: &crate::models::GetWitnessServicesRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::WitnessService>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_WITNESS_SERVICES.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<crate::models::WitnessService>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_WITNESS_SERVICES.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -18,6 +18,7 @@
 //! - `middleware`: the `tower` service stack every HTTP exchange goes through.
 
 mod builder;
+mod call_future;
 mod classify;
 mod endpoints;
 mod locked;
@@ -38,6 +39,7 @@ use crate::codec;
 use crate::error::Error;
 
 pub use builder::ClientBuilder;
+pub use call_future::CallFuture;
 pub(crate) use endpoints::describe as describe_answers;
 pub use endpoints::{EndpointAnswer, EndpointHealth, FailoverStrategy};
 pub use locked::LockedRetry;

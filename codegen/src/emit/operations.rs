@@ -41,14 +41,15 @@ pub(super) fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStrea
             (quote!(params: &#ty), quote!(#info.query(params.to_query())))
         }
     };
+    // What the answer becomes: a function, not a closure per method, where one exists.
     let (output, finish) = match (&operation.response, operation.not_modified) {
-        (None, _) => (quote!(()), quote!(.map(|_| ()))),
-        (Some(ty), false) => (type_tokens(ty), quote!(?.decode())),
+        (None, _) => (quote!(()), quote!(|_| ::std::result::Result::Ok(()))),
+        (Some(ty), false) => (type_tokens(ty), quote!(#ApiResponse::decode)),
         (Some(ty), true) => {
             let ty = type_tokens(ty);
             (
                 quote!(::std::option::Option<#ty>),
-                quote!(?.decode_unless_not_modified()),
+                quote!(#ApiResponse::decode_unless_not_modified),
             )
         }
     };
@@ -56,10 +57,8 @@ pub(super) fn emit_operation(operation: &Operation, gates: &Gates) -> TokenStrea
         #doc
         #gate
         #deprecated
-        pub fn #method(&self, #parameter) -> impl ::std::future::Future<Output = ::std::result::Result<#output, #Error>> + ::std::marker::Send + 'static {
-            let request = #request;
-            let client = ::std::clone::Clone::clone(self);
-            async move { client.execute(request).await #finish }
+        pub fn #method(&self, #parameter) -> #CallFuture<#output> {
+            #CallFuture::new(self, #request, #finish)
         }
     }
 }

@@ -65,15 +65,12 @@ impl crate::models::Client {
     pub fn export_csv(
         &self,
         body: &crate::models::TableReporterParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::string::String,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::EXPORT_CSV.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::string::String> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::EXPORT_CSV.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `GET /v2/api/get-version` (operation `GetApiVersion`, spec module [`api_info`](crate::models::api_info)).
     ///
@@ -84,14 +81,11 @@ impl crate::models::Client {
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_api_version(
         &self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::string::String,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VERSION.empty();
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::string::String> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VERSION.empty(),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -258,15 +258,11 @@ impl crate::models::Client {
     pub fn get_resource_changes(
         &self,
         params: &crate::models::GetResourceChangesParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::ResourceChangeResponse,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::RESOURCE_CHANGES
-            .query(params.to_query());
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::ResourceChangeResponse> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::RESOURCE_CHANGES.query(params.to_query()),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

@@ -136,15 +136,12 @@ impl crate::models::Client {
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_task_summary(
         &self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::TaskSummary,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_TASK_SUMMARY.empty();
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::TaskSummary> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_TASK_SUMMARY.empty(),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-tasks` (operation `GetTasks`, spec module [`task`](crate::models::task)).
     ///
@@ -156,14 +153,11 @@ impl crate::models::Client {
     pub fn get_tasks(
         &self,
         body: &crate::models::GetTasksRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::Task>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_TASKS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::Task>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_TASKS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

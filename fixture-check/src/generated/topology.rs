@@ -661,15 +661,12 @@ impl crate::models::Client {
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_topology(
         &self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::TopologyNode>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_TOPOLOGY.empty();
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::TopologyNode>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_TOPOLOGY.empty(),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// Upstream copy-paste: this path reuses the operationId of /get-topology.
     ///
@@ -682,15 +679,12 @@ impl crate::models::Client {
     /// The request is encoded when this is called; the returned future owns what it needs (`Send + 'static`), so it can be spawned.
     pub fn get_topology_audit_log(
         &self,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::std::string::String>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_TOPOLOGY_AUDIT_LOG.empty();
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<::std::string::String>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_TOPOLOGY_AUDIT_LOG.empty(),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/move-topology` (operation `MoveTopology`, spec module [`topology`](crate::models::topology)).
     ///
@@ -702,14 +696,11 @@ impl crate::models::Client {
     pub fn move_topology(
         &self,
         body: &crate::models::TopologyMoveParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::TopologyNode>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::MOVE_TOPOLOGY.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::TopologyNode>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::MOVE_TOPOLOGY.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
 }

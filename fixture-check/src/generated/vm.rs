@@ -1028,15 +1028,14 @@ impl crate::models::Client {
     pub fn create_vm(
         &self,
         body: &[crate::models::VmCreationParams],
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::CREATE_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::CREATE_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vms` (operation `GetVms`, spec module [`vm`](crate::models::vm)).
     ///
@@ -1053,15 +1052,12 @@ impl crate::models::Client {
     pub fn get_vms(
         &self,
         body: &crate::models::GetVmsRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<crate::models::Vm>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VMS.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<::std::vec::Vec<crate::models::Vm>> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VMS.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/get-vms-connection` (operation `GetVmsConnection`, spec module [`vm`](crate::models::vm)).
     ///
@@ -1073,15 +1069,12 @@ impl crate::models::Client {
     pub fn get_vms_connection(
         &self,
         body: &crate::models::GetVmsConnectionRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            crate::models::VmConnection,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::GET_VMS_CONNECTION.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<crate::models::VmConnection> {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::GET_VMS_CONNECTION.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/remove-vm-nic` (operation `RemoveVmNic`, spec module [`vm`](crate::models::vm)).
     ///
@@ -1094,15 +1087,14 @@ impl crate::models::Client {
     pub fn remove_vm_nic(
         &self,
         body: &crate::models::VmRemoveNicParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::REMOVE_VM_NIC.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::vec::Vec<::cloudtower_runtime::WithTask<crate::models::Vm>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::REMOVE_VM_NIC.json(body),
+            ::cloudtower_runtime::ApiResponse::decode,
+        )
     }
     /// `POST /v2/api/update-vm` (operation `UpdateVm`, spec module [`vm`](crate::models::vm)).
     ///
@@ -1114,17 +1106,16 @@ impl crate::models::Client {
     pub fn update_vm(
         &self,
         body: &crate::models::VmUpdationParams,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<
-                ::cloudtower_runtime::WithTask<::std::vec::Vec<crate::models::Vm>>,
-            >,
-            ::cloudtower_runtime::Error,
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<
+            ::cloudtower_runtime::WithTask<::std::vec::Vec<crate::models::Vm>>,
         >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPDATE_VM.json(body);
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPDATE_VM.json(body),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
     /// `POST /v2/api/upload-vm-image` (operation `UploadVmImage`, spec module [`vm`](crate::models::vm)).
     ///
@@ -1136,16 +1127,14 @@ impl crate::models::Client {
     pub fn upload_vm_image(
         &self,
         body: &crate::models::UploadVmImageRequestBody,
-    ) -> impl ::std::future::Future<
-        Output = ::std::result::Result<
-            ::std::option::Option<::std::vec::Vec<crate::models::Task>>,
-            ::cloudtower_runtime::Error,
-        >,
-    > + ::std::marker::Send + 'static {
-        let request = crate::models::operations::UPLOAD_VM_IMAGE
-            .multipart(body.to_fields());
-        let client = ::std::clone::Clone::clone(self);
-        async move { client.execute(request).await?.decode_unless_not_modified() }
+    ) -> ::cloudtower_runtime::CallFuture<
+        ::std::option::Option<::std::vec::Vec<crate::models::Task>>,
+    > {
+        ::cloudtower_runtime::CallFuture::new(
+            self,
+            crate::models::operations::UPLOAD_VM_IMAGE.multipart(body.to_fields()),
+            ::cloudtower_runtime::ApiResponse::decode_unless_not_modified,
+        )
     }
 }
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
