@@ -149,15 +149,19 @@ pub const MAX_BODY_BYTES: usize = (8 << 20) + (1 << 20);
 type App = Arc<Shared>;
 
 pub(crate) fn router(app: App) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    for kind in uploads::UPLOADS {
+        router = router.route(
+            &format!("/v2/api/{}", kind.operation),
+            post(move |state, headers, multipart| upload(state, headers, multipart, kind))
+                .fallback(method_not_allowed),
+        );
+    }
+    router
         .route("/api/healthz", get(healthz))
         .route(
             "/v2/api/get-version",
             get(get_version).fallback(method_not_allowed),
-        )
-        .route(
-            "/v2/api/upload-elf-image",
-            post(upload_elf_image).fallback(method_not_allowed),
         )
         .route(
             "/v2/api/resource-changes",
@@ -303,7 +307,8 @@ fn resource_locked(resources: Vec<(String, String)>) -> ApiError {
 /// and the routes that are not about a resource.
 fn is_read(operation: &str) -> bool {
     schema().operation(operation).is_some_and(|op| op.read)
-        || matches!(operation, "login" | "resource-changes" | "upload-elf-image")
+        || matches!(operation, "login" | "resource-changes")
+        || uploads::upload_of(operation).is_some()
 }
 
 /// The resource type an operation's `where` selects: its kind's resource, else the
@@ -634,10 +639,12 @@ async fn operation(
     .await
 }
 
-async fn upload_elf_image(
+/// An upload operation ([`uploads::UPLOADS`]): its multipart form read, then one chunk taken.
+async fn upload(
     State(app): State<App>,
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    kind: &'static uploads::Upload,
 ) -> Response {
     // Read the form first (outside the store lock); errors are reported like any other.
     let mut fields: Vec<(String, Bytes)> = Vec::new();
@@ -676,42 +683,40 @@ async fn upload_elf_image(
             (name.clone(), value)
         })
         .collect();
-    call(
-        &app,
-        "upload-elf-image",
-        &headers,
-        Value::Object(form),
-        move |store| {
-            if let Some(problem) = problem {
-                return Err(ApiError::bad_request(format!(
-                    "invalid multipart body: {problem}"
-                )));
-            }
-            let text = |name: &str| {
-                fields
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-            };
-            let file = fields
+    let recorded = Value::Object(form);
+    let other_fields = recorded.clone();
+    call(&app, kind.operation, &headers, recorded, move |store| {
+        if let Some(problem) = problem {
+            return Err(ApiError::bad_request(format!(
+                "invalid multipart body: {problem}"
+            )));
+        }
+        let text = |name: &str| {
+            fields
                 .iter()
-                .find(|(n, _)| n == "file")
-                .map(|(_, v)| v.len() as i64)
-                .ok_or_else(|| ApiError::bad_request("the `file` part is required"))?;
-            uploads::upload_chunk(
-                store,
-                uploads::Chunk {
-                    upload_task_id: text("upload_task_id"),
-                    file_len: file,
-                    name: text("name"),
-                    size: text("size"),
-                    size_unit: text("size_unit"),
-                    cluster_id: text("cluster_id"),
-                    description: text("description"),
-                },
-            )
-        },
-    )
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        };
+        let file = fields
+            .iter()
+            .find(|(n, _)| n == "file")
+            .map(|(_, v)| v.len() as i64)
+            .ok_or_else(|| ApiError::bad_request("the `file` part is required"))?;
+        uploads::upload_chunk(
+            store,
+            uploads::Chunk {
+                kind,
+                form: other_fields,
+                upload_task_id: text("upload_task_id"),
+                file_len: file,
+                name: text("name"),
+                size: text("size"),
+                size_unit: text("size_unit"),
+                cluster_id: text("cluster_id"),
+                description: text("description"),
+            },
+        )
+    })
     .await
 }
 

@@ -82,7 +82,7 @@ pub const INVALID_STATE: &str = "InvalidState";
 pub const NOTHING_SELECTED: &str = "NothingSelected";
 
 /// The records of one resource type, in creation order, found by id in O(1).
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Table {
     rows: Vec<Value>,
     index: HashMap<String, usize>,
@@ -99,7 +99,7 @@ impl Table {
 }
 
 /// The JSON records of every resource type the mock holds.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Records {
     by_type: HashMap<String, Table>,
 }
@@ -232,7 +232,12 @@ fn projected_fields(resource: &str) -> &'static HashSet<String> {
 }
 
 /// An unfinished (or recently finished) chunked upload: what only the uploads reactor reads.
+#[derive(Clone)]
 pub(crate) struct UploadMeta {
+    /// What the upload becomes when all its bytes arrived.
+    pub kind: &'static crate::reactors::uploads::Upload,
+    /// The first chunk's other form fields (`clusters`, `version`).
+    pub form: Value,
     pub received: i64,
     pub chunks: i32,
     /// All bytes arrived (a later chunk is one too many).
@@ -247,7 +252,7 @@ pub(crate) struct UploadMeta {
 pub const MAX_UPLOADS: usize = 256;
 
 /// The uploads in progress, oldest first, bounded by [`MAX_UPLOADS`].
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Uploads {
     meta: HashMap<String, UploadMeta>,
     order: VecDeque<String>,
@@ -321,6 +326,22 @@ impl Store {
             next: offset,
             ..Store::new(task_duration)
         }
+    }
+
+    /// A copy of this store, when no task is running (a running task's effects cannot be
+    /// copied).
+    pub fn copy_at_rest(&self) -> Option<Store> {
+        Some(Store {
+            records: self.records.clone(),
+            events: self.events.clone(),
+            revision: self.revision,
+            compact_revision: self.compact_revision,
+            max_events: self.max_events,
+            tasks: self.tasks.copy_at_rest()?,
+            lock_busy: self.lock_busy,
+            uploads: self.uploads.clone(),
+            next: self.next,
+        })
     }
 
     /// A fresh id in CloudTower's style (`cl…`, 25 characters).

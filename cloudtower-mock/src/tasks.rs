@@ -75,6 +75,23 @@ impl TaskEngine {
         }
     }
 
+    /// A copy of this engine, when no task is running (a running task's effects are
+    /// closures, which cannot be copied).
+    pub fn copy_at_rest(&self) -> Option<TaskEngine> {
+        if !self.running.is_empty() || !self.timers.is_empty() {
+            return None;
+        }
+        Some(TaskEngine {
+            running: Vec::new(),
+            busy: HashMap::new(),
+            ended: self.ended.clone(),
+            timers: Vec::new(),
+            started: self.started,
+            duration: self.duration,
+            max_ended: self.max_ended,
+        })
+    }
+
     /// How many tasks have been started: a mark for [`TaskEngine::set_outcome_since`].
     pub fn mark(&self) -> u64 {
         self.started
@@ -91,6 +108,17 @@ impl TaskEngine {
     /// Whether a running (PENDING or EXECUTING) task is changing resource `id`.
     pub fn is_busy(&self, id: &str) -> bool {
         self.busy.get(id).is_some_and(|n| *n > 0)
+    }
+
+    /// Makes running task `id` fail at the next [`TaskEngine::due`] (its failure effect runs,
+    /// its success effect never does); whether it was running.
+    pub fn abort(&mut self, id: &str) -> bool {
+        let Some(task) = self.running.iter_mut().find(|t| t.id == id) else {
+            return false;
+        };
+        task.outcome = TaskOutcome::Fail;
+        task.duration = Duration::ZERO;
+        true
     }
 
     /// Runs `effect` on the store once `after` has passed (at the first request after that).

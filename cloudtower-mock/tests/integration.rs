@@ -3,6 +3,7 @@
 
 mod common;
 mod coverage;
+mod effects;
 mod example;
 mod filters;
 mod generic;

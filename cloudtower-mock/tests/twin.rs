@@ -6,18 +6,8 @@ use crate::common;
 use cloudtower_mock::{
     MockConfig, MockTower, Reaction, EXTERNAL_CLOUDTOWER_HEADER, MAX_EXTERNAL_TOWERS,
 };
-use common::Session;
+use common::{first, id_of, Session};
 use serde_json::{json, Value};
-
-fn id_of(record: &Value) -> String {
-    record["id"].as_str().expect("an id").to_owned()
-}
-
-async fn first(session: &Session, list: &str, filter: Value) -> Value {
-    let (status, found) = session.call(list, &json!({ "where": filter })).await;
-    assert_eq!(status, 200, "{list}: {found}");
-    found[0].clone()
-}
 
 #[tokio::test]
 async fn the_seed_data_satisfies_every_invariant() {

@@ -2,18 +2,19 @@
 //! of the spec (Stoplight Prism), the original schemas, and responses of an older spec.
 //!
 //! `cargo xtask conformance` runs this. Phases:
-//! - `requests` (Prism, static mode): for every operation, minimal, rich and explicit-null
-//!   requests built from the spec, decoded into the generated request type and sent by the
-//!   SDK. The request as sent must equal the example (nothing lost or changed by the types),
-//!   validate against the original schema (JSON Schema, `nullable` honoured) and be accepted
-//!   by Prism; Prism's static answer must decode.
-//! - `dynamic seed N` (`Prefer: dynamic=true, seed=N`, the answers of Prism `-d --seed N`):
-//!   generated answers decode, also mutated with unknown fields and unknown enum values. An
+//! - `prism`: for every operation, minimal, rich and explicit-null requests built from the
+//!   spec, decoded into the generated request type and sent by the SDK, each once. The request
+//!   as sent must equal the example (nothing lost or changed by the types), validate against
+//!   the original schema (JSON Schema, `nullable` honoured) and be accepted by Prism. The
+//!   minimal request asks for Prism's static answer, the rich one for the dynamic answer of
+//!   the first seed (`Prefer: dynamic=true, seed=N`, the answers of Prism `-d --seed N`), the
+//!   explicit-null one for the second's: each answer must decode, a dynamic one also mutated
+//!   with unknown fields and unknown enum values (the same answer replayed by the proxy). An
 //!   answer Prism fails to generate is an exclusion, retried as a static answer.
 //!
-//! The Prism phases run at once, spread over `--servers` Prism processes (static by default;
-//! a request asks for a dynamic answer), with the `mock` phase beside them; a canary checks
-//! that Prism refuses invalid requests and that a dynamic answer follows the seed asked for.
+//! The Prism calls are spread over `--servers` Prism processes (static by default; a request
+//! asks for a dynamic answer), with the `mock` phase beside them; a canary checks that Prism
+//! refuses invalid requests and that a dynamic answer follows the seed asked for.
 //! - `generated 4.6.0` / `generated 4.3.0`: answers built by this crate's generator from the
 //!   pinned spec and from the 4.3.0 spec (every field, required fields only, explicit nulls,
 //!   mutated) decode, for every operation (4.3.0: every operation it also has).
@@ -185,6 +186,9 @@ struct Ctx {
     ops: BTreeMap<String, OpSpec>,
     old_ops: BTreeMap<String, OpSpec>,
     validator: Mutex<RequestValidator>,
+    /// The mock phase's, so that the phases running at once neither wait for each other's
+    /// compilations nor evict each other's validators.
+    mock_validator: Mutex<RequestValidator>,
     timeout: Duration,
     concurrency: usize,
     // Calls in flight to the Prism servers, all phases together (`--concurrency`).
@@ -330,6 +334,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let ctx = Ctx {
         proxy,
         validator: Mutex::new(RequestValidator::new(&spec)),
+        mock_validator: Mutex::new(RequestValidator::new(&spec)),
         spec,
         old,
         ops,
@@ -406,14 +411,7 @@ async fn run(args: Args) -> Result<bool, String> {
         // --seed N`: so every phase runs on every server at once, sharing the call slots.
         let prism_phases = async {
             let mut out = canary(&ctx, &bases).await;
-            let dynamic = futures_util::future::join_all(
-                args.seeds
-                    .iter()
-                    .map(|&seed| dynamic_phase(&ctx, seed, &bases)),
-            );
-            let (requests, dynamic) = tokio::join!(requests_phase(&ctx, &bases), dynamic);
-            out.extend(requests);
-            out.extend(dynamic.into_iter().flatten());
+            out.extend(prism_phase(&ctx, &args.seeds, &bases).await);
             out
         };
         let (prism_checks, mock_checks) = tokio::join!(prism_phases, mock_phase);
@@ -494,94 +492,191 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// Prism's verdict on a call, then the SDK's.
 fn judge(call: &CallResult) -> Outcome {
-    if let Some(up) = &call.upstream {
-        if let Some(e) = &up.error {
-            return Outcome::Fail(e.clone());
-        }
-        // `sl-violations` also reports Prism's own answer not matching the spec (location
-        // `response`); only request violations are the SDK's.
-        let request_violations = up
-            .violations
-            .as_deref()
-            .and_then(|v| serde_json::from_str::<Vec<Value>>(v).ok())
-            .map(|list| {
-                list.into_iter()
-                    .filter(|v| {
-                        v.pointer("/location/0").and_then(Value::as_str) != Some("response")
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
-        if !request_violations.is_empty() || matches!(up.status, 400 | 422) {
-            let detail = if request_violations.is_empty() {
-                String::from_utf8_lossy(&up.body).into_owned()
-            } else {
-                Value::Array(request_violations).to_string()
-            };
-            return Outcome::Fail(format!(
-                "Prism rejected the request (HTTP {}): {}",
-                up.status,
-                truncate(&detail, 400)
-            ));
-        }
-        if up.status == 401 {
-            return Outcome::Fail("Prism: 401, no valid Authorization".into());
-        }
-    }
-    match &call.result {
-        Ok(_) => Outcome::Pass,
-        Err(e) => Outcome::Fail(truncate(&e.to_string(), 400)),
+    match judge_request(call) {
+        Outcome::Pass => match &call.result {
+            Ok(_) => Outcome::Pass,
+            Err(e) => Outcome::Fail(truncate(&e.to_string(), 400)),
+        },
+        refused => refused,
     }
 }
 
-/// Phase `requests`: every operation, three request variants, against static Prism (the
-/// calls spread over the `bases` of the servers).
-async fn requests_phase(ctx: &Ctx, bases: &[String]) -> Vec<Check> {
-    let phase_started = Instant::now();
-    let jobs: Vec<(&OpSpec, Variant)> = ctx
-        .ops
-        .values()
-        .flat_map(|op| {
-            [Variant::Minimal, Variant::Rich, Variant::Nulls]
-                .into_iter()
-                .map(move |v| (op, v))
+/// Prism's verdict on the request of a call: accepted, or why not.
+fn judge_request(call: &CallResult) -> Outcome {
+    let Some(up) = &call.upstream else {
+        return Outcome::Pass;
+    };
+    if let Some(e) = &up.error {
+        return Outcome::Fail(e.clone());
+    }
+    // `sl-violations` also reports Prism's own answer not matching the spec (location
+    // `response`); only request violations are the SDK's.
+    let request_violations = up
+        .violations
+        .as_deref()
+        .and_then(|v| serde_json::from_str::<Vec<Value>>(v).ok())
+        .map(|list| {
+            list.into_iter()
+                .filter(|v| v.pointer("/location/0").and_then(Value::as_str) != Some("response"))
+                .collect::<Vec<_>>()
         })
-        .collect();
+        .unwrap_or_default();
+    if !request_violations.is_empty() || matches!(up.status, 400 | 422) {
+        let detail = if request_violations.is_empty() {
+            String::from_utf8_lossy(&up.body).into_owned()
+        } else {
+            Value::Array(request_violations).to_string()
+        };
+        return Outcome::Fail(format!(
+            "Prism rejected the request (HTTP {}): {}",
+            up.status,
+            truncate(&detail, 400)
+        ));
+    }
+    if up.status == 401 {
+        return Outcome::Fail("Prism: 401, no valid Authorization".into());
+    }
+    Outcome::Pass
+}
+
+/// Phase `prism`: every operation's three request variants, each sent once to Prism, and
+/// Prism's answers to them: the minimal request gets the static answer, the rich one the
+/// dynamic answer of the first seed, the one with explicit nulls that of the second (further
+/// seeds answer the minimal request again). Each request must be accepted by Prism, arrive as
+/// the example said and be valid against the original schema; each answer must decode, and
+/// a dynamic answer also mutated (replayed from the same answer: Prism's answer depends on
+/// the seed and the response schema, not on the request, so asking again would only cost
+/// Prism's time).
+async fn prism_phase(ctx: &Ctx, seeds: &[u64], bases: &[String]) -> Vec<Check> {
+    let phase_started = Instant::now();
+    let answers = |n: usize| match n {
+        0 => None,
+        n => seeds.get(n - 1).copied(),
+    };
+    let mut jobs: Vec<(&OpSpec, Variant, Option<u64>)> = Vec::new();
+    for op in ctx.ops.values() {
+        for (n, variant) in [Variant::Minimal, Variant::Rich, Variant::Nulls]
+            .into_iter()
+            .enumerate()
+        {
+            jobs.push((op, variant, answers(n)));
+        }
+        for &seed in seeds.iter().skip(2) {
+            jobs.push((op, Variant::Minimal, Some(seed)));
+        }
+    }
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let calls = &calls;
     let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs.into_iter().enumerate())
-        .map(|(n, (op, variant))| async move {
-            let check = |outcome| Check {
+        .map(|(n, (op, variant, seed))| async move {
+            let request_check = |outcome| Check {
                 op: op.path.clone(),
-                phase: "requests (Prism static)".into(),
-                variant: variant.name().into(),
+                phase: "requests (Prism)".into(),
+                variant: match seed {
+                    None => variant.name().to_owned(),
+                    Some(seed) => format!("{}, answered with seed {seed}", variant.name()),
+                },
                 outcome,
             };
             if ctx.out_of_time() {
-                return vec![check(Outcome::Fail(
+                return vec![request_check(Outcome::Fail(
                     "not run: the run's deadline passed".into(),
                 ))];
             }
             let example = request_example(ctx, op, variant);
-            let action = Action::Forward {
+            let forward = |prefer: Option<String>| Action::Forward {
                 base: bases[n % bases.len()].clone(),
-                prefer: None,
+                prefer,
                 mutate: None,
             };
             let _slot = ctx.prism_slots.acquire().await;
-            let result = call(&ctx.proxy, op, &example, action, ctx.timeout).await;
-            let mut outcome = judge(&result);
-            if matches!(outcome, Outcome::Pass) {
-                outcome = check_sent(ctx, op, &example, &result);
+            let prism = |action| {
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                call(&ctx.proxy, op, &example, action, ctx.timeout)
+            };
+            let Some(seed) = seed else {
+                // The static answer: the request and the answer judged as one call.
+                let result = prism(forward(None)).await;
+                let mut outcome = judge(&result);
+                if matches!(outcome, Outcome::Pass) {
+                    outcome = check_sent(ctx, op, &example, &result);
+                }
+                return vec![request_check(outcome)];
+            };
+            let phase = format!("responses (Prism dynamic, seed {seed})");
+            let answer_check = |outcome, variant: &str| Check {
+                op: op.path.clone(),
+                phase: phase.clone(),
+                variant: variant.into(),
+                outcome,
+            };
+            // Prism sometimes fails to generate an answer (json-schema-faker): try again.
+            let mut result = prism(forward(Some(dynamic_preference(seed)))).await;
+            for _ in 0..2 {
+                if !prism_failed(&result) {
+                    break;
+                }
+                result = prism(forward(Some(dynamic_preference(seed)))).await;
             }
-            vec![check(outcome)]
+            let mut checks = Vec::new();
+            let suffix = if prism_failed(&result) {
+                let up = result.upstream.clone().unwrap_or_default();
+                let reason = format!(
+                    "Prism could not generate a dynamic answer (HTTP {} three times: {})",
+                    up.status,
+                    truncate(&String::from_utf8_lossy(&up.body), 200)
+                );
+                checks.push(answer_check(
+                    Outcome::Excluded(reason.clone()),
+                    "as generated",
+                ));
+                checks.push(answer_check(Outcome::Excluded(reason), "mutated"));
+                // Covered another way: the same call answered statically.
+                result = prism(forward(None)).await;
+                ", static retry"
+            } else {
+                ""
+            };
+            let mut request = judge_request(&result);
+            if matches!(request, Outcome::Pass) {
+                request = check_sent(ctx, op, &example, &result);
+            }
+            checks.push(request_check(request));
+            checks.push(answer_check(
+                judge_response(&result),
+                &format!("as generated{suffix}"),
+            ));
+            let replay = Action::Replay {
+                answer: result.upstream.clone().unwrap_or_default(),
+                mutate: op
+                    .response
+                    .as_ref()
+                    .map(|schema| (ctx.spec.clone(), schema.clone())),
+            };
+            let mutated = call(&ctx.proxy, op, &example, replay, ctx.timeout).await;
+            checks.push(answer_check(
+                judge_response(&mutated),
+                &format!("mutated{suffix}"),
+            ));
+            checks
         })
         .buffer_unordered(ctx.concurrency)
         .collect()
         .await;
     println!(
-        "conformance: requests phase done in {:.0}s",
-        phase_started.elapsed().as_secs_f64()
+        "conformance: Prism phase done in {:.0}s ({} calls to Prism)",
+        phase_started.elapsed().as_secs_f64(),
+        calls.load(std::sync::atomic::Ordering::Relaxed)
     );
     checks.into_iter().flatten().collect()
+}
+
+/// Prism answered 5xx of its own (failing to generate an answer), not the proxy for it.
+fn prism_failed(result: &CallResult) -> bool {
+    result
+        .upstream
+        .as_ref()
+        .is_some_and(|u| u.status >= 500 && u.error.is_none())
 }
 
 /// Prism does validate: a request with a wrong type deep inside a nullable `where` filter is
@@ -626,7 +721,7 @@ async fn canary(ctx: &Ctx, bases: &[String]) -> Vec<Check> {
             };
             out.push(Check {
                 op: path.into(),
-                phase: "requests (Prism static)".into(),
+                phase: "requests (Prism)".into(),
                 variant: format!("invalid request refused: {body}"),
                 outcome,
             });
@@ -732,84 +827,6 @@ fn resolves_to_integer(spec: &Spec, schema: &Value) -> bool {
         return spec.lookup(r).is_some_and(|s| resolves_to_integer(spec, s));
     }
     schema.get("type").and_then(Value::as_str) == Some("integer")
-}
-
-/// Phase `dynamic seed N`: Prism's generated answers decode, plain and mutated (the calls
-/// spread over the `bases` of the servers).
-async fn dynamic_phase(ctx: &Ctx, seed: u64, bases: &[String]) -> Vec<Check> {
-    let phase_started = Instant::now();
-    let phase = format!("responses (Prism dynamic, seed {seed})");
-    let jobs: Vec<(&OpSpec, bool)> = ctx
-        .ops
-        .values()
-        .flat_map(|op| [(op, false), (op, true)])
-        .collect();
-    let prefer = dynamic_preference(seed);
-    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs.into_iter().enumerate())
-        .map(|(n, (op, mutated))| {
-            let base = &bases[n % bases.len()];
-            let prefer = &prefer;
-            let phase = phase.clone();
-            async move {
-                let variant = if mutated { "mutated" } else { "as generated" };
-                let check = |outcome, variant: &str| Check {
-                    op: op.path.clone(),
-                    phase: phase.clone(),
-                    variant: variant.into(),
-                    outcome,
-                };
-                if ctx.out_of_time() {
-                    return vec![check(
-                        Outcome::Fail("not run: the run's deadline passed".into()),
-                        variant,
-                    )];
-                }
-                let example = request_example(ctx, op, Variant::Minimal);
-                let action = |prefer: Option<&String>| Action::Forward {
-                    base: base.clone(),
-                    prefer: prefer.cloned(),
-                    mutate: match (&op.response, mutated) {
-                        (Some(schema), true) => Some((ctx.spec.clone(), schema.clone())),
-                        _ => None,
-                    },
-                };
-                // Prism sometimes fails to generate an answer (json-schema-faker): try again.
-                let mut last = None;
-                let _slot = ctx.prism_slots.acquire().await;
-                for _ in 0..3 {
-                    let result =
-                        call(&ctx.proxy, op, &example, action(Some(prefer)), ctx.timeout).await;
-                    let prism_failed = result
-                        .upstream
-                        .as_ref()
-                        .is_some_and(|u| u.status >= 500 && u.error.is_none());
-                    if !prism_failed {
-                        return vec![check(judge_response(&result), variant)];
-                    }
-                    last = Some(result);
-                }
-                let up = last.and_then(|r| r.upstream).unwrap_or_default();
-                let reason = format!(
-                    "Prism could not generate a dynamic answer (HTTP {} three times: {})",
-                    up.status,
-                    truncate(&String::from_utf8_lossy(&up.body), 200)
-                );
-                // Covered another way: the same call answered statically.
-                let retry = call(&ctx.proxy, op, &example, action(None), ctx.timeout).await;
-                vec![
-                    check(Outcome::Excluded(reason), variant),
-                    check(judge_response(&retry), &format!("{variant}, static retry")),
-                ]
-            }
-        })
-        .buffer_unordered(ctx.concurrency)
-        .collect()
-        .await;
-    println!(
-        "conformance: {phase} done in {:.0}s",
-        phase_started.elapsed().as_secs_f64()
-    );
-    checks.into_iter().flatten().collect()
 }
 
 /// The SDK decoded the answer; a mutated answer's unknown enum values survive re-encoding.

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::example::{mutate, Mutations};
+use crate::example::{mutate as mutate_answer, Mutations};
 use crate::spec::Spec;
 
 #[derive(Clone)]
@@ -31,6 +31,13 @@ pub enum Action {
     },
     /// Answer 200 with this JSON body.
     Serve(Vec<u8>),
+    /// Answer as the server under test answered an earlier call (its status, body and
+    /// violations), mutated as `Forward` mutates: a second look at one answer costs the
+    /// server nothing.
+    Replay {
+        answer: Upstream,
+        mutate: Option<(Arc<Spec>, Value)>,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -197,17 +204,17 @@ async fn handle(
             };
             // A connection-level failure (not a timeout: Prism never answers some malformed
             // requests) is tried again twice.
-            let mut answer = send().await;
+            let mut sent = send().await;
             for _ in 0..2 {
-                match &answer {
+                match &sent {
                     Err(e) if !e.is_timeout() => {
                         tokio::time::sleep(Duration::from_millis(200)).await;
-                        answer = send().await;
+                        sent = send().await;
                     }
                     _ => break,
                 }
             }
-            match answer {
+            match sent {
                 Err(e) => {
                     let message = format!("no answer from the server under test: {e}");
                     let upstream = Upstream {
@@ -217,37 +224,35 @@ async fn handle(
                     (504, "text/plain".to_owned(), message.into_bytes(), upstream)
                 }
                 Ok(resp) => {
+                    let header = |name: &str| {
+                        resp.headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned)
+                    };
+                    let violations = header("sl-violations");
+                    let content_type =
+                        header("content-type").unwrap_or_else(|| "application/json".to_owned());
                     let status = resp.status().as_u16();
-                    let violations = resp
-                        .headers()
-                        .get("sl-violations")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    let content_type = resp
-                        .headers()
-                        .get("content-type")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("application/json")
-                        .to_owned();
                     let bytes = resp.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
-                    let mut upstream = Upstream {
+                    let upstream = Upstream {
                         status,
                         violations,
-                        body: bytes.clone(),
+                        body: bytes,
                         ..Default::default()
                     };
-                    let mut out = bytes;
-                    if let (Some((spec, schema)), true) = (m, (200..300).contains(&status)) {
-                        if let Ok(mut value) = serde_json::from_slice::<Value>(&out) {
-                            let mut counts = Mutations::default();
-                            mutate(&spec, &schema, &mut value, &mut counts);
-                            upstream.mutations = Some((counts.fields, counts.enums));
-                            out = serde_json::to_vec(&value).unwrap_or_default();
-                        }
-                    }
+                    let (out, upstream) = answer(upstream, m);
                     (status, content_type, out, upstream)
                 }
             }
+        }
+        Action::Replay {
+            answer: earlier,
+            mutate: m,
+        } => {
+            let status = earlier.status;
+            let (out, upstream) = answer(earlier, m);
+            (status, "application/json".to_owned(), out, upstream)
         }
     };
     if let Some(s) = proxy.sessions.lock().unwrap().get_mut(&session) {
@@ -263,6 +268,21 @@ async fn handle(
         out,
     )
         .into_response()
+}
+
+/// The body the client gets for the server's answer `upstream`: as it is, or with a 2xx JSON
+/// answer mutated against the response schema `mutate` names (the mutations counted).
+fn answer(mut upstream: Upstream, mutate: Option<(Arc<Spec>, Value)>) -> (Vec<u8>, Upstream) {
+    let mut out = upstream.body.clone();
+    if let (Some((spec, schema)), true) = (mutate, (200..300).contains(&upstream.status)) {
+        if let Ok(mut value) = serde_json::from_slice::<Value>(&out) {
+            let mut counts = Mutations::default();
+            mutate_answer(&spec, &schema, &mut value, &mut counts);
+            upstream.mutations = Some((counts.fields, counts.enums));
+            out = serde_json::to_vec(&value).unwrap_or_default();
+        }
+    }
+    (out, upstream)
 }
 
 /// Whether a `multipart/form-data` body has a file part without its own Content-Type.

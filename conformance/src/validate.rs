@@ -1,15 +1,24 @@
 //! Request and response bodies against the original, unmodified schemas (JSON Schema draft 7,
 //! with OpenAPI 3.0's `nullable` turned into its JSON Schema meaning).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use serde_json::{json, Map, Value};
 
 use crate::spec::{OpSpec, Spec};
 
+/// How many compiled validators are kept. Each holds the whole spec, so not one per operation
+/// (gigabytes); but enough for the operations a phase has in flight at once (the default
+/// `--concurrency`), the least recently compiled evicted first, so that a validator is
+/// compiled once per operation and phase. Each phase has a validator of its own, so phases
+/// running at once never evict each other's.
+const CACHED: usize = 12;
+
 pub struct RequestValidator {
     components: Value,
     cache: HashMap<String, jsonschema::Validator>,
+    /// The cached keys, least recently compiled first.
+    order: VecDeque<String>,
 }
 
 impl RequestValidator {
@@ -18,6 +27,7 @@ impl RequestValidator {
         RequestValidator {
             components: json!({ "schemas": to_json_schema(&schemas) }),
             cache: HashMap::new(),
+            order: VecDeque::new(),
         }
     }
 
@@ -48,10 +58,10 @@ impl RequestValidator {
         limit: usize,
     ) -> Result<Vec<String>, String> {
         if !self.cache.contains_key(key) {
-            // Each validator holds the whole spec: keep a few (checks come operation by
-            // operation), not one per operation (gigabytes).
-            if self.cache.len() >= 8 {
-                self.cache.clear();
+            if self.order.len() >= CACHED {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.cache.remove(&oldest);
+                }
             }
             let mut root = match to_json_schema(schema) {
                 Value::Object(m) => m,
@@ -68,6 +78,7 @@ impl RequestValidator {
                 .build(&Value::Object(root))
                 .map_err(|e| format!("the schema does not compile: {e}"))?;
             self.cache.insert(key.to_owned(), validator);
+            self.order.push_back(key.to_owned());
         }
         let validator = &self.cache[key];
         Ok(validator

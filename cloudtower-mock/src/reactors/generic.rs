@@ -279,6 +279,89 @@ impl Task {
     }
 }
 
+/// Adds `record` (a new record of `resource`) now and answers the task that creates it: when
+/// the task succeeds the records it points at show it (a CREATE in the change log) and
+/// `then` runs; when it fails the record is gone again.
+pub(crate) fn create_task(
+    store: &mut Store,
+    resource: &str,
+    record: Value,
+    description: &str,
+    then: Option<Effect>,
+) -> Value {
+    let id = record["id"].as_str().unwrap_or_default().to_owned();
+    store.records.insert(resource, record.clone());
+    let (kind, created) = (resource.to_owned(), id.clone());
+    let (gone_kind, failed) = (resource.to_owned(), id.clone());
+    Task::new(description, resource, &id)
+        .status(AsyncStatus::Creating)
+        .on_success(move |s: &mut Store| {
+            s.sync_inverse(&kind, &created, &Value::Null);
+            s.record(&kind, "CREATE", &created, None);
+            if let Some(then) = then {
+                then(s);
+            }
+        })
+        .on_failure(move |s: &mut Store| {
+            s.records.remove(&gone_kind, &failed);
+        })
+        .answer(store, record)
+}
+
+/// A new record of `resource` per element of `fields` ([`new_record_with`]), each created by
+/// its task ([`create_task`], described by `describe(record)`); the answers, in order.
+pub(crate) fn create_all(
+    store: &mut Store,
+    resource: &str,
+    fields: Vec<Value>,
+    describe: impl Fn(&Value) -> String,
+) -> Value {
+    let mut answers = Vec::new();
+    for fields in fields {
+        let record = new_record_with(store, resource, fields);
+        let description = describe(&record);
+        answers.push(create_task(store, resource, record, &description, None));
+    }
+    Value::Array(answers)
+}
+
+/// The ids of the records of `resource` that `filter` selects; none is refused (naming
+/// `what`), as a tower refuses an operation on nothing.
+pub(crate) fn selected_some(
+    store: &Store,
+    resource: &str,
+    filter: &Value,
+    what: &str,
+) -> Result<Vec<String>, ApiError> {
+    let ids = selected_ids(store, resource, filter)?;
+    if ids.is_empty() {
+        return Err(ApiError::nothing_selected(format!(
+            "no {what} matches `where`"
+        )));
+    }
+    Ok(ids)
+}
+
+/// A new record of `resource` (fresh `id`, `local_id`, creation time) with `fields` set and
+/// the placeholders its relations leave filled: what a reactor creates.
+pub(crate) fn new_record_with(store: &mut Store, resource: &str, fields: Value) -> Value {
+    let mut record = store.new_record(resource);
+    let local_id = store.uuid();
+    if let Value::Object(held) = &mut record {
+        for (key, value) in [
+            ("local_id", Value::from(local_id)),
+            ("local_created_at", Value::from(now_rfc3339())),
+        ] {
+            if held.contains_key(key) {
+                held.insert(key.into(), value);
+            }
+        }
+        crate::json::set(held, fields);
+    }
+    fill_placeholders(store, Some(resource), &mut record);
+    record
+}
+
 /// The resource fields the params of `operation` (a create, or an update's `data`) set, as
 /// the table maps them: what an override of it starts from (references resolved, a 400 for
 /// one to nothing).
@@ -432,7 +515,16 @@ fn schema_only(
     if let (Some(resource), Some((_, list, with_task))) = (resource, shape) {
         let records = match where_selection(store, request_type, request)? {
             Some((selected, ids)) => Some(related(store, path, selected, &ids, resource)),
-            None if !list => named_or_first(store, path, resource, request).map(|id| vec![id]),
+            None if !list => match named_or_first(store, path, resource, request) {
+                Some(id) => Some(vec![id]),
+                // An update of a record the tower does not have is refused, as a tower does.
+                None if path.starts_with("update-") => {
+                    return Err(ApiError::no_such(format!(
+                        "there is no {resource} to update"
+                    )))
+                }
+                None => None,
+            },
             None => None,
         };
         if let Some(ids) = records {
@@ -485,6 +577,73 @@ fn schema_only(
             .into();
     }
     Ok(answer)
+}
+
+/// What [`schema_only`] does to the store for `path`, read from its types as that function
+/// reads them (the coverage table's classes of schema-only operations).
+pub(crate) enum SchemaOnlyEffect {
+    /// A new record per record its `where` selects, pointing at it ([`related`]).
+    CreatesRelated,
+    /// The record it answers takes the params that name its fields ([`named_or_first`]).
+    UpdatesNamed,
+    Nothing,
+}
+
+/// See [`SchemaOnlyEffect`].
+pub(crate) fn schema_only_effect(path: &str) -> SchemaOnlyEffect {
+    let Some(op) = schema().operation(path) else {
+        return SchemaOnlyEffect::Nothing;
+    };
+    let Some((name, list, _)) = op.response.as_ref().and_then(response_shape) else {
+        return SchemaOnlyEffect::Nothing;
+    };
+    let Some(resource) = schema().resource(name) else {
+        return SchemaOnlyEffect::Nothing;
+    };
+    let params = op
+        .request
+        .as_ref()
+        .and_then(Ty::named)
+        .and_then(|request| schema().fields(request))
+        .unwrap_or_default();
+    let selects = params
+        .iter()
+        .find(|f| f.name == "where")
+        .and_then(|f| f.ty.named())
+        .and_then(filtered_resource);
+    let to_one = |holder: &str, target: &str| {
+        schema()
+            .resource(holder)
+            .is_some_and(|s| s.relations.iter().any(|r| r.resource == target && !r.many))
+    };
+    match selects {
+        Some(from) if from != resource.name && !to_one(from, &resource.name) => {
+            if to_one(&resource.name, from) {
+                SchemaOnlyEffect::CreatesRelated
+            } else {
+                SchemaOnlyEffect::Nothing
+            }
+        }
+        Some(_) => SchemaOnlyEffect::Nothing,
+        None if !list && path.starts_with("update-") => {
+            let data = params
+                .iter()
+                .find(|f| f.name == "data")
+                .and_then(|f| f.ty.named())
+                .and_then(|data| schema().fields(data))
+                .unwrap_or_default();
+            let names_a_field = params
+                .iter()
+                .chain(data)
+                .any(|f| f.name != "id" && has_field(&resource.name, &f.name));
+            if names_a_field {
+                SchemaOnlyEffect::UpdatesNamed
+            } else {
+                SchemaOnlyEffect::Nothing
+            }
+        }
+        None => SchemaOnlyEffect::Nothing,
+    }
 }
 
 /// The `resource` records an operation on the `selected` records of `from` answers (see
@@ -853,7 +1012,8 @@ pub(crate) enum OtherShape {
     Copy {
         resource: &'static str,
     },
-    /// `update-X…` taking `{where, data}` over the filter of a resource (a response of another
+    /// `update-X…` (`set-`, `toggle-`, `move-`) taking `{where, data}` over the filter of a
+    /// resource (a response of another
     /// shape than the regular update's: records without tasks, or another resource, as
     /// `update-vm-nic-basic-info` answers the NIC's VM).
     Update {
@@ -890,7 +1050,7 @@ pub(crate) fn other_shape(path: &str) -> Option<OtherShape> {
         Ty::Array(element) => element.named()?,
         other => other.named()?,
     };
-    if ["update-", "set-", "toggle-"]
+    if ["update-", "set-", "toggle-", "move-"]
         .iter()
         .any(|verb| path.starts_with(verb))
     {
@@ -995,7 +1155,7 @@ fn delete_selected(
 /// same name whose value is valid for the record's field; `x_id` (`x_ids`) naming the
 /// record(s) the relation `x` (`xs`) holds; a filter over a related resource (`vms:
 /// VmWhereInput`) selecting what a to-many relation holds. Other params are not recorded.
-fn fields_by_name(
+pub(crate) fn fields_by_name(
     store: &Store,
     resource: &str,
     params: &Value,
@@ -1065,21 +1225,7 @@ fn create_by_name(
     let mut records = Vec::new();
     for params in &all {
         let set = fields_by_name(store, resource, params)?;
-        let mut record = store.new_record(resource);
-        let local_id = store.uuid();
-        if let Value::Object(fields) = &mut record {
-            for (key, value) in [
-                ("local_id", Value::from(local_id)),
-                ("local_created_at", Value::from(now_rfc3339())),
-            ] {
-                if fields.contains_key(key) {
-                    fields.insert(key.into(), value);
-                }
-            }
-            fields.extend(set);
-        }
-        fill_placeholders(store, Some(resource), &mut record);
-        records.push(record);
+        records.push(new_record_with(store, resource, Value::Object(set)));
     }
     let with_task = match response {
         Some(Ty::WithTask(_)) => true,
@@ -1089,21 +1235,13 @@ fn create_by_name(
     let mut answers = Vec::new();
     for record in records {
         if with_task {
-            let id = record["id"].as_str().unwrap_or_default().to_owned();
-            store.records.insert(resource, record.clone());
-            let (created, failed, kind) = (id.clone(), id.clone(), resource.to_owned());
-            let kind2 = kind.clone();
-            answers.push(
-                Task::new("Create", resource, &id)
-                    .on_success(move |s: &mut Store| {
-                        s.sync_inverse(&kind, &created, &Value::Null);
-                        s.record(&kind, "CREATE", &created, None);
-                    })
-                    .on_failure(move |s: &mut Store| {
-                        s.records.remove(&kind2, &failed);
-                    })
-                    .answer(store, record),
-            );
+            answers.push(create_task(
+                store,
+                resource,
+                record,
+                &format!("Create {resource}"),
+                None,
+            ));
         } else {
             let id = store.create(resource, record);
             answers.push(
@@ -1176,6 +1314,49 @@ fn update_by_name(
     } else {
         answers.pop().unwrap_or_default()
     })
+}
+
+/// A read that answers what the list operation `list` answers for the same query, without
+/// the relations `omitted` (`get-backup-plans-without-executions`).
+pub(crate) fn list_without(
+    store: &mut Store,
+    list: &str,
+    request: &Value,
+    omitted: &[&str],
+) -> Result<Value, ApiError> {
+    let mut answer = answer(store, list, request)?;
+    for record in answer.as_array_mut().into_iter().flatten() {
+        if let Some(fields) = record.as_object_mut() {
+            for field in omitted {
+                fields.remove(*field);
+            }
+        }
+    }
+    Ok(answer)
+}
+
+/// A list of `{where, data}` updates of `resource` (`move-node-topo`): each element as
+/// [`update_by_name`] applies one; the answers of all, in order.
+pub(crate) fn update_each(
+    store: &mut Store,
+    path: &str,
+    resource: &str,
+    request: &Value,
+) -> Result<Value, ApiError> {
+    let response = schema().operation(path).and_then(|op| op.response.as_ref());
+    let mut answers = Vec::new();
+    for element in request.as_array().into_iter().flatten() {
+        if selected(store, resource, element)?.is_empty() {
+            return Err(ApiError::nothing_selected(format!(
+                "no {resource} matches `where`"
+            )));
+        }
+        match update_by_name(store, path, resource, response, element)? {
+            Value::Array(items) => answers.extend(items),
+            one => answers.push(one),
+        }
+    }
+    Ok(Value::Array(answers))
 }
 
 /// [`OtherShape::Relate`]: for each params (one, or each of a list), the records of the
@@ -1272,24 +1453,13 @@ fn copy_selected(store: &mut Store, resource: &str, request: &Value) -> Result<V
                 }
                 fields.extend(set.clone());
             }
-            store.records.insert(resource, copy.clone());
-            let (created, failed, kind, kind2) = (
-                new_id.clone(),
-                new_id.clone(),
-                resource.to_owned(),
-                resource.to_owned(),
-            );
-            answers.push(
-                Task::new("Create", resource, &new_id)
-                    .on_success(move |s: &mut Store| {
-                        s.sync_inverse(&kind, &created, &Value::Null);
-                        s.record(&kind, "CREATE", &created, None);
-                    })
-                    .on_failure(move |s: &mut Store| {
-                        s.records.remove(&kind2, &failed);
-                    })
-                    .answer(store, copy),
-            );
+            answers.push(create_task(
+                store,
+                resource,
+                copy,
+                &format!("Create {resource}"),
+                None,
+            ));
         }
     }
     Ok(Value::Array(answers))

@@ -6,9 +6,11 @@
 //! Reactors sit above the store and the task engine and below the HTTP layer: they call down
 //! into [`Store`](crate::state::Store), never the other way.
 
+pub(crate) mod admin;
 pub(crate) mod generic;
 pub(crate) mod metrics;
 pub(crate) mod more;
+pub(crate) mod transfer;
 pub(crate) mod uploads;
 pub(crate) mod vm;
 
@@ -71,6 +73,26 @@ pub(crate) const REGISTRY: &[Entry] = &[
     },
     Entry {
         operation: "upload-elf-image",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "upload-content-library-image",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "upload-svt-image",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "upload-cloudtower-application-package",
+        reactor: "uploads",
+        serve: Serve::Route,
+    },
+    Entry {
+        operation: "upload-elf-file",
         reactor: "uploads",
         serve: Serve::Route,
     },
@@ -242,8 +264,174 @@ pub(crate) const REGISTRY: &[Entry] = &[
     store(
         "update-global-recycle-bin-setting",
         "settings",
-        |s, b, _| more::update_global_recycle_bin(s, b),
+        |s, b, _| admin::update_global_recycle_bin(s, b),
     ),
+    store(
+        "update-access-restriction",
+        "settings",
+        admin::update_auth_settings,
+    ),
+    store(
+        "update-password-security",
+        "settings",
+        admin::update_auth_settings,
+    ),
+    store(
+        "update-session-timeout",
+        "settings",
+        admin::update_auth_settings,
+    ),
+    store(
+        "create-cluster-recycle-bin-setting",
+        "settings",
+        |s, b, _| {
+            let bin = json!({"enabled": b["data"]["enabled"], "retain": b["data"]["retain"]});
+            admin::cluster_settings(s, b, json!({ "vm_recycle_bin": bin }))
+        },
+    ),
+    store("update-cluster-ha-setting", "settings", |s, b, _| {
+        admin::cluster_settings(s, b, json!({"default_ha": b["ha"]}))
+    }),
+    store(
+        "update-cluster-enable-iscsi-setting",
+        "settings",
+        |s, b, _| admin::cluster_settings(s, b, json!({"enabled_iscsi": b["enable_iscsi"]})),
+    ),
+    store("export-vm", "transfer", |s, b, _| {
+        transfer::export(s, b, "Vm", "vm")
+    }),
+    store("export-vm-volume", "transfer", |s, b, _| {
+        transfer::export(s, b, "VmVolume", "vm_volume")
+    }),
+    store(
+        "export-content-library-vm-template",
+        "transfer",
+        |s, b, _| {
+            transfer::export(
+                s,
+                b,
+                "ContentLibraryVmTemplate",
+                "content_library_vm_template",
+            )
+        },
+    ),
+    store("import-vm", "transfer", |s, b, _| transfer::import_vm(s, b)),
+    store("import-vm-volume", "transfer", |s, b, _| {
+        transfer::import_vm_volume(s, b)
+    }),
+    store(
+        "import-content-library-vm-template",
+        "transfer",
+        |s, b, _| transfer::import_content_library_template(s, b),
+    ),
+    store("import-content-library-image", "transfer", |s, b, _| {
+        transfer::import_content_library_image(s, b)
+    }),
+    store(
+        "clone-content-library-vm-template-from-vm",
+        "transfer",
+        |s, b, _| transfer::content_library_template_from_vm(s, b, false),
+    ),
+    store(
+        "convert-content-library-vm-template-from-vm",
+        "transfer",
+        |s, b, _| transfer::content_library_template_from_vm(s, b, true),
+    ),
+    store("connect-cluster", "cluster", |s, b, _| {
+        admin::connect_cluster(s, b)
+    }),
+    store("enable-cluster-pin-in-performance", "cluster", |s, b, _| {
+        admin::pin_in_performance(s, b, true)
+    }),
+    store(
+        "disable-cluster-pin-in-performance",
+        "cluster",
+        |s, b, _| admin::pin_in_performance(s, b, false),
+    ),
+    store(
+        "get-cluster-pin-in-performance-info",
+        "cluster",
+        |s, b, _| admin::pin_in_performance_info(s, b),
+    ),
+    store("operate-host-power", "host", |s, b, _| {
+        admin::operate_host_power(s, b)
+    }),
+    store("switch-gpu-device-sriov", "host", |s, b, _| {
+        let enable = b["data"]["enable"] == true;
+        more::set_on_selected(
+            s,
+            b,
+            "GpuDevice",
+            json!({ "is_nvidia_vfs_enabled": enable }),
+        )
+    }),
+    store("backup-restore-vm-in-place", "backup", |s, b, _| {
+        admin::backup_restore(s, b, false)
+    }),
+    store("backup-rebuild-vm", "backup", |s, b, _| {
+        admin::backup_restore(s, b, true)
+    }),
+    store(
+        "deploy-cloudtower-application",
+        "applications",
+        |s, b, _| admin::deploy_application(s, b),
+    ),
+    store(
+        "upgrade-cloudtower-application",
+        "applications",
+        |s, b, _| admin::upgrade_application(s, b),
+    ),
+    store(
+        "uninstall-cloudtower-application",
+        "applications",
+        |s, b, _| admin::uninstall_applications(s, b),
+    ),
+    store("update-vsphere-esxi-account", "host", |s, b, _| {
+        admin::update_esxi_accounts(s, b)
+    }),
+    store("force-stop-log-collection", "log-collection", |s, b, _| {
+        admin::force_stop_log_collection(s, b)
+    }),
+    store("rollback-consistency-snapshot-group", "iscsi", |s, b, _| {
+        more::rollback_consistency_group(s, b)
+    }),
+    store("move-node-topo", "topology", |s, b, op| {
+        generic::update_each(s, op, "NodeTopo", b)
+    }),
+    store(
+        "batch-create-virtual-private-cloud-floating-ips",
+        "network",
+        |s, b, _| admin::create_floating_ips(s, b),
+    ),
+    store("abort-migrate-vm-across-cluster", "vm", |s, b, _| {
+        admin::abort_tasks(s, b)
+    }),
+    store(
+        "get-backup-plans-without-executions",
+        "backup",
+        |s, b, _| generic::list_without(s, "get-backup-plans", b, &["backup_plan_executions"]),
+    ),
+    store(
+        "get-replication-plans-without-executions",
+        "backup",
+        |s, b, _| {
+            generic::list_without(
+                s,
+                "get-replication-plans",
+                b,
+                &[
+                    "replication_plan_executions",
+                    "replication_target_executions",
+                ],
+            )
+        },
+    ),
+    store("get-export-file-download-links", "transfer", |s, b, _| {
+        transfer::download_links(s, b)
+    }),
+    store("stop-vm-in-cutover-migration", "vm", |s, b, _| {
+        admin::stop_vm_in_cutover(s, b)
+    }),
 ];
 
 fn by_operation() -> &'static HashMap<&'static str, &'static Entry> {
@@ -278,9 +466,72 @@ pub enum Coverage {
     /// operation outside the regular shapes, the create, delete or update its name and
     /// request spell).
     Generic,
-    /// An answer valid for its response schema, reflecting the store where it can.
-    SchemaOnly,
+    /// An answer valid for its response schema, reflecting the store where it can; what that
+    /// does to the store says which kind of exception it is.
+    SchemaOnly(SchemaOnly),
 }
+
+/// Why an operation is answered from its response schema, and what that answer does to the
+/// store: a read or an operation with nothing to change is an exception by design; a
+/// mutation with no effect is a gap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaOnly {
+    /// A read of something the store does not hold (`get-…`).
+    Read,
+    /// A mutation whose effect is a new record per record its `where` selects, pointing at it
+    /// (`generate-from-report-template`: a report task per template).
+    CreatesRelated,
+    /// A mutation whose effect is the update of the one record it answers, with the params
+    /// that name fields of it (`update-alert-notifier`).
+    UpdatesRecord,
+    /// A mutation with nothing to change in any record of the API; why
+    /// ([`NOTHING_TO_CHANGE`]).
+    NothingToChange(&'static str),
+    /// A mutation that changes nothing although it should: a gap.
+    Gap,
+}
+
+/// Operations that change no record of the API, and why: what they do happens outside the
+/// records (a file, a LED, a guest's password, a link the table has no resource for) or they
+/// only read.
+pub(crate) const NOTHING_TO_CHANGE: &[(&str, &str)] = &[
+    (
+        "enter-maintenance-mode-precheck",
+        "a precheck: it answers the id of the check's task and changes nothing",
+    ),
+    (
+        "enter-maintance-mode-precheck-result",
+        "reads the outcome of a precheck",
+    ),
+    (
+        "exit-maintance-mode-precheck-result",
+        "reads the outcome of a precheck",
+    ),
+    (
+        "export-csv",
+        "renders a list as a CSV file; no record keeps it",
+    ),
+    (
+        "parse-ovf",
+        "parses the uploaded OVF descriptor and answers it; nothing is stored",
+    ),
+    (
+        "trigger-disk-blink",
+        "lights a disk's LED; no field records the LED",
+    ),
+    (
+        "disassociate-system-service-from-obs-service",
+        "no record of the table holds a service's link to an observability service",
+    ),
+    (
+        "clear-system-service-alert-notification-config",
+        "no record of the table holds a service's alert notification config",
+    ),
+    (
+        "reset-vm-guest-os-password",
+        "the password lives in the guest, in no record; a task per VM",
+    ),
+];
 
 /// How the mock answers `path` (an operation of the table), and which reactor serves it.
 pub(crate) fn coverage(path: &str) -> (Coverage, &'static str) {
@@ -290,15 +541,36 @@ pub(crate) fn coverage(path: &str) -> (Coverage, &'static str) {
     if metrics::serves(path) {
         return (Coverage::Override, "metrics");
     }
+    let schema_only = (Coverage::SchemaOnly(schema_only_kind(path)), "schema-only");
     let Some(op) = schema().operation(path) else {
-        return (Coverage::SchemaOnly, "schema-only");
+        return schema_only;
     };
     match &op.kind {
         OperationKind::Other if generic::other_shape(path).is_some() => {
             (Coverage::Generic, "generic")
         }
-        OperationKind::Other => (Coverage::SchemaOnly, "schema-only"),
+        OperationKind::Other => schema_only,
         _ => (Coverage::Generic, "generic"),
+    }
+}
+
+/// What the schema-only answer of `path` is: read from its name, [`NOTHING_TO_CHANGE`], and
+/// what [`generic::schema_only_effect`] reads from its types.
+fn schema_only_kind(path: &str) -> SchemaOnly {
+    if let Some((_, why)) = NOTHING_TO_CHANGE.iter().find(|(op, _)| *op == path) {
+        return SchemaOnly::NothingToChange(why);
+    }
+    let read = path.starts_with("get-")
+        || schema()
+            .operation(path)
+            .is_some_and(|op| op.method == cloudtower_schema::Method::Get);
+    if read {
+        return SchemaOnly::Read;
+    }
+    match generic::schema_only_effect(path) {
+        generic::SchemaOnlyEffect::CreatesRelated => SchemaOnly::CreatesRelated,
+        generic::SchemaOnlyEffect::UpdatesNamed => SchemaOnly::UpdatesRecord,
+        generic::SchemaOnlyEffect::Nothing => SchemaOnly::Gap,
     }
 }
 
@@ -317,6 +589,21 @@ mod tests {
                 entry.operation
             );
             assert!(seen.insert(entry.operation), "`{}` twice", entry.operation);
+        }
+    }
+
+    /// An operation with nothing to change is one of the table, served by no reactor.
+    #[test]
+    fn nothing_to_change_names_schema_only_operations_of_the_table() {
+        for (operation, _) in NOTHING_TO_CHANGE {
+            assert!(schema().operation(operation).is_some(), "`{operation}`");
+            assert!(
+                matches!(
+                    coverage(operation).0,
+                    Coverage::SchemaOnly(SchemaOnly::NothingToChange(_))
+                ),
+                "`{operation}` has a reactor: take it out of NOTHING_TO_CHANGE"
+            );
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Reactors for operations whose effect the table's shapes do not say: clones and
 //! conversions of VMs and templates, VM folders, GPUs and PCI NICs, iSCSI LUN clones and
-//! rollbacks, and the global recycle-bin setting.
+//! rollbacks, plans, and the flags of hosts, disks and alerts.
 
 use serde_json::{json, Value};
 
@@ -222,26 +222,17 @@ pub(crate) fn template_from_vm(
                 "vm_nics": nics,
             }),
         );
-        let id = text(&template, "id").to_owned();
-        store.records.insert("VmTemplate", template.clone());
-        let (created, failed) = (id.clone(), id.clone());
         let verb = if convert { "Convert" } else { "Clone" };
         let description = format!("{verb} VM {} to template", text(&source, "name"));
-        answers.push(
-            Task::new(&description, "VmTemplate", &id)
-                .status(AsyncStatus::Creating)
-                .on_success(move |s: &mut Store| {
-                    s.sync_inverse("VmTemplate", &created, &Value::Null);
-                    s.record("VmTemplate", "CREATE", &created, None);
-                    if convert {
-                        s.delete_vm(&vm_id, true);
-                    }
-                })
-                .on_failure(move |s: &mut Store| {
-                    s.records.remove("VmTemplate", &failed);
-                })
-                .answer(store, template),
-        );
+        let then: Option<Effect> =
+            convert.then(|| Box::new(move |s: &mut Store| s.delete_vm(&vm_id, true)) as Effect);
+        answers.push(generic::create_task(
+            store,
+            "VmTemplate",
+            template,
+            &description,
+            then,
+        ));
     }
     Ok(Value::Array(answers))
 }
@@ -496,45 +487,57 @@ pub(crate) fn rollback_from_snapshot(
         );
         answers.push(
             Task::new(&description, resource, &id)
-                .on_success(move |s: &mut Store| {
-                    // The bytes are the snapshot's again: what only the data path sees.
-                    s.update(resource, &restored, |device| {
-                        set_field(device, "unique_size", snapshot["unique_size"].clone())
-                    })
-                })
+                .on_success(move |s: &mut Store| restore(s, resource, &restored, &snapshot))
                 .answer(store, target),
         );
     }
     Ok(Value::Array(answers))
 }
 
-/// `update-global-recycle-bin-setting`: the settings record's `vm_recycle_bin`.
-pub(crate) fn update_global_recycle_bin(
+/// Device `resource`/`id` goes back to `snapshot`: the bytes are the snapshot's again, what
+/// only the data path sees (its `unique_size`).
+fn restore(store: &mut Store, resource: &str, id: &str, snapshot: &Value) {
+    store.update(resource, id, |device| {
+        set_field(device, "unique_size", snapshot["unique_size"].clone())
+    })
+}
+
+/// `rollback-consistency-snapshot-group`: every LUN and namespace of each selected group
+/// goes back to its snapshot in it (as `rollback-iscsi-lun-from-snapshot` does), when the
+/// group's task ends.
+pub(crate) fn rollback_consistency_group(
     store: &mut Store,
     body: &Value,
 ) -> Result<Value, ApiError> {
-    let id = store
-        .records
-        .of("GlobalSettings")
-        .first()
-        .and_then(|s| opt_text(s, "id"))
-        .ok_or_else(|| ApiError::not_found("this tower has no settings record"))?;
-    let bin = json!({"enabled": body["enabled"], "retain": body["retain"]});
-    let mut answer = store
-        .records
-        .find("GlobalSettings", &id)
-        .cloned()
-        .unwrap_or_default();
-    answer["vm_recycle_bin"] = bin.clone();
-    let settings = id.clone();
-    Ok(
-        Task::new("Update recycle bin setting", "GlobalSettings", &id)
-            .on_success(move |s: &mut Store| {
-                s.update("GlobalSettings", &settings, |record| {
-                    set_field(record, "vm_recycle_bin", bin)
-                })
-            })
-            .answer(store, answer),
+    task_per_selected(
+        store,
+        &body["where"],
+        "ConsistencyGroupSnapshot",
+        "consistency group snapshot",
+        |store, group| {
+            let mut restores: Vec<(&'static str, String, Value)> = Vec::new();
+            for (device, held) in [
+                (&LUN, "Iscsi_lun_snapshots"),
+                (&NAMESPACE, "nvmf_namespace_snapshots"),
+            ] {
+                for nested in items(group, held) {
+                    let Some(snapshot) = store.records.find(device.snapshot, text(nested, "id"))
+                    else {
+                        continue;
+                    };
+                    if let Some(target) = opt_text(&snapshot[device.snapshot_of], "id") {
+                        restores.push((device.resource, target, snapshot.clone()));
+                    }
+                }
+            }
+            let effect: Effect = Box::new(move |s: &mut Store| {
+                for (resource, id, snapshot) in &restores {
+                    restore(s, resource, id, snapshot);
+                }
+            });
+            let description = format!("Roll back consistency group to {}", text(group, "name"));
+            (description, effect)
+        },
     )
 }
 
@@ -650,19 +653,14 @@ pub(crate) fn remove_vm_pci_nic(store: &mut Store, body: &Value) -> Result<Value
 /// A task per record of `resource` that `where` selects (none: refused, naming `what`),
 /// each answered with its record as it is now; `plan(record)` gives the task's description
 /// and what its success does.
-fn task_per_selected(
+pub(crate) fn task_per_selected(
     store: &mut Store,
     filter: &Value,
     resource: &'static str,
     what: &str,
     mut plan: impl FnMut(&Store, &Value) -> (String, Effect),
 ) -> Result<Value, ApiError> {
-    let ids = generic::selected_ids(store, resource, filter)?;
-    if ids.is_empty() {
-        return Err(ApiError::nothing_selected(format!(
-            "no {what} matches `where`"
-        )));
-    }
+    let ids = generic::selected_some(store, resource, filter, what)?;
     let mut answers = Vec::new();
     for id in ids {
         let Some(record) = store.records.find(resource, &id).cloned() else {

@@ -1,6 +1,8 @@
-//! Chunked ELF image uploads (`upload-elf-image`, multipart: the HTTP layer reads the form and
-//! hands its fields here) and `cancel-upload-task`. An upload whose bytes all arrived becomes
-//! an ELF image one task duration later (a timer of the task engine).
+//! Chunked uploads (`upload-elf-image`, `upload-content-library-image`, `upload-svt-image`,
+//! `upload-cloudtower-application-package`, `upload-elf-file`; multipart: the HTTP layer reads
+//! the form and hands its fields here) and `cancel-upload-task`. An upload whose bytes all
+//! arrived becomes what its operation uploads ([`UPLOADS`]) one task duration later (a timer
+//! of the task engine).
 
 use serde_json::{json, Value};
 
@@ -8,8 +10,60 @@ use super::generic;
 use crate::json::{now_rfc3339, scale, text};
 use crate::state::{ApiError, Store, UploadMeta};
 
-/// One request of `upload-elf-image`: the form's text fields and the file part's length.
+/// A multipart upload operation: the `UploadTask.resource_type` it shows, the resource an
+/// upload of it becomes (none: the upload itself is the result, as `upload-elf-file`'s
+/// files for `import-vm` are), and whether it answers a list.
+pub(crate) struct Upload {
+    pub operation: &'static str,
+    resource_type: &'static str,
+    creates: Option<&'static str>,
+    list: bool,
+}
+
+/// Every upload operation the mock serves (the HTTP layer routes each to [`upload_chunk`]).
+pub(crate) const UPLOADS: &[Upload] = &[
+    Upload {
+        operation: "upload-elf-image",
+        resource_type: "ELF_IMAGE",
+        creates: Some("ElfImage"),
+        list: true,
+    },
+    Upload {
+        operation: "upload-content-library-image",
+        resource_type: "CONTENT_LIBRARY_IMAGE",
+        creates: Some("ContentLibraryImage"),
+        list: true,
+    },
+    Upload {
+        operation: "upload-svt-image",
+        resource_type: "SVT_IMAGE",
+        creates: Some("SvtImage"),
+        list: true,
+    },
+    Upload {
+        operation: "upload-cloudtower-application-package",
+        resource_type: "CLOUDTOWER_APPLICATION_PACKAGE",
+        creates: Some("CloudTowerApplicationPackage"),
+        list: true,
+    },
+    Upload {
+        operation: "upload-elf-file",
+        resource_type: "VM_VOLUME_QCOW2",
+        creates: None,
+        list: false,
+    },
+];
+
+/// The upload operation `operation`, if it is one.
+pub(crate) fn upload_of(operation: &str) -> Option<&'static Upload> {
+    UPLOADS.iter().find(|u| u.operation == operation)
+}
+
+/// One request of an upload: the form's text fields and the file part's length.
 pub(crate) struct Chunk {
+    pub kind: &'static Upload,
+    /// The form's other text fields (`clusters`, `version`).
+    pub form: Value,
     pub upload_task_id: Option<String>,
     pub file_len: i64,
     pub name: Option<String>,
@@ -20,7 +74,7 @@ pub(crate) struct Chunk {
     pub description: Option<String>,
 }
 
-/// Takes one chunk of an ELF image upload; answers `[UploadTask]`.
+/// Takes one chunk of an upload; answers its `UploadTask` (in a list, for most).
 pub(crate) fn upload_chunk(store: &mut Store, chunk: Chunk) -> Result<Value, ApiError> {
     let size = match &chunk.size {
         Some(s) => Some(
@@ -80,8 +134,16 @@ pub(crate) fn upload_chunk(store: &mut Store, chunk: Chunk) -> Result<Value, Api
             .tasks
             .schedule(after, Box::new(move |s: &mut Store| finish(s, &upload)));
     }
-    let answer = store.records.find("UploadTask", &id).cloned();
-    Ok(json!([answer]))
+    let answer = store
+        .records
+        .find("UploadTask", &id)
+        .cloned()
+        .unwrap_or_default();
+    Ok(if chunk.kind.list {
+        json!([answer])
+    } else {
+        answer
+    })
 }
 
 fn start_upload(store: &mut Store, chunk: &Chunk, size: Option<i64>) -> Result<String, ApiError> {
@@ -108,7 +170,7 @@ fn start_upload(store: &mut Store, chunk: &Chunk, size: Option<i64>) -> Result<S
             "size": size,
             "current_chunk": 0,
             "status": "INITIALIZING",
-            "resource_type": "ELF_IMAGE",
+            "resource_type": resource_type(chunk.kind, &name),
             "started_at": now_rfc3339(),
             "updatedAt": now_rfc3339(),
             "args": {"name": name, "cluster_id": chunk.cluster_id, "size": size},
@@ -118,6 +180,8 @@ fn start_upload(store: &mut Store, chunk: &Chunk, size: Option<i64>) -> Result<S
     let forgotten = store.uploads.insert(
         id.clone(),
         UploadMeta {
+            kind: chunk.kind,
+            form: chunk.form.clone(),
             received: 0,
             chunks: 0,
             complete: false,
@@ -135,7 +199,42 @@ fn start_upload(store: &mut Store, chunk: &Chunk, size: Option<i64>) -> Result<S
     Ok(id)
 }
 
-/// The upload `id` has all its bytes: its ELF image exists, the upload task SUCCESSED.
+/// What an upload shows as its resource type: its operation's, and for `upload-elf-file` the
+/// kind of disk file its name says (`.ovf`, `.vmdk`, `.raw`, else QCOW2).
+fn resource_type(kind: &Upload, name: &str) -> &'static str {
+    if kind.creates.is_some() {
+        return kind.resource_type;
+    }
+    let name = name.to_ascii_lowercase();
+    [
+        (".ovf", "OVF"),
+        (".vmdk", "VM_VOLUME_VMDK"),
+        (".raw", "VM_VOLUME_RAW"),
+    ]
+    .into_iter()
+    .find(|(ext, _)| name.ends_with(ext))
+    .map_or(kind.resource_type, |(_, t)| t)
+}
+
+/// The clusters an upload's `clusters` form field names: a `ClusterWhereInput` as JSON, else
+/// ids separated by commas.
+fn clusters_of(store: &Store, held_by: &str, field: &str) -> Vec<Value> {
+    let ids = match serde_json::from_str::<Value>(field) {
+        Ok(filter @ Value::Object(_)) => {
+            generic::selected_ids(store, "Cluster", &filter).unwrap_or_default()
+        }
+        _ => field
+            .split(',')
+            .map(|id| id.trim().trim_matches('"').to_owned())
+            .collect(),
+    };
+    ids.iter()
+        .filter_map(|id| generic::nested(store, held_by, "clusters", "Cluster", id).ok())
+        .collect()
+}
+
+/// The upload `id` has all its bytes: what it uploads exists (an ELF image, a content-library
+/// image, …), the upload task SUCCESSED and names it in its `args`.
 fn finish(store: &mut Store, id: &str) {
     // Gone (cancelled meanwhile): nothing to finish.
     let Some(meta) = store.uploads.remove(id) else {
@@ -148,31 +247,51 @@ fn finish(store: &mut Store, id: &str) {
     {
         return;
     }
-    let cluster = meta
-        .cluster_id
-        .as_deref()
-        .and_then(|c| store.cluster(c).ok());
-    let mut image = store.new_record("ElfImage");
-    let local_id = store.uuid();
-    crate::json::merge(
-        &mut image,
-        json!({
+    let created = meta.kind.creates.map(|resource| {
+        let cluster = meta
+            .cluster_id
+            .as_deref()
+            .and_then(|c| store.cluster(c).ok());
+        let clusters = clusters_of(store, resource, text(&meta.form, "clusters"));
+        let local_id = store.uuid();
+        let version = meta.form["version"]
+            .as_str()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(1);
+        let fields: serde_json::Map<String, Value> = json!({
             "local_id": local_id,
             "name": meta.name,
             "description": meta.description,
             "size": meta.received,
             "path": format!("/usr/share/smartx/images/{local_id}"),
             "cluster": cluster,
+            "clusters": clusters,
+            "version": version,
             "local_created_at": now_rfc3339(),
-        }),
-    );
-    let image_id = store.create("ElfImage", image);
+            "createdAt": now_rfc3339(),
+        })
+        .as_object()
+        .into_iter()
+        .flatten()
+        // What this resource has of them, of its type (a package has no cluster).
+        .filter(|(key, value)| {
+            crate::table::field_type(resource, key)
+                .is_some_and(|ty| crate::table::schema().check(value, ty).is_ok())
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+        let record = generic::new_record_with(store, resource, Value::Object(fields));
+        let made = store.create(resource, record);
+        (crate::table::kebab(resource).replace('-', "_"), made)
+    });
     store.update("UploadTask", id, |task| {
         task.insert("status".into(), "SUCCESSED".into());
         task.insert("finished_at".into(), now_rfc3339().into());
         task.insert("updatedAt".into(), now_rfc3339().into());
-        if let Some(args) = task.get_mut("args").and_then(Value::as_object_mut) {
-            args.insert("elf_image_id".into(), json!(image_id));
+        if let (Some(args), Some((resource, made))) =
+            (task.get_mut("args").and_then(Value::as_object_mut), created)
+        {
+            args.insert(format!("{resource}_id"), json!(made));
         }
     });
 }

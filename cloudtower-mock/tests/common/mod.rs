@@ -8,6 +8,18 @@ use std::time::Duration;
 use cloudtower_mock::{MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
 use serde_json::{json, Value};
 
+/// The `id` of a record (panics without one).
+pub fn id_of(record: &Value) -> String {
+    record["id"].as_str().expect("an id").to_owned()
+}
+
+/// The first record `list` answers for `filter` (`null` when none).
+pub async fn first(session: &Session, list: &str, filter: Value) -> Value {
+    let (status, found) = session.call(list, &json!({ "where": filter })).await;
+    assert_eq!(status, 200, "{list}: {found}");
+    found[0].clone()
+}
+
 pub struct Session {
     pub http: reqwest::Client,
     pub url: String,
