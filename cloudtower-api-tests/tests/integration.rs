@@ -11,6 +11,7 @@ mod auth;
 mod client_options;
 mod codec_limits;
 mod dynamic;
+mod dynamic_type;
 mod hardening;
 mod helpers;
 mod hostile;

@@ -7,13 +7,13 @@ use std::time::Duration;
 use cloudtower_api::client::MultipartField;
 use cloudtower_api::models::Task;
 use cloudtower_api::WaitProgress;
-use cloudtower_schema::{OperationSchema, Ty};
+use cloudtower_schema::{OperationSchema, ResourceSchema, Ty};
 use futures_util::TryStreamExt;
 use serde_json::Value;
 
 use crate::body::check;
 use crate::context::Context;
-use crate::dynamic::{self, DynItem, DynList};
+use crate::dynamic::{self, DynItem, DynList, DynResource};
 use crate::failure::{Failure, Result};
 use crate::output::{id_of, Format};
 use crate::references;
@@ -217,6 +217,7 @@ pub async fn wait(context: &mut Context, ids: &[String]) -> Result<()> {
 /// formats once the list is complete (one table, one JSON document).
 pub async fn print_all(
     context: &mut Context,
+    resource: &'static ResourceSchema,
     list: DynList,
     page_size: i32,
     item: Option<&str>,
@@ -225,7 +226,8 @@ pub async fn print_all(
     let client = context.client().await?;
     let format = context.format_or(default);
     let streaming = matches!(format, Format::Id | Format::JsonPath(_));
-    let mut pages = std::pin::pin!(client.paginate(list).page_size(page_size).pages());
+    let pages = client.paginate_with(&DynResource::new(resource), list);
+    let mut pages = std::pin::pin!(pages.page_size(page_size).pages());
     let mut all = Vec::new();
     while let Some(page) = pages
         .try_next()

@@ -1,10 +1,8 @@
 //! The SDK's generic workflows (pagination, counting, re-reading by id, resolving a name)
-//! over resources known only from the table: list requests and items as JSON.
-//!
-//! Those traits describe a resource with associated functions, not methods: [`resolve`] and
-//! [`reread`] record the resource they work on for them, one workflow at a time.
-
-use std::sync::RwLock;
+//! over resources known only from the table: list requests and items as JSON, and the
+//! resource they are of as the workflow traits' `DynamicType`, [`DynResource`], given to the
+//! client's `*_with` methods (`Client::resolve_with`, `paginate_with`, …). Each workflow
+//! carries its own resource: workflows on different resources run at once.
 
 use cloudtower_api::codec::{Decode, DecodeError, Decoder};
 use cloudtower_api::pagination::{CountRequest, ListRequest};
@@ -15,12 +13,6 @@ use serde_json::{json, Map, Value};
 
 use crate::schema::field;
 
-static TARGET: RwLock<Option<&'static Target>> = RwLock::new(None);
-
-/// Held from [`target`] to the end of the workflow that reads it, where calls run at once
-/// (the MCP server): one resource's workflow never reads another's target.
-static WORKFLOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// The one resource of `resource` whose id, local id or exact name is `key`
 /// (the SDK's `Client::resolve`).
 pub async fn resolve(
@@ -28,9 +20,7 @@ pub async fn resolve(
     resource: &'static ResourceSchema,
     key: &str,
 ) -> Result<DynItem, Error> {
-    let _workflow = WORKFLOW.lock().await;
-    target(resource);
-    client.resolve::<DynItem>(key).await
+    client.resolve_with(&DynResource::new(resource), key).await
 }
 
 /// The resources `items` of `resource` as they are now (the SDK's `Client::reread`).
@@ -39,63 +29,60 @@ pub async fn reread(
     resource: &'static ResourceSchema,
     items: &[DynItem],
 ) -> Result<Vec<DynItem>, Error> {
-    let _workflow = WORKFLOW.lock().await;
-    target(resource);
-    client.reread(items).await
+    client.reread_with(&DynResource::new(resource), items).await
 }
 
-/// The resource the workflows of this run work on, and the filter keys it has.
-struct Target {
-    resource: &'static ResourceSchema,
+/// A resource of the table as the SDK's workflows need it: the `DynamicType` of [`DynList`]
+/// and [`DynItem`].
+#[derive(Clone, Copy, Debug)]
+pub struct DynResource {
+    schema: &'static ResourceSchema,
+    /// The keys its filter has, in the order they win.
     keys: &'static [ResolveKey],
 }
 
-/// Records the resource the next workflow works on (under [`WORKFLOW`]).
-fn target(resource: &'static ResourceSchema) {
-    let mut slot = TARGET.write().unwrap_or_else(|e| e.into_inner());
-    if slot.is_some_and(|current| std::ptr::eq(current.resource, resource)) {
-        return;
+impl DynResource {
+    /// The resource `schema` of the table, with the keys its filter has.
+    pub fn new(schema: &'static ResourceSchema) -> DynResource {
+        let has = |key: ResolveKey| usize::from(field(&schema.filter, key.as_str()).is_some());
+        let set = has(ResolveKey::Id) | has(ResolveKey::LocalId) << 1 | has(ResolveKey::Name) << 2;
+        DynResource {
+            schema,
+            keys: KEY_SETS[set],
+        }
     }
-    let keys: Vec<ResolveKey> = [ResolveKey::Id, ResolveKey::LocalId, ResolveKey::Name]
-        .into_iter()
-        .filter(|key| field(&resource.filter, key.as_str()).is_some())
-        .collect();
-    // One per resource a run switches to: leaked, so that the traits' functions can hand
-    // out `'static` keys.
-    let target = Box::leak(Box::new(Target {
-        resource,
-        keys: keys.leak(),
-    }));
-    *slot = Some(target);
 }
 
-fn current() -> &'static Target {
-    TARGET
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .expect("dynamic::target is called before the resource workflows")
-}
+/// Each ordered set of the resolve keys, by bits (`id` 1, `local_id` 2, `name` 4): a
+/// resource's keys are `'static` (its errors name them) without being leaked.
+const KEY_SETS: [&[ResolveKey]; 8] = {
+    use ResolveKey::{Id, LocalId, Name};
+    [
+        &[],
+        &[Id],
+        &[LocalId],
+        &[Id, LocalId],
+        &[Name],
+        &[Id, Name],
+        &[LocalId, Name],
+        &[Id, LocalId, Name],
+    ]
+};
 
-/// A list operation's request as JSON.
+/// A list operation's request body as JSON; which operation is its [`DynResource`]'s.
 #[derive(Clone, Debug)]
 pub struct DynList {
-    pub operation: &'static str,
-    pub connection: Option<&'static str>,
     pub body: Map<String, Value>,
 }
 
 impl DynList {
-    /// The resource's list request with `where`.
-    pub fn new(resource: &'static ResourceSchema, filter: Option<Value>) -> DynList {
+    /// A list request with `where`.
+    pub fn new(filter: Option<Value>) -> DynList {
         let mut body = Map::new();
         if let Some(filter) = filter {
             body.insert("where".into(), filter);
         }
-        DynList {
-            operation: &resource.list,
-            connection: resource.connection.as_deref(),
-            body,
-        }
+        DynList { body }
     }
 }
 
@@ -117,6 +104,7 @@ impl Decode for DynItem {
 
 impl ListRequest for DynList {
     type Item = DynItem;
+    type DynamicType = DynResource;
 
     fn set_page(&mut self, first: i32, after: Option<String>) {
         for key in ["first", "after", "before", "last", "skip"] {
@@ -132,19 +120,27 @@ impl ListRequest for DynList {
         item.id()
     }
 
-    fn request(&self) -> ApiRequest {
-        crate::schema::operation_info(self.operation).json(&Value::Object(self.body.clone()))
+    fn request(&self, resource: &DynResource) -> ApiRequest {
+        crate::schema::operation_info(&resource.schema.list).json(&Value::Object(self.body.clone()))
+    }
+
+    fn method(resource: &DynResource) -> &'static str {
+        &resource.schema.list
     }
 }
 
 impl CountRequest for DynList {
-    fn count_request(&self) -> ApiRequest {
+    fn count_request(&self, resource: &DynResource) -> ApiRequest {
         let mut body = Map::new();
         if let Some(filter) = self.body.get("where") {
             body.insert("where".into(), filter.clone());
         }
         // A resource without a connection operation has no counting verb.
-        let operation = self.connection.unwrap_or(self.operation);
+        let operation = resource
+            .schema
+            .connection
+            .as_ref()
+            .unwrap_or(&resource.schema.list);
         crate::schema::operation_info(operation).json(&Value::Object(body))
     }
 
@@ -154,41 +150,67 @@ impl CountRequest for DynList {
 }
 
 impl RereadById for DynItem {
+    type DynamicType = DynResource;
     type Request = DynList;
 
-    fn request_for_ids(ids: Vec<String>) -> DynList {
-        DynList::new(current().resource, Some(json!({ "id_in": ids })))
+    fn request_for_ids(_: &DynResource, ids: Vec<String>) -> DynList {
+        DynList::new(Some(json!({ "id_in": ids })))
     }
 }
 
 impl Resolve for DynItem {
-    fn resource() -> &'static str {
-        &current().resource.name
+    fn resource(resource: &DynResource) -> &'static str {
+        &resource.schema.name
     }
 
-    fn keys() -> &'static [ResolveKey] {
-        current().keys
+    fn keys(resource: &DynResource) -> &'static [ResolveKey] {
+        resource.keys
     }
 
-    fn request_by(key: ResolveKey, value: &str) -> Option<DynList> {
-        current()
+    fn request_by(resource: &DynResource, key: ResolveKey, value: &str) -> Option<DynList> {
+        resource
             .keys
             .contains(&key)
-            .then(|| DynList::new(current().resource, Some(json!({ key.as_str(): value }))))
+            .then(|| DynList::new(Some(json!({ key.as_str(): value }))))
     }
 
-    fn request_by_any(value: &str) -> Option<DynList> {
-        let target = current();
-        field(&target.resource.filter, "OR")?;
-        let any: Vec<Value> = target
+    fn request_by_any(resource: &DynResource, value: &str) -> Option<DynList> {
+        field(&resource.schema.filter, "OR")?;
+        let any: Vec<Value> = resource
             .keys
             .iter()
             .map(|key| json!({ key.as_str(): value }))
             .collect();
-        Some(DynList::new(target.resource, Some(json!({ "OR": any }))))
+        Some(DynList::new(Some(json!({ "OR": any }))))
     }
 
     fn key_of(&self, key: ResolveKey) -> Option<&str> {
         self.0.get(key.as_str()).and_then(Value::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::api;
+
+    /// Each resource's keys are those its filter has, in the order they win (the table of
+    /// key sets read by bits).
+    #[test]
+    fn a_resource_resolves_by_the_keys_its_filter_has() {
+        let mut seen = std::collections::BTreeSet::new();
+        for schema in &api().resources {
+            let keys = DynResource::new(schema).keys;
+            let filtered: Vec<ResolveKey> = [ResolveKey::Id, ResolveKey::LocalId, ResolveKey::Name]
+                .into_iter()
+                .filter(|key| field(&schema.filter, key.as_str()).is_some())
+                .collect();
+            assert_eq!(keys, filtered, "{}", schema.name);
+            seen.insert(keys.len());
+        }
+        assert!(seen.len() >= 3, "resources with 1, 2 and 3 keys: {seen:?}");
+        let vm = DynResource::new(api().resource("Vm").unwrap());
+        use ResolveKey::{Id, LocalId, Name};
+        assert_eq!(vm.keys, [Id, LocalId, Name]);
     }
 }

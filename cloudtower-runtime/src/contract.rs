@@ -141,8 +141,9 @@ pub enum TaskState {
     Paused,
 }
 
-/// An item of `get-tasks`: what a task wait reads of it.
-pub trait TaskModel: RereadById + Decode + Clone + fmt::Debug + Sync {
+/// An item of `get-tasks`: what a task wait reads of it. A task type is known when the code
+/// is built (its [`DynamicType`](RereadById::DynamicType) is `()` in generated code).
+pub trait TaskModel: RereadById<DynamicType: Default> + Decode + Clone + fmt::Debug + Sync {
     fn id(&self) -> &str;
     fn state(&self) -> TaskState;
     /// The status as sent (`EXECUTING`, `SUCCESSED`, …).

@@ -33,7 +33,7 @@ use crate::{Client, Error};
 /// the list item types (re-read by id) that have that field.
 pub trait AsyncStatus: RereadById + Decode + Clone {
     /// The resource type, for errors (`Vm`).
-    fn resource() -> &'static str;
+    fn resource(dyn_type: &Self::DynamicType) -> &'static str;
     /// The `entityAsyncStatus` as sent (`UPDATING`, …), or `None` when it is null or absent:
     /// no task is changing the resource.
     fn entity_async_status(&self) -> Option<&str>;
@@ -59,6 +59,21 @@ impl Client {
         &self,
         ids: &[String],
         options: &WaitOptions,
+    ) -> Result<Vec<T>, Error>
+    where
+        T::DynamicType: Default,
+    {
+        self.wait_until_idle_with(&T::DynamicType::default(), ids, options)
+            .await
+    }
+
+    /// [`wait_until_idle`](Self::wait_until_idle) for resources known only at run time:
+    /// `dyn_type` says which resource they are.
+    pub async fn wait_until_idle_with<T: AsyncStatus>(
+        &self,
+        dyn_type: &T::DynamicType,
+        ids: &[String],
+        options: &WaitOptions,
     ) -> Result<Vec<T>, Error> {
         let deadline = crate::time::deadline_after(Instant::now(), options.timeout);
         let mut delay = options.interval;
@@ -72,7 +87,7 @@ impl Client {
         let mut idle: HashMap<&str, T> = HashMap::with_capacity(busy.len());
         let still_busy = |busy: &[(&str, Option<String>)]| -> Error {
             WorkflowError::StillBusy {
-                resource: T::resource(),
+                resource: T::resource(dyn_type),
                 timeout: options.timeout,
                 busy: busy
                     .iter()
@@ -86,7 +101,7 @@ impl Client {
         };
         while !busy.is_empty() {
             let pending: Vec<&str> = busy.iter().map(|(id, _)| *id).collect();
-            let read = tokio::time::timeout_at(deadline, self.reread_ids::<T>(&pending));
+            let read = tokio::time::timeout_at(deadline, self.reread_ids::<T>(dyn_type, &pending));
             match read.await {
                 Err(_) => return Err(still_busy(&busy)),
                 Ok(Ok(mut current)) => {
@@ -94,7 +109,7 @@ impl Client {
                     for (id, _) in busy {
                         let Some(resource) = current.remove(id) else {
                             return Err(WorkflowError::NotFound {
-                                resource: T::resource(),
+                                resource: T::resource(dyn_type),
                                 key: id.to_owned(),
                                 searched: &[ResolveKey::Id],
                             }

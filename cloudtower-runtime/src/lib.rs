@@ -22,6 +22,13 @@
 //! | [`AsyncStatus`] | the re-read item types with an `entityAsyncStatus` | [`Client::wait_until_idle`] |
 //! | [`TaskClient`] | the generated client | [`WaitForTasks::wait`] on any mutation's answer |
 //!
+//! The workflow traits ([`ListRequest`], [`CountRequest`], [`RereadById`], [`Resolve`],
+//! [`AsyncStatus`]) have a `DynamicType`, given to the functions that name the resource or
+//! build its request: `()` for generated types, whose type says it all, and a value for a
+//! resource known only at run time (the command line's, read from the API table), given to
+//! the client's `*_with` methods ([`Client::resolve_with`], [`Client::reread_with`],
+//! [`Client::paginate_with`], [`Client::count_with`], [`Client::wait_until_idle_with`]).
+//!
 //! Every request the generated methods send is an [`ApiRequest`] that says whether the
 //! operation is a read ([`ApiRequest::is_read`]: only reads are retried) and whether it is
 //! sent without credentials. The generated code reaches this crate only through one table of

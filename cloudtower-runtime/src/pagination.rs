@@ -46,16 +46,25 @@ use crate::{Client, Error};
 
 /// A `get-*` request body that pages with `first` + `after` (an item id), over items that
 /// have an `id`. Generated for every such operation of the API.
+///
+/// What the type does not say is its [`DynamicType`](Self::DynamicType), given to the
+/// functions that name the operation or build its request: `()` for a generated body, whose
+/// type is its operation; a description of the resource for a request known only at run
+/// time (a JSON body, as the CLI builds from the API table), through the `*_with` methods
+/// ([`Client::paginate_with`], [`Client::count_with`]).
 pub trait ListRequest: Clone + Send + Sync + 'static {
     type Item: Decode + Send + 'static;
+    /// What is known of the request only at run time (`()` when its type says it all).
+    type DynamicType: Clone + Send + Sync + 'static;
     /// Asks for `first` items after the one with id `after`; clears the other paging fields.
     fn set_page(&mut self, first: i32, after: Option<String>);
     /// The id of `item`, the cursor for the next page.
     fn cursor(item: &Self::Item) -> &str;
     /// The list operation's request with this body.
-    fn request(&self) -> ApiRequest;
+    fn request(&self, dyn_type: &Self::DynamicType) -> ApiRequest;
     /// The client method that sends the request (`get_vms`), for errors.
-    fn method() -> &'static str {
+    fn method(dyn_type: &Self::DynamicType) -> &'static str {
+        let _ = dyn_type;
         "paginate"
     }
 }
@@ -64,7 +73,7 @@ pub trait ListRequest: Clone + Send + Sync + 'static {
 /// (`GetVms` → `GetVmsConnection`). Generated for every such pair of the API.
 pub trait CountRequest: ListRequest {
     /// The count request for this request's `where` (its paging and order play no part).
-    fn count_request(&self) -> ApiRequest;
+    fn count_request(&self, dyn_type: &Self::DynamicType) -> ApiRequest;
     /// The count in the connection operation's answer (generated as
     /// [`ApiResponse::count_at`] with the path the spec gives it).
     fn count(response: ApiResponse) -> Result<u64, Error>;
@@ -72,34 +81,67 @@ pub trait CountRequest: ListRequest {
 
 /// A resource that a list operation can read again by id (`where: {id_in: [...]}`).
 /// Implemented for the item of one list operation per resource type.
+///
+/// Its [`DynamicType`](Self::DynamicType) is its list request's: `()` for a generated item;
+/// for an item known only at run time, which resource it is ([`Client::reread_with`],
+/// [`Client::resolve_with`]).
 pub trait RereadById: Sized + Send + 'static {
-    type Request: ListRequest<Item = Self>;
+    /// What is known of the resource only at run time (`()` when its type says it all).
+    type DynamicType: Clone + Send + Sync + 'static;
+    type Request: ListRequest<Item = Self, DynamicType = Self::DynamicType>;
     /// A request for exactly the resources with these ids.
-    fn request_for_ids(ids: Vec<String>) -> Self::Request;
+    fn request_for_ids(dyn_type: &Self::DynamicType, ids: Vec<String>) -> Self::Request;
 }
 
 /// The pages of a list request; see [`Client::paginate`].
 #[derive(Clone, Debug)]
 #[must_use = "a paginator does nothing until its stream is polled"]
-pub struct Paginator<R> {
+pub struct Paginator<R: ListRequest> {
     client: Client,
+    dyn_type: R::DynamicType,
     request: R,
     page_size: i32,
 }
 
 impl Client {
     /// Pages through a list operation, keeping the request's `where` and `orderBy`.
-    pub fn paginate<R: ListRequest>(&self, request: R) -> Paginator<R> {
+    pub fn paginate<R: ListRequest>(&self, request: R) -> Paginator<R>
+    where
+        R::DynamicType: Default,
+    {
+        self.paginate_with(&R::DynamicType::default(), request)
+    }
+
+    /// [`paginate`](Self::paginate) for a list request known only at run time: `dyn_type`
+    /// says which operation it is.
+    pub fn paginate_with<R: ListRequest>(
+        &self,
+        dyn_type: &R::DynamicType,
+        request: R,
+    ) -> Paginator<R> {
         Paginator {
             client: self.clone(),
+            dyn_type: dyn_type.clone(),
             request,
             page_size: 100,
         }
     }
 
     /// How many items the request's `where` matches, in one `*-connection` request.
-    pub async fn count<R: CountRequest>(&self, request: &R) -> Result<u64, Error> {
-        R::count(self.execute(request.count_request()).await?)
+    pub async fn count<R: CountRequest>(&self, request: &R) -> Result<u64, Error>
+    where
+        R::DynamicType: Default,
+    {
+        self.count_with(&R::DynamicType::default(), request).await
+    }
+
+    /// [`count`](Self::count) for a list request known only at run time.
+    pub async fn count_with<R: CountRequest>(
+        &self,
+        dyn_type: &R::DynamicType,
+        request: &R,
+    ) -> Result<u64, Error> {
+        R::count(self.execute(request.count_request(dyn_type)).await?)
     }
 
     /// Reads `resources` again by id and returns their current state in the same order, one
@@ -111,6 +153,20 @@ impl Client {
     /// search for those ids.
     pub async fn reread<T: RereadById + Decode + Clone>(
         &self,
+        resources: &[T],
+    ) -> Result<Vec<T>, Error>
+    where
+        T::DynamicType: Default,
+    {
+        self.reread_with(&T::DynamicType::default(), resources)
+            .await
+    }
+
+    /// [`reread`](Self::reread) for resources known only at run time: `dyn_type` says which
+    /// resource they are.
+    pub async fn reread_with<T: RereadById + Decode + Clone>(
+        &self,
+        dyn_type: &T::DynamicType,
         resources: &[T],
     ) -> Result<Vec<T>, Error> {
         let ids: Vec<&str> = resources
@@ -124,7 +180,7 @@ impl Client {
                 unique.push(id);
             }
         }
-        let mut current: HashMap<String, T> = self.reread_ids(&unique).await?;
+        let mut current: HashMap<String, T> = self.reread_ids(dyn_type, &unique).await?;
         // The last copy of each resource is moved out, earlier ones (a resource given twice)
         // cloned.
         let mut left: HashMap<&str, usize> = HashMap::with_capacity(unique.len());
@@ -149,6 +205,7 @@ impl Client {
     /// longer exist are left out. The requests of [`reread`](Self::reread).
     pub(crate) async fn reread_ids<T: RereadById + Decode>(
         &self,
+        dyn_type: &T::DynamicType,
         unique: &[&str],
     ) -> Result<HashMap<String, T>, Error> {
         let mut current: HashMap<String, T> = HashMap::with_capacity(unique.len());
@@ -158,9 +215,9 @@ impl Client {
             let mut missing: Vec<&str> = chunk.to_vec();
             while !missing.is_empty() {
                 let mut request =
-                    T::request_for_ids(missing.iter().map(|id| id.to_string()).collect());
+                    T::request_for_ids(dyn_type, missing.iter().map(|id| id.to_string()).collect());
                 request.set_page(missing.len() as i32, None);
-                let items: Vec<T> = self.execute(request.request()).await?.decode()?;
+                let items: Vec<T> = self.execute(request.request(dyn_type)).await?.decode()?;
                 let before = missing.len();
                 for item in items {
                     let id = <T::Request as ListRequest>::cursor(&item);
@@ -210,7 +267,11 @@ impl SeenItems {
     /// come back legitimately when the list's order moves it while it is paged (a VM renamed
     /// under `orderBy: name`). A page of nothing but such items does not advance: the server
     /// ignores `after`, or its cursor cycles, and the list would never end.
-    fn keep_new<R: ListRequest>(&mut self, page: &mut Vec<R::Item>) -> Result<(), Error> {
+    fn keep_new<R: ListRequest>(
+        &mut self,
+        dyn_type: &R::DynamicType,
+        page: &mut Vec<R::Item>,
+    ) -> Result<(), Error> {
         let first = match page.first() {
             Some(item) => R::cursor(item).to_owned(),
             None => return Ok(()),
@@ -219,7 +280,7 @@ impl SeenItems {
         page.retain(|item| self.hashes.insert(self.hasher.hash_one(R::cursor(item))));
         if page.is_empty() {
             return Err(Error::protocol(
-                R::method(),
+                R::method(dyn_type),
                 format!(
                     "a page of {received} items (from {first:?}) holds only items already \
                      listed, after {} items: the pages do not advance (the server ignores \
@@ -253,6 +314,7 @@ impl<R: ListRequest> Paginator<R> {
     pub fn pages(self) -> impl Stream<Item = Result<Vec<R::Item>, Error>> + Send {
         let Paginator {
             client,
+            dyn_type,
             request,
             page_size,
         } = self;
@@ -262,16 +324,18 @@ impl<R: ListRequest> Paginator<R> {
             seen: SeenItems::new(),
         };
         stream::try_unfold(start, move |mut state: PageState| {
-            let (client, mut request) = (client.clone(), request.clone());
+            let (client, dyn_type, mut request) =
+                (client.clone(), dyn_type.clone(), request.clone());
             async move {
                 let Some(after) = state.after.take() else {
                     return Ok(None);
                 };
                 request.set_page(page_size, after);
-                let mut page: Vec<R::Item> = client.execute(request.request()).await?.decode()?;
+                let mut page: Vec<R::Item> =
+                    client.execute(request.request(&dyn_type)).await?.decode()?;
                 let received = page.len();
                 let last = page.last().map(|item| R::cursor(item).to_owned());
-                state.seen.keep_new::<R>(&mut page)?;
+                state.seen.keep_new::<R>(&dyn_type, &mut page)?;
                 // A page shorter than one before it is the last: a capping server's pages
                 // are as long as its cap.
                 let shorter = received < state.longest;

@@ -30,18 +30,26 @@ use crate::{Client, Error};
 /// A resource that [`Client::resolve`] can find by id, local id or name. Implemented for the
 /// item of one list operation per resource type whose filter has equality on some of `id`,
 /// `local_id` and `name` (only those the spec has: [`keys`](Self::keys)).
+///
+/// The functions that say what the resource is take its
+/// [`DynamicType`](RereadById::DynamicType): `()` for a generated item; for an item known
+/// only at run time, the resource ([`Client::resolve_with`]).
 pub trait Resolve: RereadById + Decode + Clone {
     /// The resource type, for errors (`Vm`).
-    fn resource() -> &'static str;
+    fn resource(dyn_type: &Self::DynamicType) -> &'static str;
     /// The fields the filter can match, in the order they win: `id`, then `local_id`, then
     /// `name`.
-    fn keys() -> &'static [ResolveKey];
+    fn keys(dyn_type: &Self::DynamicType) -> &'static [ResolveKey];
     /// A request for the resources whose `key` equals `value`; `None` for a key the filter
     /// lacks.
-    fn request_by(key: ResolveKey, value: &str) -> Option<Self::Request>;
+    fn request_by(
+        dyn_type: &Self::DynamicType,
+        key: ResolveKey,
+        value: &str,
+    ) -> Option<Self::Request>;
     /// One request for the resources whose any key equals `value` (`where: {OR: [{id},
     /// {local_id}, {name}]}`); `None` when the filter has no `OR`.
-    fn request_by_any(value: &str) -> Option<Self::Request>;
+    fn request_by_any(dyn_type: &Self::DynamicType, value: &str) -> Option<Self::Request>;
     /// The value of `key` of this resource; `None` for a key the filter lacks.
     fn key_of(&self, key: ResolveKey) -> Option<&str>;
 }
@@ -68,26 +76,41 @@ impl Client {
     /// let vm = client.resolve::<cloudtower_api::models::Vm>("web-1").await?;
     /// # let _ = vm; Ok(()) }
     /// ```
-    pub async fn resolve<T: Resolve>(&self, key: &str) -> Result<T, Error> {
-        if let Some(request) = T::request_by_any(key) {
-            let (items, full) = self.resolve_candidates::<T>(request).await?;
+    pub async fn resolve<T: Resolve>(&self, key: &str) -> Result<T, Error>
+    where
+        T::DynamicType: Default,
+    {
+        self.resolve_with(&T::DynamicType::default(), key).await
+    }
+
+    /// [`resolve`](Self::resolve) for a resource known only at run time: `dyn_type` says
+    /// which resource it is.
+    pub async fn resolve_with<T: Resolve>(
+        &self,
+        dyn_type: &T::DynamicType,
+        key: &str,
+    ) -> Result<T, Error> {
+        let keys = T::keys(dyn_type);
+        if let Some(request) = T::request_by_any(dyn_type, key) {
+            let (items, full) = self.resolve_candidates::<T>(dyn_type, request).await?;
             if !full {
-                return pick(key, T::keys().iter().map(|k| (*k, &items[..])), false);
+                let by = keys.iter().map(|k| (*k, &items[..]));
+                return pick(dyn_type, key, by, false);
             }
         }
-        for &by in T::keys() {
-            let Some(request) = T::request_by(by, key) else {
+        for &by in keys {
+            let Some(request) = T::request_by(dyn_type, by, key) else {
                 continue;
             };
-            let (items, full) = self.resolve_candidates::<T>(request).await?;
+            let (items, full) = self.resolve_candidates::<T>(dyn_type, request).await?;
             if items.iter().any(|item| item.key_of(by) == Some(key)) {
-                return pick(key, [(by, &items[..])], full);
+                return pick(dyn_type, key, [(by, &items[..])], full);
             }
         }
         Err(WorkflowError::NotFound {
-            resource: T::resource(),
+            resource: T::resource(dyn_type),
             key: key.to_owned(),
-            searched: T::keys(),
+            searched: keys,
         }
         .into())
     }
@@ -95,10 +118,11 @@ impl Client {
     /// The distinct items of one capped request, and whether the answer was full.
     async fn resolve_candidates<T: Resolve>(
         &self,
+        dyn_type: &T::DynamicType,
         mut request: T::Request,
     ) -> Result<(Vec<T>, bool), Error> {
         request.set_page(MAX_CANDIDATES as i32 + 1, None);
-        let mut items: Vec<T> = self.execute(request.request()).await?.decode()?;
+        let mut items: Vec<T> = self.execute(request.request(dyn_type)).await?.decode()?;
         let full = items.len() > MAX_CANDIDATES;
         let mut seen = HashSet::with_capacity(items.len());
         items.retain(|item| seen.insert(<T::Request as ListRequest>::cursor(item).to_owned()));
@@ -109,6 +133,7 @@ impl Client {
 /// The resource of `items` matching `key` at the first field that any matches, in the
 /// order given. `more`: the answer was capped, so there are more candidates than listed.
 fn pick<'a, T: Resolve>(
+    dyn_type: &T::DynamicType,
     key: &str,
     by: impl IntoIterator<Item = (ResolveKey, &'a [T])>,
     more: bool,
@@ -126,7 +151,7 @@ fn pick<'a, T: Resolve>(
             _ => {}
         }
         return Err(WorkflowError::Ambiguous {
-            resource: T::resource(),
+            resource: T::resource(dyn_type),
             key: key.to_owned(),
             matched: field,
             candidates: matching
@@ -139,9 +164,9 @@ fn pick<'a, T: Resolve>(
         .into());
     }
     Err(WorkflowError::NotFound {
-        resource: T::resource(),
+        resource: T::resource(dyn_type),
         key: key.to_owned(),
-        searched: T::keys(),
+        searched: T::keys(dyn_type),
     }
     .into())
 }

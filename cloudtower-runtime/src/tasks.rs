@@ -190,12 +190,14 @@ impl Client {
             .collect();
         // Distinct tasks: an id given twice is one task.
         let total = last_seen.len();
+        // A task type is known when the code is built.
+        let dyn_type = T::DynamicType::default();
         loop {
             // As `reread` asks: at most 100 ids a request, each with its `first`, and the ids a
             // capped answer left out asked again, so that a tower capping its answers does not
             // make the tasks past its cap look missing (and end as `NotFound`).
             let pending: Vec<&str> = last_seen.keys().copied().collect();
-            let polled = self.reread_ids::<T>(&pending);
+            let polled = self.reread_ids::<T>(&dyn_type, &pending);
             let answer = match tokio::time::timeout_at(deadline, polled).await {
                 Ok(answer) => answer,
                 Err(_) => {

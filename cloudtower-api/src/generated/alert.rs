@@ -432,6 +432,7 @@ impl crate::models::Client {
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertsRequestBody {
     type Item = crate::models::Alert;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -450,16 +451,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ALERTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_alerts"
     }
 }
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetAlertsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -474,16 +475,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertsRequestBody 
 }
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::Resolve for crate::models::Alert {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Alert"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertsRequestBody> {
@@ -512,6 +514,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Alert {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertsRequestBody> {
         ::std::option::Option::Some(crate::models::GetAlertsRequestBody {
@@ -554,8 +557,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Alert {
 }
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::RereadById for crate::models::Alert {
+    type DynamicType = ();
     type Request = crate::models::GetAlertsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetAlertsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

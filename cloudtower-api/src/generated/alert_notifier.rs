@@ -1941,6 +1941,7 @@ impl crate::models::Client {
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertNotifiersRequestBody {
     type Item = crate::models::AlertNotifier;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1959,16 +1960,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertNotifiersReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ALERT_NOTIFIERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_alert_notifiers"
     }
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetAlertNotifiersConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1983,13 +1984,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequ
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::Resolve for crate::models::AlertNotifier {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "AlertNotifier"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertNotifiersRequestBody> {
@@ -2018,6 +2020,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::AlertNotifier {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertNotifiersRequestBody> {
         ::std::option::Option::Some(crate::models::GetAlertNotifiersRequestBody {
@@ -2058,7 +2061,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::AlertNotifier {
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::AlertNotifier {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "AlertNotifier"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2067,8 +2070,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::AlertNotifier {
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::RereadById for crate::models::AlertNotifier {
+    type DynamicType = ();
     type Request = crate::models::GetAlertNotifiersRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetAlertNotifiersRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertNotifierWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

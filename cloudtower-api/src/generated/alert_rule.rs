@@ -496,6 +496,7 @@ impl crate::models::Client {
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertRulesRequestBody {
     type Item = crate::models::AlertRule;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -514,16 +515,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertRulesRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ALERT_RULES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_alert_rules"
     }
 }
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertRulesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetAlertRulesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -538,16 +539,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertRulesRequestB
 }
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::Resolve for crate::models::AlertRule {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "AlertRule"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertRulesRequestBody> {
@@ -576,6 +578,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::AlertRule {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertRulesRequestBody> {
         ::std::option::Option::Some(crate::models::GetAlertRulesRequestBody {
@@ -618,8 +621,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::AlertRule {
 }
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::RereadById for crate::models::AlertRule {
+    type DynamicType = ();
     type Request = crate::models::GetAlertRulesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetAlertRulesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertRuleWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1383,6 +1383,7 @@ impl crate::models::Client {
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetApplicationsRequestBody {
     type Item = crate::models::Application;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1401,16 +1402,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetApplicationsRequest
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_APPLICATIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_applications"
     }
 }
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetApplicationsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetApplicationsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1425,16 +1426,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetApplicationsReques
 }
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::Resolve for crate::models::Application {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Application"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetApplicationsRequestBody> {
@@ -1463,6 +1465,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Application {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetApplicationsRequestBody> {
         ::std::option::Option::Some(crate::models::GetApplicationsRequestBody {
@@ -1505,8 +1508,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Application {
 }
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::RereadById for crate::models::Application {
+    type DynamicType = ();
     type Request = crate::models::GetApplicationsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetApplicationsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ApplicationWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

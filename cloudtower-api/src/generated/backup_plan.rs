@@ -5902,6 +5902,7 @@ impl crate::models::Client {
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupPlansRequestBody {
     type Item = crate::models::BackupPlan;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -5920,16 +5921,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupPlansRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BACKUP_PLANS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_backup_plans"
     }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupPlansRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBackupPlansConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -5944,13 +5945,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupPlansRequest
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupPlan {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupPlan"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupPlansRequestBody> {
@@ -5979,6 +5981,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupPlan {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupPlansRequestBody> {
         ::std::option::Option::Some(crate::models::GetBackupPlansRequestBody {
@@ -6021,7 +6024,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupPlan {
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupPlan {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupPlan"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -6030,8 +6033,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupPlan {
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupPlan {
+    type DynamicType = ();
     type Request = crate::models::GetBackupPlansRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBackupPlansRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

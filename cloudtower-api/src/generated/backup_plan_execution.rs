@@ -925,6 +925,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetBackupPlanExecutionsRequestBody {
     type Item = crate::models::BackupPlanExecution;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -943,17 +944,17 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_backup_plan_executions"
     }
 }
 #[cfg(feature = "backup-plan-execution")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupPlanExecutionsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBackupPlanExecutionsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -968,16 +969,17 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
 }
 #[cfg(feature = "backup-plan-execution")]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupPlanExecution {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupPlanExecution"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupPlanExecutionsRequestBody> {
@@ -1006,6 +1008,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupPlanExecution {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupPlanExecutionsRequestBody> {
         ::std::option::Option::Some(crate::models::GetBackupPlanExecutionsRequestBody {
@@ -1048,7 +1051,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupPlanExecution {
 }
 #[cfg(feature = "backup-plan-execution")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupPlanExecution {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupPlanExecution"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1057,8 +1060,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupPlanExecution {
 }
 #[cfg(feature = "backup-plan-execution")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupPlanExecution {
+    type DynamicType = ();
     type Request = crate::models::GetBackupPlanExecutionsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBackupPlanExecutionsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanExecutionWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1096,6 +1096,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetBackupRestoreExecutionsRequestBody {
     type Item = crate::models::BackupRestoreExecution;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1114,17 +1115,17 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_backup_restore_executions"
     }
 }
 #[cfg(feature = "backup-restore-execution")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupRestoreExecutionsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBackupRestoreExecutionsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1140,13 +1141,14 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
 }
 #[cfg(feature = "backup-restore-execution")]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupRestoreExecution {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupRestoreExecution"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupRestoreExecutionsRequestBody> {
@@ -1175,6 +1177,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupRestoreExecution {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupRestoreExecutionsRequestBody> {
         ::std::option::Option::Some(crate::models::GetBackupRestoreExecutionsRequestBody {
@@ -1217,7 +1220,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupRestoreExecution {
 }
 #[cfg(feature = "backup-restore-execution")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupRestoreExecution {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupRestoreExecution"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1226,8 +1229,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupRestoreExecution
 }
 #[cfg(feature = "backup-restore-execution")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupRestoreExecution {
+    type DynamicType = ();
     type Request = crate::models::GetBackupRestoreExecutionsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBackupRestoreExecutionsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupRestoreExecutionWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -749,6 +749,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetBackupRestorePointsRequestBody {
     type Item = crate::models::BackupRestorePoint;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -767,17 +768,17 @@ for crate::models::GetBackupRestorePointsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BACKUP_RESTORE_POINTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_backup_restore_points"
     }
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupRestorePointsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBackupRestorePointsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -792,16 +793,17 @@ for crate::models::GetBackupRestorePointsRequestBody {
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupRestorePoint {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupRestorePoint"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupRestorePointsRequestBody> {
@@ -830,6 +832,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupRestorePoint {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupRestorePointsRequestBody> {
         ::std::option::Option::Some(crate::models::GetBackupRestorePointsRequestBody {
@@ -872,7 +875,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupRestorePoint {
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupRestorePoint {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupRestorePoint"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -881,8 +884,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupRestorePoint {
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupRestorePoint {
+    type DynamicType = ();
     type Request = crate::models::GetBackupRestorePointsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBackupRestorePointsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupRestorePointWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -3777,6 +3777,7 @@ impl crate::models::Client {
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupServicesRequestBody {
     type Item = crate::models::BackupService;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -3795,16 +3796,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupServicesReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BACKUP_SERVICES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_backup_services"
     }
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupServicesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBackupServicesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -3819,13 +3820,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupServicesRequ
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupService {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupService"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupServicesRequestBody> {
@@ -3854,6 +3856,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupService {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupServicesRequestBody> {
         ::std::option::Option::Some(crate::models::GetBackupServicesRequestBody {
@@ -3896,7 +3899,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupService {
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupService {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupService"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -3905,8 +3908,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupService {
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupService {
+    type DynamicType = ();
     type Request = crate::models::GetBackupServicesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBackupServicesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupServiceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -2563,6 +2563,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetBackupStoreRepositoriesRequestBody {
     type Item = crate::models::BackupStoreRepository;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -2581,17 +2582,17 @@ for crate::models::GetBackupStoreRepositoriesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BACKUP_STORE_REPOSITORIES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_backup_store_repositories"
     }
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupStoreRepositoriesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBackupStoreRepositoriesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -2607,13 +2608,14 @@ for crate::models::GetBackupStoreRepositoriesRequestBody {
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupStoreRepository {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupStoreRepository"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupStoreRepositoriesRequestBody> {
@@ -2642,6 +2644,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupStoreRepository {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupStoreRepositoriesRequestBody> {
         ::std::option::Option::Some(crate::models::GetBackupStoreRepositoriesRequestBody {
@@ -2684,7 +2687,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupStoreRepository {
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupStoreRepository {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupStoreRepository"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2693,8 +2696,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupStoreRepository 
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupStoreRepository {
+    type DynamicType = ();
     type Request = crate::models::GetBackupStoreRepositoriesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBackupStoreRepositoriesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupStoreRepositoryWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

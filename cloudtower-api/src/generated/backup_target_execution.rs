@@ -1476,6 +1476,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetBackupTargetExecutionsRequestBody {
     type Item = crate::models::BackupTargetExecution;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1494,17 +1495,17 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BACKUP_TARGET_EXECUTIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_backup_target_executions"
     }
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupTargetExecutionsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBackupTargetExecutionsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1519,16 +1520,17 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupTargetExecution {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupTargetExecution"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupTargetExecutionsRequestBody> {
@@ -1557,6 +1559,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupTargetExecution {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupTargetExecutionsRequestBody> {
         ::std::option::Option::Some(crate::models::GetBackupTargetExecutionsRequestBody {
@@ -1599,7 +1602,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupTargetExecution {
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupTargetExecution {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupTargetExecution"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1608,8 +1611,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupTargetExecution 
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupTargetExecution {
+    type DynamicType = ();
     type Request = crate::models::GetBackupTargetExecutionsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBackupTargetExecutionsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupTargetExecutionWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

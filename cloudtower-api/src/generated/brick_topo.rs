@@ -1367,6 +1367,7 @@ impl crate::models::Client {
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetBrickTopoesRequestBody {
     type Item = crate::models::BrickTopo;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1385,16 +1386,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBrickTopoesRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BRICK_TOPOES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_brick_topoes"
     }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBrickTopoesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBrickTopoesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1409,10 +1410,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBrickTopoesRequest
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::Resolve for crate::models::BrickTopo {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BrickTopo"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1420,6 +1421,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BrickTopo {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBrickTopoesRequestBody> {
@@ -1456,6 +1458,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BrickTopo {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBrickTopoesRequestBody> {
         ::std::option::Option::Some(crate::models::GetBrickTopoesRequestBody {
@@ -1507,8 +1510,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::BrickTopo {
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::RereadById for crate::models::BrickTopo {
+    type DynamicType = ();
     type Request = crate::models::GetBrickTopoesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBrickTopoesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BrickTopoWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -549,6 +549,7 @@ impl crate::models::Client {
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetBusinessHostsRequestBody {
     type Item = crate::models::BusinessHost;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -567,16 +568,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBusinessHostsReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BUSINESS_HOSTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_business_hosts"
     }
 }
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBusinessHostsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBusinessHostsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -591,10 +592,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBusinessHostsReque
 }
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::Resolve for crate::models::BusinessHost {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BusinessHost"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -602,6 +603,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BusinessHost {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBusinessHostsRequestBody> {
@@ -638,6 +640,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BusinessHost {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBusinessHostsRequestBody> {
         ::std::option::Option::Some(crate::models::GetBusinessHostsRequestBody {
@@ -689,7 +692,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BusinessHost {
 }
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BusinessHost {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BusinessHost"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -698,8 +701,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BusinessHost {
 }
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::RereadById for crate::models::BusinessHost {
+    type DynamicType = ();
     type Request = crate::models::GetBusinessHostsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBusinessHostsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BusinessHostWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -473,6 +473,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetBusinessHostGroupsRequestBody {
     type Item = crate::models::BusinessHostGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -491,17 +492,17 @@ for crate::models::GetBusinessHostGroupsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_BUSINESS_HOST_GROUPS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_business_host_groups"
     }
 }
 #[cfg(feature = "business-host-group")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBusinessHostGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetBusinessHostGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -516,10 +517,10 @@ for crate::models::GetBusinessHostGroupsRequestBody {
 }
 #[cfg(feature = "business-host-group")]
 impl ::cloudtower_runtime::Resolve for crate::models::BusinessHostGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BusinessHostGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -527,6 +528,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BusinessHostGroup {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBusinessHostGroupsRequestBody> {
@@ -563,6 +565,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BusinessHostGroup {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBusinessHostGroupsRequestBody> {
         ::std::option::Option::Some(crate::models::GetBusinessHostGroupsRequestBody {
@@ -614,7 +617,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BusinessHostGroup {
 }
 #[cfg(feature = "business-host-group")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::BusinessHostGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "BusinessHostGroup"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -623,8 +626,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BusinessHostGroup {
 }
 #[cfg(feature = "business-host-group")]
 impl ::cloudtower_runtime::RereadById for crate::models::BusinessHostGroup {
+    type DynamicType = ();
     type Request = crate::models::GetBusinessHostGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetBusinessHostGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BusinessHostGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

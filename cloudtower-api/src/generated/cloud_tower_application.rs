@@ -1748,6 +1748,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetCloudTowerApplicationsRequestBody {
     type Item = crate::models::CloudTowerApplication;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1766,17 +1767,17 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CLOUDTOWER_APPLICATIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_cloud_tower_applications"
     }
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetCloudTowerApplicationsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetCloudTowerApplicationsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1791,13 +1792,14 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplication {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "CloudTowerApplication"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetCloudTowerApplicationsRequestBody> {
@@ -1826,6 +1828,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplication {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetCloudTowerApplicationsRequestBody> {
         ::std::option::Option::Some(crate::models::GetCloudTowerApplicationsRequestBody {
@@ -1868,7 +1871,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplication {
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::CloudTowerApplication {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "CloudTowerApplication"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1877,8 +1880,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::CloudTowerApplication 
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::RereadById for crate::models::CloudTowerApplication {
+    type DynamicType = ();
     type Request = crate::models::GetCloudTowerApplicationsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetCloudTowerApplicationsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::CloudTowerApplicationWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

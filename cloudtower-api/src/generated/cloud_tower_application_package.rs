@@ -505,6 +505,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetCloudTowerApplicationPackagesRequestBody {
     type Item = crate::models::CloudTowerApplicationPackage;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -523,17 +524,17 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CLOUDTOWER_APPLICATION_PACKAGES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_cloud_tower_application_packages"
     }
 }
 #[cfg(feature = "cloud-tower-application-package")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetCloudTowerApplicationPackagesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -549,13 +550,14 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
 }
 #[cfg(feature = "cloud-tower-application-package")]
 impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplicationPackage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "CloudTowerApplicationPackage"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -586,6 +588,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplicationPacka
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetCloudTowerApplicationPackagesRequestBody,
@@ -630,8 +633,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplicationPacka
 }
 #[cfg(feature = "cloud-tower-application-package")]
 impl ::cloudtower_runtime::RereadById for crate::models::CloudTowerApplicationPackage {
+    type DynamicType = ();
     type Request = crate::models::GetCloudTowerApplicationPackagesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetCloudTowerApplicationPackagesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::CloudTowerApplicationPackageWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

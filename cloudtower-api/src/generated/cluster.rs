@@ -3764,6 +3764,7 @@ impl crate::models::Client {
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetClustersRequestBody {
     type Item = crate::models::Cluster;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -3782,16 +3783,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClustersRequestBody
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CLUSTERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_clusters"
     }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClustersRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetClustersConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -3806,10 +3807,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClustersRequestBod
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::Resolve for crate::models::Cluster {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Cluster"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -3817,6 +3818,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Cluster {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClustersRequestBody> {
@@ -3853,6 +3855,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Cluster {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClustersRequestBody> {
         ::std::option::Option::Some(crate::models::GetClustersRequestBody {
@@ -3902,7 +3905,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Cluster {
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Cluster {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Cluster"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -3911,8 +3914,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Cluster {
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::RereadById for crate::models::Cluster {
+    type DynamicType = ();
     type Request = crate::models::GetClustersRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetClustersRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1174,6 +1174,7 @@ impl crate::models::Client {
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterImagesRequestBody {
     type Item = crate::models::ClusterImage;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1192,16 +1193,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterImagesReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CLUSTER_IMAGES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_cluster_images"
     }
 }
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterImagesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetClusterImagesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1216,10 +1217,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterImagesReque
 }
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::Resolve for crate::models::ClusterImage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterImage"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1227,6 +1228,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterImage {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterImagesRequestBody> {
@@ -1263,6 +1265,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterImage {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterImagesRequestBody> {
         ::std::option::Option::Some(crate::models::GetClusterImagesRequestBody {
@@ -1312,7 +1315,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterImage {
 }
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ClusterImage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterImage"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1321,8 +1324,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ClusterImage {
 }
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::RereadById for crate::models::ClusterImage {
+    type DynamicType = ();
     type Request = crate::models::GetClusterImagesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetClusterImagesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterImageWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

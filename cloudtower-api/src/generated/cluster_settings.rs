@@ -968,6 +968,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetClusterSettingsesRequestBody {
     type Item = crate::models::ClusterSettings;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -986,17 +987,17 @@ for crate::models::GetClusterSettingsesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CLUSTER_SETTINGSES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_cluster_settingses"
     }
 }
 #[cfg(feature = "cluster-settings")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetClusterSettingsesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetClusterSettingsesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1011,13 +1012,14 @@ for crate::models::GetClusterSettingsesRequestBody {
 }
 #[cfg(feature = "cluster-settings")]
 impl ::cloudtower_runtime::Resolve for crate::models::ClusterSettings {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterSettings"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterSettingsesRequestBody> {
@@ -1038,6 +1040,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterSettings {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterSettingsesRequestBody> {
         ::std::option::Option::Some(crate::models::GetClusterSettingsesRequestBody {
@@ -1071,8 +1074,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterSettings {
 }
 #[cfg(feature = "cluster-settings")]
 impl ::cloudtower_runtime::RereadById for crate::models::ClusterSettings {
+    type DynamicType = ();
     type Request = crate::models::GetClusterSettingsesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetClusterSettingsesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterSettingsWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

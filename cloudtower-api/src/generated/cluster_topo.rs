@@ -725,6 +725,7 @@ impl crate::models::Client {
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterTopoesRequestBody {
     type Item = crate::models::ClusterTopo;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -743,16 +744,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterTopoesReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CLUSTER_TOPOES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_cluster_topoes"
     }
 }
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterTopoesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetClusterTopoesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -767,10 +768,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterTopoesReque
 }
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::Resolve for crate::models::ClusterTopo {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterTopo"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -778,6 +779,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterTopo {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterTopoesRequestBody> {
@@ -814,6 +816,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterTopo {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterTopoesRequestBody> {
         ::std::option::Option::Some(crate::models::GetClusterTopoesRequestBody {
@@ -865,8 +868,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterTopo {
 }
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::RereadById for crate::models::ClusterTopo {
+    type DynamicType = ();
     type Request = crate::models::GetClusterTopoesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetClusterTopoesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterTopoWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -866,6 +866,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetClusterUpgradeHistoriesRequestBody {
     type Item = crate::models::ClusterUpgradeHistory;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -884,17 +885,17 @@ for crate::models::GetClusterUpgradeHistoriesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CLUSTER_UPGRADE_HISTORIES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_cluster_upgrade_histories"
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetClusterUpgradeHistoriesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetClusterUpgradeHistoriesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -910,16 +911,17 @@ for crate::models::GetClusterUpgradeHistoriesRequestBody {
 }
 #[cfg(feature = "cluster-upgrade-history")]
 impl ::cloudtower_runtime::Resolve for crate::models::ClusterUpgradeHistory {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterUpgradeHistory"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterUpgradeHistoriesRequestBody> {
@@ -948,6 +950,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterUpgradeHistory {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterUpgradeHistoriesRequestBody> {
         ::std::option::Option::Some(crate::models::GetClusterUpgradeHistoriesRequestBody {
@@ -990,8 +993,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterUpgradeHistory {
 }
 #[cfg(feature = "cluster-upgrade-history")]
 impl ::cloudtower_runtime::RereadById for crate::models::ClusterUpgradeHistory {
+    type DynamicType = ();
     type Request = crate::models::GetClusterUpgradeHistoriesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetClusterUpgradeHistoriesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterUpgradeHistoryWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -731,6 +731,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetConsistencyGroupsRequestBody {
     type Item = crate::models::ConsistencyGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -749,17 +750,17 @@ for crate::models::GetConsistencyGroupsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CONSISTENCY_GROUPS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_consistency_groups"
     }
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetConsistencyGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetConsistencyGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -774,10 +775,10 @@ for crate::models::GetConsistencyGroupsRequestBody {
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ConsistencyGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -785,6 +786,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroup {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetConsistencyGroupsRequestBody> {
@@ -821,6 +823,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroup {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetConsistencyGroupsRequestBody> {
         ::std::option::Option::Some(crate::models::GetConsistencyGroupsRequestBody {
@@ -872,7 +875,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroup {
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ConsistencyGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ConsistencyGroup"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -881,8 +884,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ConsistencyGroup {
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::RereadById for crate::models::ConsistencyGroup {
+    type DynamicType = ();
     type Request = crate::models::GetConsistencyGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetConsistencyGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ConsistencyGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -840,6 +840,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetConsistencyGroupSnapshotsRequestBody {
     type Item = crate::models::ConsistencyGroupSnapshot;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -858,17 +859,17 @@ for crate::models::GetConsistencyGroupSnapshotsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CONSISTENCY_GROUP_SNAPSHOTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_consistency_group_snapshots"
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetConsistencyGroupSnapshotsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -884,10 +885,10 @@ for crate::models::GetConsistencyGroupSnapshotsRequestBody {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroupSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ConsistencyGroupSnapshot"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -895,6 +896,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroupSnapshot {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetConsistencyGroupSnapshotsRequestBody> {
@@ -931,6 +933,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroupSnapshot {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetConsistencyGroupSnapshotsRequestBody> {
         ::std::option::Option::Some(crate::models::GetConsistencyGroupSnapshotsRequestBody {
@@ -982,7 +985,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroupSnapshot {
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ConsistencyGroupSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ConsistencyGroupSnapshot"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -991,8 +994,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ConsistencyGroupSnapsh
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::RereadById for crate::models::ConsistencyGroupSnapshot {
+    type DynamicType = ();
     type Request = crate::models::GetConsistencyGroupSnapshotsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetConsistencyGroupSnapshotsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ConsistencyGroupSnapshotWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

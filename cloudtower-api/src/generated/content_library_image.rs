@@ -983,6 +983,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetContentLibraryImagesRequestBody {
     type Item = crate::models::ContentLibraryImage;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1001,17 +1002,17 @@ for crate::models::GetContentLibraryImagesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CONTENT_LIBRARY_IMAGES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_content_library_images"
     }
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetContentLibraryImagesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetContentLibraryImagesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1026,13 +1027,14 @@ for crate::models::GetContentLibraryImagesRequestBody {
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryImage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ContentLibraryImage"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetContentLibraryImagesRequestBody> {
@@ -1061,6 +1063,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryImage {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetContentLibraryImagesRequestBody> {
         ::std::option::Option::Some(crate::models::GetContentLibraryImagesRequestBody {
@@ -1103,7 +1106,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryImage {
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ContentLibraryImage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ContentLibraryImage"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1112,8 +1115,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ContentLibraryImage {
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::RereadById for crate::models::ContentLibraryImage {
+    type DynamicType = ();
     type Request = crate::models::GetContentLibraryImagesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetContentLibraryImagesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ContentLibraryImageWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1924,6 +1924,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetContentLibraryVmTemplatesRequestBody {
     type Item = crate::models::ContentLibraryVmTemplate;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1942,17 +1943,17 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_content_library_vm_templates"
     }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetContentLibraryVmTemplatesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetContentLibraryVmTemplatesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1968,13 +1969,14 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryVmTemplate {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ContentLibraryVmTemplate"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetContentLibraryVmTemplatesRequestBody> {
@@ -2003,6 +2005,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryVmTemplate {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetContentLibraryVmTemplatesRequestBody> {
         ::std::option::Option::Some(crate::models::GetContentLibraryVmTemplatesRequestBody {
@@ -2045,7 +2048,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryVmTemplate {
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ContentLibraryVmTemplate {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ContentLibraryVmTemplate"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2054,8 +2057,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ContentLibraryVmTempla
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::RereadById for crate::models::ContentLibraryVmTemplate {
+    type DynamicType = ();
     type Request = crate::models::GetContentLibraryVmTemplatesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetContentLibraryVmTemplatesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ContentLibraryVmTemplateWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

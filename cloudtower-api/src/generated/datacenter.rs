@@ -966,6 +966,7 @@ impl crate::models::Client {
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetDatacentersRequestBody {
     type Item = crate::models::Datacenter;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -984,16 +985,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDatacentersRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_DATACENTERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_datacenters"
     }
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDatacentersRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetDatacentersConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1008,13 +1009,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDatacentersRequest
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::Resolve for crate::models::Datacenter {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Datacenter"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDatacentersRequestBody> {
@@ -1043,6 +1045,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Datacenter {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDatacentersRequestBody> {
         ::std::option::Option::Some(crate::models::GetDatacentersRequestBody {
@@ -1085,8 +1088,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Datacenter {
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::RereadById for crate::models::Datacenter {
+    type DynamicType = ();
     type Request = crate::models::GetDatacentersRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetDatacentersRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DatacenterWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -587,6 +587,7 @@ impl crate::models::Client {
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetDeploysRequestBody {
     type Item = crate::models::Deploy;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -605,16 +606,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDeploysRequestBody 
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_DEPLOYS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_deploys"
     }
 }
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDeploysRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetDeploysConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -629,13 +630,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDeploysRequestBody
 }
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::Resolve for crate::models::Deploy {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Deploy"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDeploysRequestBody> {
@@ -656,6 +658,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Deploy {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDeploysRequestBody> {
         ::std::option::Option::Some(crate::models::GetDeploysRequestBody {
@@ -689,8 +692,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Deploy {
 }
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::RereadById for crate::models::Deploy {
+    type DynamicType = ();
     type Request = crate::models::GetDeploysRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetDeploysRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DeployWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -841,6 +841,7 @@ impl crate::models::Client {
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetDisksRequestBody {
     type Item = crate::models::Disk;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -859,16 +860,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDisksRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_DISKS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_disks"
     }
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDisksRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetDisksConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -883,10 +884,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDisksRequestBody {
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::Resolve for crate::models::Disk {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Disk"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -894,6 +895,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Disk {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDisksRequestBody> {
@@ -930,6 +932,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Disk {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDisksRequestBody> {
         ::std::option::Option::Some(crate::models::GetDisksRequestBody {
@@ -981,7 +984,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Disk {
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Disk {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Disk"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -990,8 +993,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Disk {
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::RereadById for crate::models::Disk {
+    type DynamicType = ();
     type Request = crate::models::GetDisksRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetDisksRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DiskWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -2670,6 +2670,7 @@ impl crate::models::Client {
 #[cfg(feature = "disk-pool")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetDiskPoolsRequestBody {
     type Item = crate::models::DiskPool;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -2688,16 +2689,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDiskPoolsRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_DISK_POOLS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_disk_pools"
     }
 }
 #[cfg(feature = "disk-pool")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDiskPoolsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetDiskPoolsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -2712,16 +2713,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDiskPoolsRequestBo
 }
 #[cfg(feature = "disk-pool")]
 impl ::cloudtower_runtime::Resolve for crate::models::DiskPool {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "DiskPool"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDiskPoolsRequestBody> {
@@ -2750,6 +2752,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::DiskPool {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDiskPoolsRequestBody> {
         ::std::option::Option::Some(crate::models::GetDiskPoolsRequestBody {
@@ -2792,8 +2795,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::DiskPool {
 }
 #[cfg(feature = "disk-pool")]
 impl ::cloudtower_runtime::RereadById for crate::models::DiskPool {
+    type DynamicType = ();
     type Request = crate::models::GetDiskPoolsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetDiskPoolsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DiskPoolWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

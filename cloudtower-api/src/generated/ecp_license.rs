@@ -1621,6 +1621,7 @@ impl crate::models::Client {
 #[cfg(feature = "ecp-license")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetEcpLicensesRequestBody {
     type Item = crate::models::EcpLicense;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1639,16 +1640,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetEcpLicensesRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ECP_LICENSES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_ecp_licenses"
     }
 }
 #[cfg(feature = "ecp-license")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetEcpLicensesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetEcpLicensesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1663,13 +1664,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetEcpLicensesRequest
 }
 #[cfg(feature = "ecp-license")]
 impl ::cloudtower_runtime::Resolve for crate::models::EcpLicense {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "EcpLicense"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEcpLicensesRequestBody> {
@@ -1690,6 +1692,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EcpLicense {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEcpLicensesRequestBody> {
         ::std::option::Option::Some(crate::models::GetEcpLicensesRequestBody {
@@ -1723,8 +1726,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::EcpLicense {
 }
 #[cfg(feature = "ecp-license")]
 impl ::cloudtower_runtime::RereadById for crate::models::EcpLicense {
+    type DynamicType = ();
     type Request = crate::models::GetEcpLicensesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetEcpLicensesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EcpLicenseWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -323,6 +323,7 @@ impl crate::models::Client {
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetElfDataStoresRequestBody {
     type Item = crate::models::ElfDataStore;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -341,16 +342,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetElfDataStoresReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ELF_DATA_STORES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_elf_data_stores"
     }
 }
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetElfDataStoresRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetElfDataStoresConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -365,10 +366,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetElfDataStoresReque
 }
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::Resolve for crate::models::ElfDataStore {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ElfDataStore"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -376,6 +377,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfDataStore {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfDataStoresRequestBody> {
@@ -412,6 +414,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfDataStore {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfDataStoresRequestBody> {
         ::std::option::Option::Some(crate::models::GetElfDataStoresRequestBody {
@@ -463,8 +466,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfDataStore {
 }
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::RereadById for crate::models::ElfDataStore {
+    type DynamicType = ();
     type Request = crate::models::GetElfDataStoresRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetElfDataStoresRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfDataStoreWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

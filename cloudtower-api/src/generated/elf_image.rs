@@ -634,6 +634,7 @@ impl crate::models::Client {
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetElfImagesRequestBody {
     type Item = crate::models::ElfImage;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -652,16 +653,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetElfImagesRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ELF_IMAGES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_elf_images"
     }
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetElfImagesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetElfImagesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -676,10 +677,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetElfImagesRequestBo
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::Resolve for crate::models::ElfImage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ElfImage"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -687,6 +688,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfImage {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfImagesRequestBody> {
@@ -723,6 +725,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfImage {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfImagesRequestBody> {
         ::std::option::Option::Some(crate::models::GetElfImagesRequestBody {
@@ -774,7 +777,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfImage {
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ElfImage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ElfImage"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -783,8 +786,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ElfImage {
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::RereadById for crate::models::ElfImage {
+    type DynamicType = ();
     type Request = crate::models::GetElfImagesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetElfImagesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfImageWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -946,6 +946,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetElfStoragePoliciesRequestBody {
     type Item = crate::models::ElfStoragePolicy;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -964,17 +965,17 @@ for crate::models::GetElfStoragePoliciesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ELF_STORAGE_POLICIES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_elf_storage_policies"
     }
 }
 #[cfg(feature = "elf-storage-policy")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetElfStoragePoliciesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetElfStoragePoliciesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -989,10 +990,10 @@ for crate::models::GetElfStoragePoliciesRequestBody {
 }
 #[cfg(feature = "elf-storage-policy")]
 impl ::cloudtower_runtime::Resolve for crate::models::ElfStoragePolicy {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ElfStoragePolicy"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1000,6 +1001,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfStoragePolicy {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfStoragePoliciesRequestBody> {
@@ -1036,6 +1038,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfStoragePolicy {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfStoragePoliciesRequestBody> {
         ::std::option::Option::Some(crate::models::GetElfStoragePoliciesRequestBody {
@@ -1087,7 +1090,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfStoragePolicy {
 }
 #[cfg(feature = "elf-storage-policy")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ElfStoragePolicy {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ElfStoragePolicy"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1096,8 +1099,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ElfStoragePolicy {
 }
 #[cfg(feature = "elf-storage-policy")]
 impl ::cloudtower_runtime::RereadById for crate::models::ElfStoragePolicy {
+    type DynamicType = ();
     type Request = crate::models::GetElfStoragePoliciesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetElfStoragePoliciesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfStoragePolicyWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

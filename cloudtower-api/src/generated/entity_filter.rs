@@ -1099,6 +1099,7 @@ impl crate::models::Client {
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetEntityFiltersRequestBody {
     type Item = crate::models::EntityFilter;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1117,16 +1118,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetEntityFiltersReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ENTITY_FILTERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_entity_filters"
     }
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetEntityFiltersRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetEntityFiltersConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1141,13 +1142,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetEntityFiltersReque
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::Resolve for crate::models::EntityFilter {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "EntityFilter"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEntityFiltersRequestBody> {
@@ -1176,6 +1178,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EntityFilter {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEntityFiltersRequestBody> {
         ::std::option::Option::Some(crate::models::GetEntityFiltersRequestBody {
@@ -1218,8 +1221,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::EntityFilter {
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::RereadById for crate::models::EntityFilter {
+    type DynamicType = ();
     type Request = crate::models::GetEntityFiltersRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetEntityFiltersRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EntityFilterWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1232,6 +1232,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetEverouteClustersRequestBody {
     type Item = crate::models::EverouteCluster;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1250,17 +1251,17 @@ for crate::models::GetEverouteClustersRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_EVEROUTE_CLUSTERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_everoute_clusters"
     }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetEverouteClustersRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetEverouteClustersConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1275,13 +1276,14 @@ for crate::models::GetEverouteClustersRequestBody {
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::Resolve for crate::models::EverouteCluster {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "EverouteCluster"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEverouteClustersRequestBody> {
@@ -1310,6 +1312,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EverouteCluster {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEverouteClustersRequestBody> {
         ::std::option::Option::Some(crate::models::GetEverouteClustersRequestBody {
@@ -1352,7 +1355,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EverouteCluster {
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::EverouteCluster {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "EverouteCluster"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1361,8 +1364,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::EverouteCluster {
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::RereadById for crate::models::EverouteCluster {
+    type DynamicType = ();
     type Request = crate::models::GetEverouteClustersRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetEverouteClustersRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EverouteClusterWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

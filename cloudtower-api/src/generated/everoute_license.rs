@@ -925,6 +925,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetEverouteLicensesRequestBody {
     type Item = crate::models::EverouteLicense;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -943,17 +944,17 @@ for crate::models::GetEverouteLicensesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_EVEROUTE_LICENSES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_everoute_licenses"
     }
 }
 #[cfg(feature = "everoute-license")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetEverouteLicensesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetEverouteLicensesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -968,13 +969,14 @@ for crate::models::GetEverouteLicensesRequestBody {
 }
 #[cfg(feature = "everoute-license")]
 impl ::cloudtower_runtime::Resolve for crate::models::EverouteLicense {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "EverouteLicense"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEverouteLicensesRequestBody> {
@@ -995,6 +997,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EverouteLicense {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEverouteLicensesRequestBody> {
         ::std::option::Option::Some(crate::models::GetEverouteLicensesRequestBody {
@@ -1028,8 +1031,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::EverouteLicense {
 }
 #[cfg(feature = "everoute-license")]
 impl ::cloudtower_runtime::RereadById for crate::models::EverouteLicense {
+    type DynamicType = ();
     type Request = crate::models::GetEverouteLicensesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetEverouteLicensesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EverouteLicenseWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

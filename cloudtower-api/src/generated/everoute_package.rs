@@ -917,6 +917,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetEveroutePackagesRequestBody {
     type Item = crate::models::EveroutePackage;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -935,17 +936,17 @@ for crate::models::GetEveroutePackagesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_EVEROUTE_PACKAGES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_everoute_packages"
     }
 }
 #[cfg(feature = "everoute-package")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetEveroutePackagesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetEveroutePackagesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -960,13 +961,14 @@ for crate::models::GetEveroutePackagesRequestBody {
 }
 #[cfg(feature = "everoute-package")]
 impl ::cloudtower_runtime::Resolve for crate::models::EveroutePackage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "EveroutePackage"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEveroutePackagesRequestBody> {
@@ -995,6 +997,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EveroutePackage {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEveroutePackagesRequestBody> {
         ::std::option::Option::Some(crate::models::GetEveroutePackagesRequestBody {
@@ -1037,7 +1040,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EveroutePackage {
 }
 #[cfg(feature = "everoute-package")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::EveroutePackage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "EveroutePackage"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1046,8 +1049,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::EveroutePackage {
 }
 #[cfg(feature = "everoute-package")]
 impl ::cloudtower_runtime::RereadById for crate::models::EveroutePackage {
+    type DynamicType = ();
     type Request = crate::models::GetEveroutePackagesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetEveroutePackagesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EveroutePackageWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -661,6 +661,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetGlobalAlertRulesRequestBody {
     type Item = crate::models::GlobalAlertRule;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -679,17 +680,17 @@ for crate::models::GetGlobalAlertRulesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_GLOBAL_ALERT_RULES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_global_alert_rules"
     }
 }
 #[cfg(feature = "global-alert-rule")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetGlobalAlertRulesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetGlobalAlertRulesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -704,13 +705,14 @@ for crate::models::GetGlobalAlertRulesRequestBody {
 }
 #[cfg(feature = "global-alert-rule")]
 impl ::cloudtower_runtime::Resolve for crate::models::GlobalAlertRule {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "GlobalAlertRule"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGlobalAlertRulesRequestBody> {
@@ -739,6 +741,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GlobalAlertRule {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGlobalAlertRulesRequestBody> {
         ::std::option::Option::Some(crate::models::GetGlobalAlertRulesRequestBody {
@@ -781,8 +784,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::GlobalAlertRule {
 }
 #[cfg(feature = "global-alert-rule")]
 impl ::cloudtower_runtime::RereadById for crate::models::GlobalAlertRule {
+    type DynamicType = ();
     type Request = crate::models::GetGlobalAlertRulesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetGlobalAlertRulesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GlobalAlertRuleWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1466,6 +1466,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetGlobalSettingsesRequestBody {
     type Item = crate::models::GlobalSettings;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1484,17 +1485,17 @@ for crate::models::GetGlobalSettingsesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_GLOBAL_SETTINGSES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_global_settingses"
     }
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetGlobalSettingsesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetGlobalSettingsesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1509,13 +1510,14 @@ for crate::models::GetGlobalSettingsesRequestBody {
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::Resolve for crate::models::GlobalSettings {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "GlobalSettings"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGlobalSettingsesRequestBody> {
@@ -1536,6 +1538,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GlobalSettings {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGlobalSettingsesRequestBody> {
         ::std::option::Option::Some(crate::models::GetGlobalSettingsesRequestBody {
@@ -1569,8 +1572,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::GlobalSettings {
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::RereadById for crate::models::GlobalSettings {
+    type DynamicType = ();
     type Request = crate::models::GetGlobalSettingsesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetGlobalSettingsesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GlobalSettingsWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

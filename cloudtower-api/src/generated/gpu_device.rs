@@ -1665,6 +1665,7 @@ impl crate::models::Client {
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBody {
     type Item = crate::models::GpuDevice;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1683,16 +1684,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_GPU_DEVICES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_gpu_devices"
     }
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetGpuDevicesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1707,10 +1708,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestB
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "GpuDevice"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1718,6 +1719,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGpuDevicesRequestBody> {
@@ -1754,6 +1756,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGpuDevicesRequestBody> {
         ::std::option::Option::Some(crate::models::GetGpuDevicesRequestBody {
@@ -1805,7 +1808,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::GpuDevice {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "GpuDevice"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1814,8 +1817,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::GpuDevice {
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::RereadById for crate::models::GpuDevice {
+    type DynamicType = ();
     type Request = crate::models::GetGpuDevicesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetGpuDevicesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GpuDeviceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1983,6 +1983,7 @@ impl crate::models::Client {
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetGraphsRequestBody {
     type Item = crate::models::Graph;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -2001,16 +2002,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGraphsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_GRAPHS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_graphs"
     }
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetGraphsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -2025,16 +2026,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody 
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::Resolve for crate::models::Graph {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Graph"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGraphsRequestBody> {
@@ -2063,6 +2065,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Graph {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGraphsRequestBody> {
         ::std::option::Option::Some(crate::models::GetGraphsRequestBody {
@@ -2105,7 +2108,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Graph {
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Graph {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Graph"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2114,8 +2117,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Graph {
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::RereadById for crate::models::Graph {
+    type DynamicType = ();
     type Request = crate::models::GetGraphsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetGraphsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GraphWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

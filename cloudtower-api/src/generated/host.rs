@@ -3398,6 +3398,7 @@ impl crate::models::Client {
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetHostsRequestBody {
     type Item = crate::models::Host;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -3416,16 +3417,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetHostsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_HOSTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_hosts"
     }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetHostsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetHostsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -3440,10 +3441,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetHostsRequestBody {
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::Resolve for crate::models::Host {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Host"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -3451,6 +3452,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Host {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetHostsRequestBody> {
@@ -3487,6 +3489,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Host {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetHostsRequestBody> {
         ::std::option::Option::Some(crate::models::GetHostsRequestBody {
@@ -3538,7 +3541,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Host {
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Host {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Host"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -3547,8 +3550,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Host {
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::RereadById for crate::models::Host {
+    type DynamicType = ();
     type Request = crate::models::GetHostsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetHostsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::HostWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -605,6 +605,7 @@ impl crate::models::Client {
 #[cfg(feature = "ipmi")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetIpmisRequestBody {
     type Item = crate::models::Ipmi;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -623,25 +624,26 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIpmisRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_IPMIS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_ipmis"
     }
 }
 #[cfg(feature = "ipmi")]
 impl ::cloudtower_runtime::Resolve for crate::models::Ipmi {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Ipmi"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIpmisRequestBody> {
@@ -670,6 +672,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Ipmi {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIpmisRequestBody> {
         ::std::option::Option::Some(crate::models::GetIpmisRequestBody {
@@ -712,8 +715,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Ipmi {
 }
 #[cfg(feature = "ipmi")]
 impl ::cloudtower_runtime::RereadById for crate::models::Ipmi {
+    type DynamicType = ();
     type Request = crate::models::GetIpmisRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetIpmisRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IpmiWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -286,6 +286,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetIscsiConnectionsRequestBody {
     type Item = crate::models::IscsiConnection;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -304,17 +305,17 @@ for crate::models::GetIscsiConnectionsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ISCSI_CONNECTIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_iscsi_connections"
     }
 }
 #[cfg(feature = "iscsi-connection")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetIscsiConnectionsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetIscsiConnectionsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -329,13 +330,14 @@ for crate::models::GetIscsiConnectionsRequestBody {
 }
 #[cfg(feature = "iscsi-connection")]
 impl ::cloudtower_runtime::Resolve for crate::models::IscsiConnection {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiConnection"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiConnectionsRequestBody> {
@@ -356,6 +358,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiConnection {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiConnectionsRequestBody> {
         ::std::option::Option::Some(crate::models::GetIscsiConnectionsRequestBody {
@@ -389,8 +392,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiConnection {
 }
 #[cfg(feature = "iscsi-connection")]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiConnection {
+    type DynamicType = ();
     type Request = crate::models::GetIscsiConnectionsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetIscsiConnectionsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiConnectionWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1524,6 +1524,7 @@ impl crate::models::Client {
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiLunsRequestBody {
     type Item = crate::models::IscsiLun;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1542,16 +1543,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiLunsRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ISCSI_LUNS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_iscsi_luns"
     }
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiLunsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetIscsiLunsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1566,10 +1567,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiLunsRequestBo
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::Resolve for crate::models::IscsiLun {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiLun"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1577,6 +1578,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiLun {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiLunsRequestBody> {
@@ -1613,6 +1615,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiLun {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiLunsRequestBody> {
         ::std::option::Option::Some(crate::models::GetIscsiLunsRequestBody {
@@ -1664,7 +1667,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiLun {
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiLun {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiLun"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1673,8 +1676,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiLun {
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiLun {
+    type DynamicType = ();
     type Request = crate::models::GetIscsiLunsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetIscsiLunsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiLunWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -577,6 +577,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetIscsiLunSnapshotsRequestBody {
     type Item = crate::models::IscsiLunSnapshot;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -595,17 +596,17 @@ for crate::models::GetIscsiLunSnapshotsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ISCSI_LUN_SNAPSHOTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_iscsi_lun_snapshots"
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetIscsiLunSnapshotsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetIscsiLunSnapshotsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -620,10 +621,10 @@ for crate::models::GetIscsiLunSnapshotsRequestBody {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::Resolve for crate::models::IscsiLunSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiLunSnapshot"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -631,6 +632,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiLunSnapshot {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiLunSnapshotsRequestBody> {
@@ -667,6 +669,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiLunSnapshot {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiLunSnapshotsRequestBody> {
         ::std::option::Option::Some(crate::models::GetIscsiLunSnapshotsRequestBody {
@@ -718,7 +721,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiLunSnapshot {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiLunSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiLunSnapshot"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -727,8 +730,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiLunSnapshot {
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiLunSnapshot {
+    type DynamicType = ();
     type Request = crate::models::GetIscsiLunSnapshotsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetIscsiLunSnapshotsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiLunSnapshotWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1482,6 +1482,7 @@ impl crate::models::Client {
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiTargetsRequestBody {
     type Item = crate::models::IscsiTarget;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1500,16 +1501,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiTargetsRequest
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ISCSI_TARGETS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_iscsi_targets"
     }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiTargetsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetIscsiTargetsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1524,10 +1525,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiTargetsReques
 }
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::Resolve for crate::models::IscsiTarget {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiTarget"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1535,6 +1536,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiTarget {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiTargetsRequestBody> {
@@ -1571,6 +1573,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiTarget {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiTargetsRequestBody> {
         ::std::option::Option::Some(crate::models::GetIscsiTargetsRequestBody {
@@ -1622,7 +1625,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiTarget {
 }
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiTarget {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiTarget"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1631,8 +1634,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiTarget {
 }
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiTarget {
+    type DynamicType = ();
     type Request = crate::models::GetIscsiTargetsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetIscsiTargetsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiTargetWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -790,6 +790,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetIsolationPoliciesRequestBody {
     type Item = crate::models::IsolationPolicy;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -808,17 +809,17 @@ for crate::models::GetIsolationPoliciesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ISOLATION_POLICIES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_isolation_policies"
     }
 }
 #[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetIsolationPoliciesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetIsolationPoliciesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -833,13 +834,14 @@ for crate::models::GetIsolationPoliciesRequestBody {
 }
 #[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::Resolve for crate::models::IsolationPolicy {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "IsolationPolicy"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIsolationPoliciesRequestBody> {
@@ -860,6 +862,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IsolationPolicy {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIsolationPoliciesRequestBody> {
         ::std::option::Option::Some(crate::models::GetIsolationPoliciesRequestBody {
@@ -893,8 +896,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::IsolationPolicy {
 }
 #[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::RereadById for crate::models::IsolationPolicy {
+    type DynamicType = ();
     type Request = crate::models::GetIsolationPoliciesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetIsolationPoliciesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IsolationPolicyWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1725,6 +1725,7 @@ impl crate::models::Client {
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetLabelsRequestBody {
     type Item = crate::models::Label;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1743,16 +1744,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLabelsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_LABELS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_labels"
     }
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLabelsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetLabelsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1767,13 +1768,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLabelsRequestBody 
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::Resolve for crate::models::Label {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Label"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLabelsRequestBody> {
@@ -1794,6 +1796,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Label {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLabelsRequestBody> {
         ::std::option::Option::Some(crate::models::GetLabelsRequestBody {
@@ -1827,8 +1830,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Label {
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::RereadById for crate::models::Label {
+    type DynamicType = ();
     type Request = crate::models::GetLabelsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetLabelsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LabelWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -642,6 +642,7 @@ impl crate::models::Client {
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetLicensesRequestBody {
     type Item = crate::models::License;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -660,16 +661,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLicensesRequestBody
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_LICENSES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_licenses"
     }
 }
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLicensesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetLicensesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -684,13 +685,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLicensesRequestBod
 }
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::Resolve for crate::models::License {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "License"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLicensesRequestBody> {
@@ -711,6 +713,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::License {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLicensesRequestBody> {
         ::std::option::Option::Some(crate::models::GetLicensesRequestBody {
@@ -744,8 +747,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::License {
 }
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::RereadById for crate::models::License {
+    type DynamicType = ();
     type Request = crate::models::GetLicensesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetLicensesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LicenseWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1493,6 +1493,7 @@ impl crate::models::Client {
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetLogCollectionsRequestBody {
     type Item = crate::models::LogCollection;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1511,16 +1512,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLogCollectionsReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_LOG_COLLECTIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_log_collections"
     }
 }
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLogCollectionsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetLogCollectionsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1535,16 +1536,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLogCollectionsRequ
 }
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::Resolve for crate::models::LogCollection {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "LogCollection"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLogCollectionsRequestBody> {
@@ -1573,6 +1575,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::LogCollection {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLogCollectionsRequestBody> {
         ::std::option::Option::Some(crate::models::GetLogCollectionsRequestBody {
@@ -1615,8 +1618,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::LogCollection {
 }
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::RereadById for crate::models::LogCollection {
+    type DynamicType = ();
     type Request = crate::models::GetLogCollectionsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetLogCollectionsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LogCollectionWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

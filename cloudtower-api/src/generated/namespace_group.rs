@@ -610,6 +610,7 @@ impl crate::models::Client {
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetNamespaceGroupsRequestBody {
     type Item = crate::models::NamespaceGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -628,17 +629,17 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNamespaceGroupsRequ
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NAMESPACE_GROUPS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_namespace_groups"
     }
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetNamespaceGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNamespaceGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -653,10 +654,10 @@ for crate::models::GetNamespaceGroupsRequestBody {
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::Resolve for crate::models::NamespaceGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NamespaceGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -664,6 +665,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NamespaceGroup {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNamespaceGroupsRequestBody> {
@@ -700,6 +702,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NamespaceGroup {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNamespaceGroupsRequestBody> {
         ::std::option::Option::Some(crate::models::GetNamespaceGroupsRequestBody {
@@ -751,7 +754,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NamespaceGroup {
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::NamespaceGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NamespaceGroup"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -760,8 +763,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NamespaceGroup {
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::RereadById for crate::models::NamespaceGroup {
+    type DynamicType = ();
     type Request = crate::models::GetNamespaceGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNamespaceGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NamespaceGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1091,6 +1091,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetNetworkPolicyRuleServicesRequestBody {
     type Item = crate::models::NetworkPolicyRuleService;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1109,17 +1110,17 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_network_policy_rule_services"
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetNetworkPolicyRuleServicesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1135,13 +1136,14 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
 }
 #[cfg(feature = "network-policy-rule-service")]
 impl ::cloudtower_runtime::Resolve for crate::models::NetworkPolicyRuleService {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NetworkPolicyRuleService"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNetworkPolicyRuleServicesRequestBody> {
@@ -1170,6 +1172,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NetworkPolicyRuleService {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNetworkPolicyRuleServicesRequestBody> {
         ::std::option::Option::Some(crate::models::GetNetworkPolicyRuleServicesRequestBody {
@@ -1212,8 +1215,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::NetworkPolicyRuleService {
 }
 #[cfg(feature = "network-policy-rule-service")]
 impl ::cloudtower_runtime::RereadById for crate::models::NetworkPolicyRuleService {
+    type DynamicType = ();
     type Request = crate::models::GetNetworkPolicyRuleServicesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNetworkPolicyRuleServicesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NetworkPolicyRuleServiceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

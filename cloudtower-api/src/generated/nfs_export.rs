@@ -708,6 +708,7 @@ impl crate::models::Client {
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsExportsRequestBody {
     type Item = crate::models::NfsExport;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -726,16 +727,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsExportsRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NFS_EXPORTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_nfs_exports"
     }
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsExportsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNfsExportsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -750,10 +751,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsExportsRequestB
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::Resolve for crate::models::NfsExport {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NfsExport"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -761,6 +762,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NfsExport {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNfsExportsRequestBody> {
@@ -797,6 +799,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NfsExport {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNfsExportsRequestBody> {
         ::std::option::Option::Some(crate::models::GetNfsExportsRequestBody {
@@ -848,7 +851,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NfsExport {
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::NfsExport {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NfsExport"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -857,8 +860,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NfsExport {
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::RereadById for crate::models::NfsExport {
+    type DynamicType = ();
     type Request = crate::models::GetNfsExportsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNfsExportsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NfsExportWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

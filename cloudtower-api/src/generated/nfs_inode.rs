@@ -780,6 +780,7 @@ impl crate::models::Client {
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsInodesRequestBody {
     type Item = crate::models::NfsInode;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -798,16 +799,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsInodesRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NFS_INODES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_nfs_inodes"
     }
 }
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsInodesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNfsInodesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -822,10 +823,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsInodesRequestBo
 }
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::Resolve for crate::models::NfsInode {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NfsInode"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -833,6 +834,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NfsInode {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNfsInodesRequestBody> {
@@ -869,6 +871,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NfsInode {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNfsInodesRequestBody> {
         ::std::option::Option::Some(crate::models::GetNfsInodesRequestBody {
@@ -920,7 +923,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NfsInode {
 }
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::NfsInode {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NfsInode"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -929,8 +932,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NfsInode {
 }
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::RereadById for crate::models::NfsInode {
+    type DynamicType = ();
     type Request = crate::models::GetNfsInodesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNfsInodesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NfsInodeWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

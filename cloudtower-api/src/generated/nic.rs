@@ -490,6 +490,7 @@ impl crate::models::Client {
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetNicsRequestBody {
     type Item = crate::models::Nic;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -508,16 +509,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNicsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NICS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_nics"
     }
 }
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNicsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNicsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -532,10 +533,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNicsRequestBody {
 }
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::Resolve for crate::models::Nic {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Nic"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -543,6 +544,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Nic {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNicsRequestBody> {
@@ -579,6 +581,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Nic {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNicsRequestBody> {
         ::std::option::Option::Some(crate::models::GetNicsRequestBody {
@@ -630,7 +633,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Nic {
 }
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Nic {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Nic"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -639,8 +642,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Nic {
 }
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::RereadById for crate::models::Nic {
+    type DynamicType = ();
     type Request = crate::models::GetNicsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNicsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NicWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

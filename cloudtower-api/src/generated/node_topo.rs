@@ -758,6 +758,7 @@ impl crate::models::Client {
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetNodeTopoesRequestBody {
     type Item = crate::models::NodeTopo;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -776,16 +777,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNodeTopoesRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NODE_TOPOES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_node_topoes"
     }
 }
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNodeTopoesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNodeTopoesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -800,10 +801,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNodeTopoesRequestB
 }
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::Resolve for crate::models::NodeTopo {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NodeTopo"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -811,6 +812,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NodeTopo {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNodeTopoesRequestBody> {
@@ -847,6 +849,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NodeTopo {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNodeTopoesRequestBody> {
         ::std::option::Option::Some(crate::models::GetNodeTopoesRequestBody {
@@ -898,8 +901,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::NodeTopo {
 }
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::RereadById for crate::models::NodeTopo {
+    type DynamicType = ();
     type Request = crate::models::GetNodeTopoesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNodeTopoesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NodeTopoWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1459,6 +1459,7 @@ impl crate::models::Client {
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesRequestBody {
     type Item = crate::models::NvmfNamespace;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1477,16 +1478,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NVMF_NAMESPACES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_nvmf_namespaces"
     }
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNvmfNamespacesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1501,10 +1502,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequ
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespace"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1512,6 +1513,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespacesRequestBody> {
@@ -1548,6 +1550,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespacesRequestBody> {
         ::std::option::Option::Some(crate::models::GetNvmfNamespacesRequestBody {
@@ -1599,7 +1602,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespace {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespace"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1608,8 +1611,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespace {
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespace {
+    type DynamicType = ();
     type Request = crate::models::GetNvmfNamespacesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNvmfNamespacesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

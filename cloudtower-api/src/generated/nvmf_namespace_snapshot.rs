@@ -542,6 +542,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
     type Item = crate::models::NvmfNamespaceSnapshot;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -560,17 +561,17 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_nvmf_namespace_snapshots"
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -585,10 +586,10 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespaceSnapshot"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -596,6 +597,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespaceSnapshotsRequestBody> {
@@ -632,6 +634,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespaceSnapshotsRequestBody> {
         ::std::option::Option::Some(crate::models::GetNvmfNamespaceSnapshotsRequestBody {
@@ -683,7 +686,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespaceSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespaceSnapshot"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -692,8 +695,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespaceSnapshot 
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespaceSnapshot {
+    type DynamicType = ();
     type Request = crate::models::GetNvmfNamespaceSnapshotsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNvmfNamespaceSnapshotsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceSnapshotWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

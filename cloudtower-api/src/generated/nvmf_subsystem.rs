@@ -1132,6 +1132,7 @@ impl crate::models::Client {
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfSubsystemsRequestBody {
     type Item = crate::models::NvmfSubsystem;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1150,16 +1151,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfSubsystemsReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_NVMF_SUBSYSTEMS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_nvmf_subsystems"
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfSubsystemsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetNvmfSubsystemsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1174,10 +1175,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfSubsystemsRequ
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::Resolve for crate::models::NvmfSubsystem {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfSubsystem"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1185,6 +1186,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfSubsystem {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfSubsystemsRequestBody> {
@@ -1221,6 +1223,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfSubsystem {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfSubsystemsRequestBody> {
         ::std::option::Option::Some(crate::models::GetNvmfSubsystemsRequestBody {
@@ -1272,7 +1275,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfSubsystem {
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfSubsystem {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfSubsystem"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1281,8 +1284,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfSubsystem {
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::RereadById for crate::models::NvmfSubsystem {
+    type DynamicType = ();
     type Request = crate::models::GetNvmfSubsystemsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetNvmfSubsystemsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfSubsystemWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -907,6 +907,7 @@ impl crate::models::Client {
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetOrganizationsRequestBody {
     type Item = crate::models::Organization;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -925,16 +926,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetOrganizationsReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ORGANIZATIONS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_organizations"
     }
 }
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetOrganizationsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetOrganizationsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -949,13 +950,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetOrganizationsReque
 }
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::Resolve for crate::models::Organization {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Organization"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetOrganizationsRequestBody> {
@@ -984,6 +986,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Organization {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetOrganizationsRequestBody> {
         ::std::option::Option::Some(crate::models::GetOrganizationsRequestBody {
@@ -1026,8 +1029,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Organization {
 }
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::RereadById for crate::models::Organization {
+    type DynamicType = ();
     type Request = crate::models::GetOrganizationsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetOrganizationsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::OrganizationWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

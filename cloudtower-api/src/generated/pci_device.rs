@@ -2598,6 +2598,7 @@ impl crate::models::Client {
 #[cfg(feature = "pci-device")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetPciDevicesRequestBody {
     type Item = crate::models::PciDevice;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -2616,19 +2617,19 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPciDevicesRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_PCI_DEVICES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_pci_devices"
     }
 }
 #[cfg(feature = "pci-device")]
 impl ::cloudtower_runtime::Resolve for crate::models::PciDevice {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "PciDevice"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -2636,6 +2637,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::PciDevice {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetPciDevicesRequestBody> {
@@ -2672,6 +2674,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::PciDevice {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetPciDevicesRequestBody> {
         ::std::option::Option::Some(crate::models::GetPciDevicesRequestBody {
@@ -2723,7 +2726,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::PciDevice {
 }
 #[cfg(feature = "pci-device")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::PciDevice {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "PciDevice"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2732,8 +2735,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::PciDevice {
 }
 #[cfg(feature = "pci-device")]
 impl ::cloudtower_runtime::RereadById for crate::models::PciDevice {
+    type DynamicType = ();
     type Request = crate::models::GetPciDevicesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetPciDevicesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::PciDeviceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1190,6 +1190,7 @@ impl crate::models::Client {
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetPmemDimmsRequestBody {
     type Item = crate::models::PmemDimm;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1208,16 +1209,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPmemDimmsRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_PMEM_DIMMS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_pmem_dimms"
     }
 }
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetPmemDimmsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetPmemDimmsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1232,10 +1233,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetPmemDimmsRequestBo
 }
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::Resolve for crate::models::PmemDimm {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "PmemDimm"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1243,6 +1244,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::PmemDimm {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetPmemDimmsRequestBody> {
@@ -1279,6 +1281,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::PmemDimm {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetPmemDimmsRequestBody> {
         ::std::option::Option::Some(crate::models::GetPmemDimmsRequestBody {
@@ -1328,8 +1331,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::PmemDimm {
 }
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::RereadById for crate::models::PmemDimm {
+    type DynamicType = ();
     type Request = crate::models::GetPmemDimmsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetPmemDimmsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::PmemDimmWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1073,6 +1073,7 @@ impl crate::models::Client {
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetRackTopoesRequestBody {
     type Item = crate::models::RackTopo;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1091,16 +1092,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetRackTopoesRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_RACK_TOPOES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_rack_topoes"
     }
 }
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetRackTopoesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetRackTopoesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1115,10 +1116,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetRackTopoesRequestB
 }
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::Resolve for crate::models::RackTopo {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "RackTopo"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1126,6 +1127,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::RackTopo {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetRackTopoesRequestBody> {
@@ -1162,6 +1164,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::RackTopo {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetRackTopoesRequestBody> {
         ::std::option::Option::Some(crate::models::GetRackTopoesRequestBody {
@@ -1213,8 +1216,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::RackTopo {
 }
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::RereadById for crate::models::RackTopo {
+    type DynamicType = ();
     type Request = crate::models::GetRackTopoesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetRackTopoesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::RackTopoWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -870,6 +870,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetRegistryServicesRequestBody {
     type Item = crate::models::RegistryService;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -888,17 +889,17 @@ for crate::models::GetRegistryServicesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_REGISTRY_SERVICES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_registry_services"
     }
 }
 #[cfg(feature = "registry-service")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetRegistryServicesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetRegistryServicesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -913,13 +914,14 @@ for crate::models::GetRegistryServicesRequestBody {
 }
 #[cfg(feature = "registry-service")]
 impl ::cloudtower_runtime::Resolve for crate::models::RegistryService {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "RegistryService"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetRegistryServicesRequestBody> {
@@ -948,6 +950,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::RegistryService {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetRegistryServicesRequestBody> {
         ::std::option::Option::Some(crate::models::GetRegistryServicesRequestBody {
@@ -990,7 +993,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::RegistryService {
 }
 #[cfg(feature = "registry-service")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::RegistryService {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "RegistryService"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -999,8 +1002,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::RegistryService {
 }
 #[cfg(feature = "registry-service")]
 impl ::cloudtower_runtime::RereadById for crate::models::RegistryService {
+    type DynamicType = ();
     type Request = crate::models::GetRegistryServicesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetRegistryServicesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::RegistryServiceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -2373,6 +2373,7 @@ impl crate::models::Client {
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetReplicaVmsRequestBody {
     type Item = crate::models::ReplicaVm;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -2391,16 +2392,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReplicaVmsRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_REPLICA_VMS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_replica_vms"
     }
 }
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetReplicaVmsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -2415,13 +2416,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestB
 }
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::Resolve for crate::models::ReplicaVm {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicaVm"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicaVmsRequestBody> {
@@ -2442,6 +2444,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicaVm {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicaVmsRequestBody> {
         ::std::option::Option::Some(crate::models::GetReplicaVmsRequestBody {
@@ -2475,7 +2478,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicaVm {
 }
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicaVm {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicaVm"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2484,8 +2487,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicaVm {
 }
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::RereadById for crate::models::ReplicaVm {
+    type DynamicType = ();
     type Request = crate::models::GetReplicaVmsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetReplicaVmsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicaVmWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

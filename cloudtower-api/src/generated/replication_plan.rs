@@ -4345,6 +4345,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetReplicationPlansRequestBody {
     type Item = crate::models::ReplicationPlan;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -4363,17 +4364,17 @@ for crate::models::GetReplicationPlansRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_REPLICATION_PLANS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_replication_plans"
     }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetReplicationPlansRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetReplicationPlansConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -4388,13 +4389,14 @@ for crate::models::GetReplicationPlansRequestBody {
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::Resolve for crate::models::ReplicationPlan {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicationPlan"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicationPlansRequestBody> {
@@ -4423,6 +4425,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicationPlan {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicationPlansRequestBody> {
         ::std::option::Option::Some(crate::models::GetReplicationPlansRequestBody {
@@ -4465,7 +4468,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicationPlan {
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicationPlan {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicationPlan"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -4474,8 +4477,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicationPlan {
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::RereadById for crate::models::ReplicationPlan {
+    type DynamicType = ();
     type Request = crate::models::GetReplicationPlansRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetReplicationPlansRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicationPlanWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

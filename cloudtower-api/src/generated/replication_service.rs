@@ -1726,6 +1726,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetReplicationServicesRequestBody {
     type Item = crate::models::ReplicationService;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1744,17 +1745,17 @@ for crate::models::GetReplicationServicesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_REPLICATION_SERVICES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_replication_services"
     }
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetReplicationServicesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetReplicationServicesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1769,13 +1770,14 @@ for crate::models::GetReplicationServicesRequestBody {
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::Resolve for crate::models::ReplicationService {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicationService"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicationServicesRequestBody> {
@@ -1804,6 +1806,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicationService {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicationServicesRequestBody> {
         ::std::option::Option::Some(crate::models::GetReplicationServicesRequestBody {
@@ -1846,7 +1849,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicationService {
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicationService {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicationService"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1855,8 +1858,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicationService {
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::RereadById for crate::models::ReplicationService {
+    type DynamicType = ();
     type Request = crate::models::GetReplicationServicesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetReplicationServicesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicationServiceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

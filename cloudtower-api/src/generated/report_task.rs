@@ -640,6 +640,7 @@ impl crate::models::Client {
 #[cfg(feature = "report-task")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTasksRequestBody {
     type Item = crate::models::ReportTask;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -658,16 +659,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTasksRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_REPORT_TASKS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_report_tasks"
     }
 }
 #[cfg(feature = "report-task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetReportTasksRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetReportTasksConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -682,13 +683,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReportTasksRequest
 }
 #[cfg(feature = "report-task")]
 impl ::cloudtower_runtime::Resolve for crate::models::ReportTask {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ReportTask"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReportTasksRequestBody> {
@@ -717,6 +719,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReportTask {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReportTasksRequestBody> {
         ::std::option::Option::Some(crate::models::GetReportTasksRequestBody {
@@ -759,8 +762,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReportTask {
 }
 #[cfg(feature = "report-task")]
 impl ::cloudtower_runtime::RereadById for crate::models::ReportTask {
+    type DynamicType = ();
     type Request = crate::models::GetReportTasksRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetReportTasksRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTaskWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1916,6 +1916,7 @@ impl crate::models::Client {
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTemplatesRequestBody {
     type Item = crate::models::ReportTemplate;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1934,17 +1935,17 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTemplatesRequ
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_REPORT_TEMPLATES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_report_templates"
     }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetReportTemplatesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetReportTemplatesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1959,13 +1960,14 @@ for crate::models::GetReportTemplatesRequestBody {
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::Resolve for crate::models::ReportTemplate {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ReportTemplate"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReportTemplatesRequestBody> {
@@ -1994,6 +1996,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReportTemplate {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReportTemplatesRequestBody> {
         ::std::option::Option::Some(crate::models::GetReportTemplatesRequestBody {
@@ -2036,8 +2039,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReportTemplate {
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::RereadById for crate::models::ReportTemplate {
+    type DynamicType = ();
     type Request = crate::models::GetReportTemplatesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetReportTemplatesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTemplateWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

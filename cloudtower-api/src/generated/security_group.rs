@@ -833,6 +833,7 @@ impl crate::models::Client {
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetSecurityGroupsRequestBody {
     type Item = crate::models::SecurityGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -851,16 +852,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSecurityGroupsReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SECURITY_GROUPS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_security_groups"
     }
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSecurityGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSecurityGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -875,13 +876,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSecurityGroupsRequ
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::Resolve for crate::models::SecurityGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SecurityGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSecurityGroupsRequestBody> {
@@ -910,6 +912,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SecurityGroup {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSecurityGroupsRequestBody> {
         ::std::option::Option::Some(crate::models::GetSecurityGroupsRequestBody {
@@ -952,8 +955,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::SecurityGroup {
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::RereadById for crate::models::SecurityGroup {
+    type DynamicType = ();
     type Request = crate::models::GetSecurityGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSecurityGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SecurityGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

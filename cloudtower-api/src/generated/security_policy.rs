@@ -1041,6 +1041,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetSecurityPoliciesRequestBody {
     type Item = crate::models::SecurityPolicy;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1059,17 +1060,17 @@ for crate::models::GetSecurityPoliciesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SECURITY_POLICIES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_security_policies"
     }
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetSecurityPoliciesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSecurityPoliciesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1084,13 +1085,14 @@ for crate::models::GetSecurityPoliciesRequestBody {
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::Resolve for crate::models::SecurityPolicy {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SecurityPolicy"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSecurityPoliciesRequestBody> {
@@ -1119,6 +1121,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SecurityPolicy {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSecurityPoliciesRequestBody> {
         ::std::option::Option::Some(crate::models::GetSecurityPoliciesRequestBody {
@@ -1161,8 +1164,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::SecurityPolicy {
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::RereadById for crate::models::SecurityPolicy {
+    type DynamicType = ();
     type Request = crate::models::GetSecurityPoliciesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSecurityPoliciesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SecurityPolicyWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -450,6 +450,7 @@ impl crate::models::Client {
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetSmtpServersRequestBody {
     type Item = crate::models::SmtpServer;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -468,16 +469,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSmtpServersRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SMTP_SERVERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_smtp_servers"
     }
 }
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSmtpServersRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSmtpServersConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -492,13 +493,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSmtpServersRequest
 }
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::Resolve for crate::models::SmtpServer {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SmtpServer"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSmtpServersRequestBody> {
@@ -527,6 +529,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SmtpServer {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSmtpServersRequestBody> {
         ::std::option::Option::Some(crate::models::GetSmtpServersRequestBody {
@@ -569,8 +572,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::SmtpServer {
 }
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::RereadById for crate::models::SmtpServer {
+    type DynamicType = ();
     type Request = crate::models::GetSmtpServersRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSmtpServersRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SmtpServerWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

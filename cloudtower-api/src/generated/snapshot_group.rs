@@ -1705,6 +1705,7 @@ impl crate::models::Client {
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotGroupsRequestBody {
     type Item = crate::models::SnapshotGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1723,16 +1724,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotGroupsReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SNAPSHOT_GROUPS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_snapshot_groups"
     }
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSnapshotGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1747,10 +1748,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotGroupsRequ
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::Resolve for crate::models::SnapshotGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1758,6 +1759,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotGroup {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotGroupsRequestBody> {
@@ -1794,6 +1796,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotGroup {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotGroupsRequestBody> {
         ::std::option::Option::Some(crate::models::GetSnapshotGroupsRequestBody {
@@ -1845,7 +1848,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotGroup {
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotGroup"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1854,8 +1857,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotGroup {
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::RereadById for crate::models::SnapshotGroup {
+    type DynamicType = ();
     type Request = crate::models::GetSnapshotGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSnapshotGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1108,6 +1108,7 @@ impl crate::models::Client {
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotPlansRequestBody {
     type Item = crate::models::SnapshotPlan;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1126,16 +1127,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotPlansReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SNAPSHOT_PLANS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_snapshot_plans"
     }
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotPlansRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSnapshotPlansConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1150,10 +1151,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotPlansReque
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlan {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotPlan"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1161,6 +1162,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlan {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotPlansRequestBody> {
@@ -1197,6 +1199,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlan {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotPlansRequestBody> {
         ::std::option::Option::Some(crate::models::GetSnapshotPlansRequestBody {
@@ -1248,7 +1251,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlan {
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotPlan {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotPlan"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1257,8 +1260,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotPlan {
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::RereadById for crate::models::SnapshotPlan {
+    type DynamicType = ();
     type Request = crate::models::GetSnapshotPlansRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSnapshotPlansRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotPlanWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -898,6 +898,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetSnapshotPlanTasksRequestBody {
     type Item = crate::models::SnapshotPlanTask;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -916,17 +917,17 @@ for crate::models::GetSnapshotPlanTasksRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SNAPSHOT_PLAN_TASKS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_snapshot_plan_tasks"
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetSnapshotPlanTasksRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSnapshotPlanTasksConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -941,16 +942,17 @@ for crate::models::GetSnapshotPlanTasksRequestBody {
 }
 #[cfg(feature = "snapshot-plan-task")]
 impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlanTask {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotPlanTask"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotPlanTasksRequestBody> {
@@ -979,6 +981,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlanTask {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotPlanTasksRequestBody> {
         ::std::option::Option::Some(crate::models::GetSnapshotPlanTasksRequestBody {
@@ -1021,7 +1024,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlanTask {
 }
 #[cfg(feature = "snapshot-plan-task")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotPlanTask {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotPlanTask"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1030,8 +1033,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotPlanTask {
 }
 #[cfg(feature = "snapshot-plan-task")]
 impl ::cloudtower_runtime::RereadById for crate::models::SnapshotPlanTask {
+    type DynamicType = ();
     type Request = crate::models::GetSnapshotPlanTasksRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSnapshotPlanTasksRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotPlanTaskWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1942,6 +1942,7 @@ impl crate::models::Client {
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetSnmpTransportsRequestBody {
     type Item = crate::models::SnmpTransport;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1960,16 +1961,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnmpTransportsReque
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SNMP_TRANSPORTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_snmp_transports"
     }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnmpTransportsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSnmpTransportsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1984,10 +1985,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnmpTransportsRequ
 }
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::Resolve for crate::models::SnmpTransport {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnmpTransport"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1995,6 +1996,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnmpTransport {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnmpTransportsRequestBody> {
@@ -2031,6 +2033,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnmpTransport {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnmpTransportsRequestBody> {
         ::std::option::Option::Some(crate::models::GetSnmpTransportsRequestBody {
@@ -2082,7 +2085,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnmpTransport {
 }
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::SnmpTransport {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnmpTransport"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2091,8 +2094,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnmpTransport {
 }
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::RereadById for crate::models::SnmpTransport {
+    type DynamicType = ();
     type Request = crate::models::GetSnmpTransportsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSnmpTransportsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnmpTransportWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -2317,6 +2317,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetSnmpTrapReceiversRequestBody {
     type Item = crate::models::SnmpTrapReceiver;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -2335,17 +2336,17 @@ for crate::models::GetSnmpTrapReceiversRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SNMP_TRAP_RECEIVERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_snmp_trap_receivers"
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetSnmpTrapReceiversRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSnmpTrapReceiversConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -2360,10 +2361,10 @@ for crate::models::GetSnmpTrapReceiversRequestBody {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::cloudtower_runtime::Resolve for crate::models::SnmpTrapReceiver {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnmpTrapReceiver"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -2371,6 +2372,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnmpTrapReceiver {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnmpTrapReceiversRequestBody> {
@@ -2407,6 +2409,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnmpTrapReceiver {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnmpTrapReceiversRequestBody> {
         ::std::option::Option::Some(crate::models::GetSnmpTrapReceiversRequestBody {
@@ -2458,7 +2461,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnmpTrapReceiver {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::SnmpTrapReceiver {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SnmpTrapReceiver"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2467,8 +2470,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnmpTrapReceiver {
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::cloudtower_runtime::RereadById for crate::models::SnmpTrapReceiver {
+    type DynamicType = ();
     type Request = crate::models::GetSnmpTrapReceiversRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSnmpTrapReceiversRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnmpTrapReceiverWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

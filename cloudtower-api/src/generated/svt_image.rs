@@ -994,6 +994,7 @@ impl crate::models::Client {
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetSvtImagesRequestBody {
     type Item = crate::models::SvtImage;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1012,16 +1013,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSvtImagesRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SVT_IMAGES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_svt_images"
     }
 }
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSvtImagesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSvtImagesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1036,10 +1037,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSvtImagesRequestBo
 }
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::Resolve for crate::models::SvtImage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SvtImage"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1047,6 +1048,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SvtImage {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSvtImagesRequestBody> {
@@ -1083,6 +1085,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SvtImage {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSvtImagesRequestBody> {
         ::std::option::Option::Some(crate::models::GetSvtImagesRequestBody {
@@ -1134,7 +1137,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SvtImage {
 }
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::SvtImage {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SvtImage"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1143,8 +1146,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SvtImage {
 }
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::RereadById for crate::models::SvtImage {
+    type DynamicType = ();
     type Request = crate::models::GetSvtImagesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSvtImagesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SvtImageWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

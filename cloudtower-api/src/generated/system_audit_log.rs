@@ -279,6 +279,7 @@ impl crate::models::Client {
 #[cfg(feature = "system-audit-log")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetSystemAuditLogsRequestBody {
     type Item = crate::models::SystemAuditLog;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -297,17 +298,17 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSystemAuditLogsRequ
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_SYSTEM_AUDIT_LOGS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_system_audit_logs"
     }
 }
 #[cfg(feature = "system-audit-log")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetSystemAuditLogsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetSystemAuditLogsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -322,16 +323,17 @@ for crate::models::GetSystemAuditLogsRequestBody {
 }
 #[cfg(feature = "system-audit-log")]
 impl ::cloudtower_runtime::Resolve for crate::models::SystemAuditLog {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "SystemAuditLog"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSystemAuditLogsRequestBody> {
@@ -360,6 +362,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SystemAuditLog {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSystemAuditLogsRequestBody> {
         ::std::option::Option::Some(crate::models::GetSystemAuditLogsRequestBody {
@@ -402,8 +405,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::SystemAuditLog {
 }
 #[cfg(feature = "system-audit-log")]
 impl ::cloudtower_runtime::RereadById for crate::models::SystemAuditLog {
+    type DynamicType = ();
     type Request = crate::models::GetSystemAuditLogsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetSystemAuditLogsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SystemAuditLogWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

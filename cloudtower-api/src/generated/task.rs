@@ -661,6 +661,7 @@ impl crate::models::Client {
 }
 impl ::cloudtower_runtime::ListRequest for crate::models::GetTasksRequestBody {
     type Item = crate::models::Task;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -679,16 +680,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetTasksRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_TASKS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_tasks"
     }
 }
 #[cfg(feature = "task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetTasksRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetTasksConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -702,13 +703,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetTasksRequestBody {
     }
 }
 impl ::cloudtower_runtime::Resolve for crate::models::Task {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Task"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetTasksRequestBody> {
@@ -729,6 +731,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Task {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetTasksRequestBody> {
         ::std::option::Option::Some(crate::models::GetTasksRequestBody {
@@ -761,8 +764,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Task {
     }
 }
 impl ::cloudtower_runtime::RereadById for crate::models::Task {
+    type DynamicType = ();
     type Request = crate::models::GetTasksRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetTasksRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::TaskWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

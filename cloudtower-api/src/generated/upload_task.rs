@@ -807,6 +807,7 @@ impl crate::models::Client {
 #[cfg(feature = "upload-task")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetUploadTasksRequestBody {
     type Item = crate::models::UploadTask;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -825,16 +826,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUploadTasksRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_UPLOAD_TASKS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_upload_tasks"
     }
 }
 #[cfg(feature = "upload-task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUploadTasksRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetUploadTasksConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -849,13 +850,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUploadTasksRequest
 }
 #[cfg(feature = "upload-task")]
 impl ::cloudtower_runtime::Resolve for crate::models::UploadTask {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "UploadTask"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUploadTasksRequestBody> {
@@ -876,6 +878,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UploadTask {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUploadTasksRequestBody> {
         ::std::option::Option::Some(crate::models::GetUploadTasksRequestBody {
@@ -909,8 +912,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::UploadTask {
 }
 #[cfg(feature = "upload-task")]
 impl ::cloudtower_runtime::RereadById for crate::models::UploadTask {
+    type DynamicType = ();
     type Request = crate::models::GetUploadTasksRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetUploadTasksRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UploadTaskWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -579,6 +579,7 @@ impl crate::models::Client {
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetUsbDevicesRequestBody {
     type Item = crate::models::UsbDevice;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -597,16 +598,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUsbDevicesRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_USB_DEVICES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_usb_devices"
     }
 }
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUsbDevicesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetUsbDevicesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -621,10 +622,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUsbDevicesRequestB
 }
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::Resolve for crate::models::UsbDevice {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "UsbDevice"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -632,6 +633,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UsbDevice {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUsbDevicesRequestBody> {
@@ -668,6 +670,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UsbDevice {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUsbDevicesRequestBody> {
         ::std::option::Option::Some(crate::models::GetUsbDevicesRequestBody {
@@ -719,7 +722,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UsbDevice {
 }
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::UsbDevice {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "UsbDevice"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -728,8 +731,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::UsbDevice {
 }
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::RereadById for crate::models::UsbDevice {
+    type DynamicType = ();
     type Request = crate::models::GetUsbDevicesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetUsbDevicesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UsbDeviceWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

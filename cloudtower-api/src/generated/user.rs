@@ -1164,6 +1164,7 @@ impl crate::models::Client {
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetUsersRequestBody {
     type Item = crate::models::User;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1182,16 +1183,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUsersRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_USERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_users"
     }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUsersRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetUsersConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1206,13 +1207,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUsersRequestBody {
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::Resolve for crate::models::User {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "User"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUsersRequestBody> {
@@ -1241,6 +1243,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::User {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUsersRequestBody> {
         ::std::option::Option::Some(crate::models::GetUsersRequestBody {
@@ -1283,8 +1286,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::User {
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::RereadById for crate::models::User {
+    type DynamicType = ();
     type Request = crate::models::GetUsersRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetUsersRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

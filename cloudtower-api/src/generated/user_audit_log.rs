@@ -494,6 +494,7 @@ impl crate::models::Client {
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetUserAuditLogsRequestBody {
     type Item = crate::models::UserAuditLog;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -512,16 +513,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUserAuditLogsReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_USER_AUDIT_LOGS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_user_audit_logs"
     }
 }
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUserAuditLogsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetUserAuditLogsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -536,13 +537,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUserAuditLogsReque
 }
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::Resolve for crate::models::UserAuditLog {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "UserAuditLog"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUserAuditLogsRequestBody> {
@@ -563,6 +565,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UserAuditLog {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUserAuditLogsRequestBody> {
         ::std::option::Option::Some(crate::models::GetUserAuditLogsRequestBody {
@@ -596,8 +599,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::UserAuditLog {
 }
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::RereadById for crate::models::UserAuditLog {
+    type DynamicType = ();
     type Request = crate::models::GetUserAuditLogsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetUserAuditLogsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserAuditLogWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -2170,6 +2170,7 @@ impl crate::models::Client {
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetUserRoleNextsRequestBody {
     type Item = crate::models::UserRoleNext;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -2188,16 +2189,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUserRoleNextsReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_USER_ROLE_NEXTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_user_role_nexts"
     }
 }
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUserRoleNextsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetUserRoleNextsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -2212,13 +2213,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUserRoleNextsReque
 }
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::Resolve for crate::models::UserRoleNext {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "UserRoleNext"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUserRoleNextsRequestBody> {
@@ -2247,6 +2249,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UserRoleNext {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUserRoleNextsRequestBody> {
         ::std::option::Option::Some(crate::models::GetUserRoleNextsRequestBody {
@@ -2289,8 +2292,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::UserRoleNext {
 }
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::RereadById for crate::models::UserRoleNext {
+    type DynamicType = ();
     type Request = crate::models::GetUserRoleNextsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetUserRoleNextsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserRoleNextWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

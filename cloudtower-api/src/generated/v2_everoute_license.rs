@@ -1334,6 +1334,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetV2EverouteLicensesRequestBody {
     type Item = crate::models::V2EverouteLicense;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1352,17 +1353,17 @@ for crate::models::GetV2EverouteLicensesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_V2_EVEROUTE_LICENSES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_v2_everoute_licenses"
     }
 }
 #[cfg(feature = "v2-everoute-license")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetV2EverouteLicensesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetV2EverouteLicensesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1377,13 +1378,14 @@ for crate::models::GetV2EverouteLicensesRequestBody {
 }
 #[cfg(feature = "v2-everoute-license")]
 impl ::cloudtower_runtime::Resolve for crate::models::V2EverouteLicense {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "V2EverouteLicense"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetV2EverouteLicensesRequestBody> {
@@ -1404,6 +1406,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::V2EverouteLicense {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetV2EverouteLicensesRequestBody> {
         ::std::option::Option::Some(crate::models::GetV2EverouteLicensesRequestBody {
@@ -1437,8 +1440,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::V2EverouteLicense {
 }
 #[cfg(feature = "v2-everoute-license")]
 impl ::cloudtower_runtime::RereadById for crate::models::V2EverouteLicense {
+    type DynamicType = ();
     type Request = crate::models::GetV2EverouteLicensesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetV2EverouteLicensesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::V2EverouteLicenseWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

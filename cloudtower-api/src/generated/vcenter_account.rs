@@ -1161,6 +1161,7 @@ impl crate::models::Client {
 #[cfg(feature = "vcenter-account")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVcenterAccountsRequestBody {
     type Item = crate::models::VcenterAccount;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1179,17 +1180,17 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVcenterAccountsRequ
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VCENTER_ACCOUNTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vcenter_accounts"
     }
 }
 #[cfg(feature = "vcenter-account")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVcenterAccountsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVcenterAccountsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1204,16 +1205,17 @@ for crate::models::GetVcenterAccountsRequestBody {
 }
 #[cfg(feature = "vcenter-account")]
 impl ::cloudtower_runtime::Resolve for crate::models::VcenterAccount {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VcenterAccount"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVcenterAccountsRequestBody> {
@@ -1242,6 +1244,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VcenterAccount {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVcenterAccountsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVcenterAccountsRequestBody {
@@ -1284,8 +1287,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::VcenterAccount {
 }
 #[cfg(feature = "vcenter-account")]
 impl ::cloudtower_runtime::RereadById for crate::models::VcenterAccount {
+    type DynamicType = ();
     type Request = crate::models::GetVcenterAccountsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVcenterAccountsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VcenterAccountWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

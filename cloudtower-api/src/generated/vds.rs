@@ -1207,6 +1207,7 @@ impl crate::models::Client {
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVdsesRequestBody {
     type Item = crate::models::Vds;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1225,16 +1226,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVdsesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VDSES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vdses"
     }
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVdsesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVdsesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1249,10 +1250,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVdsesRequestBody {
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::Resolve for crate::models::Vds {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Vds"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1260,6 +1261,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vds {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVdsesRequestBody> {
@@ -1296,6 +1298,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vds {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVdsesRequestBody> {
         ::std::option::Option::Some(crate::models::GetVdsesRequestBody {
@@ -1347,7 +1350,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vds {
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Vds {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Vds"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1356,8 +1359,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Vds {
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::RereadById for crate::models::Vds {
+    type DynamicType = ();
     type Request = crate::models::GetVdsesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVdsesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VdsWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1244,6 +1244,7 @@ impl crate::models::Client {
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetViewsRequestBody {
     type Item = crate::models::View;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1262,16 +1263,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetViewsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIEWS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_views"
     }
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetViewsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetViewsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1286,10 +1287,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetViewsRequestBody {
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::Resolve for crate::models::View {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "View"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1297,6 +1298,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::View {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetViewsRequestBody> {
@@ -1333,6 +1335,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::View {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetViewsRequestBody> {
         ::std::option::Option::Some(crate::models::GetViewsRequestBody {
@@ -1384,7 +1387,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::View {
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::View {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "View"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1393,8 +1396,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::View {
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::RereadById for crate::models::View {
+    type DynamicType = ();
     type Request = crate::models::GetViewsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetViewsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ViewWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1587,6 +1587,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudsRequestBody {
     type Item = crate::models::VirtualPrivateCloud;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1605,17 +1606,17 @@ for crate::models::GetVirtualPrivateCloudsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUDS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_clouds"
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1630,10 +1631,10 @@ for crate::models::GetVirtualPrivateCloudsRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloud {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloud"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1641,6 +1642,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloud {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudsRequestBody> {
@@ -1677,6 +1679,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloud {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudsRequestBody {
@@ -1728,7 +1731,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloud {
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloud {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloud"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1737,8 +1740,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloud {
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloud {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

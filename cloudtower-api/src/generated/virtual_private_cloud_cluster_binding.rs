@@ -671,6 +671,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
     type Item = crate::models::VirtualPrivateCloudClusterBinding;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -689,17 +690,17 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_cluster_bindings"
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -715,13 +716,14 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudClusterBinding {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudClusterBinding"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -744,6 +746,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudCluster
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody,
@@ -780,7 +783,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudCluster
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::AsyncStatus
 for crate::models::VirtualPrivateCloudClusterBinding {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudClusterBinding"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -790,8 +793,12 @@ for crate::models::VirtualPrivateCloudClusterBinding {
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudClusterBinding {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudClusterBindingWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -877,6 +877,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     type Item = crate::models::VirtualPrivateCloudEdgeGateway;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -895,17 +896,17 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_edge_gateways"
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -921,13 +922,14 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudEdgeGateway {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudEdgeGateway"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -958,6 +960,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudEdgeGat
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody,
@@ -1003,7 +1006,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudEdgeGat
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::AsyncStatus
 for crate::models::VirtualPrivateCloudEdgeGateway {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudEdgeGateway"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1012,8 +1015,12 @@ for crate::models::VirtualPrivateCloudEdgeGateway {
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudEdgeGateway {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -943,6 +943,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     type Item = crate::models::VirtualPrivateCloudEdgeGatewayGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -961,18 +962,18 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS
             .json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_edge_gateway_groups"
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -989,13 +990,14 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::cloudtower_runtime::Resolve
 for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudEdgeGatewayGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id, ::cloudtower_runtime::ResolveKey::Name]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -1026,6 +1028,7 @@ for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody,
@@ -1071,7 +1074,7 @@ for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::cloudtower_runtime::AsyncStatus
 for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudEdgeGatewayGroup"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1081,8 +1084,12 @@ for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

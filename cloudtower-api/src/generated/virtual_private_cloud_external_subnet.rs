@@ -1493,6 +1493,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
     type Item = crate::models::VirtualPrivateCloudExternalSubnet;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1511,17 +1512,17 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_external_subnets"
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1537,10 +1538,10 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudExternalSubnet {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudExternalSubnet"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1548,6 +1549,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudExterna
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -1586,6 +1588,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudExterna
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody,
@@ -1640,7 +1643,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudExterna
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::cloudtower_runtime::AsyncStatus
 for crate::models::VirtualPrivateCloudExternalSubnet {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudExternalSubnet"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1650,8 +1653,12 @@ for crate::models::VirtualPrivateCloudExternalSubnet {
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudExternalSubnet {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

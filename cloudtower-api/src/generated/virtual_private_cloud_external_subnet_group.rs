@@ -1128,6 +1128,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     type Item = crate::models::VirtualPrivateCloudExternalSubnetGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1146,18 +1147,18 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS
             .json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_external_subnet_groups"
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1174,10 +1175,10 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::Resolve
 for crate::models::VirtualPrivateCloudExternalSubnetGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudExternalSubnetGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1185,6 +1186,7 @@ for crate::models::VirtualPrivateCloudExternalSubnetGroup {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -1223,6 +1225,7 @@ for crate::models::VirtualPrivateCloudExternalSubnetGroup {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody,
@@ -1277,7 +1280,7 @@ for crate::models::VirtualPrivateCloudExternalSubnetGroup {
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::AsyncStatus
 for crate::models::VirtualPrivateCloudExternalSubnetGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudExternalSubnetGroup"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1287,8 +1290,12 @@ for crate::models::VirtualPrivateCloudExternalSubnetGroup {
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudExternalSubnetGroup {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

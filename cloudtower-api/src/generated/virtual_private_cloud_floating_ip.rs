@@ -1175,6 +1175,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
     type Item = crate::models::VirtualPrivateCloudFloatingIp;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1193,17 +1194,17 @@ for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_floating_ips"
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1219,16 +1220,17 @@ for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudFloatingIp {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudFloatingIp"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -1259,6 +1261,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudFloatin
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody,
@@ -1303,7 +1306,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudFloatin
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudFloatingIp {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudFloatingIp"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1312,8 +1315,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudFlo
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudFloatingIp {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudFloatingIpWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1459,6 +1459,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
     type Item = crate::models::VirtualPrivateCloudNatGateway;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1477,17 +1478,17 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_nat_gateways"
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1503,10 +1504,10 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudNatGateway {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudNatGateway"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1514,6 +1515,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudNatGate
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -1552,6 +1554,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudNatGate
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody,
@@ -1605,7 +1608,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudNatGate
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudNatGateway {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudNatGateway"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1614,8 +1617,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudNat
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudNatGateway {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudNatGatewayWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

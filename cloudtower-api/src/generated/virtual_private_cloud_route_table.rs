@@ -1473,6 +1473,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
     type Item = crate::models::VirtualPrivateCloudRouteTable;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1491,17 +1492,17 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_route_tables"
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1517,10 +1518,10 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouteTable {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudRouteTable"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1528,6 +1529,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouteTa
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -1566,6 +1568,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouteTa
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudRouteTablesRequestBody,
@@ -1619,7 +1622,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouteTa
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudRouteTable {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudRouteTable"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1628,8 +1631,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudRou
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudRouteTable {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudRouteTablesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudRouteTableWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1650,6 +1650,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
     type Item = crate::models::VirtualPrivateCloudRouterGateway;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1668,17 +1669,17 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_router_gateways"
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1694,10 +1695,10 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouterGateway {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudRouterGateway"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1705,6 +1706,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouterG
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -1743,6 +1745,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouterG
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody,
@@ -1797,7 +1800,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouterG
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::AsyncStatus
 for crate::models::VirtualPrivateCloudRouterGateway {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudRouterGateway"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1807,8 +1810,12 @@ for crate::models::VirtualPrivateCloudRouterGateway {
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudRouterGateway {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1492,6 +1492,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
     type Item = crate::models::VirtualPrivateCloudSecurityGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1510,17 +1511,17 @@ for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_security_groups"
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1536,10 +1537,10 @@ for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurityGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSecurityGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1547,6 +1548,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -1585,6 +1587,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody,
@@ -1639,7 +1642,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::AsyncStatus
 for crate::models::VirtualPrivateCloudSecurityGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSecurityGroup"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1649,8 +1652,12 @@ for crate::models::VirtualPrivateCloudSecurityGroup {
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudSecurityGroup {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1944,6 +1944,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     type Item = crate::models::VirtualPrivateCloudSecurityPolicy;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1962,17 +1963,17 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_security_policies"
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1988,10 +1989,10 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurityPolicy {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSecurityPolicy"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1999,6 +2000,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<
@@ -2037,6 +2039,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody,
@@ -2091,7 +2094,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::AsyncStatus
 for crate::models::VirtualPrivateCloudSecurityPolicy {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSecurityPolicy"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -2101,8 +2104,12 @@ for crate::models::VirtualPrivateCloudSecurityPolicy {
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudSecurityPolicy {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

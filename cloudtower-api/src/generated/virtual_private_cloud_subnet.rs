@@ -1565,6 +1565,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
     type Item = crate::models::VirtualPrivateCloudSubnet;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1583,17 +1584,17 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_virtual_private_cloud_subnets"
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1609,10 +1610,10 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSubnet {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSubnet"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1620,6 +1621,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSubnet 
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudSubnetsRequestBody> {
@@ -1656,6 +1658,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSubnet 
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudSubnetsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
@@ -1707,7 +1710,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSubnet 
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudSubnet {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSubnet"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1716,8 +1719,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudSub
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudSubnet {
+    type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudSubnetsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSubnetWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

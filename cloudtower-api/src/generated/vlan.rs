@@ -1053,6 +1053,7 @@ impl crate::models::Client {
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVlansRequestBody {
     type Item = crate::models::Vlan;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1071,16 +1072,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVlansRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VLANS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vlans"
     }
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVlansRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVlansConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1095,10 +1096,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVlansRequestBody {
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::Resolve for crate::models::Vlan {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Vlan"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1106,6 +1107,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vlan {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVlansRequestBody> {
@@ -1142,6 +1144,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vlan {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVlansRequestBody> {
         ::std::option::Option::Some(crate::models::GetVlansRequestBody {
@@ -1193,7 +1196,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vlan {
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Vlan {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Vlan"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1202,8 +1205,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Vlan {
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::RereadById for crate::models::Vlan {
+    type DynamicType = ();
     type Request = crate::models::GetVlansRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVlansRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VlanWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -9754,6 +9754,7 @@ impl crate::models::Client {
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
     type Item = crate::models::Vm;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -9772,16 +9773,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VMS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vms"
     }
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -9796,10 +9797,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::Resolve for crate::models::Vm {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Vm"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -9807,6 +9808,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vm {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmsRequestBody> {
@@ -9843,6 +9845,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vm {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmsRequestBody {
@@ -9894,7 +9897,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vm {
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::Vm {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Vm"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -9903,8 +9906,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Vm {
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::RereadById for crate::models::Vm {
+    type DynamicType = ();
     type Request = crate::models::GetVmsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -658,6 +658,7 @@ impl crate::models::Client {
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmDisksRequestBody {
     type Item = crate::models::VmDisk;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -676,16 +677,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmDisksRequestBody 
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_DISKS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_disks"
     }
 }
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmDisksRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmDisksConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -700,13 +701,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmDisksRequestBody
 }
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmDisk {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmDisk"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmDisksRequestBody> {
@@ -727,6 +729,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmDisk {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmDisksRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmDisksRequestBody {
@@ -760,8 +763,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmDisk {
 }
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmDisk {
+    type DynamicType = ();
     type Request = crate::models::GetVmDisksRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmDisksRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmDiskWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

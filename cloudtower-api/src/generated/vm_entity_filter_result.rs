@@ -614,6 +614,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVmEntityFilterResultsRequestBody {
     type Item = crate::models::VmEntityFilterResult;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -632,17 +633,17 @@ for crate::models::GetVmEntityFilterResultsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_ENTITY_FILTER_RESULTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_entity_filter_results"
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVmEntityFilterResultsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmEntityFilterResultsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -657,13 +658,14 @@ for crate::models::GetVmEntityFilterResultsRequestBody {
 }
 #[cfg(feature = "vm-entity-filter-result")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmEntityFilterResult {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmEntityFilterResult"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmEntityFilterResultsRequestBody> {
@@ -684,6 +686,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmEntityFilterResult {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmEntityFilterResultsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmEntityFilterResultsRequestBody {
@@ -717,8 +720,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmEntityFilterResult {
 }
 #[cfg(feature = "vm-entity-filter-result")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmEntityFilterResult {
+    type DynamicType = ();
     type Request = crate::models::GetVmEntityFilterResultsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmEntityFilterResultsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmEntityFilterResultWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

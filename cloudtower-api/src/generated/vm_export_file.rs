@@ -798,6 +798,7 @@ impl crate::models::Client {
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmExportFilesRequestBody {
     type Item = crate::models::VmExportFile;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -816,16 +817,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmExportFilesReques
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_EXPORT_FILES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_export_files"
     }
 }
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmExportFilesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmExportFilesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -840,13 +841,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmExportFilesReque
 }
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmExportFile {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmExportFile"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmExportFilesRequestBody> {
@@ -867,6 +869,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmExportFile {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmExportFilesRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmExportFilesRequestBody {
@@ -900,7 +903,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmExportFile {
 }
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VmExportFile {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmExportFile"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -909,8 +912,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmExportFile {
 }
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmExportFile {
+    type DynamicType = ();
     type Request = crate::models::GetVmExportFilesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmExportFilesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmExportFileWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

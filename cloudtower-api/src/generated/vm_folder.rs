@@ -1170,6 +1170,7 @@ impl crate::models::Client {
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmFoldersRequestBody {
     type Item = crate::models::VmFolder;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1188,16 +1189,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmFoldersRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_FOLDERS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_folders"
     }
 }
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmFoldersRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmFoldersConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1212,10 +1213,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmFoldersRequestBo
 }
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmFolder {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmFolder"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1223,6 +1224,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmFolder {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmFoldersRequestBody> {
@@ -1259,6 +1261,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmFolder {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmFoldersRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmFoldersRequestBody {
@@ -1308,8 +1311,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmFolder {
 }
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmFolder {
+    type DynamicType = ();
     type Request = crate::models::GetVmFoldersRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmFoldersRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmFolderWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

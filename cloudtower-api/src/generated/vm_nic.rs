@@ -778,6 +778,7 @@ impl crate::models::Client {
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmNicsRequestBody {
     type Item = crate::models::VmNic;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -796,16 +797,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmNicsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_NICS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_nics"
     }
 }
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmNicsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmNicsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -820,16 +821,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmNicsRequestBody 
 }
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmNic {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmNic"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmNicsRequestBody> {
@@ -858,6 +860,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmNic {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmNicsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmNicsRequestBody {
@@ -900,8 +903,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmNic {
 }
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmNic {
+    type DynamicType = ();
     type Request = crate::models::GetVmNicsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmNicsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmNicWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

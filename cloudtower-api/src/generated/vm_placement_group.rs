@@ -789,6 +789,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVmPlacementGroupsRequestBody {
     type Item = crate::models::VmPlacementGroup;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -807,17 +808,17 @@ for crate::models::GetVmPlacementGroupsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_PLACEMENT_GROUPS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_placement_groups"
     }
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVmPlacementGroupsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmPlacementGroupsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -832,10 +833,10 @@ for crate::models::GetVmPlacementGroupsRequestBody {
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmPlacementGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmPlacementGroup"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -843,6 +844,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmPlacementGroup {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmPlacementGroupsRequestBody> {
@@ -879,6 +881,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmPlacementGroup {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmPlacementGroupsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmPlacementGroupsRequestBody {
@@ -930,7 +933,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmPlacementGroup {
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VmPlacementGroup {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmPlacementGroup"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -939,8 +942,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmPlacementGroup {
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmPlacementGroup {
+    type DynamicType = ();
     type Request = crate::models::GetVmPlacementGroupsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmPlacementGroupsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmPlacementGroupWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -1093,6 +1093,7 @@ impl crate::models::Client {
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmSnapshotsRequestBody {
     type Item = crate::models::VmSnapshot;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1111,16 +1112,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmSnapshotsRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_SNAPSHOTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_snapshots"
     }
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmSnapshotsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmSnapshotsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1135,10 +1136,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmSnapshotsRequest
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmSnapshot"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1146,6 +1147,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmSnapshot {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmSnapshotsRequestBody> {
@@ -1182,6 +1184,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmSnapshot {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmSnapshotsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmSnapshotsRequestBody {
@@ -1233,7 +1236,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmSnapshot {
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VmSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmSnapshot"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1242,8 +1245,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmSnapshot {
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmSnapshot {
+    type DynamicType = ();
     type Request = crate::models::GetVmSnapshotsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmSnapshotsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmSnapshotWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

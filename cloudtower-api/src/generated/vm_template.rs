@@ -840,6 +840,7 @@ impl crate::models::Client {
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmTemplatesRequestBody {
     type Item = crate::models::VmTemplate;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -858,16 +859,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmTemplatesRequestB
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_TEMPLATES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_templates"
     }
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmTemplatesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmTemplatesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -882,10 +883,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmTemplatesRequest
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmTemplate {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmTemplate"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -893,6 +894,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmTemplate {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmTemplatesRequestBody> {
@@ -929,6 +931,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmTemplate {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmTemplatesRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmTemplatesRequestBody {
@@ -980,7 +983,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmTemplate {
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VmTemplate {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmTemplate"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -989,8 +992,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmTemplate {
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmTemplate {
+    type DynamicType = ();
     type Request = crate::models::GetVmTemplatesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmTemplatesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmTemplateWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

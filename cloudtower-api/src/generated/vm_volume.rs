@@ -1596,6 +1596,7 @@ impl crate::models::Client {
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmVolumesRequestBody {
     type Item = crate::models::VmVolume;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1614,16 +1615,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmVolumesRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_VOLUMES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_volumes"
     }
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmVolumesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmVolumesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1638,10 +1639,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmVolumesRequestBo
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmVolume {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmVolume"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -1649,6 +1650,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmVolume {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmVolumesRequestBody> {
@@ -1685,6 +1687,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmVolume {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmVolumesRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmVolumesRequestBody {
@@ -1736,7 +1739,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmVolume {
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VmVolume {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmVolume"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1745,8 +1748,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmVolume {
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmVolume {
+    type DynamicType = ();
     type Request = crate::models::GetVmVolumesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmVolumesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmVolumeWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

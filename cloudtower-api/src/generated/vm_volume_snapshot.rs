@@ -929,6 +929,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVmVolumeSnapshotsRequestBody {
     type Item = crate::models::VmVolumeSnapshot;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -947,17 +948,17 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VM_VOLUME_SNAPSHOTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vm_volume_snapshots"
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVmVolumeSnapshotsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmVolumeSnapshotsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -972,10 +973,10 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::Resolve for crate::models::VmVolumeSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmVolumeSnapshot"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -983,6 +984,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmVolumeSnapshot {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmVolumeSnapshotsRequestBody> {
@@ -1019,6 +1021,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmVolumeSnapshot {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmVolumeSnapshotsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmVolumeSnapshotsRequestBody {
@@ -1070,7 +1073,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmVolumeSnapshot {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::AsyncStatus for crate::models::VmVolumeSnapshot {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VmVolumeSnapshot"
     }
     fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -1079,8 +1082,12 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmVolumeSnapshot {
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::RereadById for crate::models::VmVolumeSnapshot {
+    type DynamicType = ();
     type Request = crate::models::GetVmVolumeSnapshotsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmVolumeSnapshotsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmVolumeSnapshotWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -997,6 +997,7 @@ impl crate::models::Client {
 impl ::cloudtower_runtime::ListRequest
 for crate::models::GetVsphereEsxiAccountsRequestBody {
     type Item = crate::models::VsphereEsxiAccount;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1015,17 +1016,17 @@ for crate::models::GetVsphereEsxiAccountsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VSPHERE_ESXI_ACCOUNTS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vsphere_esxi_accounts"
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVsphereEsxiAccountsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVsphereEsxiAccountsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1040,16 +1041,17 @@ for crate::models::GetVsphereEsxiAccountsRequestBody {
 }
 #[cfg(feature = "vsphere-esxi-account")]
 impl ::cloudtower_runtime::Resolve for crate::models::VsphereEsxiAccount {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "VsphereEsxiAccount"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVsphereEsxiAccountsRequestBody> {
@@ -1078,6 +1080,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VsphereEsxiAccount {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVsphereEsxiAccountsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVsphereEsxiAccountsRequestBody {
@@ -1120,8 +1123,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::VsphereEsxiAccount {
 }
 #[cfg(feature = "vsphere-esxi-account")]
 impl ::cloudtower_runtime::RereadById for crate::models::VsphereEsxiAccount {
+    type DynamicType = ();
     type Request = crate::models::GetVsphereEsxiAccountsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVsphereEsxiAccountsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VsphereEsxiAccountWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -542,6 +542,7 @@ impl crate::models::Client {
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetWitnessesRequestBody {
     type Item = crate::models::Witness;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -560,16 +561,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetWitnessesRequestBod
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_WITNESSES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_witnesses"
     }
 }
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetWitnessesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetWitnessesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -584,10 +585,10 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetWitnessesRequestBo
 }
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::Resolve for crate::models::Witness {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Witness"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
@@ -595,6 +596,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Witness {
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetWitnessesRequestBody> {
@@ -631,6 +633,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Witness {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetWitnessesRequestBody> {
         ::std::option::Option::Some(crate::models::GetWitnessesRequestBody {
@@ -680,8 +683,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Witness {
 }
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::RereadById for crate::models::Witness {
+    type DynamicType = ();
     type Request = crate::models::GetWitnessesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetWitnessesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::WitnessWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -673,6 +673,7 @@ impl crate::models::Client {
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetZonesRequestBody {
     type Item = crate::models::Zone;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -691,16 +692,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetZonesRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ZONES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_zones"
     }
 }
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetZonesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetZonesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -715,16 +716,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetZonesRequestBody {
 }
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::Resolve for crate::models::Zone {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Zone"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetZonesRequestBody> {
@@ -753,6 +755,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Zone {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetZonesRequestBody> {
         ::std::option::Option::Some(crate::models::GetZonesRequestBody {
@@ -793,8 +796,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Zone {
 }
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::RereadById for crate::models::Zone {
+    type DynamicType = ();
     type Request = crate::models::GetZonesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetZonesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ZoneWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -604,6 +604,7 @@ impl crate::models::Client {
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::ListRequest for crate::models::GetZoneTopoesRequestBody {
     type Item = crate::models::ZoneTopo;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -622,16 +623,16 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetZoneTopoesRequestBo
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_ZONE_TOPOES.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_zone_topoes"
     }
 }
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetZoneTopoesRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetZoneTopoesConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -646,16 +647,17 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetZoneTopoesRequestB
 }
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::Resolve for crate::models::ZoneTopo {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "ZoneTopo"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[
             ::cloudtower_runtime::ResolveKey::Id,
             ::cloudtower_runtime::ResolveKey::LocalId,
         ]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetZoneTopoesRequestBody> {
@@ -684,6 +686,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ZoneTopo {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetZoneTopoesRequestBody> {
         ::std::option::Option::Some(crate::models::GetZoneTopoesRequestBody {
@@ -726,8 +729,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::ZoneTopo {
 }
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::RereadById for crate::models::ZoneTopo {
+    type DynamicType = ();
     type Request = crate::models::GetZoneTopoesRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetZoneTopoesRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ZoneTopoWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::args::{self, SnapshotNaming};
 use crate::call;
 use crate::context::Context;
-use crate::dynamic::DynList;
+use crate::dynamic::{DynList, DynResource};
 use crate::failure::{Failure, Result};
 use crate::output::Format;
 use crate::schema::api;
@@ -117,7 +117,10 @@ async fn list_where(
     resource: &'static ResourceSchema,
     filter: Value,
 ) -> std::result::Result<Vec<Value>, cloudtower_api::Error> {
-    let list = DynList::new(resource, Some(filter));
-    let items = client.paginate(list).collect().await?;
+    let list = DynList::new(Some(filter));
+    let items = client
+        .paginate_with(&DynResource::new(resource), list)
+        .collect()
+        .await?;
     Ok(items.into_iter().map(|item| item.0).collect())
 }

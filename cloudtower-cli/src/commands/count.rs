@@ -6,7 +6,7 @@ use cloudtower_schema::ResourceSchema;
 
 use super::args::{self, Filter};
 use crate::context::Context;
-use crate::dynamic::DynList;
+use crate::dynamic::{DynList, DynResource};
 use crate::failure::Result;
 
 pub const NAME: &str = "count";
@@ -38,7 +38,10 @@ pub async fn run(
     options: Options,
 ) -> Result<()> {
     let client = context.client().await?;
-    let list = DynList::new(resource, options.filter.value(resource)?);
-    let count = client.count(&list).await.map_err(|e| context.failure(e))?;
+    let list = DynList::new(options.filter.value(resource)?);
+    let count = client
+        .count_with(&DynResource::new(resource), &list)
+        .await
+        .map_err(|e| context.failure(e))?;
     context.printer.line(&count.to_string())
 }

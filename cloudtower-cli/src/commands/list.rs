@@ -50,7 +50,7 @@ pub async fn run(
     resource: &'static ResourceSchema,
     options: Options,
 ) -> Result<()> {
-    let mut list = DynList::new(resource, options.filter.value(resource)?);
+    let mut list = DynList::new(options.filter.value(resource)?);
     let listing = options.listing;
     if let Some(order) = listing.order_by {
         list.body.insert("orderBy".into(), order.into());
@@ -58,6 +58,7 @@ pub async fn run(
     if options.paging.all {
         return call::print_all(
             context,
+            resource,
             list,
             options.paging.page_size,
             Some(&resource.name),

@@ -217,13 +217,27 @@ pub async fn run(
         let Prepared::Json(Value::Object(body)) = request else {
             return Err(Failure::Usage("--all needs a JSON list request".into()));
         };
-        let list = DynList {
-            operation: &operation.path,
-            connection: None,
-            body,
+        // `--all` is a flag of list operations only, each of which lists a resource.
+        let listed = match &operation.kind {
+            OperationKind::List { resource } => api().resource(resource),
+            _ => None,
+        };
+        let Some(resource) = listed else {
+            return Err(Failure::Usage(
+                "--all needs a resource's list operation".into(),
+            ));
         };
         let item = operation.response.as_ref().and_then(Ty::named);
-        return call::print_all(context, list, paging.page_size, item, Format::Json).await;
+        let list = DynList { body };
+        return call::print_all(
+            context,
+            resource,
+            list,
+            paging.page_size,
+            item,
+            Format::Json,
+        )
+        .await;
     }
     let request = match request {
         Prepared::Json(mut body) => {

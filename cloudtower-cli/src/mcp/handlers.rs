@@ -21,7 +21,7 @@ use super::tools::{DEFAULT_FIRST, MAX_FIRST, MAX_FOUND, MAX_WAIT_SECONDS};
 use super::Tower;
 use crate::call::{self, Prepared};
 use crate::columns::columns;
-use crate::dynamic::{self, DynItem, DynList};
+use crate::dynamic::{self, DynItem, DynList, DynResource};
 use crate::effect::{effect, Effect};
 use crate::explain::{closest, explain};
 use crate::output::type_has_path;
@@ -412,7 +412,7 @@ async fn list(tower: &Tower, args: &Args) -> Answer {
             ));
         }
         let count = client
-            .count(&DynList::new(resource, filter))
+            .count_with(&DynResource::new(resource), &DynList::new(filter))
             .await
             .map_err(failure)?;
         return Ok(json!({ "resource": resource.name, "count": count }));
@@ -808,16 +808,22 @@ async fn dry_run_answer(
     let Some(filter) = body.get("where").cloned() else {
         return Ok(answer);
     };
-    let mut list = DynList::new(resource, Some(filter));
+    let mut list = DynList::new(Some(filter));
+    let dyn_resource = DynResource::new(resource);
     let client = &tower.client;
     let failure = |error| crate::session::session_refused(&tower.global, error).to_string();
     let count = match resource.connection {
-        Some(_) => Some(client.count(&list).await.map_err(failure)?),
+        Some(_) => Some(
+            client
+                .count_with(&dyn_resource, &list)
+                .await
+                .map_err(failure)?,
+        ),
         None => None,
     };
     list.body.insert("first".into(), DRY_RUN_SAMPLE.into());
     let items: Vec<DynItem> = std::pin::pin!(client
-        .paginate(list)
+        .paginate_with(&dyn_resource, list)
         .page_size(DRY_RUN_SAMPLE as i32)
         .items())
     .take(DRY_RUN_SAMPLE as usize)

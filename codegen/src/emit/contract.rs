@@ -249,8 +249,12 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
             #(#gate #also)*
             #gate
             impl #RereadById for crate::models::#item {
+                type DynamicType = ();
                 type Request = crate::models::#body;
-                fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+                fn request_for_ids(
+                    _: &Self::DynamicType,
+                    ids: ::std::vec::Vec<::std::string::String>,
+                ) -> Self::Request {
                     crate::models::#body {
                         #where_name: #filter_value,
                         ..::std::default::Default::default()
@@ -263,6 +267,7 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
         #gate
         impl #ListRequest for crate::models::#body {
             type Item = crate::models::#item;
+            type DynamicType = ();
             fn set_page(&mut self, first: i32, after: ::std::option::Option<::std::string::String>) {
                 self.#first_name = #set_first;
                 self.#after_name = #set_after;
@@ -271,10 +276,10 @@ pub(super) fn list_impls(api: &Api, operation: &Operation, gates: &Gates) -> Opt
             fn cursor(item: &Self::Item) -> &str {
                 #cursor
             }
-            fn request(&self) -> #ApiRequest {
+            fn request(&self, _: &Self::DynamicType) -> #ApiRequest {
                 #list_request
             }
-            fn method() -> &'static str {
+            fn method(_: &Self::DynamicType) -> &'static str {
                 #method_name
             }
         }
@@ -349,20 +354,27 @@ fn resolve_impl(
     });
     Some(quote! {
         impl #Resolve for crate::models::#item {
-            fn resource() -> &'static str {
+            fn resource(_: &Self::DynamicType) -> &'static str {
                 #item_name
             }
-            fn keys() -> &'static [#ResolveKey] {
+            fn keys(_: &Self::DynamicType) -> &'static [#ResolveKey] {
                 &[#(#variants),*]
             }
-            fn request_by(key: #ResolveKey, value: &str) -> ::std::option::Option<crate::models::#body> {
+            fn request_by(
+                _: &Self::DynamicType,
+                key: #ResolveKey,
+                value: &str,
+            ) -> ::std::option::Option<crate::models::#body> {
                 let filter = match key {
                     #(#by_key)*
                     _ => return ::std::option::Option::None,
                 };
                 ::std::option::Option::Some(#by_key_request)
             }
-            fn request_by_any(value: &str) -> ::std::option::Option<crate::models::#body> {
+            fn request_by_any(
+                _: &Self::DynamicType,
+                value: &str,
+            ) -> ::std::option::Option<crate::models::#body> {
                 #any
             }
             fn key_of(&self, key: #ResolveKey) -> ::std::option::Option<&str> {
@@ -385,7 +397,7 @@ fn async_status_impl(api: &Api, item_name: &str) -> Option<TokenStream> {
     let value = read(quote!(self), status);
     Some(quote! {
         impl #AsyncStatus for crate::models::#item {
-            fn resource() -> &'static str {
+            fn resource(_: &Self::DynamicType) -> &'static str {
                 #item_name
             }
             fn entity_async_status(&self) -> ::std::option::Option<&str> {
@@ -423,7 +435,7 @@ fn count_impl(
         #gate
         #count_gate
         impl #CountRequest for crate::models::#body {
-            fn count_request(&self) -> #ApiRequest {
+            fn count_request(&self, _: &Self::DynamicType) -> #ApiRequest {
                 let counter = crate::models::#count_body {
                     #where_name: ::std::clone::Clone::clone(&self.#where_name),
                     ..::std::default::Default::default()

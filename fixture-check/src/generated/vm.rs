@@ -1139,6 +1139,7 @@ impl crate::models::Client {
 }
 impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
     type Item = crate::models::Vm;
+    type DynamicType = ();
     fn set_page(
         &mut self,
         first: i32,
@@ -1157,15 +1158,15 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
     fn cursor(item: &Self::Item) -> &str {
         &item.id
     }
-    fn request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         crate::models::operations::GET_VMS.json(self)
     }
-    fn method() -> &'static str {
+    fn method(_: &Self::DynamicType) -> &'static str {
         "get_vms"
     }
 }
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
-    fn count_request(&self) -> ::cloudtower_runtime::ApiRequest {
+    fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
         let counter = crate::models::GetVmsConnectionRequestBody {
             r#where: ::std::clone::Clone::clone(&self.r#where),
             ..::std::default::Default::default()
@@ -1179,13 +1180,14 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
     }
 }
 impl ::cloudtower_runtime::Resolve for crate::models::Vm {
-    fn resource() -> &'static str {
+    fn resource(_: &Self::DynamicType) -> &'static str {
         "Vm"
     }
-    fn keys() -> &'static [::cloudtower_runtime::ResolveKey] {
+    fn keys(_: &Self::DynamicType) -> &'static [::cloudtower_runtime::ResolveKey] {
         &[::cloudtower_runtime::ResolveKey::Id]
     }
     fn request_by(
+        _: &Self::DynamicType,
         key: ::cloudtower_runtime::ResolveKey,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmsRequestBody> {
@@ -1206,6 +1208,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vm {
         })
     }
     fn request_by_any(
+        _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmsRequestBody> {
         ::std::option::Option::Some(crate::models::GetVmsRequestBody {
@@ -1238,8 +1241,12 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vm {
     }
 }
 impl ::cloudtower_runtime::RereadById for crate::models::Vm {
+    type DynamicType = ();
     type Request = crate::models::GetVmsRequestBody;
-    fn request_for_ids(ids: ::std::vec::Vec<::std::string::String>) -> Self::Request {
+    fn request_for_ids(
+        _: &Self::DynamicType,
+        ids: ::std::vec::Vec<::std::string::String>,
+    ) -> Self::Request {
         crate::models::GetVmsRequestBody {
             r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmWhereInput {
                 id_in: ::cloudtower_runtime::Nullable::Value(ids),
