@@ -5,6 +5,7 @@
 //! are both in flight.
 
 use crate::common;
+use crate::fast_mock::signed_in;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
@@ -159,28 +160,13 @@ impl Resolve for JsonItem {
     }
 }
 
-async fn mock() -> (MockTower, Client) {
-    let tower = MockTower::start_with(MockConfig {
-        task_duration: Duration::from_millis(20),
-        ..MockConfig::default()
-    })
-    .await
-    .unwrap();
-    let client = Client::new(&tower.url()).unwrap();
-    client
-        .sign_in(PasswordLogin::new(MOCK_USERNAME, MOCK_PASSWORD))
-        .await
-        .unwrap();
-    (tower, client)
-}
-
 fn ids<'a>(ids: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
     ids.into_iter().map(str::to_owned).collect()
 }
 
 #[tokio::test]
 async fn a_resource_known_only_at_run_time_is_listed_counted_resolved_and_reread() {
-    let (_tower, client) = mock().await;
+    let (_tower, client) = signed_in().await;
     let vms = JsonResource::named("Vm");
     let typed: Vec<Vm> = client
         .paginate(GetVmsRequestBody::default())

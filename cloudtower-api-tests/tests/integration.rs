@@ -12,6 +12,7 @@ mod client_options;
 mod codec_limits;
 mod dynamic;
 mod dynamic_type;
+mod fast_mock;
 mod hardening;
 mod helpers;
 mod hostile;

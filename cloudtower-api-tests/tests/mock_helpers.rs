@@ -1,5 +1,6 @@
 //! The library helpers (chunked upload, VNC console, resource watch) against cloudtower-mock.
 
+use crate::fast_mock::signed_in;
 use cloudtower_api::error::ErrorKind;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
@@ -15,21 +16,6 @@ use cloudtower_api::{Client, PasswordLogin, WaitForTasks, WaitOptions};
 use cloudtower_mock::{Fault, MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
 use futures_util::StreamExt;
 
-async fn setup() -> (MockTower, Client) {
-    let tower = MockTower::start_with(MockConfig {
-        task_duration: Duration::from_millis(20),
-        ..MockConfig::default()
-    })
-    .await
-    .unwrap();
-    let client = Client::new(&tower.url()).unwrap();
-    client
-        .sign_in(PasswordLogin::new(MOCK_USERNAME, MOCK_PASSWORD))
-        .await
-        .unwrap();
-    (tower, client)
-}
-
 async fn cluster_id(client: &Client) -> String {
     client
         .get_clusters(&Default::default())
@@ -41,7 +27,7 @@ async fn cluster_id(client: &Client) -> String {
 
 #[tokio::test]
 async fn uploads_go_in_chunks_and_the_last_is_the_remainder() {
-    let (tower, client) = setup().await;
+    let (tower, client) = signed_in().await;
     let data: Vec<u8> = (0..2500u32).map(|i| i as u8).collect();
     let progress: Arc<Mutex<Vec<UploadProgress>>> = Arc::default();
     let seen = progress.clone();
@@ -81,7 +67,7 @@ async fn uploads_go_in_chunks_and_the_last_is_the_remainder() {
 
 #[tokio::test]
 async fn an_upload_source_that_ends_early_is_an_error() {
-    let (tower, client) = setup().await;
+    let (tower, client) = signed_in().await;
     let data = vec![7u8; 1500];
     let upload = ElfImageUpload::new(cluster_id(&client).await, "short.iso").chunk_size(1000);
     let error = client
@@ -100,7 +86,7 @@ async fn an_upload_source_that_ends_early_is_an_error() {
 
 #[tokio::test]
 async fn the_vnc_console_url_follows_the_endpoint() {
-    let (_tower, client) = setup().await;
+    let (_tower, client) = signed_in().await;
     let vm = client
         .get_vms(&GetVmsRequestBody {
             r#where: VmWhereInput {
@@ -155,7 +141,7 @@ fn quick_watch() -> WatchOptions {
 
 #[tokio::test]
 async fn the_watch_streams_changes_from_now_on_and_survives_errors() {
-    let (tower, client) = setup().await;
+    let (tower, client) = signed_in().await;
     // The first poll fails (a 503 the client retries by itself; a 500 reaches the watch).
     tower.set_fault(
         "resource-changes",
@@ -216,7 +202,7 @@ async fn the_watch_streams_changes_from_now_on_and_survives_errors() {
 
 #[tokio::test]
 async fn a_compacted_start_revision_ends_the_watch_with_an_error() {
-    let (tower, client) = setup().await;
+    let (tower, client) = signed_in().await;
     let old = tower.revision();
     client
         .shut_down_vm(&VmOperateParams {

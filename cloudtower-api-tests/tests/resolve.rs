@@ -3,6 +3,7 @@
 //! scripted test tower for capped answers and `entityAsyncStatus`.
 
 use crate::common;
+use crate::fast_mock::signed_in;
 use cloudtower_api::error::{ErrorKind, WorkflowError};
 
 use std::time::Duration;
@@ -14,21 +15,6 @@ use cloudtower_api::{Client, PasswordLogin, ResolveKey, WaitForTasks, WaitOption
 use cloudtower_mock::{MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
 use common::{tower, Log, Reply};
 use serde_json::json;
-
-async fn mock() -> (MockTower, Client) {
-    let tower = MockTower::start_with(MockConfig {
-        task_duration: Duration::from_millis(20),
-        ..MockConfig::default()
-    })
-    .await
-    .unwrap();
-    let client = Client::new(&tower.url()).unwrap();
-    client
-        .sign_in(PasswordLogin::new(MOCK_USERNAME, MOCK_PASSWORD))
-        .await
-        .unwrap();
-    (tower, client)
-}
 
 /// The seeded VM named `name`, read with a plain filter.
 async fn vm_named(client: &Client, name: &str) -> Vm {
@@ -70,7 +56,7 @@ async fn rename(client: &Client, id: &str, name: &str) {
 
 #[tokio::test]
 async fn a_vm_is_found_by_id_by_local_id_and_by_name_in_one_request() {
-    let (tower, client) = mock().await;
+    let (tower, client) = signed_in().await;
     let web1 = vm_named(&client, "web-1").await;
     assert_ne!(web1.local_id, web1.id);
     let before = tower.request_count("get-vms");
@@ -104,7 +90,7 @@ async fn a_vm_is_found_by_id_by_local_id_and_by_name_in_one_request() {
 
 #[tokio::test]
 async fn an_unknown_key_is_not_found_naming_the_key_and_the_resource() {
-    let (_tower, client) = mock().await;
+    let (_tower, client) = signed_in().await;
     let error = client.resolve::<Vm>("no-such-vm").await.unwrap_err();
     match error.kind() {
         ErrorKind::Workflow(WorkflowError::NotFound {
@@ -130,7 +116,7 @@ async fn an_unknown_key_is_not_found_naming_the_key_and_the_resource() {
 
 #[tokio::test]
 async fn a_name_two_vms_share_is_ambiguous_listing_both_ids() {
-    let (_tower, client) = mock().await;
+    let (_tower, client) = signed_in().await;
     let web1 = vm_named(&client, "web-1").await;
     let web2 = vm_named(&client, "web-2").await;
     rename(&client, &web2.id, "web-1").await;
@@ -174,7 +160,7 @@ async fn a_name_two_vms_share_is_ambiguous_listing_both_ids() {
 
 #[tokio::test]
 async fn an_id_wins_over_another_vm_named_after_it() {
-    let (_tower, client) = mock().await;
+    let (_tower, client) = signed_in().await;
     let web1 = vm_named(&client, "web-1").await;
     let db1 = vm_named(&client, "db-1").await;
     rename(&client, &db1.id, &web1.id).await;

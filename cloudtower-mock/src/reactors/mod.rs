@@ -485,7 +485,7 @@ pub enum SchemaOnly {
     /// that name fields of it (`update-alert-notifier`).
     UpdatesRecord,
     /// A mutation with nothing to change in any record of the API; why
-    /// ([`NOTHING_TO_CHANGE`]).
+    /// (the mock's `NOTHING_TO_CHANGE` table).
     NothingToChange(&'static str),
     /// A mutation that changes nothing although it should: a gap.
     Gap,
