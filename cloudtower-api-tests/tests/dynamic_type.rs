@@ -18,10 +18,9 @@ use cloudtower_api::models::{
     GetClustersRequestBody, GetVmsRequestBody, Vm, VmUpdateParams, VmUpdateParamsData, VmWhereInput,
 };
 use cloudtower_api::{
-    ApiRequest, ApiResponse, Client, CountRequest, Error, ListRequest, OperationInfo,
-    PasswordLogin, RereadById, Resolve, ResolveKey, RetryPolicy, WaitForTasks,
+    ApiRequest, ApiResponse, Client, CountRequest, Error, ListRequest, OperationInfo, RereadById,
+    Resolve, ResolveKey, RetryPolicy, WaitForTasks,
 };
-use cloudtower_mock::{MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
 use cloudtower_schema::{ApiSchema, ResourceSchema};
 use serde_json::{json, Map, Value};
 

@@ -12,8 +12,8 @@ use cloudtower_api::models::{
 };
 use cloudtower_api::upload::{ElfImageUpload, UploadProgress};
 use cloudtower_api::watch::{WatchError, WatchOptions};
-use cloudtower_api::{Client, PasswordLogin, WaitForTasks, WaitOptions};
-use cloudtower_mock::{Fault, MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
+use cloudtower_api::{Client, WaitForTasks, WaitOptions};
+use cloudtower_mock::Fault;
 use futures_util::StreamExt;
 
 async fn cluster_id(client: &Client) -> String {

@@ -11,8 +11,7 @@ use std::time::Duration;
 use cloudtower_api::models::{
     GetVmsRequestBody, Vm, VmUpdateParams, VmUpdateParamsData, VmWhereInput,
 };
-use cloudtower_api::{Client, PasswordLogin, ResolveKey, WaitForTasks, WaitOptions};
-use cloudtower_mock::{MockConfig, MockTower, MOCK_PASSWORD, MOCK_USERNAME};
+use cloudtower_api::{Client, ResolveKey, WaitForTasks, WaitOptions};
 use common::{tower, Log, Reply};
 use serde_json::json;
 
