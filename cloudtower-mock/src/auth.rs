@@ -1,11 +1,11 @@
 //! Who may call: users, sessions (bounded) and API keys, shared by the local tower and the
 //! external towers it acts for, and by both towers of a pair.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::{json, Value};
 
-use crate::json::text;
+use crate::json::{base64_decode, text};
 use crate::state::ApiError;
 
 /// How many sessions a tower keeps: a new login beyond it ends the oldest session (its next
@@ -18,7 +18,8 @@ pub const MAX_SESSIONS: usize = 10_000;
 pub(crate) struct Sessions {
     /// `(username, password, source)`.
     pub users: Vec<(String, String, String)>,
-    tokens: HashSet<String>,
+    /// Session tokens and who opened each: `(username, source)`.
+    tokens: HashMap<String, (String, String)>,
     /// Session tokens, oldest first.
     order: VecDeque<String>,
     pub api_keys: HashSet<String>,
@@ -28,13 +29,26 @@ pub(crate) struct Sessions {
 impl Sessions {
     /// Whether `authorization` is a session token or an API key.
     pub fn knows(&self, authorization: &str) -> bool {
-        self.tokens.contains(authorization) || self.api_keys.contains(authorization)
+        self.tokens.contains_key(authorization) || self.api_keys.contains(authorization)
+    }
+
+    /// Who calls with `authorization`, as `(username, source)`: the user who opened the
+    /// session, or for an API key the built-in user (the first one).
+    pub fn user_of(&self, authorization: &str) -> Option<(String, String)> {
+        if let Some(user) = self.tokens.get(authorization) {
+            return Some(user.clone());
+        }
+        if self.api_keys.contains(authorization) {
+            let (username, _, source) = self.users.first()?;
+            return Some((username.clone(), source.clone()));
+        }
+        None
     }
 
     /// Ends the session `token`; whether there was one.
     pub fn end(&mut self, token: &str) -> bool {
         self.order.retain(|t| t != token);
-        self.tokens.remove(token)
+        self.tokens.remove(token).is_some()
     }
 
     /// Ends every session.
@@ -49,14 +63,14 @@ impl Sessions {
         self.tokens.len()
     }
 
-    /// A new session token, the oldest session ended beyond [`MAX_SESSIONS`].
-    fn open(&mut self) -> String {
+    /// A new session token for `user`, the oldest session ended beyond [`MAX_SESSIONS`].
+    fn open(&mut self, user: (String, String)) -> String {
         self.next += 1;
         let token = format!(
             "mock-session-{:016x}",
             self.next.wrapping_mul(0x9e37_79b9_7f4a_7c15)
         );
-        self.tokens.insert(token.clone());
+        self.tokens.insert(token.clone(), user);
         self.order.push_back(token.clone());
         while self.order.len() > MAX_SESSIONS {
             if let Some(old) = self.order.pop_front() {
@@ -77,7 +91,7 @@ impl Sessions {
                 "login failed: wrong username, password or source",
             ));
         }
-        let token = self.open();
+        let token = self.open((text(body, "username").to_owned(), source.to_owned()));
         Ok(json!({"task_id": null, "data": {"token": token}}))
     }
 
@@ -93,24 +107,6 @@ impl Sessions {
             .iter()
             .any(|(user, password, _)| decoded == format!("{user}:{password}"))
     }
-}
-
-fn base64_decode(text: &str) -> Option<String> {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.trim_end_matches('=').bytes() {
-        let v = TABLE.iter().position(|&t| t == c)? as u32;
-        bits = (bits << 6) | v;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

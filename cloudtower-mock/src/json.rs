@@ -120,6 +120,15 @@ pub(crate) fn now_rfc3339() -> String {
     rfc3339(millis.div_euclid(1000), millis.rem_euclid(1000))
 }
 
+/// `days` from now (before it when negative), as [`now_rfc3339`] writes it.
+pub(crate) fn days_from_now_rfc3339(days: i64) -> String {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis()) as i64;
+    let millis = millis.saturating_add(days.saturating_mul(86_400_000));
+    rfc3339(millis.div_euclid(1000), millis.rem_euclid(1000))
+}
+
 /// `secs` (and `millis`) since 1970 as RFC 3339 in UTC.
 pub(crate) fn rfc3339(secs: i64, millis: i64) -> String {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
@@ -158,6 +167,25 @@ pub(crate) fn is_rfc3339(text: &str) -> bool {
         && digits(14..16)
         && b[16] == b':'
         && digits(17..19)
+}
+
+/// The text that standard base64 `text` encodes (`None`: not base64 of UTF-8).
+pub(crate) fn base64_decode(text: &str) -> Option<String> {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.trim_end_matches('=').bytes() {
+        let v = TABLE.iter().position(|&t| t == c)? as u32;
+        bits = (bits << 6) | v;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -329,12 +329,16 @@ impl MockTower {
         self.shared.faults().clear();
     }
 
-    /// Adds a user who can log in with `source` (`LOCAL`, `LDAP`, …).
+    /// Adds a user who can log in with `source` (`LOCAL`, `LDAP`, …), and their `User`
+    /// record (an administrator) unless the tower holds one.
     pub fn add_user(&self, username: &str, password: &str, source: UserSource) {
         self.shared
             .sessions()
             .users
             .push((username.into(), password.into(), source.to_string()));
+        let mut store = self.shared.store();
+        store.advance();
+        reactors::tower::ensure_user(&mut store, username, &source.to_string());
     }
 
     /// Accepts `key` as a raw `Authorization` value (an API key).
@@ -608,6 +612,7 @@ fn seeded_store(id_offset: u64) -> state::Store {
     }
     let mut store = state::Store::with_id_offset(Duration::ZERO, id_offset);
     store.seed_vm_slice();
+    reactors::tower::seed(&mut store);
     reactors::generic::seed(&mut store);
     // Seeding is history, not news.
     store.events.clear();

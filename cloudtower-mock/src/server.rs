@@ -612,6 +612,11 @@ async fn operation(
 ) -> Response {
     let op = operation.clone();
     let sessions = app.sessions.clone();
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let user_reactor = app.user_reactors().get(&operation).cloned();
     call(
         &app,
@@ -632,6 +637,12 @@ async fn operation(
             }
             match reactors::entry(&op).map(|e| e.serve) {
                 Some(Serve::Auth) => lock(&sessions).login(&request),
+                Some(Serve::Caller(react)) => {
+                    let (username, source) = lock(&sessions)
+                        .user_of(&authorization)
+                        .ok_or_else(|| ApiError::new(401, "Unauthorized: log in first"))?;
+                    react(store, &reactors::Caller { username, source }, &request)
+                }
                 _ => reactors::dispatch(store, &op, &request),
             }
         },

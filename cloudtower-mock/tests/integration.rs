@@ -13,4 +13,5 @@ mod pair;
 mod python_sdk;
 mod round_trip;
 mod store;
+mod tower;
 mod twin;

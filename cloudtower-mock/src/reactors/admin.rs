@@ -472,6 +472,204 @@ pub(crate) fn backup_restore(
     Ok(Value::Array(answers))
 }
 
+/// `execute-backup-plan`: a manual run of each plan `where` selects, of the type `data`
+/// asks for (`FULL` or `INCREMENTAL`). Its execution is recorded at once (`MANUAL`,
+/// `RUNNING`, a job per VM of the plan) and the plan shows it running as its last run; when
+/// the task ends each VM has a backup of that type (a target execution and the restore point
+/// it wrote, an incremental one on top of the VM's latest point), the execution has
+/// succeeded with every job, and the plan's last run (`last_execute_*`, and
+/// `last_manual_execute_*` for a manual run) says so. A failed task leaves both `FAILED`.
+pub(crate) fn execute_backup_plan(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let plans = generic::selected_some(store, "BackupPlan", &body["where"], "backup plan")?;
+    let kind = body["data"]["type"].as_str().unwrap_or("FULL").to_owned();
+    let mut answers = Vec::new();
+    for plan_id in plans {
+        let Some(plan) = store.records.find("BackupPlan", &plan_id).cloned() else {
+            continue;
+        };
+        let vms: Vec<String> = crate::json::relation_ids(&plan["vms"])
+            .into_iter()
+            .filter(|id| store.records.find("Vm", id).is_some())
+            .collect();
+        let started = now_rfc3339();
+        let link = nested(
+            store,
+            "BackupPlanExecution",
+            "backup_plan",
+            "BackupPlan",
+            &plan_id,
+        )?;
+        let record = generic::new_record_with(
+            store,
+            "BackupPlanExecution",
+            json!({
+                "backup_plan": link,
+                "method": "MANUAL",
+                "type": kind,
+                "status": "RUNNING",
+                "state": "RUNNING",
+                "executed_at": started,
+                "total_job_count": vms.len(),
+                "success_job_count": 0,
+                "deletable_flag_marked": false,
+            }),
+        );
+        let execution = store.create("BackupPlanExecution", record);
+        store.update("BackupPlan", &plan_id, |p| {
+            last_run(p, "RUNNING", &started, 0, vms.len())
+        });
+        let answer = store
+            .records
+            .find("BackupPlanExecution", &execution)
+            .cloned()
+            .unwrap_or_default();
+        let (ok_plan, ok_run, kind) = (plan_id.clone(), execution.clone(), kind.clone());
+        let (failed_plan, failed_run) = (plan_id.clone(), execution.clone());
+        let failed_started = started.clone();
+        let jobs = vms.len();
+        answers.push(
+            Task::new("Execute backup plan", "BackupPlanExecution", &execution)
+                .on_success(move |s: &mut Store| {
+                    let seconds = s.tasks.duration.as_secs();
+                    for vm in &vms {
+                        s.back_up_vm(&ok_plan, &ok_run, vm, &kind, &started);
+                    }
+                    s.update("BackupPlanExecution", &ok_run, |e| {
+                        set_field(e, "status", "SUCCESS");
+                        set_field(e, "state", "SUCCEED");
+                        set_field(e, "success_job_count", jobs);
+                        set_field(e, "duration", seconds);
+                    });
+                    s.update("BackupPlan", &ok_plan, |p| {
+                        last_run(p, "SUCCESS", &started, jobs, jobs);
+                        let points = p["backup_restore_points"].as_array().map_or(0, Vec::len);
+                        set_field(p, "backup_restore_point_count", points);
+                    });
+                })
+                .on_failure(move |s: &mut Store| {
+                    s.update("BackupPlanExecution", &failed_run, |e| {
+                        set_field(e, "status", "FAILED");
+                        set_field(e, "state", "FAILED");
+                    });
+                    s.update("BackupPlan", &failed_plan, |p| {
+                        last_run(p, "FAILED", &failed_started, 0, jobs)
+                    });
+                })
+                .answer(store, answer),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
+/// A backup plan's fields about its last run (a manual one: the API runs plans by hand).
+fn last_run(plan: &mut Map<String, Value>, status: &str, at: &str, done: usize, jobs: usize) {
+    for prefix in ["last_execute", "last_manual_execute"] {
+        set_field(plan, &format!("{prefix}_status"), status);
+        set_field(plan, &format!("{prefix}_status_message"), Value::Null);
+        set_field(plan, &format!("{prefix}_success_job_count"), done);
+        set_field(plan, &format!("{prefix}_total_job_count"), jobs);
+    }
+    set_field(plan, "last_executed_at", at);
+    set_field(plan, "last_manual_executed_at", at);
+}
+
+impl Store {
+    /// One VM's backup in run `execution` of plan `plan`: the target execution that wrote it
+    /// and the restore point it wrote (an incremental one names the VM's latest point of the
+    /// plan as its parent).
+    fn back_up_vm(&mut self, plan: &str, execution: &str, vm_id: &str, kind: &str, at: &str) {
+        let Some(vm) = self.records.find("Vm", vm_id).cloned() else {
+            return;
+        };
+        let parent = (kind == "INCREMENTAL")
+            .then(|| {
+                self.records
+                    .of("BackupRestorePoint")
+                    .iter()
+                    .rev()
+                    .find(|p| p["backup_plan"]["id"] == plan && p["vm"]["id"] == vm_id)
+                    .and_then(|p| opt_text(p, "local_id"))
+            })
+            .flatten();
+        let size = vm["provisioned_size"]
+            .as_i64()
+            .or_else(|| vm["size"].as_i64())
+            .unwrap_or(0);
+        let (Ok(run), Ok(held_vm), Ok(held_plan)) = (
+            nested(
+                self,
+                "BackupTargetExecution",
+                "backup_plan_execution",
+                "BackupPlanExecution",
+                execution,
+            ),
+            nested(self, "BackupTargetExecution", "vm", "Vm", vm_id),
+            nested(
+                self,
+                "BackupRestorePoint",
+                "backup_plan",
+                "BackupPlan",
+                plan,
+            ),
+        ) else {
+            return;
+        };
+        let group = self
+            .records
+            .find("BackupPlanExecution", execution)
+            .and_then(|e| opt_text(e, "local_id"))
+            .unwrap_or_default();
+        let target = generic::new_record_with(
+            self,
+            "BackupTargetExecution",
+            json!({
+                "backup_plan_execution": run,
+                "vm": held_vm,
+                "vm_name": vm["name"],
+                "vm_local_id": vm["local_id"],
+                "type": kind,
+                "status": "SUCCESS",
+                "executed_at": at,
+                "duration": self.tasks.duration.as_secs(),
+                "backup_group": group,
+                "parent_backup": parent.clone().unwrap_or_default(),
+                "total_bytes": size,
+                "read_bytes": size,
+                "retry_times": 0,
+            }),
+        );
+        let target_id = self.create("BackupTargetExecution", target);
+        let Ok(held_target) = nested(
+            self,
+            "BackupRestorePoint",
+            "backup_target_execution",
+            "BackupTargetExecution",
+            &target_id,
+        ) else {
+            return;
+        };
+        let held_vm = nested(self, "BackupRestorePoint", "vm", "Vm", vm_id).ok();
+        let point = generic::new_record_with(
+            self,
+            "BackupRestorePoint",
+            json!({
+                "backup_plan": held_plan,
+                "backup_target_execution": held_target,
+                "vm": held_vm,
+                "vm_name": vm["name"],
+                "vm_local_id": vm["local_id"],
+                "type": kind,
+                "parent_restore_point": parent,
+                "slice": group,
+                "size": size,
+                "logical_size": size,
+                "local_created_at": now_rfc3339(),
+            }),
+        );
+        self.create("BackupRestorePoint", point);
+    }
+}
+
 /// `update-vsphere-esxi-account`: each account `data[].esxi_account_id` names takes the
 /// `ip`, `username` and `port` given; one task for them all.
 pub(crate) fn update_esxi_accounts(store: &mut Store, body: &Value) -> Result<Value, ApiError> {

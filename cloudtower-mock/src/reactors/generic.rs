@@ -180,7 +180,14 @@ fn update(
         Some(data @ Value::Object(_)) => data,
         Some(_) => return Err(ApiError::bad_request("`data` must be an object")),
     };
-    let set = resolve_fields(store, resource, mappings, data)?;
+    // As a create: what the table maps, then the params it does not map whose name and value
+    // fit a field (`vms: VmWhereInput` selecting a backup plan's VMs).
+    let mut unmapped = data.clone();
+    if let Some(unmapped) = unmapped.as_object_mut() {
+        unmapped.retain(|param, _| !mappings.iter().any(|m| &m.param == param));
+    }
+    let mut set = fields_by_name(store, resource, &unmapped)?;
+    set.extend(resolve_fields(store, resource, mappings, data)?);
     let mut answers = Vec::new();
     for id in selected(store, resource, request)? {
         let Some(mut record) = store.records.find(resource, &id).cloned() else {

@@ -10,6 +10,7 @@ pub(crate) mod admin;
 pub(crate) mod generic;
 pub(crate) mod metrics;
 pub(crate) mod more;
+pub(crate) mod tower;
 pub(crate) mod transfer;
 pub(crate) mod uploads;
 pub(crate) mod vm;
@@ -26,6 +27,17 @@ use crate::table::schema;
 /// A reactor over the store: `(store, request body, operation)` → answer.
 pub(crate) type StoreReactor = fn(&mut Store, &Value, &str) -> Result<Value, ApiError>;
 
+/// Who makes a call: the user a session was opened for (an API key acts as the built-in
+/// user), as the HTTP layer knows it.
+pub(crate) struct Caller {
+    pub username: String,
+    /// `UserSource` (`LOCAL`, `LDAP`, …).
+    pub source: String,
+}
+
+/// A reactor that needs to know who calls (`get-my-info`).
+pub(crate) type CallerReactor = fn(&mut Store, &Caller, &Value) -> Result<Value, ApiError>;
+
 /// How a registered operation is served.
 #[derive(Clone, Copy)]
 pub(crate) enum Serve {
@@ -33,6 +45,8 @@ pub(crate) enum Serve {
     Store(StoreReactor),
     /// By the sessions (`login`), not the store.
     Auth,
+    /// By a reactor over the store that is told who calls.
+    Caller(CallerReactor),
     /// By an HTTP route of its own (a `GET` with a query, a multipart form).
     Route,
 }
@@ -96,6 +110,41 @@ pub(crate) const REGISTRY: &[Entry] = &[
         reactor: "uploads",
         serve: Serve::Route,
     },
+    Entry {
+        operation: "get-my-info",
+        reactor: "auth",
+        serve: Serve::Caller(|s, caller, _| tower::my_info(s, caller)),
+    },
+    store("update-license", "settings", |s, b, _| {
+        tower::update_license(s, b)
+    }),
+    store("get-cluster-storage-info", "cluster", |s, b, _| {
+        tower::cluster_storage_info(s, b)
+    }),
+    store("get-discover-hosts", "hosts", |s, b, _| {
+        tower::discover_hosts(s, b)
+    }),
+    store("get-meta-leader", "cluster", |s, b, _| {
+        tower::meta_leader(s, b)
+    }),
+    store("get-witness-services", "cluster", |s, b, _| {
+        tower::witness_services(s, b)
+    }),
+    store("get-vm-gpu-device-info", "vm", |s, b, _| {
+        tower::vm_gpu_device_info(s, b)
+    }),
+    store("get-detail-vm-info-by-gpu-devices", "host", |s, b, _| {
+        tower::gpu_device_vm_info(s, b)
+    }),
+    store("get-backup-restore-point-metadata", "backup", |s, b, _| {
+        tower::backup_restore_point_metadata(s, b)
+    }),
+    store("execute-backup-plan", "backup", |s, b, _| {
+        admin::execute_backup_plan(s, b)
+    }),
+    store("generate-from-report-template", "report", |s, b, _| {
+        more::generate_report(s, b)
+    }),
     store("cancel-upload-task", "uploads", |s, b, _| {
         uploads::cancel(s, b)
     }),
@@ -479,7 +528,7 @@ pub enum SchemaOnly {
     /// A read of something the store does not hold (`get-…`).
     Read,
     /// A mutation whose effect is a new record per record its `where` selects, pointing at it
-    /// (`generate-from-report-template`: a report task per template).
+    /// (as a plan's execution points at the plan it runs).
     CreatesRelated,
     /// A mutation whose effect is the update of the one record it answers, with the params
     /// that name fields of it (`update-alert-notifier`).

@@ -943,6 +943,53 @@ pub(crate) fn execute_snapshot_plan(store: &mut Store, body: &Value) -> Result<V
     )
 }
 
+/// `generate-from-report-template`: a report per template `where` selects, named after the
+/// template and when it was asked for, `EXECUTING` while its task runs and `SUCCESSED` (or
+/// `FAILED`) when it ends; the template lists and counts it (`tasks`, `task_num`).
+pub(crate) fn generate_report(store: &mut Store, body: &Value) -> Result<Value, ApiError> {
+    let templates =
+        generic::selected_some(store, "ReportTemplate", &body["where"], "report template")?;
+    let mut answers = Vec::new();
+    for id in templates {
+        let Some(template) = store.records.find("ReportTemplate", &id).cloned() else {
+            continue;
+        };
+        let link = generic::nested(store, "ReportTask", "template", "ReportTemplate", &id)?;
+        let now = now_rfc3339();
+        let stamp: String = now.chars().filter(char::is_ascii_digit).take(14).collect();
+        let record = generic::new_record_with(
+            store,
+            "ReportTask",
+            json!({
+                "name": format!("{}_{stamp}", text(&template, "name")),
+                "template": link,
+                "status": "EXECUTING",
+                "internal": false,
+                "plan_id": null,
+                "createdAt": now,
+            }),
+        );
+        let report = store.create("ReportTask", record);
+        let answer = store
+            .records
+            .find("ReportTask", &report)
+            .cloned()
+            .unwrap_or_default();
+        let (done, failed) = (report.clone(), report.clone());
+        answers.push(
+            Task::new("Generate report", "ReportTask", &report)
+                .on_success(move |s: &mut Store| {
+                    s.update("ReportTask", &done, |r| set_field(r, "status", "SUCCESSED"))
+                })
+                .on_failure(move |s: &mut Store| {
+                    s.update("ReportTask", &failed, |r| set_field(r, "status", "FAILED"))
+                })
+                .answer(store, answer),
+        );
+    }
+    Ok(Value::Array(answers))
+}
+
 impl Store {
     fn run_snapshot_plan(&mut self, plan: &Value) {
         let plan_id = text(plan, "id").to_owned();

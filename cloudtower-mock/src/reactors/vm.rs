@@ -13,6 +13,9 @@ use crate::state::{ApiError, Store};
 use crate::tasks::{AsyncStatus, Effect};
 
 pub(crate) const GIB: i64 = 1 << 30;
+/// The data capacity of each seeded host (4 TiB), and what is used of it.
+const HOST_DATA_CAPACITY: i64 = 4096 * GIB;
+const HOST_USED_DATA_SPACE: i64 = 160 * GIB;
 
 /// `cores × sockets`, or a 400 for counts below 1 or a product beyond `i32` (client input).
 pub(crate) fn vcpu_count(cores: i64, sockets: i64) -> Result<i64, ApiError> {
@@ -659,6 +662,11 @@ impl Store {
                 "architecture": "X86_64",
                 "connect_state": "CONNECTED",
                 "management_vip": "192.0.2.10",
+                "stretch": false,
+                "total_data_capacity": 3 * HOST_DATA_CAPACITY,
+                "used_data_space": 3 * HOST_USED_DATA_SPACE,
+                "failure_data_space": 0,
+                "valid_data_space": 3 * HOST_DATA_CAPACITY,
             }),
         );
         let nested_cluster = id_name(&cluster);
@@ -678,6 +686,9 @@ impl Store {
                     "state": "IN_USE",
                     "total_cpu_cores": 32,
                     "total_memory_bytes": 256 * GIB,
+                    "total_data_capacity": HOST_DATA_CAPACITY,
+                    "used_data_space": HOST_USED_DATA_SPACE,
+                    "failure_data_space": 0,
                     "cpu_model": "Intel Xeon",
                 }),
             );
