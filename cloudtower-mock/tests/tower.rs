@@ -76,6 +76,17 @@ async fn update_license_changes_the_license_get_licenses_reads() {
         assert_eq!(updated[field], code[field], "{field}: {updated}");
     }
 
+    // The same, base64-encoded (as license codes are): `{"max_cluster_num":24}`.
+    session
+        .mutate(
+            "update-license",
+            &json!({"data": {"license": "eyJtYXhfY2x1c3Rlcl9udW0iOjI0fQ=="}}),
+        )
+        .await;
+    let updated = license(&session).await;
+    assert_eq!(updated["max_cluster_num"], 24, "{updated}");
+    assert_eq!(updated["license_serial"], code["license_serial"]);
+
     // A code the mock cannot look into: a new serial (the same for the same code), signed now.
     let opaque = json!({"data": {"license": "AAAB-opaque-license-code"}});
     session.mutate("update-license", &opaque).await;
