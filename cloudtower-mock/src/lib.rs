@@ -30,7 +30,9 @@
 //! value answers 400 naming the JSON pointer), so the mock compiles none of the generated
 //! codecs. It starts with consistent state: a cluster with three hosts, a VDS with a VM
 //! network, an ISO image, a cloud-init template and four VMs (`backup-demo`, `web-1`, `web-2`,
-//! `db-1`), and one record of every other type that others refer to (named like `vds-1`).
+//! `db-1`), a trial license, the record of the built-in user ([`MOCK_USERNAME`], whom
+//! `get-my-info` answers once signed in), and one record of every other type that others
+//! refer to (named like `vds-1`).
 //! Every mutation answers with a task that goes PENDING → EXECUTING → SUCCESSED over
 //! [`MockConfig::task_duration`], and applies its effect when it succeeds. Unknown paths
 //! answer 404.
