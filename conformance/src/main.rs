@@ -77,8 +77,8 @@ struct Args {
     /// `Prefer: dynamic=true, seed=N`, as a server started with `-d --seed N` gives them).
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     seeds: Vec<u64>,
-    /// Prism servers (one node thread each); every Prism phase spreads its calls over all of
-    /// them.
+    /// Prism servers (one node thread each); the Prism phase spreads the operations over all
+    /// of them, every call of one operation to the same server.
     #[arg(long, default_value_t = 2)]
     servers: usize,
     /// Calls in flight at once: to the Prism servers in all (shared by the Prism phases),
@@ -331,10 +331,10 @@ async fn run(args: Args) -> Result<bool, String> {
         None => Vec::new(),
     };
     let proxy = Proxy::start(Duration::from_secs(args.call_timeout)).await?;
-    let ctx = Ctx {
+    let ctx = Arc::new(Ctx {
         proxy,
-        validator: Mutex::new(RequestValidator::new(&spec)),
-        mock_validator: Mutex::new(RequestValidator::new(&spec)),
+        validator: Mutex::new(RequestValidator::new(&spec)?),
+        mock_validator: Mutex::new(RequestValidator::new(&spec)?),
         spec,
         old,
         ops,
@@ -344,7 +344,7 @@ async fn run(args: Args) -> Result<bool, String> {
         prism_slots: tokio::sync::Semaphore::new(args.concurrency.max(1)),
         started,
         deadline: Duration::from_secs(args.deadline),
-    };
+    });
 
     let mut checks: Vec<Check> = Vec::new();
     // The SDK and the spec list the same operations.
@@ -354,12 +354,18 @@ async fn run(args: Args) -> Result<bool, String> {
     let wanted = |phase| args.phases.contains(&phase);
     let generated = wanted(Phase::Generated);
     // The mock phase needs no Prism: it runs beside the Prism phases, on the CPU time they
-    // leave (Prism is one node thread per server, waiting on its clients much of the time).
-    let mock_phase = async {
-        if wanted(Phase::Mock) {
-            mock::mock_phase(&ctx).await
-        } else {
-            Vec::new()
+    // leave (Prism is one node thread per server, waiting on its clients much of the time),
+    // as a task of its own, so that its validators compiling (`block_in_place`) never hold
+    // up the Prism calls.
+    let mock_phase = {
+        let ctx = Arc::clone(&ctx);
+        let wanted = wanted(Phase::Mock);
+        async move {
+            if wanted {
+                mock::mock_phase(&ctx).await
+            } else {
+                Vec::new()
+            }
         }
     };
     if args.no_prism || !wanted(Phase::Prism) {
@@ -414,9 +420,9 @@ async fn run(args: Args) -> Result<bool, String> {
             out.extend(prism_phase(&ctx, &args.seeds, &bases).await);
             out
         };
-        let (prism_checks, mock_checks) = tokio::join!(prism_phases, mock_phase);
+        let (prism_checks, mock_checks) = tokio::join!(prism_phases, tokio::spawn(mock_phase));
         checks.extend(prism_checks);
-        checks.extend(mock_checks);
+        checks.extend(mock_checks.map_err(|e| format!("the mock phase failed: {e}"))?);
         for p in &servers {
             notes.push(format!(
                 "Prism {}: peak RSS {} MiB",
@@ -553,22 +559,27 @@ async fn prism_phase(ctx: &Ctx, seeds: &[u64], bases: &[String]) -> Vec<Check> {
         0 => None,
         n => seeds.get(n - 1).copied(),
     };
-    let mut jobs: Vec<(&OpSpec, Variant, Option<u64>)> = Vec::new();
-    for op in ctx.ops.values() {
+    // Every call of one operation goes to the same server: Prism compiles an operation's
+    // request validator on its first call (0.5 to 5 s of its one thread for the large
+    // `where` inputs, a few ms for each call after), so spreading one operation's calls
+    // over the servers had each server compile every validator.
+    let mut jobs: Vec<(&OpSpec, Variant, Option<u64>, &str)> = Vec::new();
+    for (index, op) in ctx.ops.values().enumerate() {
+        let base = bases[index % bases.len()].as_str();
         for (n, variant) in [Variant::Minimal, Variant::Rich, Variant::Nulls]
             .into_iter()
             .enumerate()
         {
-            jobs.push((op, variant, answers(n)));
+            jobs.push((op, variant, answers(n), base));
         }
         for &seed in seeds.iter().skip(2) {
-            jobs.push((op, Variant::Minimal, Some(seed)));
+            jobs.push((op, Variant::Minimal, Some(seed), base));
         }
     }
     let calls = std::sync::atomic::AtomicUsize::new(0);
     let calls = &calls;
-    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs.into_iter().enumerate())
-        .map(|(n, (op, variant, seed))| async move {
+    let checks: Vec<Vec<Check>> = futures_util::stream::iter(jobs)
+        .map(|(op, variant, seed, base)| async move {
             let request_check = |outcome| Check {
                 op: op.path.clone(),
                 phase: "requests (Prism)".into(),
@@ -585,7 +596,7 @@ async fn prism_phase(ctx: &Ctx, seeds: &[u64], bases: &[String]) -> Vec<Check> {
             }
             let example = request_example(ctx, op, variant);
             let forward = |prefer: Option<String>| Action::Forward {
-                base: bases[n % bases.len()].clone(),
+                base: base.to_owned(),
                 prefer,
                 mutate: None,
             };
@@ -811,8 +822,15 @@ fn check_sent(ctx: &Ctx, op: &OpSpec, example: &Value, result: &CallResult) -> O
             "json"
         }
     );
-    let mut validator = ctx.validator.lock().unwrap();
-    match validator.validate(&key, schema, &sent, 3) {
+    // Compiling a validator takes a while: off the runtime's workers, so that the proxy
+    // keeps relaying the calls in flight.
+    let checked = tokio::task::block_in_place(|| {
+        ctx.validator
+            .lock()
+            .unwrap()
+            .validate(&key, schema, &sent, 3)
+    });
+    match checked {
         Err(e) => Outcome::Fail(e),
         Ok(errors) if errors.is_empty() => Outcome::Pass,
         Ok(errors) => Outcome::Fail(format!(

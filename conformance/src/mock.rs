@@ -44,9 +44,12 @@ struct Judged {
 
 pub async fn mock_phase(ctx: &Ctx) -> Vec<Check> {
     let phase_started = Instant::now();
-    let jobs: Vec<&OpSpec> = ctx.ops.values().collect();
+    // By name, not `&OpSpec`: a closure over borrowed operations makes the phase's future
+    // too general to prove `Send`, and the phase runs as a task of its own.
+    let jobs: Vec<String> = ctx.ops.keys().cloned().collect();
     let mut judged: Vec<(&OpSpec, Judged)> = futures_util::stream::iter(jobs)
-        .map(|op| async move {
+        .map(|path| async move {
+            let op = &ctx.ops[&path];
             if ctx.out_of_time() {
                 let judged = Judged {
                     kind: Kind::Harness,

@@ -7,28 +7,43 @@ use serde_json::{json, Map, Value};
 
 use crate::spec::{OpSpec, Spec};
 
-/// How many compiled validators are kept. Each holds the whole spec, so not one per operation
-/// (gigabytes); but enough for the operations a phase has in flight at once (the default
-/// `--concurrency`), the least recently compiled evicted first, so that a validator is
-/// compiled once per operation and phase. Each phase has a validator of its own, so phases
-/// running at once never evict each other's.
+/// How many compiled validators are kept: enough for the operations a phase has in flight at
+/// once (the default `--concurrency`), the least recently compiled evicted first, so that a
+/// validator is compiled once per operation and phase. Each phase has a validator of its own,
+/// so phases running at once never evict each other's.
 const CACHED: usize = 12;
 
+/// Where the spec's component schemas live in the registry every validator resolves its
+/// `$ref`s in (`urn:cloudtower:spec#/components/schemas/Vm`).
+const SPEC_URI: &str = "urn:cloudtower:spec";
+
 pub struct RequestValidator {
-    components: Value,
+    /// The spec's component schemas, indexed once: a validator compiles the schemas its
+    /// operation's schema refers to and nothing else (a root holding a copy of all of them
+    /// cost a copy, an index and a drop of the whole spec per validator).
+    components: jsonschema::Registry<'static>,
     cache: HashMap<String, jsonschema::Validator>,
     /// The cached keys, least recently compiled first.
     order: VecDeque<String>,
 }
 
 impl RequestValidator {
-    pub fn new(spec: &Spec) -> Self {
+    pub fn new(spec: &Spec) -> Result<Self, String> {
         let schemas = Value::Object(spec.schemas().clone());
-        RequestValidator {
-            components: json!({ "schemas": to_json_schema(&schemas) }),
+        let document = json!({ "components": { "schemas": to_json_schema(&schemas) } });
+        let components = jsonschema::Registry::new()
+            .draft(jsonschema::Draft::Draft7)
+            .add(
+                SPEC_URI,
+                jsonschema::Draft::Draft7.create_resource(document),
+            )
+            .and_then(|builder| builder.prepare())
+            .map_err(|e| format!("the spec's component schemas do not index: {e}"))?;
+        Ok(RequestValidator {
+            components,
             cache: HashMap::new(),
             order: VecDeque::new(),
-        }
+        })
     }
 
     /// Validates an answer to `op` against its `200` JSON response schema. Returns the
@@ -63,19 +78,13 @@ impl RequestValidator {
                     self.cache.remove(&oldest);
                 }
             }
-            let mut root = match to_json_schema(schema) {
-                Value::Object(m) => m,
-                other => {
-                    let mut m = Map::new();
-                    m.insert("allOf".into(), json!([other]));
-                    m
-                }
-            };
-            root.insert("components".into(), self.components.clone());
+            let mut root = to_json_schema(schema);
+            refer_into_spec(&mut root);
             let validator = jsonschema::options()
                 .with_draft(jsonschema::Draft::Draft7)
                 .should_validate_formats(false)
-                .build(&Value::Object(root))
+                .with_registry(&self.components)
+                .build(&root)
                 .map_err(|e| format!("the schema does not compile: {e}"))?;
             self.cache.insert(key.to_owned(), validator);
             self.order.push_back(key.to_owned());
@@ -86,6 +95,24 @@ impl RequestValidator {
             .take(limit)
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .collect())
+    }
+}
+
+/// Points an operation's `$ref`s (`#/components/schemas/Vm`) at the registered spec.
+fn refer_into_spec(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                match child {
+                    Value::String(target) if key == "$ref" && target.starts_with("#/") => {
+                        *target = format!("{SPEC_URI}{target}");
+                    }
+                    _ => refer_into_spec(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(refer_into_spec),
+        _ => {}
     }
 }
 
@@ -132,5 +159,58 @@ pub fn to_json_schema(value: &Value) -> Value {
         }
         Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spec whose request filter nests a nullable schema two `$ref`s deep.
+    fn spec() -> Spec {
+        Spec {
+            version: "test".into(),
+            doc: json!({
+                "components": { "schemas": {
+                    "VmWhereInput": {
+                        "type": "object",
+                        "properties": {
+                            "name": { "type": "string", "nullable": true },
+                            "host": { "$ref": "#/components/schemas/HostWhereInput" }
+                        },
+                        "additionalProperties": false
+                    },
+                    "HostWhereInput": {
+                        "type": "object",
+                        "properties": { "cpu_cores": { "type": "integer", "nullable": true } },
+                        "additionalProperties": false
+                    }
+                }}
+            }),
+        }
+    }
+
+    fn errors(instance: Value) -> Vec<String> {
+        let schema = json!({
+            "type": "object",
+            "properties": { "where": { "$ref": "#/components/schemas/VmWhereInput" } }
+        });
+        RequestValidator::new(&spec())
+            .unwrap()
+            .validate("get-vms#json", &schema, &instance, 3)
+            .unwrap()
+    }
+
+    #[test]
+    fn references_resolve_in_the_registered_spec_and_are_enforced() {
+        assert_eq!(
+            errors(json!({ "where": { "name": null, "host": { "cpu_cores": 8 } } })),
+            Vec::<String>::new()
+        );
+        let wrong = errors(json!({ "where": { "host": { "cpu_cores": "eight" } } }));
+        assert_eq!(wrong.len(), 1, "{wrong:?}");
+        assert!(wrong[0].contains("/where/host/cpu_cores"), "{wrong:?}");
+        let unknown = errors(json!({ "where": { "hostname": "a" } }));
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
     }
 }
