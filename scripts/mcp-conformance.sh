@@ -23,7 +23,10 @@ trap cleanup EXIT
 
 npm install --no-save --no-audit --no-fund --prefix "$suite_dir" \
     "@modelcontextprotocol/conformance@$version" >/dev/null
-cargo build -q -p cloudtower-cli -p cloudtower-mock --features cloudtower-mock/cli
+# The binaries the tests ran (the build of `cargo xtask test`, xtask/src/conformance.rs BUILD): in
+# CI nothing is built again; a build of only these two packages would unify other features and
+# compile them a second time.
+cargo build -q --workspace --all-features --bins --tests
 
 # Waits for `pattern` in `file` and prints what follows it on that line.
 first_match() {
