@@ -130,8 +130,18 @@ fn watch_sees_the_changes_it_causes() {
 }
 
 /// Runs `name` against both towers of a mock active/passive pair, switching the pair over
-/// when the example prints a line containing `switch_at`; returns what it printed.
-fn run_through_failover(name: &str, args: &[&str], switch_at: &str) -> String {
+/// when the example prints a line containing `switch_at`; returns what it printed. `held`, the
+/// example's first call after that line, waits 1 s on the first tower, so that the switch
+/// lands before the calls after it however fast the example runs on (it printed and went on
+/// while the test read the line: under load, all of its calls could reach the first tower).
+/// `then`, a later call, must have reached the second tower.
+fn run_through_failover(
+    name: &str,
+    args: &[&str],
+    switch_at: &str,
+    held: &str,
+    then: &str,
+) -> String {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
 
@@ -145,6 +155,12 @@ fn run_through_failover(name: &str, args: &[&str], switch_at: &str) -> String {
         .unwrap();
     // Where the passive tower points: nothing listens there, so following it would fail.
     pair.set_passive_location(Some("http://127.0.0.1:9/followed"));
+    pair.tower(0).set_fault(
+        held,
+        cloudtower_mock::Fault::new()
+            .latency(std::time::Duration::from_secs(1))
+            .times(1),
+    );
     let [first, second] = pair.urls();
     let mut child = Command::new(&path)
         .args(["--endpoint", &first, "--endpoint", &second])
@@ -180,21 +196,27 @@ fn run_through_failover(name: &str, args: &[&str], switch_at: &str) -> String {
         "{stdout}"
     );
     // Calls after the switch went to the second tower, which probed itself into service.
-    assert!(pair.tower(1).request_count("get-vms") > 0, "{stdout}");
+    assert!(pair.tower(1).request_count(then) > 0, "{stdout}");
     assert!(pair.healthz_counts()[1] >= 2, "{:?}", pair.healthz_counts());
     stdout
 }
 
 #[test]
 fn vm_power_runs_through_a_failover_of_an_active_passive_pair() {
-    let out = run_through_failover("vm_power", &[], "restarting");
+    let out = run_through_failover("vm_power", &[], "restarting", "restart-vm", "get-vms");
     let last = out.rsplit("shutting down").next().unwrap();
     assert_eq!(last.matches("STOPPED").count(), 2, "{out}");
 }
 
 #[test]
 fn vm_backup_runs_through_a_failover_of_an_active_passive_pair() {
-    let out = run_through_failover("vm_backup", &[], "active endpoint");
+    let out = run_through_failover(
+        "vm_backup",
+        &[],
+        "active endpoint",
+        "get-vms",
+        "create-vm-snapshot",
+    );
     assert!(out.contains("(FILE_SYSTEM_CONSISTENT)"), "{out}");
 }
 
