@@ -813,23 +813,7 @@ fn check_sent(ctx: &Ctx, op: &OpSpec, example: &Value, result: &CallResult) -> O
     if let Some(diff) = first_difference(example, &sent, "") {
         return Outcome::Fail(format!("the typed request changed the example: {diff}"));
     }
-    let key = format!(
-        "{}#{}",
-        op.path,
-        if op.multipart.is_some() {
-            "multipart"
-        } else {
-            "json"
-        }
-    );
-    // Compiling a validator takes a while: off the runtime's workers, so that the proxy
-    // keeps relaying the calls in flight.
-    let checked = tokio::task::block_in_place(|| {
-        ctx.validator
-            .lock()
-            .unwrap()
-            .validate(&key, schema, &sent, 3)
-    });
+    let checked = validate::off_workers(&ctx.validator, |v| v.validate_request(op, &sent, 3));
     match checked {
         Err(e) => Outcome::Fail(e),
         Ok(errors) if errors.is_empty() => Outcome::Pass,

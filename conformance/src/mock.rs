@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 use crate::example::{Generator, Variant};
 use crate::spec::OpSpec;
+use crate::validate;
 use crate::{truncate, Check, Ctx, Outcome};
 
 pub const PHASE: &str = "mock (cloudtower-mock, in-process)";
@@ -128,34 +129,21 @@ async fn one_operation(ctx: &Ctx, op: &OpSpec) -> Judged {
         }
         (None, None) => (Value::Null, false),
     };
-    if let Some(schema) = op.multipart.as_ref().or(op.request.as_ref()) {
-        let key = format!(
-            "{}#{}",
-            op.path,
-            if multipart { "multipart" } else { "json" }
-        );
-        // Compiling a validator takes a while: off the runtime's workers, so the towers of
-        // the other operations in flight keep being served.
-        let checked = tokio::task::block_in_place(|| {
-            ctx.mock_validator
-                .lock()
-                .unwrap()
-                .validate(&key, schema, &request, 3)
-        });
-        match checked {
-            Ok(errors) if errors.is_empty() => {}
-            Ok(errors) => {
-                return fail(
-                    Kind::Harness,
-                    format!(
-                        "harness: the generated minimal request is invalid against the request \
-                         schema: {}",
-                        truncate(&errors.join("; "), 400)
-                    ),
-                )
-            }
-            Err(e) => return fail(Kind::Harness, format!("harness: {e}")),
+    let checked =
+        validate::off_workers(&ctx.mock_validator, |v| v.validate_request(op, &request, 3));
+    match checked {
+        Ok(errors) if errors.is_empty() => {}
+        Ok(errors) => {
+            return fail(
+                Kind::Harness,
+                format!(
+                    "harness: the generated minimal request is invalid against the request \
+                     schema: {}",
+                    truncate(&errors.join("; "), 400)
+                ),
+            )
         }
+        Err(e) => return fail(Kind::Harness, format!("harness: {e}")),
     }
 
     let started = Instant::now();
@@ -270,12 +258,8 @@ fn judge_200(ctx: &Ctx, op: &OpSpec, body: &[u8]) -> Judged {
             )
         }
     };
-    let checked = tokio::task::block_in_place(|| {
-        ctx.mock_validator
-            .lock()
-            .unwrap()
-            .validate_response(op, &value, 3)
-    });
+    let checked =
+        validate::off_workers(&ctx.mock_validator, |v| v.validate_response(op, &value, 3));
     match checked {
         Ok(errors) if errors.is_empty() => judged(Kind::Valid, Outcome::Pass),
         Ok(errors) => judged(

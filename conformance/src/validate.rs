@@ -2,6 +2,7 @@
 //! with OpenAPI 3.0's `nullable` turned into its JSON Schema meaning).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
 
@@ -44,6 +45,26 @@ impl RequestValidator {
             cache: HashMap::new(),
             order: VecDeque::new(),
         })
+    }
+
+    /// Validates a request to `op` against its request schema (its `multipart/form-data` one
+    /// when it has one, else its JSON one). Returns the violations, at most `limit`; none when
+    /// the operation takes no body.
+    pub fn validate_request(
+        &mut self,
+        op: &OpSpec,
+        instance: &Value,
+        limit: usize,
+    ) -> Result<Vec<String>, String> {
+        match (&op.multipart, &op.request) {
+            (Some(schema), _) => {
+                self.validate(&format!("{}#multipart", op.path), schema, instance, limit)
+            }
+            (None, Some(schema)) => {
+                self.validate(&format!("{}#json", op.path), schema, instance, limit)
+            }
+            (None, None) => Ok(Vec::new()),
+        }
     }
 
     /// Validates an answer to `op` against its `200` JSON response schema. Returns the
@@ -96,6 +117,15 @@ impl RequestValidator {
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .collect())
     }
+}
+
+/// Runs `check` with `validator` off the runtime's workers: compiling a validator takes a
+/// while, and the calls, proxies and towers of the operations in flight keep being served.
+pub fn off_workers<T>(
+    validator: &Mutex<RequestValidator>,
+    check: impl FnOnce(&mut RequestValidator) -> T,
+) -> T {
+    tokio::task::block_in_place(|| check(&mut validator.lock().unwrap()))
 }
 
 /// Points an operation's `$ref`s (`#/components/schemas/Vm`) at the registered spec.
