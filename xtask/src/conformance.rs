@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::{cargo, metadata, run_command};
+use crate::processes::has_tool;
+use crate::{cargo, run_command};
 
 /// The build that gives the conformance binary: the test run's (every workspace member, every
 /// feature, the tests' dev-dependencies), so that the binary reuses the test build's
@@ -34,27 +35,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool, String> {
 
 /// The conformance binary of the test build.
 fn binary(root: &Path) -> Result<PathBuf, String> {
-    let metadata = metadata(root, &["--no-deps"])?;
-    let target = metadata["target_directory"]
-        .as_str()
-        .ok_or("`cargo metadata` names no target directory")?;
-    Ok(Path::new(target).join("debug/cloudtower-conformance"))
+    Ok(crate::debug_dir(root)?.join("cloudtower-conformance"))
 }
 
 /// Whether conformance can run here, and why not: it needs Node.js and npm for Prism, and
 /// installs Prism with `npm ci` in conformance/.
 pub fn prepare(root: &Path) -> Result<Result<(), String>, String> {
-    let has = |tool: &str| {
-        Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
     if std::env::var("CLOUDTOWER_CONFORMANCE").as_deref() == Ok("0") {
         return Ok(Err("CLOUDTOWER_CONFORMANCE=0".into()));
     }
-    if !has("node") || !has("npm") {
+    if !has_tool("node") || !has_tool("npm") {
         return Ok(Err(
             "no Node.js/npm on this machine; Prism needs them".into()
         ));

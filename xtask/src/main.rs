@@ -1,5 +1,6 @@
-//! Project tasks: `cargo xtask regen`, `regen-fixtures`, `fetch-spec`, `conformance`, `test`,
-//! `history`, `versions`, `check-features`, `check-msrv`. One module per command; this file
+//! Project tasks: `cargo xtask regen`, `regen-fixtures`, `fetch-spec`, `conformance`,
+//! `mcp-conformance`, `test`, `history`, `versions`, `check-features`, `check-msrv`. One
+//! module per command (and `processes`, the processes they start); this file
 //! parses the command line and holds what they share (the checkout, running cargo).
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,9 @@ mod conformance;
 mod features;
 mod history_table;
 mod layout;
+mod mcp;
 mod msrv;
+mod processes;
 mod regen;
 mod test;
 mod versions;
@@ -72,14 +75,20 @@ enum Command {
     },
     /// All tests on one build: the test layout check, the workspace's tests with every
     /// feature (`cargo nextest run` and the doctests when cargo-nextest is installed, else
-    /// `cargo test`), the published-version sample (CLOUDTOWER_VERSIONS), and conformance
-    /// beside the tests when Node.js and npm are present (after `npm ci` in conformance/).
-    /// CLOUDTOWER_CONFORMANCE=0 skips conformance.
+    /// `cargo test`), then, when Node.js and npm are present, the MCP conformance suite and
+    /// conformance (after `npm ci` in conformance/), then the published-version sample
+    /// (CLOUDTOWER_VERSIONS). CLOUDTOWER_MCP_CONFORMANCE=0 and CLOUDTOWER_CONFORMANCE=0 skip
+    /// those two.
     Test {
         /// Passed to `cargo nextest run` / `cargo test` after `--workspace --all-features`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// The official MCP conformance suite (@modelcontextprotocol/conformance) against
+    /// `cloudtower mcp --http`, signed in to the mock, with the test build's binaries (built
+    /// first, as for `conformance`); the expected failures are listed with why in
+    /// cloudtower-cli/tests/mcp-conformance-baseline.yml. Needs Node.js and npm.
+    McpConformance,
     /// Rebuild the version history table (spec/history.txt: which published specs have each
     /// operation) from the spec of every obtainable published version.
     History {
@@ -128,11 +137,33 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    forget_own_package_env();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo run` (the `cargo xtask` alias) describes xtask's own package to it in environment
+/// variables, which every command xtask runs would inherit. A build script that watches one
+/// (ring's watches `CARGO_MANIFEST_DIR`) then reruns whenever builds alternate between the
+/// shell and xtask, and everything above it is built again: `.ci/run`'s clippy, docs and
+/// MCP steps rebuilt what its xtask steps had built, and back. Run before any thread starts.
+fn forget_own_package_env() {
+    const SET_BY_CARGO_RUN: &[&str] = &[
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+    ];
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy();
+        if SET_BY_CARGO_RUN.contains(&text.as_ref()) || text.starts_with("CARGO_PKG_") {
+            std::env::remove_var(&name);
         }
     }
 }
@@ -210,6 +241,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Conformance { args } => exit_code(conformance::run(&root, &args)),
         Command::Test { args } => exit_code(test::run(&root, &args)),
+        Command::McpConformance => {
+            if !run_command(&root, &cargo(), conformance::BUILD)? {
+                return Ok(ExitCode::FAILURE);
+            }
+            match mcp::run(&root)? {
+                Ok(passed) => exit_code(Ok(passed)),
+                Err(why) => Err(format!("mcp-conformance cannot run here: {why}")),
+            }
+        }
         Command::Versions {
             versions,
             all,
@@ -276,6 +316,16 @@ fn history_specs_dir(root: &Path) -> PathBuf {
         }
         None => root.join("../shared/specs/history"),
     }
+}
+
+/// Where the checkout's debug builds put their binaries (`target/debug`, or under
+/// `CARGO_TARGET_DIR`).
+fn debug_dir(root: &Path) -> Result<PathBuf, String> {
+    let metadata = metadata(root, &["--no-deps"])?;
+    let target = metadata["target_directory"]
+        .as_str()
+        .ok_or("`cargo metadata` names no target directory")?;
+    Ok(Path::new(target).join("debug"))
 }
 
 /// `cargo metadata --no-deps` of the checkout: its packages and target directory.

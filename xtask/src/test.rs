@@ -5,6 +5,7 @@
 //! binaries and the conformance binary (the same features and profile, so nothing is built
 //! twice); the tests run (`cargo nextest` when installed: every test binary at once, one
 //! process per test; then the doctests, which nextest does not run; else `cargo test`); then
+//! the official MCP conformance suite against `cloudtower mcp --http`; then
 //! conformance, alone on the machine (its phases run at once inside it: beside the tests, on 2
 //! cores, Prism was starved into timeouts); then the version sample (a workspace build).
 
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::conformance::{self, Background};
-use crate::{cargo, history_specs_dir, history_versions, layout, run_command, versions};
+use crate::{cargo, history_specs_dir, history_versions, layout, mcp, run_command, versions};
 
 pub fn run(root: &Path, args: &[String]) -> Result<bool, String> {
     let xtask = versions::keep_own_binary(root)?;
@@ -24,6 +25,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<bool, String> {
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut passed = tests(root, &args)?;
+    // Before the version sample: its builds share the build directory and leave this
+    // build's binaries stale, so anything built after it would be built again.
+    match mcp::run(root)? {
+        Ok(suite_passed) => passed &= suite_passed,
+        Err(why) => eprintln!("mcp-conformance: SKIPPED ({why})"),
+    }
     match conformance::prepare(root)? {
         Ok(()) => passed &= Background::start(root)?.finish()?,
         Err(why) => eprintln!("conformance: SKIPPED ({why})"),
