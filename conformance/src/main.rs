@@ -471,8 +471,7 @@ fn sdk_coverage(ctx: &Ctx) -> Vec<Check> {
 }
 
 fn request_example(ctx: &Ctx, op: &OpSpec, variant: Variant) -> Value {
-    let schema = op.request.as_ref().or(op.multipart.as_ref());
-    match schema {
+    match op.body_schema() {
         Some(s) => {
             let mut v = Generator::new(&ctx.spec, variant).generate(s);
             if op.multipart.is_some() {
@@ -798,7 +797,7 @@ fn check_sent(ctx: &Ctx, op: &OpSpec, example: &Value, result: &CallResult) -> O
     if op.secured && !rec.has_authorization {
         return Outcome::Fail("sent without Authorization".into());
     }
-    let Some(schema) = op.request.as_ref().or(op.multipart.as_ref()) else {
+    let Some(schema) = op.body_schema() else {
         return Outcome::Pass;
     };
     let int_fields = |name: &str| {

@@ -29,6 +29,14 @@ pub struct OpSpec {
     pub secured: bool,
 }
 
+impl OpSpec {
+    /// The request body's schema: the `multipart/form-data` one when the operation has one
+    /// (its form is what is sent), else the JSON one.
+    pub fn body_schema(&self) -> Option<&Value> {
+        self.multipart.as_ref().or(self.request.as_ref())
+    }
+}
+
 impl Spec {
     pub fn load(path: &Path) -> Result<Spec, String> {
         let text = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;

@@ -47,23 +47,17 @@ impl RequestValidator {
         })
     }
 
-    /// Validates a request to `op` against its request schema (its `multipart/form-data` one
-    /// when it has one, else its JSON one). Returns the violations, at most `limit`; none when
-    /// the operation takes no body.
+    /// Validates a request to `op` against its body schema ([`OpSpec::body_schema`]). Returns
+    /// the violations, at most `limit`; none when the operation takes no body.
     pub fn validate_request(
         &mut self,
         op: &OpSpec,
         instance: &Value,
         limit: usize,
     ) -> Result<Vec<String>, String> {
-        match (&op.multipart, &op.request) {
-            (Some(schema), _) => {
-                self.validate(&format!("{}#multipart", op.path), schema, instance, limit)
-            }
-            (None, Some(schema)) => {
-                self.validate(&format!("{}#json", op.path), schema, instance, limit)
-            }
-            (None, None) => Ok(Vec::new()),
+        match op.body_schema() {
+            Some(schema) => self.validate(&format!("{}#request", op.path), schema, instance, limit),
+            None => Ok(Vec::new()),
         }
     }
 

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::processes::has_tool;
+use crate::processes::{has_tool, stop};
 use crate::{cargo, run_command};
 
 /// The build that gives the conformance binary: the test run's (every workspace member, every
@@ -105,8 +105,7 @@ impl Drop for Background {
         // An early return (a failed build step) must not leave Prism running: the binary's
         // Prism processes die with it.
         if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            stop(&mut self.child);
         }
     }
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::processes::{cli_command, exe, has_tool, Mock};
+use crate::processes::{cli_command, exe, has_tool, stop, Mock};
 use crate::run_command;
 
 /// 0.1.13 is the newest release that runs on Node.js 20 (0.1.14 and later import
@@ -108,8 +108,7 @@ impl McpServer {
         match serving.recv_timeout(START_TIMEOUT) {
             Ok(url) => Ok(McpServer { child, url }),
             Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 Err(format!(
                     "`cloudtower mcp --http` did not say where it serves within {} s",
                     START_TIMEOUT.as_secs()
@@ -121,7 +120,6 @@ impl McpServer {
 
 impl Drop for McpServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }

@@ -31,6 +31,13 @@ pub fn cli_command(cli: &Path, config: &Path) -> Command {
     command
 }
 
+/// Stops `child` (kills it, then reaps it so that it leaves no zombie); a child that has
+/// ended already is only reaped.
+pub fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// The mock binary, started on a free port of 127.0.0.1 and stopped when dropped.
 pub struct Mock {
     child: Child,
@@ -68,15 +75,12 @@ impl Mock {
                 password: password.to_owned(),
             }),
             _ => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 Err(format!("the mock did not start: {first:?} {second:?}"))
             }
         }
     }
-}
 
-impl Mock {
     /// Signs the command line at `cli` in to this mock, keeping its session in `config`.
     pub fn sign_in(&self, cli: &Path, config: &Path) -> Result<(), String> {
         run_checked(cli_command(cli, config).args([
@@ -94,8 +98,7 @@ impl Mock {
 
 impl Drop for Mock {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
 }
 
@@ -113,8 +116,7 @@ pub fn run_checked(command: &mut Command) -> Result<String, String> {
             break;
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(&mut child);
             return Err(format!("{command:?}: no end within 5 minutes"));
         }
         std::thread::sleep(Duration::from_millis(20));
