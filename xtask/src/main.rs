@@ -1,6 +1,6 @@
 //! Project tasks: `cargo xtask regen`, `regen-fixtures`, `fetch-spec`, `conformance`,
-//! `mcp-conformance`, `test`, `history`, `versions`, `check-features`, `check-msrv`. One
-//! module per command (and `processes`, the processes they start); this file
+//! `mcp-conformance`, `test`, `history`, `versions`, `check-features`, `check-msrv`,
+//! `package`. One module per command (and `processes`, the processes they start); this file
 //! parses the command line and holds what they share (the checkout, running cargo).
 
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ mod history_table;
 mod layout;
 mod mcp;
 mod msrv;
+mod package;
 mod processes;
 mod regen;
 mod test;
@@ -126,6 +127,10 @@ enum Command {
     /// The workspace's `rust-version` covers the highest `rust-version` in the dependency
     /// tree of the published crates (normal and build dependencies, every feature).
     CheckMsrv,
+    /// The published crates packaged as `cargo publish` would upload them, each then unpacked
+    /// alone and compiled (`cargo check`, default features) from its package, the published
+    /// crates it depends on from theirs.
+    Package,
     /// Download the pinned spec into the git-ignored cache (.spec-cache/), checking its hash
     /// (`regen`, the tests and conformance use it when CLOUDTOWER_SPECS and ../shared/specs
     /// do not have the spec).
@@ -292,6 +297,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         } => exit_code(regen::run(&root, spec, out.as_deref(), check, update_pin)),
         Command::CheckFeatures { all } => exit_code(features::run(&root, all)),
         Command::CheckMsrv => exit_code(msrv::run(&root)),
+        Command::Package => exit_code(package::run(&root)),
     }
 }
 
