@@ -146,16 +146,17 @@ fn one_version(
         cargo(&["check", "--workspace"])?;
         return Ok("the workspace checks".into());
     }
-    // One build, so that cloudtower-api is compiled once, with the features of all three:
-    // every member's library and binaries (as `cargo build --workspace`), the mock's binary,
-    // and the SDK's session example.
+    // One build, so that cloudtower-api is compiled once: every member's library and
+    // binaries with every feature (the mock's binary among them), and the SDK's session
+    // example. Every feature, as the checkout's test build has them: the dependencies then
+    // resolve to the features that build gave them, and their artifacts in the shared build
+    // directory are used as they are; only the copy's own crates are compiled.
     cargo(&[
         "build",
         "--workspace",
+        "--all-features",
         "--lib",
         "--bins",
-        "--features",
-        "cloudtower-mock/cli,cloudtower-api/dynamic",
         "--example",
         "version_session",
     ])?;
