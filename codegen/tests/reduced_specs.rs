@@ -96,11 +96,14 @@ fn builds(name: &str, spec: Value) -> Generated {
 }
 
 /// `cargo check` of a scratch copy of the crate holding `generated`, once per feature set.
+/// In the checkout's own target directory: the dependencies other checks (clippy, `cargo xtask
+/// package`) checked with the same features are used as they are (a directory of its own
+/// checked them all again first: 107 s of CPU for these tests instead of 74 s).
 fn checks(name: &str, generated: &Generated, feature_sets: &[&[&str]]) {
     let dir = tempfile::tempdir().unwrap();
     scratch_crate(dir.path(), generated);
     let crate_dir = dir.path().join("cloudtower-api");
-    let target = root().join("target/reduced-specs");
+    let target = root().join("target");
     for features in feature_sets {
         let status = Command::new(env!("CARGO"))
             .args(["check", "--quiet", "--lib", "--manifest-path"])
