@@ -8,6 +8,7 @@
 //! operation) says since when each operation exists.
 
 pub mod canonical;
+pub mod cargo_env;
 pub mod emit;
 pub mod error;
 pub mod fixups;

@@ -116,19 +116,8 @@ fn checks(name: &str, generated: &Generated, feature_sets: &[&[&str]]) {
         // with another value makes the next build of the workspace rerun it and rebuild
         // everything above ring (the doctests after nextest did: 46 s).
         for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("CARGO_PKG_")
-                || name.starts_with("CARGO_BIN_")
-                || [
-                    "CARGO_MANIFEST_DIR",
-                    "CARGO_MANIFEST_PATH",
-                    "CARGO_CRATE_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                ]
-                .contains(&name.as_ref())
-            {
-                check.env_remove(name.as_ref());
+            if cloudtower_codegen::cargo_env::set_for_own_package(&name.to_string_lossy()) {
+                check.env_remove(&name);
             }
         }
         let status = check.status().unwrap();

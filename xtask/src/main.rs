@@ -158,16 +158,8 @@ fn main() -> ExitCode {
 /// shell and xtask, and everything above it is built again: `.ci/run`'s clippy, docs and
 /// MCP steps rebuilt what its xtask steps had built, and back. Run before any thread starts.
 fn forget_own_package_env() {
-    const SET_BY_CARGO_RUN: &[&str] = &[
-        "CARGO_MANIFEST_DIR",
-        "CARGO_MANIFEST_PATH",
-        "CARGO_CRATE_NAME",
-        "CARGO_BIN_NAME",
-        "CARGO_PRIMARY_PACKAGE",
-    ];
     for (name, _) in std::env::vars_os() {
-        let text = name.to_string_lossy();
-        if SET_BY_CARGO_RUN.contains(&text.as_ref()) || text.starts_with("CARGO_PKG_") {
+        if cloudtower_codegen::cargo_env::set_for_own_package(&name.to_string_lossy()) {
             std::env::remove_var(&name);
         }
     }
