@@ -423,18 +423,21 @@ pub fn decode_with_options<T: Decode>(
 }
 
 /// What `read` makes of the JSON document `bytes`, which must hold nothing after it.
+///
+/// Generic over the value only where it must be: this is compiled once per decoded type.
 fn read_whole<T>(
     bytes: &[u8],
     options: &DecodeOptions,
     read: impl FnOnce(&mut Decoder<'_>) -> Result<T, DecodeError>,
 ) -> Result<T, DecodeError> {
     let mut decoder = Decoder::new(bytes, options);
-    let value = read(&mut decoder).map_err(DecodeError::finish)?;
-    decoder
-        .reader
-        .finish()
-        .map_err(|e| parse_error(e).finish())?;
-    Ok(value)
+    match read(&mut decoder) {
+        Ok(value) => match decoder.end_of_document() {
+            Ok(()) => Ok(value),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e.finish()),
+    }
 }
 
 /// The text of a number the reader checked (JSON numbers are ASCII).
@@ -549,6 +552,39 @@ impl<'a> Decoder<'a> {
 
     /// Counts `bytes` more of the decoded value against [`DecodeOptions::max_alloc_ratio`].
     #[inline]
+    /// After the document's value: nothing but whitespace may follow.
+    fn end_of_document(&mut self) -> Result<(), DecodeError> {
+        self.reader.finish().map_err(|e| parse_error(e).finish())
+    }
+
+    /// Charges a list about to grow from `capacity` items of `item_size` bytes, and says by
+    /// how many items to grow it; the error names the list's next index.
+    fn charge_list_growth(
+        &mut self,
+        capacity: usize,
+        item_size: usize,
+    ) -> Result<usize, DecodeError> {
+        // The budget counts what is allocated: the list's buffer, as it doubles.
+        let grow = capacity.max(4);
+        match self.charge(item_size.saturating_mul(grow)) {
+            Ok(()) => Ok(grow),
+            Err(e) => Err(e.within(Segment::Index(capacity))),
+        }
+    }
+
+    /// A `null` where a type without one was expected: an error in strict mode, else the
+    /// value is skipped and the field keeps its default.
+    #[cold]
+    #[inline(never)]
+    fn null_for_non_null(&mut self, name: &'static str) -> Result<(), DecodeError> {
+        if self.strict {
+            return Err(self
+                .error("null is not allowed here")
+                .within(Segment::Key(name)));
+        }
+        self.skip()
+    }
+
     fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
         match self.alloc_left.checked_sub(bytes) {
             Some(left) => {
@@ -672,12 +708,7 @@ impl<'a> Decoder<'a> {
         name: &'static str,
     ) -> Result<(), DecodeError> {
         if !T::ACCEPTS_NULL && self.peek()? == Peek::Null {
-            if self.strict {
-                return Err(self
-                    .error("null is not allowed here")
-                    .within(Segment::Key(name)));
-            }
-            return self.skip();
+            return self.null_for_non_null(name);
         }
         match T::decode(self) {
             Ok(value) => {
@@ -961,11 +992,7 @@ impl<T: Decode> Decode for Vec<T> {
         let mut more = d.first_element()?;
         while more {
             if items.len() == items.capacity() {
-                // The budget counts what is allocated: the list's buffer, as it doubles.
-                let grow = items.capacity().max(4);
-                if let Err(e) = d.charge(std::mem::size_of::<T>().saturating_mul(grow)) {
-                    return Err(e.within(Segment::Index(items.len())));
-                }
+                let grow = d.charge_list_growth(items.capacity(), std::mem::size_of::<T>())?;
                 items.reserve_exact(grow);
             }
             match T::decode(d) {
@@ -1055,10 +1082,7 @@ impl Decode for serde_json::Value {
 pub fn try_encode<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, EncodeError> {
     let mut encoder = Encoder::default();
     value.encode(&mut encoder);
-    match encoder.refused {
-        None => Ok(encoder.buf),
-        Some(error) => Err(error),
-    }
+    encoder.into_document()
 }
 
 /// Encodes a value as a JSON document; a non-finite float is written as `null`.
@@ -1099,6 +1123,14 @@ pub trait Encode {
 }
 
 impl Encoder {
+    /// What was written, unless a value had no JSON form.
+    fn into_document(self) -> Result<Vec<u8>, EncodeError> {
+        match self.refused {
+            None => Ok(self.buf),
+            Some(error) => Err(error),
+        }
+    }
+
     pub fn begin_object(&mut self) {
         self.buf.push(b'{');
         self.first = true;
@@ -1270,6 +1302,18 @@ impl<T: Encode> Encode for [T] {
             item.encode(e);
         }
         e.end_array();
+    }
+}
+
+/// A JSON object of one field, `{"name": value}`, or `{}` when the value is absent: a body
+/// whose other fields are all unset, sent without building it (a count request's filter).
+pub struct SingleField<'a, T: ?Sized>(pub &'static str, pub &'a T);
+
+impl<T: Encode + ?Sized> Encode for SingleField<'_, T> {
+    fn encode(&self, e: &mut Encoder) {
+        e.begin_object();
+        e.field(self.0, self.1);
+        e.end_object();
     }
 }
 

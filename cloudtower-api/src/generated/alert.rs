@@ -8,7 +8,7 @@
 /// - the response of [`Client::get_alerts`](crate::models::Client::get_alerts) (`get-alerts`)
 /// - the response of [`Client::resolve_alert`](crate::models::Client::resolve_alert) (`resolve-alert`)
 #[cfg(feature = "alert")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Alert {
     pub alert_rule: ::std::option::Option<crate::models::NestedAlertRule>,
     pub cause: ::std::string::String,
@@ -31,6 +31,36 @@ pub struct Alert {
     pub threshold: f64,
     pub value: f64,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
+}
+#[cfg(feature = "alert")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Alert {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            alert_rule: ::std::option::Option::None,
+            cause: ::std::string::String::new(),
+            cluster: ::std::option::Option::None,
+            create_time: ::std::option::Option::None,
+            disk: ::std::option::Option::None,
+            ended: false,
+            host: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            impact: ::std::string::String::new(),
+            labels: ::std::default::Default::default(),
+            local_create_time: ::std::string::String::new(),
+            local_end_time: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            local_start_time: ::std::string::String::new(),
+            local_update_time: ::std::string::String::new(),
+            message: ::std::string::String::new(),
+            severity: ::std::string::String::new(),
+            solution: ::std::string::String::new(),
+            threshold: 0.0,
+            value: 0.0,
+            vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::codec::Decode for Alert {
@@ -173,9 +203,19 @@ impl ::cloudtower_runtime::codec::Encode for Alert {
 /// Used by:
 /// - the response of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)
 #[cfg(feature = "alert")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertConnection {
     pub aggregate: crate::models::NestedAggregateAlert,
+}
+#[cfg(feature = "alert")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::codec::Decode for AlertConnection {
@@ -216,7 +256,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertConnection {
 /// Used by:
 /// - the request of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)
 #[cfg(feature = "alert")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetAlertsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -225,6 +265,22 @@ pub struct GetAlertsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::AlertOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertWhereInput>,
+}
+#[cfg(feature = "alert")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetAlertsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "alert")]
 #[cfg(feature = "server")]
@@ -272,9 +328,17 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertsConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_alerts_connection`](crate::models::Client::get_alerts_connection) (`get-alerts-connection`)
 #[cfg(feature = "alert")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateAlert {
     pub count: i32,
+}
+#[cfg(feature = "alert")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateAlert {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateAlert {
@@ -315,9 +379,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlert {
 /// Used by:
 /// - the request of [`Client::resolve_alert`](crate::models::Client::resolve_alert) (`resolve-alert`)
 #[cfg(feature = "alert")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResolveAlertParams {
     pub r#where: crate::models::AlertWhereInput,
+}
+#[cfg(feature = "alert")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ResolveAlertParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "alert")]
 #[cfg(feature = "server")]
@@ -461,11 +535,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertsRequestBody {
 #[cfg(feature = "alert")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetAlertsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ALERTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_ALERTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -474,6 +545,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertsRequestBody 
     }
 }
 #[cfg(feature = "alert")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Alert {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Alert"
@@ -491,53 +563,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::Alert {
     ) -> ::std::option::Option<crate::models::GetAlertsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::AlertWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::AlertWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::AlertWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::AlertWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetAlertsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetAlertsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetAlertsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetAlertsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::AlertWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::AlertWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::AlertWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::AlertWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::AlertWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -556,6 +631,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Alert {
     }
 }
 #[cfg(feature = "alert")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Alert {
     type DynamicType = ();
     type Request = crate::models::GetAlertsRequestBody;
@@ -563,12 +639,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Alert {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetAlertsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetAlertsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::AlertWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -10,7 +10,7 @@
 /// - the response of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
 /// - the response of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertNotifier {
     pub clusters: ::std::option::Option<::std::vec::Vec<crate::models::NestedCluster>>,
     pub disabled: bool,
@@ -26,6 +26,29 @@ pub struct AlertNotifier {
     pub smtp_server_host: ::std::option::Option<::std::string::String>,
     pub smtp_server_port: ::std::option::Option<i32>,
     pub username: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertNotifier {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::option::Option::None,
+            disabled: false,
+            email_from: ::std::option::Option::None,
+            email_tos: ::std::vec::Vec::new(),
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            language_code: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            notice_severities: ::std::vec::Vec::new(),
+            security_mode: ::std::option::Option::None,
+            smtp_server_config: ::std::option::Option::None,
+            smtp_server_host: ::std::option::Option::None,
+            smtp_server_port: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::codec::Decode for AlertNotifier {
@@ -113,9 +136,19 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifier {
 /// Used by:
 /// - the response of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertNotifierConnection {
     pub aggregate: crate::models::NestedAggregateAlertNotifier,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertNotifierConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::codec::Decode for AlertNotifierConnection {
@@ -156,7 +189,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierConnection {
 /// Used by:
 /// - the request of [`Client::create_alert_notifier`](crate::models::Client::create_alert_notifier) (`create-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertNotifierCreationParams {
     pub notice_severities: ::std::vec::Vec<
         crate::models::AlertNotifierCreationParamsNoticeSeveritiesItem,
@@ -168,6 +201,23 @@ pub struct AlertNotifierCreationParams {
     pub smtp_server_id: ::std::string::String,
     pub name: ::std::string::String,
     pub clusters: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertNotifierCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            notice_severities: ::std::vec::Vec::new(),
+            language_code: ::std::default::Default::default(),
+            email_tos: ::std::vec::Vec::new(),
+            email_from: ::std::string::String::new(),
+            disabled: false,
+            smtp_server_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            clusters: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
@@ -357,7 +407,7 @@ for AlertNotifierCreationParamsNoticeSeveritiesItem {
 /// Used by:
 /// - the request of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertNotifierManyUpdationParams {
     pub notice_severities: ::std::option::Option<
         ::std::vec::Vec<
@@ -371,6 +421,23 @@ pub struct AlertNotifierManyUpdationParams {
     pub smtp_server_id: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
     pub r#where: crate::models::AlertNotifierWhereInput,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertNotifierManyUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            notice_severities: ::std::option::Option::None,
+            language_code: ::std::option::Option::None,
+            email_tos: ::std::option::Option::None,
+            email_from: ::std::option::Option::None,
+            disabled: ::std::option::Option::None,
+            smtp_server_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
@@ -671,7 +738,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertNotifierUpdationParams {
     pub notice_severities: ::std::option::Option<
         ::std::vec::Vec<crate::models::AlertNotifierUpdationParamsNoticeSeveritiesItem>,
@@ -684,6 +751,24 @@ pub struct AlertNotifierUpdationParams {
     pub name: ::std::option::Option<::std::string::String>,
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertNotifierUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            notice_severities: ::std::option::Option::None,
+            language_code: ::std::option::Option::None,
+            email_tos: ::std::option::Option::None,
+            email_from: ::std::option::Option::None,
+            disabled: ::std::option::Option::None,
+            smtp_server_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            clusters: ::std::option::Option::None,
+            id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
@@ -813,7 +898,7 @@ for AlertNotifierUpdationParamsNoticeSeveritiesItem {
 /// - inside the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 /// - inside the request of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertNotifierWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::AlertNotifierWhereInput>,
@@ -974,6 +1059,114 @@ pub struct AlertNotifierWhereInput {
     >,
     pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertNotifierWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            clusters_every: ::cloudtower_runtime::Nullable::Absent,
+            clusters_none: ::cloudtower_runtime::Nullable::Absent,
+            clusters_some: ::cloudtower_runtime::Nullable::Absent,
+            disabled: ::cloudtower_runtime::Nullable::Absent,
+            disabled_not: ::cloudtower_runtime::Nullable::Absent,
+            email_from: ::cloudtower_runtime::Nullable::Absent,
+            email_from_contains: ::cloudtower_runtime::Nullable::Absent,
+            email_from_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            email_from_gt: ::cloudtower_runtime::Nullable::Absent,
+            email_from_gte: ::cloudtower_runtime::Nullable::Absent,
+            email_from_in: ::cloudtower_runtime::Nullable::Absent,
+            email_from_lt: ::cloudtower_runtime::Nullable::Absent,
+            email_from_lte: ::cloudtower_runtime::Nullable::Absent,
+            email_from_not: ::cloudtower_runtime::Nullable::Absent,
+            email_from_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            email_from_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            email_from_not_in: ::cloudtower_runtime::Nullable::Absent,
+            email_from_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            email_from_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            language_code: ::cloudtower_runtime::Nullable::Absent,
+            language_code_in: ::cloudtower_runtime::Nullable::Absent,
+            language_code_not: ::cloudtower_runtime::Nullable::Absent,
+            language_code_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            security_mode: ::cloudtower_runtime::Nullable::Absent,
+            security_mode_in: ::cloudtower_runtime::Nullable::Absent,
+            security_mode_not: ::cloudtower_runtime::Nullable::Absent,
+            security_mode_not_in: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_config: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_contains: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_gt: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_gte: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_in: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_lt: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_lte: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_not: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_not_in: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_host_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_port: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_port_gt: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_port_gte: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_port_in: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_port_lt: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_port_lte: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_port_not: ::cloudtower_runtime::Nullable::Absent,
+            smtp_server_port_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username: ::cloudtower_runtime::Nullable::Absent,
+            username_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_gt: ::cloudtower_runtime::Nullable::Absent,
+            username_gte: ::cloudtower_runtime::Nullable::Absent,
+            username_in: ::cloudtower_runtime::Nullable::Absent,
+            username_lt: ::cloudtower_runtime::Nullable::Absent,
+            username_lte: ::cloudtower_runtime::Nullable::Absent,
+            username_not: ::cloudtower_runtime::Nullable::Absent,
+            username_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            username_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
@@ -1346,9 +1539,19 @@ impl ::cloudtower_runtime::codec::Encode for AlertNotifierWhereInput {
 /// Used by:
 /// - the response of [`Client::delete_alert_notifier`](crate::models::Client::delete_alert_notifier) (`delete-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteAlertNotifier {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteAlertNotifier {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::codec::Decode for DeleteAlertNotifier {
@@ -1389,9 +1592,19 @@ impl ::cloudtower_runtime::codec::Encode for DeleteAlertNotifier {
 /// Used by:
 /// - the request of [`Client::delete_alert_notifier`](crate::models::Client::delete_alert_notifier) (`delete-alert-notifier`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteAlertNotifierParams {
     pub r#where: crate::models::AlertNotifierWhereInput,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteAlertNotifierParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
@@ -1439,7 +1652,7 @@ impl DeleteAlertNotifierParams {
 /// Used by:
 /// - the request of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetAlertNotifiersConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1450,6 +1663,22 @@ pub struct GetAlertNotifiersConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertNotifierWhereInput>,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetAlertNotifiersConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
@@ -1497,7 +1726,7 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersConnectionRequestB
 /// Used by:
 /// - the request of [`Client::get_alert_notifiers`](crate::models::Client::get_alert_notifiers) (`get-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetAlertNotifiersRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1508,6 +1737,22 @@ pub struct GetAlertNotifiersRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertNotifierWhereInput>,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetAlertNotifiersRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 #[cfg(feature = "server")]
@@ -1555,9 +1800,17 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertNotifiersRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_alert_notifiers_connection`](crate::models::Client::get_alert_notifiers_connection) (`get-alert-notifiers-connection`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateAlertNotifier {
     pub count: i32,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateAlertNotifier {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateAlertNotifier {
@@ -1601,10 +1854,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertNotifier {
 /// - inside the response of [`Client::update_alert_notifier`](crate::models::Client::update_alert_notifier) (`update-alert-notifier`)
 /// - inside the response of [`Client::update_many_alert_notifiers`](crate::models::Client::update_many_alert_notifiers) (`update-many-alert-notifiers`)
 #[cfg(feature = "alert-notifier")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedSmtpServer {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "alert-notifier")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedSmtpServer {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::codec::Decode for NestedSmtpServer {
@@ -1970,11 +2234,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertNotifiersReque
 #[cfg(feature = "alert-notifier")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetAlertNotifiersConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ALERT_NOTIFIERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_ALERT_NOTIFIERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1983,6 +2244,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertNotifiersRequ
     }
 }
 #[cfg(feature = "alert-notifier")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::AlertNotifier {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "AlertNotifier"
@@ -1997,53 +2259,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::AlertNotifier {
     ) -> ::std::option::Option<crate::models::GetAlertNotifiersRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::AlertNotifierWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::AlertNotifierWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::AlertNotifierWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::AlertNotifierWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetAlertNotifiersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetAlertNotifiersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertNotifiersRequestBody> {
-        ::std::option::Option::Some(crate::models::GetAlertNotifiersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertNotifierWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetAlertNotifiersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::AlertNotifierWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::AlertNotifierWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::AlertNotifierWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::AlertNotifierWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::AlertNotifierWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2069,6 +2334,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::AlertNotifier {
     }
 }
 #[cfg(feature = "alert-notifier")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::AlertNotifier {
     type DynamicType = ();
     type Request = crate::models::GetAlertNotifiersRequestBody;
@@ -2076,12 +2342,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::AlertNotifier {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetAlertNotifiersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertNotifierWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetAlertNotifiersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::AlertNotifierWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_alert_rules`](crate::models::Client::get_alert_rules) (`get-alert-rules`)
 #[cfg(feature = "alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertRule {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
     pub customized: bool,
@@ -16,6 +16,22 @@ pub struct AlertRule {
     pub id: ::std::string::String,
     pub local_id: ::std::string::String,
     pub thresholds: ::std::vec::Vec<crate::models::NestedThresholds>,
+}
+#[cfg(feature = "alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertRule {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::option::Option::None,
+            customized: false,
+            disabled: false,
+            global_alert_rule: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            thresholds: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::codec::Decode for AlertRule {
@@ -94,9 +110,19 @@ impl ::cloudtower_runtime::codec::Encode for AlertRule {
 /// Used by:
 /// - the response of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)
 #[cfg(feature = "alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertRuleConnection {
     pub aggregate: crate::models::NestedAggregateAlertRule,
+}
+#[cfg(feature = "alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertRuleConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::codec::Decode for AlertRuleConnection {
@@ -248,7 +274,7 @@ impl ::cloudtower_runtime::codec::Encode for AlertRuleOrderByInput {
 /// Used by:
 /// - the request of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)
 #[cfg(feature = "alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetAlertRulesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -257,6 +283,22 @@ pub struct GetAlertRulesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::AlertRuleOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertRuleWhereInput>,
+}
+#[cfg(feature = "alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetAlertRulesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
@@ -304,7 +346,7 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertRulesConnectionRequestBody 
 /// Used by:
 /// - the request of [`Client::get_alert_rules`](crate::models::Client::get_alert_rules) (`get-alert-rules`)
 #[cfg(feature = "alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetAlertRulesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -313,6 +355,22 @@ pub struct GetAlertRulesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::AlertRuleOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::AlertRuleWhereInput>,
+}
+#[cfg(feature = "alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetAlertRulesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "alert-rule")]
 #[cfg(feature = "server")]
@@ -360,9 +418,17 @@ impl ::cloudtower_runtime::codec::Encode for GetAlertRulesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_alert_rules_connection`](crate::models::Client::get_alert_rules_connection) (`get-alert-rules-connection`)
 #[cfg(feature = "alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateAlertRule {
     pub count: i32,
+}
+#[cfg(feature = "alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateAlertRule {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateAlertRule {
@@ -403,10 +469,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateAlertRule {
 /// Used by:
 /// - inside the response of [`Client::get_alert_rules`](crate::models::Client::get_alert_rules) (`get-alert-rules`)
 #[cfg(feature = "alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedGlobalAlertRule {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedGlobalAlertRule {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::codec::Decode for NestedGlobalAlertRule {
@@ -525,11 +602,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetAlertRulesRequestBo
 #[cfg(feature = "alert-rule")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertRulesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetAlertRulesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ALERT_RULES_CONNECTION.json(&counter)
+        crate::models::operations::GET_ALERT_RULES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -538,6 +612,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetAlertRulesRequestB
     }
 }
 #[cfg(feature = "alert-rule")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::AlertRule {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "AlertRule"
@@ -555,53 +630,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::AlertRule {
     ) -> ::std::option::Option<crate::models::GetAlertRulesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::AlertRuleWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::AlertRuleWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::AlertRuleWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::AlertRuleWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetAlertRulesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetAlertRulesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetAlertRulesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetAlertRulesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertRuleWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetAlertRulesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::AlertRuleWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::AlertRuleWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::AlertRuleWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::AlertRuleWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::AlertRuleWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -620,6 +698,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::AlertRule {
     }
 }
 #[cfg(feature = "alert-rule")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::AlertRule {
     type DynamicType = ();
     type Request = crate::models::GetAlertRulesRequestBody;
@@ -627,12 +706,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::AlertRule {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetAlertRulesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::AlertRuleWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetAlertRulesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::AlertRuleWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
 #[cfg(feature = "application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Application {
     pub cluster: crate::models::NestedCluster,
     pub error_message: ::std::option::Option<::std::string::String>,
@@ -23,6 +23,29 @@ pub struct Application {
     pub version: ::std::string::String,
     pub vm: ::std::option::Option<crate::models::NestedVm>,
     pub volume_size: i64,
+}
+#[cfg(feature = "application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Application {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            error_message: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            image_name: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            memory: 0,
+            state: ::std::default::Default::default(),
+            storage_ip: ::std::string::String::new(),
+            r#type: ::std::default::Default::default(),
+            update_time: ::std::option::Option::None,
+            vcpu: 0,
+            version: ::std::string::String::new(),
+            vm: ::std::option::Option::None,
+            volume_size: 0,
+        }
+    }
 }
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::codec::Decode for Application {
@@ -131,9 +154,19 @@ impl ::cloudtower_runtime::codec::Encode for Application {
 /// Used by:
 /// - the response of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationConnection {
     pub aggregate: crate::models::NestedAggregateApplication,
+}
+#[cfg(feature = "application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::codec::Decode for ApplicationConnection {
@@ -526,7 +559,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationType {
 /// - inside the request of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
 /// - inside the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ApplicationWhereInput>,
@@ -729,6 +762,162 @@ pub struct ApplicationWhereInput {
     pub volume_size_lte: ::cloudtower_runtime::Nullable<i64>,
     pub volume_size_not: ::cloudtower_runtime::Nullable<i64>,
     pub volume_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+}
+#[cfg(feature = "application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            error_message: ::cloudtower_runtime::Nullable::Absent,
+            error_message_contains: ::cloudtower_runtime::Nullable::Absent,
+            error_message_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            error_message_gt: ::cloudtower_runtime::Nullable::Absent,
+            error_message_gte: ::cloudtower_runtime::Nullable::Absent,
+            error_message_in: ::cloudtower_runtime::Nullable::Absent,
+            error_message_lt: ::cloudtower_runtime::Nullable::Absent,
+            error_message_lte: ::cloudtower_runtime::Nullable::Absent,
+            error_message_not: ::cloudtower_runtime::Nullable::Absent,
+            error_message_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            error_message_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            error_message_not_in: ::cloudtower_runtime::Nullable::Absent,
+            error_message_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            error_message_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            image_name: ::cloudtower_runtime::Nullable::Absent,
+            image_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            image_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            image_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            image_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            image_name_in: ::cloudtower_runtime::Nullable::Absent,
+            image_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            image_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            image_name_not: ::cloudtower_runtime::Nullable::Absent,
+            image_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            image_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            image_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            image_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            image_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            memory: ::cloudtower_runtime::Nullable::Absent,
+            memory_gt: ::cloudtower_runtime::Nullable::Absent,
+            memory_gte: ::cloudtower_runtime::Nullable::Absent,
+            memory_in: ::cloudtower_runtime::Nullable::Absent,
+            memory_lt: ::cloudtower_runtime::Nullable::Absent,
+            memory_lte: ::cloudtower_runtime::Nullable::Absent,
+            memory_not: ::cloudtower_runtime::Nullable::Absent,
+            memory_not_in: ::cloudtower_runtime::Nullable::Absent,
+            state: ::cloudtower_runtime::Nullable::Absent,
+            state_in: ::cloudtower_runtime::Nullable::Absent,
+            state_not: ::cloudtower_runtime::Nullable::Absent,
+            state_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            update_time: ::cloudtower_runtime::Nullable::Absent,
+            update_time_gt: ::cloudtower_runtime::Nullable::Absent,
+            update_time_gte: ::cloudtower_runtime::Nullable::Absent,
+            update_time_in: ::cloudtower_runtime::Nullable::Absent,
+            update_time_lt: ::cloudtower_runtime::Nullable::Absent,
+            update_time_lte: ::cloudtower_runtime::Nullable::Absent,
+            update_time_not: ::cloudtower_runtime::Nullable::Absent,
+            update_time_not_in: ::cloudtower_runtime::Nullable::Absent,
+            vcpu: ::cloudtower_runtime::Nullable::Absent,
+            vcpu_gt: ::cloudtower_runtime::Nullable::Absent,
+            vcpu_gte: ::cloudtower_runtime::Nullable::Absent,
+            vcpu_in: ::cloudtower_runtime::Nullable::Absent,
+            vcpu_lt: ::cloudtower_runtime::Nullable::Absent,
+            vcpu_lte: ::cloudtower_runtime::Nullable::Absent,
+            vcpu_not: ::cloudtower_runtime::Nullable::Absent,
+            vcpu_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vm: ::cloudtower_runtime::Nullable::Absent,
+            volume_size: ::cloudtower_runtime::Nullable::Absent,
+            volume_size_gt: ::cloudtower_runtime::Nullable::Absent,
+            volume_size_gte: ::cloudtower_runtime::Nullable::Absent,
+            volume_size_in: ::cloudtower_runtime::Nullable::Absent,
+            volume_size_lt: ::cloudtower_runtime::Nullable::Absent,
+            volume_size_lte: ::cloudtower_runtime::Nullable::Absent,
+            volume_size_not: ::cloudtower_runtime::Nullable::Absent,
+            volume_size_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
@@ -1184,7 +1373,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationWhereInput {
 /// Used by:
 /// - the request of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetApplicationsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1193,6 +1382,22 @@ pub struct GetApplicationsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ApplicationOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ApplicationWhereInput>,
+}
+#[cfg(feature = "application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetApplicationsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
@@ -1240,7 +1445,7 @@ impl ::cloudtower_runtime::codec::Encode for GetApplicationsConnectionRequestBod
 /// Used by:
 /// - the request of [`Client::get_applications`](crate::models::Client::get_applications) (`get-applications`)
 #[cfg(feature = "application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetApplicationsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1249,6 +1454,22 @@ pub struct GetApplicationsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ApplicationOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ApplicationWhereInput>,
+}
+#[cfg(feature = "application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetApplicationsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "application")]
 #[cfg(feature = "server")]
@@ -1296,9 +1517,17 @@ impl ::cloudtower_runtime::codec::Encode for GetApplicationsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_applications_connection`](crate::models::Client::get_applications_connection) (`get-applications-connection`)
 #[cfg(feature = "application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateApplication {
     pub count: i32,
+}
+#[cfg(feature = "application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateApplication {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateApplication {
@@ -1412,11 +1641,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetApplicationsRequest
 #[cfg(feature = "application")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetApplicationsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetApplicationsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_APPLICATIONS_CONNECTION.json(&counter)
+        crate::models::operations::GET_APPLICATIONS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1425,6 +1651,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetApplicationsReques
     }
 }
 #[cfg(feature = "application")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Application {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Application"
@@ -1442,53 +1669,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::Application {
     ) -> ::std::option::Option<crate::models::GetApplicationsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ApplicationWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ApplicationWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ApplicationWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ApplicationWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetApplicationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetApplicationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetApplicationsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetApplicationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ApplicationWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetApplicationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ApplicationWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ApplicationWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ApplicationWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ApplicationWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ApplicationWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1507,6 +1737,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Application {
     }
 }
 #[cfg(feature = "application")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Application {
     type DynamicType = ();
     type Request = crate::models::GetApplicationsRequestBody;
@@ -1514,12 +1745,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Application {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetApplicationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ApplicationWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetApplicationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ApplicationWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -12,7 +12,7 @@
 /// - the response of [`Client::suspend_backup_plan`](crate::models::Client::suspend_backup_plan) (`suspend-backup-plan`)
 /// - the response of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlan {
     pub backup_delay_option: ::std::option::Option<crate::models::BackupPlanDelayOption>,
     pub backup_plan_executions: ::std::option::Option<
@@ -68,6 +68,61 @@ pub struct BackupPlan {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
     pub window_end: ::std::option::Option<::std::string::String>,
     pub window_start: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            backup_delay_option: ::std::option::Option::None,
+            backup_plan_executions: ::std::option::Option::None,
+            backup_restore_point_count: ::std::option::Option::None,
+            backup_restore_points: ::std::option::Option::None,
+            backup_service: ::std::default::Default::default(),
+            backup_store_repository: ::std::default::Default::default(),
+            backup_total_size: ::std::option::Option::None,
+            compression: ::std::option::Option::None,
+            compression_ratio: ::std::option::Option::None,
+            created_at: ::std::string::String::new(),
+            delete_strategy: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            enable_window: false,
+            entity_async_status: ::std::option::Option::None,
+            full_interval: 0,
+            full_period: ::std::default::Default::default(),
+            full_time_point: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            incremental_interval: ::std::option::Option::None,
+            incremental_period: ::std::default::Default::default(),
+            incremental_time_points: ::std::vec::Vec::new(),
+            incremental_weekdays: ::std::option::Option::None,
+            keep_policy: ::std::option::Option::None,
+            keep_policy_value: ::std::option::Option::None,
+            last_execute_status: ::std::default::Default::default(),
+            last_execute_status_message: ::std::option::Option::None,
+            last_execute_success_job_count: ::std::option::Option::None,
+            last_execute_total_job_count: ::std::option::Option::None,
+            last_executed_at: ::std::option::Option::None,
+            last_manual_execute_status: ::std::default::Default::default(),
+            last_manual_execute_status_message: ::std::option::Option::None,
+            last_manual_execute_success_job_count: ::std::option::Option::None,
+            last_manual_execute_total_job_count: ::std::option::Option::None,
+            last_manual_executed_at: ::std::option::Option::None,
+            logical_size: 0,
+            name: ::std::string::String::new(),
+            next_execute_time: ::std::option::Option::None,
+            phase: ::std::option::Option::None,
+            physical_size: 0,
+            snapshot_consistent_type: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            valid_size_of_backup_object: 0,
+            valid_size_of_restore_point: 0,
+            vms: ::std::option::Option::None,
+            window_end: ::std::option::Option::None,
+            window_start: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::codec::Decode for BackupPlan {
@@ -368,9 +423,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlan {
 /// Used by:
 /// - the response of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanConnection {
     pub aggregate: crate::models::NestedAggregateBackupPlan,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::codec::Decode for BackupPlanConnection {
@@ -411,7 +476,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanConnection {
 /// Used by:
 /// - the request of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanCreationParams {
     pub keep_policy_value: i32,
     pub keep_policy: crate::models::BackupPlanKeepPolicy,
@@ -437,6 +502,35 @@ pub struct BackupPlanCreationParams {
     pub backup_store_repository_id: ::std::string::String,
     pub backup_service_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            keep_policy_value: 0,
+            keep_policy: ::std::default::Default::default(),
+            backup_delay_option: ::std::option::Option::None,
+            window_end: ::std::option::Option::None,
+            window_start: ::std::option::Option::None,
+            enable_window: false,
+            full_time_point: ::std::default::Default::default(),
+            full_period: ::std::default::Default::default(),
+            full_interval: 0,
+            incremental_weekdays: ::std::option::Option::None,
+            incremental_time_points: ::std::option::Option::None,
+            incremental_interval: 0,
+            incremental_period: ::std::default::Default::default(),
+            snapshot_consistent_type: ::std::default::Default::default(),
+            compression: false,
+            vms: ::std::default::Default::default(),
+            description: ::std::option::Option::None,
+            backup_store_repository_id: ::std::string::String::new(),
+            backup_service_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -698,10 +792,21 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanDelayOption {
 /// Used by:
 /// - the request of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanDeletionParams {
     pub data: crate::models::BackupPlanDeletionParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -757,9 +862,19 @@ impl BackupPlanDeletionParams {
 /// Used by:
 /// - inside the request of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanDeletionParamsData {
     pub delete_strategy: crate::models::BackupPlanDeleteStrategy,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanDeletionParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            delete_strategy: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -807,10 +922,21 @@ impl BackupPlanDeletionParamsData {
 /// Used by:
 /// - the request of [`Client::execute_backup_plan`](crate::models::Client::execute_backup_plan) (`execute-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanExecuteParams {
     pub data: crate::models::BackupPlanExecuteParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanExecuteParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -866,9 +992,19 @@ impl BackupPlanExecuteParams {
 /// Used by:
 /// - inside the request of [`Client::execute_backup_plan`](crate::models::Client::execute_backup_plan) (`execute-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanExecuteParamsData {
     pub r#type: crate::models::BackupExecutionType,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanExecuteParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -1499,9 +1635,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanPeriod {
 /// Used by:
 /// - the request of [`Client::resume_backup_plan`](crate::models::Client::resume_backup_plan) (`resume-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanResumeParams {
     pub r#where: crate::models::BackupPlanWhereInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanResumeParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -1549,9 +1695,19 @@ impl BackupPlanResumeParams {
 /// Used by:
 /// - the request of [`Client::suspend_backup_plan`](crate::models::Client::suspend_backup_plan) (`suspend-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanSuspendParams {
     pub r#where: crate::models::BackupPlanWhereInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanSuspendParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -1600,13 +1756,27 @@ impl BackupPlanSuspendParams {
 /// - inside the request of [`Client::create_backup_plan`](crate::models::Client::create_backup_plan) (`create-backup-plan`)
 /// - inside the request of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanTimePoint {
     pub weekday: ::cloudtower_runtime::Nullable<crate::models::WeekdayTypeEnum>,
     pub minute: i32,
     pub hour: i32,
     pub date_position: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
     pub date: ::cloudtower_runtime::Nullable<i32>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanTimePoint {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            weekday: ::cloudtower_runtime::Nullable::Absent,
+            minute: 0,
+            hour: 0,
+            date_position: ::cloudtower_runtime::Nullable::Absent,
+            date: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -1669,10 +1839,21 @@ impl BackupPlanTimePoint {
 /// Used by:
 /// - the request of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanUpdationParams {
     pub data: crate::models::BackupPlanUpdationParamsData,
     pub r#where: crate::models::BackupPlanWhereInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -1728,7 +1909,7 @@ impl BackupPlanUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanUpdationParamsData {
     pub disconnect_strategy: ::std::option::Option<
         crate::models::BackupPlanDeleteStrategy,
@@ -1755,6 +1936,34 @@ pub struct BackupPlanUpdationParamsData {
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disconnect_strategy: ::std::option::Option::None,
+            keep_policy_value: ::std::option::Option::None,
+            keep_policy: ::std::option::Option::None,
+            backup_delay_option: ::std::option::Option::None,
+            window_end: ::std::option::Option::None,
+            window_start: ::std::option::Option::None,
+            enable_window: ::std::option::Option::None,
+            full_time_point: ::std::option::Option::None,
+            full_period: ::std::option::Option::None,
+            full_interval: ::std::option::Option::None,
+            incremental_weekdays: ::std::option::Option::None,
+            incremental_time_points: ::std::option::Option::None,
+            incremental_interval: ::std::option::Option::None,
+            incremental_period: ::std::option::Option::None,
+            snapshot_consistent_type: ::std::option::Option::None,
+            compression: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -1854,7 +2063,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanUpdationParamsData {
 /// - inside the request of [`Client::suspend_backup_plan`](crate::models::Client::suspend_backup_plan) (`suspend-backup-plan`)
 /// - inside the request of [`Client::update_backup_plan`](crate::models::Client::update_backup_plan) (`update-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanWhereInput>,
@@ -2460,6 +2669,381 @@ pub struct BackupPlanWhereInput {
         ::std::string::String,
     >,
     pub window_start_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            backup_delay_option: ::cloudtower_runtime::Nullable::Absent,
+            backup_delay_option_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_delay_option_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_delay_option_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan-execution")]
+            backup_plan_executions_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan-execution")]
+            backup_plan_executions_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan-execution")]
+            backup_plan_executions_some: ::cloudtower_runtime::Nullable::Absent,
+            backup_restore_point_count: ::cloudtower_runtime::Nullable::Absent,
+            backup_restore_point_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_restore_point_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_restore_point_count_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_restore_point_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_restore_point_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_restore_point_count_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_restore_point_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+            backup_restore_points_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+            backup_restore_points_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+            backup_restore_points_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-service")]
+            backup_service: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-store-repository")]
+            backup_store_repository: ::cloudtower_runtime::Nullable::Absent,
+            backup_total_size: ::cloudtower_runtime::Nullable::Absent,
+            backup_total_size_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_total_size_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_total_size_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_total_size_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_total_size_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_total_size_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_total_size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            compression: ::cloudtower_runtime::Nullable::Absent,
+            compression_not: ::cloudtower_runtime::Nullable::Absent,
+            compression_ratio: ::cloudtower_runtime::Nullable::Absent,
+            compression_ratio_gt: ::cloudtower_runtime::Nullable::Absent,
+            compression_ratio_gte: ::cloudtower_runtime::Nullable::Absent,
+            compression_ratio_in: ::cloudtower_runtime::Nullable::Absent,
+            compression_ratio_lt: ::cloudtower_runtime::Nullable::Absent,
+            compression_ratio_lte: ::cloudtower_runtime::Nullable::Absent,
+            compression_ratio_not: ::cloudtower_runtime::Nullable::Absent,
+            compression_ratio_not_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            delete_strategy: ::cloudtower_runtime::Nullable::Absent,
+            delete_strategy_in: ::cloudtower_runtime::Nullable::Absent,
+            delete_strategy_not: ::cloudtower_runtime::Nullable::Absent,
+            delete_strategy_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            enable_window: ::cloudtower_runtime::Nullable::Absent,
+            enable_window_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            full_interval: ::cloudtower_runtime::Nullable::Absent,
+            full_interval_gt: ::cloudtower_runtime::Nullable::Absent,
+            full_interval_gte: ::cloudtower_runtime::Nullable::Absent,
+            full_interval_in: ::cloudtower_runtime::Nullable::Absent,
+            full_interval_lt: ::cloudtower_runtime::Nullable::Absent,
+            full_interval_lte: ::cloudtower_runtime::Nullable::Absent,
+            full_interval_not: ::cloudtower_runtime::Nullable::Absent,
+            full_interval_not_in: ::cloudtower_runtime::Nullable::Absent,
+            full_period: ::cloudtower_runtime::Nullable::Absent,
+            full_period_in: ::cloudtower_runtime::Nullable::Absent,
+            full_period_not: ::cloudtower_runtime::Nullable::Absent,
+            full_period_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            incremental_interval: ::cloudtower_runtime::Nullable::Absent,
+            incremental_interval_gt: ::cloudtower_runtime::Nullable::Absent,
+            incremental_interval_gte: ::cloudtower_runtime::Nullable::Absent,
+            incremental_interval_in: ::cloudtower_runtime::Nullable::Absent,
+            incremental_interval_lt: ::cloudtower_runtime::Nullable::Absent,
+            incremental_interval_lte: ::cloudtower_runtime::Nullable::Absent,
+            incremental_interval_not: ::cloudtower_runtime::Nullable::Absent,
+            incremental_interval_not_in: ::cloudtower_runtime::Nullable::Absent,
+            incremental_period: ::cloudtower_runtime::Nullable::Absent,
+            incremental_period_in: ::cloudtower_runtime::Nullable::Absent,
+            incremental_period_not: ::cloudtower_runtime::Nullable::Absent,
+            incremental_period_not_in: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_in: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_not: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_not_in: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_gt: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_gte: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_in: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_lt: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_lte: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_not: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_contains: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_not: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_in: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_not: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_contains: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            logical_size: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_gt: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_gte: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_in: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_lt: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_lte: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_not: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            next_execute_time: ::cloudtower_runtime::Nullable::Absent,
+            next_execute_time_gt: ::cloudtower_runtime::Nullable::Absent,
+            next_execute_time_gte: ::cloudtower_runtime::Nullable::Absent,
+            next_execute_time_in: ::cloudtower_runtime::Nullable::Absent,
+            next_execute_time_lt: ::cloudtower_runtime::Nullable::Absent,
+            next_execute_time_lte: ::cloudtower_runtime::Nullable::Absent,
+            next_execute_time_not: ::cloudtower_runtime::Nullable::Absent,
+            next_execute_time_not_in: ::cloudtower_runtime::Nullable::Absent,
+            phase: ::cloudtower_runtime::Nullable::Absent,
+            phase_in: ::cloudtower_runtime::Nullable::Absent,
+            phase_not: ::cloudtower_runtime::Nullable::Absent,
+            phase_not_in: ::cloudtower_runtime::Nullable::Absent,
+            physical_size: ::cloudtower_runtime::Nullable::Absent,
+            physical_size_gt: ::cloudtower_runtime::Nullable::Absent,
+            physical_size_gte: ::cloudtower_runtime::Nullable::Absent,
+            physical_size_in: ::cloudtower_runtime::Nullable::Absent,
+            physical_size_lt: ::cloudtower_runtime::Nullable::Absent,
+            physical_size_lte: ::cloudtower_runtime::Nullable::Absent,
+            physical_size_not: ::cloudtower_runtime::Nullable::Absent,
+            physical_size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            snapshot_consistent_type: ::cloudtower_runtime::Nullable::Absent,
+            snapshot_consistent_type_in: ::cloudtower_runtime::Nullable::Absent,
+            snapshot_consistent_type_not: ::cloudtower_runtime::Nullable::Absent,
+            snapshot_consistent_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_backup_object: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_backup_object_gt: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_backup_object_gte: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_backup_object_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_backup_object_lt: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_backup_object_lte: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_backup_object_not: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_backup_object_not_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_restore_point: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_restore_point_gt: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_restore_point_gte: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_restore_point_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_restore_point_lt: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_restore_point_lte: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_restore_point_not: ::cloudtower_runtime::Nullable::Absent,
+            valid_size_of_restore_point_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_some: ::cloudtower_runtime::Nullable::Absent,
+            window_end: ::cloudtower_runtime::Nullable::Absent,
+            window_end_contains: ::cloudtower_runtime::Nullable::Absent,
+            window_end_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            window_end_gt: ::cloudtower_runtime::Nullable::Absent,
+            window_end_gte: ::cloudtower_runtime::Nullable::Absent,
+            window_end_in: ::cloudtower_runtime::Nullable::Absent,
+            window_end_lt: ::cloudtower_runtime::Nullable::Absent,
+            window_end_lte: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not_in: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            window_end_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            window_start: ::cloudtower_runtime::Nullable::Absent,
+            window_start_contains: ::cloudtower_runtime::Nullable::Absent,
+            window_start_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            window_start_gt: ::cloudtower_runtime::Nullable::Absent,
+            window_start_gte: ::cloudtower_runtime::Nullable::Absent,
+            window_start_in: ::cloudtower_runtime::Nullable::Absent,
+            window_start_lt: ::cloudtower_runtime::Nullable::Absent,
+            window_start_lte: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not_in: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            window_start_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4275,7 +4859,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanWhereInput {
 /// Used by:
 /// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestoreExecutionNetworkInformation {
     pub vpc_subnet_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub vpc_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -4284,6 +4868,20 @@ pub struct BackupRestoreExecutionNetworkInformation {
     pub typename: ::std::option::Option<
         crate::models::BackupRestoreExecutionNetworkInformationTypename,
     >,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestoreExecutionNetworkInformation {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vpc_subnet_local_id: ::cloudtower_runtime::Nullable::Absent,
+            vpc_local_id: ::cloudtower_runtime::Nullable::Absent,
+            vlan_local_id: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4398,7 +4996,7 @@ for BackupRestoreExecutionNetworkInformationTypename {
 /// Used by:
 /// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestoreExecutionNetworkMapping {
     pub target: ::cloudtower_runtime::Nullable<
         crate::models::BackupRestoreExecutionNetworkInformation,
@@ -4411,6 +5009,20 @@ pub struct BackupRestoreExecutionNetworkMapping {
     pub typename: ::std::option::Option<
         crate::models::BackupRestoreExecutionNetworkMappingTypename,
     >,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestoreExecutionNetworkMapping {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            target: ::cloudtower_runtime::Nullable::Absent,
+            src_vlan_id: ::std::string::String::new(),
+            source: ::cloudtower_runtime::Nullable::Absent,
+            dst_vlan_id: ::std::string::String::new(),
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4549,9 +5161,19 @@ for BackupRestoreExecutionNetworkMappingTypename {
 /// Used by:
 /// - the request of [`Client::delete_backup_restore_point`](crate::models::Client::delete_backup_restore_point) (`delete-backup-restore-point`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestorePointDeletionParams {
     pub r#where: crate::models::BackupRestorePointWhereInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestorePointDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4599,10 +5221,21 @@ impl BackupRestorePointDeletionParams {
 /// Used by:
 /// - the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestorePointRebuildParams {
     pub data: crate::models::BackupRestorePointRebuildParamsData,
     pub r#where: crate::models::BackupRestorePointWhereInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestorePointRebuildParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4658,7 +5291,7 @@ impl BackupRestorePointRebuildParams {
 /// Used by:
 /// - inside the request of [`Client::backup_rebuild_vm`](crate::models::Client::backup_rebuild_vm) (`backup-rebuild-vm`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestorePointRebuildParamsData {
     pub rebuild_network_mapping: ::std::vec::Vec<
         crate::models::BackupRestoreExecutionNetworkMapping,
@@ -4667,6 +5300,20 @@ pub struct BackupRestorePointRebuildParamsData {
     pub rebuild_target_cluster_id: ::std::string::String,
     pub rebuild_name: ::std::string::String,
     pub startup_after_restore: bool,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestorePointRebuildParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            rebuild_network_mapping: ::std::vec::Vec::new(),
+            rebuild_target_host_id: ::std::string::String::new(),
+            rebuild_target_cluster_id: ::std::string::String::new(),
+            rebuild_name: ::std::string::String::new(),
+            startup_after_restore: false,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4764,10 +5411,21 @@ impl BackupRestorePointRebuildParamsData {
 /// Used by:
 /// - the request of [`Client::backup_restore_vm_in_place`](crate::models::Client::backup_restore_vm_in_place) (`backup-restore-vm-in-place`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestorePointRestoreInPlaceParams {
     pub data: crate::models::BackupRestorePointRestoreInPlaceParamsData,
     pub r#where: crate::models::BackupRestorePointWhereInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestorePointRestoreInPlaceParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4827,9 +5485,19 @@ impl BackupRestorePointRestoreInPlaceParams {
 /// Used by:
 /// - inside the request of [`Client::backup_restore_vm_in_place`](crate::models::Client::backup_restore_vm_in_place) (`backup-restore-vm-in-place`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestorePointRestoreInPlaceParamsData {
     pub startup_after_restore: bool,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestorePointRestoreInPlaceParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            startup_after_restore: false,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4881,10 +5549,21 @@ impl BackupRestorePointRestoreInPlaceParamsData {
 /// Used by:
 /// - inside the request of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestorePointWhereUniqueInput {
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestorePointWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -4922,10 +5601,21 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointWhereUniqueInput 
 /// Used by:
 /// - the response of [`Client::delete_backup_plan`](crate::models::Client::delete_backup_plan) (`delete-backup-plan`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteBackupPlan {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub id: ::std::string::String,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteBackupPlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::codec::Decode for DeleteBackupPlan {
@@ -4970,10 +5660,21 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBackupPlan {
 /// Used by:
 /// - the response of [`Client::delete_backup_restore_point`](crate::models::Client::delete_backup_restore_point) (`delete-backup-restore-point`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteBackupRestorePoint {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub id: ::std::string::String,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteBackupRestorePoint {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::codec::Decode for DeleteBackupRestorePoint {
@@ -5018,7 +5719,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBackupRestorePoint {
 /// Used by:
 /// - the request of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupPlansConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -5027,6 +5728,22 @@ pub struct GetBackupPlansConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::BackupPlanOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::BackupPlanWhereInput>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupPlansConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -5075,7 +5792,7 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlansConnectionRequestBody
 /// - the request of [`Client::get_backup_plans`](crate::models::Client::get_backup_plans) (`get-backup-plans`)
 /// - the request of [`Client::get_backup_plan_without_executions`](crate::models::Client::get_backup_plan_without_executions) (`get-backup-plans-without-executions`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupPlansRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -5084,6 +5801,22 @@ pub struct GetBackupPlansRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::BackupPlanOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::BackupPlanWhereInput>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupPlansRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -5131,9 +5864,19 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlansRequestBody {
 /// Used by:
 /// - the request of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupRestorePointMetadataRequestBody {
     pub r#where: crate::models::BackupRestorePointWhereUniqueInput,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupRestorePointMetadataRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 #[cfg(feature = "server")]
@@ -5181,9 +5924,17 @@ impl GetBackupRestorePointMetadataRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_backup_plans_connection`](crate::models::Client::get_backup_plans_connection) (`get-backup-plans-connection`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBackupPlan {
     pub count: i32,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBackupPlan {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupPlan {
@@ -5224,7 +5975,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupPlan {
 /// Used by:
 /// - inside the response of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmDiskMetaData {
     pub vm_volume_size: ::std::option::Option<f64>,
     pub vm_volume_sharing: ::std::option::Option<bool>,
@@ -5243,6 +5994,30 @@ pub struct VmDiskMetaData {
     pub disabled: ::std::option::Option<bool>,
     pub bus: ::std::option::Option<crate::models::Bus>,
     pub boot: ::std::option::Option<i32>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmDiskMetaData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_volume_size: ::std::option::Option::None,
+            vm_volume_sharing: ::std::option::Option::None,
+            vm_volume_path: ::std::option::Option::None,
+            vm_volume_name: ::std::option::Option::None,
+            vm_volume_mounting: ::std::option::Option::None,
+            vm_volume_lun_zbs_volume_id: ::std::option::Option::None,
+            vm_volume_elf_storage_policy: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            disabled: ::std::option::Option::None,
+            bus: ::std::option::Option::None,
+            boot: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::codec::Decode for VmDiskMetaData {
@@ -5324,7 +6099,7 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskMetaData {
 /// Used by:
 /// - the response of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmMetaData {
     pub win_opt: ::std::option::Option<bool>,
     pub vm_tools_status: ::std::option::Option<crate::models::VmToolsStatus>,
@@ -5361,6 +6136,50 @@ pub struct VmMetaData {
     pub cluster_architecture: ::std::option::Option<crate::models::Architecture>,
     pub clock_offset: ::std::option::Option<crate::models::VmClockOffset>,
     pub boot_with_host: ::std::option::Option<bool>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmMetaData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            win_opt: ::std::option::Option::None,
+            vm_tools_status: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+            video_type: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            sync_vm_time_on_resume: ::std::option::Option::None,
+            protected: ::std::option::Option::None,
+            nested_virtualization: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            local_id: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            internal: ::std::option::Option::None,
+            host_local_id: ::std::option::Option::None,
+            ha_priority: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            firmware: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            cpu_model: ::std::option::Option::None,
+            cpu_exclusive_expected_enabled: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cluster_vhost_enabled: ::std::option::Option::None,
+            cluster_version: ::std::option::Option::None,
+            cluster_type: ::std::option::Option::None,
+            cluster_local_id: ::std::option::Option::None,
+            cluster_architecture: ::std::option::Option::None,
+            clock_offset: ::std::option::Option::None,
+            boot_with_host: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::codec::Decode for VmMetaData {
@@ -5487,7 +6306,7 @@ impl ::cloudtower_runtime::codec::Encode for VmMetaData {
 /// Used by:
 /// - inside the response of [`Client::get_backup_restore_point_metadata`](crate::models::Client::get_backup_restore_point_metadata) (`get-backup-restore-point-metadata`)
 #[cfg(feature = "backup-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmNicMetaData {
     pub vlan_name: ::std::option::Option<::std::string::String>,
     pub vlan_mode_type: ::std::option::Option<crate::models::VlanModeType>,
@@ -5503,6 +6322,29 @@ pub struct VmNicMetaData {
     pub egress_rate_limit_max_rate_in_bitps: ::std::option::Option<f64>,
     pub egress_rate_limit_enabled: ::std::option::Option<bool>,
     pub egress_rate_limit_burst_in_bit: ::std::option::Option<f64>,
+}
+#[cfg(feature = "backup-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmNicMetaData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vlan_name: ::std::option::Option::None,
+            vlan_mode_type: ::std::option::Option::None,
+            vlan_local_id: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            mirror: ::std::option::Option::None,
+            mac_address: ::std::option::Option::None,
+            local_id: ::std::option::Option::None,
+            ingress_rate_limit_max_rate_in_bitps: ::std::option::Option::None,
+            ingress_rate_limit_enabled: ::std::option::Option::None,
+            ingress_rate_limit_burst_in_bit: ::std::option::Option::None,
+            enabled: ::std::option::Option::None,
+            egress_rate_limit_max_rate_in_bitps: ::std::option::Option::None,
+            egress_rate_limit_enabled: ::std::option::Option::None,
+            egress_rate_limit_burst_in_bit: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::codec::Decode for VmNicMetaData {
@@ -5931,11 +6773,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupPlansRequestB
 #[cfg(feature = "backup-plan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupPlansRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBackupPlansConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_BACKUP_PLANS_CONNECTION.json(&counter)
+        crate::models::operations::GET_BACKUP_PLANS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -5944,6 +6783,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupPlansRequest
     }
 }
 #[cfg(feature = "backup-plan")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupPlan {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupPlan"
@@ -5958,53 +6798,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupPlan {
     ) -> ::std::option::Option<crate::models::GetBackupPlansRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BackupPlanWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupPlanWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::BackupPlanWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupPlanWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBackupPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupPlansRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBackupPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupPlanWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BackupPlanWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupPlanWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BackupPlanWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupPlanWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -6032,6 +6875,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupPlan {
     }
 }
 #[cfg(feature = "backup-plan")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupPlan {
     type DynamicType = ();
     type Request = crate::models::GetBackupPlansRequestBody;
@@ -6039,12 +6883,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BackupPlan {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBackupPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBackupPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupPlanWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupPlanExecution,
+}
+#[cfg(feature = "backup-plan-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanExecutionConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-plan-execution")]
 impl ::cloudtower_runtime::codec::Decode for BackupPlanExecutionConnection {
@@ -242,7 +252,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionOrderByInput {
 /// - inside the request of [`Client::get_backup_plan_executions`](crate::models::Client::get_backup_plan_executions) (`get-backup-plan-executions`)
 /// - inside the request of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupPlanExecutionWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupPlanExecutionWhereInput>,
@@ -389,6 +399,110 @@ pub struct BackupPlanExecutionWhereInput {
     pub type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupExecutionType>,
     >,
+}
+#[cfg(feature = "backup-plan-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupPlanExecutionWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan")]
+            backup_plan: ::cloudtower_runtime::Nullable::Absent,
+            deletable_flag_marked: ::cloudtower_runtime::Nullable::Absent,
+            deletable_flag_marked_not: ::cloudtower_runtime::Nullable::Absent,
+            duration: ::cloudtower_runtime::Nullable::Absent,
+            duration_gt: ::cloudtower_runtime::Nullable::Absent,
+            duration_gte: ::cloudtower_runtime::Nullable::Absent,
+            duration_in: ::cloudtower_runtime::Nullable::Absent,
+            duration_lt: ::cloudtower_runtime::Nullable::Absent,
+            duration_lte: ::cloudtower_runtime::Nullable::Absent,
+            duration_not: ::cloudtower_runtime::Nullable::Absent,
+            duration_not_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            executed_at: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_in: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_not: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            method: ::cloudtower_runtime::Nullable::Absent,
+            method_in: ::cloudtower_runtime::Nullable::Absent,
+            method_not: ::cloudtower_runtime::Nullable::Absent,
+            method_not_in: ::cloudtower_runtime::Nullable::Absent,
+            state: ::cloudtower_runtime::Nullable::Absent,
+            state_in: ::cloudtower_runtime::Nullable::Absent,
+            state_not: ::cloudtower_runtime::Nullable::Absent,
+            state_not_in: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            success_job_count: ::cloudtower_runtime::Nullable::Absent,
+            success_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            success_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            success_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            success_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            success_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            success_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            success_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            total_job_count: ::cloudtower_runtime::Nullable::Absent,
+            total_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            total_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            total_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
@@ -713,7 +827,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupPlanExecutionWhereInput {
 /// Used by:
 /// - the request of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupPlanExecutionsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -726,6 +840,22 @@ pub struct GetBackupPlanExecutionsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupPlanExecutionWhereInput,
     >,
+}
+#[cfg(feature = "backup-plan-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupPlanExecutionsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
@@ -775,7 +905,7 @@ for GetBackupPlanExecutionsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_backup_plan_executions`](crate::models::Client::get_backup_plan_executions) (`get-backup-plan-executions`)
 #[cfg(feature = "backup-plan-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupPlanExecutionsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -788,6 +918,22 @@ pub struct GetBackupPlanExecutionsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupPlanExecutionWhereInput,
     >,
+}
+#[cfg(feature = "backup-plan-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupPlanExecutionsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-plan-execution")]
 #[cfg(feature = "server")]
@@ -835,9 +981,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupPlanExecutionsRequestBody 
 /// Used by:
 /// - inside the response of [`Client::get_backup_plan_executions_connection`](crate::models::Client::get_backup_plan_executions_connection) (`get-backup-plan-executions-connection`)
 #[cfg(feature = "backup-plan-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBackupPlanExecution {
     pub count: i32,
+}
+#[cfg(feature = "backup-plan-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBackupPlanExecution {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "backup-plan-execution")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupPlanExecution {
@@ -955,11 +1109,8 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupPlanExecutionsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBackupPlanExecutionsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS_CONNECTION.json(&counter)
+        crate::models::operations::GET_BACKUP_PLAN_EXECUTIONS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -968,6 +1119,7 @@ for crate::models::GetBackupPlanExecutionsRequestBody {
     }
 }
 #[cfg(feature = "backup-plan-execution")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupPlanExecution {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupPlanExecution"
@@ -985,53 +1137,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupPlanExecution {
     ) -> ::std::option::Option<crate::models::GetBackupPlanExecutionsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BackupPlanExecutionWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupPlanExecutionWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::BackupPlanExecutionWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupPlanExecutionWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBackupPlanExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupPlanExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupPlanExecutionsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBackupPlanExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanExecutionWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupPlanExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupPlanExecutionWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BackupPlanExecutionWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupPlanExecutionWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BackupPlanExecutionWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupPlanExecutionWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1059,6 +1214,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupPlanExecution {
     }
 }
 #[cfg(feature = "backup-plan-execution")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupPlanExecution {
     type DynamicType = ();
     type Request = crate::models::GetBackupPlanExecutionsRequestBody;
@@ -1066,12 +1222,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BackupPlanExecution {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBackupPlanExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupPlanExecutionWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBackupPlanExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupPlanExecutionWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestoreExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupRestoreExecution,
+}
+#[cfg(feature = "backup-restore-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestoreExecutionConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-restore-execution")]
 impl ::cloudtower_runtime::codec::Decode for BackupRestoreExecutionConnection {
@@ -252,7 +262,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionOrderByInput 
 /// - inside the request of [`Client::get_backup_restore_executions`](crate::models::Client::get_backup_restore_executions) (`get-backup-restore-executions`)
 /// - inside the request of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestoreExecutionWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupRestoreExecutionWhereInput>,
@@ -433,6 +443,130 @@ pub struct BackupRestoreExecutionWhereInput {
     pub total_bytes_lte: ::cloudtower_runtime::Nullable<i64>,
     pub total_bytes_not: ::cloudtower_runtime::Nullable<i64>,
     pub total_bytes_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+}
+#[cfg(feature = "backup-restore-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestoreExecutionWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+            backup_restore_point: ::cloudtower_runtime::Nullable::Absent,
+            duration: ::cloudtower_runtime::Nullable::Absent,
+            duration_gt: ::cloudtower_runtime::Nullable::Absent,
+            duration_gte: ::cloudtower_runtime::Nullable::Absent,
+            duration_in: ::cloudtower_runtime::Nullable::Absent,
+            duration_lt: ::cloudtower_runtime::Nullable::Absent,
+            duration_lte: ::cloudtower_runtime::Nullable::Absent,
+            duration_not: ::cloudtower_runtime::Nullable::Absent,
+            duration_not_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            executed_at: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_in: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_not: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            mode: ::cloudtower_runtime::Nullable::Absent,
+            mode_in: ::cloudtower_runtime::Nullable::Absent,
+            mode_not: ::cloudtower_runtime::Nullable::Absent,
+            mode_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_gt: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_gte: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_in: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_lt: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_lte: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_not: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_not_in: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_in: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_not: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_contains: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_gt: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_gte: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_in: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_lt: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_lte: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_not: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_not_in: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            rebuild_target_cluster_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            retry_times: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_gt: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_gte: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_in: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_lt: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_lte: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_not: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_not_in: ::cloudtower_runtime::Nullable::Absent,
+            startup_after_restore: ::cloudtower_runtime::Nullable::Absent,
+            startup_after_restore_not: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_in: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_not: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
@@ -881,7 +1015,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestoreExecutionWhereInput {
 /// Used by:
 /// - the request of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupRestoreExecutionsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -894,6 +1028,22 @@ pub struct GetBackupRestoreExecutionsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupRestoreExecutionWhereInput,
     >,
+}
+#[cfg(feature = "backup-restore-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupRestoreExecutionsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
@@ -943,7 +1093,7 @@ for GetBackupRestoreExecutionsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_backup_restore_executions`](crate::models::Client::get_backup_restore_executions) (`get-backup-restore-executions`)
 #[cfg(feature = "backup-restore-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupRestoreExecutionsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -956,6 +1106,22 @@ pub struct GetBackupRestoreExecutionsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupRestoreExecutionWhereInput,
     >,
+}
+#[cfg(feature = "backup-restore-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupRestoreExecutionsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-restore-execution")]
 #[cfg(feature = "server")]
@@ -1003,9 +1169,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestoreExecutionsRequestBo
 /// Used by:
 /// - inside the response of [`Client::get_backup_restore_executions_connection`](crate::models::Client::get_backup_restore_executions_connection) (`get-backup-restore-executions-connection`)
 #[cfg(feature = "backup-restore-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBackupRestoreExecution {
     pub count: i32,
+}
+#[cfg(feature = "backup-restore-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBackupRestoreExecution {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "backup-restore-execution")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupRestoreExecution {
@@ -1126,12 +1300,8 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupRestoreExecutionsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBackupRestoreExecutionsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_BACKUP_RESTORE_EXECUTIONS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1140,6 +1310,7 @@ for crate::models::GetBackupRestoreExecutionsRequestBody {
     }
 }
 #[cfg(feature = "backup-restore-execution")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupRestoreExecution {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupRestoreExecution"
@@ -1154,53 +1325,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupRestoreExecution {
     ) -> ::std::option::Option<crate::models::GetBackupRestoreExecutionsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BackupRestoreExecutionWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupRestoreExecutionWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::BackupRestoreExecutionWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupRestoreExecutionWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBackupRestoreExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupRestoreExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupRestoreExecutionsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBackupRestoreExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupRestoreExecutionWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupRestoreExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupRestoreExecutionWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BackupRestoreExecutionWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupRestoreExecutionWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BackupRestoreExecutionWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupRestoreExecutionWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1228,6 +1402,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupRestoreExecution
     }
 }
 #[cfg(feature = "backup-restore-execution")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupRestoreExecution {
     type DynamicType = ();
     type Request = crate::models::GetBackupRestoreExecutionsRequestBody;
@@ -1235,12 +1410,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BackupRestoreExecution 
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBackupRestoreExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupRestoreExecutionWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBackupRestoreExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupRestoreExecutionWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
 #[cfg(feature = "backup-restore-point")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestorePoint {
     pub backup_plan: crate::models::NestedBackupPlan,
     pub backup_restore_executions: ::std::option::Option<
@@ -34,6 +34,38 @@ pub struct BackupRestorePoint {
     pub vm: ::std::option::Option<crate::models::NestedVm>,
     pub vm_local_id: ::std::option::Option<::std::string::String>,
     pub vm_name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "backup-restore-point")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestorePoint {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            backup_plan: ::std::default::Default::default(),
+            backup_restore_executions: ::std::option::Option::None,
+            backup_target_execution: ::std::default::Default::default(),
+            cluster_local_id: ::std::option::Option::None,
+            compressed: ::std::option::Option::None,
+            compression_ratio: ::std::option::Option::None,
+            creation: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_created_at: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            logical_size: ::std::option::Option::None,
+            parent_restore_point: ::std::option::Option::None,
+            physical_size: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            slice: ::std::string::String::new(),
+            snapshot_consistent_type: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            valid_capacity: ::std::option::Option::None,
+            valid_size: ::std::option::Option::None,
+            vm: ::std::option::Option::None,
+            vm_local_id: ::std::option::Option::None,
+            vm_name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::codec::Decode for BackupRestorePoint {
@@ -157,9 +189,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePoint {
 /// Used by:
 /// - the response of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)
 #[cfg(feature = "backup-restore-point")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupRestorePointConnection {
     pub aggregate: crate::models::NestedAggregateBackupRestorePoint,
+}
+#[cfg(feature = "backup-restore-point")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupRestorePointConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::codec::Decode for BackupRestorePointConnection {
@@ -451,7 +493,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupRestorePointOrderByInput {
 /// Used by:
 /// - the request of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)
 #[cfg(feature = "backup-restore-point")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupRestorePointsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -464,6 +506,22 @@ pub struct GetBackupRestorePointsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupRestorePointWhereInput,
     >,
+}
+#[cfg(feature = "backup-restore-point")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupRestorePointsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
@@ -513,7 +571,7 @@ for GetBackupRestorePointsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
 #[cfg(feature = "backup-restore-point")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupRestorePointsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -526,6 +584,22 @@ pub struct GetBackupRestorePointsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupRestorePointWhereInput,
     >,
+}
+#[cfg(feature = "backup-restore-point")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupRestorePointsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-restore-point")]
 #[cfg(feature = "server")]
@@ -573,9 +647,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupRestorePointsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_backup_restore_points_connection`](crate::models::Client::get_backup_restore_points_connection) (`get-backup-restore-points-connection`)
 #[cfg(feature = "backup-restore-point")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBackupRestorePoint {
     pub count: i32,
+}
+#[cfg(feature = "backup-restore-point")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBackupRestorePoint {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupRestorePoint {
@@ -616,9 +698,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupRestorePoint {
 /// Used by:
 /// - inside the response of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
 #[cfg(feature = "backup-restore-point")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedBackupRestoreExecution {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "backup-restore-point")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedBackupRestoreExecution {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::codec::Decode for NestedBackupRestoreExecution {
@@ -659,9 +751,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedBackupRestoreExecution {
 /// Used by:
 /// - inside the response of [`Client::get_backup_restore_points`](crate::models::Client::get_backup_restore_points) (`get-backup-restore-points`)
 #[cfg(feature = "backup-restore-point")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedBackupTargetExecution {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "backup-restore-point")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedBackupTargetExecution {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "backup-restore-point")]
 impl ::cloudtower_runtime::codec::Decode for NestedBackupTargetExecution {
@@ -779,11 +881,8 @@ for crate::models::GetBackupRestorePointsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupRestorePointsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBackupRestorePointsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_BACKUP_RESTORE_POINTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_BACKUP_RESTORE_POINTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -792,6 +891,7 @@ for crate::models::GetBackupRestorePointsRequestBody {
     }
 }
 #[cfg(feature = "backup-restore-point")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupRestorePoint {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupRestorePoint"
@@ -809,53 +909,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupRestorePoint {
     ) -> ::std::option::Option<crate::models::GetBackupRestorePointsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BackupRestorePointWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupRestorePointWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::BackupRestorePointWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupRestorePointWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBackupRestorePointsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupRestorePointsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupRestorePointsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBackupRestorePointsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupRestorePointWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupRestorePointsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupRestorePointWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BackupRestorePointWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupRestorePointWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BackupRestorePointWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupRestorePointWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -883,6 +986,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupRestorePoint {
     }
 }
 #[cfg(feature = "backup-restore-point")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupRestorePoint {
     type DynamicType = ();
     type Request = crate::models::GetBackupRestorePointsRequestBody;
@@ -890,12 +994,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BackupRestorePoint {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBackupRestorePointsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupRestorePointWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBackupRestorePointsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupRestorePointWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 #[cfg(feature = "backup-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupService {
     pub application: ::std::option::Option<crate::models::NestedCloudTowerApplication>,
     pub backup_clusters: ::std::option::Option<
@@ -55,6 +55,49 @@ pub struct BackupService {
         crate::models::BackupServiceNetworkType,
     >,
     pub storage_network_vlan: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "backup-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupService {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            application: ::std::option::Option::None,
+            backup_clusters: ::std::option::Option::None,
+            backup_network_gateway: ::std::option::Option::None,
+            backup_network_ip: ::std::option::Option::None,
+            backup_network_subnet_mask: ::std::option::Option::None,
+            backup_network_type: ::std::option::Option::None,
+            backup_network_vlan: ::std::option::Option::None,
+            backup_plans: ::std::option::Option::None,
+            backup_rd_iops_max: ::std::option::Option::None,
+            backup_store_repositories: ::std::option::Option::None,
+            backup_wr_iops_max: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            kube_config: ::std::string::String::new(),
+            management_network_gateway: ::std::option::Option::None,
+            management_network_ip: ::std::option::Option::None,
+            management_network_subnet_mask: ::std::option::Option::None,
+            management_network_vlan: ::std::option::Option::None,
+            max_job_retry_times: ::std::option::Option::None,
+            max_parallel_backup_jobs: ::std::option::Option::None,
+            max_parallel_restore_jobs: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            network_status: ::std::option::Option::None,
+            restore_rd_iops_max: ::std::option::Option::None,
+            restore_wr_iops_max: ::std::option::Option::None,
+            retry_interval: ::std::option::Option::None,
+            running_vm: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            storage_network_gateway: ::std::option::Option::None,
+            storage_network_ip: ::std::option::Option::None,
+            storage_network_subnet_mask: ::std::option::Option::None,
+            storage_network_type: ::std::option::Option::None,
+            storage_network_vlan: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::codec::Decode for BackupService {
@@ -236,9 +279,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupService {
 /// Used by:
 /// - the response of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupServiceConnection {
     pub aggregate: crate::models::NestedAggregateBackupService,
+}
+#[cfg(feature = "backup-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupServiceConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::codec::Decode for BackupServiceConnection {
@@ -808,7 +861,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceStatus {
 /// - inside the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 /// - inside the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupServiceWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupServiceWhereInput>,
@@ -1498,6 +1551,357 @@ pub struct BackupServiceWhereInput {
     pub storage_network_vlan_starts_with: ::cloudtower_runtime::Nullable<
         ::std::string::String,
     >,
+}
+#[cfg(feature = "backup-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupServiceWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            application: ::cloudtower_runtime::Nullable::Absent,
+            backup_clusters_every: ::cloudtower_runtime::Nullable::Absent,
+            backup_clusters_none: ::cloudtower_runtime::Nullable::Absent,
+            backup_clusters_some: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_not_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_gateway_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_not_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_subnet_mask_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_type: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_type_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_type_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_not_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_network_vlan_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan")]
+            backup_plans_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan")]
+            backup_plans_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan")]
+            backup_plans_some: ::cloudtower_runtime::Nullable::Absent,
+            backup_rd_iops_max: ::cloudtower_runtime::Nullable::Absent,
+            backup_rd_iops_max_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_rd_iops_max_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_rd_iops_max_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_rd_iops_max_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_rd_iops_max_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_rd_iops_max_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_rd_iops_max_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-store-repository")]
+            backup_store_repositories_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-store-repository")]
+            backup_store_repositories_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-store-repository")]
+            backup_store_repositories_some: ::cloudtower_runtime::Nullable::Absent,
+            backup_wr_iops_max: ::cloudtower_runtime::Nullable::Absent,
+            backup_wr_iops_max_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_wr_iops_max_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_wr_iops_max_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_wr_iops_max_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_wr_iops_max_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_wr_iops_max_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_wr_iops_max_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            kube_config: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_contains: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_gt: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_gte: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_in: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_lt: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_lte: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not_in: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_contains: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_gt: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_gte: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_in: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_lt: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_lte: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_not: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_not_in: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_gateway_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_contains: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_gt: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_gte: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_in: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_lt: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_lte: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_not: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_not_in: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_subnet_mask_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_contains: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_gt: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_gte: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_in: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_lt: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_lte: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_not: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_not_in: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            management_network_vlan_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            max_job_retry_times: ::cloudtower_runtime::Nullable::Absent,
+            max_job_retry_times_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_job_retry_times_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_job_retry_times_in: ::cloudtower_runtime::Nullable::Absent,
+            max_job_retry_times_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_job_retry_times_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_job_retry_times_not: ::cloudtower_runtime::Nullable::Absent,
+            max_job_retry_times_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_backup_jobs: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_backup_jobs_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_backup_jobs_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_backup_jobs_in: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_backup_jobs_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_backup_jobs_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_backup_jobs_not: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_backup_jobs_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_restore_jobs: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_restore_jobs_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_restore_jobs_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_restore_jobs_in: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_restore_jobs_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_restore_jobs_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_restore_jobs_not: ::cloudtower_runtime::Nullable::Absent,
+            max_parallel_restore_jobs_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            restore_rd_iops_max: ::cloudtower_runtime::Nullable::Absent,
+            restore_rd_iops_max_gt: ::cloudtower_runtime::Nullable::Absent,
+            restore_rd_iops_max_gte: ::cloudtower_runtime::Nullable::Absent,
+            restore_rd_iops_max_in: ::cloudtower_runtime::Nullable::Absent,
+            restore_rd_iops_max_lt: ::cloudtower_runtime::Nullable::Absent,
+            restore_rd_iops_max_lte: ::cloudtower_runtime::Nullable::Absent,
+            restore_rd_iops_max_not: ::cloudtower_runtime::Nullable::Absent,
+            restore_rd_iops_max_not_in: ::cloudtower_runtime::Nullable::Absent,
+            restore_wr_iops_max: ::cloudtower_runtime::Nullable::Absent,
+            restore_wr_iops_max_gt: ::cloudtower_runtime::Nullable::Absent,
+            restore_wr_iops_max_gte: ::cloudtower_runtime::Nullable::Absent,
+            restore_wr_iops_max_in: ::cloudtower_runtime::Nullable::Absent,
+            restore_wr_iops_max_lt: ::cloudtower_runtime::Nullable::Absent,
+            restore_wr_iops_max_lte: ::cloudtower_runtime::Nullable::Absent,
+            restore_wr_iops_max_not: ::cloudtower_runtime::Nullable::Absent,
+            restore_wr_iops_max_not_in: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_gt: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_gte: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_in: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_lt: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_lte: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_not: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            running_vm: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_gt: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_gte: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_lt: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_lte: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_not: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_gateway_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_gt: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_gte: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_lt: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_lte: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_not: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_subnet_mask_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_type: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_type_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_type_not: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_gt: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_gte: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_lt: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_lte: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_not: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_network_vlan_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
@@ -3519,7 +3923,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupServiceWhereInput {
 /// Used by:
 /// - the request of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupServicesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -3530,6 +3934,22 @@ pub struct GetBackupServicesConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::BackupServiceWhereInput>,
+}
+#[cfg(feature = "backup-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupServicesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
@@ -3577,7 +3997,7 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupServicesConnectionRequestB
 /// Used by:
 /// - the request of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 #[cfg(feature = "backup-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupServicesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -3588,6 +4008,22 @@ pub struct GetBackupServicesRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::BackupServiceWhereInput>,
+}
+#[cfg(feature = "backup-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupServicesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-service")]
 #[cfg(feature = "server")]
@@ -3635,9 +4071,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupServicesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_backup_services_connection`](crate::models::Client::get_backup_services_connection) (`get-backup-services-connection`)
 #[cfg(feature = "backup-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBackupService {
     pub count: i32,
+}
+#[cfg(feature = "backup-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBackupService {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupService {
@@ -3678,10 +4122,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBackupService {
 /// Used by:
 /// - inside the response of [`Client::get_backup_services`](crate::models::Client::get_backup_services) (`get-backup-services`)
 #[cfg(feature = "backup-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedBackupServiceNetworkStatus {
     pub cluster: ::std::string::String,
     pub status: crate::models::BackupServiceNetworkStatusEnum,
+}
+#[cfg(feature = "backup-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedBackupServiceNetworkStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::string::String::new(),
+            status: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::codec::Decode for NestedBackupServiceNetworkStatus {
@@ -3806,11 +4261,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBackupServicesReque
 #[cfg(feature = "backup-service")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupServicesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBackupServicesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_BACKUP_SERVICES_CONNECTION.json(&counter)
+        crate::models::operations::GET_BACKUP_SERVICES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -3819,6 +4271,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBackupServicesRequ
     }
 }
 #[cfg(feature = "backup-service")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupService {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupService"
@@ -3833,53 +4286,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupService {
     ) -> ::std::option::Option<crate::models::GetBackupServicesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BackupServiceWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupServiceWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::BackupServiceWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupServiceWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBackupServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupServicesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBackupServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupServiceWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupServiceWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BackupServiceWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupServiceWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BackupServiceWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupServiceWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -3907,6 +4363,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupService {
     }
 }
 #[cfg(feature = "backup-service")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupService {
     type DynamicType = ();
     type Request = crate::models::GetBackupServicesRequestBody;
@@ -3914,12 +4371,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BackupService {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBackupServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupServiceWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBackupServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupServiceWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
 #[cfg(feature = "backup-store-repository")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct BackupStoreRepository {
     pub backup_plans: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedBackupPlan>,
@@ -37,6 +37,39 @@ pub struct BackupStoreRepository {
     pub used_data_space: i64,
     pub used_data_space_usage: ::std::option::Option<f64>,
     pub valid_data_space: ::std::option::Option<i64>,
+}
+#[cfg(feature = "backup-store-repository")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupStoreRepository {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            backup_plans: ::std::option::Option::None,
+            backup_restore_points: ::std::option::Option::None,
+            backup_service: ::std::option::Option::None,
+            created_at: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            error_code: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            iscsi_chap_name: ::std::option::Option::None,
+            iscsi_chap_secret: ::std::option::Option::None,
+            iscsi_ip: ::std::option::Option::None,
+            iscsi_lun_id: ::std::option::Option::None,
+            iscsi_port: ::std::option::Option::None,
+            iscsi_target_iqn: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            nfs_path: ::std::option::Option::None,
+            nfs_server: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            total_capacity: 0,
+            r#type: ::std::default::Default::default(),
+            update_timestamp: ::std::option::Option::None,
+            used_data_space: 0,
+            used_data_space_usage: ::std::option::Option::None,
+            valid_data_space: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::std::fmt::Debug for BackupStoreRepository {
@@ -200,9 +233,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepository {
 /// Used by:
 /// - the response of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupStoreRepositoryConnection {
     pub aggregate: crate::models::NestedAggregateBackupStoreRepository,
+}
+#[cfg(feature = "backup-store-repository")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupStoreRepositoryConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::cloudtower_runtime::codec::Decode for BackupStoreRepositoryConnection {
@@ -515,7 +558,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreRepositoryOrderByInput {
 /// - inside the request of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
 /// - inside the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct BackupStoreRepositoryWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupStoreRepositoryWhereInput>,
@@ -898,6 +941,260 @@ pub struct BackupStoreRepositoryWhereInput {
     pub valid_data_space_lte: ::cloudtower_runtime::Nullable<i64>,
     pub valid_data_space_not: ::cloudtower_runtime::Nullable<i64>,
     pub valid_data_space_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
+}
+#[cfg(feature = "backup-store-repository")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupStoreRepositoryWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan")]
+            backup_plans_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan")]
+            backup_plans_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan")]
+            backup_plans_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+            backup_restore_points_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+            backup_restore_points_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+            backup_restore_points_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-service")]
+            backup_service: ::cloudtower_runtime::Nullable::Absent,
+            created_at: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            error_code: ::cloudtower_runtime::Nullable::Absent,
+            error_code_contains: ::cloudtower_runtime::Nullable::Absent,
+            error_code_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            error_code_gt: ::cloudtower_runtime::Nullable::Absent,
+            error_code_gte: ::cloudtower_runtime::Nullable::Absent,
+            error_code_in: ::cloudtower_runtime::Nullable::Absent,
+            error_code_lt: ::cloudtower_runtime::Nullable::Absent,
+            error_code_lte: ::cloudtower_runtime::Nullable::Absent,
+            error_code_not: ::cloudtower_runtime::Nullable::Absent,
+            error_code_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            error_code_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            error_code_not_in: ::cloudtower_runtime::Nullable::Absent,
+            error_code_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            error_code_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_not: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_gt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_gte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_lt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_lte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_not: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_not_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_chap_secret_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_not: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_lun_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_port: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_port_gt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_port_gte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_port_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_port_lt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_port_lte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_port_not: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_port_not_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_gt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_gte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_lt: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_lte: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_not: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_not_in: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iscsi_target_iqn_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_contains: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_gt: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_gte: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_in: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_lt: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_lte: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_not: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_not_in: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nfs_path_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_contains: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_gt: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_gte: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_in: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_lt: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_lte: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_not: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_not_in: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nfs_server_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            total_capacity: ::cloudtower_runtime::Nullable::Absent,
+            total_capacity_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_capacity_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_capacity_in: ::cloudtower_runtime::Nullable::Absent,
+            total_capacity_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_capacity_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_capacity_not: ::cloudtower_runtime::Nullable::Absent,
+            total_capacity_not_in: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_contains: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_gt: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_gte: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_in: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_lt: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_lte: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_not: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_not_in: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            update_timestamp_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_in: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_not: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_usage: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_usage_gt: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_usage_gte: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_usage_in: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_usage_lt: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_usage_lte: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_usage_not: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_usage_not_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_data_space: ::cloudtower_runtime::Nullable::Absent,
+            valid_data_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            valid_data_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            valid_data_space_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_data_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            valid_data_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            valid_data_space_not: ::cloudtower_runtime::Nullable::Absent,
+            valid_data_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::std::fmt::Debug for BackupStoreRepositoryWhereInput {
@@ -2348,7 +2645,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupStoreType {
 /// Used by:
 /// - the request of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupStoreRepositoriesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -2361,6 +2658,22 @@ pub struct GetBackupStoreRepositoriesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupStoreRepositoryWhereInput,
     >,
+}
+#[cfg(feature = "backup-store-repository")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupStoreRepositoriesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
@@ -2410,7 +2723,7 @@ for GetBackupStoreRepositoriesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_backup_store_repositories`](crate::models::Client::get_backup_store_repositories) (`get-backup-store-repositories`)
 #[cfg(feature = "backup-store-repository")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupStoreRepositoriesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -2423,6 +2736,22 @@ pub struct GetBackupStoreRepositoriesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupStoreRepositoryWhereInput,
     >,
+}
+#[cfg(feature = "backup-store-repository")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupStoreRepositoriesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-store-repository")]
 #[cfg(feature = "server")]
@@ -2470,9 +2799,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupStoreRepositoriesRequestBo
 /// Used by:
 /// - inside the response of [`Client::get_backup_store_repositories_connection`](crate::models::Client::get_backup_store_repositories_connection) (`get-backup-store-repositories-connection`)
 #[cfg(feature = "backup-store-repository")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBackupStoreRepository {
     pub count: i32,
+}
+#[cfg(feature = "backup-store-repository")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBackupStoreRepository {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "backup-store-repository")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupStoreRepository {
@@ -2593,12 +2930,8 @@ for crate::models::GetBackupStoreRepositoriesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupStoreRepositoriesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBackupStoreRepositoriesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_BACKUP_STORE_REPOSITORIES_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -2607,6 +2940,7 @@ for crate::models::GetBackupStoreRepositoriesRequestBody {
     }
 }
 #[cfg(feature = "backup-store-repository")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupStoreRepository {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupStoreRepository"
@@ -2621,53 +2955,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupStoreRepository {
     ) -> ::std::option::Option<crate::models::GetBackupStoreRepositoriesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BackupStoreRepositoryWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupStoreRepositoryWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::BackupStoreRepositoryWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupStoreRepositoryWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBackupStoreRepositoriesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupStoreRepositoriesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupStoreRepositoriesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBackupStoreRepositoriesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupStoreRepositoryWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupStoreRepositoriesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupStoreRepositoryWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BackupStoreRepositoryWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupStoreRepositoryWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BackupStoreRepositoryWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupStoreRepositoryWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2695,6 +3032,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupStoreRepository 
     }
 }
 #[cfg(feature = "backup-store-repository")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupStoreRepository {
     type DynamicType = ();
     type Request = crate::models::GetBackupStoreRepositoriesRequestBody;
@@ -2702,12 +3040,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BackupStoreRepository {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBackupStoreRepositoriesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupStoreRepositoryWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBackupStoreRepositoriesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupStoreRepositoryWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

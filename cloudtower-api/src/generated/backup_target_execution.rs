@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_backup_target_executions`](crate::models::Client::get_backup_target_executions) (`get-backup-target-executions`)
 #[cfg(feature = "backup-target-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupTargetExecution {
     pub backup_group: ::std::string::String,
     pub backup_plan_execution: ::std::option::Option<
@@ -31,6 +31,33 @@ pub struct BackupTargetExecution {
     pub vm: ::std::option::Option<crate::models::NestedVm>,
     pub vm_local_id: ::std::option::Option<::std::string::String>,
     pub vm_name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "backup-target-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupTargetExecution {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            backup_group: ::std::string::String::new(),
+            backup_plan_execution: ::std::option::Option::None,
+            backup_restore_point: ::std::option::Option::None,
+            cluster_local_id: ::std::option::Option::None,
+            duration: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            executed_at: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            parent_backup: ::std::string::String::new(),
+            read_bytes: ::std::option::Option::None,
+            retry_times: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            total_bytes: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            vm: ::std::option::Option::None,
+            vm_local_id: ::std::option::Option::None,
+            vm_name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::codec::Decode for BackupTargetExecution {
@@ -132,9 +159,19 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecution {
 /// Used by:
 /// - the response of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupTargetExecutionConnection {
     pub aggregate: crate::models::NestedAggregateBackupTargetExecution,
+}
+#[cfg(feature = "backup-target-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupTargetExecutionConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::codec::Decode for BackupTargetExecutionConnection {
@@ -387,7 +424,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionOrderByInput {
 /// - inside the request of [`Client::get_backup_target_executions`](crate::models::Client::get_backup_target_executions) (`get-backup-target-executions`)
 /// - inside the request of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BackupTargetExecutionWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::BackupTargetExecutionWhereInput>,
@@ -645,6 +682,191 @@ pub struct BackupTargetExecutionWhereInput {
     >,
     pub vm_name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub vm_name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "backup-target-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BackupTargetExecutionWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            backup_group: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_gt: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_gte: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_lt: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_lte: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_not: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_not_in: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            backup_group_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "backup-plan-execution")]
+            backup_plan_execution: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "backup-plan", feature = "backup-restore-point"))]
+            backup_restore_point: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            duration: ::cloudtower_runtime::Nullable::Absent,
+            duration_gt: ::cloudtower_runtime::Nullable::Absent,
+            duration_gte: ::cloudtower_runtime::Nullable::Absent,
+            duration_in: ::cloudtower_runtime::Nullable::Absent,
+            duration_lt: ::cloudtower_runtime::Nullable::Absent,
+            duration_lte: ::cloudtower_runtime::Nullable::Absent,
+            duration_not: ::cloudtower_runtime::Nullable::Absent,
+            duration_not_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            executed_at: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_in: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_not: ::cloudtower_runtime::Nullable::Absent,
+            executed_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_contains: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_gt: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_gte: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_in: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_lt: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_lte: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_not: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_not_in: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            parent_backup_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_gt: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_gte: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_in: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_lt: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_lte: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_not: ::cloudtower_runtime::Nullable::Absent,
+            read_bytes_not_in: ::cloudtower_runtime::Nullable::Absent,
+            retry_times: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_gt: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_gte: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_in: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_lt: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_lte: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_not: ::cloudtower_runtime::Nullable::Absent,
+            retry_times_not_in: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_in: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_not: ::cloudtower_runtime::Nullable::Absent,
+            total_bytes_not_in: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vm: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            vm_local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            vm_name: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_in: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_not: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            vm_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
@@ -1261,7 +1483,7 @@ impl ::cloudtower_runtime::codec::Encode for BackupTargetExecutionWhereInput {
 /// Used by:
 /// - the request of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupTargetExecutionsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1274,6 +1496,22 @@ pub struct GetBackupTargetExecutionsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupTargetExecutionWhereInput,
     >,
+}
+#[cfg(feature = "backup-target-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupTargetExecutionsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
@@ -1323,7 +1561,7 @@ for GetBackupTargetExecutionsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_backup_target_executions`](crate::models::Client::get_backup_target_executions) (`get-backup-target-executions`)
 #[cfg(feature = "backup-target-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBackupTargetExecutionsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1336,6 +1574,22 @@ pub struct GetBackupTargetExecutionsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BackupTargetExecutionWhereInput,
     >,
+}
+#[cfg(feature = "backup-target-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBackupTargetExecutionsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "backup-target-execution")]
 #[cfg(feature = "server")]
@@ -1383,9 +1637,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBackupTargetExecutionsRequestBod
 /// Used by:
 /// - inside the response of [`Client::get_backup_target_executions_connection`](crate::models::Client::get_backup_target_executions_connection) (`get-backup-target-executions-connection`)
 #[cfg(feature = "backup-target-execution")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBackupTargetExecution {
     pub count: i32,
+}
+#[cfg(feature = "backup-target-execution")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBackupTargetExecution {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "backup-target-execution")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBackupTargetExecution {
@@ -1506,11 +1768,8 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBackupTargetExecutionsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBackupTargetExecutionsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_BACKUP_TARGET_EXECUTIONS_CONNECTION.json(&counter)
+        crate::models::operations::GET_BACKUP_TARGET_EXECUTIONS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1519,6 +1778,7 @@ for crate::models::GetBackupTargetExecutionsRequestBody {
     }
 }
 #[cfg(feature = "backup-target-execution")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BackupTargetExecution {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BackupTargetExecution"
@@ -1536,53 +1796,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::BackupTargetExecution {
     ) -> ::std::option::Option<crate::models::GetBackupTargetExecutionsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BackupTargetExecutionWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupTargetExecutionWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::BackupTargetExecutionWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BackupTargetExecutionWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBackupTargetExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupTargetExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBackupTargetExecutionsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBackupTargetExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupTargetExecutionWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBackupTargetExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupTargetExecutionWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BackupTargetExecutionWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupTargetExecutionWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BackupTargetExecutionWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BackupTargetExecutionWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1610,6 +1873,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BackupTargetExecution 
     }
 }
 #[cfg(feature = "backup-target-execution")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BackupTargetExecution {
     type DynamicType = ();
     type Request = crate::models::GetBackupTargetExecutionsRequestBody;
@@ -1617,12 +1881,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BackupTargetExecution {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBackupTargetExecutionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BackupTargetExecutionWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBackupTargetExecutionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BackupTargetExecutionWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

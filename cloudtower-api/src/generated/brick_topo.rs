@@ -80,7 +80,7 @@ impl ::cloudtower_runtime::codec::Encode for BrickPhaseEnum {
 /// - the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
 /// - the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BrickTopo {
     pub capacity: crate::models::NestedCapacity,
     pub cluster: crate::models::NestedCluster,
@@ -102,6 +102,31 @@ pub struct BrickTopo {
     pub tag_position_in_brick: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedTagPosition>,
     >,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BrickTopo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            capacity: ::std::default::Default::default(),
+            cluster: ::std::default::Default::default(),
+            cluster_topo: ::std::option::Option::None,
+            disk_layout: ::std::option::Option::None,
+            height: 0,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            model: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            node_topoes: ::std::option::Option::None,
+            position: 0,
+            power_layout: ::std::option::Option::None,
+            power_position: ::std::option::Option::None,
+            powers: ::std::option::Option::None,
+            rack_topo: ::std::option::Option::None,
+            tag_position_in_brick: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::codec::Decode for BrickTopo {
@@ -196,9 +221,19 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopo {
 /// Used by:
 /// - the response of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BrickTopoConnection {
     pub aggregate: crate::models::NestedAggregateBrickTopo,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BrickTopoConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::codec::Decode for BrickTopoConnection {
@@ -239,7 +274,7 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoConnection {
 /// Used by:
 /// - the request of [`Client::create_brick_topo`](crate::models::Client::create_brick_topo) (`create-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BrickTopoCreationParams {
     pub tag_position_in_brick: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NestedTagPosition>,
@@ -251,6 +286,23 @@ pub struct BrickTopoCreationParams {
     pub height: i32,
     pub name: ::std::string::String,
     pub position: i32,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BrickTopoCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            tag_position_in_brick: ::cloudtower_runtime::Nullable::Absent,
+            node_topoes: ::std::option::Option::None,
+            rack_topo_id: ::std::option::Option::None,
+            capacity: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+            height: 0,
+            name: ::std::string::String::new(),
+            position: 0,
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
@@ -338,9 +390,19 @@ impl BrickTopoCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_brick_topo`](crate::models::Client::delete_brick_topo) (`delete-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BrickTopoDeletionParams {
     pub r#where: crate::models::BrickTopoWhereInput,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BrickTopoDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
@@ -388,10 +450,21 @@ impl BrickTopoDeletionParams {
 /// Used by:
 /// - the request of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BrickTopoMoveParams {
     pub data: crate::models::BrickTopoMoveParamsData,
     pub r#where: crate::models::BrickTopoWhereInput,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BrickTopoMoveParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
@@ -447,10 +520,21 @@ impl BrickTopoMoveParams {
 /// Used by:
 /// - inside the request of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BrickTopoMoveParamsData {
     pub rack_topo_id: ::std::option::Option<::std::string::String>,
     pub position: i32,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BrickTopoMoveParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            rack_topo_id: ::std::option::Option::None,
+            position: 0,
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
@@ -684,10 +768,21 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BrickTopoUpdationParams {
     pub data: crate::models::BrickTopoUpdationParamsData,
     pub r#where: crate::models::BrickTopoWhereInput,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BrickTopoUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
@@ -743,7 +838,7 @@ impl BrickTopoUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BrickTopoUpdationParamsData {
     pub tag_position_in_brick: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NestedTagPosition>,
@@ -753,6 +848,21 @@ pub struct BrickTopoUpdationParamsData {
     pub height: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
     pub position: ::std::option::Option<i32>,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BrickTopoUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            tag_position_in_brick: ::cloudtower_runtime::Nullable::Absent,
+            node_topoes: ::std::option::Option::None,
+            capacity: ::std::option::Option::None,
+            height: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            position: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
@@ -800,9 +910,19 @@ impl ::cloudtower_runtime::codec::Encode for BrickTopoUpdationParamsData {
 /// Used by:
 /// - the response of [`Client::delete_brick_topo`](crate::models::Client::delete_brick_topo) (`delete-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteBrickTopo {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteBrickTopo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::codec::Decode for DeleteBrickTopo {
@@ -843,7 +963,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteBrickTopo {
 /// Used by:
 /// - the request of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBrickTopoesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -852,6 +972,22 @@ pub struct GetBrickTopoesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::BrickTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::BrickTopoWhereInput>,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBrickTopoesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
@@ -899,7 +1035,7 @@ impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesConnectionRequestBody
 /// Used by:
 /// - the request of [`Client::get_brick_topoes`](crate::models::Client::get_brick_topoes) (`get-brick-topoes`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBrickTopoesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -908,6 +1044,22 @@ pub struct GetBrickTopoesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::BrickTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::BrickTopoWhereInput>,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBrickTopoesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 #[cfg(feature = "server")]
@@ -955,9 +1107,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBrickTopoesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_brick_topoes_connection`](crate::models::Client::get_brick_topoes_connection) (`get-brick-topoes-connection`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBrickTopo {
     pub count: i32,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBrickTopo {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBrickTopo {
@@ -1001,12 +1161,25 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBrickTopo {
 /// - inside the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
 /// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedBrickDiskLayout {
     pub column: i32,
     pub direction: crate::models::Direction,
     pub phase: crate::models::BrickPhaseEnum,
     pub row: i32,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedBrickDiskLayout {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            column: 0,
+            direction: ::std::default::Default::default(),
+            phase: ::std::default::Default::default(),
+            row: 0,
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedBrickDiskLayout {
@@ -1069,9 +1242,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedBrickDiskLayout {
 /// - inside the response of [`Client::move_brick_topo`](crate::models::Client::move_brick_topo) (`move-brick-topo`)
 /// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedBrickPower {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedBrickPower {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedBrickPower {
@@ -1117,10 +1300,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedBrickPower {
 /// - inside the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 /// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedCapacity {
     pub column: ::cloudtower_runtime::Nullable<i32>,
     pub row: ::cloudtower_runtime::Nullable<i32>,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedCapacity {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            column: ::cloudtower_runtime::Nullable::Absent,
+            row: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedCapacity {
@@ -1162,11 +1356,23 @@ impl ::cloudtower_runtime::codec::Encode for NestedCapacity {
 /// - inside the request of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 /// - inside the response of [`Client::update_brick_topo`](crate::models::Client::update_brick_topo) (`update-brick-topo`)
 #[cfg(feature = "brick-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedTagPosition {
     pub column: i32,
     pub row: i32,
     pub tag: ::std::string::String,
+}
+#[cfg(feature = "brick-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedTagPosition {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            column: 0,
+            row: 0,
+            tag: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedTagPosition {
@@ -1396,11 +1602,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBrickTopoesRequestB
 #[cfg(feature = "brick-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBrickTopoesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBrickTopoesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_BRICK_TOPOES_CONNECTION.json(&counter)
+        crate::models::operations::GET_BRICK_TOPOES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1409,6 +1612,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBrickTopoesRequest
     }
 }
 #[cfg(feature = "brick-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BrickTopo {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BrickTopo"
@@ -1427,67 +1631,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::BrickTopo {
     ) -> ::std::option::Option<crate::models::GetBrickTopoesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BrickTopoWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BrickTopoWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::BrickTopoWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BrickTopoWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::BrickTopoWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BrickTopoWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBrickTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBrickTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBrickTopoesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBrickTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BrickTopoWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBrickTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BrickTopoWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BrickTopoWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BrickTopoWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BrickTopoWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BrickTopoWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BrickTopoWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BrickTopoWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1509,6 +1716,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::BrickTopo {
     }
 }
 #[cfg(feature = "brick-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BrickTopo {
     type DynamicType = ();
     type Request = crate::models::GetBrickTopoesRequestBody;
@@ -1516,12 +1724,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BrickTopo {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBrickTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BrickTopoWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBrickTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BrickTopoWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

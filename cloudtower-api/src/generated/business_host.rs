@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_business_hosts`](crate::models::Client::get_business_hosts) (`get-business-hosts`)
 #[cfg(feature = "business-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BusinessHost {
     pub business_host_group: ::std::option::Option<
         crate::models::NestedBusinessHostGroup,
@@ -32,6 +32,28 @@ pub struct BusinessHost {
     pub nvmf_subsystems: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedNvmfSubsystem>,
     >,
+}
+#[cfg(feature = "business-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BusinessHost {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            business_host_group: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            initiators: ::std::vec::Vec::new(),
+            iscsi_luns: ::std::option::Option::None,
+            iscsi_targets: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nvmf_namespaces: ::std::option::Option::None,
+            nvmf_subsystems: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::codec::Decode for BusinessHost {
@@ -120,9 +142,19 @@ impl ::cloudtower_runtime::codec::Encode for BusinessHost {
 /// Used by:
 /// - the response of [`Client::get_business_hosts_connection`](crate::models::Client::get_business_hosts_connection) (`get-business-hosts-connection`)
 #[cfg(feature = "business-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BusinessHostConnection {
     pub aggregate: crate::models::NestedAggregateBusinessHost,
+}
+#[cfg(feature = "business-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BusinessHostConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::codec::Decode for BusinessHostConnection {
@@ -284,7 +316,7 @@ impl ::cloudtower_runtime::codec::Encode for BusinessHostOrderByInput {
 /// Used by:
 /// - the request of [`Client::get_business_hosts_connection`](crate::models::Client::get_business_hosts_connection) (`get-business-hosts-connection`)
 #[cfg(feature = "business-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBusinessHostsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -295,6 +327,22 @@ pub struct GetBusinessHostsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::BusinessHostWhereInput>,
+}
+#[cfg(feature = "business-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBusinessHostsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "business-host")]
 #[cfg(feature = "server")]
@@ -342,7 +390,7 @@ impl ::cloudtower_runtime::codec::Encode for GetBusinessHostsConnectionRequestBo
 /// Used by:
 /// - the request of [`Client::get_business_hosts`](crate::models::Client::get_business_hosts) (`get-business-hosts`)
 #[cfg(feature = "business-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBusinessHostsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -353,6 +401,22 @@ pub struct GetBusinessHostsRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::BusinessHostWhereInput>,
+}
+#[cfg(feature = "business-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBusinessHostsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "business-host")]
 #[cfg(feature = "server")]
@@ -400,9 +464,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBusinessHostsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_business_hosts_connection`](crate::models::Client::get_business_hosts_connection) (`get-business-hosts-connection`)
 #[cfg(feature = "business-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBusinessHost {
     pub count: i32,
+}
+#[cfg(feature = "business-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBusinessHost {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBusinessHost {
@@ -443,13 +515,27 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateBusinessHost {
 /// Used by:
 /// - inside the response of [`Client::get_business_hosts`](crate::models::Client::get_business_hosts) (`get-business-hosts`)
 #[cfg(feature = "business-host")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct NestedInitiator {
     pub chap_name: ::std::option::Option<::std::string::String>,
     pub chap_secret: ::std::option::Option<::std::string::String>,
     pub enable_chap: ::std::option::Option<bool>,
     pub identifier: ::std::option::Option<::std::string::String>,
     pub ips: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "business-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedInitiator {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            chap_name: ::std::option::Option::None,
+            chap_secret: ::std::option::Option::None,
+            enable_chap: ::std::option::Option::None,
+            identifier: ::std::option::Option::None,
+            ips: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "business-host")]
 impl ::std::fmt::Debug for NestedInitiator {
@@ -578,11 +664,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetBusinessHostsReques
 #[cfg(feature = "business-host")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetBusinessHostsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBusinessHostsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_BUSINESS_HOSTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_BUSINESS_HOSTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -591,6 +674,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetBusinessHostsReque
     }
 }
 #[cfg(feature = "business-host")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BusinessHost {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BusinessHost"
@@ -609,67 +693,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::BusinessHost {
     ) -> ::std::option::Option<crate::models::GetBusinessHostsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BusinessHostWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BusinessHostWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::BusinessHostWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BusinessHostWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::BusinessHostWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BusinessHostWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBusinessHostsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBusinessHostsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBusinessHostsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBusinessHostsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BusinessHostWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBusinessHostsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BusinessHostWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BusinessHostWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BusinessHostWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BusinessHostWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BusinessHostWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BusinessHostWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BusinessHostWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -700,6 +787,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BusinessHost {
     }
 }
 #[cfg(feature = "business-host")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BusinessHost {
     type DynamicType = ();
     type Request = crate::models::GetBusinessHostsRequestBody;
@@ -707,12 +795,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BusinessHost {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBusinessHostsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BusinessHostWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBusinessHostsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BusinessHostWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

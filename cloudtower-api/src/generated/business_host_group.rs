@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_business_host_groups`](crate::models::Client::get_business_host_groups) (`get-business-host-groups`)
 #[cfg(feature = "business-host-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BusinessHostGroup {
     pub business_hosts: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedBusinessHost>,
@@ -30,6 +30,26 @@ pub struct BusinessHostGroup {
     pub nvmf_subsystems: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedNvmfSubsystem>,
     >,
+}
+#[cfg(feature = "business-host-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BusinessHostGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            business_hosts: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            iscsi_luns: ::std::option::Option::None,
+            iscsi_targets: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nvmf_namespaces: ::std::option::Option::None,
+            nvmf_subsystems: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "business-host-group")]
 impl ::cloudtower_runtime::codec::Decode for BusinessHostGroup {
@@ -109,9 +129,19 @@ impl ::cloudtower_runtime::codec::Encode for BusinessHostGroup {
 /// Used by:
 /// - the response of [`Client::get_business_host_groups_connection`](crate::models::Client::get_business_host_groups_connection) (`get-business-host-groups-connection`)
 #[cfg(feature = "business-host-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BusinessHostGroupConnection {
     pub aggregate: crate::models::NestedAggregateBusinessHostGroup,
+}
+#[cfg(feature = "business-host-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BusinessHostGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "business-host-group")]
 impl ::cloudtower_runtime::codec::Decode for BusinessHostGroupConnection {
@@ -263,7 +293,7 @@ impl ::cloudtower_runtime::codec::Encode for BusinessHostGroupOrderByInput {
 /// Used by:
 /// - the request of [`Client::get_business_host_groups_connection`](crate::models::Client::get_business_host_groups_connection) (`get-business-host-groups-connection`)
 #[cfg(feature = "business-host-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBusinessHostGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -276,6 +306,22 @@ pub struct GetBusinessHostGroupsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BusinessHostGroupWhereInput,
     >,
+}
+#[cfg(feature = "business-host-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBusinessHostGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "business-host-group")]
 #[cfg(feature = "server")]
@@ -323,7 +369,7 @@ impl ::cloudtower_runtime::codec::Encode for GetBusinessHostGroupsConnectionRequ
 /// Used by:
 /// - the request of [`Client::get_business_host_groups`](crate::models::Client::get_business_host_groups) (`get-business-host-groups`)
 #[cfg(feature = "business-host-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetBusinessHostGroupsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -336,6 +382,22 @@ pub struct GetBusinessHostGroupsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::BusinessHostGroupWhereInput,
     >,
+}
+#[cfg(feature = "business-host-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetBusinessHostGroupsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "business-host-group")]
 #[cfg(feature = "server")]
@@ -383,9 +445,17 @@ impl ::cloudtower_runtime::codec::Encode for GetBusinessHostGroupsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_business_host_groups_connection`](crate::models::Client::get_business_host_groups_connection) (`get-business-host-groups-connection`)
 #[cfg(feature = "business-host-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateBusinessHostGroup {
     pub count: i32,
+}
+#[cfg(feature = "business-host-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateBusinessHostGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "business-host-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateBusinessHostGroup {
@@ -503,11 +573,8 @@ for crate::models::GetBusinessHostGroupsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetBusinessHostGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetBusinessHostGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_BUSINESS_HOST_GROUPS_CONNECTION.json(&counter)
+        crate::models::operations::GET_BUSINESS_HOST_GROUPS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -516,6 +583,7 @@ for crate::models::GetBusinessHostGroupsRequestBody {
     }
 }
 #[cfg(feature = "business-host-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::BusinessHostGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "BusinessHostGroup"
@@ -534,67 +602,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::BusinessHostGroup {
     ) -> ::std::option::Option<crate::models::GetBusinessHostGroupsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::BusinessHostGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BusinessHostGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::BusinessHostGroupWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BusinessHostGroupWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::BusinessHostGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::BusinessHostGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetBusinessHostGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBusinessHostGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetBusinessHostGroupsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetBusinessHostGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BusinessHostGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetBusinessHostGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BusinessHostGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::BusinessHostGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BusinessHostGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BusinessHostGroupWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BusinessHostGroupWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::BusinessHostGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::BusinessHostGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -625,6 +696,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::BusinessHostGroup {
     }
 }
 #[cfg(feature = "business-host-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::BusinessHostGroup {
     type DynamicType = ();
     type Request = crate::models::GetBusinessHostGroupsRequestBody;
@@ -632,12 +704,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::BusinessHostGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetBusinessHostGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::BusinessHostGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetBusinessHostGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::BusinessHostGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationVmSpec {
     pub vm_usage: ::std::option::Option<crate::models::VmUsage>,
     pub storages: ::std::option::Option<
@@ -26,6 +26,30 @@ pub struct ApplicationVmSpec {
     pub cpu: ::std::option::Option<i32>,
     pub cluster: ::std::option::Option<::std::string::String>,
     pub cloud_init_user_data: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationVmSpec {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_usage: ::std::option::Option::None,
+            storages: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            public_keys: ::std::option::Option::None,
+            network: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            internal: ::std::option::Option::None,
+            image: ::std::option::Option::None,
+            host: ::std::option::Option::None,
+            env: ::std::option::Option::None,
+            cpu: ::std::option::Option::None,
+            cluster: ::std::option::Option::None,
+            cloud_init_user_data: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -158,7 +182,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecAffinityPolicy {
 /// Used by:
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationVmSpecDefinition {
     pub vm_affinity: ::std::option::Option<
         crate::models::ApplicationVmSpecAffinityPolicy,
@@ -170,6 +194,21 @@ pub struct ApplicationVmSpecDefinition {
     pub instances: ::std::option::Option<
         ::std::vec::Vec<crate::models::ApplicationVmSpec>,
     >,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationVmSpecDefinition {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_affinity: ::std::option::Option::None,
+            placement: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            group: ::std::option::Option::None,
+            template: ::std::option::Option::None,
+            instances: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -215,10 +254,21 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecDefinition {
 /// Used by:
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationVmSpecEnv {
     pub value: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationVmSpecEnv {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            value: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -271,12 +321,23 @@ impl ApplicationVmSpecEnv {
 /// Used by:
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationVmSpecNetwork {
     pub nics: ::std::option::Option<
         ::std::vec::Vec<crate::models::ApplicationVmSpecNic>,
     >,
     pub dns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationVmSpecNetwork {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nics: ::std::option::Option::None,
+            dns: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -314,13 +375,27 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNetwork {
 /// Used by:
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationVmSpecNic {
     pub vlan_id: ::std::option::Option<::std::string::String>,
     pub mask: ::std::option::Option<::std::string::String>,
     pub ip: ::std::option::Option<::std::string::String>,
     pub gateway: ::std::option::Option<::std::string::String>,
     pub dhcp: ::std::option::Option<bool>,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationVmSpecNic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vlan_id: ::std::option::Option::None,
+            mask: ::std::option::Option::None,
+            ip: ::std::option::Option::None,
+            gateway: ::std::option::Option::None,
+            dhcp: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -364,10 +439,21 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecNic {
 /// Used by:
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationVmSpecPlacement {
     pub verb: crate::models::ApplicationVmSpecPlacementVerb,
     pub situation: crate::models::ApplicationVmSpecPlacementSituation,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationVmSpecPlacement {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            verb: ::std::default::Default::default(),
+            situation: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -557,10 +643,21 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecPlacementVerb {
 /// Used by:
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationVmSpecStatus {
     pub vm_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub message: ::std::option::Option<crate::models::VmStatus>,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationVmSpecStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_ips: ::std::option::Option::None,
+            message: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -598,10 +695,21 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStatus {
 /// Used by:
 /// - inside the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApplicationVmSpecStorage {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub size: ::std::option::Option<i64>,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ApplicationVmSpecStorage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            size_unit: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -642,7 +750,7 @@ impl ::cloudtower_runtime::codec::Encode for ApplicationVmSpecStorage {
 /// - the response of [`Client::uninstall_cloud_tower_application`](crate::models::Client::uninstall_cloud_tower_application) (`uninstall-cloudtower-application`)
 /// - the response of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloudTowerApplication {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub id: ::std::string::String,
@@ -658,6 +766,27 @@ pub struct CloudTowerApplication {
     pub target_package: ::std::string::String,
     pub user: ::std::option::Option<crate::models::NestedUser>,
     pub vm_spec: ::serde_json::Value,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloudTowerApplication {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            instance_statuses: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            package: ::std::option::Option::None,
+            placement_situation: ::std::option::Option::None,
+            placement_verb: ::std::option::Option::None,
+            resource_version: 0,
+            state: ::std::option::Option::None,
+            target_package: ::std::string::String::new(),
+            user: ::std::option::Option::None,
+            vm_spec: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::codec::Decode for CloudTowerApplication {
@@ -750,9 +879,19 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplication {
 /// Used by:
 /// - the response of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloudTowerApplicationConnection {
     pub aggregate: crate::models::NestedAggregateCloudTowerApplication,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloudTowerApplicationConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationConnection {
@@ -954,9 +1093,19 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationOrderByInput {
 /// Used by:
 /// - inside the request of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloudTowerApplicationWhereUniqueInput {
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloudTowerApplicationWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -992,9 +1141,19 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationWhereUniqueInp
 /// Used by:
 /// - the response of [`Client::delete_cloud_tower_application_package`](crate::models::Client::delete_cloud_tower_application_package) (`delete-cloudtower-application-package`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteCloudTowerApplicationPackage {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteCloudTowerApplicationPackage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::codec::Decode for DeleteCloudTowerApplicationPackage {
@@ -1035,9 +1194,19 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCloudTowerApplicationPackage 
 /// Used by:
 /// - the request of [`Client::delete_cloud_tower_application_package`](crate::models::Client::delete_cloud_tower_application_package) (`delete-cloudtower-application-package`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteCloudTowerApplicationPackageParams {
     pub r#where: crate::models::CloudTowerApplicationPackageWhereInput,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteCloudTowerApplicationPackageParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -1085,11 +1254,23 @@ impl DeleteCloudTowerApplicationPackageParams {
 /// Used by:
 /// - the request of [`Client::deploy_cloud_tower_application`](crate::models::Client::deploy_cloud_tower_application) (`deploy-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeployCloudTowerApplicationParams {
     pub name: ::std::string::String,
     pub target_package: ::std::string::String,
     pub vm_spec: crate::models::ApplicationVmSpecDefinition,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeployCloudTowerApplicationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+            target_package: ::std::string::String::new(),
+            vm_spec: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -1159,7 +1340,7 @@ impl DeployCloudTowerApplicationParams {
 /// Used by:
 /// - the request of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetCloudTowerApplicationsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1172,6 +1353,22 @@ pub struct GetCloudTowerApplicationsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::CloudTowerApplicationWhereInput,
     >,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetCloudTowerApplicationsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -1221,7 +1418,7 @@ for GetCloudTowerApplicationsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_cloud_tower_applications`](crate::models::Client::get_cloud_tower_applications) (`get-cloudtower-applications`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetCloudTowerApplicationsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1234,6 +1431,22 @@ pub struct GetCloudTowerApplicationsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::CloudTowerApplicationWhereInput,
     >,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetCloudTowerApplicationsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -1281,9 +1494,17 @@ impl ::cloudtower_runtime::codec::Encode for GetCloudTowerApplicationsRequestBod
 /// Used by:
 /// - inside the response of [`Client::get_cloud_tower_applications_connection`](crate::models::Client::get_cloud_tower_applications_connection) (`get-cloud-tower-applications-connection`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateCloudTowerApplication {
     pub count: i32,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateCloudTowerApplication {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateCloudTowerApplication {
@@ -1327,10 +1548,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateCloudTowerApplicatio
 /// - inside the response of [`Client::uninstall_cloud_tower_application`](crate::models::Client::uninstall_cloud_tower_application) (`uninstall-cloudtower-application`)
 /// - inside the response of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedCloudTowerApplicationPackage {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedCloudTowerApplicationPackage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 impl ::cloudtower_runtime::codec::Decode for NestedCloudTowerApplicationPackage {
@@ -1376,9 +1608,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedCloudTowerApplicationPackage 
 /// Used by:
 /// - the request of [`Client::uninstall_cloud_tower_application`](crate::models::Client::uninstall_cloud_tower_application) (`uninstall-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UninstallCloudTowerApplicationParams {
     pub r#where: crate::models::CloudTowerApplicationWhereInput,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UninstallCloudTowerApplicationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -1426,10 +1668,21 @@ impl UninstallCloudTowerApplicationParams {
 /// Used by:
 /// - the request of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpgradeCloudTowerApplicationParams {
     pub data: crate::models::UpgradeCloudTowerApplicationParamsData,
     pub r#where: crate::models::CloudTowerApplicationWhereUniqueInput,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpgradeCloudTowerApplicationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -1489,9 +1742,19 @@ impl UpgradeCloudTowerApplicationParams {
 /// Used by:
 /// - inside the request of [`Client::upgrade_cloud_tower_application`](crate::models::Client::upgrade_cloud_tower_application) (`upgrade-cloudtower-application`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpgradeCloudTowerApplicationParamsData {
     pub target_package: ::std::string::String,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpgradeCloudTowerApplicationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            target_package: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 #[cfg(feature = "server")]
@@ -1547,13 +1810,27 @@ impl UpgradeCloudTowerApplicationParamsData {
 /// Used by:
 /// - the request of [`Client::upload_cloud_tower_application_package`](crate::models::Client::upload_cloud_tower_application_package) (`upload-cloudtower-application-package`)
 #[cfg(feature = "cloud-tower-application")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UploadCloudTowerApplicationPackageRequestBody {
     pub file: ::cloudtower_runtime::FilePart,
     pub name: ::std::option::Option<::std::string::String>,
     pub size: ::std::option::Option<::std::string::String>,
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UploadCloudTowerApplicationPackageRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            file: ::std::default::Default::default(),
+            name: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            size_unit: ::std::option::Option::None,
+            upload_task_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application")]
 impl UploadCloudTowerApplicationPackageRequestBody {
@@ -1778,11 +2055,8 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetCloudTowerApplicationsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetCloudTowerApplicationsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_CLOUD_TOWER_APPLICATIONS_CONNECTION.json(&counter)
+        crate::models::operations::GET_CLOUD_TOWER_APPLICATIONS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1791,6 +2065,7 @@ for crate::models::GetCloudTowerApplicationsRequestBody {
     }
 }
 #[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplication {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "CloudTowerApplication"
@@ -1805,53 +2080,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplication {
     ) -> ::std::option::Option<crate::models::GetCloudTowerApplicationsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::CloudTowerApplicationWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::CloudTowerApplicationWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::CloudTowerApplicationWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::CloudTowerApplicationWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetCloudTowerApplicationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetCloudTowerApplicationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetCloudTowerApplicationsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetCloudTowerApplicationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::CloudTowerApplicationWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetCloudTowerApplicationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::CloudTowerApplicationWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::CloudTowerApplicationWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::CloudTowerApplicationWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::CloudTowerApplicationWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::CloudTowerApplicationWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1879,6 +2157,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::CloudTowerApplication 
     }
 }
 #[cfg(feature = "cloud-tower-application")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::CloudTowerApplication {
     type DynamicType = ();
     type Request = crate::models::GetCloudTowerApplicationsRequestBody;
@@ -1886,12 +2165,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::CloudTowerApplication {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetCloudTowerApplicationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::CloudTowerApplicationWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetCloudTowerApplicationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::CloudTowerApplicationWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

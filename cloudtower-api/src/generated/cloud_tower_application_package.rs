@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_cloud_tower_application_packages`](crate::models::Client::get_cloud_tower_application_packages) (`get-cloudtower-application-packages`)
 #[cfg(feature = "cloud-tower-application-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloudTowerApplicationPackage {
     pub applications: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedCloudTowerApplication>,
@@ -19,6 +19,23 @@ pub struct CloudTowerApplicationPackage {
     pub name: ::std::string::String,
     pub scos_version: ::std::string::String,
     pub version: ::std::string::String,
+}
+#[cfg(feature = "cloud-tower-application-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloudTowerApplicationPackage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            applications: ::std::option::Option::None,
+            architecture: ::std::default::Default::default(),
+            containers: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            images: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            scos_version: ::std::string::String::new(),
+            version: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application-package")]
 impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationPackage {
@@ -103,9 +120,19 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackage {
 /// Used by:
 /// - the response of [`Client::get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) (`get-cloud-tower-application-packages-connection`)
 #[cfg(feature = "cloud-tower-application-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloudTowerApplicationPackageConnection {
     pub aggregate: crate::models::NestedAggregateCloudTowerApplicationPackage,
+}
+#[cfg(feature = "cloud-tower-application-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloudTowerApplicationPackageConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application-package")]
 impl ::cloudtower_runtime::codec::Decode for CloudTowerApplicationPackageConnection {
@@ -281,7 +308,7 @@ impl ::cloudtower_runtime::codec::Encode for CloudTowerApplicationPackageOrderBy
 /// Used by:
 /// - the request of [`Client::get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) (`get-cloud-tower-application-packages-connection`)
 #[cfg(feature = "cloud-tower-application-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -294,6 +321,22 @@ pub struct GetCloudTowerApplicationPackagesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::CloudTowerApplicationPackageWhereInput,
     >,
+}
+#[cfg(feature = "cloud-tower-application-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetCloudTowerApplicationPackagesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
@@ -344,7 +387,7 @@ for GetCloudTowerApplicationPackagesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_cloud_tower_application_packages`](crate::models::Client::get_cloud_tower_application_packages) (`get-cloudtower-application-packages`)
 #[cfg(feature = "cloud-tower-application-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetCloudTowerApplicationPackagesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -357,6 +400,22 @@ pub struct GetCloudTowerApplicationPackagesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::CloudTowerApplicationPackageWhereInput,
     >,
+}
+#[cfg(feature = "cloud-tower-application-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetCloudTowerApplicationPackagesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cloud-tower-application-package")]
 #[cfg(feature = "server")]
@@ -406,9 +465,17 @@ for GetCloudTowerApplicationPackagesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_cloud_tower_application_packages_connection`](crate::models::Client::get_cloud_tower_application_packages_connection) (`get-cloud-tower-application-packages-connection`)
 #[cfg(feature = "cloud-tower-application-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateCloudTowerApplicationPackage {
     pub count: i32,
+}
+#[cfg(feature = "cloud-tower-application-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateCloudTowerApplicationPackage {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "cloud-tower-application-package")]
 impl ::cloudtower_runtime::codec::Decode
@@ -535,12 +602,8 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetCloudTowerApplicationPackagesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetCloudTowerApplicationPackagesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_CLOUD_TOWER_APPLICATION_PACKAGES_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -549,6 +612,7 @@ for crate::models::GetCloudTowerApplicationPackagesRequestBody {
     }
 }
 #[cfg(feature = "cloud-tower-application-package")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplicationPackage {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "CloudTowerApplicationPackage"
@@ -565,26 +629,25 @@ impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplicationPacka
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::CloudTowerApplicationPackageWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::CloudTowerApplicationPackageWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::CloudTowerApplicationPackageWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::CloudTowerApplicationPackageWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetCloudTowerApplicationPackagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetCloudTowerApplicationPackagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -593,27 +656,31 @@ impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplicationPacka
     ) -> ::std::option::Option<
         crate::models::GetCloudTowerApplicationPackagesRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetCloudTowerApplicationPackagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::CloudTowerApplicationPackageWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetCloudTowerApplicationPackagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::CloudTowerApplicationPackageWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::CloudTowerApplicationPackageWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::CloudTowerApplicationPackageWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::CloudTowerApplicationPackageWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::CloudTowerApplicationPackageWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -632,6 +699,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::CloudTowerApplicationPacka
     }
 }
 #[cfg(feature = "cloud-tower-application-package")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::CloudTowerApplicationPackage {
     type DynamicType = ();
     type Request = crate::models::GetCloudTowerApplicationPackagesRequestBody;
@@ -639,12 +707,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::CloudTowerApplicationPa
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetCloudTowerApplicationPackagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::CloudTowerApplicationPackageWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetCloudTowerApplicationPackagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::CloudTowerApplicationPackageWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,11 +7,19 @@
 /// Used by:
 /// - inside the response of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AllocatableEcStorageCapacity {
     pub capacity: f64,
     pub m: i32,
     pub k: i32,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AllocatableEcStorageCapacity {
+    #[inline]
+    fn default() -> Self {
+        Self { capacity: 0.0, m: 0, k: 0 }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for AllocatableEcStorageCapacity {
@@ -66,10 +74,21 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableEcStorageCapacity {
 /// Used by:
 /// - inside the response of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AllocatableReplicaStorageCapacity {
     pub capacity: f64,
     pub replica_num: i32,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AllocatableReplicaStorageCapacity {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            capacity: 0.0,
+            replica_num: 0,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for AllocatableReplicaStorageCapacity {
@@ -119,7 +138,7 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableReplicaStorageCapacity {
 /// Used by:
 /// - inside the response of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AllocatableStorageCapacity {
     pub ec: ::std::option::Option<
         ::std::vec::Vec<crate::models::AllocatableEcStorageCapacity>,
@@ -127,6 +146,17 @@ pub struct AllocatableStorageCapacity {
     pub replica: ::std::option::Option<
         ::std::vec::Vec<crate::models::AllocatableReplicaStorageCapacity>,
     >,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AllocatableStorageCapacity {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ec: ::std::option::Option::None,
+            replica: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for AllocatableStorageCapacity {
@@ -169,7 +199,7 @@ impl ::cloudtower_runtime::codec::Encode for AllocatableStorageCapacity {
 /// - the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 /// - the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Cluster {
     pub access_write_compress_enabled: ::std::option::Option<bool>,
     pub allocated_prioritized_space: ::std::option::Option<i64>,
@@ -298,6 +328,128 @@ pub struct Cluster {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
     pub witness: ::std::option::Option<crate::models::NestedWitness>,
     pub zones: ::std::option::Option<::std::vec::Vec<crate::models::NestedZone>>,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Cluster {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            access_write_compress_enabled: ::std::option::Option::None,
+            allocated_prioritized_space: ::std::option::Option::None,
+            allocated_prioritized_space_usage: ::std::option::Option::None,
+            application_highest_version: ::std::option::Option::None,
+            applications: ::std::option::Option::None,
+            architecture: ::std::default::Default::default(),
+            auto_converge: ::std::option::Option::None,
+            commited_memory_bytes: ::std::option::Option::None,
+            connect_state: ::std::default::Default::default(),
+            consistency_groups: ::std::option::Option::None,
+            current_cpu_model: ::std::option::Option::None,
+            data_reduction_ratio: ::std::option::Option::None,
+            data_reduction_saving: ::std::option::Option::None,
+            datacenters: ::std::option::Option::None,
+            dirty_cache_space: ::std::option::Option::None,
+            dirty_cache_usage: ::std::option::Option::None,
+            disconnected_date: ::std::option::Option::None,
+            disconnected_reason: ::std::option::Option::None,
+            dns: ::std::vec::Vec::new(),
+            downgraded_prioritized_space: ::std::option::Option::None,
+            ecp_license: ::std::option::Option::None,
+            enable_tiering: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            everoute_cluster: ::std::option::Option::None,
+            failure_cache_space: ::std::option::Option::None,
+            failure_data_space: ::std::option::Option::None,
+            has_metrox: ::std::option::Option::None,
+            host_num: ::std::option::Option::None,
+            hosts: ::std::option::Option::None,
+            hypervisor: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+            is_all_flash: ::std::option::Option::None,
+            iscsi_vip: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            license_expire_date: ::std::option::Option::None,
+            license_serial: ::std::option::Option::None,
+            license_sign_date: ::std::option::Option::None,
+            license_type: ::std::option::Option::None,
+            local_id: ::std::option::Option::None,
+            logical_used_data_space: ::std::option::Option::None,
+            maintenance_end_date: ::std::option::Option::None,
+            maintenance_start_date: ::std::option::Option::None,
+            management_vip: ::std::option::Option::None,
+            max_chunk_num: ::std::option::Option::None,
+            max_physical_data_capacity: ::std::option::Option::None,
+            max_physical_data_capacity_per_node: ::std::option::Option::None,
+            metro_availability_checklist: ::std::option::Option::None,
+            mgt_gateway: ::std::option::Option::None,
+            mgt_netmask: ::std::option::Option::None,
+            migration_data_size: ::std::option::Option::None,
+            migration_speed: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            no_performance_layer: ::std::option::Option::None,
+            ntp_mode: ::std::option::Option::None,
+            ntp_servers: ::std::vec::Vec::new(),
+            nvme_over_rdma_enabled: ::std::option::Option::None,
+            nvme_over_tcp_enabled: ::std::option::Option::None,
+            nvmf_enabled: ::std::option::Option::None,
+            overall_efficiency: ::std::option::Option::None,
+            perf_allocated_data_space: ::std::option::Option::None,
+            perf_failure_data_space: ::std::option::Option::None,
+            perf_total_data_capacity: ::std::option::Option::None,
+            perf_used_data_space: ::std::option::Option::None,
+            perf_valid_data_space: ::std::option::Option::None,
+            planned_prioritized_space: ::std::option::Option::None,
+            pmem_enabled: ::std::option::Option::None,
+            prio_space_percentage: ::std::option::Option::None,
+            provisioned_cpu_cores: ::std::option::Option::None,
+            provisioned_cpu_cores_for_active_vm: ::std::option::Option::None,
+            provisioned_for_active_vm_ratio: ::std::option::Option::None,
+            provisioned_memory_bytes: ::std::option::Option::None,
+            provisioned_ratio: ::std::option::Option::None,
+            rdma_enabled: ::std::option::Option::None,
+            recommended_cpu_models: ::std::vec::Vec::new(),
+            recover_data_size: ::std::option::Option::None,
+            recover_speed: ::std::option::Option::None,
+            replica_capacity_only: ::std::option::Option::None,
+            reserved_cpu_cores_for_system_service: ::std::option::Option::None,
+            running_vm_num: ::std::option::Option::None,
+            settings: ::std::option::Option::None,
+            software_edition: ::std::option::Option::None,
+            stopped_vm_num: ::std::option::Option::None,
+            stretch: ::std::option::Option::None,
+            suspended_vm_num: ::std::option::Option::None,
+            total_cache_capacity: ::std::option::Option::None,
+            total_cpu_cores: ::std::option::Option::None,
+            total_cpu_hz: ::std::option::Option::None,
+            total_cpu_models: ::std::vec::Vec::new(),
+            total_cpu_sockets: ::std::option::Option::None,
+            total_data_capacity: ::std::option::Option::None,
+            total_memory_bytes: ::std::option::Option::None,
+            total_prio_volume_size: ::std::option::Option::None,
+            total_prio_volume_size_usage: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            upgrade_for_tiering: ::std::option::Option::None,
+            upgrade_tool_version: ::std::option::Option::None,
+            used_cache_space: ::std::option::Option::None,
+            used_cpu_hz: ::std::option::Option::None,
+            used_data_space: ::std::option::Option::None,
+            used_memory_bytes: ::std::option::Option::None,
+            valid_cache_space: ::std::option::Option::None,
+            valid_data_space: ::std::option::Option::None,
+            vcenter_account: ::std::option::Option::None,
+            vdses: ::std::option::Option::None,
+            version: ::std::string::String::new(),
+            vhost_enabled: ::std::option::Option::None,
+            vm_folders: ::std::option::Option::None,
+            vm_num: ::std::option::Option::None,
+            vm_templates: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            witness: ::std::option::Option::None,
+            zones: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for Cluster {
@@ -797,9 +949,19 @@ impl ::cloudtower_runtime::codec::Encode for Cluster {
 /// Used by:
 /// - the response of [`Client::get_clusters_connection`](crate::models::Client::get_clusters_connection) (`get-clusters-connection`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterConnection {
     pub aggregate: crate::models::NestedAggregateCluster,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for ClusterConnection {
@@ -840,7 +1002,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterConnection {
 /// Used by:
 /// - the request of [`Client::connect_cluster`](crate::models::Client::connect_cluster) (`connect-cluster`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ClusterCreationParams {
     pub datacenter_id: ::std::option::Option<::std::string::String>,
     pub secondary_zone_datacenter_id: ::std::option::Option<::std::string::String>,
@@ -848,6 +1010,21 @@ pub struct ClusterCreationParams {
     pub password: ::std::string::String,
     pub username: ::std::string::String,
     pub ip: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            datacenter_id: ::std::option::Option::None,
+            secondary_zone_datacenter_id: ::std::option::Option::None,
+            primary_zone_datacenter_id: ::std::option::Option::None,
+            password: ::std::string::String::new(),
+            username: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::std::fmt::Debug for ClusterCreationParams {
@@ -947,10 +1124,21 @@ impl ClusterCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_cluster`](crate::models::Client::delete_cluster) (`delete-cluster`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterDeletionParams {
     pub force: ::std::option::Option<bool>,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            force: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1003,9 +1191,19 @@ impl ClusterDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_cluster_disable_pin_in_performance`](crate::models::Client::update_cluster_disable_pin_in_performance) (`disable-cluster-pin-in-performance`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterDisablePinInPerformanceParams {
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterDisablePinInPerformanceParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1053,10 +1251,21 @@ impl ClusterDisablePinInPerformanceParams {
 /// Used by:
 /// - the request of [`Client::update_cluster_enable_iscsi_setting`](crate::models::Client::update_cluster_enable_iscsi_setting) (`update-cluster-enable-iscsi-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterEnableIscsiUpdationParams {
     pub enable_iscsi: bool,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterEnableIscsiUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            enable_iscsi: false,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1113,10 +1322,21 @@ impl ClusterEnableIscsiUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterEnablePinInPerformanceDiskPoolType {
     pub percentage: f64,
     pub r#where: crate::models::DiskPoolWhereUniqueInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterEnablePinInPerformanceDiskPoolType {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            percentage: 0.0,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1176,13 +1396,25 @@ impl ClusterEnablePinInPerformanceDiskPoolType {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterEnablePinInPerformanceHostType {
     pub disk_pools: ::std::option::Option<
         ::std::vec::Vec<crate::models::ClusterEnablePinInPerformanceDiskPoolType>,
     >,
     pub percentage: f64,
     pub r#where: crate::models::HostWhereUniqueInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterEnablePinInPerformanceHostType {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disk_pools: ::std::option::Option::None,
+            percentage: 0.0,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1245,10 +1477,21 @@ impl ClusterEnablePinInPerformanceHostType {
 /// Used by:
 /// - the request of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterEnablePinInPerformanceParams {
     pub data: crate::models::ClusterEnablePinInPerformanceParamsData,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterEnablePinInPerformanceParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1308,10 +1551,21 @@ impl ClusterEnablePinInPerformanceParams {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterEnablePinInPerformanceParamsData {
     pub hosts: ::std::vec::Vec<crate::models::ClusterEnablePinInPerformanceHostType>,
     pub cluster_default_prio_percentage: f64,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterEnablePinInPerformanceParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            hosts: ::std::vec::Vec::new(),
+            cluster_default_prio_percentage: 0.0,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1380,10 +1634,21 @@ impl ClusterEnablePinInPerformanceParamsData {
 /// Used by:
 /// - the request of [`Client::update_cluster_ha_setting`](crate::models::Client::update_cluster_ha_setting) (`update-cluster-ha-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterHaUpdationParams {
     pub ha: bool,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterHaUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ha: false,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1436,10 +1701,21 @@ impl ClusterHaUpdationParams {
 /// Used by:
 /// - the request of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterLicenseUpdationParams {
     pub data: crate::models::ClusterLicenseUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterLicenseUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1495,9 +1771,19 @@ impl ClusterLicenseUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_license`](crate::models::Client::update_cluster_license) (`update-cluster-license`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterLicenseUpdationParamsData {
     pub license: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterLicenseUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            license: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1545,10 +1831,21 @@ impl ClusterLicenseUpdationParamsData {
 /// Used by:
 /// - the request of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterNetworkSettingUpdationParams {
     pub data: crate::models::ClusterNetworkSettingUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterNetworkSettingUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1608,7 +1905,7 @@ impl ClusterNetworkSettingUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterNetworkSettingUpdationParamsData {
     pub mgt_ip_mapper: ::std::option::Option<
         ::std::vec::Vec<crate::models::MgtIpMapper>,
@@ -1620,6 +1917,23 @@ pub struct ClusterNetworkSettingUpdationParamsData {
     pub dns: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub iscsi_vip: ::std::option::Option<::std::string::String>,
     pub management_vip: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterNetworkSettingUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mgt_ip_mapper: ::std::option::Option::None,
+            mgt_netmask: ::std::option::Option::None,
+            mgt_gateway: ::std::option::Option::None,
+            ntp_mode: ::std::option::Option::None,
+            ntp_servers: ::std::option::Option::None,
+            dns: ::std::option::Option::None,
+            iscsi_vip: ::std::option::Option::None,
+            management_vip: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1671,7 +1985,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterNetworkSettingUpdationParams
 /// - the response of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 /// - the response of [`Client::get_cluster_pin_in_performance_info`](crate::models::Client::get_cluster_pin_in_performance_info) (`get-cluster-pin-in-performance-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterPinInPerformanceInfo {
     pub pin_in_performance_enabled: ::std::option::Option<bool>,
     pub hosts: ::std::option::Option<
@@ -1686,6 +2000,26 @@ pub struct ClusterPinInPerformanceInfo {
     pub prio_space_percentage: ::std::option::Option<f64>,
     pub name: ::std::string::String,
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterPinInPerformanceInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            pin_in_performance_enabled: ::std::option::Option::None,
+            hosts: ::std::option::Option::None,
+            total_prio_volume_size: ::std::option::Option::None,
+            downgraded_prioritized_space: ::std::option::Option::None,
+            allocated_prioritized_space: ::std::option::Option::None,
+            planned_prioritized_space: ::std::option::Option::None,
+            total_prio_volume_size_usage: ::std::option::Option::None,
+            allocated_prioritized_space_usage: ::std::option::Option::None,
+            prio_space_percentage: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for ClusterPinInPerformanceInfo {
@@ -1786,7 +2120,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterPinInPerformanceInfo {
 /// Used by:
 /// - the response of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterStorageInfo {
     pub allocable_storage_capacity: ::std::option::Option<
         crate::models::AllocatableStorageCapacity,
@@ -1802,6 +2136,25 @@ pub struct ClusterStorageInfo {
     pub r#type: crate::models::ClusterType,
     pub name: ::std::string::String,
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterStorageInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            allocable_storage_capacity: ::std::option::Option::None,
+            free_data_space: ::std::option::Option::None,
+            failure_data_space: ::std::option::Option::None,
+            used_data_space: ::std::option::Option::None,
+            total_data_capacity: ::std::option::Option::None,
+            storage_cluster: ::std::option::Option::None,
+            stretch: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for ClusterStorageInfo {
@@ -1881,10 +2234,18 @@ impl ::cloudtower_runtime::codec::Encode for ClusterStorageInfo {
 /// Used by:
 /// - inside the request of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterStorageInfoEcConfig {
     pub m: i32,
     pub k: i32,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterStorageInfoEcConfig {
+    #[inline]
+    fn default() -> Self {
+        Self { m: 0, k: 0 }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1937,10 +2298,21 @@ impl ClusterStorageInfoEcConfig {
 /// Used by:
 /// - the request of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterUpdationParams {
     pub data: crate::models::ClusterUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -1996,7 +2368,7 @@ impl ClusterUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_cluster`](crate::models::Client::update_cluster) (`update-cluster`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ClusterUpdationParamsData {
     pub secondary_zone_id: ::std::option::Option<::std::string::String>,
     pub primary_zone_id: ::std::option::Option<::std::string::String>,
@@ -2006,6 +2378,23 @@ pub struct ClusterUpdationParamsData {
     pub password: ::std::option::Option<::std::string::String>,
     pub username: ::std::option::Option<::std::string::String>,
     pub ip: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            secondary_zone_id: ::std::option::Option::None,
+            primary_zone_id: ::std::option::Option::None,
+            datacenter_id: ::std::option::Option::None,
+            secondary_zone_datacenter_id: ::std::option::Option::None,
+            primary_zone_datacenter_id: ::std::option::Option::None,
+            password: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+            ip: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::std::fmt::Debug for ClusterUpdationParamsData {
@@ -2084,10 +2473,21 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpdationParamsData {
 /// Used by:
 /// - the request of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterVirtualizationUpdationParams {
     pub data: crate::models::ClusterVirtualizationUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterVirtualizationUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2147,10 +2547,21 @@ impl ClusterVirtualizationUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterVirtualizationUpdationParamsData {
     pub auto_converge: ::std::option::Option<bool>,
     pub current_cpu_model: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterVirtualizationUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auto_converge: ::std::option::Option::None,
+            current_cpu_model: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2190,9 +2601,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterVirtualizationUpdationParams
 /// Used by:
 /// - the response of [`Client::delete_cluster`](crate::models::Client::delete_cluster) (`delete-cluster`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteCluster {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteCluster {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for DeleteCluster {
@@ -2235,11 +2656,23 @@ impl ::cloudtower_runtime::codec::Encode for DeleteCluster {
 /// - inside the response of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 /// - inside the response of [`Client::get_cluster_pin_in_performance_info`](crate::models::Client::get_cluster_pin_in_performance_info) (`get-cluster-pin-in-performance-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskPoolPinInPerformanceInfo {
     pub planned_prioritized_space: ::std::option::Option<i64>,
     pub prio_space_percentage: ::std::option::Option<f64>,
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskPoolPinInPerformanceInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            planned_prioritized_space: ::std::option::Option::None,
+            prio_space_percentage: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for DiskPoolPinInPerformanceInfo {
@@ -2291,10 +2724,21 @@ impl ::cloudtower_runtime::codec::Encode for DiskPoolPinInPerformanceInfo {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskPoolWhereUniqueInput {
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskPoolWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2332,9 +2776,19 @@ impl ::cloudtower_runtime::codec::Encode for DiskPoolWhereUniqueInput {
 /// Used by:
 /// - the request of [`Client::get_cluster_pin_in_performance_info`](crate::models::Client::get_cluster_pin_in_performance_info) (`get-cluster-pin-in-performance-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterPinInPerformanceInfoRequestBody {
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterPinInPerformanceInfoRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2386,12 +2840,23 @@ impl GetClusterPinInPerformanceInfoRequestBody {
 /// Used by:
 /// - inside the request of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterStorageInfoEffect {
     pub ec: ::std::option::Option<
         ::std::vec::Vec<crate::models::ClusterStorageInfoEcConfig>,
     >,
     pub replica: ::std::option::Option<::std::vec::Vec<crate::models::ReplicaNum>>,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterStorageInfoEffect {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ec: ::std::option::Option::None,
+            replica: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2429,10 +2894,21 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterStorageInfoEffect {
 /// Used by:
 /// - the request of [`Client::get_cluster_storage_info`](crate::models::Client::get_cluster_storage_info) (`get-cluster-storage-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterStorageInfoRequestBody {
     pub effect: crate::models::GetClusterStorageInfoEffect,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterStorageInfoRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            effect: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2492,7 +2968,7 @@ impl GetClusterStorageInfoRequestBody {
 /// Used by:
 /// - the request of [`Client::get_clusters_connection`](crate::models::Client::get_clusters_connection) (`get-clusters-connection`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClustersConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -2501,6 +2977,22 @@ pub struct GetClustersConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ClusterOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterWhereInput>,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClustersConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2548,9 +3040,19 @@ impl ::cloudtower_runtime::codec::Encode for GetClustersConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_meta_leader`](crate::models::Client::get_meta_leader) (`get-meta-leader`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetMetaLeaderRequestBody {
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetMetaLeaderRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2600,7 +3102,7 @@ impl GetMetaLeaderRequestBody {
 /// - inside the response of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 /// - inside the response of [`Client::get_cluster_pin_in_performance_info`](crate::models::Client::get_cluster_pin_in_performance_info) (`get-cluster-pin-in-performance-info`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostPinInPerformanceInfo {
     pub disk_pools: ::std::option::Option<
         ::std::vec::Vec<crate::models::DiskPoolPinInPerformanceInfo>,
@@ -2612,6 +3114,23 @@ pub struct HostPinInPerformanceInfo {
     pub with_faster_ssd_as_cache: ::std::option::Option<bool>,
     pub name: ::std::string::String,
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostPinInPerformanceInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disk_pools: ::std::option::Option::None,
+            allocated_prioritized_space: ::std::option::Option::None,
+            planned_prioritized_space: ::std::option::Option::None,
+            allocated_prioritized_space_usage: ::std::option::Option::None,
+            prio_space_percentage: ::std::option::Option::None,
+            with_faster_ssd_as_cache: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for HostPinInPerformanceInfo {
@@ -2694,12 +3213,25 @@ impl ::cloudtower_runtime::codec::Encode for HostPinInPerformanceInfo {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_enable_pin_in_performance`](crate::models::Client::update_cluster_enable_pin_in_performance) (`enable-cluster-pin-in-performance`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostWhereUniqueInput {
     pub chunk_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub node_topo_local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            chunk_id: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            node_topo_local_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2743,10 +3275,21 @@ impl ::cloudtower_runtime::codec::Encode for HostWhereUniqueInput {
 /// Used by:
 /// - the response of [`Client::get_meta_leader`](crate::models::Client::get_meta_leader) (`get-meta-leader`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MetaLeader {
     pub meta_leader: ::std::string::String,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MetaLeader {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            meta_leader: ::std::string::String::new(),
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for MetaLeader {
@@ -2872,10 +3415,21 @@ impl ::cloudtower_runtime::codec::Encode for MetroCheckStatusEnum {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MgtIpMapper {
     pub ip: ::std::string::String,
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MgtIpMapper {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ip: ::std::string::String::new(),
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 #[cfg(feature = "server")]
@@ -2934,9 +3488,17 @@ impl MgtIpMapper {
 /// Used by:
 /// - inside the response of [`Client::get_clusters_connection`](crate::models::Client::get_clusters_connection) (`get-clusters-connection`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateCluster {
     pub count: i32,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateCluster {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateCluster {
@@ -2982,9 +3544,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateCluster {
 /// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 /// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedApplication {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedApplication {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedApplication {
@@ -3030,9 +3602,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedApplication {
 /// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 /// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedClusterSettings {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedClusterSettings {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedClusterSettings {
@@ -3078,9 +3660,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedClusterSettings {
 /// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 /// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEcpLicense {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEcpLicense {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEcpLicense {
@@ -3126,7 +3718,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedEcpLicense {
 /// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 /// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedMetroAvailabilityChecklist {
     pub primary_zone: crate::models::NestedMetroCheckResult,
     pub primary_zone_and_witness: crate::models::NestedMetroCheckResult,
@@ -3134,6 +3726,21 @@ pub struct NestedMetroAvailabilityChecklist {
     pub secondary_zone_and_witness: crate::models::NestedMetroCheckResult,
     pub witness: crate::models::NestedMetroCheckResult,
     pub zone_and_zone: crate::models::NestedMetroCheckResult,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedMetroAvailabilityChecklist {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            primary_zone: ::std::default::Default::default(),
+            primary_zone_and_witness: ::std::default::Default::default(),
+            secondary_zone: ::std::default::Default::default(),
+            secondary_zone_and_witness: ::std::default::Default::default(),
+            witness: ::std::default::Default::default(),
+            zone_and_zone: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedMetroAvailabilityChecklist {
@@ -3218,7 +3825,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroAvailabilityChecklist {
 /// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 /// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedMetroCheckItem {
     pub critical: ::std::vec::Vec<::std::string::String>,
     pub info: ::std::vec::Vec<::std::string::String>,
@@ -3226,6 +3833,21 @@ pub struct NestedMetroCheckItem {
     pub labels: ::serde_json::Value,
     pub notice: ::std::vec::Vec<::std::string::String>,
     pub status: crate::models::MetroCheckStatusEnum,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedMetroCheckItem {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            critical: ::std::vec::Vec::new(),
+            info: ::std::vec::Vec::new(),
+            key: ::std::string::String::new(),
+            labels: ::std::default::Default::default(),
+            notice: ::std::vec::Vec::new(),
+            status: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedMetroCheckItem {
@@ -3300,13 +3922,27 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckItem {
 /// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 /// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedMetroCheckResult {
     pub critical: i32,
     pub info: i32,
     pub items: ::std::vec::Vec<crate::models::NestedMetroCheckItem>,
     pub notice: i32,
     pub status: crate::models::MetroCheckStatusEnum,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedMetroCheckResult {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            critical: 0,
+            info: 0,
+            items: ::std::vec::Vec::new(),
+            notice: 0,
+            status: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedMetroCheckResult {
@@ -3376,9 +4012,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedMetroCheckResult {
 /// - inside the response of [`Client::update_cluster_network_setting`](crate::models::Client::update_cluster_network_setting) (`update-cluster-network-setting`)
 /// - inside the response of [`Client::update_cluster_virtualization_setting`](crate::models::Client::update_cluster_virtualization_setting) (`update-cluster-virtualization-setting`)
 #[cfg(feature = "cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVcenterAccount {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVcenterAccount {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedVcenterAccount {
@@ -3793,11 +4439,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClustersRequestBody
 #[cfg(feature = "cluster")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClustersRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetClustersConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_CLUSTERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_CLUSTERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -3806,6 +4449,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClustersRequestBod
     }
 }
 #[cfg(feature = "cluster")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Cluster {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Cluster"
@@ -3824,67 +4468,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::Cluster {
     ) -> ::std::option::Option<crate::models::GetClustersRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ClusterWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ClusterWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ClusterWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetClustersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClustersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClustersRequestBody> {
-        ::std::option::Option::Some(crate::models::GetClustersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClustersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ClusterWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ClusterWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ClusterWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -3913,6 +4560,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Cluster {
     }
 }
 #[cfg(feature = "cluster")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Cluster {
     type DynamicType = ();
     type Request = crate::models::GetClustersRequestBody;
@@ -3920,12 +4568,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Cluster {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetClustersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetClustersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_cluster_images`](crate::models::Client::get_cluster_images) (`get-cluster-images`)
 #[cfg(feature = "cluster-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterImage {
     pub cluster: crate::models::NestedCluster,
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -21,6 +21,27 @@ pub struct ClusterImage {
     pub upgrade_tool_version: ::std::option::Option<::std::string::String>,
     pub version: ::std::string::String,
     pub zbs_version: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "cluster-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterImage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::option::Option::None,
+            meta_name: ::std::string::String::new(),
+            meta_size: 0,
+            name: ::std::string::String::new(),
+            size: 0,
+            upgrade_from: ::std::vec::Vec::new(),
+            upgrade_tool_version: ::std::option::Option::None,
+            version: ::std::string::String::new(),
+            zbs_version: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::codec::Decode for ClusterImage {
@@ -121,9 +142,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImage {
 /// Used by:
 /// - the response of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterImageConnection {
     pub aggregate: crate::models::NestedAggregateClusterImage,
+}
+#[cfg(feature = "cluster-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterImageConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::codec::Decode for ClusterImageConnection {
@@ -326,7 +357,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageOrderByInput {
 /// - inside the request of [`Client::get_cluster_images`](crate::models::Client::get_cluster_images) (`get-cluster-images`)
 /// - inside the request of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterImageWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ClusterImageWhereInput>,
@@ -506,6 +537,141 @@ pub struct ClusterImageWhereInput {
         ::std::string::String,
     >,
     pub zbs_version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "cluster-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterImageWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            meta_name: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_in: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_not: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            meta_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            meta_size: ::cloudtower_runtime::Nullable::Absent,
+            meta_size_gt: ::cloudtower_runtime::Nullable::Absent,
+            meta_size_gte: ::cloudtower_runtime::Nullable::Absent,
+            meta_size_in: ::cloudtower_runtime::Nullable::Absent,
+            meta_size_lt: ::cloudtower_runtime::Nullable::Absent,
+            meta_size_lte: ::cloudtower_runtime::Nullable::Absent,
+            meta_size_not: ::cloudtower_runtime::Nullable::Absent,
+            meta_size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            size: ::cloudtower_runtime::Nullable::Absent,
+            size_gt: ::cloudtower_runtime::Nullable::Absent,
+            size_gte: ::cloudtower_runtime::Nullable::Absent,
+            size_in: ::cloudtower_runtime::Nullable::Absent,
+            size_lt: ::cloudtower_runtime::Nullable::Absent,
+            size_lte: ::cloudtower_runtime::Nullable::Absent,
+            size_not: ::cloudtower_runtime::Nullable::Absent,
+            size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_contains: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_gt: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_gte: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_in: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_lt: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_lte: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_not: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            upgrade_tool_version_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version_semantic_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_semantic_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_semantic_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_semantic_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_contains: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_gt: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_gte: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_in: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_lt: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_lte: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_not: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            zbs_version_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
@@ -971,7 +1137,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterImageWhereInput {
 /// Used by:
 /// - the request of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterImagesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -982,6 +1148,22 @@ pub struct GetClusterImagesConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterImageWhereInput>,
+}
+#[cfg(feature = "cluster-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterImagesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
@@ -1029,7 +1211,7 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterImagesConnectionRequestBo
 /// Used by:
 /// - the request of [`Client::get_cluster_images`](crate::models::Client::get_cluster_images) (`get-cluster-images`)
 #[cfg(feature = "cluster-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterImagesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1040,6 +1222,22 @@ pub struct GetClusterImagesRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterImageWhereInput>,
+}
+#[cfg(feature = "cluster-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterImagesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-image")]
 #[cfg(feature = "server")]
@@ -1087,9 +1285,17 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterImagesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_cluster_images_connection`](crate::models::Client::get_cluster_images_connection) (`get-cluster-images-connection`)
 #[cfg(feature = "cluster-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateClusterImage {
     pub count: i32,
+}
+#[cfg(feature = "cluster-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateClusterImage {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateClusterImage {
@@ -1203,11 +1409,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterImagesReques
 #[cfg(feature = "cluster-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterImagesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetClusterImagesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_CLUSTER_IMAGES_CONNECTION.json(&counter)
+        crate::models::operations::GET_CLUSTER_IMAGES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1216,6 +1419,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterImagesReque
     }
 }
 #[cfg(feature = "cluster-image")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ClusterImage {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterImage"
@@ -1234,67 +1438,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterImage {
     ) -> ::std::option::Option<crate::models::GetClusterImagesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ClusterImageWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterImageWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ClusterImageWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterImageWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ClusterImageWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterImageWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetClusterImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClusterImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterImagesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetClusterImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterImageWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClusterImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterImageWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ClusterImageWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterImageWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ClusterImageWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterImageWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ClusterImageWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterImageWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1323,6 +1530,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ClusterImage {
     }
 }
 #[cfg(feature = "cluster-image")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ClusterImage {
     type DynamicType = ();
     type Request = crate::models::GetClusterImagesRequestBody;
@@ -1330,12 +1538,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ClusterImage {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetClusterImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterImageWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetClusterImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterImageWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterSettingsConnection {
     pub aggregate: crate::models::NestedAggregateClusterSettings,
+}
+#[cfg(feature = "cluster-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterSettingsConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster-settings")]
 impl ::cloudtower_runtime::codec::Decode for ClusterSettingsConnection {
@@ -236,7 +246,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsOrderByInput {
 /// - inside the request of [`Client::get_cluster_settingses`](crate::models::Client::get_cluster_settingses) (`get-cluster-settingses`)
 /// - inside the request of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterSettingsWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ClusterSettingsWhereInput>,
@@ -332,6 +342,75 @@ pub struct ClusterSettingsWhereInput {
     >,
     pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "cluster-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterSettingsWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            default_ha: ::cloudtower_runtime::Nullable::Absent,
+            default_ha_not: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_k: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_k_gt: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_k_gte: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_k_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_k_lt: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_k_lte: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_k_not: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_k_not_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_m: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_m_gt: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_m_gte: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_m_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_m_lt: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_m_lte: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_m_not: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_ec_m_not_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_not: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_not_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_replica_num: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_replica_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_replica_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_replica_num_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_replica_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_replica_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_replica_num_not: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_replica_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_stripe_num: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_stripe_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_stripe_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_stripe_num_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_stripe_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_stripe_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_stripe_num_not: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_stripe_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_thin_provision: ::cloudtower_runtime::Nullable::Absent,
+            default_storage_policy_thin_provision_not: ::cloudtower_runtime::Nullable::Absent,
+            enabled_iscsi: ::cloudtower_runtime::Nullable::Absent,
+            enabled_iscsi_not: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
@@ -758,7 +837,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterSettingsWhereInput {
 /// Used by:
 /// - the request of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterSettingsesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -771,6 +850,22 @@ pub struct GetClusterSettingsesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ClusterSettingsWhereInput,
     >,
+}
+#[cfg(feature = "cluster-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterSettingsesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
@@ -818,7 +913,7 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesConnectionReque
 /// Used by:
 /// - the request of [`Client::get_cluster_settingses`](crate::models::Client::get_cluster_settingses) (`get-cluster-settingses`)
 #[cfg(feature = "cluster-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterSettingsesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -831,6 +926,22 @@ pub struct GetClusterSettingsesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ClusterSettingsWhereInput,
     >,
+}
+#[cfg(feature = "cluster-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterSettingsesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-settings")]
 #[cfg(feature = "server")]
@@ -878,9 +989,17 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterSettingsesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_cluster_settingses_connection`](crate::models::Client::get_cluster_settingses_connection) (`get-cluster-settingses-connection`)
 #[cfg(feature = "cluster-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateClusterSettings {
     pub count: i32,
+}
+#[cfg(feature = "cluster-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateClusterSettings {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "cluster-settings")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateClusterSettings {
@@ -998,11 +1117,8 @@ for crate::models::GetClusterSettingsesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetClusterSettingsesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetClusterSettingsesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_CLUSTER_SETTINGSES_CONNECTION.json(&counter)
+        crate::models::operations::GET_CLUSTER_SETTINGSES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1011,6 +1127,7 @@ for crate::models::GetClusterSettingsesRequestBody {
     }
 }
 #[cfg(feature = "cluster-settings")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ClusterSettings {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterSettings"
@@ -1025,39 +1142,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterSettings {
     ) -> ::std::option::Option<crate::models::GetClusterSettingsesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ClusterSettingsWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterSettingsWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetClusterSettingsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClusterSettingsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterSettingsesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetClusterSettingsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterSettingsWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClusterSettingsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterSettingsWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ClusterSettingsWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterSettingsWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1073,6 +1193,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterSettings {
     }
 }
 #[cfg(feature = "cluster-settings")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ClusterSettings {
     type DynamicType = ();
     type Request = crate::models::GetClusterSettingsesRequestBody;
@@ -1080,12 +1201,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ClusterSettings {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetClusterSettingsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterSettingsWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetClusterSettingsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterSettingsWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

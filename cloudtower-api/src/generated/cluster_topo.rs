@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_cluster_topoes`](crate::models::Client::get_cluster_topoes) (`get-cluster-topoes`)
 #[cfg(feature = "cluster-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterTopo {
     pub brick_topoes: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedBrickTopo>,
@@ -22,6 +22,22 @@ pub struct ClusterTopo {
     pub zone_topoes: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedZoneTopo>,
     >,
+}
+#[cfg(feature = "cluster-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterTopo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            brick_topoes: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            node_topoes: ::std::option::Option::None,
+            zone_topoes: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::codec::Decode for ClusterTopo {
@@ -83,9 +99,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopo {
 /// Used by:
 /// - the response of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterTopoConnection {
     pub aggregate: crate::models::NestedAggregateClusterTopo,
+}
+#[cfg(feature = "cluster-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterTopoConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::codec::Decode for ClusterTopoConnection {
@@ -218,7 +244,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoOrderByInput {
 /// - inside the request of [`Client::get_cluster_topoes`](crate::models::Client::get_cluster_topoes) (`get-cluster-topoes`)
 /// - inside the request of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterTopoWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ClusterTopoWhereInput>,
@@ -316,6 +342,79 @@ pub struct ClusterTopoWhereInput {
     pub zone_topoes_some: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::ZoneTopoWhereInput>,
     >,
+}
+#[cfg(feature = "cluster-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterTopoWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+            brick_topoes_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+            brick_topoes_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+            brick_topoes_some: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+            node_topoes_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+            node_topoes_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "node-topo"))]
+            node_topoes_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "zone-topo")]
+            zone_topoes_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "zone-topo")]
+            zone_topoes_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "zone-topo")]
+            zone_topoes_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
@@ -526,7 +625,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterTopoWhereInput {
 /// Used by:
 /// - the request of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterTopoesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -535,6 +634,22 @@ pub struct GetClusterTopoesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ClusterTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterTopoWhereInput>,
+}
+#[cfg(feature = "cluster-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterTopoesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
@@ -582,7 +697,7 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesConnectionRequestBo
 /// Used by:
 /// - the request of [`Client::get_cluster_topoes`](crate::models::Client::get_cluster_topoes) (`get-cluster-topoes`)
 #[cfg(feature = "cluster-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterTopoesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -591,6 +706,22 @@ pub struct GetClusterTopoesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ClusterTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ClusterTopoWhereInput>,
+}
+#[cfg(feature = "cluster-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterTopoesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-topo")]
 #[cfg(feature = "server")]
@@ -638,9 +769,17 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterTopoesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_cluster_topoes_connection`](crate::models::Client::get_cluster_topoes_connection) (`get-cluster-topoes-connection`)
 #[cfg(feature = "cluster-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateClusterTopo {
     pub count: i32,
+}
+#[cfg(feature = "cluster-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateClusterTopo {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateClusterTopo {
@@ -754,11 +893,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetClusterTopoesReques
 #[cfg(feature = "cluster-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterTopoesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetClusterTopoesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_CLUSTER_TOPOES_CONNECTION.json(&counter)
+        crate::models::operations::GET_CLUSTER_TOPOES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -767,6 +903,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetClusterTopoesReque
     }
 }
 #[cfg(feature = "cluster-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ClusterTopo {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterTopo"
@@ -785,67 +922,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterTopo {
     ) -> ::std::option::Option<crate::models::GetClusterTopoesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ClusterTopoWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterTopoWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ClusterTopoWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterTopoWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ClusterTopoWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterTopoWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetClusterTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClusterTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterTopoesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetClusterTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterTopoWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClusterTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterTopoWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ClusterTopoWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterTopoWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ClusterTopoWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterTopoWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ClusterTopoWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterTopoWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -867,6 +1007,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterTopo {
     }
 }
 #[cfg(feature = "cluster-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ClusterTopo {
     type DynamicType = ();
     type Request = crate::models::GetClusterTopoesRequestBody;
@@ -874,12 +1015,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ClusterTopo {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetClusterTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterTopoWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetClusterTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterTopoWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

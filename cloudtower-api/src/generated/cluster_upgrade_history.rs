@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_cluster_upgrade_histories`](crate::models::Client::get_cluster_upgrade_histories) (`get-cluster-upgrade-histories`)
 #[cfg(feature = "cluster-upgrade-history")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterUpgradeHistory {
     pub cluster: crate::models::NestedCluster,
     pub date: ::std::string::String,
@@ -17,6 +17,23 @@ pub struct ClusterUpgradeHistory {
     pub result: ::std::string::String,
     pub task_uuid: ::std::string::String,
     pub version: ::std::string::String,
+}
+#[cfg(feature = "cluster-upgrade-history")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterUpgradeHistory {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            date: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            progress: ::std::default::Default::default(),
+            result: ::std::string::String::new(),
+            task_uuid: ::std::string::String::new(),
+            version: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "cluster-upgrade-history")]
 impl ::cloudtower_runtime::codec::Decode for ClusterUpgradeHistory {
@@ -105,9 +122,19 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistory {
 /// Used by:
 /// - the response of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterUpgradeHistoryConnection {
     pub aggregate: crate::models::NestedAggregateClusterUpgradeHistory,
+}
+#[cfg(feature = "cluster-upgrade-history")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterUpgradeHistoryConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "cluster-upgrade-history")]
 impl ::cloudtower_runtime::codec::Decode for ClusterUpgradeHistoryConnection {
@@ -280,7 +307,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryOrderByInput {
 /// - inside the request of [`Client::get_cluster_upgrade_histories`](crate::models::Client::get_cluster_upgrade_histories) (`get-cluster-upgrade-histories`)
 /// - inside the request of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterUpgradeHistoryWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ClusterUpgradeHistoryWhereInput>,
@@ -390,6 +417,97 @@ pub struct ClusterUpgradeHistoryWhereInput {
     >,
     pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "cluster-upgrade-history")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterUpgradeHistoryWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            date: ::cloudtower_runtime::Nullable::Absent,
+            date_gt: ::cloudtower_runtime::Nullable::Absent,
+            date_gte: ::cloudtower_runtime::Nullable::Absent,
+            date_in: ::cloudtower_runtime::Nullable::Absent,
+            date_lt: ::cloudtower_runtime::Nullable::Absent,
+            date_lte: ::cloudtower_runtime::Nullable::Absent,
+            date_not: ::cloudtower_runtime::Nullable::Absent,
+            date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            result: ::cloudtower_runtime::Nullable::Absent,
+            result_contains: ::cloudtower_runtime::Nullable::Absent,
+            result_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            result_gt: ::cloudtower_runtime::Nullable::Absent,
+            result_gte: ::cloudtower_runtime::Nullable::Absent,
+            result_in: ::cloudtower_runtime::Nullable::Absent,
+            result_lt: ::cloudtower_runtime::Nullable::Absent,
+            result_lte: ::cloudtower_runtime::Nullable::Absent,
+            result_not: ::cloudtower_runtime::Nullable::Absent,
+            result_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            result_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            result_not_in: ::cloudtower_runtime::Nullable::Absent,
+            result_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            result_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_contains: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_gt: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_gte: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_in: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_lt: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_lte: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_not: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_not_in: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            task_uuid_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
@@ -651,7 +769,7 @@ impl ::cloudtower_runtime::codec::Encode for ClusterUpgradeHistoryWhereInput {
 /// Used by:
 /// - the request of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterUpgradeHistoriesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -664,6 +782,22 @@ pub struct GetClusterUpgradeHistoriesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ClusterUpgradeHistoryWhereInput,
     >,
+}
+#[cfg(feature = "cluster-upgrade-history")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterUpgradeHistoriesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
@@ -713,7 +847,7 @@ for GetClusterUpgradeHistoriesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_cluster_upgrade_histories`](crate::models::Client::get_cluster_upgrade_histories) (`get-cluster-upgrade-histories`)
 #[cfg(feature = "cluster-upgrade-history")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterUpgradeHistoriesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -726,6 +860,22 @@ pub struct GetClusterUpgradeHistoriesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ClusterUpgradeHistoryWhereInput,
     >,
+}
+#[cfg(feature = "cluster-upgrade-history")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterUpgradeHistoriesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "cluster-upgrade-history")]
 #[cfg(feature = "server")]
@@ -773,9 +923,17 @@ impl ::cloudtower_runtime::codec::Encode for GetClusterUpgradeHistoriesRequestBo
 /// Used by:
 /// - inside the response of [`Client::get_cluster_upgrade_histories_connection`](crate::models::Client::get_cluster_upgrade_histories_connection) (`get-cluster-upgrade-histories-connection`)
 #[cfg(feature = "cluster-upgrade-history")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateClusterUpgradeHistory {
     pub count: i32,
+}
+#[cfg(feature = "cluster-upgrade-history")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateClusterUpgradeHistory {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "cluster-upgrade-history")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateClusterUpgradeHistory {
@@ -896,12 +1054,8 @@ for crate::models::GetClusterUpgradeHistoriesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetClusterUpgradeHistoriesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetClusterUpgradeHistoriesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_CLUSTER_UPGRADE_HISTORIES_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -910,6 +1064,7 @@ for crate::models::GetClusterUpgradeHistoriesRequestBody {
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ClusterUpgradeHistory {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ClusterUpgradeHistory"
@@ -927,53 +1082,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterUpgradeHistory {
     ) -> ::std::option::Option<crate::models::GetClusterUpgradeHistoriesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ClusterUpgradeHistoryWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterUpgradeHistoryWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ClusterUpgradeHistoryWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ClusterUpgradeHistoryWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetClusterUpgradeHistoriesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClusterUpgradeHistoriesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetClusterUpgradeHistoriesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetClusterUpgradeHistoriesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterUpgradeHistoryWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetClusterUpgradeHistoriesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterUpgradeHistoryWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ClusterUpgradeHistoryWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterUpgradeHistoryWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ClusterUpgradeHistoryWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ClusterUpgradeHistoryWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -992,6 +1150,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ClusterUpgradeHistory {
     }
 }
 #[cfg(feature = "cluster-upgrade-history")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ClusterUpgradeHistory {
     type DynamicType = ();
     type Request = crate::models::GetClusterUpgradeHistoriesRequestBody;
@@ -999,12 +1158,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ClusterUpgradeHistory {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetClusterUpgradeHistoriesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ClusterUpgradeHistoryWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetClusterUpgradeHistoriesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ClusterUpgradeHistoryWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

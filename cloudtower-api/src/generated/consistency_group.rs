@@ -9,7 +9,7 @@
 /// - the response of [`Client::get_consistency_groups`](crate::models::Client::get_consistency_groups) (`get-consistency-groups`)
 /// - the response of [`Client::update_consistency_group`](crate::models::Client::update_consistency_group) (`update-consistency-group`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroup {
     pub cluster: crate::models::NestedCluster,
     pub consistency_group_snapshots: ::std::option::Option<
@@ -29,6 +29,27 @@ pub struct ConsistencyGroup {
         ::std::vec::Vec<crate::models::NestedNvmfNamespace>,
     >,
     pub unique_size: i64,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            consistency_group_snapshots: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            iscsi_luns: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            namespaces: ::std::option::Option::None,
+            unique_size: 0,
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::codec::Decode for ConsistencyGroup {
@@ -128,9 +149,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroup {
 /// Used by:
 /// - the response of [`Client::get_consistency_groups_connection`](crate::models::Client::get_consistency_groups_connection) (`get-consistency-groups-connection`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupConnection {
     pub aggregate: crate::models::NestedAggregateConsistencyGroup,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupConnection {
@@ -171,13 +202,27 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupConnection {
 /// Used by:
 /// - the request of [`Client::create_consistency_group`](crate::models::Client::create_consistency_group) (`create-consistency-group`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupCreationParams {
     pub namespaces_ids: ::std::vec::Vec<::std::string::String>,
     pub iscsi_luns_ids: ::std::vec::Vec<::std::string::String>,
     pub description: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            namespaces_ids: ::std::vec::Vec::new(),
+            iscsi_luns_ids: ::std::vec::Vec::new(),
+            description: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
@@ -257,10 +302,21 @@ impl ConsistencyGroupCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_consistency_group`](crate::models::Client::delete_consistency_group) (`delete-consistency-group`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupDeletionParams {
     pub data: crate::models::ConsistencyGroupDeletionParamsData,
     pub r#where: crate::models::ConsistencyGroupWhereInput,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
@@ -316,9 +372,19 @@ impl ConsistencyGroupDeletionParams {
 /// Used by:
 /// - inside the request of [`Client::delete_consistency_group`](crate::models::Client::delete_consistency_group) (`delete-consistency-group`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupDeletionParamsData {
     pub remain_volume_snapshot: ::std::option::Option<bool>,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupDeletionParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            remain_volume_snapshot: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
@@ -356,10 +422,21 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupDeletionParamsData 
 /// Used by:
 /// - the request of [`Client::update_consistency_group`](crate::models::Client::update_consistency_group) (`update-consistency-group`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupUpdationParams {
     pub data: crate::models::ConsistencyGroupUpdationParamsData,
     pub r#where: crate::models::ConsistencyGroupWhereInput,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
@@ -415,13 +492,27 @@ impl ConsistencyGroupUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_consistency_group`](crate::models::Client::update_consistency_group) (`update-consistency-group`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupUpdationParamsData {
     pub remain_volume_snapshot: ::std::option::Option<bool>,
     pub namespaces_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub iscsi_luns_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            remain_volume_snapshot: ::std::option::Option::None,
+            namespaces_ids: ::std::option::Option::None,
+            iscsi_luns_ids: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
@@ -467,9 +558,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupUpdationParamsData 
 /// Used by:
 /// - the response of [`Client::delete_consistency_group`](crate::models::Client::delete_consistency_group) (`delete-consistency-group`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteConsistencyGroup {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteConsistencyGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::codec::Decode for DeleteConsistencyGroup {
@@ -510,7 +611,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroup {
 /// Used by:
 /// - the request of [`Client::get_consistency_groups_connection`](crate::models::Client::get_consistency_groups_connection) (`get-consistency-groups-connection`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetConsistencyGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -523,6 +624,22 @@ pub struct GetConsistencyGroupsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ConsistencyGroupWhereInput,
     >,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetConsistencyGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "consistency-group")]
 #[cfg(feature = "server")]
@@ -570,9 +687,17 @@ impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupsConnectionReque
 /// Used by:
 /// - inside the response of [`Client::get_consistency_groups_connection`](crate::models::Client::get_consistency_groups_connection) (`get-consistency-groups-connection`)
 #[cfg(feature = "consistency-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateConsistencyGroup {
     pub count: i32,
+}
+#[cfg(feature = "consistency-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateConsistencyGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "consistency-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateConsistencyGroup {
@@ -761,11 +886,8 @@ for crate::models::GetConsistencyGroupsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetConsistencyGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetConsistencyGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_CONSISTENCY_GROUPS_CONNECTION.json(&counter)
+        crate::models::operations::GET_CONSISTENCY_GROUPS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -774,6 +896,7 @@ for crate::models::GetConsistencyGroupsRequestBody {
     }
 }
 #[cfg(feature = "consistency-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ConsistencyGroup"
@@ -792,67 +915,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroup {
     ) -> ::std::option::Option<crate::models::GetConsistencyGroupsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ConsistencyGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ConsistencyGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ConsistencyGroupWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ConsistencyGroupWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ConsistencyGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ConsistencyGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetConsistencyGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetConsistencyGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetConsistencyGroupsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetConsistencyGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ConsistencyGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetConsistencyGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ConsistencyGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ConsistencyGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ConsistencyGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ConsistencyGroupWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ConsistencyGroupWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ConsistencyGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ConsistencyGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -883,6 +1009,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ConsistencyGroup {
     }
 }
 #[cfg(feature = "consistency-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ConsistencyGroup {
     type DynamicType = ();
     type Request = crate::models::GetConsistencyGroupsRequestBody;
@@ -890,12 +1017,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ConsistencyGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetConsistencyGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ConsistencyGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetConsistencyGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ConsistencyGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -9,7 +9,7 @@
 /// - the response of [`Client::get_consistency_group_snapshots`](crate::models::Client::get_consistency_group_snapshots) (`get-consistency-group-snapshots`)
 /// - the response of [`Client::update_consistency_group_snapshot`](crate::models::Client::update_consistency_group_snapshot) (`rollback-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupSnapshot {
     pub iscsi_lun_snapshots: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedIscsiLunSnapshot>,
@@ -25,6 +25,25 @@ pub struct ConsistencyGroupSnapshot {
         ::std::vec::Vec<crate::models::NestedNvmfNamespaceSnapshot>,
     >,
     pub unique_size: i64,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            iscsi_lun_snapshots: ::std::option::Option::None,
+            consistency_group: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nvmf_namespace_snapshots: ::std::option::Option::None,
+            unique_size: 0,
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshot {
@@ -110,9 +129,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshot {
 /// Used by:
 /// - the response of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateConsistencyGroupSnapshot,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupSnapshotConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for ConsistencyGroupSnapshotConnection {
@@ -153,10 +182,21 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotConnection 
 /// Used by:
 /// - the request of [`Client::create_consistency_group_snapshot`](crate::models::Client::create_consistency_group_snapshot) (`create-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupSnapshotCreationParams {
     pub consistency_group_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupSnapshotCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            consistency_group_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
@@ -219,10 +259,21 @@ impl ConsistencyGroupSnapshotCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_consistency_group_snapshot`](crate::models::Client::delete_consistency_group_snapshot) (`delete-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupSnapshotDeletionParams {
     pub data: crate::models::ConsistencyGroupSnapshotDeletionParamsData,
     pub r#where: crate::models::ConsistencyGroupSnapshotWhereInput,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupSnapshotDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
@@ -282,9 +333,19 @@ impl ConsistencyGroupSnapshotDeletionParams {
 /// Used by:
 /// - inside the request of [`Client::delete_consistency_group_snapshot`](crate::models::Client::delete_consistency_group_snapshot) (`delete-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupSnapshotDeletionParamsData {
     pub remain_volume_snapshot: bool,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupSnapshotDeletionParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            remain_volume_snapshot: false,
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
@@ -457,9 +518,19 @@ impl ::cloudtower_runtime::codec::Encode for ConsistencyGroupSnapshotOrderByInpu
 /// Used by:
 /// - the request of [`Client::update_consistency_group_snapshot`](crate::models::Client::update_consistency_group_snapshot) (`rollback-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConsistencyGroupSnapshotUpdationParams {
     pub r#where: crate::models::ConsistencyGroupSnapshotWhereInput,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConsistencyGroupSnapshotUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
@@ -507,9 +578,19 @@ impl ConsistencyGroupSnapshotUpdationParams {
 /// Used by:
 /// - the response of [`Client::delete_consistency_group_snapshot`](crate::models::Client::delete_consistency_group_snapshot) (`delete-consistency-snapshot-group`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteConsistencyGroupSnapshot {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteConsistencyGroupSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for DeleteConsistencyGroupSnapshot {
@@ -550,7 +631,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteConsistencyGroupSnapshot {
 /// Used by:
 /// - the request of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -563,6 +644,22 @@ pub struct GetConsistencyGroupSnapshotsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ConsistencyGroupSnapshotWhereInput,
     >,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetConsistencyGroupSnapshotsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
@@ -612,7 +709,7 @@ for GetConsistencyGroupSnapshotsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_consistency_group_snapshots`](crate::models::Client::get_consistency_group_snapshots) (`get-consistency-group-snapshots`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetConsistencyGroupSnapshotsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -625,6 +722,22 @@ pub struct GetConsistencyGroupSnapshotsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ConsistencyGroupSnapshotWhereInput,
     >,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetConsistencyGroupSnapshotsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 #[cfg(feature = "server")]
@@ -672,9 +785,17 @@ impl ::cloudtower_runtime::codec::Encode for GetConsistencyGroupSnapshotsRequest
 /// Used by:
 /// - inside the response of [`Client::get_consistency_group_snapshots_connection`](crate::models::Client::get_consistency_group_snapshots_connection) (`get-consistency-group-snapshots-connection`)
 #[cfg(feature = "consistency-group-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateConsistencyGroupSnapshot {
     pub count: i32,
+}
+#[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateConsistencyGroupSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "consistency-group-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateConsistencyGroupSnapshot {
@@ -870,12 +991,8 @@ for crate::models::GetConsistencyGroupSnapshotsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetConsistencyGroupSnapshotsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetConsistencyGroupSnapshotsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_CONSISTENCY_GROUP_SNAPSHOTS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -884,6 +1001,7 @@ for crate::models::GetConsistencyGroupSnapshotsRequestBody {
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroupSnapshot {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ConsistencyGroupSnapshot"
@@ -902,67 +1020,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::ConsistencyGroupSnapshot {
     ) -> ::std::option::Option<crate::models::GetConsistencyGroupSnapshotsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ConsistencyGroupSnapshotWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ConsistencyGroupSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ConsistencyGroupSnapshotWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ConsistencyGroupSnapshotWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ConsistencyGroupSnapshotWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ConsistencyGroupSnapshotWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetConsistencyGroupSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetConsistencyGroupSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetConsistencyGroupSnapshotsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetConsistencyGroupSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ConsistencyGroupSnapshotWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetConsistencyGroupSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ConsistencyGroupSnapshotWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ConsistencyGroupSnapshotWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ConsistencyGroupSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ConsistencyGroupSnapshotWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ConsistencyGroupSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ConsistencyGroupSnapshotWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ConsistencyGroupSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -993,6 +1114,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ConsistencyGroupSnapsh
     }
 }
 #[cfg(feature = "consistency-group-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ConsistencyGroupSnapshot {
     type DynamicType = ();
     type Request = crate::models::GetConsistencyGroupSnapshotsRequestBody;
@@ -1000,12 +1122,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ConsistencyGroupSnapsho
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetConsistencyGroupSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ConsistencyGroupSnapshotWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetConsistencyGroupSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ConsistencyGroupSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

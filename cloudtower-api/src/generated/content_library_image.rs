@@ -10,7 +10,7 @@
 /// - the response of [`Client::remove_content_library_image_clusters`](crate::models::Client::remove_content_library_image_clusters) (`remove-content-library-image-clusters`)
 /// - the response of [`Client::update_content_library_image`](crate::models::Client::update_content_library_image) (`update-content-library-image`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImage {
     pub clusters: ::std::option::Option<::std::vec::Vec<crate::models::NestedCluster>>,
     pub created_at: ::std::string::String,
@@ -35,6 +35,30 @@ pub struct ContentLibraryImage {
     pub vm_templates: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedVmTemplate>,
     >,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::option::Option::None,
+            created_at: ::std::string::String::new(),
+            description: ::std::string::String::new(),
+            elf_image_uuids: ::std::vec::Vec::new(),
+            elf_images: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            iscsi_luns: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            path: ::std::string::String::new(),
+            size: 0,
+            vm_disks: ::std::option::Option::None,
+            vm_snapshots: ::std::option::Option::None,
+            vm_templates: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::codec::Decode for ContentLibraryImage {
@@ -135,9 +159,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImage {
 /// Used by:
 /// - the response of [`Client::get_content_library_images_connection`](crate::models::Client::get_content_library_images_connection) (`get-content-library-images-connection`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImageConnection {
     pub aggregate: crate::models::NestedAggregateContentLibraryImage,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImageConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::codec::Decode for ContentLibraryImageConnection {
@@ -178,9 +212,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageConnection {
 /// Used by:
 /// - the request of [`Client::delete_content_library_image`](crate::models::Client::delete_content_library_image) (`delete-content-library-image`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImageDeletionParams {
     pub r#where: crate::models::ContentLibraryImageWhereInput,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImageDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
@@ -228,12 +272,25 @@ impl ContentLibraryImageDeletionParams {
 /// Used by:
 /// - inside the request of [`Client::import_content_library_image`](crate::models::Client::import_content_library_image) (`import-content-library-image`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImageImportData {
     pub url: ::std::string::String,
     pub name: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
     pub cluster: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImageImportData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            url: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
@@ -306,9 +363,19 @@ impl ContentLibraryImageImportData {
 /// Used by:
 /// - the request of [`Client::import_content_library_image`](crate::models::Client::import_content_library_image) (`import-content-library-image`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImageImportParams {
     pub data: crate::models::ContentLibraryImageImportData,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImageImportParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
@@ -357,10 +424,21 @@ impl ContentLibraryImageImportParams {
 /// - the request of [`Client::distribute_content_library_image_clusters`](crate::models::Client::distribute_content_library_image_clusters) (`distribute-content-library-image-clusters`)
 /// - the request of [`Client::remove_content_library_image_clusters`](crate::models::Client::remove_content_library_image_clusters) (`remove-content-library-image-clusters`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImageUpdationClusterParams {
     pub data: crate::models::ContentLibraryImageUpdationClusterParamsData,
     pub r#where: crate::models::ContentLibraryImageWhereInput,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImageUpdationClusterParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
@@ -421,9 +499,19 @@ impl ContentLibraryImageUpdationClusterParams {
 /// - inside the request of [`Client::distribute_content_library_image_clusters`](crate::models::Client::distribute_content_library_image_clusters) (`distribute-content-library-image-clusters`)
 /// - inside the request of [`Client::remove_content_library_image_clusters`](crate::models::Client::remove_content_library_image_clusters) (`remove-content-library-image-clusters`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImageUpdationClusterParamsData {
     pub clusters: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImageUpdationClusterParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
@@ -477,10 +565,21 @@ impl ContentLibraryImageUpdationClusterParamsData {
 /// Used by:
 /// - the request of [`Client::update_content_library_image`](crate::models::Client::update_content_library_image) (`update-content-library-image`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImageUpdationParams {
     pub data: crate::models::ContentLibraryImageUpdationParamsData,
     pub r#where: crate::models::ContentLibraryImageWhereInput,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImageUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
@@ -540,11 +639,23 @@ impl ContentLibraryImageUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_content_library_image`](crate::models::Client::update_content_library_image) (`update-content-library-image`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImageUpdationParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImageUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
@@ -584,7 +695,7 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryImageUpdationParamsDa
 /// Used by:
 /// - the request of [`Client::create_content_library_image`](crate::models::Client::create_content_library_image) (`upload-content-library-image`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateContentLibraryImageRequestBody {
     pub file: ::cloudtower_runtime::FilePart,
     pub clusters: ::std::string::String,
@@ -593,6 +704,22 @@ pub struct CreateContentLibraryImageRequestBody {
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub description: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CreateContentLibraryImageRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            file: ::std::default::Default::default(),
+            clusters: ::std::string::String::new(),
+            name: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            size_unit: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            upload_task_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 impl CreateContentLibraryImageRequestBody {
@@ -646,9 +773,19 @@ impl CreateContentLibraryImageRequestBody {
 /// Used by:
 /// - the response of [`Client::delete_content_library_image`](crate::models::Client::delete_content_library_image) (`delete-content-library-image`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteContentLibraryImage {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteContentLibraryImage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::codec::Decode for DeleteContentLibraryImage {
@@ -689,7 +826,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryImage {
 /// Used by:
 /// - the request of [`Client::get_content_library_images_connection`](crate::models::Client::get_content_library_images_connection) (`get-content-library-images-connection`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetContentLibraryImagesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -702,6 +839,22 @@ pub struct GetContentLibraryImagesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ContentLibraryImageWhereInput,
     >,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetContentLibraryImagesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "content-library-image")]
 #[cfg(feature = "server")]
@@ -751,9 +904,17 @@ for GetContentLibraryImagesConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_content_library_images_connection`](crate::models::Client::get_content_library_images_connection) (`get-content-library-images-connection`)
 #[cfg(feature = "content-library-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateContentLibraryImage {
     pub count: i32,
+}
+#[cfg(feature = "content-library-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateContentLibraryImage {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "content-library-image")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateContentLibraryImage {
@@ -1013,11 +1174,8 @@ for crate::models::GetContentLibraryImagesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetContentLibraryImagesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetContentLibraryImagesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_CONTENT_LIBRARY_IMAGES_CONNECTION.json(&counter)
+        crate::models::operations::GET_CONTENT_LIBRARY_IMAGES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1026,6 +1184,7 @@ for crate::models::GetContentLibraryImagesRequestBody {
     }
 }
 #[cfg(feature = "content-library-image")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryImage {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ContentLibraryImage"
@@ -1040,53 +1199,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryImage {
     ) -> ::std::option::Option<crate::models::GetContentLibraryImagesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ContentLibraryImageWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ContentLibraryImageWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ContentLibraryImageWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ContentLibraryImageWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetContentLibraryImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetContentLibraryImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetContentLibraryImagesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetContentLibraryImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ContentLibraryImageWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetContentLibraryImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ContentLibraryImageWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ContentLibraryImageWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ContentLibraryImageWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ContentLibraryImageWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ContentLibraryImageWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1114,6 +1276,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ContentLibraryImage {
     }
 }
 #[cfg(feature = "content-library-image")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ContentLibraryImage {
     type DynamicType = ();
     type Request = crate::models::GetContentLibraryImagesRequestBody;
@@ -1121,12 +1284,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ContentLibraryImage {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetContentLibraryImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ContentLibraryImageWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetContentLibraryImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ContentLibraryImageWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

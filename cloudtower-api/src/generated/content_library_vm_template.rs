@@ -7,11 +7,23 @@
 /// Used by:
 /// - inside the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryImportVmNic {
     pub mirror: ::std::option::Option<bool>,
     pub model: crate::models::VmNicModel,
     pub enabled: ::std::option::Option<bool>,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryImportVmNic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mirror: ::std::option::Option::None,
+            model: ::std::default::Default::default(),
+            enabled: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -72,7 +84,7 @@ impl ContentLibraryImportVmNic {
 /// - the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 /// - the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplate {
     pub architecture: crate::models::Architecture,
     pub clock_offset: ::std::option::Option<crate::models::VmClockOffset>,
@@ -114,6 +126,47 @@ pub struct ContentLibraryVmTemplate {
     pub zbs_storage_info: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedZbsStorageInfo>,
     >,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            architecture: ::std::default::Default::default(),
+            clock_offset: ::std::option::Option::None,
+            cloud_init_supported: false,
+            clusters: ::std::option::Option::None,
+            cpu: ::std::option::Option::None,
+            cpu_model: ::std::option::Option::None,
+            created_at: ::std::string::String::new(),
+            description: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            firmware: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            io_policy: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            memory: 0,
+            name: ::std::string::String::new(),
+            os: ::std::option::Option::None,
+            size: 0,
+            template_config: ::std::option::Option::None,
+            usage: ::std::option::Option::None,
+            vcpu: 0,
+            video_type: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            vm_template_uuids: ::std::vec::Vec::new(),
+            vm_templates: ::std::option::Option::None,
+            win_opt: ::std::option::Option::None,
+            zbs_storage_info: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplate {
@@ -268,9 +321,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplate {
 /// Used by:
 /// - the response of [`Client::get_content_library_vm_templates_connection`](crate::models::Client::get_content_library_vm_templates_connection) (`get-content-library-vm-templates-connection`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateConnection {
     pub aggregate: crate::models::NestedAggregateContentLibraryVmTemplate,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for ContentLibraryVmTemplateConnection {
@@ -312,13 +375,27 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateConnection 
 /// - the request of [`Client::clone_content_library_vm_template_from_vm`](crate::models::Client::clone_content_library_vm_template_from_vm) (`clone-content-library-vm-template-from-vm`)
 /// - the request of [`Client::convert_content_library_vm_template_from_vm`](crate::models::Client::convert_content_library_vm_template_from_vm) (`convert-content-library-vm-template-from-vm`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateCreationParams {
     pub clusters: crate::models::ClusterWhereInput,
     pub cloud_init_supported: ::std::option::Option<bool>,
     pub vm: crate::models::VmWhereUniqueInput,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::default::Default::default(),
+            cloud_init_supported: ::std::option::Option::None,
+            vm: ::std::default::Default::default(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -395,9 +472,19 @@ impl ContentLibraryVmTemplateCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_content_library_vm_template`](crate::models::Client::delete_content_library_vm_template) (`delete-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateDeletionParams {
     pub r#where: crate::models::ContentLibraryVmTemplateWhereInput,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -445,9 +532,19 @@ impl ContentLibraryVmTemplateDeletionParams {
 /// Used by:
 /// - the request of [`Client::export_content_library_vm_template`](crate::models::Client::export_content_library_vm_template) (`export-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateExportParams {
     pub r#where: crate::models::ContentLibraryVmTemplateWhereInput,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateExportParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -495,7 +592,7 @@ impl ContentLibraryVmTemplateExportParams {
 /// Used by:
 /// - the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateImportParams {
     pub vm_nics: ::std::option::Option<
         ::std::vec::Vec<crate::models::ContentLibraryImportVmNic>,
@@ -514,6 +611,28 @@ pub struct ContentLibraryVmTemplateImportParams {
     pub upload_tasks: ::std::vec::Vec<::std::string::String>,
     pub parsed_ovf: crate::models::ParsedOvf,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateImportParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_nics: ::std::option::Option::None,
+            disk_operate: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            upload_tasks: ::std::vec::Vec::new(),
+            parsed_ovf: ::std::default::Default::default(),
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -609,7 +728,7 @@ impl ContentLibraryVmTemplateImportParams {
 /// Used by:
 /// - inside the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateOvfDiskOperate {
     pub mount_new_cd_roms: ::std::option::Option<
         ::std::vec::Vec<crate::models::ContentLibraryVmdkCdromMount>,
@@ -620,6 +739,18 @@ pub struct ContentLibraryVmTemplateOvfDiskOperate {
     pub modify_vmdk_disks: ::std::option::Option<
         ::std::vec::Vec<crate::models::VmdkDiskModify>,
     >,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateOvfDiskOperate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mount_new_cd_roms: ::std::option::Option::None,
+            modify_cd_roms: ::std::option::Option::None,
+            modify_vmdk_disks: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -664,10 +795,21 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateOvfDiskOper
 /// - the request of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
 /// - the request of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationClusterParams {
     pub data: crate::models::ContentLibraryVmTemplateUpdationClusterParamsData,
     pub r#where: crate::models::ContentLibraryVmTemplateWhereInput,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateUpdationClusterParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -730,9 +872,19 @@ impl ContentLibraryVmTemplateUpdationClusterParams {
 /// - inside the request of [`Client::distribute_content_library_vmtemplate_clusters`](crate::models::Client::distribute_content_library_vmtemplate_clusters) (`distribute-content-library-vm-template-clusters`)
 /// - inside the request of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationClusterParamsData {
     pub clusters: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateUpdationClusterParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -786,10 +938,21 @@ impl ContentLibraryVmTemplateUpdationClusterParamsData {
 /// Used by:
 /// - the request of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationParams {
     pub data: crate::models::ContentLibraryVmTemplateUpdationParamsData,
     pub r#where: crate::models::ContentLibraryVmTemplateWhereInput,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -849,12 +1012,25 @@ impl ContentLibraryVmTemplateUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmTemplateUpdationParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub cloud_init_supported: ::std::option::Option<bool>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmTemplateUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::option::Option::None,
+            cloud_init_supported: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -898,12 +1074,25 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmTemplateUpdationPar
 /// Used by:
 /// - inside the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmdkCdromModify {
     pub enabled: ::std::option::Option<bool>,
     pub removed: ::std::option::Option<bool>,
     pub boot: ::std::option::Option<i32>,
     pub index: i32,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmdkCdromModify {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            enabled: ::std::option::Option::None,
+            removed: ::std::option::Option::None,
+            boot: ::std::option::Option::None,
+            index: 0,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -960,10 +1149,21 @@ impl ContentLibraryVmdkCdromModify {
 /// Used by:
 /// - inside the request of [`Client::import_content_library_vm_template`](crate::models::Client::import_content_library_vm_template) (`import-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContentLibraryVmdkCdromMount {
     pub enabled: ::std::option::Option<bool>,
     pub boot: ::std::option::Option<i32>,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ContentLibraryVmdkCdromMount {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            enabled: ::std::option::Option::None,
+            boot: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -1001,9 +1201,19 @@ impl ::cloudtower_runtime::codec::Encode for ContentLibraryVmdkCdromMount {
 /// Used by:
 /// - the response of [`Client::delete_content_library_vm_template`](crate::models::Client::delete_content_library_vm_template) (`delete-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteContentLibraryVmTemplate {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteContentLibraryVmTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for DeleteContentLibraryVmTemplate {
@@ -1044,7 +1254,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteContentLibraryVmTemplate {
 /// Used by:
 /// - the request of [`Client::get_content_library_vm_templates_connection`](crate::models::Client::get_content_library_vm_templates_connection) (`get-content-library-vm-templates-connection`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetContentLibraryVmTemplatesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1057,6 +1267,22 @@ pub struct GetContentLibraryVmTemplatesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ContentLibraryVmTemplateWhereInput,
     >,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetContentLibraryVmTemplatesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 #[cfg(feature = "server")]
@@ -1106,9 +1332,17 @@ for GetContentLibraryVmTemplatesConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_content_library_vm_templates_connection`](crate::models::Client::get_content_library_vm_templates_connection) (`get-content-library-vm-templates-connection`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateContentLibraryVmTemplate {
     pub count: i32,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateContentLibraryVmTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateContentLibraryVmTemplate {
@@ -1155,7 +1389,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateContentLibraryVmTemp
 /// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 /// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedContentLibraryVmTemplateDisk {
     pub boot: i32,
     pub bus: crate::models::Bus,
@@ -1179,6 +1413,35 @@ pub struct NestedContentLibraryVmTemplateDisk {
         crate::models::VmVolumeElfStoragePolicyType,
     >,
     pub r#type: crate::models::VmDiskType,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedContentLibraryVmTemplateDisk {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            boot: 0,
+            bus: ::std::default::Default::default(),
+            content_library_image_id: ::std::option::Option::None,
+            disabled: ::std::option::Option::None,
+            disk_name: ::std::option::Option::None,
+            elf_storage_policy_ec_k: ::std::option::Option::None,
+            elf_storage_policy_ec_m: ::std::option::Option::None,
+            elf_storage_policy_replica_num: ::std::option::Option::None,
+            elf_storage_policy_thin_provision: ::std::option::Option::None,
+            index: 0,
+            max_bandwidth: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            path: ::std::option::Option::None,
+            resident_in_cache: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            storage_encrypted: ::std::option::Option::None,
+            storage_policy: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedContentLibraryVmTemplateDisk {
@@ -1306,7 +1569,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateDisk 
 /// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 /// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedContentLibraryVmTemplateNic {
     pub egress_rate_limit_burst_in_bit: ::std::option::Option<f64>,
     pub egress_rate_limit_enabled: ::std::option::Option<bool>,
@@ -1321,6 +1584,28 @@ pub struct NestedContentLibraryVmTemplateNic {
     pub r#type: ::std::option::Option<crate::models::VmNicType>,
     pub vlan: ::std::option::Option<crate::models::NestedFrozenVlan>,
     pub vpc_nic: ::std::option::Option<crate::models::NestedTemplateVpcNic>,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedContentLibraryVmTemplateNic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            egress_rate_limit_burst_in_bit: ::std::option::Option::None,
+            egress_rate_limit_enabled: ::std::option::Option::None,
+            egress_rate_limit_max_rate_in_bitps: ::std::option::Option::None,
+            enabled: ::std::option::Option::None,
+            index: 0,
+            ingress_rate_limit_burst_in_bit: ::std::option::Option::None,
+            ingress_rate_limit_enabled: ::std::option::Option::None,
+            ingress_rate_limit_max_rate_in_bitps: ::std::option::Option::None,
+            mirror: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            vlan: ::std::option::Option::None,
+            vpc_nic: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedContentLibraryVmTemplateNic {
@@ -1430,7 +1715,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedContentLibraryVmTemplateNic {
 /// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 /// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedSnapshotInfo {
     pub index: i32,
     pub iscsi_lun_snapshot_uuid: ::std::string::String,
@@ -1438,6 +1723,19 @@ pub struct NestedSnapshotInfo {
     pub storage_policy_config: ::std::option::Option<
         crate::models::NestedStoragePolicyConfig,
     >,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedSnapshotInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            index: 0,
+            iscsi_lun_snapshot_uuid: ::std::string::String::new(),
+            storage_encrypted: ::std::option::Option::None,
+            storage_policy_config: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedSnapshotInfo {
@@ -1504,13 +1802,27 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotInfo {
 /// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 /// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedStoragePolicyConfig {
     pub ec_k: ::std::option::Option<i32>,
     pub ec_m: ::std::option::Option<i32>,
     pub replica_num: ::std::option::Option<i32>,
     pub resiliency_type: ::std::option::Option<crate::models::ResiliencyType>,
     pub thin_provision: ::std::option::Option<bool>,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedStoragePolicyConfig {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            replica_num: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            thin_provision: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedStoragePolicyConfig {
@@ -1562,12 +1874,25 @@ impl ::cloudtower_runtime::codec::Encode for NestedStoragePolicyConfig {
 /// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 /// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedTemplateConfig {
     pub cpu_exclusive_expected_enabled: ::std::option::Option<bool>,
     pub guest_os_type: ::std::option::Option<::std::string::String>,
     pub minimum_replica: ::std::option::Option<bool>,
     pub sync_vm_time_on_resume: ::std::option::Option<bool>,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedTemplateConfig {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cpu_exclusive_expected_enabled: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            minimum_replica: ::std::option::Option::None,
+            sync_vm_time_on_resume: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedTemplateConfig {
@@ -1624,12 +1949,23 @@ impl ::cloudtower_runtime::codec::Encode for NestedTemplateConfig {
 /// - inside the response of [`Client::remove_content_library_vm_template_clusters`](crate::models::Client::remove_content_library_vm_template_clusters) (`remove-content-library-vm-template-clusters`)
 /// - inside the response of [`Client::update_content_library_vm_template`](crate::models::Client::update_content_library_vm_template) (`update-content-library-vm-template`)
 #[cfg(feature = "content-library-vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedZbsStorageInfo {
     pub cluster_id: ::std::string::String,
     pub snapshot_info: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedSnapshotInfo>,
     >,
+}
+#[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedZbsStorageInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster_id: ::std::string::String::new(),
+            snapshot_info: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "content-library-vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedZbsStorageInfo {
@@ -1954,12 +2290,8 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetContentLibraryVmTemplatesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetContentLibraryVmTemplatesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_CONTENT_LIBRARY_VM_TEMPLATES_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1968,6 +2300,7 @@ for crate::models::GetContentLibraryVmTemplatesRequestBody {
     }
 }
 #[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryVmTemplate {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ContentLibraryVmTemplate"
@@ -1982,53 +2315,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::ContentLibraryVmTemplate {
     ) -> ::std::option::Option<crate::models::GetContentLibraryVmTemplatesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ContentLibraryVmTemplateWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ContentLibraryVmTemplateWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ContentLibraryVmTemplateWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ContentLibraryVmTemplateWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetContentLibraryVmTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetContentLibraryVmTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetContentLibraryVmTemplatesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetContentLibraryVmTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ContentLibraryVmTemplateWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetContentLibraryVmTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ContentLibraryVmTemplateWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ContentLibraryVmTemplateWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ContentLibraryVmTemplateWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ContentLibraryVmTemplateWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ContentLibraryVmTemplateWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2056,6 +2392,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ContentLibraryVmTempla
     }
 }
 #[cfg(feature = "content-library-vm-template")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ContentLibraryVmTemplate {
     type DynamicType = ();
     type Request = crate::models::GetContentLibraryVmTemplatesRequestBody;
@@ -2063,12 +2400,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ContentLibraryVmTemplat
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetContentLibraryVmTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ContentLibraryVmTemplateWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetContentLibraryVmTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ContentLibraryVmTemplateWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

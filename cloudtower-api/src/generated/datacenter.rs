@@ -7,10 +7,21 @@
 /// Used by:
 /// - the request of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AddClustersToDatacenterParams {
     pub data: crate::models::AddClustersToDatacenterParamsData,
     pub r#where: crate::models::DatacenterWhereUniqueInput,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AddClustersToDatacenterParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -66,9 +77,19 @@ impl AddClustersToDatacenterParams {
 /// Used by:
 /// - inside the request of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AddClustersToDatacenterParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AddClustersToDatacenterParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -108,7 +129,7 @@ impl ::cloudtower_runtime::codec::Encode for AddClustersToDatacenterParamsData {
 /// - the response of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
 /// - the response of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Datacenter {
     pub cluster_num: ::std::option::Option<i32>,
     pub clusters: ::std::option::Option<::std::vec::Vec<crate::models::NestedCluster>>,
@@ -125,6 +146,30 @@ pub struct Datacenter {
     pub used_data_space: ::std::option::Option<i64>,
     pub used_memory_bytes: ::std::option::Option<f64>,
     pub vm_num: ::std::option::Option<i32>,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Datacenter {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster_num: ::std::option::Option::None,
+            clusters: ::std::option::Option::None,
+            failure_data_space: ::std::option::Option::None,
+            host_num: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            organization: ::std::default::Default::default(),
+            total_cpu_hz: ::std::option::Option::None,
+            total_data_capacity: ::std::option::Option::None,
+            total_memory_bytes: ::std::option::Option::None,
+            used_cpu_hz: ::std::option::Option::None,
+            used_data_space: ::std::option::Option::None,
+            used_memory_bytes: ::std::option::Option::None,
+            vm_num: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::codec::Decode for Datacenter {
@@ -209,9 +254,19 @@ impl ::cloudtower_runtime::codec::Encode for Datacenter {
 /// Used by:
 /// - the response of [`Client::get_datacenters_connection`](crate::models::Client::get_datacenters_connection) (`get-datacenters-connection`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DatacenterConnection {
     pub aggregate: crate::models::NestedAggregateDatacenter,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DatacenterConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::codec::Decode for DatacenterConnection {
@@ -252,11 +307,23 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterConnection {
 /// Used by:
 /// - the request of [`Client::create_datacenter`](crate::models::Client::create_datacenter) (`create-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DatacenterCreationParams {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub organization_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DatacenterCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::option::Option::None,
+            organization_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -322,9 +389,19 @@ impl DatacenterCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_datacenter`](crate::models::Client::delete_datacenter) (`delete-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DatacenterDeletionParams {
     pub r#where: crate::models::DatacenterWhereInput,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DatacenterDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -372,10 +449,21 @@ impl DatacenterDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DatacenterUpdationParams {
     pub data: crate::models::DatacenterUpdationParamsData,
     pub r#where: crate::models::DatacenterWhereInput,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DatacenterUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -431,10 +519,21 @@ impl DatacenterUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DatacenterUpdationParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DatacenterUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -473,9 +572,19 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterUpdationParamsData {
 /// - inside the request of [`Client::add_clusters_to_datacenter`](crate::models::Client::add_clusters_to_datacenter) (`add-clusters-to-datacenter`)
 /// - inside the request of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DatacenterWhereUniqueInput {
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DatacenterWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -511,9 +620,19 @@ impl ::cloudtower_runtime::codec::Encode for DatacenterWhereUniqueInput {
 /// Used by:
 /// - the response of [`Client::delete_datacenter`](crate::models::Client::delete_datacenter) (`delete-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteDatacenter {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteDatacenter {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::codec::Decode for DeleteDatacenter {
@@ -554,7 +673,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteDatacenter {
 /// Used by:
 /// - the request of [`Client::get_datacenters_connection`](crate::models::Client::get_datacenters_connection) (`get-datacenters-connection`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetDatacentersConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -563,6 +682,22 @@ pub struct GetDatacentersConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::DatacenterOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::DatacenterWhereInput>,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetDatacentersConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -610,9 +745,17 @@ impl ::cloudtower_runtime::codec::Encode for GetDatacentersConnectionRequestBody
 /// Used by:
 /// - inside the response of [`Client::get_datacenters_connection`](crate::models::Client::get_datacenters_connection) (`get-datacenters-connection`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateDatacenter {
     pub count: i32,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateDatacenter {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateDatacenter {
@@ -657,10 +800,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDatacenter {
 /// - inside the response of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
 /// - inside the response of [`Client::update_datacenter`](crate::models::Client::update_datacenter) (`update-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedOrganization {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedOrganization {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::codec::Decode for NestedOrganization {
@@ -706,10 +860,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedOrganization {
 /// Used by:
 /// - the request of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RemoveClustersFromDatacenterParams {
     pub data: crate::models::RemoveClustersFromDatacenterParamsData,
     pub r#where: crate::models::DatacenterWhereUniqueInput,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RemoveClustersFromDatacenterParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -769,9 +934,19 @@ impl RemoveClustersFromDatacenterParams {
 /// Used by:
 /// - inside the request of [`Client::remove_clusters_from_datacenter`](crate::models::Client::remove_clusters_from_datacenter) (`remove-clusters-from-datacenter`)
 #[cfg(feature = "datacenter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RemoveClustersFromDatacenterParamsData {
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
+}
+#[cfg(feature = "datacenter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RemoveClustersFromDatacenterParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clusters: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "datacenter")]
 #[cfg(feature = "server")]
@@ -995,11 +1170,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDatacentersRequestB
 #[cfg(feature = "datacenter")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDatacentersRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetDatacentersConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_DATACENTERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_DATACENTERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1008,6 +1180,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDatacentersRequest
     }
 }
 #[cfg(feature = "datacenter")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Datacenter {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Datacenter"
@@ -1022,53 +1195,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::Datacenter {
     ) -> ::std::option::Option<crate::models::GetDatacentersRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::DatacenterWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::DatacenterWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::DatacenterWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::DatacenterWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetDatacentersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetDatacentersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDatacentersRequestBody> {
-        ::std::option::Option::Some(crate::models::GetDatacentersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DatacenterWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetDatacentersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::DatacenterWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::DatacenterWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::DatacenterWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::DatacenterWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::DatacenterWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1087,6 +1263,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Datacenter {
     }
 }
 #[cfg(feature = "datacenter")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Datacenter {
     type DynamicType = ();
     type Request = crate::models::GetDatacentersRequestBody;
@@ -1094,12 +1271,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Datacenter {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetDatacentersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DatacenterWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetDatacentersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::DatacenterWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

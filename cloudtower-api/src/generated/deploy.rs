@@ -7,11 +7,23 @@
 /// Used by:
 /// - the response of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
 #[cfg(feature = "deploy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Deploy {
     pub id: ::std::string::String,
     pub license: ::std::option::Option<crate::models::NestedLicense>,
     pub version: ::std::string::String,
+}
+#[cfg(feature = "deploy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Deploy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            license: ::std::option::Option::None,
+            version: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::codec::Decode for Deploy {
@@ -59,9 +71,19 @@ impl ::cloudtower_runtime::codec::Encode for Deploy {
 /// Used by:
 /// - the response of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeployConnection {
     pub aggregate: crate::models::NestedAggregateDeploy,
+}
+#[cfg(feature = "deploy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeployConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::codec::Decode for DeployConnection {
@@ -184,7 +206,7 @@ impl ::cloudtower_runtime::codec::Encode for DeployOrderByInput {
 /// - inside the request of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
 /// - inside the request of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeployWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::DeployWhereInput>,
@@ -230,6 +252,47 @@ pub struct DeployWhereInput {
     >,
     pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "deploy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeployWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            license: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
@@ -345,7 +408,7 @@ impl ::cloudtower_runtime::codec::Encode for DeployWhereInput {
 /// Used by:
 /// - the request of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetDeploysConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -354,6 +417,22 @@ pub struct GetDeploysConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::DeployOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::DeployWhereInput>,
+}
+#[cfg(feature = "deploy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetDeploysConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
@@ -401,7 +480,7 @@ impl ::cloudtower_runtime::codec::Encode for GetDeploysConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
 #[cfg(feature = "deploy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetDeploysRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -410,6 +489,22 @@ pub struct GetDeploysRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::DeployOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::DeployWhereInput>,
+}
+#[cfg(feature = "deploy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetDeploysRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "deploy")]
 #[cfg(feature = "server")]
@@ -457,9 +552,17 @@ impl ::cloudtower_runtime::codec::Encode for GetDeploysRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_deploys_connection`](crate::models::Client::get_deploys_connection) (`get-deploys-connection`)
 #[cfg(feature = "deploy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateDeploy {
     pub count: i32,
+}
+#[cfg(feature = "deploy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateDeploy {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateDeploy {
@@ -500,9 +603,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDeploy {
 /// Used by:
 /// - inside the response of [`Client::get_deploys`](crate::models::Client::get_deploys) (`get-deploys`)
 #[cfg(feature = "deploy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedLicense {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "deploy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedLicense {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::codec::Decode for NestedLicense {
@@ -616,11 +729,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDeploysRequestBody 
 #[cfg(feature = "deploy")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDeploysRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetDeploysConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_DEPLOYS_CONNECTION.json(&counter)
+        crate::models::operations::GET_DEPLOYS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -629,6 +739,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDeploysRequestBody
     }
 }
 #[cfg(feature = "deploy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Deploy {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Deploy"
@@ -643,39 +754,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::Deploy {
     ) -> ::std::option::Option<crate::models::GetDeploysRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::DeployWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::DeployWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetDeploysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetDeploysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDeploysRequestBody> {
-        ::std::option::Option::Some(crate::models::GetDeploysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DeployWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetDeploysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::DeployWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::DeployWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::DeployWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -691,6 +805,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Deploy {
     }
 }
 #[cfg(feature = "deploy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Deploy {
     type DynamicType = ();
     type Request = crate::models::GetDeploysRequestBody;
@@ -698,12 +813,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Deploy {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetDeploysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DeployWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetDeploysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::DeployWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

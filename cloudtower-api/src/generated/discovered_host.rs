@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiscoveredHost {
     pub all_flash: bool,
     pub deployed: ::std::option::Option<bool>,
@@ -26,6 +26,30 @@ pub struct DiscoveredHost {
     pub sockets: i32,
     pub version: ::std::string::String,
     pub zbs_spec: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "discovered-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiscoveredHost {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            all_flash: false,
+            deployed: ::std::option::Option::None,
+            dimms: ::std::option::Option::None,
+            disks: ::std::vec::Vec::new(),
+            host_ip: ::std::string::String::new(),
+            host_uuid: ::std::string::String::new(),
+            hostname: ::std::string::String::new(),
+            ifaces: ::std::vec::Vec::new(),
+            ipmi_ip: ::std::option::Option::None,
+            is_os_in_raid1: ::std::option::Option::None,
+            product: ::std::option::Option::None,
+            serial: ::std::string::String::new(),
+            sockets: 0,
+            version: ::std::string::String::new(),
+            zbs_spec: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "discovered-host")]
 impl ::cloudtower_runtime::codec::Decode for DiscoveredHost {
@@ -132,12 +156,23 @@ impl ::cloudtower_runtime::codec::Encode for DiscoveredHost {
 /// Used by:
 /// - the request of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetDiscoverHostsRequestBody {
     pub cluster: crate::models::ClusterWhereUniqueInput,
     pub host_address: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
+}
+#[cfg(feature = "discovered-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetDiscoverHostsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            host_address: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "discovered-host")]
 #[cfg(feature = "server")]
@@ -190,12 +225,25 @@ impl GetDiscoverHostsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedDiscoveredHostDimms {
     pub dimm_id: ::std::string::String,
     pub fw_version: ::std::string::String,
     pub health_status: ::std::string::String,
     pub socket_id: ::std::string::String,
+}
+#[cfg(feature = "discovered-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedDiscoveredHostDimms {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            dimm_id: ::std::string::String::new(),
+            fw_version: ::std::string::String::new(),
+            health_status: ::std::string::String::new(),
+            socket_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "discovered-host")]
 impl ::cloudtower_runtime::codec::Decode for NestedDiscoveredHostDimms {
@@ -255,7 +303,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDimms {
 /// Used by:
 /// - inside the response of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedDiscoveredHostDisk {
     pub dimm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub drive: ::std::string::String,
@@ -266,6 +314,24 @@ pub struct NestedDiscoveredHostDisk {
     pub serial: ::std::string::String,
     pub size: i64,
     pub r#type: crate::models::DiskType,
+}
+#[cfg(feature = "discovered-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedDiscoveredHostDisk {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            dimm_ids: ::std::option::Option::None,
+            drive: ::std::string::String::new(),
+            function: ::std::option::Option::None,
+            model: ::std::string::String::new(),
+            numa_node: ::std::option::Option::None,
+            persistent_memory_type: ::std::option::Option::None,
+            serial: ::std::string::String::new(),
+            size: 0,
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "discovered-host")]
 impl ::cloudtower_runtime::codec::Decode for NestedDiscoveredHostDisk {
@@ -340,7 +406,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiscoveredHostDisk {
 /// Used by:
 /// - inside the response of [`Client::get_discover_hosts`](crate::models::Client::get_discover_hosts) (`get-discover-hosts`)
 #[cfg(feature = "discovered-host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedDiscoveredHostIface {
     pub ipv4: ::std::option::Option<::std::string::String>,
     pub ipv6: ::std::option::Option<::std::string::String>,
@@ -351,6 +417,24 @@ pub struct NestedDiscoveredHostIface {
     pub rdma_enabled: ::std::option::Option<bool>,
     pub speed: ::std::option::Option<f64>,
     pub up: bool,
+}
+#[cfg(feature = "discovered-host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedDiscoveredHostIface {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ipv4: ::std::option::Option::None,
+            ipv6: ::std::option::Option::None,
+            mac_address: ::std::string::String::new(),
+            mtu: 0,
+            name: ::std::string::String::new(),
+            pci_slot_name: ::std::option::Option::None,
+            rdma_enabled: ::std::option::Option::None,
+            speed: ::std::option::Option::None,
+            up: false,
+        }
+    }
 }
 #[cfg(feature = "discovered-host")]
 impl ::cloudtower_runtime::codec::Decode for NestedDiscoveredHostIface {

@@ -9,7 +9,7 @@
 /// - the response of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
 /// - the response of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Disk {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub failure_information: ::std::option::Option<
@@ -42,6 +42,42 @@ pub struct Disk {
     pub r#type: crate::models::DiskType,
     pub usage: crate::models::DiskUsage,
     pub usage_status: ::std::option::Option<crate::models::DiskUsageStatus>,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Disk {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            entity_async_status: ::std::option::Option::None,
+            failure_information: ::std::option::Option::None,
+            firmware: ::std::string::String::new(),
+            function: ::std::option::Option::None,
+            health_status: ::std::option::Option::None,
+            healthy: false,
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            model: ::std::string::String::new(),
+            mounted: false,
+            name: ::std::string::String::new(),
+            numa_node: ::std::option::Option::None,
+            offline: false,
+            partitions: ::std::vec::Vec::new(),
+            path: ::std::string::String::new(),
+            persistent_memory_type: ::std::option::Option::None,
+            physical_slot_on_brick: ::std::option::Option::None,
+            pmem_dimms: ::std::option::Option::None,
+            recommended_usage: ::std::option::Option::None,
+            remaining_life_percent: ::std::option::Option::None,
+            serial: ::std::string::String::new(),
+            size: 0,
+            r#type: ::std::default::Default::default(),
+            usage: ::std::default::Default::default(),
+            usage_status: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::codec::Decode for Disk {
@@ -208,9 +244,19 @@ impl ::cloudtower_runtime::codec::Encode for Disk {
 /// Used by:
 /// - the response of [`Client::get_disks_connection`](crate::models::Client::get_disks_connection) (`get-disks-connection`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskConnection {
     pub aggregate: crate::models::NestedAggregateDisk,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::codec::Decode for DiskConnection {
@@ -251,10 +297,21 @@ impl ::cloudtower_runtime::codec::Encode for DiskConnection {
 /// Used by:
 /// - the request of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskMountParams {
     pub data: crate::models::DiskMountParamsData,
     pub r#where: crate::models::DiskWhereInput,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskMountParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
@@ -310,9 +367,19 @@ impl DiskMountParams {
 /// Used by:
 /// - inside the request of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskMountParamsData {
     pub function: crate::models::DiskFunction,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskMountParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            function: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
@@ -360,9 +427,19 @@ impl DiskMountParamsData {
 /// Used by:
 /// - the request of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskUnmountParams {
     pub r#where: crate::models::DiskWhereInput,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskUnmountParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
@@ -410,7 +487,7 @@ impl DiskUnmountParams {
 /// Used by:
 /// - the request of [`Client::get_disks_connection`](crate::models::Client::get_disks_connection) (`get-disks-connection`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetDisksConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -419,6 +496,22 @@ pub struct GetDisksConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::DiskOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::DiskWhereInput>,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetDisksConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "disk")]
 #[cfg(feature = "server")]
@@ -466,9 +559,17 @@ impl ::cloudtower_runtime::codec::Encode for GetDisksConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_disks_connection`](crate::models::Client::get_disks_connection) (`get-disks-connection`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateDisk {
     pub count: i32,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateDisk {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateDisk {
@@ -511,7 +612,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateDisk {
 /// - inside the response of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
 /// - inside the response of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedDiskFailureInformation {
     pub chunk_checksum_error: ::std::option::Option<bool>,
     pub chunk_errflag: ::std::option::Option<bool>,
@@ -520,6 +621,22 @@ pub struct NestedDiskFailureInformation {
     pub iostat_latency: ::std::option::Option<bool>,
     pub iostat_latency_ms: ::std::option::Option<i64>,
     pub smart_check: ::std::option::Option<bool>,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedDiskFailureInformation {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            chunk_checksum_error: ::std::option::Option::None,
+            chunk_errflag: ::std::option::Option::None,
+            chunk_io_error: ::std::option::Option::None,
+            chunk_warnflag: ::std::option::Option::None,
+            iostat_latency: ::std::option::Option::None,
+            iostat_latency_ms: ::std::option::Option::None,
+            smart_check: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::codec::Decode for NestedDiskFailureInformation {
@@ -573,13 +690,27 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiskFailureInformation {
 /// - inside the response of [`Client::mount_disk`](crate::models::Client::mount_disk) (`mount-disk`)
 /// - inside the response of [`Client::unmount_disk`](crate::models::Client::unmount_disk) (`unmount-disk`)
 #[cfg(feature = "disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedPartition {
     pub name: ::std::option::Option<::std::string::String>,
     pub path: ::std::option::Option<::std::string::String>,
     pub size: i64,
     pub usage: crate::models::PartitionUsage,
     pub used_size: i64,
+}
+#[cfg(feature = "disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedPartition {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::option::Option::None,
+            path: ::std::option::Option::None,
+            size: 0,
+            usage: ::std::default::Default::default(),
+            used_size: 0,
+        }
+    }
 }
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::codec::Decode for NestedPartition {
@@ -870,11 +1001,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDisksRequestBody {
 #[cfg(feature = "disk")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDisksRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetDisksConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_DISKS_CONNECTION.json(&counter)
+        crate::models::operations::GET_DISKS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -883,6 +1011,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDisksRequestBody {
     }
 }
 #[cfg(feature = "disk")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Disk {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Disk"
@@ -901,67 +1030,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::Disk {
     ) -> ::std::option::Option<crate::models::GetDisksRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::DiskWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::DiskWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::DiskWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::DiskWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::DiskWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::DiskWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetDisksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetDisksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDisksRequestBody> {
-        ::std::option::Option::Some(crate::models::GetDisksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DiskWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetDisksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::DiskWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::DiskWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::DiskWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::DiskWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::DiskWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::DiskWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::DiskWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -992,6 +1124,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Disk {
     }
 }
 #[cfg(feature = "disk")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Disk {
     type DynamicType = ();
     type Request = crate::models::GetDisksRequestBody;
@@ -999,12 +1132,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Disk {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetDisksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DiskWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetDisksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::DiskWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

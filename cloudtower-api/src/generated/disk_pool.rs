@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_disk_pools`](crate::models::Client::get_disk_pools) (`get-disk-pools`)
 #[cfg(feature = "disk-pool")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskPool {
     pub chunk_id: i32,
     pub chunk_ins_id: i32,
@@ -40,6 +40,46 @@ pub struct DiskPool {
     pub used_data_space: i64,
     pub valid_cache_space: i64,
     pub valid_free_cache_space: i64,
+}
+#[cfg(feature = "disk-pool")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskPool {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            chunk_id: 0,
+            chunk_ins_id: 0,
+            data_space_usage: 0.0,
+            dirty_cache_space: 0,
+            dirty_cache_usage: 0.0,
+            disks: ::std::option::Option::None,
+            failure_cache_space: 0,
+            failure_data_space: 0,
+            hdd_disk_count: 0,
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            numa_node: ::std::string::String::new(),
+            nvme_ssd_disk_count: 0,
+            perf_allocated_data_space: 0,
+            perf_failure_data_space: 0,
+            perf_total_data_capacity: 0,
+            perf_used_data_space: 0,
+            perf_valid_data_space: 0,
+            planned_prioritized_space: 0,
+            prio_space_percentage: ::std::option::Option::None,
+            sata_or_sas_ssd_disk_count: 0,
+            status: ::std::default::Default::default(),
+            total_cache_capacity: 0,
+            total_data_capacity: 0,
+            use_state: ::std::default::Default::default(),
+            used_cache_space: 0,
+            used_data_space: 0,
+            valid_cache_space: 0,
+            valid_free_cache_space: 0,
+        }
+    }
 }
 #[cfg(feature = "disk-pool")]
 impl ::cloudtower_runtime::codec::Decode for DiskPool {
@@ -271,9 +311,19 @@ impl ::cloudtower_runtime::codec::Encode for DiskPool {
 /// Used by:
 /// - the response of [`Client::get_disk_pools_connection`](crate::models::Client::get_disk_pools_connection) (`get-disk-pools-connection`)
 #[cfg(feature = "disk-pool")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskPoolConnection {
     pub aggregate: crate::models::NestedAggregateDiskPool,
+}
+#[cfg(feature = "disk-pool")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskPoolConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "disk-pool")]
 impl ::cloudtower_runtime::codec::Decode for DiskPoolConnection {
@@ -809,7 +859,7 @@ impl ::cloudtower_runtime::codec::Encode for DiskPoolUseState {
 /// - inside the request of [`Client::get_disk_pools`](crate::models::Client::get_disk_pools) (`get-disk-pools`)
 /// - inside the request of [`Client::get_disk_pools_connection`](crate::models::Client::get_disk_pools_connection) (`get-disk-pools-connection`)
 #[cfg(feature = "disk-pool")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskPoolWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::DiskPoolWhereInput>,
@@ -1190,6 +1240,328 @@ pub struct DiskPoolWhereInput {
     pub valid_free_cache_space_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<i64>,
     >,
+}
+#[cfg(feature = "disk-pool")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskPoolWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            chunk_id: ::cloudtower_runtime::Nullable::Absent,
+            chunk_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            chunk_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            chunk_id_in: ::cloudtower_runtime::Nullable::Absent,
+            chunk_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            chunk_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            chunk_id_not: ::cloudtower_runtime::Nullable::Absent,
+            chunk_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            chunk_ins_id: ::cloudtower_runtime::Nullable::Absent,
+            chunk_ins_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            chunk_ins_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            chunk_ins_id_in: ::cloudtower_runtime::Nullable::Absent,
+            chunk_ins_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            chunk_ins_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            chunk_ins_id_not: ::cloudtower_runtime::Nullable::Absent,
+            chunk_ins_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            data_space_usage: ::cloudtower_runtime::Nullable::Absent,
+            data_space_usage_gt: ::cloudtower_runtime::Nullable::Absent,
+            data_space_usage_gte: ::cloudtower_runtime::Nullable::Absent,
+            data_space_usage_in: ::cloudtower_runtime::Nullable::Absent,
+            data_space_usage_lt: ::cloudtower_runtime::Nullable::Absent,
+            data_space_usage_lte: ::cloudtower_runtime::Nullable::Absent,
+            data_space_usage_not: ::cloudtower_runtime::Nullable::Absent,
+            data_space_usage_not_in: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_space: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_space_in: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_space_not: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_usage: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_usage_gt: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_usage_gte: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_usage_in: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_usage_lt: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_usage_lte: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_usage_not: ::cloudtower_runtime::Nullable::Absent,
+            dirty_cache_usage_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "disk",
+                    feature = "graph",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            disks_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "disk",
+                    feature = "graph",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            disks_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "disk",
+                    feature = "graph",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            disks_some: ::cloudtower_runtime::Nullable::Absent,
+            failure_cache_space: ::cloudtower_runtime::Nullable::Absent,
+            failure_cache_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            failure_cache_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            failure_cache_space_in: ::cloudtower_runtime::Nullable::Absent,
+            failure_cache_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            failure_cache_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            failure_cache_space_not: ::cloudtower_runtime::Nullable::Absent,
+            failure_cache_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            failure_data_space: ::cloudtower_runtime::Nullable::Absent,
+            failure_data_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            failure_data_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            failure_data_space_in: ::cloudtower_runtime::Nullable::Absent,
+            failure_data_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            failure_data_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            failure_data_space_not: ::cloudtower_runtime::Nullable::Absent,
+            failure_data_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            hdd_disk_count: ::cloudtower_runtime::Nullable::Absent,
+            hdd_disk_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            hdd_disk_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            hdd_disk_count_in: ::cloudtower_runtime::Nullable::Absent,
+            hdd_disk_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            hdd_disk_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            hdd_disk_count_not: ::cloudtower_runtime::Nullable::Absent,
+            hdd_disk_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "brick-topo",
+                    feature = "graph",
+                    feature = "host",
+                    feature = "label",
+                    feature = "log-collection",
+                    feature = "metrics",
+                    feature = "node-topo",
+                    feature = "pci-device",
+                    feature = "table-reporter",
+                    feature = "vm-placement-group"
+                )
+            )]
+            host: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "security-group",
+                    feature = "security-policy"
+                )
+            )]
+            labels_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "security-group",
+                    feature = "security-policy"
+                )
+            )]
+            labels_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "security-group",
+                    feature = "security-policy"
+                )
+            )]
+            labels_some: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            numa_node: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_contains: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_gt: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_gte: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_in: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_lt: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_lte: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_not: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_not_in: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nvme_ssd_disk_count: ::cloudtower_runtime::Nullable::Absent,
+            nvme_ssd_disk_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            nvme_ssd_disk_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            nvme_ssd_disk_count_in: ::cloudtower_runtime::Nullable::Absent,
+            nvme_ssd_disk_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            nvme_ssd_disk_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            nvme_ssd_disk_count_not: ::cloudtower_runtime::Nullable::Absent,
+            nvme_ssd_disk_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_allocated_data_space: ::cloudtower_runtime::Nullable::Absent,
+            perf_allocated_data_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            perf_allocated_data_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            perf_allocated_data_space_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_allocated_data_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            perf_allocated_data_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            perf_allocated_data_space_not: ::cloudtower_runtime::Nullable::Absent,
+            perf_allocated_data_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_failure_data_space: ::cloudtower_runtime::Nullable::Absent,
+            perf_failure_data_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            perf_failure_data_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            perf_failure_data_space_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_failure_data_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            perf_failure_data_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            perf_failure_data_space_not: ::cloudtower_runtime::Nullable::Absent,
+            perf_failure_data_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_total_data_capacity: ::cloudtower_runtime::Nullable::Absent,
+            perf_total_data_capacity_gt: ::cloudtower_runtime::Nullable::Absent,
+            perf_total_data_capacity_gte: ::cloudtower_runtime::Nullable::Absent,
+            perf_total_data_capacity_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_total_data_capacity_lt: ::cloudtower_runtime::Nullable::Absent,
+            perf_total_data_capacity_lte: ::cloudtower_runtime::Nullable::Absent,
+            perf_total_data_capacity_not: ::cloudtower_runtime::Nullable::Absent,
+            perf_total_data_capacity_not_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_used_data_space: ::cloudtower_runtime::Nullable::Absent,
+            perf_used_data_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            perf_used_data_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            perf_used_data_space_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_used_data_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            perf_used_data_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            perf_used_data_space_not: ::cloudtower_runtime::Nullable::Absent,
+            perf_used_data_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_valid_data_space: ::cloudtower_runtime::Nullable::Absent,
+            perf_valid_data_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            perf_valid_data_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            perf_valid_data_space_in: ::cloudtower_runtime::Nullable::Absent,
+            perf_valid_data_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            perf_valid_data_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            perf_valid_data_space_not: ::cloudtower_runtime::Nullable::Absent,
+            perf_valid_data_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            planned_prioritized_space: ::cloudtower_runtime::Nullable::Absent,
+            planned_prioritized_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            planned_prioritized_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            planned_prioritized_space_in: ::cloudtower_runtime::Nullable::Absent,
+            planned_prioritized_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            planned_prioritized_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            planned_prioritized_space_not: ::cloudtower_runtime::Nullable::Absent,
+            planned_prioritized_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            prio_space_percentage: ::cloudtower_runtime::Nullable::Absent,
+            prio_space_percentage_gt: ::cloudtower_runtime::Nullable::Absent,
+            prio_space_percentage_gte: ::cloudtower_runtime::Nullable::Absent,
+            prio_space_percentage_in: ::cloudtower_runtime::Nullable::Absent,
+            prio_space_percentage_lt: ::cloudtower_runtime::Nullable::Absent,
+            prio_space_percentage_lte: ::cloudtower_runtime::Nullable::Absent,
+            prio_space_percentage_not: ::cloudtower_runtime::Nullable::Absent,
+            prio_space_percentage_not_in: ::cloudtower_runtime::Nullable::Absent,
+            sata_or_sas_ssd_disk_count: ::cloudtower_runtime::Nullable::Absent,
+            sata_or_sas_ssd_disk_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            sata_or_sas_ssd_disk_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            sata_or_sas_ssd_disk_count_in: ::cloudtower_runtime::Nullable::Absent,
+            sata_or_sas_ssd_disk_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            sata_or_sas_ssd_disk_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            sata_or_sas_ssd_disk_count_not: ::cloudtower_runtime::Nullable::Absent,
+            sata_or_sas_ssd_disk_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            total_cache_capacity: ::cloudtower_runtime::Nullable::Absent,
+            total_cache_capacity_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_cache_capacity_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_cache_capacity_in: ::cloudtower_runtime::Nullable::Absent,
+            total_cache_capacity_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_cache_capacity_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_cache_capacity_not: ::cloudtower_runtime::Nullable::Absent,
+            total_cache_capacity_not_in: ::cloudtower_runtime::Nullable::Absent,
+            total_data_capacity: ::cloudtower_runtime::Nullable::Absent,
+            total_data_capacity_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_data_capacity_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_data_capacity_in: ::cloudtower_runtime::Nullable::Absent,
+            total_data_capacity_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_data_capacity_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_data_capacity_not: ::cloudtower_runtime::Nullable::Absent,
+            total_data_capacity_not_in: ::cloudtower_runtime::Nullable::Absent,
+            use_state: ::cloudtower_runtime::Nullable::Absent,
+            use_state_in: ::cloudtower_runtime::Nullable::Absent,
+            use_state_not: ::cloudtower_runtime::Nullable::Absent,
+            use_state_not_in: ::cloudtower_runtime::Nullable::Absent,
+            used_cache_space: ::cloudtower_runtime::Nullable::Absent,
+            used_cache_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            used_cache_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            used_cache_space_in: ::cloudtower_runtime::Nullable::Absent,
+            used_cache_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            used_cache_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            used_cache_space_not: ::cloudtower_runtime::Nullable::Absent,
+            used_cache_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_in: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_not: ::cloudtower_runtime::Nullable::Absent,
+            used_data_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_cache_space: ::cloudtower_runtime::Nullable::Absent,
+            valid_cache_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            valid_cache_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            valid_cache_space_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_cache_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            valid_cache_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            valid_cache_space_not: ::cloudtower_runtime::Nullable::Absent,
+            valid_cache_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_free_cache_space: ::cloudtower_runtime::Nullable::Absent,
+            valid_free_cache_space_gt: ::cloudtower_runtime::Nullable::Absent,
+            valid_free_cache_space_gte: ::cloudtower_runtime::Nullable::Absent,
+            valid_free_cache_space_in: ::cloudtower_runtime::Nullable::Absent,
+            valid_free_cache_space_lt: ::cloudtower_runtime::Nullable::Absent,
+            valid_free_cache_space_lte: ::cloudtower_runtime::Nullable::Absent,
+            valid_free_cache_space_not: ::cloudtower_runtime::Nullable::Absent,
+            valid_free_cache_space_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "disk-pool")]
 #[cfg(feature = "server")]
@@ -2471,7 +2843,7 @@ impl ::cloudtower_runtime::codec::Encode for DiskPoolWhereInput {
 /// Used by:
 /// - the request of [`Client::get_disk_pools_connection`](crate::models::Client::get_disk_pools_connection) (`get-disk-pools-connection`)
 #[cfg(feature = "disk-pool")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetDiskPoolsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -2480,6 +2852,22 @@ pub struct GetDiskPoolsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::DiskPoolOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::DiskPoolWhereInput>,
+}
+#[cfg(feature = "disk-pool")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetDiskPoolsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "disk-pool")]
 #[cfg(feature = "server")]
@@ -2527,7 +2915,7 @@ impl ::cloudtower_runtime::codec::Encode for GetDiskPoolsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_disk_pools`](crate::models::Client::get_disk_pools) (`get-disk-pools`)
 #[cfg(feature = "disk-pool")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetDiskPoolsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -2536,6 +2924,22 @@ pub struct GetDiskPoolsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::DiskPoolOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::DiskPoolWhereInput>,
+}
+#[cfg(feature = "disk-pool")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetDiskPoolsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "disk-pool")]
 #[cfg(feature = "server")]
@@ -2583,9 +2987,17 @@ impl ::cloudtower_runtime::codec::Encode for GetDiskPoolsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_disk_pools_connection`](crate::models::Client::get_disk_pools_connection) (`get-disk-pools-connection`)
 #[cfg(feature = "disk-pool")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateDiskPool {
     pub count: i32,
+}
+#[cfg(feature = "disk-pool")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateDiskPool {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "disk-pool")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateDiskPool {
@@ -2699,11 +3111,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetDiskPoolsRequestBod
 #[cfg(feature = "disk-pool")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetDiskPoolsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetDiskPoolsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_DISK_POOLS_CONNECTION.json(&counter)
+        crate::models::operations::GET_DISK_POOLS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -2712,6 +3121,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetDiskPoolsRequestBo
     }
 }
 #[cfg(feature = "disk-pool")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::DiskPool {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "DiskPool"
@@ -2729,53 +3139,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::DiskPool {
     ) -> ::std::option::Option<crate::models::GetDiskPoolsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::DiskPoolWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::DiskPoolWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::DiskPoolWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::DiskPoolWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetDiskPoolsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetDiskPoolsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetDiskPoolsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetDiskPoolsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DiskPoolWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetDiskPoolsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::DiskPoolWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::DiskPoolWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::DiskPoolWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::DiskPoolWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::DiskPoolWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2794,6 +3207,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::DiskPool {
     }
 }
 #[cfg(feature = "disk-pool")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::DiskPool {
     type DynamicType = ();
     type Request = crate::models::GetDiskPoolsRequestBody;
@@ -2801,12 +3215,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::DiskPool {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetDiskPoolsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::DiskPoolWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetDiskPoolsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::DiskPoolWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -88,7 +88,7 @@ impl ::cloudtower_runtime::codec::Encode for EcpEdition {
 /// Used by:
 /// - the response of [`Client::get_ecp_licenses`](crate::models::Client::get_ecp_licenses) (`get-ecp-licenses`)
 #[cfg(feature = "ecp-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EcpLicense {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
     pub cluster_local_id: ::std::string::String,
@@ -108,6 +108,33 @@ pub struct EcpLicense {
     pub subscription_start_date: ::std::option::Option<::std::string::String>,
     pub vendor: ::std::option::Option<::std::string::String>,
     pub version: i32,
+}
+#[cfg(feature = "ecp-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EcpLicense {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::option::Option::None,
+            cluster_local_id: ::std::string::String::new(),
+            ecp_edition: ::std::default::Default::default(),
+            expire_date: ::std::option::Option::None,
+            has_metrox: ::std::option::Option::None,
+            has_remote_backup: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            license_type: ::std::option::Option::None,
+            max_core_num: 0,
+            max_physical_data_capacity: ::std::option::Option::None,
+            original_code: ::std::option::Option::None,
+            product_name: ::std::string::String::new(),
+            serial: ::std::string::String::new(),
+            sign_date: ::std::string::String::new(),
+            subscription_expire_date: ::std::option::Option::None,
+            subscription_start_date: ::std::option::Option::None,
+            vendor: ::std::option::Option::None,
+            version: 0,
+        }
+    }
 }
 #[cfg(feature = "ecp-license")]
 impl ::cloudtower_runtime::codec::Decode for EcpLicense {
@@ -230,9 +257,19 @@ impl ::cloudtower_runtime::codec::Encode for EcpLicense {
 /// Used by:
 /// - the response of [`Client::get_ecp_licenses_connection`](crate::models::Client::get_ecp_licenses_connection) (`get-ecp-licenses-connection`)
 #[cfg(feature = "ecp-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EcpLicenseConnection {
     pub aggregate: crate::models::NestedAggregateEcpLicense,
+}
+#[cfg(feature = "ecp-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EcpLicenseConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "ecp-license")]
 impl ::cloudtower_runtime::codec::Decode for EcpLicenseConnection {
@@ -505,7 +542,7 @@ impl ::cloudtower_runtime::codec::Encode for EcpLicenseOrderByInput {
 /// - inside the request of [`Client::get_ecp_licenses`](crate::models::Client::get_ecp_licenses) (`get-ecp-licenses`)
 /// - inside the request of [`Client::get_ecp_licenses_connection`](crate::models::Client::get_ecp_licenses_connection) (`get-ecp-licenses-connection`)
 #[cfg(feature = "ecp-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EcpLicenseWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EcpLicenseWhereInput>,
@@ -761,6 +798,171 @@ pub struct EcpLicenseWhereInput {
     pub version_lte: ::cloudtower_runtime::Nullable<i32>,
     pub version_not: ::cloudtower_runtime::Nullable<i32>,
     pub version_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+}
+#[cfg(feature = "ecp-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EcpLicenseWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            cluster_local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            ecp_edition: ::cloudtower_runtime::Nullable::Absent,
+            ecp_edition_in: ::cloudtower_runtime::Nullable::Absent,
+            ecp_edition_not: ::cloudtower_runtime::Nullable::Absent,
+            ecp_edition_not_in: ::cloudtower_runtime::Nullable::Absent,
+            expire_date: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_gt: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_gte: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_in: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_lt: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_lte: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_not: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            has_metrox: ::cloudtower_runtime::Nullable::Absent,
+            has_metrox_not: ::cloudtower_runtime::Nullable::Absent,
+            has_remote_backup: ::cloudtower_runtime::Nullable::Absent,
+            has_remote_backup_not: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            license_type: ::cloudtower_runtime::Nullable::Absent,
+            license_type_in: ::cloudtower_runtime::Nullable::Absent,
+            license_type_not: ::cloudtower_runtime::Nullable::Absent,
+            license_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_core_num: ::cloudtower_runtime::Nullable::Absent,
+            max_core_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_core_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_core_num_in: ::cloudtower_runtime::Nullable::Absent,
+            max_core_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_core_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_core_num_not: ::cloudtower_runtime::Nullable::Absent,
+            max_core_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_physical_data_capacity: ::cloudtower_runtime::Nullable::Absent,
+            max_physical_data_capacity_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_physical_data_capacity_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_physical_data_capacity_in: ::cloudtower_runtime::Nullable::Absent,
+            max_physical_data_capacity_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_physical_data_capacity_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_physical_data_capacity_not: ::cloudtower_runtime::Nullable::Absent,
+            max_physical_data_capacity_not_in: ::cloudtower_runtime::Nullable::Absent,
+            original_code: ::cloudtower_runtime::Nullable::Absent,
+            original_code_contains: ::cloudtower_runtime::Nullable::Absent,
+            original_code_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            original_code_gt: ::cloudtower_runtime::Nullable::Absent,
+            original_code_gte: ::cloudtower_runtime::Nullable::Absent,
+            original_code_in: ::cloudtower_runtime::Nullable::Absent,
+            original_code_lt: ::cloudtower_runtime::Nullable::Absent,
+            original_code_lte: ::cloudtower_runtime::Nullable::Absent,
+            original_code_not: ::cloudtower_runtime::Nullable::Absent,
+            original_code_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            original_code_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            original_code_not_in: ::cloudtower_runtime::Nullable::Absent,
+            original_code_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            original_code_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            product_name: ::cloudtower_runtime::Nullable::Absent,
+            product_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            product_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            product_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            product_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            product_name_in: ::cloudtower_runtime::Nullable::Absent,
+            product_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            product_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            product_name_not: ::cloudtower_runtime::Nullable::Absent,
+            product_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            product_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            product_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            product_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            product_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            serial: ::cloudtower_runtime::Nullable::Absent,
+            serial_contains: ::cloudtower_runtime::Nullable::Absent,
+            serial_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_gt: ::cloudtower_runtime::Nullable::Absent,
+            serial_gte: ::cloudtower_runtime::Nullable::Absent,
+            serial_in: ::cloudtower_runtime::Nullable::Absent,
+            serial_lt: ::cloudtower_runtime::Nullable::Absent,
+            serial_lte: ::cloudtower_runtime::Nullable::Absent,
+            serial_not: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_in: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            sign_date: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_gt: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_gte: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_in: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_lt: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_lte: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_not: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            subscription_expire_date: ::cloudtower_runtime::Nullable::Absent,
+            subscription_expire_date_gt: ::cloudtower_runtime::Nullable::Absent,
+            subscription_expire_date_gte: ::cloudtower_runtime::Nullable::Absent,
+            subscription_expire_date_in: ::cloudtower_runtime::Nullable::Absent,
+            subscription_expire_date_lt: ::cloudtower_runtime::Nullable::Absent,
+            subscription_expire_date_lte: ::cloudtower_runtime::Nullable::Absent,
+            subscription_expire_date_not: ::cloudtower_runtime::Nullable::Absent,
+            subscription_expire_date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            subscription_start_date: ::cloudtower_runtime::Nullable::Absent,
+            subscription_start_date_gt: ::cloudtower_runtime::Nullable::Absent,
+            subscription_start_date_gte: ::cloudtower_runtime::Nullable::Absent,
+            subscription_start_date_in: ::cloudtower_runtime::Nullable::Absent,
+            subscription_start_date_lt: ::cloudtower_runtime::Nullable::Absent,
+            subscription_start_date_lte: ::cloudtower_runtime::Nullable::Absent,
+            subscription_start_date_not: ::cloudtower_runtime::Nullable::Absent,
+            subscription_start_date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            vendor: ::cloudtower_runtime::Nullable::Absent,
+            vendor_contains: ::cloudtower_runtime::Nullable::Absent,
+            vendor_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            vendor_gt: ::cloudtower_runtime::Nullable::Absent,
+            vendor_gte: ::cloudtower_runtime::Nullable::Absent,
+            vendor_in: ::cloudtower_runtime::Nullable::Absent,
+            vendor_lt: ::cloudtower_runtime::Nullable::Absent,
+            vendor_lte: ::cloudtower_runtime::Nullable::Absent,
+            vendor_not: ::cloudtower_runtime::Nullable::Absent,
+            vendor_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            vendor_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            vendor_not_in: ::cloudtower_runtime::Nullable::Absent,
+            vendor_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            vendor_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "ecp-license")]
 #[cfg(feature = "server")]
@@ -1422,7 +1624,7 @@ impl ::cloudtower_runtime::codec::Encode for EcpLicenseWhereInput {
 /// Used by:
 /// - the request of [`Client::get_ecp_licenses_connection`](crate::models::Client::get_ecp_licenses_connection) (`get-ecp-licenses-connection`)
 #[cfg(feature = "ecp-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEcpLicensesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1431,6 +1633,22 @@ pub struct GetEcpLicensesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::EcpLicenseOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::EcpLicenseWhereInput>,
+}
+#[cfg(feature = "ecp-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEcpLicensesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "ecp-license")]
 #[cfg(feature = "server")]
@@ -1478,7 +1696,7 @@ impl ::cloudtower_runtime::codec::Encode for GetEcpLicensesConnectionRequestBody
 /// Used by:
 /// - the request of [`Client::get_ecp_licenses`](crate::models::Client::get_ecp_licenses) (`get-ecp-licenses`)
 #[cfg(feature = "ecp-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEcpLicensesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -1487,6 +1705,22 @@ pub struct GetEcpLicensesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::EcpLicenseOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::EcpLicenseWhereInput>,
+}
+#[cfg(feature = "ecp-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEcpLicensesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "ecp-license")]
 #[cfg(feature = "server")]
@@ -1534,9 +1768,17 @@ impl ::cloudtower_runtime::codec::Encode for GetEcpLicensesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_ecp_licenses_connection`](crate::models::Client::get_ecp_licenses_connection) (`get-ecp-licenses-connection`)
 #[cfg(feature = "ecp-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateEcpLicense {
     pub count: i32,
+}
+#[cfg(feature = "ecp-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateEcpLicense {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "ecp-license")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateEcpLicense {
@@ -1650,11 +1892,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetEcpLicensesRequestB
 #[cfg(feature = "ecp-license")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetEcpLicensesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetEcpLicensesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ECP_LICENSES_CONNECTION.json(&counter)
+        crate::models::operations::GET_ECP_LICENSES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1663,6 +1902,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetEcpLicensesRequest
     }
 }
 #[cfg(feature = "ecp-license")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::EcpLicense {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "EcpLicense"
@@ -1677,39 +1917,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::EcpLicense {
     ) -> ::std::option::Option<crate::models::GetEcpLicensesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::EcpLicenseWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::EcpLicenseWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetEcpLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEcpLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEcpLicensesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetEcpLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EcpLicenseWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEcpLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EcpLicenseWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::EcpLicenseWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::EcpLicenseWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1725,6 +1968,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EcpLicense {
     }
 }
 #[cfg(feature = "ecp-license")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::EcpLicense {
     type DynamicType = ();
     type Request = crate::models::GetEcpLicensesRequestBody;
@@ -1732,12 +1976,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::EcpLicense {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetEcpLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EcpLicenseWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetEcpLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EcpLicenseWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_elf_data_stores`](crate::models::Client::get_elf_data_stores) (`get-elf-data-stores`)
 #[cfg(feature = "elf-data-store")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfDataStore {
     pub cluster: crate::models::NestedCluster,
     pub description: ::std::string::String,
@@ -23,6 +23,29 @@ pub struct ElfDataStore {
     pub replica_num: i32,
     pub thin_provision: bool,
     pub r#type: crate::models::ElfDataStoreType,
+}
+#[cfg(feature = "elf-data-store")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfDataStore {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            description: ::std::string::String::new(),
+            external_use: false,
+            id: ::std::string::String::new(),
+            internal: false,
+            ip_whitelist: ::std::string::String::new(),
+            iscsi_target: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nfs_export: ::std::option::Option::None,
+            nvmf_subsystem: ::std::option::Option::None,
+            replica_num: 0,
+            thin_provision: false,
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::codec::Decode for ElfDataStore {
@@ -135,9 +158,19 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStore {
 /// Used by:
 /// - the response of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)
 #[cfg(feature = "elf-data-store")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfDataStoreConnection {
     pub aggregate: crate::models::NestedAggregateElfDataStore,
+}
+#[cfg(feature = "elf-data-store")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfDataStoreConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::codec::Decode for ElfDataStoreConnection {
@@ -178,7 +211,7 @@ impl ::cloudtower_runtime::codec::Encode for ElfDataStoreConnection {
 /// Used by:
 /// - the request of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)
 #[cfg(feature = "elf-data-store")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetElfDataStoresConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -189,6 +222,22 @@ pub struct GetElfDataStoresConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ElfDataStoreWhereInput>,
+}
+#[cfg(feature = "elf-data-store")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetElfDataStoresConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "elf-data-store")]
 #[cfg(feature = "server")]
@@ -236,9 +285,17 @@ impl ::cloudtower_runtime::codec::Encode for GetElfDataStoresConnectionRequestBo
 /// Used by:
 /// - inside the response of [`Client::get_elf_data_stores_connection`](crate::models::Client::get_elf_data_stores_connection) (`get-elf-data-stores-connection`)
 #[cfg(feature = "elf-data-store")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateElfDataStore {
     pub count: i32,
+}
+#[cfg(feature = "elf-data-store")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateElfDataStore {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateElfDataStore {
@@ -352,11 +409,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetElfDataStoresReques
 #[cfg(feature = "elf-data-store")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetElfDataStoresRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetElfDataStoresConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ELF_DATA_STORES_CONNECTION.json(&counter)
+        crate::models::operations::GET_ELF_DATA_STORES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -365,6 +419,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetElfDataStoresReque
     }
 }
 #[cfg(feature = "elf-data-store")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ElfDataStore {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ElfDataStore"
@@ -383,67 +438,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfDataStore {
     ) -> ::std::option::Option<crate::models::GetElfDataStoresRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ElfDataStoreWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfDataStoreWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ElfDataStoreWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfDataStoreWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ElfDataStoreWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfDataStoreWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetElfDataStoresRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetElfDataStoresRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfDataStoresRequestBody> {
-        ::std::option::Option::Some(crate::models::GetElfDataStoresRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfDataStoreWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetElfDataStoresRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ElfDataStoreWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ElfDataStoreWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfDataStoreWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ElfDataStoreWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfDataStoreWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ElfDataStoreWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfDataStoreWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -465,6 +523,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfDataStore {
     }
 }
 #[cfg(feature = "elf-data-store")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ElfDataStore {
     type DynamicType = ();
     type Request = crate::models::GetElfDataStoresRequestBody;
@@ -472,12 +531,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ElfDataStore {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetElfDataStoresRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfDataStoreWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetElfDataStoresRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ElfDataStoreWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

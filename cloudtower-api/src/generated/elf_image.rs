@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::create_elf_image`](crate::models::Client::create_elf_image) (`upload-elf-image`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateElfImageRequestBody {
     pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::option::Option<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct CreateElfImageRequestBody {
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub description: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CreateElfImageRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            file: ::std::default::Default::default(),
+            cluster_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            size_unit: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            upload_task_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "elf-image")]
 impl CreateElfImageRequestBody {
@@ -67,9 +83,19 @@ impl CreateElfImageRequestBody {
 /// Used by:
 /// - the response of [`Client::delete_elf_image`](crate::models::Client::delete_elf_image) (`delete-elf-image`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteElfImage {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteElfImage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::codec::Decode for DeleteElfImage {
@@ -111,7 +137,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteElfImage {
 /// - the response of [`Client::get_elf_images`](crate::models::Client::get_elf_images) (`get-elf-images`)
 /// - the response of [`Client::update_elf_image`](crate::models::Client::update_elf_image) (`update-elf-image`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfImage {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
     pub content_library_image: ::std::option::Option<
@@ -133,6 +159,29 @@ pub struct ElfImage {
     pub vm_templates: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedVmTemplate>,
     >,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfImage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::option::Option::None,
+            content_library_image: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            path: ::std::string::String::new(),
+            size: 0,
+            vm_disks: ::std::option::Option::None,
+            vm_snapshots: ::std::option::Option::None,
+            vm_templates: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::codec::Decode for ElfImage {
@@ -233,9 +282,19 @@ impl ::cloudtower_runtime::codec::Encode for ElfImage {
 /// Used by:
 /// - the response of [`Client::get_elf_images_connection`](crate::models::Client::get_elf_images_connection) (`get-elf-images-connection`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfImageConnection {
     pub aggregate: crate::models::NestedAggregateElfImage,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfImageConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::codec::Decode for ElfImageConnection {
@@ -276,9 +335,19 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageConnection {
 /// Used by:
 /// - the request of [`Client::delete_elf_image`](crate::models::Client::delete_elf_image) (`delete-elf-image`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfImageDeletionParams {
     pub r#where: crate::models::ElfImageWhereInput,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfImageDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
@@ -326,10 +395,21 @@ impl ElfImageDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_elf_image`](crate::models::Client::update_elf_image) (`update-elf-image`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfImageUpdationParams {
     pub data: crate::models::ElfImageUpdationParamsData,
     pub r#where: crate::models::ElfImageWhereInput,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfImageUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
@@ -385,10 +465,21 @@ impl ElfImageUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_elf_image`](crate::models::Client::update_elf_image) (`update-elf-image`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfImageUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfImageUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
@@ -426,7 +517,7 @@ impl ::cloudtower_runtime::codec::Encode for ElfImageUpdationParamsData {
 /// Used by:
 /// - the request of [`Client::get_elf_images_connection`](crate::models::Client::get_elf_images_connection) (`get-elf-images-connection`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetElfImagesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -435,6 +526,22 @@ pub struct GetElfImagesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ElfImageOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ElfImageWhereInput>,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetElfImagesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "elf-image")]
 #[cfg(feature = "server")]
@@ -482,9 +589,17 @@ impl ::cloudtower_runtime::codec::Encode for GetElfImagesConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_elf_images_connection`](crate::models::Client::get_elf_images_connection) (`get-elf-images-connection`)
 #[cfg(feature = "elf-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateElfImage {
     pub count: i32,
+}
+#[cfg(feature = "elf-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateElfImage {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateElfImage {
@@ -663,11 +778,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetElfImagesRequestBod
 #[cfg(feature = "elf-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetElfImagesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetElfImagesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ELF_IMAGES_CONNECTION.json(&counter)
+        crate::models::operations::GET_ELF_IMAGES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -676,6 +788,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetElfImagesRequestBo
     }
 }
 #[cfg(feature = "elf-image")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ElfImage {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ElfImage"
@@ -694,67 +807,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfImage {
     ) -> ::std::option::Option<crate::models::GetElfImagesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ElfImageWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfImageWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ElfImageWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfImageWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ElfImageWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfImageWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetElfImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetElfImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfImagesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetElfImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfImageWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetElfImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ElfImageWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ElfImageWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfImageWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ElfImageWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfImageWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ElfImageWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfImageWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -785,6 +901,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ElfImage {
     }
 }
 #[cfg(feature = "elf-image")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ElfImage {
     type DynamicType = ();
     type Request = crate::models::GetElfImagesRequestBody;
@@ -792,12 +909,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ElfImage {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetElfImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfImageWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetElfImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ElfImageWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

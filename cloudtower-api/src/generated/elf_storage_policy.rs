@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_elf_storage_policies`](crate::models::Client::get_elf_storage_policies) (`get-elf-storage-policies`)
 #[cfg(feature = "elf-storage-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfStoragePolicy {
     pub cluster: crate::models::NestedCluster,
     pub description: ::std::string::String,
@@ -19,6 +19,25 @@ pub struct ElfStoragePolicy {
     pub stripe_num: i32,
     pub stripe_size: i64,
     pub thin_provision: bool,
+}
+#[cfg(feature = "elf-storage-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfStoragePolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            description: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            replica_num: 0,
+            stripe_num: 0,
+            stripe_size: 0,
+            thin_provision: false,
+        }
+    }
 }
 #[cfg(feature = "elf-storage-policy")]
 impl ::cloudtower_runtime::codec::Decode for ElfStoragePolicy {
@@ -117,9 +136,19 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicy {
 /// Used by:
 /// - the response of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfStoragePolicyConnection {
     pub aggregate: crate::models::NestedAggregateElfStoragePolicy,
+}
+#[cfg(feature = "elf-storage-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfStoragePolicyConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "elf-storage-policy")]
 impl ::cloudtower_runtime::codec::Decode for ElfStoragePolicyConnection {
@@ -312,7 +341,7 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyOrderByInput {
 /// - inside the request of [`Client::get_elf_storage_policies`](crate::models::Client::get_elf_storage_policies) (`get-elf-storage-policies`)
 /// - inside the request of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ElfStoragePolicyWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ElfStoragePolicyWhereInput>,
@@ -432,6 +461,105 @@ pub struct ElfStoragePolicyWhereInput {
     pub stripe_size_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i64>>,
     pub thin_provision: ::cloudtower_runtime::Nullable<bool>,
     pub thin_provision_not: ::cloudtower_runtime::Nullable<bool>,
+}
+#[cfg(feature = "elf-storage-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ElfStoragePolicyWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_num: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_not: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            stripe_num: ::cloudtower_runtime::Nullable::Absent,
+            stripe_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            stripe_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            stripe_num_in: ::cloudtower_runtime::Nullable::Absent,
+            stripe_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            stripe_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            stripe_num_not: ::cloudtower_runtime::Nullable::Absent,
+            stripe_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            stripe_size: ::cloudtower_runtime::Nullable::Absent,
+            stripe_size_gt: ::cloudtower_runtime::Nullable::Absent,
+            stripe_size_gte: ::cloudtower_runtime::Nullable::Absent,
+            stripe_size_in: ::cloudtower_runtime::Nullable::Absent,
+            stripe_size_lt: ::cloudtower_runtime::Nullable::Absent,
+            stripe_size_lte: ::cloudtower_runtime::Nullable::Absent,
+            stripe_size_not: ::cloudtower_runtime::Nullable::Absent,
+            stripe_size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            thin_provision: ::cloudtower_runtime::Nullable::Absent,
+            thin_provision_not: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
@@ -736,7 +864,7 @@ impl ::cloudtower_runtime::codec::Encode for ElfStoragePolicyWhereInput {
 /// Used by:
 /// - the request of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetElfStoragePoliciesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -749,6 +877,22 @@ pub struct GetElfStoragePoliciesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ElfStoragePolicyWhereInput,
     >,
+}
+#[cfg(feature = "elf-storage-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetElfStoragePoliciesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
@@ -796,7 +940,7 @@ impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesConnectionRequ
 /// Used by:
 /// - the request of [`Client::get_elf_storage_policies`](crate::models::Client::get_elf_storage_policies) (`get-elf-storage-policies`)
 #[cfg(feature = "elf-storage-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetElfStoragePoliciesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -809,6 +953,22 @@ pub struct GetElfStoragePoliciesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ElfStoragePolicyWhereInput,
     >,
+}
+#[cfg(feature = "elf-storage-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetElfStoragePoliciesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "elf-storage-policy")]
 #[cfg(feature = "server")]
@@ -856,9 +1016,17 @@ impl ::cloudtower_runtime::codec::Encode for GetElfStoragePoliciesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_elf_storage_policies_connection`](crate::models::Client::get_elf_storage_policies_connection) (`get-elf-storage-policies-connection`)
 #[cfg(feature = "elf-storage-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateElfStoragePolicy {
     pub count: i32,
+}
+#[cfg(feature = "elf-storage-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateElfStoragePolicy {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "elf-storage-policy")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateElfStoragePolicy {
@@ -976,11 +1144,8 @@ for crate::models::GetElfStoragePoliciesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetElfStoragePoliciesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetElfStoragePoliciesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ELF_STORAGE_POLICIES_CONNECTION.json(&counter)
+        crate::models::operations::GET_ELF_STORAGE_POLICIES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -989,6 +1154,7 @@ for crate::models::GetElfStoragePoliciesRequestBody {
     }
 }
 #[cfg(feature = "elf-storage-policy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ElfStoragePolicy {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ElfStoragePolicy"
@@ -1007,67 +1173,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::ElfStoragePolicy {
     ) -> ::std::option::Option<crate::models::GetElfStoragePoliciesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ElfStoragePolicyWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfStoragePolicyWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ElfStoragePolicyWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfStoragePolicyWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ElfStoragePolicyWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ElfStoragePolicyWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetElfStoragePoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetElfStoragePoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetElfStoragePoliciesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetElfStoragePoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfStoragePolicyWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetElfStoragePoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ElfStoragePolicyWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ElfStoragePolicyWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfStoragePolicyWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ElfStoragePolicyWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfStoragePolicyWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ElfStoragePolicyWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ElfStoragePolicyWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1098,6 +1267,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ElfStoragePolicy {
     }
 }
 #[cfg(feature = "elf-storage-policy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ElfStoragePolicy {
     type DynamicType = ();
     type Request = crate::models::GetElfStoragePoliciesRequestBody;
@@ -1105,12 +1275,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ElfStoragePolicy {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetElfStoragePoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ElfStoragePolicyWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetElfStoragePoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ElfStoragePolicyWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

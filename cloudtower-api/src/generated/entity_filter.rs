@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_entity_filter`](crate::models::Client::delete_entity_filter) (`delete-entity-filter`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteEntityFilter {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteEntityFilter {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::codec::Decode for DeleteEntityFilter {
@@ -52,7 +62,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteEntityFilter {
 /// - the response of [`Client::get_entity_filters`](crate::models::Client::get_entity_filters) (`get-entity-filters`)
 /// - the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EntityFilter {
     pub apply_to_all_clusters: ::std::option::Option<bool>,
     pub clusters: ::std::option::Option<::std::vec::Vec<crate::models::NestedCluster>>,
@@ -69,6 +79,28 @@ pub struct EntityFilter {
     pub name: ::std::string::String,
     pub preset: ::std::option::Option<::std::string::String>,
     pub rules: ::std::vec::Vec<crate::models::NestedFilterRule>,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EntityFilter {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            apply_to_all_clusters: ::std::option::Option::None,
+            clusters: ::std::option::Option::None,
+            entity_type: ::std::default::Default::default(),
+            exclude_ids: ::std::vec::Vec::new(),
+            exec_failed_cluster: ::std::option::Option::None,
+            filter_error: ::std::vec::Vec::new(),
+            filter_status: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            ids: ::std::vec::Vec::new(),
+            last_executed_at: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            preset: ::std::option::Option::None,
+            rules: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::codec::Decode for EntityFilter {
@@ -173,9 +205,19 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilter {
 /// Used by:
 /// - the response of [`Client::get_entity_filters_connection`](crate::models::Client::get_entity_filters_connection) (`get-entity-filters-connection`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EntityFilterConnection {
     pub aggregate: crate::models::NestedAggregateEntityFilter,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EntityFilterConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::codec::Decode for EntityFilterConnection {
@@ -216,13 +258,27 @@ impl ::cloudtower_runtime::codec::Encode for EntityFilterConnection {
 /// Used by:
 /// - the request of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EntityFilterCreationParams {
     pub exclude_vms: ::std::option::Option<crate::models::VmWhereInput>,
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub apply_to_all_clusters: ::std::option::Option<bool>,
     pub rules: ::std::vec::Vec<crate::models::FilterRuleInput>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EntityFilterCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            exclude_vms: ::std::option::Option::None,
+            clusters: ::std::option::Option::None,
+            apply_to_all_clusters: ::std::option::Option::None,
+            rules: ::std::vec::Vec::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
@@ -290,9 +346,19 @@ impl EntityFilterCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_entity_filter`](crate::models::Client::delete_entity_filter) (`delete-entity-filter`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EntityFilterDeletionParams {
     pub r#where: crate::models::EntityFilterWhereInput,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EntityFilterDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
@@ -340,10 +406,21 @@ impl EntityFilterDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EntityFilterUpdationParams {
     pub data: crate::models::EntityFilterUpdationParamsData,
     pub r#where: crate::models::EntityFilterWhereInput,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EntityFilterUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
@@ -399,13 +476,27 @@ impl EntityFilterUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EntityFilterUpdationParamsData {
     pub exclude_vms: ::std::option::Option<crate::models::VmWhereInput>,
     pub clusters: ::std::option::Option<crate::models::ClusterWhereInput>,
     pub apply_to_all_clusters: ::std::option::Option<bool>,
     pub rules: ::std::option::Option<::std::vec::Vec<crate::models::FilterRuleInput>>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EntityFilterUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            exclude_vms: ::std::option::Option::None,
+            clusters: ::std::option::Option::None,
+            apply_to_all_clusters: ::std::option::Option::None,
+            rules: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
@@ -540,7 +631,7 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleAggregationEnum {
 /// - inside the request of [`Client::create_entity_filter`](crate::models::Client::create_entity_filter) (`create-entity-filter`)
 /// - inside the request of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct FilterRuleInput {
     pub threshold: f64,
     pub quantile: i32,
@@ -548,6 +639,21 @@ pub struct FilterRuleInput {
     pub metric: crate::models::FilterRuleMetricEnum,
     pub duration: i32,
     pub aggregation: crate::models::FilterRuleAggregationEnum,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for FilterRuleInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            threshold: 0.0,
+            quantile: 0,
+            op: ::std::default::Default::default(),
+            metric: ::std::default::Default::default(),
+            duration: 0,
+            aggregation: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
@@ -804,7 +910,7 @@ impl ::cloudtower_runtime::codec::Encode for FilterRuleOpEnum {
 /// Used by:
 /// - the request of [`Client::get_entity_filters_connection`](crate::models::Client::get_entity_filters_connection) (`get-entity-filters-connection`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEntityFiltersConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -815,6 +921,22 @@ pub struct GetEntityFiltersConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::EntityFilterWhereInput>,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEntityFiltersConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 #[cfg(feature = "server")]
@@ -862,9 +984,17 @@ impl ::cloudtower_runtime::codec::Encode for GetEntityFiltersConnectionRequestBo
 /// Used by:
 /// - inside the response of [`Client::get_entity_filters_connection`](crate::models::Client::get_entity_filters_connection) (`get-entity-filters-connection`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateEntityFilter {
     pub count: i32,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateEntityFilter {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateEntityFilter {
@@ -907,7 +1037,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEntityFilter {
 /// - inside the response of [`Client::get_entity_filters`](crate::models::Client::get_entity_filters) (`get-entity-filters`)
 /// - inside the response of [`Client::update_entity_filter`](crate::models::Client::update_entity_filter) (`update-entity-filter`)
 #[cfg(feature = "entity-filter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedFilterRule {
     pub aggregation: crate::models::FilterRuleAggregationEnum,
     pub duration: i32,
@@ -915,6 +1045,21 @@ pub struct NestedFilterRule {
     pub op: crate::models::FilterRuleOpEnum,
     pub quantile: i32,
     pub threshold: f64,
+}
+#[cfg(feature = "entity-filter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedFilterRule {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregation: ::std::default::Default::default(),
+            duration: 0,
+            metric: ::std::default::Default::default(),
+            op: ::std::default::Default::default(),
+            quantile: 0,
+            threshold: 0.0,
+        }
+    }
 }
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::codec::Decode for NestedFilterRule {
@@ -1128,11 +1273,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetEntityFiltersReques
 #[cfg(feature = "entity-filter")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetEntityFiltersRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetEntityFiltersConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ENTITY_FILTERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_ENTITY_FILTERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1141,6 +1283,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetEntityFiltersReque
     }
 }
 #[cfg(feature = "entity-filter")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::EntityFilter {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "EntityFilter"
@@ -1155,53 +1298,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::EntityFilter {
     ) -> ::std::option::Option<crate::models::GetEntityFiltersRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::EntityFilterWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::EntityFilterWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::EntityFilterWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::EntityFilterWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetEntityFiltersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEntityFiltersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEntityFiltersRequestBody> {
-        ::std::option::Option::Some(crate::models::GetEntityFiltersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EntityFilterWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEntityFiltersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EntityFilterWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::EntityFilterWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::EntityFilterWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::EntityFilterWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::EntityFilterWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1220,6 +1366,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EntityFilter {
     }
 }
 #[cfg(feature = "entity-filter")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::EntityFilter {
     type DynamicType = ();
     type Request = crate::models::GetEntityFiltersRequestBody;
@@ -1227,12 +1374,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::EntityFilter {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetEntityFiltersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EntityFilterWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetEntityFiltersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EntityFilterWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EverouteCluster {
     pub agent_elf_clusters: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedCluster>,
@@ -38,6 +38,30 @@ pub struct EverouteCluster {
     pub vpc_service: ::std::option::Option<
         crate::models::NestedVirtualPrivateCloudService,
     >,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EverouteCluster {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            agent_elf_clusters: ::std::option::Option::None,
+            agent_elf_vdses: ::std::option::Option::None,
+            controller_instances: ::std::vec::Vec::new(),
+            controller_template: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            global_default_action: ::std::default::Default::default(),
+            global_whitelist: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            installed: ::std::option::Option::None,
+            load_balancer_service: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            phase: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            version: ::std::string::String::new(),
+            vpc_service: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for EverouteCluster {
@@ -134,9 +158,19 @@ impl ::cloudtower_runtime::codec::Encode for EverouteCluster {
 /// Used by:
 /// - the response of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EverouteClusterConnection {
     pub aggregate: crate::models::NestedAggregateEverouteCluster,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EverouteClusterConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for EverouteClusterConnection {
@@ -348,7 +382,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteClusterOrderByInput {
 /// Used by:
 /// - the request of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEverouteClustersConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -361,6 +395,22 @@ pub struct GetEverouteClustersConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::EverouteClusterWhereInput,
     >,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEverouteClustersConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
@@ -408,7 +458,7 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersConnectionReques
 /// Used by:
 /// - the request of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEverouteClustersRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -421,6 +471,22 @@ pub struct GetEverouteClustersRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::EverouteClusterWhereInput,
     >,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEverouteClustersRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 #[cfg(feature = "server")]
@@ -468,9 +534,17 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteClustersRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters_connection`](crate::models::Client::get_everoute_clusters_connection) (`get-everoute-clusters-connection`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateEverouteCluster {
     pub count: i32,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateEverouteCluster {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateEverouteCluster {
@@ -511,7 +585,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateEverouteCluster {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteAgentStatus {
     pub host: ::std::option::Option<crate::models::NestedHost>,
     pub host_id: ::std::option::Option<::std::string::String>,
@@ -520,6 +594,22 @@ pub struct NestedEverouteAgentStatus {
     pub message: ::std::option::Option<::std::string::String>,
     pub phase: ::std::option::Option<crate::models::EverouteClusterPhase>,
     pub reason: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteAgentStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            host: ::std::option::Option::None,
+            host_id: ::std::option::Option::None,
+            ip_addr: ::std::option::Option::None,
+            is_health: false,
+            message: ::std::option::Option::None,
+            phase: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteAgentStatus {
@@ -572,7 +662,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteAgentStatus {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteClusterAgentStatus {
     pub current_number: ::std::option::Option<i32>,
     pub expect_number: ::std::option::Option<i32>,
@@ -583,6 +673,20 @@ pub struct NestedEverouteClusterAgentStatus {
         ::std::vec::Vec<crate::models::NestedEverouteManageVdsStatus>,
     >,
     pub number_health: ::std::option::Option<i32>,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteClusterAgentStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            current_number: ::std::option::Option::None,
+            expect_number: ::std::option::Option::None,
+            instances: ::std::option::Option::None,
+            manage_vd_ses: ::std::option::Option::None,
+            number_health: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterAgentStatus {
@@ -626,10 +730,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterAgentStatus {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteClusterCondition {
     pub last_probe_time: ::std::option::Option<::std::string::String>,
     pub r#type: ::std::string::String,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteClusterCondition {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            last_probe_time: ::std::option::Option::None,
+            r#type: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterCondition {
@@ -672,7 +787,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterCondition {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteClusterControllerStatus {
     pub current_number: ::std::option::Option<i32>,
     pub expect_number: ::std::option::Option<i32>,
@@ -680,6 +795,19 @@ pub struct NestedEverouteClusterControllerStatus {
         ::std::vec::Vec<crate::models::NestedEverouteControllerStatus>,
     >,
     pub number_health: ::std::option::Option<i32>,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteClusterControllerStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            current_number: ::std::option::Option::None,
+            expect_number: ::std::option::Option::None,
+            instances: ::std::option::Option::None,
+            number_health: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterControllerStatus {
@@ -721,7 +849,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterControllerStat
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteClusterStatus {
     pub agents: ::std::option::Option<crate::models::NestedEverouteClusterAgentStatus>,
     pub conditions: ::std::option::Option<
@@ -735,6 +863,23 @@ pub struct NestedEverouteClusterStatus {
     pub reason: ::std::option::Option<::std::string::String>,
     pub retry_count: ::std::option::Option<i32>,
     pub version: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteClusterStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            agents: ::std::option::Option::None,
+            conditions: ::std::option::Option::None,
+            controllers: ::std::option::Option::None,
+            message: ::std::option::Option::None,
+            phase: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            retry_count: ::std::option::Option::None,
+            version: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterStatus {
@@ -784,12 +929,25 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterStatus {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteClusterVmMetrics {
     pub cpu_usage: f64,
     pub data_volume_usage: f64,
     pub last_acquisition_time: ::std::string::String,
     pub memory_usage: f64,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteClusterVmMetrics {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cpu_usage: 0.0,
+            data_volume_usage: 0.0,
+            last_acquisition_time: ::std::string::String::new(),
+            memory_usage: 0.0,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterVmMetrics {
@@ -849,7 +1007,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterVmMetrics {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteClusterWhitelist {
     pub egress: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedNetworkPolicyRule>,
@@ -858,6 +1016,18 @@ pub struct NestedEverouteClusterWhitelist {
     pub ingress: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedNetworkPolicyRule>,
     >,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteClusterWhitelist {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            egress: ::std::option::Option::None,
+            enable: false,
+            ingress: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteClusterWhitelist {
@@ -902,10 +1072,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteClusterWhitelist {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteControllerInstance {
     pub ip_addr: ::std::option::Option<::std::string::String>,
     pub vlan: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteControllerInstance {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ip_addr: ::std::option::Option::None,
+            vlan: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteControllerInstance {
@@ -943,7 +1124,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerInstance {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteControllerStatus {
     pub ip_addr: ::std::option::Option<::std::string::String>,
     pub is_health: bool,
@@ -953,6 +1134,23 @@ pub struct NestedEverouteControllerStatus {
     pub reason: ::std::option::Option<::std::string::String>,
     pub vm: ::std::option::Option<crate::models::NestedVm>,
     pub vm_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteControllerStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ip_addr: ::std::option::Option::None,
+            is_health: false,
+            message: ::std::option::Option::None,
+            metrics: ::std::option::Option::None,
+            phase: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            vm: ::std::option::Option::None,
+            vm_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteControllerStatus {
@@ -1007,7 +1205,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerStatus {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteControllerTemplate {
     pub cluster: ::std::string::String,
     pub gateway: ::std::string::String,
@@ -1015,6 +1213,21 @@ pub struct NestedEverouteControllerTemplate {
     pub netmask: ::std::string::String,
     pub size: i64,
     pub vcpu: i32,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteControllerTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::string::String::new(),
+            gateway: ::std::string::String::new(),
+            memory: 0,
+            netmask: ::std::string::String::new(),
+            size: 0,
+            vcpu: 0,
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteControllerTemplate {
@@ -1084,7 +1297,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteControllerTemplate {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEverouteManageVdsStatus {
     pub message: ::std::option::Option<::std::string::String>,
     pub phase: ::std::option::Option<crate::models::EverouteClusterPhase>,
@@ -1092,6 +1305,21 @@ pub struct NestedEverouteManageVdsStatus {
     pub retry_count: ::std::option::Option<i32>,
     pub vds: ::std::option::Option<crate::models::NestedVds>,
     pub vds_id: ::std::string::String,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEverouteManageVdsStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            message: ::std::option::Option::None,
+            phase: ::std::option::Option::None,
+            reason: ::std::option::Option::None,
+            retry_count: ::std::option::Option::None,
+            vds: ::std::option::Option::None,
+            vds_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedEverouteManageVdsStatus {
@@ -1142,9 +1370,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedEverouteManageVdsStatus {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_clusters`](crate::models::Client::get_everoute_clusters) (`get-everoute-clusters`)
 #[cfg(feature = "everoute-cluster")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedLoadBalancerService {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "everoute-cluster")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedLoadBalancerService {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "everoute-cluster")]
 impl ::cloudtower_runtime::codec::Decode for NestedLoadBalancerService {
@@ -1262,11 +1500,8 @@ for crate::models::GetEverouteClustersRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetEverouteClustersRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetEverouteClustersConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_EVEROUTE_CLUSTERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_EVEROUTE_CLUSTERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1275,6 +1510,7 @@ for crate::models::GetEverouteClustersRequestBody {
     }
 }
 #[cfg(feature = "everoute-cluster")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::EverouteCluster {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "EverouteCluster"
@@ -1289,53 +1525,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::EverouteCluster {
     ) -> ::std::option::Option<crate::models::GetEverouteClustersRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::EverouteClusterWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::EverouteClusterWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::EverouteClusterWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::EverouteClusterWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetEverouteClustersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEverouteClustersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEverouteClustersRequestBody> {
-        ::std::option::Option::Some(crate::models::GetEverouteClustersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EverouteClusterWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEverouteClustersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EverouteClusterWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::EverouteClusterWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::EverouteClusterWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::EverouteClusterWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::EverouteClusterWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1363,6 +1602,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::EverouteCluster {
     }
 }
 #[cfg(feature = "everoute-cluster")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::EverouteCluster {
     type DynamicType = ();
     type Request = crate::models::GetEverouteClustersRequestBody;
@@ -1370,12 +1610,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::EverouteCluster {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetEverouteClustersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EverouteClusterWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetEverouteClustersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EverouteClusterWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_everoute_licenses`](crate::models::Client::get_everoute_licenses) (`get-everoute-licenses`)
 #[cfg(feature = "everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EverouteLicense {
     pub code: ::std::string::String,
     pub expire_date: ::std::string::String,
@@ -18,6 +18,24 @@ pub struct EverouteLicense {
     pub software_edition: crate::models::SoftwareEdition,
     pub r#type: crate::models::LicenseType,
     pub uid: ::std::string::String,
+}
+#[cfg(feature = "everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EverouteLicense {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            code: ::std::string::String::new(),
+            expire_date: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            max_socket_num: 0,
+            serial: ::std::string::String::new(),
+            sign_date: ::std::string::String::new(),
+            software_edition: ::std::default::Default::default(),
+            r#type: ::std::default::Default::default(),
+            uid: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "everoute-license")]
 impl ::cloudtower_runtime::codec::Decode for EverouteLicense {
@@ -112,9 +130,19 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicense {
 /// Used by:
 /// - the response of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EverouteLicenseConnection {
     pub aggregate: crate::models::NestedAggregateEverouteLicense,
+}
+#[cfg(feature = "everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EverouteLicenseConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "everoute-license")]
 impl ::cloudtower_runtime::codec::Decode for EverouteLicenseConnection {
@@ -307,7 +335,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseOrderByInput {
 /// - inside the request of [`Client::get_everoute_licenses`](crate::models::Client::get_everoute_licenses) (`get-everoute-licenses`)
 /// - inside the request of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EverouteLicenseWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EverouteLicenseWhereInput>,
@@ -434,6 +462,106 @@ pub struct EverouteLicenseWhereInput {
     >,
     pub uid_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub uid_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EverouteLicenseWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            code: ::cloudtower_runtime::Nullable::Absent,
+            code_contains: ::cloudtower_runtime::Nullable::Absent,
+            code_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            code_gt: ::cloudtower_runtime::Nullable::Absent,
+            code_gte: ::cloudtower_runtime::Nullable::Absent,
+            code_in: ::cloudtower_runtime::Nullable::Absent,
+            code_lt: ::cloudtower_runtime::Nullable::Absent,
+            code_lte: ::cloudtower_runtime::Nullable::Absent,
+            code_not: ::cloudtower_runtime::Nullable::Absent,
+            code_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            code_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            code_not_in: ::cloudtower_runtime::Nullable::Absent,
+            code_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            code_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            expire_date: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_gt: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_gte: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_in: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_lt: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_lte: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_not: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_in: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_not: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            serial: ::cloudtower_runtime::Nullable::Absent,
+            serial_contains: ::cloudtower_runtime::Nullable::Absent,
+            serial_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_gt: ::cloudtower_runtime::Nullable::Absent,
+            serial_gte: ::cloudtower_runtime::Nullable::Absent,
+            serial_in: ::cloudtower_runtime::Nullable::Absent,
+            serial_lt: ::cloudtower_runtime::Nullable::Absent,
+            serial_lte: ::cloudtower_runtime::Nullable::Absent,
+            serial_not: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_in: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            sign_date: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_gt: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_gte: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_in: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_lt: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_lte: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_not: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            software_edition: ::cloudtower_runtime::Nullable::Absent,
+            software_edition_in: ::cloudtower_runtime::Nullable::Absent,
+            software_edition_not: ::cloudtower_runtime::Nullable::Absent,
+            software_edition_not_in: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            uid: ::cloudtower_runtime::Nullable::Absent,
+            uid_contains: ::cloudtower_runtime::Nullable::Absent,
+            uid_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            uid_gt: ::cloudtower_runtime::Nullable::Absent,
+            uid_gte: ::cloudtower_runtime::Nullable::Absent,
+            uid_in: ::cloudtower_runtime::Nullable::Absent,
+            uid_lt: ::cloudtower_runtime::Nullable::Absent,
+            uid_lte: ::cloudtower_runtime::Nullable::Absent,
+            uid_not: ::cloudtower_runtime::Nullable::Absent,
+            uid_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            uid_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            uid_not_in: ::cloudtower_runtime::Nullable::Absent,
+            uid_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            uid_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
@@ -715,7 +843,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicenseWhereInput {
 /// Used by:
 /// - the request of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEverouteLicensesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -728,6 +856,22 @@ pub struct GetEverouteLicensesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::EverouteLicenseWhereInput,
     >,
+}
+#[cfg(feature = "everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEverouteLicensesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
@@ -775,7 +919,7 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesConnectionReques
 /// Used by:
 /// - the request of [`Client::get_everoute_licenses`](crate::models::Client::get_everoute_licenses) (`get-everoute-licenses`)
 #[cfg(feature = "everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEverouteLicensesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -788,6 +932,22 @@ pub struct GetEverouteLicensesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::EverouteLicenseWhereInput,
     >,
+}
+#[cfg(feature = "everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEverouteLicensesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "everoute-license")]
 #[cfg(feature = "server")]
@@ -835,9 +995,17 @@ impl ::cloudtower_runtime::codec::Encode for GetEverouteLicensesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_licenses_connection`](crate::models::Client::get_everoute_licenses_connection) (`get-everoute-licenses-connection`)
 #[cfg(feature = "everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateEverouteLicense {
     pub count: i32,
+}
+#[cfg(feature = "everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateEverouteLicense {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "everoute-license")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateEverouteLicense {
@@ -955,11 +1123,8 @@ for crate::models::GetEverouteLicensesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetEverouteLicensesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetEverouteLicensesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_EVEROUTE_LICENSES_CONNECTION.json(&counter)
+        crate::models::operations::GET_EVEROUTE_LICENSES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -968,6 +1133,7 @@ for crate::models::GetEverouteLicensesRequestBody {
     }
 }
 #[cfg(feature = "everoute-license")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::EverouteLicense {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "EverouteLicense"
@@ -982,39 +1148,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::EverouteLicense {
     ) -> ::std::option::Option<crate::models::GetEverouteLicensesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::EverouteLicenseWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::EverouteLicenseWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetEverouteLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEverouteLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEverouteLicensesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetEverouteLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EverouteLicenseWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEverouteLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EverouteLicenseWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::EverouteLicenseWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::EverouteLicenseWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1030,6 +1199,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::EverouteLicense {
     }
 }
 #[cfg(feature = "everoute-license")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::EverouteLicense {
     type DynamicType = ();
     type Request = crate::models::GetEverouteLicensesRequestBody;
@@ -1037,12 +1207,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::EverouteLicense {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetEverouteLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EverouteLicenseWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetEverouteLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EverouteLicenseWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the response of [`Client::get_everoute_packages`](crate::models::Client::get_everoute_packages) (`get-everoute-packages`)
 #[cfg(feature = "everoute-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EveroutePackage {
     pub arch: crate::models::Architecture,
     pub description: ::std::string::String,
@@ -18,6 +18,24 @@ pub struct EveroutePackage {
     pub package_info: ::serde_json::Value,
     pub size: i64,
     pub version: ::std::string::String,
+}
+#[cfg(feature = "everoute-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EveroutePackage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            arch: ::std::default::Default::default(),
+            description: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_created_at: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            package_info: ::std::default::Default::default(),
+            size: 0,
+            version: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "everoute-package")]
 impl ::cloudtower_runtime::codec::Decode for EveroutePackage {
@@ -110,9 +128,19 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackage {
 /// Used by:
 /// - the response of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EveroutePackageConnection {
     pub aggregate: crate::models::NestedAggregateEveroutePackage,
+}
+#[cfg(feature = "everoute-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EveroutePackageConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "everoute-package")]
 impl ::cloudtower_runtime::codec::Decode for EveroutePackageConnection {
@@ -305,7 +333,7 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageOrderByInput {
 /// - inside the request of [`Client::get_everoute_packages`](crate::models::Client::get_everoute_packages) (`get-everoute-packages`)
 /// - inside the request of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EveroutePackageWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::EveroutePackageWhereInput>,
@@ -426,6 +454,98 @@ pub struct EveroutePackageWhereInput {
     >,
     pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "everoute-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EveroutePackageWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            arch: ::cloudtower_runtime::Nullable::Absent,
+            arch_in: ::cloudtower_runtime::Nullable::Absent,
+            arch_not: ::cloudtower_runtime::Nullable::Absent,
+            arch_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            size: ::cloudtower_runtime::Nullable::Absent,
+            size_gt: ::cloudtower_runtime::Nullable::Absent,
+            size_gte: ::cloudtower_runtime::Nullable::Absent,
+            size_in: ::cloudtower_runtime::Nullable::Absent,
+            size_lt: ::cloudtower_runtime::Nullable::Absent,
+            size_lte: ::cloudtower_runtime::Nullable::Absent,
+            size_not: ::cloudtower_runtime::Nullable::Absent,
+            size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
@@ -707,7 +827,7 @@ impl ::cloudtower_runtime::codec::Encode for EveroutePackageWhereInput {
 /// Used by:
 /// - the request of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEveroutePackagesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -720,6 +840,22 @@ pub struct GetEveroutePackagesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::EveroutePackageWhereInput,
     >,
+}
+#[cfg(feature = "everoute-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEveroutePackagesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
@@ -767,7 +903,7 @@ impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesConnectionReques
 /// Used by:
 /// - the request of [`Client::get_everoute_packages`](crate::models::Client::get_everoute_packages) (`get-everoute-packages`)
 #[cfg(feature = "everoute-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetEveroutePackagesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -780,6 +916,22 @@ pub struct GetEveroutePackagesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::EveroutePackageWhereInput,
     >,
+}
+#[cfg(feature = "everoute-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetEveroutePackagesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "everoute-package")]
 #[cfg(feature = "server")]
@@ -827,9 +979,17 @@ impl ::cloudtower_runtime::codec::Encode for GetEveroutePackagesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_everoute_packages_connection`](crate::models::Client::get_everoute_packages_connection) (`get-everoute-packages-connection`)
 #[cfg(feature = "everoute-package")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateEveroutePackage {
     pub count: i32,
+}
+#[cfg(feature = "everoute-package")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateEveroutePackage {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "everoute-package")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateEveroutePackage {
@@ -947,11 +1107,8 @@ for crate::models::GetEveroutePackagesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetEveroutePackagesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetEveroutePackagesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_EVEROUTE_PACKAGES_CONNECTION.json(&counter)
+        crate::models::operations::GET_EVEROUTE_PACKAGES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -960,6 +1117,7 @@ for crate::models::GetEveroutePackagesRequestBody {
     }
 }
 #[cfg(feature = "everoute-package")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::EveroutePackage {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "EveroutePackage"
@@ -974,53 +1132,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::EveroutePackage {
     ) -> ::std::option::Option<crate::models::GetEveroutePackagesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::EveroutePackageWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::EveroutePackageWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::EveroutePackageWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::EveroutePackageWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetEveroutePackagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEveroutePackagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetEveroutePackagesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetEveroutePackagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EveroutePackageWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetEveroutePackagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EveroutePackageWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::EveroutePackageWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::EveroutePackageWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::EveroutePackageWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::EveroutePackageWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1048,6 +1209,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::EveroutePackage {
     }
 }
 #[cfg(feature = "everoute-package")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::EveroutePackage {
     type DynamicType = ();
     type Request = crate::models::GetEveroutePackagesRequestBody;
@@ -1055,12 +1217,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::EveroutePackage {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetEveroutePackagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::EveroutePackageWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetEveroutePackagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::EveroutePackageWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -8,10 +8,21 @@
 /// - inside the request of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)
 /// - inside the request of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AlertRuleThresholds {
     pub value: i32,
     pub severity: crate::models::SeverityEnum,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AlertRuleThresholds {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            value: 0,
+            severity: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
@@ -64,10 +75,21 @@ impl AlertRuleThresholds {
 /// Used by:
 /// - the request of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomizeAlertRuleUpdationParams {
     pub data: crate::models::CustomizeAlertRuleUpdationParamsData,
     pub r#where: crate::models::GlobalAlertRuleWhereInput,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CustomizeAlertRuleUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
@@ -123,13 +145,25 @@ impl CustomizeAlertRuleUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CustomizeAlertRuleUpdationParamsData {
     pub thresholds: ::std::option::Option<
         ::std::vec::Vec<crate::models::AlertRuleThresholds>,
     >,
     pub disabled: ::std::option::Option<bool>,
     pub clusters: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CustomizeAlertRuleUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            thresholds: ::std::option::Option::None,
+            disabled: ::std::option::Option::None,
+            clusters: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
@@ -184,7 +218,7 @@ impl CustomizeAlertRuleUpdationParamsData {
 /// Used by:
 /// - the request of [`Client::get_global_alert_rules_connection`](crate::models::Client::get_global_alert_rules_connection) (`get-global-alert-rules-connection`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetGlobalAlertRulesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -197,6 +231,22 @@ pub struct GetGlobalAlertRulesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::GlobalAlertRuleWhereInput,
     >,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetGlobalAlertRulesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
@@ -246,7 +296,7 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalAlertRulesConnectionReques
 /// - the response of [`Client::update_customize_alert_rule`](crate::models::Client::update_customize_alert_rule) (`update-customize-alert-rule`)
 /// - the response of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GlobalAlertRule {
     pub alert_rules: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedAlertRule>,
@@ -264,6 +314,29 @@ pub struct GlobalAlertRule {
     pub solution: ::std::string::String,
     pub thresholds: ::std::vec::Vec<crate::models::NestedThresholds>,
     pub unit: crate::models::AlertRuleUnit,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GlobalAlertRule {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            alert_rules: ::std::option::Option::None,
+            boolean: false,
+            cause: ::std::string::String::new(),
+            default_thresholds: ::std::vec::Vec::new(),
+            disabled: false,
+            id: ::std::string::String::new(),
+            impact: ::std::string::String::new(),
+            message: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            object: ::std::option::Option::None,
+            operator: ::std::string::String::new(),
+            solution: ::std::string::String::new(),
+            thresholds: ::std::vec::Vec::new(),
+            unit: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 impl ::cloudtower_runtime::codec::Decode for GlobalAlertRule {
@@ -380,9 +453,19 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRule {
 /// Used by:
 /// - the response of [`Client::get_global_alert_rules_connection`](crate::models::Client::get_global_alert_rules_connection) (`get-global-alert-rules-connection`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GlobalAlertRuleConnection {
     pub aggregate: crate::models::NestedAggregateGlobalAlertRule,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GlobalAlertRuleConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 impl ::cloudtower_runtime::codec::Decode for GlobalAlertRuleConnection {
@@ -423,10 +506,21 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleConnection {
 /// Used by:
 /// - the request of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GlobalAlertRuleUpdationParams {
     pub data: crate::models::GlobalAlertRuleUpdationParamsData,
     pub r#where: crate::models::GlobalAlertRuleWhereInput,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GlobalAlertRuleUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
@@ -482,12 +576,23 @@ impl GlobalAlertRuleUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_global_alert_rule`](crate::models::Client::update_global_alert_rule) (`update-global-alert-rule`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GlobalAlertRuleUpdationParamsData {
     pub thresholds: ::std::option::Option<
         ::std::vec::Vec<crate::models::AlertRuleThresholds>,
     >,
     pub disabled: ::std::option::Option<bool>,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GlobalAlertRuleUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            thresholds: ::std::option::Option::None,
+            disabled: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 #[cfg(feature = "server")]
@@ -525,9 +630,17 @@ impl ::cloudtower_runtime::codec::Encode for GlobalAlertRuleUpdationParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_global_alert_rules_connection`](crate::models::Client::get_global_alert_rules_connection) (`get-global-alert-rules-connection`)
 #[cfg(feature = "global-alert-rule")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateGlobalAlertRule {
     pub count: i32,
+}
+#[cfg(feature = "global-alert-rule")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateGlobalAlertRule {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "global-alert-rule")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateGlobalAlertRule {
@@ -691,11 +804,8 @@ for crate::models::GetGlobalAlertRulesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetGlobalAlertRulesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetGlobalAlertRulesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_GLOBAL_ALERT_RULES_CONNECTION.json(&counter)
+        crate::models::operations::GET_GLOBAL_ALERT_RULES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -704,6 +814,7 @@ for crate::models::GetGlobalAlertRulesRequestBody {
     }
 }
 #[cfg(feature = "global-alert-rule")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::GlobalAlertRule {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "GlobalAlertRule"
@@ -718,53 +829,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::GlobalAlertRule {
     ) -> ::std::option::Option<crate::models::GetGlobalAlertRulesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::GlobalAlertRuleWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::GlobalAlertRuleWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::GlobalAlertRuleWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::GlobalAlertRuleWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetGlobalAlertRulesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetGlobalAlertRulesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGlobalAlertRulesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetGlobalAlertRulesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GlobalAlertRuleWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetGlobalAlertRulesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::GlobalAlertRuleWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::GlobalAlertRuleWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::GlobalAlertRuleWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::GlobalAlertRuleWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::GlobalAlertRuleWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -783,6 +897,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GlobalAlertRule {
     }
 }
 #[cfg(feature = "global-alert-rule")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::GlobalAlertRule {
     type DynamicType = ();
     type Request = crate::models::GetGlobalAlertRulesRequestBody;
@@ -790,12 +905,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::GlobalAlertRule {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetGlobalAlertRulesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GlobalAlertRuleWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetGlobalAlertRulesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::GlobalAlertRuleWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -82,10 +82,21 @@ impl ::cloudtower_runtime::codec::Encode for AccessMode {
 /// Used by:
 /// - the request of [`Client::create_cluster_recycle_bin_setting`](crate::models::Client::create_cluster_recycle_bin_setting) (`create-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterRecycleBinCreationParams {
     pub data: crate::models::ClusterRecycleBinCreationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterRecycleBinCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -141,10 +152,18 @@ impl ClusterRecycleBinCreationParams {
 /// Used by:
 /// - inside the request of [`Client::create_cluster_recycle_bin_setting`](crate::models::Client::create_cluster_recycle_bin_setting) (`create-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterRecycleBinCreationParamsData {
     pub retain: i32,
     pub enabled: bool,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterRecycleBinCreationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self { retain: 0, enabled: false }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -201,9 +220,19 @@ impl ClusterRecycleBinCreationParamsData {
 /// Used by:
 /// - the request of [`Client::delete_cluster_recycle_bin_setting`](crate::models::Client::delete_cluster_recycle_bin_setting) (`delete-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterRecycleBinDeletionParams {
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterRecycleBinDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -251,10 +280,21 @@ impl ClusterRecycleBinDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_cluster_recycle_bin_setting`](crate::models::Client::update_cluster_recycle_bin_setting) (`update-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterRecycleBinUpdationParams {
     pub data: crate::models::ClusterRecycleBinUpdationParamsData,
     pub r#where: crate::models::ClusterWhereInput,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterRecycleBinUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -310,10 +350,18 @@ impl ClusterRecycleBinUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_cluster_recycle_bin_setting`](crate::models::Client::update_cluster_recycle_bin_setting) (`update-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterRecycleBinUpdationParamsData {
     pub retain: i32,
     pub enabled: bool,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterRecycleBinUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self { retain: 0, enabled: false }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -370,9 +418,19 @@ impl ClusterRecycleBinUpdationParamsData {
 /// Used by:
 /// - the response of [`Client::delete_cluster_recycle_bin_setting`](crate::models::Client::delete_cluster_recycle_bin_setting) (`delete-cluster-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteClusterRecycleBin {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteClusterRecycleBin {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::codec::Decode for DeleteClusterRecycleBin {
@@ -413,7 +471,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteClusterRecycleBin {
 /// Used by:
 /// - the request of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetGlobalSettingsesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -424,6 +482,22 @@ pub struct GetGlobalSettingsesConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::GlobalSettingsWhereInput>,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetGlobalSettingsesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -471,7 +545,7 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesConnectionReques
 /// Used by:
 /// - the request of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetGlobalSettingsesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -482,6 +556,22 @@ pub struct GetGlobalSettingsesRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::GlobalSettingsWhereInput>,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetGlobalSettingsesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -529,10 +619,18 @@ impl ::cloudtower_runtime::codec::Encode for GetGlobalSettingsesRequestBody {
 /// Used by:
 /// - the request of [`Client::update_global_recycle_bin_setting`](crate::models::Client::update_global_recycle_bin_setting) (`update-global-recycle-bin-setting`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GlobalRecycleBinUpdationParams {
     pub retain: i32,
     pub enabled: bool,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GlobalRecycleBinUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self { retain: 0, enabled: false }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -593,11 +691,23 @@ impl GlobalRecycleBinUpdationParams {
 /// - the response of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
 /// - the response of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GlobalSettings {
     pub auth: ::std::option::Option<crate::models::NestedAuthSettings>,
     pub id: ::std::string::String,
     pub vm_recycle_bin: crate::models::NestedVmRecycleBin,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GlobalSettings {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auth: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            vm_recycle_bin: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::codec::Decode for GlobalSettings {
@@ -645,9 +755,19 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettings {
 /// Used by:
 /// - the response of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GlobalSettingsConnection {
     pub aggregate: crate::models::NestedAggregateGlobalSettings,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GlobalSettingsConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::codec::Decode for GlobalSettingsConnection {
@@ -780,7 +900,7 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsOrderByInput {
 /// - inside the request of [`Client::get_global_settingses`](crate::models::Client::get_global_settingses) (`get-global-settingses`)
 /// - inside the request of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GlobalSettingsWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::GlobalSettingsWhereInput>,
@@ -807,6 +927,32 @@ pub struct GlobalSettingsWhereInput {
     >,
     pub id_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub id_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GlobalSettingsWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -880,9 +1026,17 @@ impl ::cloudtower_runtime::codec::Encode for GlobalSettingsWhereInput {
 /// Used by:
 /// - inside the response of [`Client::get_global_settingses_connection`](crate::models::Client::get_global_settingses_connection) (`get-global-settingses-connection`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateGlobalSettings {
     pub count: i32,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateGlobalSettings {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateGlobalSettings {
@@ -927,7 +1081,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGlobalSettings {
 /// - inside the response of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
 /// - inside the response of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAuthSettings {
     pub access_list: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub access_mode: ::std::option::Option<crate::models::AccessMode>,
@@ -937,6 +1091,23 @@ pub struct NestedAuthSettings {
     pub password_complexity: ::std::option::Option<crate::models::PasswordComplexity>,
     pub password_expire_days: ::std::option::Option<i32>,
     pub session_max_age: ::std::option::Option<i32>,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAuthSettings {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            access_list: ::std::option::Option::None,
+            access_mode: ::std::option::Option::None,
+            enable_single_session_login: ::std::option::Option::None,
+            login_miss_num_threshold: ::std::option::Option::None,
+            login_miss_time_threshold: ::std::option::Option::None,
+            password_complexity: ::std::option::Option::None,
+            password_expire_days: ::std::option::Option::None,
+            session_max_age: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 impl ::cloudtower_runtime::codec::Decode for NestedAuthSettings {
@@ -1082,10 +1253,21 @@ impl ::cloudtower_runtime::codec::Encode for PasswordComplexity {
 /// Used by:
 /// - the request of [`Client::update_access_restriction`](crate::models::Client::update_access_restriction) (`update-access-restriction`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateAccessRestrictionParams {
     pub access_list: ::std::vec::Vec<::std::string::String>,
     pub access_mode: crate::models::AccessMode,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateAccessRestrictionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            access_list: ::std::vec::Vec::new(),
+            access_mode: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -1145,12 +1327,25 @@ impl UpdateAccessRestrictionParams {
 /// Used by:
 /// - the request of [`Client::update_password_security`](crate::models::Client::update_password_security) (`update-password-security`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdatePassrodSecurityParams {
     pub password_expire_days: ::std::option::Option<i32>,
     pub password_complexity: ::std::option::Option<crate::models::PasswordComplexity>,
     pub login_miss_time_threshold: ::std::option::Option<i32>,
     pub login_miss_num_threshold: ::std::option::Option<i32>,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdatePassrodSecurityParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            password_expire_days: ::std::option::Option::None,
+            password_complexity: ::std::option::Option::None,
+            login_miss_time_threshold: ::std::option::Option::None,
+            login_miss_num_threshold: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -1206,9 +1401,17 @@ impl ::cloudtower_runtime::codec::Encode for UpdatePassrodSecurityParams {
 /// Used by:
 /// - the request of [`Client::update_session_timeout`](crate::models::Client::update_session_timeout) (`update-session-timeout`)
 #[cfg(feature = "global-settings")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateSessionTimeoutParams {
     pub session_max_age: i32,
+}
+#[cfg(feature = "global-settings")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateSessionTimeoutParams {
+    #[inline]
+    fn default() -> Self {
+        Self { session_max_age: 0 }
+    }
 }
 #[cfg(feature = "global-settings")]
 #[cfg(feature = "server")]
@@ -1496,11 +1699,8 @@ for crate::models::GetGlobalSettingsesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetGlobalSettingsesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetGlobalSettingsesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_GLOBAL_SETTINGSES_CONNECTION.json(&counter)
+        crate::models::operations::GET_GLOBAL_SETTINGSES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1509,6 +1709,7 @@ for crate::models::GetGlobalSettingsesRequestBody {
     }
 }
 #[cfg(feature = "global-settings")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::GlobalSettings {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "GlobalSettings"
@@ -1523,39 +1724,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::GlobalSettings {
     ) -> ::std::option::Option<crate::models::GetGlobalSettingsesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::GlobalSettingsWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::GlobalSettingsWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetGlobalSettingsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetGlobalSettingsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGlobalSettingsesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetGlobalSettingsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GlobalSettingsWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetGlobalSettingsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::GlobalSettingsWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::GlobalSettingsWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::GlobalSettingsWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1571,6 +1775,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::GlobalSettings {
     }
 }
 #[cfg(feature = "global-settings")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::GlobalSettings {
     type DynamicType = ();
     type Request = crate::models::GetGlobalSettingsesRequestBody;
@@ -1578,12 +1783,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::GlobalSettings {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetGlobalSettingsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GlobalSettingsWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetGlobalSettingsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::GlobalSettingsWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

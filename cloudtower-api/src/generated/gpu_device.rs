@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetGpuDevicesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetGpuDevicesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::GpuDeviceOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::GpuDeviceWhereInput>,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetGpuDevicesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
@@ -64,7 +80,7 @@ impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesConnectionRequestBody 
 /// - the request of [`Client::get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) (`get-detail-vm-info-by-gpu-devices`)
 /// - the request of [`Client::get_gpu_devices`](crate::models::Client::get_gpu_devices) (`get-gpu-devices`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetGpuDevicesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -73,6 +89,22 @@ pub struct GetGpuDevicesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::GpuDeviceOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::GpuDeviceWhereInput>,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetGpuDevicesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
@@ -123,7 +155,7 @@ impl ::cloudtower_runtime::codec::Encode for GetGpuDevicesRequestBody {
 /// - the response of [`Client::update_gpu_device_description`](crate::models::Client::update_gpu_device_description) (`update-gpu-device-description`)
 /// - the response of [`Client::update_gpu_device_usage`](crate::models::Client::update_gpu_device_usage) (`update-gpu-device-usage`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuDevice {
     pub assigned_vgpus_num: ::std::option::Option<i32>,
     pub available_vgpus_num: ::std::option::Option<i32>,
@@ -151,6 +183,39 @@ pub struct GpuDevice {
     pub user_vgpu_type_name: ::std::option::Option<::std::string::String>,
     pub vgpu_instance_num: ::std::option::Option<i32>,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuDevice {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            assigned_vgpus_num: ::std::option::Option::None,
+            available_vgpus_num: ::std::option::Option::None,
+            brand: ::std::string::String::new(),
+            bus_location: ::std::string::String::new(),
+            description: ::std::string::String::new(),
+            driver_info: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            is_nvidia_tools_ready: ::std::option::Option::None,
+            is_nvidia_vfs_enabled: ::std::option::Option::None,
+            is_nvidia_vfs_supported: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            mdev_supported_types: ::std::option::Option::None,
+            model: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            status: ::std::default::Default::default(),
+            user_usage: ::std::option::Option::None,
+            user_vgpu_type_id: ::std::option::Option::None,
+            user_vgpu_type_name: ::std::option::Option::None,
+            vgpu_instance_num: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::codec::Decode for GpuDevice {
@@ -299,9 +364,19 @@ impl ::cloudtower_runtime::codec::Encode for GpuDevice {
 /// Used by:
 /// - the response of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuDeviceConnection {
     pub aggregate: crate::models::NestedAggregateGpuDevice,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuDeviceConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::codec::Decode for GpuDeviceConnection {
@@ -342,10 +417,21 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceConnection {
 /// Used by:
 /// - the request of [`Client::update_gpu_device_description`](crate::models::Client::update_gpu_device_description) (`update-gpu-device-description`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuDeviceDescriptionUpdationParams {
     pub data: crate::models::GpuDeviceDescriptionUpdationParamsData,
     pub r#where: crate::models::GpuDeviceWhereInput,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuDeviceDescriptionUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
@@ -405,9 +491,19 @@ impl GpuDeviceDescriptionUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_gpu_device_description`](crate::models::Client::update_gpu_device_description) (`update-gpu-device-description`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuDeviceDescriptionUpdationParamsData {
     pub description: ::std::string::String,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuDeviceDescriptionUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
@@ -733,10 +829,21 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceOrderByInput {
 /// Used by:
 /// - the request of [`Client::switch_gpu_device_sriov`](crate::models::Client::switch_gpu_device_sriov) (`switch-gpu-device-sriov`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuDeviceSriovSwitchParams {
     pub data: crate::models::GpuDeviceSriovSwitchParamsData,
     pub r#where: crate::models::GpuDeviceWhereInput,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuDeviceSriovSwitchParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
@@ -792,9 +899,17 @@ impl GpuDeviceSriovSwitchParams {
 /// Used by:
 /// - inside the request of [`Client::switch_gpu_device_sriov`](crate::models::Client::switch_gpu_device_sriov) (`switch-gpu-device-sriov`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuDeviceSriovSwitchParamsData {
     pub enable: bool,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuDeviceSriovSwitchParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self { enable: false }
+    }
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
@@ -842,10 +957,21 @@ impl GpuDeviceSriovSwitchParamsData {
 /// Used by:
 /// - the request of [`Client::update_gpu_device_usage`](crate::models::Client::update_gpu_device_usage) (`update-gpu-device-usage`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuDeviceUsageUpdationParams {
     pub data: crate::models::GpuDeviceUsageUpdationParamsData,
     pub r#where: crate::models::GpuDeviceWhereInput,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuDeviceUsageUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
@@ -901,10 +1027,21 @@ impl GpuDeviceUsageUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_gpu_device_usage`](crate::models::Client::update_gpu_device_usage) (`update-gpu-device-usage`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuDeviceUsageUpdationParamsData {
     pub vgpu_spec: ::std::option::Option<::std::string::String>,
     pub usage: ::std::option::Option<crate::models::GpuDeviceUsage>,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuDeviceUsageUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vgpu_spec: ::std::option::Option::None,
+            usage: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 #[cfg(feature = "server")]
@@ -942,7 +1079,7 @@ impl ::cloudtower_runtime::codec::Encode for GpuDeviceUsageUpdationParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) (`get-detail-vm-info-by-gpu-devices`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuVmDetail {
     pub vgpu_instance_on_vm_num: ::std::option::Option<i32>,
     pub win_opt: bool,
@@ -1018,6 +1155,79 @@ pub struct GpuVmDetail {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
     pub cloud_init_supported: ::std::option::Option<bool>,
     pub clock_offset: crate::models::VmClockOffset,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuVmDetail {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vgpu_instance_on_vm_num: ::std::option::Option::None,
+            win_opt: false,
+            vm_usage: ::std::option::Option::None,
+            vm_tools_version: ::std::option::Option::None,
+            vm_tools_status: ::std::default::Default::default(),
+            vm_placement_group: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+            video_type: ::std::option::Option::None,
+            vcpu: 0,
+            usb_devices: ::std::option::Option::None,
+            unique_size: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            snapshots: ::std::option::Option::None,
+            snapshot_plan: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            provisioned_size: ::std::option::Option::None,
+            protected: false,
+            pci_nics: ::std::option::Option::None,
+            out_uninstall_usb: ::std::vec::Vec::new(),
+            os: ::std::option::Option::None,
+            original_name: ::std::option::Option::None,
+            node_ip: ::std::string::String::new(),
+            nested_virtualization: false,
+            name: ::std::string::String::new(),
+            memory_usage: ::std::option::Option::None,
+            memory: 0,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            logical_size_bytes: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            local_created_at: ::std::option::Option::None,
+            last_shutdown_time: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            kernel_info: ::std::option::Option::None,
+            isolation_policy: ::std::option::Option::None,
+            ips: ::std::string::String::new(),
+            io_policy: ::std::option::Option::None,
+            internal: false,
+            in_recycle_bin: false,
+            id: ::std::string::String::new(),
+            hostname: ::std::option::Option::None,
+            host: ::std::option::Option::None,
+            ha: false,
+            guest_used_size: ::std::option::Option::None,
+            guest_size_usage: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            guest_cpu_model: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            folder: ::std::option::Option::None,
+            firmware: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            entity_filter_results: ::std::option::Option::None,
+            dns_servers: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            deleted_at: ::std::option::Option::None,
+            cpu_usage: ::std::option::Option::None,
+            cpu_model: ::std::string::String::new(),
+            cpu: ::std::default::Default::default(),
+            cluster: ::std::option::Option::None,
+            cloud_init_supported: ::std::option::Option::None,
+            clock_offset: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::codec::Decode for GpuVmDetail {
@@ -1302,7 +1512,7 @@ impl ::cloudtower_runtime::codec::Encode for GpuVmDetail {
 /// Used by:
 /// - the response of [`Client::get_detail_vm_info_by_gpu_devices`](crate::models::Client::get_detail_vm_info_by_gpu_devices) (`get-detail-vm-info-by-gpu-devices`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GpuVmInfo {
     pub vms: ::std::vec::Vec<crate::models::GpuVmDetail>,
     pub vgpu_instance_num: ::std::option::Option<i32>,
@@ -1330,6 +1540,39 @@ pub struct GpuVmInfo {
     pub brand: ::std::string::String,
     pub available_vgpus_num: ::std::option::Option<i32>,
     pub assigned_vgpus_num: ::std::option::Option<i32>,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GpuVmInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vms: ::std::vec::Vec::new(),
+            vgpu_instance_num: ::std::option::Option::None,
+            user_vgpu_type_name: ::std::option::Option::None,
+            user_vgpu_type_id: ::std::option::Option::None,
+            user_usage: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            model: ::std::string::String::new(),
+            mdev_supported_types: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            local_created_at: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            is_nvidia_vfs_supported: ::std::option::Option::None,
+            is_nvidia_vfs_enabled: ::std::option::Option::None,
+            is_nvidia_tools_ready: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            host: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            driver_info: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            bus_location: ::std::string::String::new(),
+            brand: ::std::string::String::new(),
+            available_vgpus_num: ::std::option::Option::None,
+            assigned_vgpus_num: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::codec::Decode for GpuVmInfo {
@@ -1482,9 +1725,17 @@ impl ::cloudtower_runtime::codec::Encode for GpuVmInfo {
 /// Used by:
 /// - inside the response of [`Client::get_gpu_devices_connection`](crate::models::Client::get_gpu_devices_connection) (`get-gpu-devices-connection`)
 #[cfg(feature = "gpu-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateGpuDevice {
     pub count: i32,
+}
+#[cfg(feature = "gpu-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateGpuDevice {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateGpuDevice {
@@ -1694,11 +1945,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGpuDevicesRequestBo
 #[cfg(feature = "gpu-device")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetGpuDevicesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_GPU_DEVICES_CONNECTION.json(&counter)
+        crate::models::operations::GET_GPU_DEVICES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1707,6 +1955,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGpuDevicesRequestB
     }
 }
 #[cfg(feature = "gpu-device")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "GpuDevice"
@@ -1725,67 +1974,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::GpuDevice {
     ) -> ::std::option::Option<crate::models::GetGpuDevicesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::GpuDeviceWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::GpuDeviceWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::GpuDeviceWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::GpuDeviceWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::GpuDeviceWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::GpuDeviceWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetGpuDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetGpuDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGpuDevicesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetGpuDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GpuDeviceWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetGpuDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::GpuDeviceWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::GpuDeviceWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::GpuDeviceWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::GpuDeviceWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::GpuDeviceWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::GpuDeviceWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::GpuDeviceWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1816,6 +2068,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::GpuDevice {
     }
 }
 #[cfg(feature = "gpu-device")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::GpuDevice {
     type DynamicType = ();
     type Request = crate::models::GetGpuDevicesRequestBody;
@@ -1823,12 +2076,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::GpuDevice {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetGpuDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GpuDeviceWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetGpuDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::GpuDeviceWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteGraph {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteGraph {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::codec::Decode for DeleteGraph {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteGraph {
 /// Used by:
 /// - the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetGraphsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetGraphsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::GraphOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::GraphWhereInput>,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetGraphsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
@@ -106,7 +132,7 @@ impl ::cloudtower_runtime::codec::Encode for GetGraphsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetGraphsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -115,6 +141,22 @@ pub struct GetGraphsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::GraphOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::GraphWhereInput>,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetGraphsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
@@ -164,7 +206,7 @@ impl ::cloudtower_runtime::codec::Encode for GetGraphsRequestBody {
 /// - the response of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
 /// - the response of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Graph {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
     pub disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedDisk>>,
@@ -195,6 +237,40 @@ pub struct Graph {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
     pub witnesses: ::std::option::Option<::std::vec::Vec<crate::models::NestedWitness>>,
     pub zones: ::std::option::Option<::std::vec::Vec<crate::models::NestedZone>>,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Graph {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::option::Option::None,
+            disks: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            hosts: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            instance_ids: ::std::vec::Vec::new(),
+            local_id: ::std::string::String::new(),
+            luns: ::std::option::Option::None,
+            metric_count: 0,
+            metric_name: ::std::string::String::new(),
+            metric_type: ::std::default::Default::default(),
+            namespaces: ::std::option::Option::None,
+            network: ::std::option::Option::None,
+            nics: ::std::option::Option::None,
+            resource_type: ::std::string::String::new(),
+            service: ::std::option::Option::None,
+            targets: ::std::default::Default::default(),
+            title: ::std::string::String::new(),
+            r#type: ::std::default::Default::default(),
+            view: ::std::default::Default::default(),
+            vm_nics: ::std::option::Option::None,
+            vm_volumes: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            witnesses: ::std::option::Option::None,
+            zones: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::codec::Decode for Graph {
@@ -331,9 +407,19 @@ impl ::cloudtower_runtime::codec::Encode for Graph {
 /// Used by:
 /// - the response of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraphConnection {
     pub aggregate: crate::models::NestedAggregateGraph,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GraphConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::codec::Decode for GraphConnection {
@@ -374,7 +460,7 @@ impl ::cloudtower_runtime::codec::Encode for GraphConnection {
 /// Used by:
 /// - the request of [`Client::create_graph`](crate::models::Client::create_graph) (`create-graph`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraphCreationParams {
     pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub network: ::std::option::Option<crate::models::NetworkType>,
@@ -388,6 +474,27 @@ pub struct GraphCreationParams {
     pub cluster_id: ::std::string::String,
     pub connect_id: ::std::vec::Vec<::std::string::String>,
     pub metric_name: ::std::string::String,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GraphCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            instance_ids: ::std::option::Option::None,
+            network: ::std::option::Option::None,
+            service: ::std::option::Option::None,
+            metric_type: ::std::option::Option::None,
+            metric_count: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            resource_type: ::std::string::String::new(),
+            view_id: ::std::string::String::new(),
+            title: ::std::string::String::new(),
+            cluster_id: ::std::string::String::new(),
+            connect_id: ::std::vec::Vec::new(),
+            metric_name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
@@ -504,9 +611,19 @@ impl GraphCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_graph`](crate::models::Client::delete_graph) (`delete-graph`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraphDeletionParams {
     pub r#where: crate::models::GraphWhereInput,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GraphDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
@@ -808,10 +925,21 @@ impl ::cloudtower_runtime::codec::Encode for GraphType {
 /// Used by:
 /// - the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraphUpdationParams {
     pub data: ::std::option::Option<crate::models::GraphUpdationParamsData>,
     pub r#where: crate::models::GraphWhereInput,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GraphUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
@@ -864,7 +992,7 @@ impl GraphUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraphUpdationParamsData {
     pub instance_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub luns: ::std::option::Option<
@@ -892,6 +1020,33 @@ pub struct GraphUpdationParamsData {
     pub title: ::std::option::Option<::std::string::String>,
     pub metric_name: ::std::option::Option<::std::string::String>,
     pub connect_id: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GraphUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            instance_ids: ::std::option::Option::None,
+            luns: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            nics: ::std::option::Option::None,
+            disks: ::std::option::Option::None,
+            vm_volumes: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            hosts: ::std::option::Option::None,
+            network: ::std::option::Option::None,
+            cluster: ::std::option::Option::None,
+            service: ::std::option::Option::None,
+            metric_type: ::std::option::Option::None,
+            metric_count: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            resource_type: ::std::option::Option::None,
+            title: ::std::option::Option::None,
+            metric_name: ::std::option::Option::None,
+            connect_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
@@ -964,7 +1119,7 @@ impl ::cloudtower_runtime::codec::Encode for GraphUpdationParamsData {
 /// - inside the request of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 /// - inside the request of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GraphWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::GraphWhereInput>,
@@ -1228,6 +1383,159 @@ pub struct GraphWhereInput {
     pub zones_some: ::cloudtower_runtime::Nullable<
         ::std::boxed::Box<crate::models::ZoneWhereInput>,
     >,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GraphWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            disks_every: ::cloudtower_runtime::Nullable::Absent,
+            disks_none: ::cloudtower_runtime::Nullable::Absent,
+            disks_some: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            hosts_every: ::cloudtower_runtime::Nullable::Absent,
+            hosts_none: ::cloudtower_runtime::Nullable::Absent,
+            hosts_some: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            luns_every: ::cloudtower_runtime::Nullable::Absent,
+            luns_none: ::cloudtower_runtime::Nullable::Absent,
+            luns_some: ::cloudtower_runtime::Nullable::Absent,
+            metric_count: ::cloudtower_runtime::Nullable::Absent,
+            metric_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            metric_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            metric_count_in: ::cloudtower_runtime::Nullable::Absent,
+            metric_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            metric_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            metric_count_not: ::cloudtower_runtime::Nullable::Absent,
+            metric_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            metric_name: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_in: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_not: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            metric_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            metric_type: ::cloudtower_runtime::Nullable::Absent,
+            metric_type_in: ::cloudtower_runtime::Nullable::Absent,
+            metric_type_not: ::cloudtower_runtime::Nullable::Absent,
+            metric_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            namespaces_every: ::cloudtower_runtime::Nullable::Absent,
+            namespaces_none: ::cloudtower_runtime::Nullable::Absent,
+            namespaces_some: ::cloudtower_runtime::Nullable::Absent,
+            network: ::cloudtower_runtime::Nullable::Absent,
+            network_in: ::cloudtower_runtime::Nullable::Absent,
+            network_not: ::cloudtower_runtime::Nullable::Absent,
+            network_not_in: ::cloudtower_runtime::Nullable::Absent,
+            nics_every: ::cloudtower_runtime::Nullable::Absent,
+            nics_none: ::cloudtower_runtime::Nullable::Absent,
+            nics_some: ::cloudtower_runtime::Nullable::Absent,
+            resource_type: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_contains: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_gt: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_gte: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_in: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_lt: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_lte: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_not: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            service: ::cloudtower_runtime::Nullable::Absent,
+            service_contains: ::cloudtower_runtime::Nullable::Absent,
+            service_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            service_gt: ::cloudtower_runtime::Nullable::Absent,
+            service_gte: ::cloudtower_runtime::Nullable::Absent,
+            service_in: ::cloudtower_runtime::Nullable::Absent,
+            service_lt: ::cloudtower_runtime::Nullable::Absent,
+            service_lte: ::cloudtower_runtime::Nullable::Absent,
+            service_not: ::cloudtower_runtime::Nullable::Absent,
+            service_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            service_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            service_not_in: ::cloudtower_runtime::Nullable::Absent,
+            service_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            service_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            title: ::cloudtower_runtime::Nullable::Absent,
+            title_contains: ::cloudtower_runtime::Nullable::Absent,
+            title_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            title_gt: ::cloudtower_runtime::Nullable::Absent,
+            title_gte: ::cloudtower_runtime::Nullable::Absent,
+            title_in: ::cloudtower_runtime::Nullable::Absent,
+            title_lt: ::cloudtower_runtime::Nullable::Absent,
+            title_lte: ::cloudtower_runtime::Nullable::Absent,
+            title_not: ::cloudtower_runtime::Nullable::Absent,
+            title_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            title_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            title_not_in: ::cloudtower_runtime::Nullable::Absent,
+            title_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            title_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "view")]
+            view: ::cloudtower_runtime::Nullable::Absent,
+            vm_nics_every: ::cloudtower_runtime::Nullable::Absent,
+            vm_nics_none: ::cloudtower_runtime::Nullable::Absent,
+            vm_nics_some: ::cloudtower_runtime::Nullable::Absent,
+            vm_volumes_every: ::cloudtower_runtime::Nullable::Absent,
+            vm_volumes_none: ::cloudtower_runtime::Nullable::Absent,
+            vm_volumes_some: ::cloudtower_runtime::Nullable::Absent,
+            vms_every: ::cloudtower_runtime::Nullable::Absent,
+            vms_none: ::cloudtower_runtime::Nullable::Absent,
+            vms_some: ::cloudtower_runtime::Nullable::Absent,
+            witnesses_every: ::cloudtower_runtime::Nullable::Absent,
+            witnesses_none: ::cloudtower_runtime::Nullable::Absent,
+            witnesses_some: ::cloudtower_runtime::Nullable::Absent,
+            zones_every: ::cloudtower_runtime::Nullable::Absent,
+            zones_none: ::cloudtower_runtime::Nullable::Absent,
+            zones_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "graph")]
 #[cfg(feature = "server")]
@@ -1776,9 +2084,17 @@ impl ::cloudtower_runtime::codec::Encode for MetricType {
 /// Used by:
 /// - inside the response of [`Client::get_graphs_connection`](crate::models::Client::get_graphs_connection) (`get-graphs-connection`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateGraph {
     pub count: i32,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateGraph {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateGraph {
@@ -1821,10 +2137,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateGraph {
 /// - inside the response of [`Client::get_graphs`](crate::models::Client::get_graphs) (`get-graphs`)
 /// - inside the response of [`Client::update_graph`](crate::models::Client::update_graph) (`update-graph`)
 #[cfg(feature = "graph")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedView {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "graph")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedView {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::codec::Decode for NestedView {
@@ -2012,11 +2339,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetGraphsRequestBody {
 #[cfg(feature = "graph")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetGraphsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_GRAPHS_CONNECTION.json(&counter)
+        crate::models::operations::GET_GRAPHS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -2025,6 +2349,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetGraphsRequestBody 
     }
 }
 #[cfg(feature = "graph")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Graph {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Graph"
@@ -2042,53 +2367,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::Graph {
     ) -> ::std::option::Option<crate::models::GetGraphsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::GraphWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::GraphWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::GraphWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::GraphWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetGraphsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetGraphsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetGraphsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetGraphsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GraphWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetGraphsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::GraphWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::GraphWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::GraphWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::GraphWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::GraphWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2116,6 +2444,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Graph {
     }
 }
 #[cfg(feature = "graph")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Graph {
     type DynamicType = ();
     type Request = crate::models::GetGraphsRequestBody;
@@ -2123,12 +2452,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Graph {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetGraphsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::GraphWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetGraphsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::GraphWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchHosts {
     pub task: crate::models::NestedTask,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BatchHosts {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            task: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for BatchHosts {
@@ -50,9 +60,19 @@ impl ::cloudtower_runtime::codec::Encode for BatchHosts {
 /// Used by:
 /// - the request of [`Client::enter_maintenance_mode_pre_check`](crate::models::Client::enter_maintenance_mode_pre_check) (`enter-maintenance-mode-precheck`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnterMaintenanceModeCheckParams {
     pub r#where: crate::models::HostWhereInput,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EnterMaintenanceModeCheckParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -100,9 +120,19 @@ impl EnterMaintenanceModeCheckParams {
 /// Used by:
 /// - the response of [`Client::enter_maintenance_mode_pre_check`](crate::models::Client::enter_maintenance_mode_pre_check) (`enter-maintenance-mode-precheck`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnterMaintenanceModeCheckResult {
     pub task_id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EnterMaintenanceModeCheckResult {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            task_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeCheckResult {
@@ -143,9 +173,19 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeCheckResult {
 /// Used by:
 /// - inside the request of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnterMaintenanceModeInput {
     pub shutdown_vms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EnterMaintenanceModeInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            shutdown_vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -181,10 +221,21 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeInput {
 /// Used by:
 /// - the request of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnterMaintenanceModeParams {
     pub data: crate::models::EnterMaintenanceModeInput,
     pub r#where: crate::models::EnterMaintenanceModeParamsWhere,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EnterMaintenanceModeParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -240,9 +291,19 @@ impl EnterMaintenanceModeParams {
 /// Used by:
 /// - inside the request of [`Client::enter_maintenance_mode`](crate::models::Client::enter_maintenance_mode) (`enter-maintance-mode`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnterMaintenanceModeParamsWhere {
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EnterMaintenanceModeParamsWhere {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -290,10 +351,21 @@ impl EnterMaintenanceModeParamsWhere {
 /// Used by:
 /// - the response of [`Client::enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) (`enter-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnterMaintenanceModeResult {
     pub shutdown_vms: ::std::vec::Vec<crate::models::ShutdownVmId>,
     pub done: bool,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EnterMaintenanceModeResult {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            shutdown_vms: ::std::vec::Vec::new(),
+            done: false,
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for EnterMaintenanceModeResult {
@@ -339,9 +411,19 @@ impl ::cloudtower_runtime::codec::Encode for EnterMaintenanceModeResult {
 /// Used by:
 /// - the request of [`Client::enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) (`enter-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnterMaintenanceModeResultParams {
     pub r#where: crate::models::EnterMaintenanceModeResultParamsWhere,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EnterMaintenanceModeResultParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -389,9 +471,19 @@ impl EnterMaintenanceModeResultParams {
 /// Used by:
 /// - inside the request of [`Client::enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) (`enter-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EnterMaintenanceModeResultParamsWhere {
     pub task_id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for EnterMaintenanceModeResultParamsWhere {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            task_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -439,7 +531,7 @@ impl EnterMaintenanceModeResultParamsWhere {
 /// Used by:
 /// - inside the request of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExitMaintenanceModeInput {
     pub poweron_vms: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub offline_migrate_back_vms: ::std::option::Option<
@@ -448,6 +540,18 @@ pub struct ExitMaintenanceModeInput {
     pub live_migrate_back_vms: ::std::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExitMaintenanceModeInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            poweron_vms: ::std::option::Option::None,
+            offline_migrate_back_vms: ::std::option::Option::None,
+            live_migrate_back_vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -494,10 +598,21 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeInput {
 /// Used by:
 /// - the request of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExitMaintenanceModeParams {
     pub data: crate::models::ExitMaintenanceModeInput,
     pub r#where: crate::models::ExitMaintenanceModeParamsWhere,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExitMaintenanceModeParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -553,9 +668,19 @@ impl ExitMaintenanceModeParams {
 /// Used by:
 /// - inside the request of [`Client::exit_maintenance_mode`](crate::models::Client::exit_maintenance_mode) (`exit-maintance-mode`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExitMaintenanceModeParamsWhere {
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExitMaintenanceModeParamsWhere {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -603,11 +728,23 @@ impl ExitMaintenanceModeParamsWhere {
 /// Used by:
 /// - the response of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExitMaintenanceModeResult {
     pub offline_migrate_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
     pub live_migrate_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
     pub shut_down_vms: ::std::vec::Vec<crate::models::MaintenanceModeVmInfo>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExitMaintenanceModeResult {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            offline_migrate_vms: ::std::vec::Vec::new(),
+            live_migrate_vms: ::std::vec::Vec::new(),
+            shut_down_vms: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for ExitMaintenanceModeResult {
@@ -662,9 +799,19 @@ impl ::cloudtower_runtime::codec::Encode for ExitMaintenanceModeResult {
 /// Used by:
 /// - the request of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExitMaintenanceModeResultParams {
     pub r#where: crate::models::HostWhereInput,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExitMaintenanceModeResultParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -712,7 +859,7 @@ impl ExitMaintenanceModeResultParams {
 /// Used by:
 /// - the request of [`Client::get_hosts_connection`](crate::models::Client::get_hosts_connection) (`get-hosts-connection`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetHostsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -721,6 +868,22 @@ pub struct GetHostsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::HostOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::HostWhereInput>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetHostsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -773,7 +936,7 @@ impl ::cloudtower_runtime::codec::Encode for GetHostsConnectionRequestBody {
 /// - the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 /// - the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Host {
     pub access_ip: ::std::option::Option<::std::string::String>,
     pub allocable_cpu_cores_for_vm_exclusive: ::std::option::Option<i32>,
@@ -877,6 +1040,107 @@ pub struct Host {
     >,
     pub with_faster_ssd_as_cache: ::std::option::Option<bool>,
     pub zone: ::std::option::Option<crate::models::NestedZone>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Host {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            access_ip: ::std::option::Option::None,
+            allocable_cpu_cores_for_vm_exclusive: ::std::option::Option::None,
+            allocatable_memory_bytes: 0,
+            allocated_prioritized_space: ::std::option::Option::None,
+            allocated_prioritized_space_usage: ::std::option::Option::None,
+            chunk_id: ::std::string::String::new(),
+            cluster: ::std::default::Default::default(),
+            commited_memory_bytes: ::std::option::Option::None,
+            compatible_cpu_models: ::std::vec::Vec::new(),
+            connect_status: ::std::option::Option::None,
+            cpu_brand: ::std::string::String::new(),
+            cpu_fan_speed: ::std::vec::Vec::new(),
+            cpu_fan_speed_unit: ::std::option::Option::None,
+            cpu_hz_per_core: 0,
+            cpu_model: ::std::string::String::new(),
+            cpu_temperature_celsius: ::std::vec::Vec::new(),
+            cpu_vendor: ::std::option::Option::None,
+            data_ip: ::std::option::Option::None,
+            dirty_cache_space: ::std::option::Option::None,
+            dirty_cache_usage: ::std::option::Option::None,
+            disk_pools: ::std::option::Option::None,
+            disks: ::std::option::Option::None,
+            downgraded_prioritized_space: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            failure_cache_space: ::std::option::Option::None,
+            failure_data_space: 0,
+            gpu_devices: ::std::option::Option::None,
+            hdd_data_capacity: 0,
+            hdd_disk_count: 0,
+            host_state: ::std::option::Option::None,
+            hypervisor_ip: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            iommu: ::std::option::Option::None,
+            ipmi: ::std::option::Option::None,
+            is_os_in_raid1: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            lsm_cap_disk_safe_umount: false,
+            management_ip: ::std::string::String::new(),
+            merged_status: ::std::option::Option::None,
+            model: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nested_virtualization: false,
+            nic_count: 0,
+            nics: ::std::option::Option::None,
+            node_topo_local_id: ::std::option::Option::None,
+            os_memory_bytes: 0,
+            os_version: ::std::option::Option::None,
+            perf_allocated_data_space: ::std::option::Option::None,
+            perf_failure_data_space: ::std::option::Option::None,
+            perf_total_data_capacity: ::std::option::Option::None,
+            perf_used_data_space: ::std::option::Option::None,
+            perf_valid_data_space: ::std::option::Option::None,
+            planned_prioritized_space: ::std::option::Option::None,
+            pmem_dimm_capacity: 0,
+            pmem_dimm_count: 0,
+            pmem_dimms: ::std::option::Option::None,
+            pmem_disk_count: 0,
+            prio_space_percentage: ::std::option::Option::None,
+            provisioned_cpu_cores: 0,
+            provisioned_memory_bytes: 0,
+            running_pause_vm_memory_bytes: 0,
+            running_vm_num: ::std::option::Option::None,
+            scvm_cpu: ::std::option::Option::None,
+            scvm_memory: ::std::option::Option::None,
+            scvm_name: ::std::option::Option::None,
+            serial: ::std::option::Option::None,
+            ssd_data_capacity: 0,
+            ssd_disk_count: 0,
+            state: ::std::default::Default::default(),
+            status: ::std::default::Default::default(),
+            stopped_vm_num: ::std::option::Option::None,
+            suspended_vm_num: ::std::option::Option::None,
+            total_cache_capacity: ::std::option::Option::None,
+            total_cpu_cores: 0,
+            total_cpu_hz: 0,
+            total_cpu_sockets: ::std::option::Option::None,
+            total_data_capacity: 0,
+            total_memory_bytes: 0,
+            usb_devices: ::std::option::Option::None,
+            used_cache_space: ::std::option::Option::None,
+            used_cpu_hz: ::std::option::Option::None,
+            used_data_space: 0,
+            used_memory_bytes: ::std::option::Option::None,
+            valid_cache_space: ::std::option::Option::None,
+            valid_free_cache_space: ::std::option::Option::None,
+            vm_num: ::std::option::Option::None,
+            vmotion_ip: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            vsphere_esxi_account: ::std::option::Option::None,
+            with_faster_ssd_as_cache: ::std::option::Option::None,
+            zone: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for Host {
@@ -1347,10 +1611,21 @@ impl ::cloudtower_runtime::codec::Encode for Host {
 /// Used by:
 /// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct HostAuthInfo {
     pub root_user_password: ::std::option::Option<::std::string::String>,
     pub default_user_password: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostAuthInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            root_user_password: ::std::option::Option::None,
+            default_user_password: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::std::fmt::Debug for HostAuthInfo {
@@ -1401,13 +1676,27 @@ impl ::cloudtower_runtime::codec::Encode for HostAuthInfo {
 /// Used by:
 /// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostBatchCreateDiskInput {
     pub r#type: ::cloudtower_runtime::Nullable<crate::models::DiskType>,
     pub size: ::cloudtower_runtime::Nullable<f64>,
     pub function: ::cloudtower_runtime::Nullable<crate::models::DiskFunction>,
     pub drive: ::std::string::String,
     pub chunk_ins_id: ::cloudtower_runtime::Nullable<i32>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostBatchCreateDiskInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            size: ::cloudtower_runtime::Nullable::Absent,
+            function: ::cloudtower_runtime::Nullable::Absent,
+            drive: ::std::string::String::new(),
+            chunk_ins_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -1556,13 +1845,27 @@ impl ::cloudtower_runtime::codec::Encode for HostBatchCreateIfaceFunction {
 /// Used by:
 /// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostBatchCreateIfaceInput {
     pub netmask: ::std::string::String,
     pub name: ::std::vec::Vec<::std::string::String>,
     pub ip: ::std::string::String,
     pub gateway_ip: ::std::string::String,
     pub function: crate::models::HostBatchCreateIfaceFunction,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostBatchCreateIfaceInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            netmask: ::std::string::String::new(),
+            name: ::std::vec::Vec::new(),
+            ip: ::std::string::String::new(),
+            gateway_ip: ::std::string::String::new(),
+            function: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -1647,11 +1950,23 @@ impl HostBatchCreateIfaceInput {
 /// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 /// - inside the request of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct HostBatchCreateIpmiInput {
     pub username: ::std::string::String,
     pub password: ::std::string::String,
     pub ip: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostBatchCreateIpmiInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            username: ::std::string::String::new(),
+            password: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::std::fmt::Debug for HostBatchCreateIpmiInput {
@@ -1731,9 +2046,19 @@ impl HostBatchCreateIpmiInput {
 /// Used by:
 /// - the response of [`Client::get_hosts_connection`](crate::models::Client::get_hosts_connection) (`get-hosts-connection`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostConnection {
     pub aggregate: crate::models::NestedAggregateHost,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for HostConnection {
@@ -1774,11 +2099,23 @@ impl ::cloudtower_runtime::codec::Encode for HostConnection {
 /// Used by:
 /// - the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostCreationParams {
     pub auth_info: ::std::option::Option<crate::models::HostAuthInfo>,
     pub data: ::std::vec::Vec<crate::models::HostCreationParamsData>,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auth_info: ::std::option::Option::None,
+            data: ::std::vec::Vec::new(),
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -1840,7 +2177,7 @@ impl HostCreationParams {
 /// Used by:
 /// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct HostCreationParamsData {
     pub vdses: ::std::option::Option<::std::vec::Vec<crate::models::HostVdsConfig>>,
     pub zbs_spec: ::std::option::Option<crate::models::ZbsSpec>,
@@ -1853,6 +2190,26 @@ pub struct HostCreationParamsData {
     pub hostname: ::std::string::String,
     pub host_uuid: ::std::string::String,
     pub host_ip: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostCreationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vdses: ::std::option::Option::None,
+            zbs_spec: ::std::option::Option::None,
+            ifaces: ::std::vec::Vec::new(),
+            disks: ::std::vec::Vec::new(),
+            platform_password: ::std::option::Option::None,
+            platform_username: ::std::option::Option::None,
+            platform_ip: ::std::option::Option::None,
+            ipmi: ::std::option::Option::None,
+            hostname: ::std::string::String::new(),
+            host_uuid: ::std::string::String::new(),
+            host_ip: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::std::fmt::Debug for HostCreationParamsData {
@@ -1971,10 +2328,21 @@ impl HostCreationParamsData {
 /// Used by:
 /// - the request of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostUpdationParams {
     pub data: crate::models::HostUpdationParamsData,
     pub r#where: crate::models::HostWhereInput,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -2030,11 +2398,23 @@ impl HostUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostUpdationParamsData {
     pub ipmi: ::std::option::Option<crate::models::HostBatchCreateIpmiInput>,
     pub scvm_name: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ipmi: ::std::option::Option::None,
+            scvm_name: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -2074,10 +2454,21 @@ impl ::cloudtower_runtime::codec::Encode for HostUpdationParamsData {
 /// Used by:
 /// - inside the request of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostVdsConfig {
     pub nics: ::std::vec::Vec<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostVdsConfig {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nics: ::std::vec::Vec::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -2218,10 +2609,21 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeEnum {
 /// Used by:
 /// - inside the response of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MaintenanceModeVerify {
     pub reason: ::std::option::Option<::std::string::String>,
     pub changed: ::std::option::Option<bool>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MaintenanceModeVerify {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            reason: ::std::option::Option::None,
+            changed: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for MaintenanceModeVerify {
@@ -2259,7 +2661,7 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVerify {
 /// Used by:
 /// - inside the response of [`Client::exit_maintenance_mode_precheck_result`](crate::models::Client::exit_maintenance_mode_precheck_result) (`exit-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MaintenanceModeVmInfo {
     pub vm_uuid: ::std::option::Option<::std::string::String>,
     pub vm_state: ::std::option::Option<::std::string::String>,
@@ -2268,6 +2670,22 @@ pub struct MaintenanceModeVmInfo {
     pub verify: ::std::option::Option<crate::models::MaintenanceModeVerify>,
     pub target_host_name: ::std::option::Option<::std::string::String>,
     pub state: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MaintenanceModeVmInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_uuid: ::std::option::Option::None,
+            vm_state: ::std::option::Option::None,
+            vm_name: ::std::option::Option::None,
+            vm_ha: ::std::option::Option::None,
+            verify: ::std::option::Option::None,
+            target_host_name: ::std::option::Option::None,
+            state: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for MaintenanceModeVmInfo {
@@ -2317,9 +2735,17 @@ impl ::cloudtower_runtime::codec::Encode for MaintenanceModeVmInfo {
 /// Used by:
 /// - inside the response of [`Client::get_hosts_connection`](crate::models::Client::get_hosts_connection) (`get-hosts-connection`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateHost {
     pub count: i32,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateHost {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateHost {
@@ -2365,9 +2791,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateHost {
 /// - inside the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 /// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedDiskPool {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedDiskPool {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for NestedDiskPool {
@@ -2413,9 +2849,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedDiskPool {
 /// - inside the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 /// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedIpmi {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedIpmi {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for NestedIpmi {
@@ -2461,11 +2907,23 @@ impl ::cloudtower_runtime::codec::Encode for NestedIpmi {
 /// - inside the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 /// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedMaintenanceHostState {
     pub enter_maintenance_time: ::std::string::String,
     pub maintenance_job_id: ::std::string::String,
     pub state: crate::models::MaintenanceModeEnum,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedMaintenanceHostState {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            enter_maintenance_time: ::std::string::String::new(),
+            maintenance_job_id: ::std::string::String::new(),
+            state: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for NestedMaintenanceHostState {
@@ -2520,7 +2978,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedMaintenanceHostState {
 /// Used by:
 /// - inside the response of [`Client::create_host`](crate::models::Client::create_host) (`create-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedTask {
     pub args: ::serde_json::Value,
     pub description: ::std::string::String,
@@ -2531,6 +2989,24 @@ pub struct NestedTask {
     pub snapshot: ::std::string::String,
     pub status: crate::models::TaskStatus,
     pub steps: ::std::vec::Vec<crate::models::NestedStep>,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedTask {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            args: ::std::default::Default::default(),
+            description: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            internal: false,
+            local_created_at: ::std::string::String::new(),
+            progress: 0.0,
+            snapshot: ::std::string::String::new(),
+            status: ::std::default::Default::default(),
+            steps: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for NestedTask {
@@ -2630,9 +3106,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedTask {
 /// - inside the response of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 /// - inside the response of [`Client::update_host`](crate::models::Client::update_host) (`update-host`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVsphereEsxiAccount {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVsphereEsxiAccount {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for NestedVsphereEsxiAccount {
@@ -2740,11 +3226,23 @@ impl ::cloudtower_runtime::codec::Encode for OperateActionEnum {
 /// Used by:
 /// - inside the request of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OperateHostPowerData {
     pub reason: ::std::option::Option<::std::string::String>,
     pub force: bool,
     pub action: crate::models::OperateActionEnum,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OperateHostPowerData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            reason: ::std::option::Option::None,
+            force: false,
+            action: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -2803,10 +3301,21 @@ impl OperateHostPowerData {
 /// Used by:
 /// - the request of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OperateHostPowerParams {
     pub data: crate::models::OperateHostPowerData,
     pub r#where: crate::models::OperateHostPowerParamsWhere,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OperateHostPowerParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -2862,9 +3371,19 @@ impl OperateHostPowerParams {
 /// Used by:
 /// - inside the request of [`Client::power_off_host`](crate::models::Client::power_off_host) (`operate-host-power`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OperateHostPowerParamsWhere {
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OperateHostPowerParamsWhere {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -2912,9 +3431,19 @@ impl OperateHostPowerParamsWhere {
 /// Used by:
 /// - inside the response of [`Client::enter_maintenance_mode_precheck_result`](crate::models::Client::enter_maintenance_mode_precheck_result) (`enter-maintance-mode-precheck-result`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ShutdownVmId {
     pub vm_uuid: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ShutdownVmId {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_uuid: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::codec::Decode for ShutdownVmId {
@@ -2955,13 +3484,25 @@ impl ::cloudtower_runtime::codec::Encode for ShutdownVmId {
 /// Used by:
 /// - the request of [`Client::trigger_disk_blink`](crate::models::Client::trigger_disk_blink) (`trigger-disk-blink`)
 #[cfg(feature = "host")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TriggerDiskBlinkParams {
     pub led_status: ::std::option::Option<
         crate::models::TriggerDiskBlinkParamsLedStatus,
     >,
     pub disk_name: ::std::string::String,
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "host")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TriggerDiskBlinkParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            led_status: ::std::option::Option::None,
+            disk_name: ::std::string::String::new(),
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "host")]
 #[cfg(feature = "server")]
@@ -3427,11 +3968,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetHostsRequestBody {
 #[cfg(feature = "host")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetHostsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetHostsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_HOSTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_HOSTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -3440,6 +3978,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetHostsRequestBody {
     }
 }
 #[cfg(feature = "host")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Host {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Host"
@@ -3458,67 +3997,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::Host {
     ) -> ::std::option::Option<crate::models::GetHostsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::HostWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::HostWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::HostWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::HostWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::HostWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::HostWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetHostsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetHostsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetHostsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetHostsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::HostWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetHostsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::HostWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::HostWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::HostWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::HostWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::HostWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::HostWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::HostWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -3549,6 +4091,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Host {
     }
 }
 #[cfg(feature = "host")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Host {
     type DynamicType = ();
     type Request = crate::models::GetHostsRequestBody;
@@ -3556,12 +4099,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Host {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetHostsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::HostWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetHostsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::HostWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

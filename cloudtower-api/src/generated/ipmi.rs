@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_ipmis`](crate::models::Client::get_ipmis) (`get-ipmis`)
 #[cfg(feature = "ipmi")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetIpmisRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetIpmisRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::IpmiOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::IpmiWhereInput>,
+}
+#[cfg(feature = "ipmi")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetIpmisRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetIpmisRequestBody {
 /// Used by:
 /// - the response of [`Client::get_ipmis`](crate::models::Client::get_ipmis) (`get-ipmis`)
 #[cfg(feature = "ipmi")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Ipmi {
     pub host: crate::models::NestedHost,
     pub id: ::std::string::String,
@@ -71,6 +87,21 @@ pub struct Ipmi {
     pub local_id: ::std::string::String,
     pub username: ::std::string::String,
     pub valid: bool,
+}
+#[cfg(feature = "ipmi")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Ipmi {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            username: ::std::string::String::new(),
+            valid: false,
+        }
+    }
 }
 #[cfg(feature = "ipmi")]
 impl ::cloudtower_runtime::codec::Decode for Ipmi {
@@ -250,7 +281,7 @@ impl ::cloudtower_runtime::codec::Encode for IpmiOrderByInput {
 /// Used by:
 /// - inside the request of [`Client::get_ipmis`](crate::models::Client::get_ipmis) (`get-ipmis`)
 #[cfg(feature = "ipmi")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IpmiWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::IpmiWhereInput>,
@@ -349,6 +380,92 @@ pub struct IpmiWhereInput {
     pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub valid: ::cloudtower_runtime::Nullable<bool>,
     pub valid_not: ::cloudtower_runtime::Nullable<bool>,
+}
+#[cfg(feature = "ipmi")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IpmiWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "brick-topo",
+                    feature = "graph",
+                    feature = "host",
+                    feature = "label",
+                    feature = "log-collection",
+                    feature = "metrics",
+                    feature = "node-topo",
+                    feature = "pci-device",
+                    feature = "table-reporter",
+                    feature = "vm-placement-group"
+                )
+            )]
+            host: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            ip: ::cloudtower_runtime::Nullable::Absent,
+            ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            ip_in: ::cloudtower_runtime::Nullable::Absent,
+            ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            ip_not: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            username: ::cloudtower_runtime::Nullable::Absent,
+            username_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_gt: ::cloudtower_runtime::Nullable::Absent,
+            username_gte: ::cloudtower_runtime::Nullable::Absent,
+            username_in: ::cloudtower_runtime::Nullable::Absent,
+            username_lt: ::cloudtower_runtime::Nullable::Absent,
+            username_lte: ::cloudtower_runtime::Nullable::Absent,
+            username_not: ::cloudtower_runtime::Nullable::Absent,
+            username_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            username_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            valid: ::cloudtower_runtime::Nullable::Absent,
+            valid_not: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "ipmi")]
 #[cfg(feature = "server")]
@@ -632,6 +749,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIpmisRequestBody {
     }
 }
 #[cfg(feature = "ipmi")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Ipmi {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Ipmi"
@@ -649,53 +767,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::Ipmi {
     ) -> ::std::option::Option<crate::models::GetIpmisRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::IpmiWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IpmiWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::IpmiWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IpmiWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetIpmisRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIpmisRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIpmisRequestBody> {
-        ::std::option::Option::Some(crate::models::GetIpmisRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IpmiWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIpmisRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IpmiWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::IpmiWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IpmiWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::IpmiWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IpmiWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -714,6 +835,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Ipmi {
     }
 }
 #[cfg(feature = "ipmi")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Ipmi {
     type DynamicType = ();
     type Request = crate::models::GetIpmisRequestBody;
@@ -721,12 +843,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Ipmi {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetIpmisRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IpmiWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetIpmisRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IpmiWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)
 #[cfg(feature = "iscsi-connection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetIscsiConnectionsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,22 @@ pub struct GetIscsiConnectionsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::IscsiConnectionWhereInput,
     >,
+}
+#[cfg(feature = "iscsi-connection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetIscsiConnectionsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "iscsi-connection")]
 #[cfg(feature = "server")]
@@ -67,7 +83,7 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiConnectionsConnectionReques
 /// Used by:
 /// - the response of [`Client::get_iscsi_connections`](crate::models::Client::get_iscsi_connections) (`get-iscsi-connections`)
 #[cfg(feature = "iscsi-connection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiConnection {
     pub client_port: i32,
     pub cluster: crate::models::NestedCluster,
@@ -78,6 +94,24 @@ pub struct IscsiConnection {
     pub nvmf_subsystem: ::std::option::Option<crate::models::NestedNvmfSubsystem>,
     pub tr_type: ::std::option::Option<crate::models::StoreTransportType>,
     pub r#type: crate::models::StoreConnectionType,
+}
+#[cfg(feature = "iscsi-connection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            client_port: 0,
+            cluster: ::std::default::Default::default(),
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            initiator_ip: ::std::string::String::new(),
+            iscsi_target: ::std::option::Option::None,
+            nvmf_subsystem: ::std::option::Option::None,
+            tr_type: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-connection")]
 impl ::cloudtower_runtime::codec::Decode for IscsiConnection {
@@ -153,9 +187,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnection {
 /// Used by:
 /// - the response of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)
 #[cfg(feature = "iscsi-connection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiConnectionConnection {
     pub aggregate: crate::models::NestedAggregateIscsiConnection,
+}
+#[cfg(feature = "iscsi-connection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiConnectionConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-connection")]
 impl ::cloudtower_runtime::codec::Decode for IscsiConnectionConnection {
@@ -196,9 +240,17 @@ impl ::cloudtower_runtime::codec::Encode for IscsiConnectionConnection {
 /// Used by:
 /// - inside the response of [`Client::get_iscsi_connections_connection`](crate::models::Client::get_iscsi_connections_connection) (`get-iscsi-connections-connection`)
 #[cfg(feature = "iscsi-connection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateIscsiConnection {
     pub count: i32,
+}
+#[cfg(feature = "iscsi-connection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateIscsiConnection {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "iscsi-connection")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateIscsiConnection {
@@ -316,11 +368,8 @@ for crate::models::GetIscsiConnectionsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetIscsiConnectionsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetIscsiConnectionsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ISCSI_CONNECTIONS_CONNECTION.json(&counter)
+        crate::models::operations::GET_ISCSI_CONNECTIONS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -329,6 +378,7 @@ for crate::models::GetIscsiConnectionsRequestBody {
     }
 }
 #[cfg(feature = "iscsi-connection")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::IscsiConnection {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiConnection"
@@ -343,39 +393,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiConnection {
     ) -> ::std::option::Option<crate::models::GetIscsiConnectionsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::IscsiConnectionWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiConnectionWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetIscsiConnectionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIscsiConnectionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiConnectionsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetIscsiConnectionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiConnectionWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIscsiConnectionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IscsiConnectionWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::IscsiConnectionWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiConnectionWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -391,6 +444,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiConnection {
     }
 }
 #[cfg(feature = "iscsi-connection")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiConnection {
     type DynamicType = ();
     type Request = crate::models::GetIscsiConnectionsRequestBody;
@@ -398,12 +452,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::IscsiConnection {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetIscsiConnectionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiConnectionWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetIscsiConnectionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IscsiConnectionWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

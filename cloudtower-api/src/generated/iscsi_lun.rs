@@ -7,11 +7,23 @@
 /// Used by:
 /// - the request of [`Client::copy_iscsi_lun`](crate::models::Client::copy_iscsi_lun) (`copy-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CopyIscsiLunParams {
     pub dest_iscsi_target_id: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
     pub src_lun_id: ::std::string::String,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CopyIscsiLunParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            dest_iscsi_target_id: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            src_lun_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -75,9 +87,19 @@ impl CopyIscsiLunParams {
 /// Used by:
 /// - the response of [`Client::delete_iscsi_lun`](crate::models::Client::delete_iscsi_lun) (`delete-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteIscsiLun {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteIscsiLun {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::codec::Decode for DeleteIscsiLun {
@@ -118,7 +140,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLun {
 /// Used by:
 /// - the request of [`Client::get_iscsi_luns_connection`](crate::models::Client::get_iscsi_luns_connection) (`get-iscsi-luns-connection`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetIscsiLunsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -127,6 +149,22 @@ pub struct GetIscsiLunsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::IscsiLunOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::IscsiLunWhereInput>,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetIscsiLunsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -179,7 +217,7 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiLunsConnectionRequestBody {
 /// - the response of [`Client::rollback_iscsi_lun_from_snapshot`](crate::models::Client::rollback_iscsi_lun_from_snapshot) (`rollback-iscsi-lun-from-snapshot`)
 /// - the response of [`Client::update_iscsi_lun`](crate::models::Client::update_iscsi_lun) (`update-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLun {
     pub allowed_initiators: ::std::string::String,
     pub assigned_size: i64,
@@ -240,6 +278,66 @@ pub struct IscsiLun {
     pub unique_logical_size: ::std::option::Option<f64>,
     pub unique_size: i64,
     pub zbs_volume_id: ::std::string::String,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLun {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            allowed_initiators: ::std::string::String::new(),
+            assigned_size: 0,
+            bps: 0,
+            bps_max: 0,
+            bps_max_length: 0,
+            bps_rd: 0,
+            bps_rd_max: 0,
+            bps_rd_max_length: 0,
+            bps_wr: 0,
+            bps_wr_max: 0,
+            bps_wr_max_length: 0,
+            business_host_groups: ::std::option::Option::None,
+            business_host_is_same_with_parent: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            consistency_group: ::std::option::Option::None,
+            downgraded_prioritized_space: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            io_size: 0,
+            iops: 0,
+            iops_max: 0,
+            iops_max_length: 0,
+            iops_rd: 0,
+            iops_rd_max: 0,
+            iops_rd_max_length: 0,
+            iops_wr: 0,
+            iops_wr_max: 0,
+            iops_wr_max_length: 0,
+            iscsi_target: ::std::default::Default::default(),
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            lun_id: 0,
+            name: ::std::string::String::new(),
+            prioritized: ::std::option::Option::None,
+            replica_num: 0,
+            replication_plans: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            shared_size: 0,
+            snapshot_num: 0,
+            snapshot_plans: ::std::option::Option::None,
+            stripe_num: 0,
+            stripe_size: 0,
+            thin_provision: false,
+            unique_logical_size: ::std::option::Option::None,
+            unique_size: 0,
+            zbs_volume_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::codec::Decode for IscsiLun {
@@ -549,11 +647,23 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLun {
 /// Used by:
 /// - the request of [`Client::clone_iscsi_lun_from_snapshot`](crate::models::Client::clone_iscsi_lun_from_snapshot) (`clone-iscsi-lun-from-snapshot`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunCloneParams {
     pub iscsi_target_id: ::std::string::String,
     pub name: ::std::string::String,
     pub snapshot_id: ::std::string::String,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunCloneParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            iscsi_target_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            snapshot_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -623,9 +733,19 @@ impl IscsiLunCloneParams {
 /// Used by:
 /// - the response of [`Client::get_iscsi_luns_connection`](crate::models::Client::get_iscsi_luns_connection) (`get-iscsi-luns-connection`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunConnection {
     pub aggregate: crate::models::NestedAggregateIscsiLun,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::codec::Decode for IscsiLunConnection {
@@ -666,7 +786,7 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunConnection {
 /// Used by:
 /// - the request of [`Client::create_iscsi_lun`](crate::models::Client::create_iscsi_lun) (`create-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunCreationParams {
     pub ec_m: ::std::option::Option<f64>,
     pub ec_k: ::std::option::Option<f64>,
@@ -711,6 +831,56 @@ pub struct IscsiLunCreationParams {
     pub iops_rd: ::std::option::Option<i64>,
     pub iops: ::std::option::Option<i64>,
     pub allowed_initiators: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            thin_provision: ::std::option::Option::None,
+            lun_id: ::std::option::Option::None,
+            assigned_size_unit: ::std::option::Option::None,
+            assigned_size: 0,
+            replica_num: 0,
+            iscsi_target_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            business_host_is_same_with_parent: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            prioritized: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            bps_wr_max_unit: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_rd_max_unit: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_max_unit: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            bps_wr_unit: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_rd_unit: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_unit: ::std::option::Option::None,
+            bps: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            allowed_initiators: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -894,10 +1064,21 @@ impl IscsiLunCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_iscsi_lun`](crate::models::Client::delete_iscsi_lun) (`delete-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunDeletionParams {
     pub data: crate::models::IscsiLunDeletionParamsData,
     pub r#where: crate::models::IscsiLunWhereInput,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -953,9 +1134,17 @@ impl IscsiLunDeletionParams {
 /// Used by:
 /// - inside the request of [`Client::delete_iscsi_lun`](crate::models::Client::delete_iscsi_lun) (`delete-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunDeletionParamsData {
     pub remove_snapshot: bool,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunDeletionParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self { remove_snapshot: false }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -1003,10 +1192,21 @@ impl IscsiLunDeletionParamsData {
 /// Used by:
 /// - the request of [`Client::rollback_iscsi_lun_from_snapshot`](crate::models::Client::rollback_iscsi_lun_from_snapshot) (`rollback-iscsi-lun-from-snapshot`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunRollbackParams {
     pub lun_id: ::std::string::String,
     pub snapshot_id: ::std::string::String,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunRollbackParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            lun_id: ::std::string::String::new(),
+            snapshot_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -1065,10 +1265,21 @@ impl IscsiLunRollbackParams {
 /// Used by:
 /// - the request of [`Client::update_iscsi_lun`](crate::models::Client::update_iscsi_lun) (`update-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunUpdationParams {
     pub data: crate::models::IscsiLunUpdationParamsData,
     pub r#where: crate::models::IscsiLunWhereInput,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -1124,7 +1335,7 @@ impl IscsiLunUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_iscsi_lun`](crate::models::Client::update_iscsi_lun) (`update-iscsi-lun`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunUpdationParamsData {
     pub replica_num: ::std::option::Option<i32>,
     pub thin_provision: ::std::option::Option<bool>,
@@ -1164,6 +1375,51 @@ pub struct IscsiLunUpdationParamsData {
     pub iops_rd: ::std::option::Option<i64>,
     pub iops: ::std::option::Option<i64>,
     pub allowed_initiators: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            replica_num: ::std::option::Option::None,
+            thin_provision: ::std::option::Option::None,
+            assigned_size_unit: ::std::option::Option::None,
+            assigned_size: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            business_host_is_same_with_parent: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            prioritized: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            bps_wr_max_unit: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_rd_max_unit: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_max_unit: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            bps_wr_unit: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_rd_unit: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_unit: ::std::option::Option::None,
+            bps: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            allowed_initiators: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 #[cfg(feature = "server")]
@@ -1299,9 +1555,17 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunUpdationParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_iscsi_luns_connection`](crate::models::Client::get_iscsi_luns_connection) (`get-iscsi-luns-connection`)
 #[cfg(feature = "iscsi-lun")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateIscsiLun {
     pub count: i32,
+}
+#[cfg(feature = "iscsi-lun")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateIscsiLun {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateIscsiLun {
@@ -1553,11 +1817,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiLunsRequestBod
 #[cfg(feature = "iscsi-lun")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiLunsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetIscsiLunsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ISCSI_LUNS_CONNECTION.json(&counter)
+        crate::models::operations::GET_ISCSI_LUNS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1566,6 +1827,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiLunsRequestBo
     }
 }
 #[cfg(feature = "iscsi-lun")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::IscsiLun {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiLun"
@@ -1584,67 +1846,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiLun {
     ) -> ::std::option::Option<crate::models::GetIscsiLunsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::IscsiLunWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiLunWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::IscsiLunWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiLunWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::IscsiLunWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiLunWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetIscsiLunsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIscsiLunsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiLunsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetIscsiLunsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiLunWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIscsiLunsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IscsiLunWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::IscsiLunWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiLunWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::IscsiLunWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiLunWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::IscsiLunWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiLunWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1675,6 +1940,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiLun {
     }
 }
 #[cfg(feature = "iscsi-lun")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiLun {
     type DynamicType = ();
     type Request = crate::models::GetIscsiLunsRequestBody;
@@ -1682,12 +1948,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::IscsiLun {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetIscsiLunsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiLunWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetIscsiLunsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IscsiLunWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_iscsi_lun_snapshot`](crate::models::Client::delete_iscsi_lun_snapshot) (`delete-iscsi-lun-snapshot`)
 #[cfg(feature = "iscsi-lun-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteIscsiLunSnapshot {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteIscsiLunSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for DeleteIscsiLunSnapshot {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiLunSnapshot {
 /// Used by:
 /// - the request of [`Client::get_iscsi_lun_snapshots_connection`](crate::models::Client::get_iscsi_lun_snapshots_connection) (`get-iscsi-lun-snapshots-connection`)
 #[cfg(feature = "iscsi-lun-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetIscsiLunSnapshotsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetIscsiLunSnapshotsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::IscsiLunSnapshotWhereInput,
     >,
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetIscsiLunSnapshotsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
@@ -111,7 +137,7 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiLunSnapshotsConnectionReque
 /// - the response of [`Client::create_iscsi_lun_snapshot`](crate::models::Client::create_iscsi_lun_snapshot) (`create-iscsi-lun-snapshot`)
 /// - the response of [`Client::get_iscsi_lun_snapshots`](crate::models::Client::get_iscsi_lun_snapshots) (`get-iscsi-lun-snapshots`)
 #[cfg(feature = "iscsi-lun-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunSnapshot {
     pub consistency_group_snapshot: ::std::option::Option<
         crate::models::NestedConsistencyGroupSnapshot,
@@ -129,6 +155,29 @@ pub struct IscsiLunSnapshot {
     pub resiliency_type: ::std::option::Option<crate::models::ResiliencyType>,
     pub snapshot_group: ::std::option::Option<crate::models::NestedSnapshotGroup>,
     pub unique_size: i64,
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            consistency_group_snapshot: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            iscsi_lun: ::std::option::Option::None,
+            iscsi_target: ::std::default::Default::default(),
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            resiliency_type: ::std::option::Option::None,
+            snapshot_group: ::std::option::Option::None,
+            unique_size: 0,
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for IscsiLunSnapshot {
@@ -230,9 +279,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshot {
 /// Used by:
 /// - the response of [`Client::get_iscsi_lun_snapshots_connection`](crate::models::Client::get_iscsi_lun_snapshots_connection) (`get-iscsi-lun-snapshots-connection`)
 #[cfg(feature = "iscsi-lun-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateIscsiLunSnapshot,
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunSnapshotConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for IscsiLunSnapshotConnection {
@@ -273,9 +332,19 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotConnection {
 /// Used by:
 /// - inside the request of [`Client::create_iscsi_lun_snapshot`](crate::models::Client::create_iscsi_lun_snapshot) (`create-iscsi-lun-snapshot`)
 #[cfg(feature = "iscsi-lun-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunSnapshotCreationEffect {
     pub sync: ::std::option::Option<bool>,
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunSnapshotCreationEffect {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            sync: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
@@ -311,12 +380,25 @@ impl ::cloudtower_runtime::codec::Encode for IscsiLunSnapshotCreationEffect {
 /// Used by:
 /// - the request of [`Client::create_iscsi_lun_snapshot`](crate::models::Client::create_iscsi_lun_snapshot) (`create-iscsi-lun-snapshot`)
 #[cfg(feature = "iscsi-lun-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunSnapshotCreationParams {
     pub effect: ::std::option::Option<crate::models::IscsiLunSnapshotCreationEffect>,
     pub iscsi_target_id: ::std::string::String,
     pub name: ::std::string::String,
     pub iscsi_lun_id: ::std::string::String,
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunSnapshotCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            effect: ::std::option::Option::None,
+            iscsi_target_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            iscsi_lun_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
@@ -389,9 +471,19 @@ impl IscsiLunSnapshotCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_iscsi_lun_snapshot`](crate::models::Client::delete_iscsi_lun_snapshot) (`delete-iscsi-lun-snapshot`)
 #[cfg(feature = "iscsi-lun-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiLunSnapshotDeletionParams {
     pub r#where: crate::models::IscsiLunSnapshotWhereInput,
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiLunSnapshotDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 #[cfg(feature = "server")]
@@ -439,9 +531,17 @@ impl IscsiLunSnapshotDeletionParams {
 /// Used by:
 /// - inside the response of [`Client::get_iscsi_lun_snapshots_connection`](crate::models::Client::get_iscsi_lun_snapshots_connection) (`get-iscsi-lun-snapshots-connection`)
 #[cfg(feature = "iscsi-lun-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateIscsiLunSnapshot {
     pub count: i32,
+}
+#[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateIscsiLunSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateIscsiLunSnapshot {
@@ -607,11 +707,8 @@ for crate::models::GetIscsiLunSnapshotsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetIscsiLunSnapshotsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetIscsiLunSnapshotsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ISCSI_LUN_SNAPSHOTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_ISCSI_LUN_SNAPSHOTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -620,6 +717,7 @@ for crate::models::GetIscsiLunSnapshotsRequestBody {
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::IscsiLunSnapshot {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiLunSnapshot"
@@ -638,67 +736,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiLunSnapshot {
     ) -> ::std::option::Option<crate::models::GetIscsiLunSnapshotsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::IscsiLunSnapshotWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiLunSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::IscsiLunSnapshotWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiLunSnapshotWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::IscsiLunSnapshotWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiLunSnapshotWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetIscsiLunSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIscsiLunSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiLunSnapshotsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetIscsiLunSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiLunSnapshotWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIscsiLunSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IscsiLunSnapshotWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::IscsiLunSnapshotWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiLunSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::IscsiLunSnapshotWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiLunSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::IscsiLunSnapshotWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiLunSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -729,6 +830,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiLunSnapshot {
     }
 }
 #[cfg(feature = "iscsi-lun-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiLunSnapshot {
     type DynamicType = ();
     type Request = crate::models::GetIscsiLunSnapshotsRequestBody;
@@ -736,12 +838,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::IscsiLunSnapshot {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetIscsiLunSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiLunSnapshotWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetIscsiLunSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IscsiLunSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_iscsi_target`](crate::models::Client::delete_iscsi_target) (`delete-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteIscsiTarget {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteIscsiTarget {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::codec::Decode for DeleteIscsiTarget {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIscsiTarget {
 /// Used by:
 /// - the request of [`Client::get_iscsi_targets_connection`](crate::models::Client::get_iscsi_targets_connection) (`get-iscsi-targets-connection`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetIscsiTargetsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetIscsiTargetsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::IscsiTargetOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::IscsiTargetWhereInput>,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetIscsiTargetsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
@@ -108,7 +134,7 @@ impl ::cloudtower_runtime::codec::Encode for GetIscsiTargetsConnectionRequestBod
 /// - the response of [`Client::get_iscsi_targets`](crate::models::Client::get_iscsi_targets) (`get-iscsi-targets`)
 /// - the response of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct IscsiTarget {
     pub bps: ::std::option::Option<i64>,
     pub bps_max: ::std::option::Option<i64>,
@@ -169,6 +195,66 @@ pub struct IscsiTarget {
     pub stripe_num: i32,
     pub stripe_size: i64,
     pub thin_provision: bool,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiTarget {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            bps: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            chap_enabled: false,
+            chap_name: ::std::option::Option::None,
+            chap_secret: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            configuration_adaptive: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            external_use: false,
+            id: ::std::string::String::new(),
+            initiator_chaps: ::std::option::Option::None,
+            internal: false,
+            io_size: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            ip_whitelist: ::std::string::String::new(),
+            iqn_name: ::std::string::String::new(),
+            iqn_whitelist: ::std::string::String::new(),
+            iscsi_connections: ::std::option::Option::None,
+            iscsi_luns_num: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            luns: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            prioritized: ::std::option::Option::None,
+            replica_num: 0,
+            resiliency_type: ::std::option::Option::None,
+            stripe_num: 0,
+            stripe_size: 0,
+            thin_provision: false,
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::std::fmt::Debug for IscsiTarget {
@@ -454,11 +540,23 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTarget {
 /// - inside the request of [`Client::create_iscsi_target`](crate::models::Client::create_iscsi_target) (`create-iscsi-target`)
 /// - inside the request of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct IscsiTargetCommonParamsInitiatorChaps {
     pub chap_secret: ::std::string::String,
     pub chap_name: ::std::string::String,
     pub initiator_iqn: ::std::string::String,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiTargetCommonParamsInitiatorChaps {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            chap_secret: ::std::string::String::new(),
+            chap_name: ::std::string::String::new(),
+            initiator_iqn: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::std::fmt::Debug for IscsiTargetCommonParamsInitiatorChaps {
@@ -538,9 +636,19 @@ impl IscsiTargetCommonParamsInitiatorChaps {
 /// Used by:
 /// - the response of [`Client::get_iscsi_targets_connection`](crate::models::Client::get_iscsi_targets_connection) (`get-iscsi-targets-connection`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiTargetConnection {
     pub aggregate: crate::models::NestedAggregateIscsiTarget,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiTargetConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::codec::Decode for IscsiTargetConnection {
@@ -581,7 +689,7 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetConnection {
 /// Used by:
 /// - the request of [`Client::create_iscsi_target`](crate::models::Client::create_iscsi_target) (`create-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct IscsiTargetCreationParams {
     pub stripe_size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub stripe_size: i64,
@@ -636,6 +744,63 @@ pub struct IscsiTargetCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub iqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiTargetCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            stripe_size_unit: ::std::option::Option::None,
+            stripe_size: 0,
+            stripe_num: 0,
+            replica_num: 0,
+            thin_provision: false,
+            cluster_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            configuration_adaptive: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            prioritized: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            bps_wr_max_unit: ::std::option::Option::None,
+            bps_wr_max_size: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_rd_max_unit: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_max_unit: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            bps_wr_unit: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_rd_unit: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_unit: ::std::option::Option::None,
+            bps: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            initiator_chaps: ::std::option::Option::None,
+            chap_secret: ::std::option::Option::None,
+            chap_name: ::std::option::Option::None,
+            chap_enabled: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            iqn_whitelist: ::std::option::Option::None,
+            ip_whitelist: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::std::fmt::Debug for IscsiTargetCreationParams {
@@ -901,9 +1066,19 @@ impl IscsiTargetCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_iscsi_target`](crate::models::Client::delete_iscsi_target) (`delete-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiTargetDeletionParams {
     pub r#where: crate::models::IscsiTargetWhereInput,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiTargetDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
@@ -951,10 +1126,21 @@ impl IscsiTargetDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IscsiTargetUpdationParams {
     pub data: crate::models::IscsiTargetUpdationParamsData,
     pub r#where: crate::models::IscsiTargetWhereInput,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiTargetUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 #[cfg(feature = "server")]
@@ -1010,7 +1196,7 @@ impl IscsiTargetUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct IscsiTargetUpdationParamsData {
     pub replica_num: ::std::option::Option<i32>,
     pub thin_provision: ::std::option::Option<bool>,
@@ -1060,6 +1246,58 @@ pub struct IscsiTargetUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub iqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IscsiTargetUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            replica_num: ::std::option::Option::None,
+            thin_provision: ::std::option::Option::None,
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            configuration_adaptive: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            prioritized: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            bps_wr_max_unit: ::std::option::Option::None,
+            bps_wr_max_size: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_rd_max_unit: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_max_unit: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            bps_wr_unit: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_rd_unit: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_unit: ::std::option::Option::None,
+            bps: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            initiator_chaps: ::std::option::Option::None,
+            chap_secret: ::std::option::Option::None,
+            chap_name: ::std::option::Option::None,
+            chap_enabled: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            iqn_whitelist: ::std::option::Option::None,
+            ip_whitelist: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::std::fmt::Debug for IscsiTargetUpdationParamsData {
@@ -1255,9 +1493,17 @@ impl ::cloudtower_runtime::codec::Encode for IscsiTargetUpdationParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_iscsi_targets_connection`](crate::models::Client::get_iscsi_targets_connection) (`get-iscsi-targets-connection`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateIscsiTarget {
     pub count: i32,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateIscsiTarget {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateIscsiTarget {
@@ -1300,11 +1546,23 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateIscsiTarget {
 /// - inside the response of [`Client::get_iscsi_targets`](crate::models::Client::get_iscsi_targets) (`get-iscsi-targets`)
 /// - inside the response of [`Client::update_iscsi_target`](crate::models::Client::update_iscsi_target) (`update-iscsi-target`)
 #[cfg(feature = "iscsi-target")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct NestedInitiatorChap {
     pub chap_name: ::std::string::String,
     pub chap_secret: ::std::string::String,
     pub initiator_iqn: ::std::string::String,
+}
+#[cfg(feature = "iscsi-target")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedInitiatorChap {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            chap_name: ::std::string::String::new(),
+            chap_secret: ::std::string::String::new(),
+            initiator_iqn: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "iscsi-target")]
 impl ::std::fmt::Debug for NestedInitiatorChap {
@@ -1511,11 +1769,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetIscsiTargetsRequest
 #[cfg(feature = "iscsi-target")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiTargetsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetIscsiTargetsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ISCSI_TARGETS_CONNECTION.json(&counter)
+        crate::models::operations::GET_ISCSI_TARGETS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1524,6 +1779,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetIscsiTargetsReques
     }
 }
 #[cfg(feature = "iscsi-target")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::IscsiTarget {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "IscsiTarget"
@@ -1542,67 +1798,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::IscsiTarget {
     ) -> ::std::option::Option<crate::models::GetIscsiTargetsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::IscsiTargetWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiTargetWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::IscsiTargetWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiTargetWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::IscsiTargetWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IscsiTargetWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetIscsiTargetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIscsiTargetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIscsiTargetsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetIscsiTargetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiTargetWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIscsiTargetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IscsiTargetWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::IscsiTargetWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiTargetWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::IscsiTargetWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiTargetWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::IscsiTargetWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IscsiTargetWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1633,6 +1892,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::IscsiTarget {
     }
 }
 #[cfg(feature = "iscsi-target")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::IscsiTarget {
     type DynamicType = ();
     type Request = crate::models::GetIscsiTargetsRequestBody;
@@ -1640,12 +1900,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::IscsiTarget {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetIscsiTargetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IscsiTargetWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetIscsiTargetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IscsiTargetWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

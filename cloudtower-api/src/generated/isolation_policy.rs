@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_isolation_policy`](crate::models::Client::delete_isolation_policy) (`delete-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteIsolationPolicy {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteIsolationPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::codec::Decode for DeleteIsolationPolicy {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteIsolationPolicy {
 /// Used by:
 /// - the request of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetIsolationPoliciesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetIsolationPoliciesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::IsolationPolicyWhereInput,
     >,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetIsolationPoliciesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
@@ -110,7 +136,7 @@ impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesConnectionReque
 /// Used by:
 /// - the request of [`Client::get_isolation_policies`](crate::models::Client::get_isolation_policies) (`get-isolation-policies`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetIsolationPoliciesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -123,6 +149,22 @@ pub struct GetIsolationPoliciesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::IsolationPolicyWhereInput,
     >,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetIsolationPoliciesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
@@ -172,7 +214,7 @@ impl ::cloudtower_runtime::codec::Encode for GetIsolationPoliciesRequestBody {
 /// - the response of [`Client::get_isolation_policies`](crate::models::Client::get_isolation_policies) (`get-isolation-policies`)
 /// - the response of [`Client::update_isolation_policy`](crate::models::Client::update_isolation_policy) (`update-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IsolationPolicy {
     pub egress: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedNetworkPolicyRule>,
@@ -186,6 +228,23 @@ pub struct IsolationPolicy {
     pub mode: crate::models::IsolationMode,
     pub statistics: ::std::option::Option<crate::models::NestedSecurityPolicyStatistics>,
     pub vm: crate::models::NestedVm,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IsolationPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            egress: ::std::option::Option::None,
+            everoute_cluster: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            ingress: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            mode: ::std::default::Default::default(),
+            statistics: ::std::option::Option::None,
+            vm: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::codec::Decode for IsolationPolicy {
@@ -253,9 +312,19 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicy {
 /// Used by:
 /// - the response of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IsolationPolicyConnection {
     pub aggregate: crate::models::NestedAggregateIsolationPolicy,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IsolationPolicyConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::codec::Decode for IsolationPolicyConnection {
@@ -296,7 +365,7 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyConnection {
 /// Used by:
 /// - the request of [`Client::create_isolation_policy`](crate::models::Client::create_isolation_policy) (`create-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IsolationPolicyCreateParams {
     pub ingress: ::std::option::Option<
         ::std::vec::Vec<crate::models::SecurityPolicyIngressEgressInput>,
@@ -307,6 +376,20 @@ pub struct IsolationPolicyCreateParams {
     pub mode: crate::models::IsolationMode,
     pub vm_id: ::std::string::String,
     pub everoute_cluster_id: ::std::string::String,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IsolationPolicyCreateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ingress: ::std::option::Option::None,
+            egress: ::std::option::Option::None,
+            mode: ::std::default::Default::default(),
+            vm_id: ::std::string::String::new(),
+            everoute_cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
@@ -381,9 +464,19 @@ impl IsolationPolicyCreateParams {
 /// Used by:
 /// - the request of [`Client::delete_isolation_policy`](crate::models::Client::delete_isolation_policy) (`delete-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IsolationPolicyDeleteParams {
     pub r#where: crate::models::IsolationPolicyWhereInput,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IsolationPolicyDeleteParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
@@ -532,10 +625,21 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_isolation_policy`](crate::models::Client::update_isolation_policy) (`update-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IsolationPolicyUpdateBody {
     pub data: crate::models::IsolationPolicyUpdateParams,
     pub r#where: crate::models::IsolationPolicyWhereInput,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IsolationPolicyUpdateBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
@@ -591,7 +695,7 @@ impl IsolationPolicyUpdateBody {
 /// Used by:
 /// - inside the request of [`Client::update_isolation_policy`](crate::models::Client::update_isolation_policy) (`update-isolation-policy`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IsolationPolicyUpdateParams {
     pub ingress: ::std::option::Option<
         ::std::vec::Vec<crate::models::SecurityPolicyIngressEgressInput>,
@@ -600,6 +704,18 @@ pub struct IsolationPolicyUpdateParams {
         ::std::vec::Vec<crate::models::SecurityPolicyIngressEgressInput>,
     >,
     pub mode: ::std::option::Option<crate::models::IsolationMode>,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for IsolationPolicyUpdateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ingress: ::std::option::Option::None,
+            egress: ::std::option::Option::None,
+            mode: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 #[cfg(feature = "server")]
@@ -639,9 +755,17 @@ impl ::cloudtower_runtime::codec::Encode for IsolationPolicyUpdateParams {
 /// Used by:
 /// - inside the response of [`Client::get_isolation_policies_connection`](crate::models::Client::get_isolation_policies_connection) (`get-isolation-policies-connection`)
 #[cfg(feature = "isolation-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateIsolationPolicy {
     pub count: i32,
+}
+#[cfg(feature = "isolation-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateIsolationPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "isolation-policy")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateIsolationPolicy {
@@ -820,11 +944,8 @@ for crate::models::GetIsolationPoliciesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetIsolationPoliciesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetIsolationPoliciesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ISOLATION_POLICIES_CONNECTION.json(&counter)
+        crate::models::operations::GET_ISOLATION_POLICIES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -833,6 +954,7 @@ for crate::models::GetIsolationPoliciesRequestBody {
     }
 }
 #[cfg(feature = "isolation-policy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::IsolationPolicy {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "IsolationPolicy"
@@ -847,39 +969,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::IsolationPolicy {
     ) -> ::std::option::Option<crate::models::GetIsolationPoliciesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::IsolationPolicyWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::IsolationPolicyWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetIsolationPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIsolationPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetIsolationPoliciesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetIsolationPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IsolationPolicyWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetIsolationPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IsolationPolicyWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::IsolationPolicyWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::IsolationPolicyWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -895,6 +1020,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::IsolationPolicy {
     }
 }
 #[cfg(feature = "isolation-policy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::IsolationPolicy {
     type DynamicType = ();
     type Request = crate::models::GetIsolationPoliciesRequestBody;
@@ -902,12 +1028,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::IsolationPolicy {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetIsolationPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::IsolationPolicyWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetIsolationPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::IsolationPolicyWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -8,10 +8,21 @@
 /// - the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)
 /// - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AddLabelsToResourcesParams {
     pub data: crate::models::AddLabelsToResourcesParamsData,
     pub r#where: crate::models::LabelWhereInput,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AddLabelsToResourcesParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
@@ -68,7 +79,7 @@ impl AddLabelsToResourcesParams {
 /// - inside the request of [`Client::add_labels_to_resources`](crate::models::Client::add_labels_to_resources) (`add-labels-to-resources`)
 /// - inside the request of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AddLabelsToResourcesParamsData {
     pub gpu_devices: ::std::option::Option<
         ::std::boxed::Box<crate::models::GpuDeviceWhereInput>,
@@ -145,6 +156,44 @@ pub struct AddLabelsToResourcesParamsData {
     pub clusters: ::std::option::Option<
         ::std::boxed::Box<crate::models::ClusterWhereInput>,
     >,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AddLabelsToResourcesParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            gpu_devices: ::std::option::Option::None,
+            content_library_vm_templates: ::std::option::Option::None,
+            content_library_images: ::std::option::Option::None,
+            isolation_policies: ::std::option::Option::None,
+            security_policies: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            vm_volume_snapshots: ::std::option::Option::None,
+            vm_volumes: ::std::option::Option::None,
+            vm_templates: ::std::option::Option::None,
+            vm_snapshots: ::std::option::Option::None,
+            vlans: ::std::option::Option::None,
+            vdses: ::std::option::Option::None,
+            nvmf_subsystems: ::std::option::Option::None,
+            nvmf_namespace_snapshots: ::std::option::Option::None,
+            nvmf_namespaces: ::std::option::Option::None,
+            nics: ::std::option::Option::None,
+            nfs_inodes: ::std::option::Option::None,
+            nfs_exports: ::std::option::Option::None,
+            namespace_groups: ::std::option::Option::None,
+            iscsi_targets: ::std::option::Option::None,
+            iscsi_lun_snapshots: ::std::option::Option::None,
+            iscsi_luns: ::std::option::Option::None,
+            hosts: ::std::option::Option::None,
+            elf_images: ::std::option::Option::None,
+            disks: ::std::option::Option::None,
+            datacenters: ::std::option::Option::None,
+            consistency_group_snapshots: ::std::option::Option::None,
+            consistency_groups: ::std::option::Option::None,
+            clusters: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
@@ -269,9 +318,19 @@ impl ::cloudtower_runtime::codec::Encode for AddLabelsToResourcesParamsData {
 /// Used by:
 /// - the response of [`Client::delete_label`](crate::models::Client::delete_label) (`delete-label`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteLabel {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteLabel {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::codec::Decode for DeleteLabel {
@@ -312,7 +371,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteLabel {
 /// Used by:
 /// - the request of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetLabelsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -321,6 +380,22 @@ pub struct GetLabelsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::LabelOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::LabelWhereInput>,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetLabelsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
@@ -368,7 +443,7 @@ impl ::cloudtower_runtime::codec::Encode for GetLabelsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_labels`](crate::models::Client::get_labels) (`get-labels`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetLabelsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -377,6 +452,22 @@ pub struct GetLabelsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::LabelOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::LabelWhereInput>,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetLabelsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
@@ -428,7 +519,7 @@ impl ::cloudtower_runtime::codec::Encode for GetLabelsRequestBody {
 /// - the response of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
 /// - the response of [`Client::update_label`](crate::models::Client::update_label) (`update-label`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Label {
     pub cluster_num: ::std::option::Option<i32>,
     pub clusters: ::std::option::Option<::std::vec::Vec<crate::models::NestedCluster>>,
@@ -538,6 +629,79 @@ pub struct Label {
         ::std::vec::Vec<crate::models::NestedVmVolume>,
     >,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Label {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster_num: ::std::option::Option::None,
+            clusters: ::std::option::Option::None,
+            consistency_group_num: ::std::option::Option::None,
+            consistency_group_snapshot_num: ::std::option::Option::None,
+            consistency_group_snapshots: ::std::option::Option::None,
+            consistency_groups: ::std::option::Option::None,
+            content_library_image_num: ::std::option::Option::None,
+            content_library_images: ::std::option::Option::None,
+            content_library_vm_template_num: ::std::option::Option::None,
+            content_library_vm_templates: ::std::option::Option::None,
+            created_at: ::std::string::String::new(),
+            datacenter_num: ::std::option::Option::None,
+            datacenters: ::std::option::Option::None,
+            disk_num: ::std::option::Option::None,
+            disks: ::std::option::Option::None,
+            elf_image_num: ::std::option::Option::None,
+            elf_images: ::std::option::Option::None,
+            gpu_device_num: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            host_num: ::std::option::Option::None,
+            hosts: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            iscsi_lun_num: ::std::option::Option::None,
+            iscsi_lun_snapshot_num: ::std::option::Option::None,
+            iscsi_lun_snapshots: ::std::option::Option::None,
+            iscsi_luns: ::std::option::Option::None,
+            iscsi_target_num: ::std::option::Option::None,
+            iscsi_targets: ::std::option::Option::None,
+            isolation_policies: ::std::option::Option::None,
+            isolation_policy_num: ::std::option::Option::None,
+            key: ::std::string::String::new(),
+            namespace_group_num: ::std::option::Option::None,
+            namespace_groups: ::std::option::Option::None,
+            nfs_export_num: ::std::option::Option::None,
+            nfs_exports: ::std::option::Option::None,
+            nfs_inode_num: ::std::option::Option::None,
+            nfs_inodes: ::std::option::Option::None,
+            nic_num: ::std::option::Option::None,
+            nics: ::std::option::Option::None,
+            nvmf_namespace_num: ::std::option::Option::None,
+            nvmf_namespace_snapshot_num: ::std::option::Option::None,
+            nvmf_namespace_snapshots: ::std::option::Option::None,
+            nvmf_namespaces: ::std::option::Option::None,
+            nvmf_subsystem_num: ::std::option::Option::None,
+            nvmf_subsystems: ::std::option::Option::None,
+            security_policies: ::std::option::Option::None,
+            security_policy_num: ::std::option::Option::None,
+            system_vlan_num: ::std::option::Option::None,
+            total_num: ::std::option::Option::None,
+            value: ::std::option::Option::None,
+            vds_num: ::std::option::Option::None,
+            vdses: ::std::option::Option::None,
+            vlans: ::std::option::Option::None,
+            vm_num: ::std::option::Option::None,
+            vm_snapshot_num: ::std::option::Option::None,
+            vm_snapshots: ::std::option::Option::None,
+            vm_template_num: ::std::option::Option::None,
+            vm_templates: ::std::option::Option::None,
+            vm_vlan_num: ::std::option::Option::None,
+            vm_volume_num: ::std::option::Option::None,
+            vm_volume_snapshot_num: ::std::option::Option::None,
+            vm_volume_snapshots: ::std::option::Option::None,
+            vm_volumes: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::codec::Decode for Label {
@@ -790,9 +954,19 @@ impl ::cloudtower_runtime::codec::Encode for Label {
 /// Used by:
 /// - the response of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LabelConnection {
     pub aggregate: crate::models::NestedAggregateLabel,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LabelConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::codec::Decode for LabelConnection {
@@ -833,10 +1007,21 @@ impl ::cloudtower_runtime::codec::Encode for LabelConnection {
 /// Used by:
 /// - the request of [`Client::create_label`](crate::models::Client::create_label) (`create-label`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LabelCreationParams {
     pub value: ::std::option::Option<::std::string::String>,
     pub key: ::std::string::String,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LabelCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            value: ::std::option::Option::None,
+            key: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
@@ -889,9 +1074,19 @@ impl LabelCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_label`](crate::models::Client::delete_label) (`delete-label`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LabelDeletionParams {
     pub r#where: crate::models::LabelWhereInput,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LabelDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
@@ -1358,10 +1553,21 @@ impl ::cloudtower_runtime::codec::Encode for LabelOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_label`](crate::models::Client::update_label) (`update-label`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LabelUpdationParams {
     pub data: crate::models::LabelUpdationParamsData,
     pub r#where: crate::models::LabelWhereInput,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LabelUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
@@ -1417,10 +1623,21 @@ impl LabelUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_label`](crate::models::Client::update_label) (`update-label`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LabelUpdationParamsData {
     pub value: ::std::option::Option<::std::string::String>,
     pub key: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LabelUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            value: ::std::option::Option::None,
+            key: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "label")]
 #[cfg(feature = "server")]
@@ -1458,9 +1675,17 @@ impl ::cloudtower_runtime::codec::Encode for LabelUpdationParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_labels_connection`](crate::models::Client::get_labels_connection) (`get-labels-connection`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateLabel {
     pub count: i32,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateLabel {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateLabel {
@@ -1505,10 +1730,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateLabel {
 /// - inside the response of [`Client::remove_labels_from_resources`](crate::models::Client::remove_labels_from_resources) (`remove-labels-from-resources`)
 /// - inside the response of [`Client::update_label`](crate::models::Client::update_label) (`update-label`)
 #[cfg(feature = "label")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVmVolumeSnapshot {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "label")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVmVolumeSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::codec::Decode for NestedVmVolumeSnapshot {
@@ -1754,11 +1990,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLabelsRequestBody {
 #[cfg(feature = "label")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLabelsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetLabelsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_LABELS_CONNECTION.json(&counter)
+        crate::models::operations::GET_LABELS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1767,6 +2000,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLabelsRequestBody 
     }
 }
 #[cfg(feature = "label")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Label {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Label"
@@ -1781,39 +2015,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::Label {
     ) -> ::std::option::Option<crate::models::GetLabelsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::LabelWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::LabelWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetLabelsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetLabelsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLabelsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetLabelsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LabelWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetLabelsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::LabelWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::LabelWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::LabelWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1829,6 +2066,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Label {
     }
 }
 #[cfg(feature = "label")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Label {
     type DynamicType = ();
     type Request = crate::models::GetLabelsRequestBody;
@@ -1836,12 +2074,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Label {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetLabelsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LabelWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetLabelsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::LabelWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

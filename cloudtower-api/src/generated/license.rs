@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)
 #[cfg(feature = "license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetLicensesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetLicensesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::LicenseOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::LicenseWhereInput>,
+}
+#[cfg(feature = "license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetLicensesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetLicensesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_licenses`](crate::models::Client::get_licenses) (`get-licenses`)
 #[cfg(feature = "license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetLicensesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetLicensesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::LicenseOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::LicenseWhereInput>,
+}
+#[cfg(feature = "license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetLicensesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
@@ -120,7 +152,7 @@ impl ::cloudtower_runtime::codec::Encode for GetLicensesRequestBody {
 /// - the response of [`Client::get_licenses`](crate::models::Client::get_licenses) (`get-licenses`)
 /// - the response of [`Client::update_deploy`](crate::models::Client::update_deploy) (`update-license`)
 #[cfg(feature = "license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct License {
     pub expire_date: ::std::string::String,
     pub id: ::std::string::String,
@@ -132,6 +164,25 @@ pub struct License {
     pub sign_date: ::std::string::String,
     pub software_edition: crate::models::SoftwareEdition,
     pub r#type: crate::models::LicenseType,
+}
+#[cfg(feature = "license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for License {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            expire_date: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            license_serial: ::std::string::String::new(),
+            maintenance_end_date: ::std::option::Option::None,
+            maintenance_start_date: ::std::option::Option::None,
+            max_chunk_num: 0,
+            max_cluster_num: 0,
+            sign_date: ::std::string::String::new(),
+            software_edition: ::std::default::Default::default(),
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::codec::Decode for License {
@@ -228,9 +279,19 @@ impl ::cloudtower_runtime::codec::Encode for License {
 /// Used by:
 /// - the response of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)
 #[cfg(feature = "license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LicenseConnection {
     pub aggregate: crate::models::NestedAggregateLicense,
+}
+#[cfg(feature = "license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LicenseConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::codec::Decode for LicenseConnection {
@@ -432,9 +493,19 @@ impl ::cloudtower_runtime::codec::Encode for LicenseOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_deploy`](crate::models::Client::update_deploy) (`update-license`)
 #[cfg(feature = "license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LicenseUpdationParams {
     pub data: crate::models::LicenseUpdationParamsData,
+}
+#[cfg(feature = "license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LicenseUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
@@ -482,9 +553,19 @@ impl LicenseUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_deploy`](crate::models::Client::update_deploy) (`update-license`)
 #[cfg(feature = "license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LicenseUpdationParamsData {
     pub license: ::std::string::String,
+}
+#[cfg(feature = "license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LicenseUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            license: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "license")]
 #[cfg(feature = "server")]
@@ -532,9 +613,17 @@ impl LicenseUpdationParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_licenses_connection`](crate::models::Client::get_licenses_connection) (`get-licenses-connection`)
 #[cfg(feature = "license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateLicense {
     pub count: i32,
+}
+#[cfg(feature = "license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateLicense {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateLicense {
@@ -671,11 +760,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLicensesRequestBody
 #[cfg(feature = "license")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLicensesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetLicensesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_LICENSES_CONNECTION.json(&counter)
+        crate::models::operations::GET_LICENSES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -684,6 +770,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLicensesRequestBod
     }
 }
 #[cfg(feature = "license")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::License {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "License"
@@ -698,39 +785,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::License {
     ) -> ::std::option::Option<crate::models::GetLicensesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::LicenseWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::LicenseWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLicensesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LicenseWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::LicenseWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::LicenseWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::LicenseWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -746,6 +836,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::License {
     }
 }
 #[cfg(feature = "license")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::License {
     type DynamicType = ();
     type Request = crate::models::GetLicensesRequestBody;
@@ -753,12 +844,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::License {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LicenseWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::LicenseWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

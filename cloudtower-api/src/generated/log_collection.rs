@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_log_collection`](crate::models::Client::delete_log_collection) (`delete-log-collection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteLogCollection {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteLogCollection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::codec::Decode for DeleteLogCollection {
@@ -50,9 +60,19 @@ impl ::cloudtower_runtime::codec::Encode for DeleteLogCollection {
 /// Used by:
 /// - the request of [`Client::force_stop_log_collection`](crate::models::Client::force_stop_log_collection) (`force-stop-log-collection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ForceStopLogCollectionParams {
     pub r#where: crate::models::LogCollectionWhereInput,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ForceStopLogCollectionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
@@ -100,7 +120,7 @@ impl ForceStopLogCollectionParams {
 /// Used by:
 /// - the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetLogCollectionsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -111,6 +131,22 @@ pub struct GetLogCollectionsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::LogCollectionWhereInput>,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetLogCollectionsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
@@ -158,7 +194,7 @@ impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsConnectionRequestB
 /// Used by:
 /// - the request of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetLogCollectionsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -169,6 +205,22 @@ pub struct GetLogCollectionsRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::LogCollectionWhereInput>,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetLogCollectionsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
@@ -218,7 +270,7 @@ impl ::cloudtower_runtime::codec::Encode for GetLogCollectionsRequestBody {
 /// - the response of [`Client::force_stop_log_collection`](crate::models::Client::force_stop_log_collection) (`force-stop-log-collection`)
 /// - the response of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogCollection {
     pub cluster: crate::models::NestedCluster,
     pub groups: ::std::vec::Vec<::std::string::String>,
@@ -236,6 +288,31 @@ pub struct LogCollection {
     pub started_at: ::std::string::String,
     pub status: crate::models::LogCollectionStatus,
     pub witness: ::std::option::Option<crate::models::NestedWitness>,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LogCollection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            groups: ::std::vec::Vec::new(),
+            hosts: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            log_ended_at: ::std::string::String::new(),
+            log_started_at: ::std::string::String::new(),
+            owner: ::std::string::String::new(),
+            path: ::std::string::String::new(),
+            progress: 0.0,
+            service_groups: ::std::option::Option::None,
+            services: ::std::vec::Vec::new(),
+            size: 0,
+            started_at: ::std::string::String::new(),
+            status: ::std::default::Default::default(),
+            witness: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::codec::Decode for LogCollection {
@@ -360,9 +437,19 @@ impl ::cloudtower_runtime::codec::Encode for LogCollection {
 /// Used by:
 /// - the response of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogCollectionConnection {
     pub aggregate: crate::models::NestedAggregateLogCollection,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LogCollectionConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::codec::Decode for LogCollectionConnection {
@@ -403,7 +490,7 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionConnection {
 /// Used by:
 /// - the request of [`Client::create_log_collection`](crate::models::Client::create_log_collection) (`create-log-collection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogCollectionCreationParams {
     pub witness_id: ::std::option::Option<::std::string::String>,
     pub service_groups: ::std::option::Option<
@@ -413,6 +500,21 @@ pub struct LogCollectionCreationParams {
     pub log_started_at: ::std::string::String,
     pub cluster_id: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LogCollectionCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            witness_id: ::std::option::Option::None,
+            service_groups: ::std::option::Option::None,
+            log_ended_at: ::std::string::String::new(),
+            log_started_at: ::std::string::String::new(),
+            cluster_id: ::std::string::String::new(),
+            hosts: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
@@ -494,9 +596,19 @@ impl LogCollectionCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_log_collection`](crate::models::Client::delete_log_collection) (`delete-log-collection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogCollectionDeletionParams {
     pub r#where: crate::models::LogCollectionWhereInput,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LogCollectionDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
@@ -715,10 +827,21 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionOrderByInput {
 /// Used by:
 /// - inside the request of [`Client::create_log_collection`](crate::models::Client::create_log_collection) (`create-log-collection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogCollectionServiceGroupParams {
     pub services: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub group_name: ::std::string::String,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LogCollectionServiceGroupParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            services: ::std::option::Option::None,
+            group_name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
@@ -859,7 +982,7 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionStatus {
 /// - inside the request of [`Client::get_log_collections`](crate::models::Client::get_log_collections) (`get-log-collections`)
 /// - inside the request of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogCollectionWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::LogCollectionWhereInput>,
@@ -1011,6 +1134,123 @@ pub struct LogCollectionWhereInput {
     pub witness: ::cloudtower_runtime::Nullable<
         ::std::boxed::Box<crate::models::WitnessWhereInput>,
     >,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LogCollectionWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            hosts_every: ::cloudtower_runtime::Nullable::Absent,
+            hosts_none: ::cloudtower_runtime::Nullable::Absent,
+            hosts_some: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            log_ended_at: ::cloudtower_runtime::Nullable::Absent,
+            log_ended_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            log_ended_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            log_ended_at_in: ::cloudtower_runtime::Nullable::Absent,
+            log_ended_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            log_ended_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            log_ended_at_not: ::cloudtower_runtime::Nullable::Absent,
+            log_ended_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            log_started_at: ::cloudtower_runtime::Nullable::Absent,
+            log_started_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            log_started_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            log_started_at_in: ::cloudtower_runtime::Nullable::Absent,
+            log_started_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            log_started_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            log_started_at_not: ::cloudtower_runtime::Nullable::Absent,
+            log_started_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            owner: ::cloudtower_runtime::Nullable::Absent,
+            owner_contains: ::cloudtower_runtime::Nullable::Absent,
+            owner_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            owner_gt: ::cloudtower_runtime::Nullable::Absent,
+            owner_gte: ::cloudtower_runtime::Nullable::Absent,
+            owner_in: ::cloudtower_runtime::Nullable::Absent,
+            owner_lt: ::cloudtower_runtime::Nullable::Absent,
+            owner_lte: ::cloudtower_runtime::Nullable::Absent,
+            owner_not: ::cloudtower_runtime::Nullable::Absent,
+            owner_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            owner_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            owner_not_in: ::cloudtower_runtime::Nullable::Absent,
+            owner_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            owner_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            path: ::cloudtower_runtime::Nullable::Absent,
+            path_contains: ::cloudtower_runtime::Nullable::Absent,
+            path_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            path_gt: ::cloudtower_runtime::Nullable::Absent,
+            path_gte: ::cloudtower_runtime::Nullable::Absent,
+            path_in: ::cloudtower_runtime::Nullable::Absent,
+            path_lt: ::cloudtower_runtime::Nullable::Absent,
+            path_lte: ::cloudtower_runtime::Nullable::Absent,
+            path_not: ::cloudtower_runtime::Nullable::Absent,
+            path_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            path_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            path_not_in: ::cloudtower_runtime::Nullable::Absent,
+            path_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            path_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            progress: ::cloudtower_runtime::Nullable::Absent,
+            progress_gt: ::cloudtower_runtime::Nullable::Absent,
+            progress_gte: ::cloudtower_runtime::Nullable::Absent,
+            progress_in: ::cloudtower_runtime::Nullable::Absent,
+            progress_lt: ::cloudtower_runtime::Nullable::Absent,
+            progress_lte: ::cloudtower_runtime::Nullable::Absent,
+            progress_not: ::cloudtower_runtime::Nullable::Absent,
+            progress_not_in: ::cloudtower_runtime::Nullable::Absent,
+            size: ::cloudtower_runtime::Nullable::Absent,
+            size_gt: ::cloudtower_runtime::Nullable::Absent,
+            size_gte: ::cloudtower_runtime::Nullable::Absent,
+            size_in: ::cloudtower_runtime::Nullable::Absent,
+            size_lt: ::cloudtower_runtime::Nullable::Absent,
+            size_lte: ::cloudtower_runtime::Nullable::Absent,
+            size_not: ::cloudtower_runtime::Nullable::Absent,
+            size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            started_at: ::cloudtower_runtime::Nullable::Absent,
+            started_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            started_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            started_at_in: ::cloudtower_runtime::Nullable::Absent,
+            started_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            started_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            started_at_not: ::cloudtower_runtime::Nullable::Absent,
+            started_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            witness: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "log-collection")]
 #[cfg(feature = "server")]
@@ -1333,9 +1573,17 @@ impl ::cloudtower_runtime::codec::Encode for LogCollectionWhereInput {
 /// Used by:
 /// - inside the response of [`Client::get_log_collections_connection`](crate::models::Client::get_log_collections_connection) (`get-log-collections-connection`)
 #[cfg(feature = "log-collection")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateLogCollection {
     pub count: i32,
+}
+#[cfg(feature = "log-collection")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateLogCollection {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateLogCollection {
@@ -1522,11 +1770,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetLogCollectionsReque
 #[cfg(feature = "log-collection")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetLogCollectionsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetLogCollectionsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_LOG_COLLECTIONS_CONNECTION.json(&counter)
+        crate::models::operations::GET_LOG_COLLECTIONS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1535,6 +1780,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetLogCollectionsRequ
     }
 }
 #[cfg(feature = "log-collection")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::LogCollection {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "LogCollection"
@@ -1552,53 +1798,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::LogCollection {
     ) -> ::std::option::Option<crate::models::GetLogCollectionsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::LogCollectionWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::LogCollectionWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::LogCollectionWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::LogCollectionWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetLogCollectionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetLogCollectionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetLogCollectionsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetLogCollectionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LogCollectionWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetLogCollectionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::LogCollectionWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::LogCollectionWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::LogCollectionWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::LogCollectionWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::LogCollectionWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1617,6 +1866,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::LogCollection {
     }
 }
 #[cfg(feature = "log-collection")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::LogCollection {
     type DynamicType = ();
     type Request = crate::models::GetLogCollectionsRequestBody;
@@ -1624,12 +1874,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::LogCollection {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetLogCollectionsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::LogCollectionWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetLogCollectionsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::LogCollectionWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

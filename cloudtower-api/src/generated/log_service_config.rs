@@ -7,9 +7,19 @@
 /// Used by:
 /// - the request of [`Client::get_log_service_configs`](crate::models::Client::get_log_service_configs) (`get-log-service-configs`)
 #[cfg(feature = "log-service-config")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetLogServiceConfigsRequestBody {
     pub input: crate::models::LogServiceConfigsInput,
+}
+#[cfg(feature = "log-service-config")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetLogServiceConfigsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            input: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "log-service-config")]
 #[cfg(feature = "server")]
@@ -57,10 +67,21 @@ impl GetLogServiceConfigsRequestBody {
 /// Used by:
 /// - the response of [`Client::get_log_service_configs`](crate::models::Client::get_log_service_configs) (`get-log-service-configs`)
 #[cfg(feature = "log-service-config")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogServiceConfig {
     pub group_name: ::std::string::String,
     pub service_list: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "log-service-config")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LogServiceConfig {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            group_name: ::std::string::String::new(),
+            service_list: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "log-service-config")]
 impl ::cloudtower_runtime::codec::Decode for LogServiceConfig {
@@ -106,9 +127,19 @@ impl ::cloudtower_runtime::codec::Encode for LogServiceConfig {
 /// Used by:
 /// - inside the request of [`Client::get_log_service_configs`](crate::models::Client::get_log_service_configs) (`get-log-service-configs`)
 #[cfg(feature = "log-service-config")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogServiceConfigsInput {
     pub cluster: crate::models::ClusterWhereUniqueInput,
+}
+#[cfg(feature = "log-service-config")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LogServiceConfigsInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "log-service-config")]
 #[cfg(feature = "server")]

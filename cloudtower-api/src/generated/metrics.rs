@@ -15,11 +15,23 @@
 /// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DataPoint {
     pub v: ::std::option::Option<f64>,
     pub t: i64,
     pub typename: ::std::option::Option<crate::models::DataPointTypename>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DataPoint {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            v: ::std::option::Option::None,
+            t: 0,
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 impl ::cloudtower_runtime::codec::Decode for DataPoint {
@@ -135,11 +147,23 @@ impl ::cloudtower_runtime::codec::Encode for DataPointTypename {
 /// Used by:
 /// - the request of [`Client::get_cluster_metrics`](crate::models::Client::get_cluster_metrics) (`get-cluster-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetClusterMetricInput {
     pub range: ::std::string::String,
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetClusterMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            clusters: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -209,11 +233,23 @@ impl GetClusterMetricInput {
 /// Used by:
 /// - the request of [`Client::get_disk_metrics`](crate::models::Client::get_disk_metrics) (`get-disk-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetDiskMetricInput {
     pub range: ::std::string::String,
     pub disks: crate::models::DiskWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetDiskMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            disks: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -279,11 +315,23 @@ impl GetDiskMetricInput {
 /// Used by:
 /// - the request of [`Client::get_host_metrics`](crate::models::Client::get_host_metrics) (`get-host-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetHostMetricInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetHostMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            hosts: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -349,12 +397,25 @@ impl GetHostMetricInput {
 /// Used by:
 /// - the request of [`Client::get_host_network_metrics`](crate::models::Client::get_host_network_metrics) (`get-host-network-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetHostNetworkMetricInput {
     pub hosts: crate::models::HostWhereInput,
     pub range: ::std::string::String,
     pub nics: ::std::option::Option<crate::models::NicWhereInput>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetHostNetworkMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            hosts: ::std::default::Default::default(),
+            range: ::std::string::String::new(),
+            nics: ::std::option::Option::None,
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -427,12 +488,25 @@ impl GetHostNetworkMetricInput {
 /// Used by:
 /// - the request of [`Client::get_host_servicek_metrics`](crate::models::Client::get_host_servicek_metrics) (`get-host-service-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetHostServiceMetricInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub services: ::std::vec::Vec<::std::string::String>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetHostServiceMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            hosts: ::std::default::Default::default(),
+            services: ::std::vec::Vec::new(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -509,12 +583,25 @@ impl GetHostServiceMetricInput {
 /// Used by:
 /// - the request of [`Client::get_lun_metrics`](crate::models::Client::get_lun_metrics) (`get-lun-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetLunMetricInput {
     pub range: ::std::string::String,
     pub hosts: ::std::option::Option<crate::models::HostWhereInput>,
     pub luns: crate::models::IscsiLunWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetLunMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            hosts: ::std::option::Option::None,
+            luns: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -583,12 +670,25 @@ impl GetLunMetricInput {
 /// Used by:
 /// - the request of [`Client::get_nvmf_namespace_metrics`](crate::models::Client::get_nvmf_namespace_metrics) (`get-nvmf-namespace-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNvmfNamespaceMetricInput {
     pub hosts: ::std::option::Option<crate::models::HostWhereInput>,
     pub nvmf_namespaces: crate::models::NvmfNamespaceWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub range: ::std::string::String,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNvmfNamespaceMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            hosts: ::std::option::Option::None,
+            nvmf_namespaces: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+            range: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -661,11 +761,23 @@ impl GetNvmfNamespaceMetricInput {
 /// Used by:
 /// - the request of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetScvmDiskMetricInput {
     pub range: ::std::string::String,
     pub disks: crate::models::DiskWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetScvmDiskMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            disks: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -735,11 +847,23 @@ impl GetScvmDiskMetricInput {
 /// Used by:
 /// - the request of [`Client::get_scvm_metrics`](crate::models::Client::get_scvm_metrics) (`get-scvm-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetScvmMetricInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetScvmMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            hosts: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -805,12 +929,25 @@ impl GetScvmMetricInput {
 /// Used by:
 /// - the request of [`Client::get_scvm_network_metrics`](crate::models::Client::get_scvm_network_metrics) (`get-scvm-network-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetScvmNetworkInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub nics: ::std::option::Option<crate::models::NicWhereInput>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetScvmNetworkInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            hosts: ::std::default::Default::default(),
+            nics: ::std::option::Option::None,
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -879,12 +1016,25 @@ impl GetScvmNetworkInput {
 /// Used by:
 /// - the request of [`Client::get_scvm_servicek_metrics`](crate::models::Client::get_scvm_servicek_metrics) (`get-scvm-service-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetScvmServiceMetricInput {
     pub range: ::std::string::String,
     pub hosts: crate::models::HostWhereInput,
     pub services: ::std::vec::Vec<::std::string::String>,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetScvmServiceMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            hosts: ::std::default::Default::default(),
+            services: ::std::vec::Vec::new(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -961,13 +1111,27 @@ impl GetScvmServiceMetricInput {
 /// Used by:
 /// - the request of [`Client::get_top_n_vm_volume_metrics`](crate::models::Client::get_top_n_vm_volume_metrics) (`get-top-n-metrics-in-clusters`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetTopNMetricInput {
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub clusters: crate::models::ClusterWhereInput,
     pub r#type: crate::models::GetTopNMetricInputType,
     pub n: i32,
     pub range: ::std::string::String,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetTopNMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            metrics: ::std::vec::Vec::new(),
+            clusters: ::std::default::Default::default(),
+            r#type: ::std::default::Default::default(),
+            n: 0,
+            range: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -1118,11 +1282,23 @@ impl ::cloudtower_runtime::codec::Encode for GetTopNMetricInputType {
 /// Used by:
 /// - the request of [`Client::get_vm_metrics`](crate::models::Client::get_vm_metrics) (`get-vm-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmMetricInput {
     pub range: ::std::string::String,
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub vms: crate::models::VmWhereInput,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            metrics: ::std::vec::Vec::new(),
+            vms: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -1188,12 +1364,25 @@ impl GetVmMetricInput {
 /// Used by:
 /// - the request of [`Client::get_vm_net_work_metrics`](crate::models::Client::get_vm_net_work_metrics) (`get-vm-network-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmNetWorkMetricInput {
     pub range: ::std::string::String,
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub nics: ::std::option::Option<crate::models::VmNicWhereInput>,
     pub vms: crate::models::VmWhereInput,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmNetWorkMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            metrics: ::std::vec::Vec::new(),
+            nics: ::std::option::Option::None,
+            vms: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -1266,11 +1455,23 @@ impl GetVmNetWorkMetricInput {
 /// Used by:
 /// - the request of [`Client::get_vm_volume_metrics`](crate::models::Client::get_vm_volume_metrics) (`get-vm-volume-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmVolumeMetricInput {
     pub range: ::std::string::String,
     pub metrics: ::std::vec::Vec<::std::string::String>,
     pub vm_volumes: crate::models::VmVolumeWhereInput,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmVolumeMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            metrics: ::std::vec::Vec::new(),
+            vm_volumes: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -1340,11 +1541,23 @@ impl GetVmVolumeMetricInput {
 /// Used by:
 /// - the request of [`Client::get_witness_metrics`](crate::models::Client::get_witness_metrics) (`get-witness-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetWitnessMetricInput {
     pub range: ::std::string::String,
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetWitnessMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            clusters: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -1414,12 +1627,25 @@ impl GetWitnessMetricInput {
 /// Used by:
 /// - the request of [`Client::get_zone_metrics`](crate::models::Client::get_zone_metrics) (`get-zone-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetZoneMetricInput {
     pub range: ::std::string::String,
     pub r#type: crate::models::GetZoneMetricInputType,
     pub clusters: crate::models::ClusterWhereInput,
     pub metrics: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetZoneMetricInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            range: ::std::string::String::new(),
+            r#type: ::std::default::Default::default(),
+            clusters: ::std::default::Default::default(),
+            metrics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 #[cfg(feature = "server")]
@@ -1579,7 +1805,7 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneMetricInputType {
 /// - the response of [`Client::get_witness_metrics`](crate::models::Client::get_witness_metrics) (`get-witness-metrics`)
 /// - the response of [`Client::get_zone_metrics`](crate::models::Client::get_zone_metrics) (`get-zone-metrics`)
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Metric {
     pub unit: crate::models::MetricUnit,
     pub step: i32,
@@ -1589,6 +1815,21 @@ pub struct Metric {
     >,
     pub dropped: bool,
     pub typename: ::std::option::Option<crate::models::MetricTypename>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Metric {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            unit: ::std::default::Default::default(),
+            step: 0,
+            samples: ::std::option::Option::None,
+            sample_streams: ::std::option::Option::None,
+            dropped: false,
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 impl ::cloudtower_runtime::codec::Decode for Metric {
@@ -1653,7 +1894,7 @@ impl ::cloudtower_runtime::codec::Encode for Metric {
 /// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MetricLabel {
     pub to_hostname: ::std::option::Option<::std::string::String>,
     pub serial_number: ::std::option::Option<::std::string::String>,
@@ -1678,6 +1919,38 @@ pub struct MetricLabel {
     pub cid: ::std::option::Option<::std::string::String>,
     pub chunk: ::std::option::Option<::std::string::String>,
     pub typename: ::std::option::Option<crate::models::MetricLabelTypename>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MetricLabel {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            to_hostname: ::std::option::Option::None,
+            serial_number: ::std::option::Option::None,
+            pool: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            metric_name: ::std::option::Option::None,
+            job: ::std::option::Option::None,
+            instance: ::std::option::Option::None,
+            zone: ::std::option::Option::None,
+            witness: ::std::option::Option::None,
+            volume: ::std::option::Option::None,
+            vm: ::std::option::Option::None,
+            to_uuid: ::std::option::Option::None,
+            service: ::std::option::Option::None,
+            scvm: ::std::option::Option::None,
+            network: ::std::option::Option::None,
+            mac: ::std::option::Option::None,
+            host: ::std::option::Option::None,
+            esxi_uuid: ::std::option::Option::None,
+            device: ::std::option::Option::None,
+            cluster: ::std::option::Option::None,
+            cid: ::std::option::Option::None,
+            chunk: ::std::option::Option::None,
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 impl ::cloudtower_runtime::codec::Decode for MetricLabel {
@@ -1836,11 +2109,23 @@ impl ::cloudtower_runtime::codec::Encode for MetricLabelTypename {
 /// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MetricSample {
     pub point: ::std::option::Option<crate::models::DataPoint>,
     pub labels: crate::models::MetricLabel,
     pub typename: ::std::option::Option<crate::models::MetricSampleTypename>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MetricSample {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            point: ::std::option::Option::None,
+            labels: ::std::default::Default::default(),
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 impl ::cloudtower_runtime::codec::Decode for MetricSample {
@@ -1964,11 +2249,23 @@ impl ::cloudtower_runtime::codec::Encode for MetricSampleTypename {
 /// - inside the response of [`Client::get_scvm_disk_metrics`](crate::models::Client::get_scvm_disk_metrics) (`get-scvm-disk-metrics`)
 /// - … and 9 more, inside requests or responses
 #[cfg(feature = "metrics")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MetricStream {
     pub points: ::std::option::Option<::std::vec::Vec<crate::models::DataPoint>>,
     pub labels: crate::models::MetricLabel,
     pub typename: ::std::option::Option<crate::models::MetricStreamTypename>,
+}
+#[cfg(feature = "metrics")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MetricStream {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            points: ::std::option::Option::None,
+            labels: ::std::default::Default::default(),
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "metrics")]
 impl ::cloudtower_runtime::codec::Decode for MetricStream {

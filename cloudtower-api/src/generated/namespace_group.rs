@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_namespace_group`](crate::models::Client::delete_namespace_group) (`delete-namespace-group`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteNamespaceGroup {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteNamespaceGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::codec::Decode for DeleteNamespaceGroup {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNamespaceGroup {
 /// Used by:
 /// - the request of [`Client::get_namespace_groups_connection`](crate::models::Client::get_namespace_groups_connection) (`get-namespace-groups-connection`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNamespaceGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetNamespaceGroupsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NamespaceGroupWhereInput>,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNamespaceGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
@@ -110,7 +136,7 @@ impl ::cloudtower_runtime::codec::Encode for GetNamespaceGroupsConnectionRequest
 /// - the response of [`Client::get_namespace_groups`](crate::models::Client::get_namespace_groups) (`get-namespace-groups`)
 /// - the response of [`Client::update_namespace_group`](crate::models::Client::update_namespace_group) (`update-namespace-group`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamespaceGroup {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub id: ::std::string::String,
@@ -122,6 +148,23 @@ pub struct NamespaceGroup {
         ::std::vec::Vec<crate::models::NestedNvmfNamespace>,
     >,
     pub nvmf_subsystem: crate::models::NestedNvmfSubsystem,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NamespaceGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_create_time: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            namespaces: ::std::option::Option::None,
+            nvmf_subsystem: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::codec::Decode for NamespaceGroup {
@@ -194,9 +237,19 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroup {
 /// Used by:
 /// - the response of [`Client::get_namespace_groups_connection`](crate::models::Client::get_namespace_groups_connection) (`get-namespace-groups-connection`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamespaceGroupConnection {
     pub aggregate: crate::models::NestedAggregateNamespaceGroup,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NamespaceGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::codec::Decode for NamespaceGroupConnection {
@@ -237,10 +290,21 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupConnection {
 /// Used by:
 /// - the request of [`Client::create_namespace_group`](crate::models::Client::create_namespace_group) (`create-namespace-group`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamespaceGroupCreationParams {
     pub nvmf_subsystem_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NamespaceGroupCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nvmf_subsystem_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
@@ -303,9 +367,19 @@ impl NamespaceGroupCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_namespace_group`](crate::models::Client::delete_namespace_group) (`delete-namespace-group`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamespaceGroupDeletionParams {
     pub r#where: crate::models::NamespaceGroupWhereInput,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NamespaceGroupDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
@@ -353,10 +427,21 @@ impl NamespaceGroupDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_namespace_group`](crate::models::Client::update_namespace_group) (`update-namespace-group`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamespaceGroupUpdationParams {
     pub data: crate::models::NamespaceGroupUpdationParamsData,
     pub r#where: crate::models::NamespaceGroupWhereInput,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NamespaceGroupUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
@@ -412,9 +497,19 @@ impl NamespaceGroupUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_namespace_group`](crate::models::Client::update_namespace_group) (`update-namespace-group`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamespaceGroupUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NamespaceGroupUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "namespace-group")]
 #[cfg(feature = "server")]
@@ -450,9 +545,17 @@ impl ::cloudtower_runtime::codec::Encode for NamespaceGroupUpdationParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_namespace_groups_connection`](crate::models::Client::get_namespace_groups_connection) (`get-namespace-groups-connection`)
 #[cfg(feature = "namespace-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNamespaceGroup {
     pub count: i32,
+}
+#[cfg(feature = "namespace-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNamespaceGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "namespace-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNamespaceGroup {
@@ -640,11 +743,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNamespaceGroupsRequ
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetNamespaceGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNamespaceGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_NAMESPACE_GROUPS_CONNECTION.json(&counter)
+        crate::models::operations::GET_NAMESPACE_GROUPS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -653,6 +753,7 @@ for crate::models::GetNamespaceGroupsRequestBody {
     }
 }
 #[cfg(feature = "namespace-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::NamespaceGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "NamespaceGroup"
@@ -671,67 +772,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::NamespaceGroup {
     ) -> ::std::option::Option<crate::models::GetNamespaceGroupsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NamespaceGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NamespaceGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::NamespaceGroupWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NamespaceGroupWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NamespaceGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NamespaceGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNamespaceGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNamespaceGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNamespaceGroupsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNamespaceGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NamespaceGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNamespaceGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NamespaceGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NamespaceGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NamespaceGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NamespaceGroupWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NamespaceGroupWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NamespaceGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NamespaceGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -762,6 +866,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NamespaceGroup {
     }
 }
 #[cfg(feature = "namespace-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::NamespaceGroup {
     type DynamicType = ();
     type Request = crate::models::GetNamespaceGroupsRequestBody;
@@ -769,12 +874,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::NamespaceGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNamespaceGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NamespaceGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNamespaceGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NamespaceGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_network_policy_rule_service`](crate::models::Client::delete_network_policy_rule_service) (`delete-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteNetworkPolicyRuleService {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteNetworkPolicyRuleService {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 impl ::cloudtower_runtime::codec::Decode for DeleteNetworkPolicyRuleService {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNetworkPolicyRuleService {
 /// Used by:
 /// - the request of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetNetworkPolicyRuleServicesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::NetworkPolicyRuleServiceWhereInput,
     >,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNetworkPolicyRuleServicesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
@@ -112,7 +138,7 @@ for GetNetworkPolicyRuleServicesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_network_policy_rule_services`](crate::models::Client::get_network_policy_rule_services) (`get-network-policy-rule-services`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNetworkPolicyRuleServicesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -125,6 +151,22 @@ pub struct GetNetworkPolicyRuleServicesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::NetworkPolicyRuleServiceWhereInput,
     >,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNetworkPolicyRuleServicesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
@@ -172,9 +214,17 @@ impl ::cloudtower_runtime::codec::Encode for GetNetworkPolicyRuleServicesRequest
 /// Used by:
 /// - inside the response of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNetworkPolicyRuleService {
     pub count: i32,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNetworkPolicyRuleService {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNetworkPolicyRuleService {
@@ -217,13 +267,27 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNetworkPolicyRuleSer
 /// - the response of [`Client::get_network_policy_rule_services`](crate::models::Client::get_network_policy_rule_services) (`get-network-policy-rule-services`)
 /// - the response of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkPolicyRuleService {
     pub description: ::std::option::Option<::std::string::String>,
     pub id: ::std::string::String,
     pub members: ::std::vec::Vec<crate::models::NestedNetworkPolicyRulePort>,
     pub name: ::std::string::String,
     pub preset: bool,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NetworkPolicyRuleService {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            members: ::std::vec::Vec::new(),
+            name: ::std::string::String::new(),
+            preset: false,
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleService {
@@ -285,9 +349,19 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleService {
 /// Used by:
 /// - the response of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkPolicyRuleServiceConnection {
     pub aggregate: crate::models::NestedAggregateNetworkPolicyRuleService,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NetworkPolicyRuleServiceConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 impl ::cloudtower_runtime::codec::Decode for NetworkPolicyRuleServiceConnection {
@@ -328,11 +402,23 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceConnection 
 /// Used by:
 /// - the request of [`Client::create_network_policy_rule_service`](crate::models::Client::create_network_policy_rule_service) (`create-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkPolicyRuleServiceCreationParams {
     pub members: ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceMemberParams>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NetworkPolicyRuleServiceCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            members: ::std::vec::Vec::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
@@ -398,9 +484,19 @@ impl NetworkPolicyRuleServiceCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_network_policy_rule_service`](crate::models::Client::delete_network_policy_rule_service) (`delete-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkPolicyRuleServiceDeletionParams {
     pub r#where: crate::models::NetworkPolicyRuleServiceWhereInput,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NetworkPolicyRuleServiceDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
@@ -449,11 +545,23 @@ impl NetworkPolicyRuleServiceDeletionParams {
 /// - inside the request of [`Client::create_network_policy_rule_service`](crate::models::Client::create_network_policy_rule_service) (`create-network-policy-rule-service`)
 /// - inside the request of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkPolicyRuleServiceMemberParams {
     pub alg_protocol: ::std::option::Option<crate::models::NetworkPolicyRuleAlgProtocol>,
     pub port: ::std::option::Option<::std::string::String>,
     pub protocol: crate::models::NetworkPolicyRulePortProtocol,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NetworkPolicyRuleServiceMemberParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            alg_protocol: ::std::option::Option::None,
+            port: ::std::option::Option::None,
+            protocol: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
@@ -619,10 +727,21 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceOrderByInpu
 /// Used by:
 /// - the request of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkPolicyRuleServiceUpdationParams {
     pub data: crate::models::NetworkPolicyRuleServiceUpdationParamsData,
     pub r#where: crate::models::NetworkPolicyRuleServiceWhereInput,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NetworkPolicyRuleServiceUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
@@ -682,13 +801,25 @@ impl NetworkPolicyRuleServiceUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkPolicyRuleServiceUpdationParamsData {
     pub members: ::std::option::Option<
         ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceMemberParams>,
     >,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NetworkPolicyRuleServiceUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            members: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
@@ -731,7 +862,7 @@ impl ::cloudtower_runtime::codec::Encode for NetworkPolicyRuleServiceUpdationPar
 /// - inside the request of [`Client::get_network_policy_rule_services_connection`](crate::models::Client::get_network_policy_rule_services_connection) (`get-network-policy-rule-services-connection`)
 /// - inside the request of [`Client::update_network_policy_rule_service`](crate::models::Client::update_network_policy_rule_service) (`update-network-policy-rule-service`)
 #[cfg(feature = "network-policy-rule-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NetworkPolicyRuleServiceWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::NetworkPolicyRuleServiceWhereInput>,
@@ -796,6 +927,62 @@ pub struct NetworkPolicyRuleServiceWhereInput {
     pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub preset: ::cloudtower_runtime::Nullable<bool>,
     pub preset_not: ::cloudtower_runtime::Nullable<bool>,
+}
+#[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NetworkPolicyRuleServiceWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            preset: ::cloudtower_runtime::Nullable::Absent,
+            preset_not: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "network-policy-rule-service")]
 #[cfg(feature = "server")]
@@ -1121,12 +1308,8 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetNetworkPolicyRuleServicesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNetworkPolicyRuleServicesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_NETWORK_POLICY_RULE_SERVICES_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1135,6 +1318,7 @@ for crate::models::GetNetworkPolicyRuleServicesRequestBody {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::NetworkPolicyRuleService {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "NetworkPolicyRuleService"
@@ -1149,53 +1333,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::NetworkPolicyRuleService {
     ) -> ::std::option::Option<crate::models::GetNetworkPolicyRuleServicesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NetworkPolicyRuleServiceWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NetworkPolicyRuleServiceWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NetworkPolicyRuleServiceWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NetworkPolicyRuleServiceWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNetworkPolicyRuleServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNetworkPolicyRuleServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNetworkPolicyRuleServicesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNetworkPolicyRuleServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NetworkPolicyRuleServiceWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNetworkPolicyRuleServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NetworkPolicyRuleServiceWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NetworkPolicyRuleServiceWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NetworkPolicyRuleServiceWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NetworkPolicyRuleServiceWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NetworkPolicyRuleServiceWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1214,6 +1401,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NetworkPolicyRuleService {
     }
 }
 #[cfg(feature = "network-policy-rule-service")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::NetworkPolicyRuleService {
     type DynamicType = ();
     type Request = crate::models::GetNetworkPolicyRuleServicesRequestBody;
@@ -1221,12 +1409,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::NetworkPolicyRuleServic
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNetworkPolicyRuleServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NetworkPolicyRuleServiceWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNetworkPolicyRuleServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NetworkPolicyRuleServiceWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_nfs_export`](crate::models::Client::delete_nfs_export) (`delete-nfs-export`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteNfsExport {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteNfsExport {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::codec::Decode for DeleteNfsExport {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNfsExport {
 /// Used by:
 /// - the request of [`Client::get_nfs_exports_connection`](crate::models::Client::get_nfs_exports_connection) (`get-nfs-exports-connection`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNfsExportsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetNfsExportsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::NfsExportOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NfsExportWhereInput>,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNfsExportsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
@@ -106,9 +132,17 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsExportsConnectionRequestBody 
 /// Used by:
 /// - inside the response of [`Client::get_nfs_exports_connection`](crate::models::Client::get_nfs_exports_connection) (`get-nfs-exports-connection`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNfsExport {
     pub count: i32,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNfsExport {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNfsExport {
@@ -151,7 +185,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsExport {
 /// - the response of [`Client::get_nfs_exports`](crate::models::Client::get_nfs_exports) (`get-nfs-exports`)
 /// - the response of [`Client::update_nfs_export`](crate::models::Client::update_nfs_export) (`update-nfs-export`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsExport {
     pub cluster: crate::models::NestedCluster,
     pub description: ::std::string::String,
@@ -171,6 +205,33 @@ pub struct NfsExport {
     pub replica_num: i32,
     pub resiliency_type: ::std::option::Option<crate::models::ResiliencyType>,
     pub thin_provision: bool,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsExport {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            description: ::std::string::String::new(),
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            export_inode_id: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            inodes: ::std::option::Option::None,
+            internal: false,
+            ip_whitelist: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            prioritized: ::std::option::Option::None,
+            replica_num: 0,
+            resiliency_type: ::std::option::Option::None,
+            thin_provision: false,
+        }
+    }
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::codec::Decode for NfsExport {
@@ -291,9 +352,19 @@ impl ::cloudtower_runtime::codec::Encode for NfsExport {
 /// Used by:
 /// - the response of [`Client::get_nfs_exports_connection`](crate::models::Client::get_nfs_exports_connection) (`get-nfs-exports-connection`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsExportConnection {
     pub aggregate: crate::models::NestedAggregateNfsExport,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsExportConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::codec::Decode for NfsExportConnection {
@@ -334,7 +405,7 @@ impl ::cloudtower_runtime::codec::Encode for NfsExportConnection {
 /// Used by:
 /// - the request of [`Client::create_nfs_export`](crate::models::Client::create_nfs_export) (`create-nfs-export`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsExportCreationParams {
     pub encrypt_method: ::std::option::Option<crate::models::EncryptMethod>,
     pub ec_m: ::std::option::Option<f64>,
@@ -345,6 +416,24 @@ pub struct NfsExportCreationParams {
     pub thin_provision: bool,
     pub replica_num: i32,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsExportCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            encrypt_method: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+            ip_whitelist: ::std::option::Option::None,
+            thin_provision: false,
+            replica_num: 0,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
@@ -434,9 +523,19 @@ impl NfsExportCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_nfs_export`](crate::models::Client::delete_nfs_export) (`delete-nfs-export`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsExportDeletionParams {
     pub r#where: crate::models::NfsExportWhereInput,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsExportDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
@@ -484,10 +583,21 @@ impl NfsExportDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_nfs_export`](crate::models::Client::update_nfs_export) (`update-nfs-export`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsExportUpdationParams {
     pub data: ::std::option::Option<crate::models::NfsExportUpdationParamsData>,
     pub r#where: crate::models::NfsExportWhereInput,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsExportUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
@@ -540,7 +650,7 @@ impl NfsExportUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_nfs_export`](crate::models::Client::update_nfs_export) (`update-nfs-export`)
 #[cfg(feature = "nfs-export")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsExportUpdationParamsData {
     pub ec_m: ::std::option::Option<f64>,
     pub ec_k: ::std::option::Option<f64>,
@@ -548,6 +658,21 @@ pub struct NfsExportUpdationParamsData {
     pub replica_num: ::std::option::Option<f64>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "nfs-export")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsExportUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            replica_num: ::std::option::Option::None,
+            ip_whitelist: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "nfs-export")]
 #[cfg(feature = "server")]
@@ -737,11 +862,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsExportsRequestBo
 #[cfg(feature = "nfs-export")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsExportsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNfsExportsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_NFS_EXPORTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_NFS_EXPORTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -750,6 +872,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsExportsRequestB
     }
 }
 #[cfg(feature = "nfs-export")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::NfsExport {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "NfsExport"
@@ -768,67 +891,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::NfsExport {
     ) -> ::std::option::Option<crate::models::GetNfsExportsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NfsExportWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NfsExportWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::NfsExportWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NfsExportWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NfsExportWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NfsExportWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNfsExportsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNfsExportsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNfsExportsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNfsExportsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NfsExportWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNfsExportsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NfsExportWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NfsExportWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NfsExportWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NfsExportWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NfsExportWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NfsExportWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NfsExportWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -859,6 +985,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NfsExport {
     }
 }
 #[cfg(feature = "nfs-export")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::NfsExport {
     type DynamicType = ();
     type Request = crate::models::GetNfsExportsRequestBody;
@@ -866,12 +993,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::NfsExport {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNfsExportsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NfsExportWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNfsExportsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NfsExportWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

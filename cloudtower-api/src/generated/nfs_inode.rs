@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)
 #[cfg(feature = "nfs-inode")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNfsInodesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetNfsInodesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::NfsInodeOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NfsInodeWhereInput>,
+}
+#[cfg(feature = "nfs-inode")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNfsInodesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsInodesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_nfs_inodes`](crate::models::Client::get_nfs_inodes) (`get-nfs-inodes`)
 #[cfg(feature = "nfs-inode")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNfsInodesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetNfsInodesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::NfsInodeOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NfsInodeWhereInput>,
+}
+#[cfg(feature = "nfs-inode")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNfsInodesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetNfsInodesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)
 #[cfg(feature = "nfs-inode")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNfsInode {
     pub count: i32,
+}
+#[cfg(feature = "nfs-inode")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNfsInode {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNfsInode {
@@ -163,7 +203,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNfsInode {
 /// - the response of [`Client::get_nfs_inodes`](crate::models::Client::get_nfs_inodes) (`get-nfs-inodes`)
 /// - the response of [`Client::update_nfs_inode`](crate::models::Client::update_nfs_inode) (`update-nfs-inode`)
 #[cfg(feature = "nfs-inode")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsInode {
     pub assigned_size: i64,
     pub downgraded_prioritized_space: ::std::option::Option<i64>,
@@ -185,6 +225,35 @@ pub struct NfsInode {
     pub snapshot_num: i32,
     pub unique_logical_size: ::std::option::Option<f64>,
     pub unique_size: i64,
+}
+#[cfg(feature = "nfs-inode")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsInode {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            assigned_size: 0,
+            downgraded_prioritized_space: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            file: false,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            local_updated_at: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nfs_export: ::std::default::Default::default(),
+            parent_id: ::std::string::String::new(),
+            prioritized: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            shared_size: 0,
+            snapshot_num: 0,
+            unique_logical_size: ::std::option::Option::None,
+            unique_size: 0,
+        }
+    }
 }
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::codec::Decode for NfsInode {
@@ -320,9 +389,19 @@ impl ::cloudtower_runtime::codec::Encode for NfsInode {
 /// Used by:
 /// - the response of [`Client::get_nfs_inodes_connection`](crate::models::Client::get_nfs_inodes_connection) (`get-nfs-inodes-connection`)
 #[cfg(feature = "nfs-inode")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsInodeConnection {
     pub aggregate: crate::models::NestedAggregateNfsInode,
+}
+#[cfg(feature = "nfs-inode")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsInodeConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::codec::Decode for NfsInodeConnection {
@@ -604,10 +683,21 @@ impl ::cloudtower_runtime::codec::Encode for NfsInodeOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_nfs_inode`](crate::models::Client::update_nfs_inode) (`update-nfs-inode`)
 #[cfg(feature = "nfs-inode")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsInodeUpdationParams {
     pub data: crate::models::NfsInodeUpdationParamsData,
     pub r#where: crate::models::NfsInodeWhereInput,
+}
+#[cfg(feature = "nfs-inode")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsInodeUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
@@ -663,9 +753,17 @@ impl NfsInodeUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_nfs_inode`](crate::models::Client::update_nfs_inode) (`update-nfs-inode`)
 #[cfg(feature = "nfs-inode")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NfsInodeUpdationParamsData {
     pub prioritized: bool,
+}
+#[cfg(feature = "nfs-inode")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NfsInodeUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self { prioritized: false }
+    }
 }
 #[cfg(feature = "nfs-inode")]
 #[cfg(feature = "server")]
@@ -809,11 +907,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNfsInodesRequestBod
 #[cfg(feature = "nfs-inode")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsInodesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNfsInodesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_NFS_INODES_CONNECTION.json(&counter)
+        crate::models::operations::GET_NFS_INODES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -822,6 +917,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNfsInodesRequestBo
     }
 }
 #[cfg(feature = "nfs-inode")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::NfsInode {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "NfsInode"
@@ -840,67 +936,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::NfsInode {
     ) -> ::std::option::Option<crate::models::GetNfsInodesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NfsInodeWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NfsInodeWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::NfsInodeWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NfsInodeWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NfsInodeWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NfsInodeWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNfsInodesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNfsInodesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNfsInodesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNfsInodesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NfsInodeWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNfsInodesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NfsInodeWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NfsInodeWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NfsInodeWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NfsInodeWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NfsInodeWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NfsInodeWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NfsInodeWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -931,6 +1030,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NfsInode {
     }
 }
 #[cfg(feature = "nfs-inode")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::NfsInode {
     type DynamicType = ();
     type Request = crate::models::GetNfsInodesRequestBody;
@@ -938,12 +1038,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::NfsInode {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNfsInodesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NfsInodeWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNfsInodesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NfsInodeWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

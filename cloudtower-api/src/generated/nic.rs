@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_nics_connection`](crate::models::Client::get_nics_connection) (`get-nics-connection`)
 #[cfg(feature = "nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNicsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetNicsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::NicOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NicWhereInput>,
+}
+#[cfg(feature = "nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNicsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
@@ -63,9 +79,17 @@ impl ::cloudtower_runtime::codec::Encode for GetNicsConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_nics_connection`](crate::models::Client::get_nics_connection) (`get-nics-connection`)
 #[cfg(feature = "nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNic {
     pub count: i32,
+}
+#[cfg(feature = "nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNic {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNic {
@@ -107,7 +131,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNic {
 /// - the response of [`Client::get_nics`](crate::models::Client::get_nics) (`get-nics`)
 /// - the response of [`Client::update_nic`](crate::models::Client::update_nic) (`update-nic`)
 #[cfg(feature = "nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Nic {
     pub driver: ::std::option::Option<::std::string::String>,
     pub driver_state: ::std::option::Option<crate::models::NicDriverState>,
@@ -139,6 +163,45 @@ pub struct Nic {
     pub user_usage: ::std::option::Option<crate::models::NicUserUsage>,
     pub vds: ::std::option::Option<crate::models::NestedVds>,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
+}
+#[cfg(feature = "nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Nic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            driver: ::std::option::Option::None,
+            driver_state: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            gateway_ip: ::std::option::Option::None,
+            host: ::std::default::Default::default(),
+            ibdev: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            iommu_status: ::std::option::Option::None,
+            ip_address: ::std::option::Option::None,
+            is_sriov: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            mac_address: ::std::string::String::new(),
+            max_vf_num: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            mtu: 0,
+            name: ::std::string::String::new(),
+            nic_uuid: ::std::option::Option::None,
+            physical: false,
+            rdma_enabled: ::std::option::Option::None,
+            running: false,
+            speed: ::std::option::Option::None,
+            subnet_mask: ::std::option::Option::None,
+            total_vf_num: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            up: false,
+            used_vf_num: ::std::option::Option::None,
+            user_usage: ::std::option::Option::None,
+            vds: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::codec::Decode for Nic {
@@ -277,9 +340,19 @@ impl ::cloudtower_runtime::codec::Encode for Nic {
 /// Used by:
 /// - the response of [`Client::get_nics_connection`](crate::models::Client::get_nics_connection) (`get-nics-connection`)
 #[cfg(feature = "nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NicConnection {
     pub aggregate: crate::models::NestedAggregateNic,
+}
+#[cfg(feature = "nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NicConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::codec::Decode for NicConnection {
@@ -320,10 +393,21 @@ impl ::cloudtower_runtime::codec::Encode for NicConnection {
 /// Used by:
 /// - the request of [`Client::update_nic`](crate::models::Client::update_nic) (`update-nic`)
 #[cfg(feature = "nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NicUpdationParams {
     pub data: crate::models::NicUpdationParamsData,
     pub r#where: crate::models::NicWhereInput,
+}
+#[cfg(feature = "nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NicUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
@@ -379,11 +463,23 @@ impl NicUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_nic`](crate::models::Client::update_nic) (`update-nic`)
 #[cfg(feature = "nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NicUpdationParamsData {
     pub nic_user_usage: ::std::option::Option<crate::models::NicUserUsage>,
     pub total_vf_num: ::std::option::Option<i32>,
     pub mtu: ::std::option::Option<i32>,
+}
+#[cfg(feature = "nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NicUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nic_user_usage: ::std::option::Option::None,
+            total_vf_num: ::std::option::Option::None,
+            mtu: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "nic")]
 #[cfg(feature = "server")]
@@ -519,11 +615,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNicsRequestBody {
 #[cfg(feature = "nic")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNicsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNicsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_NICS_CONNECTION.json(&counter)
+        crate::models::operations::GET_NICS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -532,6 +625,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNicsRequestBody {
     }
 }
 #[cfg(feature = "nic")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Nic {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Nic"
@@ -550,67 +644,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::Nic {
     ) -> ::std::option::Option<crate::models::GetNicsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NicWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NicWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::NicWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NicWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NicWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NicWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNicsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNicsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNicsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNicsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NicWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNicsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NicWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NicWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NicWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NicWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NicWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NicWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NicWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -641,6 +738,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Nic {
     }
 }
 #[cfg(feature = "nic")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Nic {
     type DynamicType = ();
     type Request = crate::models::GetNicsRequestBody;
@@ -648,12 +746,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Nic {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNicsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NicWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNicsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NicWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNodeTopoesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetNodeTopoesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::NodeTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NodeTopoWhereInput>,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNodeTopoesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesConnectionRequestBody 
 /// Used by:
 /// - the request of [`Client::get_node_topoes`](crate::models::Client::get_node_topoes) (`get-node-topoes`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNodeTopoesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetNodeTopoesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::NodeTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NodeTopoWhereInput>,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNodeTopoesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetNodeTopoesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNodeTopo {
     pub count: i32,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNodeTopo {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNodeTopo {
@@ -163,10 +203,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNodeTopo {
 /// - inside the response of [`Client::get_node_topoes`](crate::models::Client::get_node_topoes) (`get-node-topoes`)
 /// - inside the response of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedPosition {
     pub column: ::std::option::Option<i32>,
     pub row: ::std::option::Option<i32>,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedPosition {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            column: ::std::option::Option::None,
+            row: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedPosition {
@@ -204,10 +255,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedPosition {
 /// Used by:
 /// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeTopUpdationParam {
     pub data: crate::models::NodeTopoUpdationParamsData,
     pub r#where: crate::models::NodeTopoWhereUniqueInput,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NodeTopUpdationParam {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
@@ -264,7 +326,7 @@ impl NodeTopUpdationParam {
 /// - the response of [`Client::get_node_topoes`](crate::models::Client::get_node_topoes) (`get-node-topoes`)
 /// - the response of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeTopo {
     pub brick_topo: ::std::option::Option<crate::models::NestedBrickTopo>,
     pub cluster: crate::models::NestedCluster,
@@ -274,6 +336,23 @@ pub struct NodeTopo {
     pub local_id: ::std::string::String,
     pub name: ::std::string::String,
     pub position: crate::models::NestedPosition,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NodeTopo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            brick_topo: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            cluster_topo: ::std::option::Option::None,
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            position: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::codec::Decode for NodeTopo {
@@ -347,9 +426,19 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopo {
 /// Used by:
 /// - the response of [`Client::get_node_topoes_connection`](crate::models::Client::get_node_topoes_connection) (`get-node-topoes-connection`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeTopoConnection {
     pub aggregate: crate::models::NestedAggregateNodeTopo,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NodeTopoConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::codec::Decode for NodeTopoConnection {
@@ -497,11 +586,23 @@ pub type NodeTopoUpdationParams = ::std::vec::Vec<crate::models::NodeTopUpdation
 /// Used by:
 /// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeTopoUpdationParamsData {
     pub cluster_topo_id: ::std::option::Option<::std::string::String>,
     pub position: ::std::option::Option<crate::models::Position>,
     pub brick_topo_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NodeTopoUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster_topo_id: ::std::option::Option::None,
+            position: ::std::option::Option::None,
+            brick_topo_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
@@ -543,10 +644,21 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoUpdationParamsData {
 /// Used by:
 /// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeTopoWhereUniqueInput {
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NodeTopoWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
@@ -584,11 +696,23 @@ impl ::cloudtower_runtime::codec::Encode for NodeTopoWhereUniqueInput {
 /// Used by:
 /// - inside the request of [`Client::update_node_topo`](crate::models::Client::update_node_topo) (`move-node-topo`)
 #[cfg(feature = "node-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Position {
     pub row: ::cloudtower_runtime::Nullable<i32>,
     pub column: ::cloudtower_runtime::Nullable<i32>,
     pub typename: ::std::option::Option<crate::models::PositionTypename>,
+}
+#[cfg(feature = "node-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Position {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            row: ::cloudtower_runtime::Nullable::Absent,
+            column: ::cloudtower_runtime::Nullable::Absent,
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "node-topo")]
 #[cfg(feature = "server")]
@@ -787,11 +911,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNodeTopoesRequestBo
 #[cfg(feature = "node-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNodeTopoesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNodeTopoesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_NODE_TOPOES_CONNECTION.json(&counter)
+        crate::models::operations::GET_NODE_TOPOES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -800,6 +921,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNodeTopoesRequestB
     }
 }
 #[cfg(feature = "node-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::NodeTopo {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "NodeTopo"
@@ -818,67 +940,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::NodeTopo {
     ) -> ::std::option::Option<crate::models::GetNodeTopoesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NodeTopoWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NodeTopoWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::NodeTopoWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NodeTopoWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NodeTopoWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NodeTopoWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNodeTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNodeTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNodeTopoesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNodeTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NodeTopoWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNodeTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NodeTopoWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NodeTopoWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NodeTopoWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NodeTopoWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NodeTopoWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NodeTopoWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NodeTopoWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -900,6 +1025,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::NodeTopo {
     }
 }
 #[cfg(feature = "node-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::NodeTopo {
     type DynamicType = ();
     type Request = crate::models::GetNodeTopoesRequestBody;
@@ -907,12 +1033,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::NodeTopo {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNodeTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NodeTopoWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNodeTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NodeTopoWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

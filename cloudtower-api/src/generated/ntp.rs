@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::get_ntp_service_url`](crate::models::Client::get_ntp_service_url) (`get-ntp-service-url`)
 #[cfg(feature = "ntp")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NtpServiceUrl {
     pub ntp_service_url: ::std::string::String,
+}
+#[cfg(feature = "ntp")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NtpServiceUrl {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ntp_service_url: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "ntp")]
 impl ::cloudtower_runtime::codec::Decode for NtpServiceUrl {

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_nvmf_namespace`](crate::models::Client::delete_nvmf_namespace) (`delete-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteNvmfNamespace {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteNvmfNamespace {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::codec::Decode for DeleteNvmfNamespace {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespace {
 /// Used by:
 /// - the request of [`Client::get_nvmf_namespaces_connection`](crate::models::Client::get_nvmf_namespaces_connection) (`get-nvmf-namespaces-connection`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNvmfNamespacesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetNvmfNamespacesConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NvmfNamespaceWhereInput>,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNvmfNamespacesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
@@ -108,9 +134,17 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfNamespacesConnectionRequestB
 /// Used by:
 /// - inside the response of [`Client::get_nvmf_namespaces_connection`](crate::models::Client::get_nvmf_namespaces_connection) (`get-nvmf-namespaces-connection`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNvmfNamespace {
     pub count: i32,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNvmfNamespace {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNvmfNamespace {
@@ -155,7 +189,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespace {
 /// - the response of [`Client::rollback_nvmf_namespace_from_snapshot`](crate::models::Client::rollback_nvmf_namespace_from_snapshot) (`rollback-nvmf-namespace-from-snapshot`)
 /// - the response of [`Client::update_nvmf_namespace`](crate::models::Client::update_nvmf_namespace) (`update-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespace {
     pub assigned_size: i64,
     pub bps: i64,
@@ -215,6 +249,67 @@ pub struct NvmfNamespace {
     pub unique_logical_size: ::std::option::Option<f64>,
     pub unique_size: i64,
     pub zbs_volume_id: ::std::string::String,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespace {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            assigned_size: 0,
+            bps: 0,
+            bps_max: 0,
+            bps_max_length: 0,
+            bps_rd: 0,
+            bps_rd_max: 0,
+            bps_rd_max_length: 0,
+            bps_wr: 0,
+            bps_wr_max: 0,
+            bps_wr_max_length: 0,
+            business_host_groups: ::std::option::Option::None,
+            business_host_is_same_with_parent: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            consistency_group: ::std::option::Option::None,
+            downgraded_prioritized_space: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            io_size: 0,
+            iops: 0,
+            iops_max: 0,
+            iops_max_length: 0,
+            iops_rd: 0,
+            iops_rd_max: 0,
+            iops_rd_max_length: 0,
+            iops_wr: 0,
+            iops_wr_max: 0,
+            iops_wr_max_length: 0,
+            is_shared: false,
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            namespace_group: ::std::option::Option::None,
+            namespace_id: 0,
+            nqn_whitelist: ::std::string::String::new(),
+            nvmf_subsystem: ::std::default::Default::default(),
+            prioritized: ::std::option::Option::None,
+            replica_num: 0,
+            resiliency_type: ::std::option::Option::None,
+            shared_size: 0,
+            snapshot_num: 0,
+            snapshot_plans: ::std::option::Option::None,
+            stripe_num: 0,
+            stripe_size: 0,
+            thin_provision: false,
+            unique_logical_size: ::std::option::Option::None,
+            unique_size: 0,
+            zbs_volume_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::codec::Decode for NvmfNamespace {
@@ -530,12 +625,25 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespace {
 /// Used by:
 /// - the request of [`Client::clone_nvmf_namespace_from_snapshot`](crate::models::Client::clone_nvmf_namespace_from_snapshot) (`clone-nvmf-namespace-from-snapshot`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceCloneParams {
     pub namespace_group_id: ::std::option::Option<::std::string::String>,
     pub nvmf_subsystem_id: ::std::string::String,
     pub name: ::std::string::String,
     pub snapshot_id: ::std::string::String,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceCloneParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            namespace_group_id: ::std::option::Option::None,
+            nvmf_subsystem_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            snapshot_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
@@ -610,9 +718,19 @@ impl NvmfNamespaceCloneParams {
 /// Used by:
 /// - the response of [`Client::get_nvmf_namespaces_connection`](crate::models::Client::get_nvmf_namespaces_connection) (`get-nvmf-namespaces-connection`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceConnection {
     pub aggregate: crate::models::NestedAggregateNvmfNamespace,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceConnection {
@@ -653,7 +771,7 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceConnection {
 /// Used by:
 /// - the request of [`Client::create_nvmf_namespace`](crate::models::Client::create_nvmf_namespace) (`create-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceCreationParams {
     pub ec_m: ::std::option::Option<f64>,
     pub ec_k: ::std::option::Option<f64>,
@@ -700,6 +818,58 @@ pub struct NvmfNamespaceCreationParams {
     pub iops_rd: ::std::option::Option<i64>,
     pub iops: ::std::option::Option<i64>,
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            thin_provision: ::std::option::Option::None,
+            namespace_id: ::std::option::Option::None,
+            group_id: ::std::option::Option::None,
+            is_shared: ::std::option::Option::None,
+            assigned_size_unit: ::std::option::Option::None,
+            assigned_size: 0,
+            replica_num: 0,
+            nvmf_subsystem_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            business_host_is_same_with_parent: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            prioritized: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            bps_wr_max_unit: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_rd_max_unit: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_max_unit: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            bps_wr_unit: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_rd_unit: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_unit: ::std::option::Option::None,
+            bps: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            nqn_whitelist: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
@@ -885,10 +1055,21 @@ impl NvmfNamespaceCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_nvmf_namespace`](crate::models::Client::delete_nvmf_namespace) (`delete-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceDeletionParams {
     pub data: crate::models::NvmfNamespaceDeletionParamsData,
     pub r#where: crate::models::NvmfNamespaceWhereInput,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
@@ -944,9 +1125,17 @@ impl NvmfNamespaceDeletionParams {
 /// Used by:
 /// - inside the request of [`Client::delete_nvmf_namespace`](crate::models::Client::delete_nvmf_namespace) (`delete-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceDeletionParamsData {
     pub remove_snapshot: bool,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceDeletionParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self { remove_snapshot: false }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
@@ -998,10 +1187,21 @@ impl NvmfNamespaceDeletionParamsData {
 /// Used by:
 /// - the request of [`Client::rollback_nvmf_namespace_from_snapshot`](crate::models::Client::rollback_nvmf_namespace_from_snapshot) (`rollback-nvmf-namespace-from-snapshot`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceRollbackParams {
     pub namespace_id: ::std::string::String,
     pub snapshot_id: ::std::string::String,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceRollbackParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            namespace_id: ::std::string::String::new(),
+            snapshot_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
@@ -1064,10 +1264,21 @@ impl NvmfNamespaceRollbackParams {
 /// Used by:
 /// - the request of [`Client::update_nvmf_namespace`](crate::models::Client::update_nvmf_namespace) (`update-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceUpdationParams {
     pub data: crate::models::NvmfNamespaceUpdationParamsData,
     pub r#where: crate::models::NvmfNamespaceWhereInput,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
@@ -1123,7 +1334,7 @@ impl NvmfNamespaceUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_nvmf_namespace`](crate::models::Client::update_nvmf_namespace) (`update-nvmf-namespace`)
 #[cfg(feature = "nvmf-namespace")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceUpdationParamsData {
     pub replica_num: ::std::option::Option<i32>,
     pub thin_provision: ::std::option::Option<bool>,
@@ -1163,6 +1374,51 @@ pub struct NvmfNamespaceUpdationParamsData {
     pub iops_rd: ::std::option::Option<i64>,
     pub iops: ::std::option::Option<i64>,
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            replica_num: ::std::option::Option::None,
+            thin_provision: ::std::option::Option::None,
+            assigned_size_unit: ::std::option::Option::None,
+            assigned_size: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            business_host_is_same_with_parent: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            prioritized: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            bps_wr_max_unit: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_rd_max_unit: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_max_unit: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            bps_wr_unit: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_rd_unit: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_unit: ::std::option::Option::None,
+            bps: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            nqn_whitelist: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace")]
 #[cfg(feature = "server")]
@@ -1488,11 +1744,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfNamespacesReque
 #[cfg(feature = "nvmf-namespace")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNvmfNamespacesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_NVMF_NAMESPACES_CONNECTION.json(&counter)
+        crate::models::operations::GET_NVMF_NAMESPACES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1501,6 +1754,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfNamespacesRequ
     }
 }
 #[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespace"
@@ -1519,67 +1773,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespace {
     ) -> ::std::option::Option<crate::models::GetNvmfNamespacesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NvmfNamespaceWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfNamespaceWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::NvmfNamespaceWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfNamespaceWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NvmfNamespaceWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfNamespaceWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNvmfNamespacesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNvmfNamespacesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespacesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNvmfNamespacesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNvmfNamespacesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NvmfNamespaceWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NvmfNamespaceWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfNamespaceWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NvmfNamespaceWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfNamespaceWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NvmfNamespaceWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfNamespaceWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1610,6 +1867,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespace {
     }
 }
 #[cfg(feature = "nvmf-namespace")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespace {
     type DynamicType = ();
     type Request = crate::models::GetNvmfNamespacesRequestBody;
@@ -1617,12 +1875,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespace {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNvmfNamespacesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNvmfNamespacesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NvmfNamespaceWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_nvmf_namespace_snapshot`](crate::models::Client::delete_nvmf_namespace_snapshot) (`delete-nvmf-namespace-snapshot`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteNvmfNamespaceSnapshot {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteNvmfNamespaceSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for DeleteNvmfNamespaceSnapshot {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfNamespaceSnapshot {
 /// Used by:
 /// - the request of [`Client::get_nvmf_namespace_snapshots_connection`](crate::models::Client::get_nvmf_namespace_snapshots_connection) (`get-nvmf-namespace-snapshots-connection`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNvmfNamespaceSnapshotsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetNvmfNamespaceSnapshotsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::NvmfNamespaceSnapshotWhereInput,
     >,
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNvmfNamespaceSnapshotsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
@@ -112,9 +138,17 @@ for GetNvmfNamespaceSnapshotsConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_nvmf_namespace_snapshots_connection`](crate::models::Client::get_nvmf_namespace_snapshots_connection) (`get-nvmf-namespace-snapshots-connection`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNvmfNamespaceSnapshot {
     pub count: i32,
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNvmfNamespaceSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNvmfNamespaceSnapshot {
@@ -156,7 +190,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfNamespaceSnapsho
 /// - the response of [`Client::create_nvmf_namespace_snapshot`](crate::models::Client::create_nvmf_namespace_snapshot) (`create-nvmf-namespace-snapshot`)
 /// - the response of [`Client::get_nvmf_namespace_snapshots`](crate::models::Client::get_nvmf_namespace_snapshots) (`get-nvmf-namespace-snapshots`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceSnapshot {
     pub consistency_group_snapshot: ::std::option::Option<
         crate::models::NestedConsistencyGroupSnapshot,
@@ -174,6 +208,29 @@ pub struct NvmfNamespaceSnapshot {
     pub resiliency_type: ::std::option::Option<crate::models::ResiliencyType>,
     pub snapshot_group: ::std::option::Option<crate::models::NestedSnapshotGroup>,
     pub unique_size: i64,
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            consistency_group_snapshot: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nvmf_namespace: ::std::option::Option::None,
+            nvmf_subsystem: ::std::default::Default::default(),
+            resiliency_type: ::std::option::Option::None,
+            snapshot_group: ::std::option::Option::None,
+            unique_size: 0,
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceSnapshot {
@@ -275,9 +332,19 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshot {
 /// Used by:
 /// - the response of [`Client::get_nvmf_namespace_snapshots_connection`](crate::models::Client::get_nvmf_namespace_snapshots_connection) (`get-nvmf-namespace-snapshots-connection`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateNvmfNamespaceSnapshot,
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceSnapshotConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for NvmfNamespaceSnapshotConnection {
@@ -318,11 +385,23 @@ impl ::cloudtower_runtime::codec::Encode for NvmfNamespaceSnapshotConnection {
 /// Used by:
 /// - the request of [`Client::create_nvmf_namespace_snapshot`](crate::models::Client::create_nvmf_namespace_snapshot) (`create-nvmf-namespace-snapshot`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceSnapshotCreationParams {
     pub nvmf_subsystem_id: ::std::string::String,
     pub name: ::std::string::String,
     pub nvmf_namespace_id: ::std::string::String,
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceSnapshotCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nvmf_subsystem_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nvmf_namespace_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
@@ -392,9 +471,19 @@ impl NvmfNamespaceSnapshotCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_nvmf_namespace_snapshot`](crate::models::Client::delete_nvmf_namespace_snapshot) (`delete-nvmf-namespace-snapshot`)
 #[cfg(feature = "nvmf-namespace-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfNamespaceSnapshotDeletionParams {
     pub r#where: crate::models::NvmfNamespaceSnapshotWhereInput,
+}
+#[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfNamespaceSnapshotDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
 #[cfg(feature = "server")]
@@ -572,11 +661,8 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNvmfNamespaceSnapshotsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_NVMF_NAMESPACE_SNAPSHOTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -585,6 +671,7 @@ for crate::models::GetNvmfNamespaceSnapshotsRequestBody {
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfNamespaceSnapshot"
@@ -603,67 +690,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfNamespaceSnapshot {
     ) -> ::std::option::Option<crate::models::GetNvmfNamespaceSnapshotsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NvmfNamespaceSnapshotWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfNamespaceSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::NvmfNamespaceSnapshotWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfNamespaceSnapshotWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NvmfNamespaceSnapshotWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfNamespaceSnapshotWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNvmfNamespaceSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNvmfNamespaceSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfNamespaceSnapshotsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNvmfNamespaceSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceSnapshotWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNvmfNamespaceSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NvmfNamespaceSnapshotWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NvmfNamespaceSnapshotWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfNamespaceSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NvmfNamespaceSnapshotWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfNamespaceSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NvmfNamespaceSnapshotWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfNamespaceSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -694,6 +784,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfNamespaceSnapshot 
     }
 }
 #[cfg(feature = "nvmf-namespace-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespaceSnapshot {
     type DynamicType = ();
     type Request = crate::models::GetNvmfNamespaceSnapshotsRequestBody;
@@ -701,12 +792,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::NvmfNamespaceSnapshot {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNvmfNamespaceSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfNamespaceSnapshotWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNvmfNamespaceSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NvmfNamespaceSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

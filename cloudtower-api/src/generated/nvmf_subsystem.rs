@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_nvmf_subsystem`](crate::models::Client::delete_nvmf_subsystem) (`delete-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteNvmfSubsystem {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteNvmfSubsystem {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::codec::Decode for DeleteNvmfSubsystem {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteNvmfSubsystem {
 /// Used by:
 /// - the request of [`Client::get_nvmf_subsystems_connection`](crate::models::Client::get_nvmf_subsystems_connection) (`get-nvmf-subsystems-connection`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetNvmfSubsystemsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetNvmfSubsystemsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::NvmfSubsystemWhereInput>,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetNvmfSubsystemsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
@@ -108,9 +134,17 @@ impl ::cloudtower_runtime::codec::Encode for GetNvmfSubsystemsConnectionRequestB
 /// Used by:
 /// - inside the response of [`Client::get_nvmf_subsystems_connection`](crate::models::Client::get_nvmf_subsystems_connection) (`get-nvmf-subsystems-connection`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateNvmfSubsystem {
     pub count: i32,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateNvmfSubsystem {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateNvmfSubsystem {
@@ -153,7 +187,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateNvmfSubsystem {
 /// - the response of [`Client::get_nvmf_subsystems`](crate::models::Client::get_nvmf_subsystems) (`get-nvmf-subsystems`)
 /// - the response of [`Client::update_nvmf_subsystem`](crate::models::Client::update_nvmf_subsystem) (`update-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfSubsystem {
     pub bps: ::std::option::Option<i64>,
     pub bps_max: ::std::option::Option<i64>,
@@ -214,6 +248,64 @@ pub struct NvmfSubsystem {
     pub stripe_num: i32,
     pub stripe_size: i64,
     pub thin_provision: bool,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfSubsystem {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            bps: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            configuration_adaptive: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            external_use: false,
+            id: ::std::string::String::new(),
+            internal: false,
+            io_size: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            ip_whitelist: ::std::string::String::new(),
+            iscsi_connections: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            namespace_groups: ::std::option::Option::None,
+            namespaces: ::std::option::Option::None,
+            nqn_name: ::std::string::String::new(),
+            nqn_whitelist: ::std::string::String::new(),
+            nvmf_namespaces_num: ::std::option::Option::None,
+            policy: ::std::default::Default::default(),
+            prioritized: ::std::option::Option::None,
+            replica_num: 0,
+            resiliency_type: ::std::option::Option::None,
+            stripe_num: 0,
+            stripe_size: 0,
+            thin_provision: false,
+        }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::codec::Decode for NvmfSubsystem {
@@ -438,9 +530,19 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystem {
 /// Used by:
 /// - the response of [`Client::get_nvmf_subsystems_connection`](crate::models::Client::get_nvmf_subsystems_connection) (`get-nvmf-subsystems-connection`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfSubsystemConnection {
     pub aggregate: crate::models::NestedAggregateNvmfSubsystem,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfSubsystemConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::codec::Decode for NvmfSubsystemConnection {
@@ -481,7 +583,7 @@ impl ::cloudtower_runtime::codec::Encode for NvmfSubsystemConnection {
 /// Used by:
 /// - the request of [`Client::create_nvmf_subsystem`](crate::models::Client::create_nvmf_subsystem) (`create-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfSubsystemCreationParams {
     pub replica_num: i32,
     pub thin_provision: bool,
@@ -529,6 +631,59 @@ pub struct NvmfSubsystemCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfSubsystemCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            replica_num: 0,
+            thin_provision: false,
+            stripe_size_unit: ::std::option::Option::None,
+            stripe_size: 0,
+            stripe_num: 0,
+            policy: ::std::default::Default::default(),
+            cluster_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            configuration_adaptive: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            prioritized: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            bps_wr_max_unit: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_rd_max_unit: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_max_unit: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            bps_wr_unit: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_rd_unit: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_unit: ::std::option::Option::None,
+            bps: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            nqn_whitelist: ::std::option::Option::None,
+            ip_whitelist: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
@@ -733,9 +888,19 @@ impl NvmfSubsystemCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_nvmf_subsystem`](crate::models::Client::delete_nvmf_subsystem) (`delete-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfSubsystemDeletionParams {
     pub r#where: crate::models::NvmfSubsystemWhereInput,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfSubsystemDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
@@ -783,10 +948,21 @@ impl NvmfSubsystemDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_nvmf_subsystem`](crate::models::Client::update_nvmf_subsystem) (`update-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfSubsystemUpdationParams {
     pub data: crate::models::NvmfSubsystemUpdationParamsData,
     pub r#where: crate::models::NvmfSubsystemWhereInput,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfSubsystemUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
@@ -842,7 +1018,7 @@ impl NvmfSubsystemUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_nvmf_subsystem`](crate::models::Client::update_nvmf_subsystem) (`update-nvmf-subsystem`)
 #[cfg(feature = "nvmf-subsystem")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NvmfSubsystemUpdationParamsData {
     pub replica_num: ::std::option::Option<i32>,
     pub thin_provision: ::std::option::Option<bool>,
@@ -884,6 +1060,53 @@ pub struct NvmfSubsystemUpdationParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub nqn_whitelist: ::std::option::Option<::std::string::String>,
     pub ip_whitelist: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NvmfSubsystemUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            replica_num: ::std::option::Option::None,
+            thin_provision: ::std::option::Option::None,
+            business_host_groups: ::std::option::Option::None,
+            business_hosts: ::std::option::Option::None,
+            configuration_adaptive: ::std::option::Option::None,
+            configuration_method: ::std::option::Option::None,
+            encrypt_method: ::std::option::Option::None,
+            prioritized: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            bps_wr_max_length: ::std::option::Option::None,
+            bps_wr_max_unit: ::std::option::Option::None,
+            bps_wr_max: ::std::option::Option::None,
+            bps_rd_max_length: ::std::option::Option::None,
+            bps_rd_max_unit: ::std::option::Option::None,
+            bps_rd_max: ::std::option::Option::None,
+            bps_max_length: ::std::option::Option::None,
+            bps_max_unit: ::std::option::Option::None,
+            bps_max: ::std::option::Option::None,
+            iops_wr_max_length: ::std::option::Option::None,
+            iops_wr_max: ::std::option::Option::None,
+            iops_rd_max_length: ::std::option::Option::None,
+            iops_rd_max: ::std::option::Option::None,
+            iops_max_length: ::std::option::Option::None,
+            iops_max: ::std::option::Option::None,
+            bps_wr_unit: ::std::option::Option::None,
+            bps_wr: ::std::option::Option::None,
+            bps_rd_unit: ::std::option::Option::None,
+            bps_rd: ::std::option::Option::None,
+            bps_unit: ::std::option::Option::None,
+            bps: ::std::option::Option::None,
+            iops_wr: ::std::option::Option::None,
+            iops_rd: ::std::option::Option::None,
+            iops: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            nqn_whitelist: ::std::option::Option::None,
+            ip_whitelist: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "nvmf-subsystem")]
 #[cfg(feature = "server")]
@@ -1161,11 +1384,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetNvmfSubsystemsReque
 #[cfg(feature = "nvmf-subsystem")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfSubsystemsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetNvmfSubsystemsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_NVMF_SUBSYSTEMS_CONNECTION.json(&counter)
+        crate::models::operations::GET_NVMF_SUBSYSTEMS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1174,6 +1394,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetNvmfSubsystemsRequ
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::NvmfSubsystem {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "NvmfSubsystem"
@@ -1192,67 +1413,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::NvmfSubsystem {
     ) -> ::std::option::Option<crate::models::GetNvmfSubsystemsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::NvmfSubsystemWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfSubsystemWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::NvmfSubsystemWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfSubsystemWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::NvmfSubsystemWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::NvmfSubsystemWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetNvmfSubsystemsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNvmfSubsystemsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetNvmfSubsystemsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetNvmfSubsystemsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfSubsystemWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetNvmfSubsystemsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NvmfSubsystemWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::NvmfSubsystemWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfSubsystemWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NvmfSubsystemWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfSubsystemWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::NvmfSubsystemWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::NvmfSubsystemWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1283,6 +1507,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::NvmfSubsystem {
     }
 }
 #[cfg(feature = "nvmf-subsystem")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::NvmfSubsystem {
     type DynamicType = ();
     type Request = crate::models::GetNvmfSubsystemsRequestBody;
@@ -1290,12 +1515,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::NvmfSubsystem {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetNvmfSubsystemsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::NvmfSubsystemWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetNvmfSubsystemsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::NvmfSubsystemWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

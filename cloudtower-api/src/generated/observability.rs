@@ -8,12 +8,23 @@
 /// - the request of [`Client::clear_system_service_alert_notification_config`](crate::models::Client::clear_system_service_alert_notification_config) (`clear-system-service-alert-notification-config`)
 /// - the request of [`Client::disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) (`disassociate-system-service-from-obs-service`)
 #[cfg(feature = "observability")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DisassociateSystemServiceFromObsServiceParams {
     pub system_service_type: ::std::option::Option<
         crate::models::ObservabilityConnectedSystemServiceType,
     >,
     pub system_service_id: ::std::string::String,
+}
+#[cfg(feature = "observability")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DisassociateSystemServiceFromObsServiceParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            system_service_type: ::std::option::Option::None,
+            system_service_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "observability")]
 #[cfg(feature = "server")]
@@ -77,11 +88,23 @@ impl DisassociateSystemServiceFromObsServiceParams {
 /// - the response of [`Client::clear_system_service_alert_notification_config`](crate::models::Client::clear_system_service_alert_notification_config) (`clear-system-service-alert-notification-config`)
 /// - the response of [`Client::disassociate_system_service_from_obs_service`](crate::models::Client::disassociate_system_service_from_obs_service) (`disassociate-system-service-from-obs-service`)
 #[cfg(feature = "observability")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DisassociateSystemServiceFromObsServiceResult {
     pub error_message: ::std::option::Option<::std::string::String>,
     pub error_code: ::std::option::Option<::std::string::String>,
     pub result: crate::models::DisassociateSystemServiceFromObsServiceResultType,
+}
+#[cfg(feature = "observability")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DisassociateSystemServiceFromObsServiceResult {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            error_message: ::std::option::Option::None,
+            error_code: ::std::option::Option::None,
+            result: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "observability")]
 impl ::cloudtower_runtime::codec::Decode

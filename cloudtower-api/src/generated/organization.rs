@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_organization`](crate::models::Client::delete_organization) (`delete-organization`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteOrganization {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteOrganization {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::codec::Decode for DeleteOrganization {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteOrganization {
 /// Used by:
 /// - the request of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetOrganizationsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetOrganizationsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::OrganizationWhereInput>,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetOrganizationsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
@@ -108,7 +134,7 @@ impl ::cloudtower_runtime::codec::Encode for GetOrganizationsConnectionRequestBo
 /// Used by:
 /// - the request of [`Client::get_organizations`](crate::models::Client::get_organizations) (`get-organizations`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetOrganizationsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -119,6 +145,22 @@ pub struct GetOrganizationsRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::OrganizationWhereInput>,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetOrganizationsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
@@ -166,9 +208,17 @@ impl ::cloudtower_runtime::codec::Encode for GetOrganizationsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateOrganization {
     pub count: i32,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateOrganization {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateOrganization {
@@ -211,13 +261,25 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateOrganization {
 /// - the response of [`Client::get_organizations`](crate::models::Client::get_organizations) (`get-organizations`)
 /// - the response of [`Client::update_organization`](crate::models::Client::update_organization) (`update-organization`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Organization {
     pub datacenters: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedDatacenter>,
     >,
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Organization {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            datacenters: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::codec::Decode for Organization {
@@ -265,9 +327,19 @@ impl ::cloudtower_runtime::codec::Encode for Organization {
 /// Used by:
 /// - the response of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrganizationConnection {
     pub aggregate: crate::models::NestedAggregateOrganization,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OrganizationConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::codec::Decode for OrganizationConnection {
@@ -308,9 +380,19 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationConnection {
 /// Used by:
 /// - the request of [`Client::create_organization`](crate::models::Client::create_organization) (`create-organization`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrganizationCreationParams {
     pub name: ::std::string::String,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OrganizationCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
@@ -358,9 +440,19 @@ impl OrganizationCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_organization`](crate::models::Client::delete_organization) (`delete-organization`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrganizationDeletionParams {
     pub r#where: crate::models::OrganizationWhereInput,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OrganizationDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
@@ -489,10 +581,21 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_organization`](crate::models::Client::update_organization) (`update-organization`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrganizationUpdationParams {
     pub data: crate::models::OrganizationUpdationParamsData,
     pub r#where: crate::models::OrganizationWhereInput,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OrganizationUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
@@ -548,9 +651,19 @@ impl OrganizationUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_organization`](crate::models::Client::update_organization) (`update-organization`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrganizationUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OrganizationUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
@@ -589,7 +702,7 @@ impl ::cloudtower_runtime::codec::Encode for OrganizationUpdationParamsData {
 /// - inside the request of [`Client::get_organizations_connection`](crate::models::Client::get_organizations_connection) (`get-organizations-connection`)
 /// - inside the request of [`Client::update_organization`](crate::models::Client::update_organization) (`update-organization`)
 #[cfg(feature = "organization")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OrganizationWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::OrganizationWhereInput>,
@@ -644,6 +757,70 @@ pub struct OrganizationWhereInput {
     >,
     pub name_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "organization")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OrganizationWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "datacenter",
+                    feature = "label",
+                    feature = "table-reporter"
+                )
+            )]
+            datacenters_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "datacenter",
+                    feature = "label",
+                    feature = "table-reporter"
+                )
+            )]
+            datacenters_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "datacenter",
+                    feature = "label",
+                    feature = "table-reporter"
+                )
+            )]
+            datacenters_some: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "organization")]
 #[cfg(feature = "server")]
@@ -936,11 +1113,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetOrganizationsReques
 #[cfg(feature = "organization")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetOrganizationsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetOrganizationsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ORGANIZATIONS_CONNECTION.json(&counter)
+        crate::models::operations::GET_ORGANIZATIONS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -949,6 +1123,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetOrganizationsReque
     }
 }
 #[cfg(feature = "organization")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Organization {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Organization"
@@ -963,53 +1138,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::Organization {
     ) -> ::std::option::Option<crate::models::GetOrganizationsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::OrganizationWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::OrganizationWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::OrganizationWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::OrganizationWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetOrganizationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetOrganizationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetOrganizationsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetOrganizationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::OrganizationWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetOrganizationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::OrganizationWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::OrganizationWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::OrganizationWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::OrganizationWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::OrganizationWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1028,6 +1206,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Organization {
     }
 }
 #[cfg(feature = "organization")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Organization {
     type DynamicType = ();
     type Request = crate::models::GetOrganizationsRequestBody;
@@ -1035,12 +1214,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Organization {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetOrganizationsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::OrganizationWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetOrganizationsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::OrganizationWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

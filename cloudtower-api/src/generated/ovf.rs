@@ -7,10 +7,21 @@
 /// Used by:
 /// - the response of [`Client::get_export_file_download_links`](crate::models::Client::get_export_file_download_links) (`get-export-file-download-links`)
 #[cfg(feature = "ovf")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExportFileDownloadLinks {
     pub link: ::std::string::String,
     pub filename: ::std::string::String,
+}
+#[cfg(feature = "ovf")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExportFileDownloadLinks {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            link: ::std::string::String::new(),
+            filename: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "ovf")]
 impl ::cloudtower_runtime::codec::Decode for ExportFileDownloadLinks {
@@ -56,9 +67,19 @@ impl ::cloudtower_runtime::codec::Encode for ExportFileDownloadLinks {
 /// Used by:
 /// - the request of [`Client::get_export_file_download_links`](crate::models::Client::get_export_file_download_links) (`get-export-file-download-links`)
 #[cfg(feature = "ovf")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetExportFileDownloadLinksParams {
     pub r#where: crate::models::VmExportFileWhereUniqueInput,
+}
+#[cfg(feature = "ovf")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetExportFileDownloadLinksParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "ovf")]
 #[cfg(feature = "server")]
@@ -106,10 +127,21 @@ impl GetExportFileDownloadLinksParams {
 /// Used by:
 /// - the request of [`Client::parse_ovf`](crate::models::Client::parse_ovf) (`parse-ovf`)
 #[cfg(feature = "ovf")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ParseOvfRequestBody {
     pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "ovf")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ParseOvfRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            file: ::std::default::Default::default(),
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "ovf")]
 impl ParseOvfRequestBody {
@@ -142,7 +174,7 @@ impl ParseOvfRequestBody {
 /// Used by:
 /// - the request of [`Client::upload_elf_file`](crate::models::Client::upload_elf_file) (`upload-elf-file`)
 #[cfg(feature = "ovf")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UploadElfFileRequestBody {
     pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::option::Option<::std::string::String>,
@@ -150,6 +182,21 @@ pub struct UploadElfFileRequestBody {
     pub size: ::std::option::Option<::std::string::String>,
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "ovf")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UploadElfFileRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            file: ::std::default::Default::default(),
+            cluster_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            size_unit: ::std::option::Option::None,
+            upload_task_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "ovf")]
 impl UploadElfFileRequestBody {
@@ -197,10 +244,21 @@ impl UploadElfFileRequestBody {
 /// Used by:
 /// - inside the request of [`Client::get_export_file_download_links`](crate::models::Client::get_export_file_download_links) (`get-export-file-download-links`)
 #[cfg(feature = "ovf")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmExportFileWhereUniqueInput {
     pub data_port_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "ovf")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmExportFileWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data_port_id: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "ovf")]
 #[cfg(feature = "server")]

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetPciDevicesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetPciDevicesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::PciDeviceOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::PciDeviceWhereInput>,
+}
+#[cfg(feature = "pci-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetPciDevicesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetPciDevicesRequestBody {
 /// Used by:
 /// - the response of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PciDevice {
     pub bus: ::std::string::String,
     pub bus_location: ::std::string::String,
@@ -96,6 +112,44 @@ pub struct PciDevice {
     pub user_usage: ::std::option::Option<crate::models::PciDeviceUsage>,
     pub vendor_id: ::std::string::String,
     pub verdor_name: ::std::string::String,
+}
+#[cfg(feature = "pci-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for PciDevice {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            bus: ::std::string::String::new(),
+            bus_location: ::std::string::String::new(),
+            class_code: ::std::string::String::new(),
+            device_type: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            function_num: ::std::string::String::new(),
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            iommu_status: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            mdev_state: ::std::option::Option::None,
+            mdev_type_id: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            partitioning_state: ::std::option::Option::None,
+            product_id: ::std::string::String::new(),
+            slot: ::std::string::String::new(),
+            sriov_state: ::std::option::Option::None,
+            subsystem_product_id: ::std::string::String::new(),
+            subsystem_vendor_id: ::std::string::String::new(),
+            total_mdev_num: ::std::option::Option::None,
+            total_partitioning_num: ::std::option::Option::None,
+            total_vf_num: ::std::option::Option::None,
+            usage_type: ::std::option::Option::None,
+            used_mdev_num: ::std::option::Option::None,
+            used_partitioning_num: ::std::option::Option::None,
+            used_vf_num: ::std::option::Option::None,
+            user_usage: ::std::option::Option::None,
+            vendor_id: ::std::string::String::new(),
+            verdor_name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "pci-device")]
 impl ::cloudtower_runtime::codec::Decode for PciDevice {
@@ -954,7 +1008,7 @@ impl ::cloudtower_runtime::codec::Encode for PciDeviceUsage {
 /// Used by:
 /// - inside the request of [`Client::get_pci_devices`](crate::models::Client::get_pci_devices) (`get-pci-devices`)
 #[cfg(feature = "pci-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PciDeviceWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::PciDeviceWhereInput>,
@@ -1392,6 +1446,305 @@ pub struct PciDeviceWhereInput {
         ::std::string::String,
     >,
     pub verdor_name_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "pci-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for PciDeviceWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            bus: ::cloudtower_runtime::Nullable::Absent,
+            bus_contains: ::cloudtower_runtime::Nullable::Absent,
+            bus_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            bus_gt: ::cloudtower_runtime::Nullable::Absent,
+            bus_gte: ::cloudtower_runtime::Nullable::Absent,
+            bus_in: ::cloudtower_runtime::Nullable::Absent,
+            bus_location: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_contains: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_gt: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_gte: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_in: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_lt: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_lte: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_not: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_not_in: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            bus_location_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            bus_lt: ::cloudtower_runtime::Nullable::Absent,
+            bus_lte: ::cloudtower_runtime::Nullable::Absent,
+            bus_not: ::cloudtower_runtime::Nullable::Absent,
+            bus_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            bus_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            bus_not_in: ::cloudtower_runtime::Nullable::Absent,
+            bus_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            bus_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            class_code: ::cloudtower_runtime::Nullable::Absent,
+            class_code_contains: ::cloudtower_runtime::Nullable::Absent,
+            class_code_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            class_code_gt: ::cloudtower_runtime::Nullable::Absent,
+            class_code_gte: ::cloudtower_runtime::Nullable::Absent,
+            class_code_in: ::cloudtower_runtime::Nullable::Absent,
+            class_code_lt: ::cloudtower_runtime::Nullable::Absent,
+            class_code_lte: ::cloudtower_runtime::Nullable::Absent,
+            class_code_not: ::cloudtower_runtime::Nullable::Absent,
+            class_code_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            class_code_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            class_code_not_in: ::cloudtower_runtime::Nullable::Absent,
+            class_code_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            class_code_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            device_type: ::cloudtower_runtime::Nullable::Absent,
+            device_type_contains: ::cloudtower_runtime::Nullable::Absent,
+            device_type_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            device_type_gt: ::cloudtower_runtime::Nullable::Absent,
+            device_type_gte: ::cloudtower_runtime::Nullable::Absent,
+            device_type_in: ::cloudtower_runtime::Nullable::Absent,
+            device_type_lt: ::cloudtower_runtime::Nullable::Absent,
+            device_type_lte: ::cloudtower_runtime::Nullable::Absent,
+            device_type_not: ::cloudtower_runtime::Nullable::Absent,
+            device_type_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            device_type_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            device_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            device_type_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            device_type_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            function_num: ::cloudtower_runtime::Nullable::Absent,
+            function_num_contains: ::cloudtower_runtime::Nullable::Absent,
+            function_num_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            function_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            function_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            function_num_in: ::cloudtower_runtime::Nullable::Absent,
+            function_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            function_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            function_num_not: ::cloudtower_runtime::Nullable::Absent,
+            function_num_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            function_num_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            function_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            function_num_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            function_num_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            host: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            iommu_status: ::cloudtower_runtime::Nullable::Absent,
+            iommu_status_in: ::cloudtower_runtime::Nullable::Absent,
+            iommu_status_not: ::cloudtower_runtime::Nullable::Absent,
+            iommu_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            mdev_state: ::cloudtower_runtime::Nullable::Absent,
+            mdev_state_in: ::cloudtower_runtime::Nullable::Absent,
+            mdev_state_not: ::cloudtower_runtime::Nullable::Absent,
+            mdev_state_not_in: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_in: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_not: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            mdev_type_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            partitioning_state: ::cloudtower_runtime::Nullable::Absent,
+            partitioning_state_in: ::cloudtower_runtime::Nullable::Absent,
+            partitioning_state_not: ::cloudtower_runtime::Nullable::Absent,
+            partitioning_state_not_in: ::cloudtower_runtime::Nullable::Absent,
+            product_id: ::cloudtower_runtime::Nullable::Absent,
+            product_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            product_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            product_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            product_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            product_id_in: ::cloudtower_runtime::Nullable::Absent,
+            product_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            product_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            product_id_not: ::cloudtower_runtime::Nullable::Absent,
+            product_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            product_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            product_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            product_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            product_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            slot: ::cloudtower_runtime::Nullable::Absent,
+            slot_contains: ::cloudtower_runtime::Nullable::Absent,
+            slot_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            slot_gt: ::cloudtower_runtime::Nullable::Absent,
+            slot_gte: ::cloudtower_runtime::Nullable::Absent,
+            slot_in: ::cloudtower_runtime::Nullable::Absent,
+            slot_lt: ::cloudtower_runtime::Nullable::Absent,
+            slot_lte: ::cloudtower_runtime::Nullable::Absent,
+            slot_not: ::cloudtower_runtime::Nullable::Absent,
+            slot_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            slot_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            slot_not_in: ::cloudtower_runtime::Nullable::Absent,
+            slot_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            slot_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            sriov_state: ::cloudtower_runtime::Nullable::Absent,
+            sriov_state_in: ::cloudtower_runtime::Nullable::Absent,
+            sriov_state_not: ::cloudtower_runtime::Nullable::Absent,
+            sriov_state_not_in: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_in: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_not: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_product_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_in: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_not: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            subsystem_vendor_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            total_mdev_num: ::cloudtower_runtime::Nullable::Absent,
+            total_mdev_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_mdev_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_mdev_num_in: ::cloudtower_runtime::Nullable::Absent,
+            total_mdev_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_mdev_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_mdev_num_not: ::cloudtower_runtime::Nullable::Absent,
+            total_mdev_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            total_partitioning_num: ::cloudtower_runtime::Nullable::Absent,
+            total_partitioning_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_partitioning_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_partitioning_num_in: ::cloudtower_runtime::Nullable::Absent,
+            total_partitioning_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_partitioning_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_partitioning_num_not: ::cloudtower_runtime::Nullable::Absent,
+            total_partitioning_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            total_vf_num: ::cloudtower_runtime::Nullable::Absent,
+            total_vf_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_vf_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_vf_num_in: ::cloudtower_runtime::Nullable::Absent,
+            total_vf_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_vf_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_vf_num_not: ::cloudtower_runtime::Nullable::Absent,
+            total_vf_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            usage_type: ::cloudtower_runtime::Nullable::Absent,
+            usage_type_in: ::cloudtower_runtime::Nullable::Absent,
+            usage_type_not: ::cloudtower_runtime::Nullable::Absent,
+            usage_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            used_mdev_num: ::cloudtower_runtime::Nullable::Absent,
+            used_mdev_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            used_mdev_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            used_mdev_num_in: ::cloudtower_runtime::Nullable::Absent,
+            used_mdev_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            used_mdev_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            used_mdev_num_not: ::cloudtower_runtime::Nullable::Absent,
+            used_mdev_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            used_partitioning_num: ::cloudtower_runtime::Nullable::Absent,
+            used_partitioning_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            used_partitioning_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            used_partitioning_num_in: ::cloudtower_runtime::Nullable::Absent,
+            used_partitioning_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            used_partitioning_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            used_partitioning_num_not: ::cloudtower_runtime::Nullable::Absent,
+            used_partitioning_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            used_vf_num: ::cloudtower_runtime::Nullable::Absent,
+            used_vf_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            used_vf_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            used_vf_num_in: ::cloudtower_runtime::Nullable::Absent,
+            used_vf_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            used_vf_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            used_vf_num_not: ::cloudtower_runtime::Nullable::Absent,
+            used_vf_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            user_usage: ::cloudtower_runtime::Nullable::Absent,
+            user_usage_in: ::cloudtower_runtime::Nullable::Absent,
+            user_usage_not: ::cloudtower_runtime::Nullable::Absent,
+            user_usage_not_in: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_in: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_not: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            vendor_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_in: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_not: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            verdor_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "pci-device")]
 #[cfg(feature = "server")]
@@ -2625,6 +2978,7 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPciDevicesRequestBo
     }
 }
 #[cfg(feature = "pci-device")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::PciDevice {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "PciDevice"
@@ -2643,67 +2997,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::PciDevice {
     ) -> ::std::option::Option<crate::models::GetPciDevicesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::PciDeviceWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::PciDeviceWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::PciDeviceWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::PciDeviceWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::PciDeviceWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::PciDeviceWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetPciDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetPciDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetPciDevicesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetPciDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::PciDeviceWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetPciDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::PciDeviceWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::PciDeviceWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::PciDeviceWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::PciDeviceWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::PciDeviceWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::PciDeviceWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::PciDeviceWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2734,6 +3091,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::PciDevice {
     }
 }
 #[cfg(feature = "pci-device")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::PciDevice {
     type DynamicType = ();
     type Request = crate::models::GetPciDevicesRequestBody;
@@ -2741,12 +3099,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::PciDevice {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetPciDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::PciDeviceWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetPciDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::PciDeviceWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetPmemDimmsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetPmemDimmsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::PmemDimmOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::PmemDimmWhereInput>,
+}
+#[cfg(feature = "pmem-dimm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetPmemDimmsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_pmem_dimms`](crate::models::Client::get_pmem_dimms) (`get-pmem-dimms`)
 #[cfg(feature = "pmem-dimm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetPmemDimmsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetPmemDimmsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::PmemDimmOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::PmemDimmWhereInput>,
+}
+#[cfg(feature = "pmem-dimm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetPmemDimmsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetPmemDimmsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregatePmemDimm {
     pub count: i32,
+}
+#[cfg(feature = "pmem-dimm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregatePmemDimm {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregatePmemDimm {
@@ -162,7 +202,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregatePmemDimm {
 /// Used by:
 /// - the response of [`Client::get_pmem_dimms`](crate::models::Client::get_pmem_dimms) (`get-pmem-dimms`)
 #[cfg(feature = "pmem-dimm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PmemDimm {
     pub capacity: i64,
     pub device_locator: ::std::string::String,
@@ -176,6 +216,27 @@ pub struct PmemDimm {
     pub part_number: ::std::string::String,
     pub remaining_life_percent: ::std::option::Option<i32>,
     pub version: ::std::string::String,
+}
+#[cfg(feature = "pmem-dimm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for PmemDimm {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            capacity: 0,
+            device_locator: ::std::string::String::new(),
+            disk: ::std::option::Option::None,
+            health_status: ::std::option::Option::None,
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            local_id: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            numa_node: 0,
+            part_number: ::std::string::String::new(),
+            remaining_life_percent: ::std::option::Option::None,
+            version: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::codec::Decode for PmemDimm {
@@ -274,9 +335,19 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimm {
 /// Used by:
 /// - the response of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PmemDimmConnection {
     pub aggregate: crate::models::NestedAggregatePmemDimm,
+}
+#[cfg(feature = "pmem-dimm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for PmemDimmConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::codec::Decode for PmemDimmConnection {
@@ -479,7 +550,7 @@ impl ::cloudtower_runtime::codec::Encode for PmemDimmOrderByInput {
 /// - inside the request of [`Client::get_pmem_dimms`](crate::models::Client::get_pmem_dimms) (`get-pmem-dimms`)
 /// - inside the request of [`Client::get_pmem_dimms_connection`](crate::models::Client::get_pmem_dimms_connection) (`get-pmem-dimms-connection`)
 #[cfg(feature = "pmem-dimm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PmemDimmWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::PmemDimmWhereInput>,
@@ -671,6 +742,157 @@ pub struct PmemDimmWhereInput {
     >,
     pub version_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub version_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "pmem-dimm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for PmemDimmWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            capacity: ::cloudtower_runtime::Nullable::Absent,
+            capacity_gt: ::cloudtower_runtime::Nullable::Absent,
+            capacity_gte: ::cloudtower_runtime::Nullable::Absent,
+            capacity_in: ::cloudtower_runtime::Nullable::Absent,
+            capacity_lt: ::cloudtower_runtime::Nullable::Absent,
+            capacity_lte: ::cloudtower_runtime::Nullable::Absent,
+            capacity_not: ::cloudtower_runtime::Nullable::Absent,
+            capacity_not_in: ::cloudtower_runtime::Nullable::Absent,
+            device_locator: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_contains: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_gt: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_gte: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_in: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_lt: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_lte: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_not: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_not_in: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            device_locator_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "disk",
+                    feature = "graph",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            disk: ::cloudtower_runtime::Nullable::Absent,
+            health_status: ::cloudtower_runtime::Nullable::Absent,
+            health_status_in: ::cloudtower_runtime::Nullable::Absent,
+            health_status_not: ::cloudtower_runtime::Nullable::Absent,
+            health_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "brick-topo",
+                    feature = "graph",
+                    feature = "host",
+                    feature = "label",
+                    feature = "log-collection",
+                    feature = "metrics",
+                    feature = "node-topo",
+                    feature = "pci-device",
+                    feature = "table-reporter",
+                    feature = "vm-placement-group"
+                )
+            )]
+            host: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            numa_node: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_gt: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_gte: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_in: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_lt: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_lte: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_not: ::cloudtower_runtime::Nullable::Absent,
+            numa_node_not_in: ::cloudtower_runtime::Nullable::Absent,
+            part_number: ::cloudtower_runtime::Nullable::Absent,
+            part_number_contains: ::cloudtower_runtime::Nullable::Absent,
+            part_number_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            part_number_gt: ::cloudtower_runtime::Nullable::Absent,
+            part_number_gte: ::cloudtower_runtime::Nullable::Absent,
+            part_number_in: ::cloudtower_runtime::Nullable::Absent,
+            part_number_lt: ::cloudtower_runtime::Nullable::Absent,
+            part_number_lte: ::cloudtower_runtime::Nullable::Absent,
+            part_number_not: ::cloudtower_runtime::Nullable::Absent,
+            part_number_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            part_number_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            part_number_not_in: ::cloudtower_runtime::Nullable::Absent,
+            part_number_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            part_number_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            remaining_life_percent: ::cloudtower_runtime::Nullable::Absent,
+            remaining_life_percent_gt: ::cloudtower_runtime::Nullable::Absent,
+            remaining_life_percent_gte: ::cloudtower_runtime::Nullable::Absent,
+            remaining_life_percent_in: ::cloudtower_runtime::Nullable::Absent,
+            remaining_life_percent_lt: ::cloudtower_runtime::Nullable::Absent,
+            remaining_life_percent_lte: ::cloudtower_runtime::Nullable::Absent,
+            remaining_life_percent_not: ::cloudtower_runtime::Nullable::Absent,
+            remaining_life_percent_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            version_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "pmem-dimm")]
 #[cfg(feature = "server")]
@@ -1219,11 +1441,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetPmemDimmsRequestBod
 #[cfg(feature = "pmem-dimm")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetPmemDimmsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetPmemDimmsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_PMEM_DIMMS_CONNECTION.json(&counter)
+        crate::models::operations::GET_PMEM_DIMMS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1232,6 +1451,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetPmemDimmsRequestBo
     }
 }
 #[cfg(feature = "pmem-dimm")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::PmemDimm {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "PmemDimm"
@@ -1250,67 +1470,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::PmemDimm {
     ) -> ::std::option::Option<crate::models::GetPmemDimmsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::PmemDimmWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::PmemDimmWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::PmemDimmWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::PmemDimmWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::PmemDimmWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::PmemDimmWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetPmemDimmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetPmemDimmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetPmemDimmsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetPmemDimmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::PmemDimmWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetPmemDimmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::PmemDimmWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::PmemDimmWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::PmemDimmWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::PmemDimmWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::PmemDimmWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::PmemDimmWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::PmemDimmWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1330,6 +1553,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::PmemDimm {
     }
 }
 #[cfg(feature = "pmem-dimm")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::PmemDimm {
     type DynamicType = ();
     type Request = crate::models::GetPmemDimmsRequestBody;
@@ -1337,12 +1561,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::PmemDimm {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetPmemDimmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::PmemDimmWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetPmemDimmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::PmemDimmWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_rack_topo`](crate::models::Client::delete_rack_topo) (`delete-rack-topo`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteRackTopo {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteRackTopo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::codec::Decode for DeleteRackTopo {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteRackTopo {
 /// Used by:
 /// - the request of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetRackTopoesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetRackTopoesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::RackTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::RackTopoWhereInput>,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetRackTopoesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
@@ -106,7 +132,7 @@ impl ::cloudtower_runtime::codec::Encode for GetRackTopoesConnectionRequestBody 
 /// Used by:
 /// - the request of [`Client::get_rack_topoes`](crate::models::Client::get_rack_topoes) (`get-rack-topoes`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetRackTopoesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -115,6 +141,22 @@ pub struct GetRackTopoesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::RackTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::RackTopoWhereInput>,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetRackTopoesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
@@ -162,9 +204,17 @@ impl ::cloudtower_runtime::codec::Encode for GetRackTopoesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateRackTopo {
     pub count: i32,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateRackTopo {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateRackTopo {
@@ -207,7 +257,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateRackTopo {
 /// - the response of [`Client::get_rack_topoes`](crate::models::Client::get_rack_topoes) (`get-rack-topoes`)
 /// - the response of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RackTopo {
     pub brick_topoes: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedBrickTopo>,
@@ -218,6 +268,22 @@ pub struct RackTopo {
     pub local_id: ::std::string::String,
     pub name: ::std::string::String,
     pub zone_topo: crate::models::NestedZoneTopo,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RackTopo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            brick_topoes: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            height: 0,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            zone_topo: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::codec::Decode for RackTopo {
@@ -289,9 +355,19 @@ impl ::cloudtower_runtime::codec::Encode for RackTopo {
 /// Used by:
 /// - the response of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RackTopoConnection {
     pub aggregate: crate::models::NestedAggregateRackTopo,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RackTopoConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::codec::Decode for RackTopoConnection {
@@ -332,13 +408,27 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoConnection {
 /// Used by:
 /// - the request of [`Client::create_rack_topo`](crate::models::Client::create_rack_topo) (`create-rack-topo`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RackTopoCreationParams {
     pub brick_topoes: ::std::option::Option<crate::models::BrickTopoWhereInput>,
     pub cluster_id: ::std::string::String,
     pub zone_topo_id: ::std::string::String,
     pub height: i32,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RackTopoCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            brick_topoes: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+            zone_topo_id: ::std::string::String::new(),
+            height: 0,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
@@ -418,9 +508,19 @@ impl RackTopoCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_rack_topo`](crate::models::Client::delete_rack_topo) (`delete-rack-topo`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RackTopoDeletionParams {
     pub r#where: crate::models::RackTopoWhereInput,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RackTopoDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
@@ -569,10 +669,21 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RackTopoUpdationParams {
     pub data: crate::models::RackTopoUpdationParamsData,
     pub r#where: crate::models::RackTopoWhereInput,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RackTopoUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
@@ -628,13 +739,27 @@ impl RackTopoUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RackTopoUpdationParamsData {
     pub brick_topoes: ::std::option::Option<crate::models::BrickTopoWhereInput>,
     pub cluster_id: ::std::option::Option<::std::string::String>,
     pub zone_topo_id: ::std::option::Option<::std::string::String>,
     pub height: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RackTopoUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            brick_topoes: ::std::option::Option::None,
+            cluster_id: ::std::option::Option::None,
+            zone_topo_id: ::std::option::Option::None,
+            height: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
@@ -681,7 +806,7 @@ impl ::cloudtower_runtime::codec::Encode for RackTopoUpdationParamsData {
 /// - inside the request of [`Client::get_rack_topoes_connection`](crate::models::Client::get_rack_topoes_connection) (`get-rack-topoes-connection`)
 /// - inside the request of [`Client::update_rack_topo`](crate::models::Client::update_rack_topo) (`update-rack-topo`)
 #[cfg(feature = "rack-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RackTopoWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::RackTopoWhereInput>,
@@ -767,6 +892,77 @@ pub struct RackTopoWhereInput {
     pub zone_topo: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::ZoneTopoWhereInput>,
     >,
+}
+#[cfg(feature = "rack-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RackTopoWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+            brick_topoes_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+            brick_topoes_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "brick-topo", feature = "rack-topo"))]
+            brick_topoes_some: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            height: ::cloudtower_runtime::Nullable::Absent,
+            height_gt: ::cloudtower_runtime::Nullable::Absent,
+            height_gte: ::cloudtower_runtime::Nullable::Absent,
+            height_in: ::cloudtower_runtime::Nullable::Absent,
+            height_lt: ::cloudtower_runtime::Nullable::Absent,
+            height_lte: ::cloudtower_runtime::Nullable::Absent,
+            height_not: ::cloudtower_runtime::Nullable::Absent,
+            height_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "zone-topo")]
+            zone_topo: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "rack-topo")]
 #[cfg(feature = "server")]
@@ -1102,11 +1298,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetRackTopoesRequestBo
 #[cfg(feature = "rack-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetRackTopoesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetRackTopoesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_RACK_TOPOES_CONNECTION.json(&counter)
+        crate::models::operations::GET_RACK_TOPOES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1115,6 +1308,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetRackTopoesRequestB
     }
 }
 #[cfg(feature = "rack-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::RackTopo {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "RackTopo"
@@ -1133,67 +1327,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::RackTopo {
     ) -> ::std::option::Option<crate::models::GetRackTopoesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::RackTopoWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::RackTopoWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::RackTopoWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::RackTopoWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::RackTopoWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::RackTopoWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetRackTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetRackTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetRackTopoesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetRackTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::RackTopoWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetRackTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::RackTopoWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::RackTopoWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::RackTopoWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::RackTopoWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::RackTopoWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::RackTopoWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::RackTopoWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1215,6 +1412,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::RackTopo {
     }
 }
 #[cfg(feature = "rack-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::RackTopo {
     type DynamicType = ();
     type Request = crate::models::GetRackTopoesRequestBody;
@@ -1222,12 +1420,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::RackTopo {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetRackTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::RackTopoWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetRackTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::RackTopoWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_registry_services_connection`](crate::models::Client::get_registry_services_connection) (`get-registry-services-connection`)
 #[cfg(feature = "registry-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetRegistryServicesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,22 @@ pub struct GetRegistryServicesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::RegistryServiceWhereInput,
     >,
+}
+#[cfg(feature = "registry-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetRegistryServicesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "registry-service")]
 #[cfg(feature = "server")]
@@ -67,7 +83,7 @@ impl ::cloudtower_runtime::codec::Encode for GetRegistryServicesConnectionReques
 /// Used by:
 /// - the request of [`Client::get_registry_services`](crate::models::Client::get_registry_services) (`get-registry-services`)
 #[cfg(feature = "registry-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetRegistryServicesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -80,6 +96,22 @@ pub struct GetRegistryServicesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::RegistryServiceWhereInput,
     >,
+}
+#[cfg(feature = "registry-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetRegistryServicesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "registry-service")]
 #[cfg(feature = "server")]
@@ -127,9 +159,17 @@ impl ::cloudtower_runtime::codec::Encode for GetRegistryServicesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_registry_services_connection`](crate::models::Client::get_registry_services_connection) (`get-registry-services-connection`)
 #[cfg(feature = "registry-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateRegistryService {
     pub count: i32,
+}
+#[cfg(feature = "registry-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateRegistryService {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "registry-service")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateRegistryService {
@@ -170,7 +210,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateRegistryService {
 /// Used by:
 /// - the response of [`Client::get_registry_services`](crate::models::Client::get_registry_services) (`get-registry-services`)
 #[cfg(feature = "registry-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistryService {
     pub application: ::std::option::Option<crate::models::NestedCloudTowerApplication>,
     pub description: ::std::option::Option<::std::string::String>,
@@ -179,6 +219,22 @@ pub struct RegistryService {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
     pub usage: crate::models::RegistryServiceUsage,
+}
+#[cfg(feature = "registry-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RegistryService {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            application: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            hostname: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            usage: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "registry-service")]
 impl ::cloudtower_runtime::codec::Decode for RegistryService {
@@ -246,9 +302,19 @@ impl ::cloudtower_runtime::codec::Encode for RegistryService {
 /// Used by:
 /// - the response of [`Client::get_registry_services_connection`](crate::models::Client::get_registry_services_connection) (`get-registry-services-connection`)
 #[cfg(feature = "registry-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistryServiceConnection {
     pub aggregate: crate::models::NestedAggregateRegistryService,
+}
+#[cfg(feature = "registry-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RegistryServiceConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "registry-service")]
 impl ::cloudtower_runtime::codec::Decode for RegistryServiceConnection {
@@ -479,7 +545,7 @@ impl ::cloudtower_runtime::codec::Encode for RegistryServiceUsage {
 /// - inside the request of [`Client::get_registry_services`](crate::models::Client::get_registry_services) (`get-registry-services`)
 /// - inside the request of [`Client::get_registry_services_connection`](crate::models::Client::get_registry_services_connection) (`get-registry-services-connection`)
 #[cfg(feature = "registry-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RegistryServiceWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::RegistryServiceWhereInput>,
@@ -583,6 +649,83 @@ pub struct RegistryServiceWhereInput {
     pub usage_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::RegistryServiceUsage>,
     >,
+}
+#[cfg(feature = "registry-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RegistryServiceWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            application: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            hostname: ::cloudtower_runtime::Nullable::Absent,
+            hostname_contains: ::cloudtower_runtime::Nullable::Absent,
+            hostname_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            hostname_gt: ::cloudtower_runtime::Nullable::Absent,
+            hostname_gte: ::cloudtower_runtime::Nullable::Absent,
+            hostname_in: ::cloudtower_runtime::Nullable::Absent,
+            hostname_lt: ::cloudtower_runtime::Nullable::Absent,
+            hostname_lte: ::cloudtower_runtime::Nullable::Absent,
+            hostname_not: ::cloudtower_runtime::Nullable::Absent,
+            hostname_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            hostname_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            hostname_not_in: ::cloudtower_runtime::Nullable::Absent,
+            hostname_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            hostname_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            usage: ::cloudtower_runtime::Nullable::Absent,
+            usage_in: ::cloudtower_runtime::Nullable::Absent,
+            usage_not: ::cloudtower_runtime::Nullable::Absent,
+            usage_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "registry-service")]
 #[cfg(feature = "server")]
@@ -900,11 +1043,8 @@ for crate::models::GetRegistryServicesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetRegistryServicesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetRegistryServicesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_REGISTRY_SERVICES_CONNECTION.json(&counter)
+        crate::models::operations::GET_REGISTRY_SERVICES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -913,6 +1053,7 @@ for crate::models::GetRegistryServicesRequestBody {
     }
 }
 #[cfg(feature = "registry-service")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::RegistryService {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "RegistryService"
@@ -927,53 +1068,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::RegistryService {
     ) -> ::std::option::Option<crate::models::GetRegistryServicesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::RegistryServiceWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::RegistryServiceWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::RegistryServiceWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::RegistryServiceWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetRegistryServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetRegistryServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetRegistryServicesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetRegistryServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::RegistryServiceWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetRegistryServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::RegistryServiceWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::RegistryServiceWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::RegistryServiceWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::RegistryServiceWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::RegistryServiceWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1001,6 +1145,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::RegistryService {
     }
 }
 #[cfg(feature = "registry-service")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::RegistryService {
     type DynamicType = ();
     type Request = crate::models::GetRegistryServicesRequestBody;
@@ -1008,12 +1153,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::RegistryService {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetRegistryServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::RegistryServiceWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetRegistryServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::RegistryServiceWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

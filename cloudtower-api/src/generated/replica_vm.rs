@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReplicaVmsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetReplicaVmsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmWhereInput>,
+}
+#[cfg(feature = "replica-vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReplicaVmsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsConnectionRequestBody 
 /// Used by:
 /// - the request of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
 #[cfg(feature = "replica-vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReplicaVmsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetReplicaVmsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReplicaVmWhereInput>,
+}
+#[cfg(feature = "replica-vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReplicaVmsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicaVmsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateReplicaVm {
     pub count: i32,
+}
+#[cfg(feature = "replica-vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateReplicaVm {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateReplicaVm {
@@ -162,7 +202,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicaVm {
 /// Used by:
 /// - the response of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
 #[cfg(feature = "replica-vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicaVm {
     pub created_at: ::std::string::String,
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -202,6 +242,43 @@ pub struct ReplicaVm {
     pub r#type: crate::models::ReplicationObjectType,
     pub updated_at: ::std::string::String,
     pub vm: ::std::option::Option<crate::models::NestedVm>,
+}
+#[cfg(feature = "replica-vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicaVm {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            created_at: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            external_cloudtower: ::std::option::Option::None,
+            failover_test_object_descriptor: ::std::option::Option::None,
+            failover_test_replica_group: ::std::option::Option::None,
+            failover_test_vm: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            inbound: ::std::option::Option::None,
+            iscsi_lun: ::std::option::Option::None,
+            object_descriptor: ::std::option::Option::None,
+            origin_iscsi_lun: ::std::option::Option::None,
+            origin_object_descriptor: ::std::default::Default::default(),
+            origin_vm: ::std::option::Option::None,
+            origin_vm_cluster_local_id: ::std::option::Option::None,
+            origin_vm_cluster_name: ::std::option::Option::None,
+            origin_vm_local_id: ::std::option::Option::None,
+            origin_vm_name: ::std::option::Option::None,
+            replica_group: ::std::option::Option::None,
+            replication_group: ::std::option::Option::None,
+            replication_plan: ::std::option::Option::None,
+            replication_service: ::std::default::Default::default(),
+            replication_target_executions: ::std::option::Option::None,
+            restore_points: ::std::option::Option::None,
+            state: ::std::default::Default::default(),
+            targets_deletable: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            updated_at: ::std::string::String::new(),
+            vm: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::codec::Decode for ReplicaVm {
@@ -372,9 +449,19 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVm {
 /// Used by:
 /// - the response of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicaVmConnection {
     pub aggregate: crate::models::NestedAggregateReplicaVm,
+}
+#[cfg(feature = "replica-vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicaVmConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::codec::Decode for ReplicaVmConnection {
@@ -761,7 +848,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaVmState {
 /// - inside the request of [`Client::get_replica_vms`](crate::models::Client::get_replica_vms) (`get-replica-vms`)
 /// - inside the request of [`Client::get_replica_vms_connection`](crate::models::Client::get_replica_vms_connection) (`get-replica-vms-connection`)
 #[cfg(feature = "replica-vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicaVmWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicaVmWhereInput>,
@@ -1203,6 +1290,257 @@ pub struct ReplicaVmWhereInput {
     pub vm: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
     >,
+}
+#[cfg(feature = "replica-vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicaVmWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            created_at: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            external_cloudtower: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_contains: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_gt: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_gte: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_in: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_lt: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_lte: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_not: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_not_in: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            failover_test_replica_group_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            failover_test_vm: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            inbound: ::cloudtower_runtime::Nullable::Absent,
+            inbound_not: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "graph",
+                    feature = "iscsi-lun",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            iscsi_lun: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "graph",
+                    feature = "iscsi-lun",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            origin_iscsi_lun: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            origin_vm: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_in: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_not: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_cluster_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_contains: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_gt: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_gte: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_in: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_lt: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_lte: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_not: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            origin_vm_name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_group: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_contains: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_gt: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_gte: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_lt: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_lte: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_not: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_not_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_group_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            replication_group: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_contains: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_gt: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_gte: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_in: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_lt: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_lte: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_not: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_not_in: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            replication_group_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replication-plan")]
+            replication_plan: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replication-service")]
+            replication_service: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_target_executions_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_target_executions_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_target_executions_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            restore_points_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            restore_points_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            restore_points_some: ::cloudtower_runtime::Nullable::Absent,
+            state: ::cloudtower_runtime::Nullable::Absent,
+            state_in: ::cloudtower_runtime::Nullable::Absent,
+            state_not: ::cloudtower_runtime::Nullable::Absent,
+            state_not_in: ::cloudtower_runtime::Nullable::Absent,
+            targets_deletable: ::cloudtower_runtime::Nullable::Absent,
+            targets_deletable_not: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            updated_at: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_in: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_not: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vm: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replica-vm")]
 #[cfg(feature = "server")]
@@ -2402,11 +2740,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReplicaVmsRequestBo
 #[cfg(feature = "replica-vm")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetReplicaVmsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_REPLICA_VMS_CONNECTION.json(&counter)
+        crate::models::operations::GET_REPLICA_VMS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -2415,6 +2750,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReplicaVmsRequestB
     }
 }
 #[cfg(feature = "replica-vm")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ReplicaVm {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicaVm"
@@ -2429,39 +2765,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicaVm {
     ) -> ::std::option::Option<crate::models::GetReplicaVmsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ReplicaVmWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReplicaVmWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetReplicaVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReplicaVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicaVmsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetReplicaVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicaVmWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReplicaVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReplicaVmWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ReplicaVmWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReplicaVmWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2486,6 +2825,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicaVm {
     }
 }
 #[cfg(feature = "replica-vm")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ReplicaVm {
     type DynamicType = ();
     type Request = crate::models::GetReplicaVmsRequestBody;
@@ -2493,12 +2833,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ReplicaVm {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetReplicaVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicaVmWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetReplicaVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReplicaVmWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

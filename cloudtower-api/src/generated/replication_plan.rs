@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReplicationPlansConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,22 @@ pub struct GetReplicationPlansConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ReplicationPlanWhereInput,
     >,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReplicationPlansConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
@@ -68,7 +84,7 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansConnectionReques
 /// - the request of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 /// - the request of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReplicationPlansRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -81,6 +97,22 @@ pub struct GetReplicationPlansRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ReplicationPlanWhereInput,
     >,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReplicationPlansRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
@@ -128,9 +160,17 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationPlansRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateReplicationPlan {
     pub count: i32,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateReplicationPlan {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateReplicationPlan {
@@ -172,9 +212,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicationPlan {
 /// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 /// - inside the response of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedReplicaVm {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedReplicaVm {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedReplicaVm {
@@ -216,10 +266,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicaVm {
 /// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 /// - inside the response of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedReplicationIpAddressMapping {
     pub source: crate::models::NestedReplicationNetworkConfigure,
     pub target: crate::models::NestedReplicationNetworkConfigure,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedReplicationIpAddressMapping {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            source: ::std::default::Default::default(),
+            target: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedReplicationIpAddressMapping {
@@ -270,11 +331,23 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationIpAddressMapping {
 /// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 /// - inside the response of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedReplicationNetworkConfigure {
     pub gateway: ::std::option::Option<::std::string::String>,
     pub ip: ::std::string::String,
     pub subnet_mask: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedReplicationNetworkConfigure {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            gateway: ::std::option::Option::None,
+            ip: ::std::string::String::new(),
+            subnet_mask: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedReplicationNetworkConfigure {
@@ -320,7 +393,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkConfigure {
 /// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 /// - inside the response of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedReplicationNetworkInformation {
     pub cluster_local_id: ::std::string::String,
     pub cluster_name: ::std::string::String,
@@ -330,6 +403,23 @@ pub struct NestedReplicationNetworkInformation {
     pub vlan_local_id: ::std::string::String,
     pub vlan_mode_type: crate::models::VlanModeType,
     pub vlan_name: ::std::string::String,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedReplicationNetworkInformation {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster_local_id: ::std::string::String::new(),
+            cluster_name: ::std::string::String::new(),
+            network_ids: ::std::option::Option::None,
+            vds_name: ::std::option::Option::None,
+            vlan_id: ::std::option::Option::None,
+            vlan_local_id: ::std::string::String::new(),
+            vlan_mode_type: ::std::default::Default::default(),
+            vlan_name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedReplicationNetworkInformation {
@@ -407,9 +497,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationNetworkInformation
 /// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 /// - inside the response of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedReplicationPlanExecution {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedReplicationPlanExecution {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedReplicationPlanExecution {
@@ -451,10 +551,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationPlanExecution {
 /// - inside the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 /// - inside the response of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedReplicationPlanNetworkMapping {
     pub source: crate::models::NestedReplicationNetworkInformation,
     pub target: crate::models::NestedReplicationNetworkInformation,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedReplicationPlanNetworkMapping {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            source: ::std::default::Default::default(),
+            target: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedReplicationPlanNetworkMapping {
@@ -579,7 +690,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicaNameRule {
 /// - the response of [`Client::get_replication_plans`](crate::models::Client::get_replication_plans) (`get-replication-plans`)
 /// - the response of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicationPlan {
     pub abort_window_unfinished: ::std::option::Option<bool>,
     pub activation_timestamp: ::std::option::Option<::std::string::String>,
@@ -654,6 +765,72 @@ pub struct ReplicationPlan {
     pub weekdays: ::std::option::Option<::std::vec::Vec<crate::models::WeekdayTypeEnum>>,
     pub window_end: ::std::option::Option<::std::string::String>,
     pub window_start: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicationPlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            abort_window_unfinished: ::std::option::Option::None,
+            activation_timestamp: ::std::option::Option::None,
+            compression: false,
+            created_at: ::std::string::String::new(),
+            delete_strategy: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            enable_window: false,
+            entity_async_status: ::std::option::Option::None,
+            external_cloudtower: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            inbound: ::std::option::Option::None,
+            interval: 0,
+            ip_mapping: ::std::vec::Vec::new(),
+            iscsi_luns: ::std::option::Option::None,
+            keep_mac_address: ::std::option::Option::None,
+            keep_policy: ::std::option::Option::None,
+            keep_policy_value: ::std::option::Option::None,
+            last_execute_status: ::std::default::Default::default(),
+            last_execute_status_message: ::std::option::Option::None,
+            last_execute_success_job_count: ::std::option::Option::None,
+            last_execute_total_job_count: ::std::option::Option::None,
+            last_executed_at: ::std::option::Option::None,
+            last_manual_execute_status: ::std::default::Default::default(),
+            last_manual_execute_status_message: ::std::option::Option::None,
+            last_manual_execute_success_job_count: ::std::option::Option::None,
+            last_manual_execute_total_job_count: ::std::option::Option::None,
+            last_manual_executed_at: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            network_mapping: ::std::vec::Vec::new(),
+            next_execution_time: ::std::option::Option::None,
+            objects_descriptor: ::std::vec::Vec::new(),
+            period: ::std::default::Default::default(),
+            phase: ::std::option::Option::None,
+            replica_name_rule: ::std::default::Default::default(),
+            replica_name_setting: ::std::option::Option::None,
+            replica_num: ::std::option::Option::None,
+            replica_vms: ::std::option::Option::None,
+            replication_plan_executions: ::std::option::Option::None,
+            replication_restore_points: ::std::option::Option::None,
+            replication_target_executions: ::std::option::Option::None,
+            resiliency_type: ::std::option::Option::None,
+            snapshot_consistent_type: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            storage_policy: ::std::default::Default::default(),
+            target_cluster: ::std::option::Option::None,
+            target_cluster_descriptor: ::std::default::Default::default(),
+            target_replication_service: ::std::default::Default::default(),
+            thin_provision: ::std::option::Option::None,
+            time_points: ::std::vec::Vec::new(),
+            r#type: ::std::default::Default::default(),
+            updated_at: ::std::string::String::new(),
+            vms: ::std::option::Option::None,
+            weekdays: ::std::option::Option::None,
+            window_end: ::std::option::Option::None,
+            window_start: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for ReplicationPlan {
@@ -980,9 +1157,19 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlan {
 /// Used by:
 /// - the response of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicationPlanConnection {
     pub aggregate: crate::models::NestedAggregateReplicationPlan,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicationPlanConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 impl ::cloudtower_runtime::codec::Decode for ReplicationPlanConnection {
@@ -1739,7 +1926,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationPlanType {
 /// - inside the request of [`Client::get_replication_plans_connection`](crate::models::Client::get_replication_plans_connection) (`get-replication-plans-connection`)
 /// - inside the request of [`Client::get_replication_plan_without_executions`](crate::models::Client::get_replication_plan_without_executions) (`get-replication-plans-without-executions`)
 #[cfg(feature = "replication-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicationPlanWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicationPlanWhereInput>,
@@ -2440,6 +2627,430 @@ pub struct ReplicationPlanWhereInput {
         ::std::string::String,
     >,
     pub window_start_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "replication-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicationPlanWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            abort_window_unfinished: ::cloudtower_runtime::Nullable::Absent,
+            abort_window_unfinished_not: ::cloudtower_runtime::Nullable::Absent,
+            activation_timestamp: ::cloudtower_runtime::Nullable::Absent,
+            activation_timestamp_gt: ::cloudtower_runtime::Nullable::Absent,
+            activation_timestamp_gte: ::cloudtower_runtime::Nullable::Absent,
+            activation_timestamp_in: ::cloudtower_runtime::Nullable::Absent,
+            activation_timestamp_lt: ::cloudtower_runtime::Nullable::Absent,
+            activation_timestamp_lte: ::cloudtower_runtime::Nullable::Absent,
+            activation_timestamp_not: ::cloudtower_runtime::Nullable::Absent,
+            activation_timestamp_not_in: ::cloudtower_runtime::Nullable::Absent,
+            compression: ::cloudtower_runtime::Nullable::Absent,
+            compression_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            delete_strategy: ::cloudtower_runtime::Nullable::Absent,
+            delete_strategy_in: ::cloudtower_runtime::Nullable::Absent,
+            delete_strategy_not: ::cloudtower_runtime::Nullable::Absent,
+            delete_strategy_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            ec_k: ::cloudtower_runtime::Nullable::Absent,
+            ec_k_gt: ::cloudtower_runtime::Nullable::Absent,
+            ec_k_gte: ::cloudtower_runtime::Nullable::Absent,
+            ec_k_in: ::cloudtower_runtime::Nullable::Absent,
+            ec_k_lt: ::cloudtower_runtime::Nullable::Absent,
+            ec_k_lte: ::cloudtower_runtime::Nullable::Absent,
+            ec_k_not: ::cloudtower_runtime::Nullable::Absent,
+            ec_k_not_in: ::cloudtower_runtime::Nullable::Absent,
+            ec_m: ::cloudtower_runtime::Nullable::Absent,
+            ec_m_gt: ::cloudtower_runtime::Nullable::Absent,
+            ec_m_gte: ::cloudtower_runtime::Nullable::Absent,
+            ec_m_in: ::cloudtower_runtime::Nullable::Absent,
+            ec_m_lt: ::cloudtower_runtime::Nullable::Absent,
+            ec_m_lte: ::cloudtower_runtime::Nullable::Absent,
+            ec_m_not: ::cloudtower_runtime::Nullable::Absent,
+            ec_m_not_in: ::cloudtower_runtime::Nullable::Absent,
+            enable_window: ::cloudtower_runtime::Nullable::Absent,
+            enable_window_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            external_cloudtower: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            inbound: ::cloudtower_runtime::Nullable::Absent,
+            inbound_not: ::cloudtower_runtime::Nullable::Absent,
+            interval: ::cloudtower_runtime::Nullable::Absent,
+            interval_gt: ::cloudtower_runtime::Nullable::Absent,
+            interval_gte: ::cloudtower_runtime::Nullable::Absent,
+            interval_in: ::cloudtower_runtime::Nullable::Absent,
+            interval_lt: ::cloudtower_runtime::Nullable::Absent,
+            interval_lte: ::cloudtower_runtime::Nullable::Absent,
+            interval_not: ::cloudtower_runtime::Nullable::Absent,
+            interval_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "graph",
+                    feature = "iscsi-lun",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            iscsi_luns_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "graph",
+                    feature = "iscsi-lun",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            iscsi_luns_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "graph",
+                    feature = "iscsi-lun",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "table-reporter"
+                )
+            )]
+            iscsi_luns_some: ::cloudtower_runtime::Nullable::Absent,
+            keep_mac_address: ::cloudtower_runtime::Nullable::Absent,
+            keep_mac_address_not: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_in: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_not: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_not_in: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_gt: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_gte: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_in: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_lt: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_lte: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_not: ::cloudtower_runtime::Nullable::Absent,
+            keep_policy_value_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_contains: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_message_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_not: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_success_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            last_execute_total_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_in: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_not: ::cloudtower_runtime::Nullable::Absent,
+            last_executed_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_contains: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_message_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_success_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_execute_total_job_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_in: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_not: ::cloudtower_runtime::Nullable::Absent,
+            last_manual_executed_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            next_execution_time: ::cloudtower_runtime::Nullable::Absent,
+            next_execution_time_gt: ::cloudtower_runtime::Nullable::Absent,
+            next_execution_time_gte: ::cloudtower_runtime::Nullable::Absent,
+            next_execution_time_in: ::cloudtower_runtime::Nullable::Absent,
+            next_execution_time_lt: ::cloudtower_runtime::Nullable::Absent,
+            next_execution_time_lte: ::cloudtower_runtime::Nullable::Absent,
+            next_execution_time_not: ::cloudtower_runtime::Nullable::Absent,
+            next_execution_time_not_in: ::cloudtower_runtime::Nullable::Absent,
+            period: ::cloudtower_runtime::Nullable::Absent,
+            period_in: ::cloudtower_runtime::Nullable::Absent,
+            period_not: ::cloudtower_runtime::Nullable::Absent,
+            period_not_in: ::cloudtower_runtime::Nullable::Absent,
+            phase: ::cloudtower_runtime::Nullable::Absent,
+            phase_in: ::cloudtower_runtime::Nullable::Absent,
+            phase_not: ::cloudtower_runtime::Nullable::Absent,
+            phase_not_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_rule: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_rule_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_rule_not: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_rule_not_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_contains: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_gt: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_gte: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_lt: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_lte: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_not: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_not_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_name_setting_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            replica_num: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_in: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_not: ::cloudtower_runtime::Nullable::Absent,
+            replica_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replica-vm")]
+            replica_vms_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replica-vm")]
+            replica_vms_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replica-vm")]
+            replica_vms_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_plan_executions_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_plan_executions_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_plan_executions_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_restore_points_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_restore_points_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_restore_points_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_target_executions_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_target_executions_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            replication_target_executions_some: ::cloudtower_runtime::Nullable::Absent,
+            resiliency_type: ::cloudtower_runtime::Nullable::Absent,
+            resiliency_type_in: ::cloudtower_runtime::Nullable::Absent,
+            resiliency_type_not: ::cloudtower_runtime::Nullable::Absent,
+            resiliency_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            snapshot_consistent_type: ::cloudtower_runtime::Nullable::Absent,
+            snapshot_consistent_type_in: ::cloudtower_runtime::Nullable::Absent,
+            snapshot_consistent_type_not: ::cloudtower_runtime::Nullable::Absent,
+            snapshot_consistent_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_policy: ::cloudtower_runtime::Nullable::Absent,
+            storage_policy_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_policy_not: ::cloudtower_runtime::Nullable::Absent,
+            storage_policy_not_in: ::cloudtower_runtime::Nullable::Absent,
+            target_cluster: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replication-service")]
+            target_replication_service: ::cloudtower_runtime::Nullable::Absent,
+            thin_provision: ::cloudtower_runtime::Nullable::Absent,
+            thin_provision_not: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            updated_at: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_in: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_not: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_some: ::cloudtower_runtime::Nullable::Absent,
+            window_end: ::cloudtower_runtime::Nullable::Absent,
+            window_end_contains: ::cloudtower_runtime::Nullable::Absent,
+            window_end_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            window_end_gt: ::cloudtower_runtime::Nullable::Absent,
+            window_end_gte: ::cloudtower_runtime::Nullable::Absent,
+            window_end_in: ::cloudtower_runtime::Nullable::Absent,
+            window_end_lt: ::cloudtower_runtime::Nullable::Absent,
+            window_end_lte: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not_in: ::cloudtower_runtime::Nullable::Absent,
+            window_end_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            window_end_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            window_start: ::cloudtower_runtime::Nullable::Absent,
+            window_start_contains: ::cloudtower_runtime::Nullable::Absent,
+            window_start_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            window_start_gt: ::cloudtower_runtime::Nullable::Absent,
+            window_start_gte: ::cloudtower_runtime::Nullable::Absent,
+            window_start_in: ::cloudtower_runtime::Nullable::Absent,
+            window_start_lt: ::cloudtower_runtime::Nullable::Absent,
+            window_start_lte: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not_in: ::cloudtower_runtime::Nullable::Absent,
+            window_start_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            window_start_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replication-plan")]
 #[cfg(feature = "server")]
@@ -4375,11 +4986,8 @@ for crate::models::GetReplicationPlansRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetReplicationPlansRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetReplicationPlansConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_REPLICATION_PLANS_CONNECTION.json(&counter)
+        crate::models::operations::GET_REPLICATION_PLANS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -4388,6 +4996,7 @@ for crate::models::GetReplicationPlansRequestBody {
     }
 }
 #[cfg(feature = "replication-plan")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ReplicationPlan {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicationPlan"
@@ -4402,53 +5011,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicationPlan {
     ) -> ::std::option::Option<crate::models::GetReplicationPlansRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ReplicationPlanWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReplicationPlanWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ReplicationPlanWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReplicationPlanWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetReplicationPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReplicationPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicationPlansRequestBody> {
-        ::std::option::Option::Some(crate::models::GetReplicationPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicationPlanWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReplicationPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReplicationPlanWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ReplicationPlanWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReplicationPlanWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ReplicationPlanWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReplicationPlanWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -4476,6 +5088,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicationPlan {
     }
 }
 #[cfg(feature = "replication-plan")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ReplicationPlan {
     type DynamicType = ();
     type Request = crate::models::GetReplicationPlansRequestBody;
@@ -4483,12 +5096,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ReplicationPlan {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetReplicationPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicationPlanWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetReplicationPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReplicationPlanWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

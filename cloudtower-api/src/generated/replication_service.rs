@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_replication_services_connection`](crate::models::Client::get_replication_services_connection) (`get-replication-services-connection`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReplicationServicesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,22 @@ pub struct GetReplicationServicesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ReplicationServiceWhereInput,
     >,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReplicationServicesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replication-service")]
 #[cfg(feature = "server")]
@@ -69,7 +85,7 @@ for GetReplicationServicesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_replication_services`](crate::models::Client::get_replication_services) (`get-replication-services`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReplicationServicesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -82,6 +98,22 @@ pub struct GetReplicationServicesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::ReplicationServiceWhereInput,
     >,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReplicationServicesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replication-service")]
 #[cfg(feature = "server")]
@@ -129,9 +161,17 @@ impl ::cloudtower_runtime::codec::Encode for GetReplicationServicesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_replication_services_connection`](crate::models::Client::get_replication_services_connection) (`get-replication-services-connection`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateReplicationService {
     pub count: i32,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateReplicationService {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateReplicationService {
@@ -172,9 +212,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReplicationService {
 /// Used by:
 /// - inside the response of [`Client::get_replication_services`](crate::models::Client::get_replication_services) (`get-replication-services`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedFailoverExecution {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedFailoverExecution {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::codec::Decode for NestedFailoverExecution {
@@ -215,9 +265,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedFailoverExecution {
 /// Used by:
 /// - inside the response of [`Client::get_replication_services`](crate::models::Client::get_replication_services) (`get-replication-services`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedPermanentFailoverExecution {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedPermanentFailoverExecution {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::codec::Decode for NestedPermanentFailoverExecution {
@@ -258,13 +318,27 @@ impl ::cloudtower_runtime::codec::Encode for NestedPermanentFailoverExecution {
 /// Used by:
 /// - inside the response of [`Client::get_replication_services`](crate::models::Client::get_replication_services) (`get-replication-services`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedReplicationServiceNetwork {
     pub gateway: ::std::option::Option<::std::string::String>,
     pub ip: ::std::string::String,
     pub mask: ::std::string::String,
     pub r#type: crate::models::BackupServiceNetworkType,
     pub vlan_id: ::std::string::String,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedReplicationServiceNetwork {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            gateway: ::std::option::Option::None,
+            ip: ::std::string::String::new(),
+            mask: ::std::string::String::new(),
+            r#type: ::std::default::Default::default(),
+            vlan_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::codec::Decode for NestedReplicationServiceNetwork {
@@ -326,7 +400,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedReplicationServiceNetwork {
 /// Used by:
 /// - the response of [`Client::get_replication_services`](crate::models::Client::get_replication_services) (`get-replication-services`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicationService {
     pub application: ::std::option::Option<crate::models::NestedCloudTowerApplication>,
     pub created_at: ::std::string::String,
@@ -360,6 +434,37 @@ pub struct ReplicationService {
     pub retry_interval: ::std::option::Option<i32>,
     pub storage_network: crate::models::NestedReplicationServiceNetwork,
     pub updated_at: ::std::string::String,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicationService {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            application: ::std::option::Option::None,
+            created_at: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            failover_executions: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            kube_config: ::std::string::String::new(),
+            management_network: ::std::default::Default::default(),
+            max_failback_jobs: ::std::option::Option::None,
+            max_failback_speed_limit: ::std::option::Option::None,
+            max_replication_jobs: ::std::option::Option::None,
+            max_replication_speed_limit: ::std::option::Option::None,
+            max_retry_times: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            permanent_failover_execution: ::std::option::Option::None,
+            replication_clusters: ::std::option::Option::None,
+            replication_clusters_descriptor: ::std::vec::Vec::new(),
+            replication_network: ::std::default::Default::default(),
+            replication_plans: ::std::option::Option::None,
+            retry_interval: ::std::option::Option::None,
+            storage_network: ::std::default::Default::default(),
+            updated_at: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::codec::Decode for ReplicationService {
@@ -515,9 +620,19 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationService {
 /// Used by:
 /// - the response of [`Client::get_replication_services_connection`](crate::models::Client::get_replication_services_connection) (`get-replication-services-connection`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicationServiceConnection {
     pub aggregate: crate::models::NestedAggregateReplicationService,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicationServiceConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "replication-service")]
 impl ::cloudtower_runtime::codec::Decode for ReplicationServiceConnection {
@@ -798,7 +913,7 @@ impl ::cloudtower_runtime::codec::Encode for ReplicationServiceOrderByInput {
 /// - inside the request of [`Client::get_replication_services`](crate::models::Client::get_replication_services) (`get-replication-services`)
 /// - inside the request of [`Client::get_replication_services_connection`](crate::models::Client::get_replication_services_connection) (`get-replication-services-connection`)
 #[cfg(feature = "replication-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReplicationServiceWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReplicationServiceWhereInput>,
@@ -1029,6 +1144,164 @@ pub struct ReplicationServiceWhereInput {
     pub updated_at_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
+}
+#[cfg(feature = "replication-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReplicationServiceWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            application: ::cloudtower_runtime::Nullable::Absent,
+            created_at: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            failover_executions_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            failover_executions_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            failover_executions_some: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            kube_config: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_contains: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_gt: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_gte: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_in: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_lt: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_lte: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not_in: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            kube_config_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_jobs: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_jobs_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_jobs_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_jobs_in: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_jobs_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_jobs_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_jobs_not: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_jobs_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_speed_limit: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_speed_limit_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_speed_limit_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_speed_limit_in: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_speed_limit_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_speed_limit_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_speed_limit_not: ::cloudtower_runtime::Nullable::Absent,
+            max_failback_speed_limit_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_jobs: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_jobs_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_jobs_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_jobs_in: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_jobs_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_jobs_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_jobs_not: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_jobs_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_speed_limit: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_speed_limit_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_speed_limit_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_speed_limit_in: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_speed_limit_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_speed_limit_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_speed_limit_not: ::cloudtower_runtime::Nullable::Absent,
+            max_replication_speed_limit_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_retry_times: ::cloudtower_runtime::Nullable::Absent,
+            max_retry_times_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_retry_times_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_retry_times_in: ::cloudtower_runtime::Nullable::Absent,
+            max_retry_times_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_retry_times_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_retry_times_not: ::cloudtower_runtime::Nullable::Absent,
+            max_retry_times_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            permanent_failover_execution_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            permanent_failover_execution_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            permanent_failover_execution_some: ::cloudtower_runtime::Nullable::Absent,
+            replication_clusters_every: ::cloudtower_runtime::Nullable::Absent,
+            replication_clusters_none: ::cloudtower_runtime::Nullable::Absent,
+            replication_clusters_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replication-plan")]
+            replication_plans_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replication-plan")]
+            replication_plans_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "replication-plan")]
+            replication_plans_some: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_gt: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_gte: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_in: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_lt: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_lte: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_not: ::cloudtower_runtime::Nullable::Absent,
+            retry_interval_not_in: ::cloudtower_runtime::Nullable::Absent,
+            updated_at: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_in: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_not: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "replication-service")]
 #[cfg(feature = "server")]
@@ -1756,11 +2029,8 @@ for crate::models::GetReplicationServicesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetReplicationServicesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetReplicationServicesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_REPLICATION_SERVICES_CONNECTION.json(&counter)
+        crate::models::operations::GET_REPLICATION_SERVICES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1769,6 +2039,7 @@ for crate::models::GetReplicationServicesRequestBody {
     }
 }
 #[cfg(feature = "replication-service")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ReplicationService {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ReplicationService"
@@ -1783,53 +2054,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReplicationService {
     ) -> ::std::option::Option<crate::models::GetReplicationServicesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ReplicationServiceWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReplicationServiceWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ReplicationServiceWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReplicationServiceWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetReplicationServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReplicationServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReplicationServicesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetReplicationServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicationServiceWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReplicationServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReplicationServiceWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ReplicationServiceWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReplicationServiceWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ReplicationServiceWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReplicationServiceWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1857,6 +2131,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::ReplicationService {
     }
 }
 #[cfg(feature = "replication-service")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ReplicationService {
     type DynamicType = ();
     type Request = crate::models::GetReplicationServicesRequestBody;
@@ -1864,12 +2139,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ReplicationService {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetReplicationServicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReplicationServiceWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetReplicationServicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReplicationServiceWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

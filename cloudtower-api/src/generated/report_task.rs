@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReportTasksConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetReportTasksConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ReportTaskOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReportTaskWhereInput>,
+}
+#[cfg(feature = "report-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReportTasksConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTasksConnectionRequestBody
 /// Used by:
 /// - the request of [`Client::get_report_tasks`](crate::models::Client::get_report_tasks) (`get-report-tasks`)
 #[cfg(feature = "report-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReportTasksRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetReportTasksRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ReportTaskOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReportTaskWhereInput>,
+}
+#[cfg(feature = "report-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReportTasksRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTasksRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateReportTask {
     pub count: i32,
+}
+#[cfg(feature = "report-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateReportTask {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "report-task")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateReportTask {
@@ -162,9 +202,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTask {
 /// Used by:
 /// - the response of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTaskConnection {
     pub aggregate: crate::models::NestedAggregateReportTask,
+}
+#[cfg(feature = "report-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTaskConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "report-task")]
 impl ::cloudtower_runtime::codec::Decode for ReportTaskConnection {
@@ -327,7 +377,7 @@ impl ::cloudtower_runtime::codec::Encode for ReportTaskOrderByInput {
 /// - inside the request of [`Client::get_report_tasks`](crate::models::Client::get_report_tasks) (`get-report-tasks`)
 /// - inside the request of [`Client::get_report_tasks_connection`](crate::models::Client::get_report_tasks_connection) (`get-report-tasks-connection`)
 #[cfg(feature = "report-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTaskWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReportTaskWhereInput>,
@@ -414,6 +464,76 @@ pub struct ReportTaskWhereInput {
     pub template: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::ReportTemplateWhereInput>,
     >,
+}
+#[cfg(feature = "report-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTaskWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            created_at: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            internal: ::cloudtower_runtime::Nullable::Absent,
+            internal_not: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            plan_id: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_in: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_not: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            plan_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "report-template")]
+            template: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "report-task")]
 #[cfg(feature = "server")]
@@ -669,11 +789,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTasksRequestB
 #[cfg(feature = "report-task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetReportTasksRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetReportTasksConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_REPORT_TASKS_CONNECTION.json(&counter)
+        crate::models::operations::GET_REPORT_TASKS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -682,6 +799,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetReportTasksRequest
     }
 }
 #[cfg(feature = "report-task")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ReportTask {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ReportTask"
@@ -696,53 +814,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReportTask {
     ) -> ::std::option::Option<crate::models::GetReportTasksRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ReportTaskWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReportTaskWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ReportTaskWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReportTaskWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetReportTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReportTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReportTasksRequestBody> {
-        ::std::option::Option::Some(crate::models::GetReportTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTaskWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReportTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReportTaskWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ReportTaskWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReportTaskWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ReportTaskWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReportTaskWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -761,6 +882,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReportTask {
     }
 }
 #[cfg(feature = "report-task")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ReportTask {
     type DynamicType = ();
     type Request = crate::models::GetReportTasksRequestBody;
@@ -768,12 +890,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ReportTask {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetReportTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTaskWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetReportTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReportTaskWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_report_template`](crate::models::Client::delete_report_template) (`delete-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteReportTemplate {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteReportTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::codec::Decode for DeleteReportTemplate {
@@ -51,7 +61,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteReportTemplate {
 /// - inside the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
 /// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExecutePlan {
     pub start_at: ::std::string::String,
     pub retain: i32,
@@ -59,6 +69,21 @@ pub struct ExecutePlan {
     pub id: ::std::string::String,
     pub enabled: bool,
     pub typename: ::std::option::Option<crate::models::ExecutePlanTypename>,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExecutePlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            start_at: ::std::string::String::new(),
+            retain: 0,
+            period: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            enabled: false,
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -209,7 +234,7 @@ impl ::cloudtower_runtime::codec::Encode for ExecutePlanTypename {
 /// Used by:
 /// - the request of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReportTemplatesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -220,6 +245,22 @@ pub struct GetReportTemplatesConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReportTemplateWhereInput>,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReportTemplatesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -267,7 +308,7 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesConnectionRequest
 /// Used by:
 /// - the request of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetReportTemplatesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -278,6 +319,22 @@ pub struct GetReportTemplatesRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ReportTemplateWhereInput>,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetReportTemplatesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -325,9 +382,17 @@ impl ::cloudtower_runtime::codec::Encode for GetReportTemplatesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateReportTemplate {
     pub count: i32,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateReportTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateReportTemplate {
@@ -370,13 +435,27 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateReportTemplate {
 /// - inside the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
 /// - inside the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedExecutePlan {
     pub enabled: bool,
     pub id: ::std::string::String,
     pub period: ::std::string::String,
     pub retain: i32,
     pub start_at: ::std::string::String,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedExecutePlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            id: ::std::string::String::new(),
+            period: ::std::string::String::new(),
+            retain: 0,
+            start_at: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedExecutePlan {
@@ -443,10 +522,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedExecutePlan {
 /// - inside the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
 /// - inside the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedReportTask {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedReportTask {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedReportTask {
@@ -494,12 +584,25 @@ impl ::cloudtower_runtime::codec::Encode for NestedReportTask {
 /// - inside the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
 /// - inside the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedResourceMeta {
     pub fields: ::std::vec::Vec<::std::string::String>,
     pub filter: ::serde_json::Value,
     pub name: ::std::string::String,
     pub r#type: crate::models::ReportResourceInputEnum,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedResourceMeta {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            fields: ::std::vec::Vec::new(),
+            filter: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedResourceMeta {
@@ -694,7 +797,7 @@ impl ::cloudtower_runtime::codec::Encode for ReportResourceInputEnum {
 /// - the response of [`Client::get_report_templates`](crate::models::Client::get_report_templates) (`get-report-templates`)
 /// - the response of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTemplate {
     pub created_at: ::std::string::String,
     pub description: ::std::string::String,
@@ -705,6 +808,24 @@ pub struct ReportTemplate {
     pub resource_meta: ::std::vec::Vec<crate::models::NestedResourceMeta>,
     pub task_num: i32,
     pub tasks: ::std::option::Option<::std::vec::Vec<crate::models::NestedReportTask>>,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            created_at: ::std::string::String::new(),
+            description: ::std::string::String::new(),
+            execute_plan: ::std::vec::Vec::new(),
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            preset: ::std::option::Option::None,
+            resource_meta: ::std::vec::Vec::new(),
+            task_num: 0,
+            tasks: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::codec::Decode for ReportTemplate {
@@ -791,9 +912,19 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplate {
 /// Used by:
 /// - the response of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTemplateConnection {
     pub aggregate: crate::models::NestedAggregateReportTemplate,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTemplateConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 impl ::cloudtower_runtime::codec::Decode for ReportTemplateConnection {
@@ -834,12 +965,25 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateConnection {
 /// Used by:
 /// - the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTemplateCreationParams {
     pub resource_meta: ::std::vec::Vec<crate::models::ResourceMeta>,
     pub execute_plan: ::std::vec::Vec<crate::models::ExecutePlan>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTemplateCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            resource_meta: ::std::vec::Vec::new(),
+            execute_plan: ::std::vec::Vec::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -912,9 +1056,19 @@ impl ReportTemplateCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_report_template`](crate::models::Client::delete_report_template) (`delete-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTemplateDeletionParams {
     pub r#where: crate::models::ReportTemplateWhereInput,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTemplateDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -1103,10 +1257,21 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTemplateUpdationParams {
     pub data: crate::models::ReportTemplateUpdationParamsData,
     pub r#where: crate::models::ReportTemplateWhereInput,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTemplateUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -1162,7 +1327,7 @@ impl ReportTemplateUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTemplateUpdationParamsData {
     pub resource_meta: ::std::option::Option<
         ::std::vec::Vec<crate::models::ResourceMeta>,
@@ -1170,6 +1335,19 @@ pub struct ReportTemplateUpdationParamsData {
     pub execute_plan: ::std::option::Option<::std::vec::Vec<crate::models::ExecutePlan>>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTemplateUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            resource_meta: ::std::option::Option::None,
+            execute_plan: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -1215,7 +1393,7 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateUpdationParamsData {
 /// - inside the request of [`Client::get_report_templates_connection`](crate::models::Client::get_report_templates_connection) (`get-report-templates-connection`)
 /// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReportTemplateWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ReportTemplateWhereInput>,
@@ -1328,6 +1506,96 @@ pub struct ReportTemplateWhereInput {
     pub tasks_some: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::ReportTaskWhereInput>,
     >,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReportTemplateWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            created_at: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            preset: ::cloudtower_runtime::Nullable::Absent,
+            preset_contains: ::cloudtower_runtime::Nullable::Absent,
+            preset_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            preset_gt: ::cloudtower_runtime::Nullable::Absent,
+            preset_gte: ::cloudtower_runtime::Nullable::Absent,
+            preset_in: ::cloudtower_runtime::Nullable::Absent,
+            preset_lt: ::cloudtower_runtime::Nullable::Absent,
+            preset_lte: ::cloudtower_runtime::Nullable::Absent,
+            preset_not: ::cloudtower_runtime::Nullable::Absent,
+            preset_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            preset_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            preset_not_in: ::cloudtower_runtime::Nullable::Absent,
+            preset_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            preset_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            task_num: ::cloudtower_runtime::Nullable::Absent,
+            task_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            task_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            task_num_in: ::cloudtower_runtime::Nullable::Absent,
+            task_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            task_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            task_num_not: ::cloudtower_runtime::Nullable::Absent,
+            task_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "report-task")]
+            tasks_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "report-task")]
+            tasks_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "report-task")]
+            tasks_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -1579,9 +1847,19 @@ impl ::cloudtower_runtime::codec::Encode for ReportTemplateWhereInput {
 /// Used by:
 /// - the request of [`Client::generate_from_report_template`](crate::models::Client::generate_from_report_template) (`generate-from-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ReporteTemplateGenerationParams {
     pub r#where: crate::models::ReportTemplateWhereInput,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ReporteTemplateGenerationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -1630,13 +1908,27 @@ impl ReporteTemplateGenerationParams {
 /// - inside the request of [`Client::create_report_template`](crate::models::Client::create_report_template) (`create-report-template`)
 /// - inside the request of [`Client::update_report_template`](crate::models::Client::update_report_template) (`update-report-template`)
 #[cfg(feature = "report-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResourceMeta {
     pub r#type: crate::models::ReportResourceInputEnum,
     pub name: ::std::string::String,
     pub filter: ::serde_json::Value,
     pub fields: ::std::vec::Vec<::std::string::String>,
     pub typename: ::std::option::Option<crate::models::ResourceMetaTypename>,
+}
+#[cfg(feature = "report-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ResourceMeta {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#type: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            filter: ::std::default::Default::default(),
+            fields: ::std::vec::Vec::new(),
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "report-template")]
 #[cfg(feature = "server")]
@@ -1946,11 +2238,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetReportTemplatesRequ
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetReportTemplatesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetReportTemplatesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_REPORT_TEMPLATES_CONNECTION.json(&counter)
+        crate::models::operations::GET_REPORT_TEMPLATES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1959,6 +2248,7 @@ for crate::models::GetReportTemplatesRequestBody {
     }
 }
 #[cfg(feature = "report-template")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ReportTemplate {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ReportTemplate"
@@ -1973,53 +2263,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReportTemplate {
     ) -> ::std::option::Option<crate::models::GetReportTemplatesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ReportTemplateWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReportTemplateWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ReportTemplateWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ReportTemplateWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetReportTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReportTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetReportTemplatesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetReportTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTemplateWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetReportTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReportTemplateWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ReportTemplateWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReportTemplateWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ReportTemplateWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ReportTemplateWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2038,6 +2331,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ReportTemplate {
     }
 }
 #[cfg(feature = "report-template")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ReportTemplate {
     type DynamicType = ();
     type Request = crate::models::GetReportTemplatesRequestBody;
@@ -2045,12 +2339,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ReportTemplate {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetReportTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ReportTemplateWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetReportTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ReportTemplateWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,13 +7,27 @@
 /// Used by:
 /// - the request of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[cfg(feature = "resource-change")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetResourceChangesParams {
     pub action: ::std::option::Option<::std::string::String>,
     pub resource_type: ::std::option::Option<::std::string::String>,
     pub resource_id: ::std::option::Option<::std::string::String>,
     pub start_revision: ::std::option::Option<::std::string::String>,
     pub limit: ::std::option::Option<crate::models::ResourceChangeLimit>,
+}
+#[cfg(feature = "resource-change")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetResourceChangesParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            action: ::std::option::Option::None,
+            resource_type: ::std::option::Option::None,
+            resource_id: ::std::option::Option::None,
+            start_revision: ::std::option::Option::None,
+            limit: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "resource-change")]
 #[cfg(feature = "server")]
@@ -80,7 +94,7 @@ impl GetResourceChangesParams {
 /// Used by:
 /// - inside the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[cfg(feature = "resource-change")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResourceChangeEvent {
     pub prev_revision: ::std::option::Option<::std::string::String>,
     pub created_at: ::std::option::Option<::std::string::String>,
@@ -90,6 +104,23 @@ pub struct ResourceChangeEvent {
     pub resource_type: ::std::option::Option<::std::string::String>,
     pub action: ::std::option::Option<::std::string::String>,
     pub revision: ::std::string::String,
+}
+#[cfg(feature = "resource-change")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ResourceChangeEvent {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            prev_revision: ::std::option::Option::None,
+            created_at: ::std::option::Option::None,
+            new_value: ::std::option::Option::None,
+            old_value: ::std::option::Option::None,
+            resource_id: ::std::option::Option::None,
+            resource_type: ::std::option::Option::None,
+            action: ::std::option::Option::None,
+            revision: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "resource-change")]
 impl ::cloudtower_runtime::codec::Decode for ResourceChangeEvent {
@@ -150,13 +181,27 @@ pub type ResourceChangeLimit = i32;
 /// Used by:
 /// - the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
 #[cfg(feature = "resource-change")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResourceChangeResponse {
     pub current_revision: ::std::string::String,
     pub compact_revision: ::std::string::String,
     pub data: ::std::vec::Vec<crate::models::ResourceChangeEvent>,
     pub error: ::std::option::Option<::serde_json::Value>,
     pub ec: ::std::string::String,
+}
+#[cfg(feature = "resource-change")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ResourceChangeResponse {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            current_revision: ::std::string::String::new(),
+            compact_revision: ::std::string::String::new(),
+            data: ::std::vec::Vec::new(),
+            error: ::std::option::Option::None,
+            ec: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "resource-change")]
 impl ::cloudtower_runtime::codec::Decode for ResourceChangeResponse {

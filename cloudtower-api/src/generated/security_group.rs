@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteSecurityGroup {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteSecurityGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::codec::Decode for DeleteSecurityGroup {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSecurityGroup {
 /// Used by:
 /// - the request of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSecurityGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetSecurityGroupsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SecurityGroupWhereInput>,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSecurityGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
@@ -108,7 +134,7 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsConnectionRequestB
 /// Used by:
 /// - the request of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSecurityGroupsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -119,6 +145,22 @@ pub struct GetSecurityGroupsRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SecurityGroupWhereInput>,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSecurityGroupsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
@@ -166,9 +208,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityGroupsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSecurityGroup {
     pub count: i32,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSecurityGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSecurityGroup {
@@ -211,9 +261,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityGroup {
 /// - inside the response of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)
 /// - inside the response of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedLabelGroup {
     pub labels: ::std::vec::Vec<crate::models::NestedLabel>,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedLabelGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            labels: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedLabelGroup {
@@ -256,7 +316,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedLabelGroup {
 /// - the response of [`Client::get_security_groups`](crate::models::Client::get_security_groups) (`get-security-groups`)
 /// - the response of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityGroup {
     pub description: ::std::option::Option<::std::string::String>,
     pub everoute_cluster: crate::models::NestedEverouteCluster,
@@ -272,6 +332,23 @@ pub struct SecurityGroup {
         ::std::vec::Vec<crate::models::NestedSecurityPolicy>,
     >,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::option::Option::None,
+            everoute_cluster: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            isolation_policies: ::std::option::Option::None,
+            label_groups: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            security_policies: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::codec::Decode for SecurityGroup {
@@ -336,9 +413,19 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroup {
 /// Used by:
 /// - the response of [`Client::get_security_groups_connection`](crate::models::Client::get_security_groups_connection) (`get-security-groups-connection`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityGroupConnection {
     pub aggregate: crate::models::NestedAggregateSecurityGroup,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::codec::Decode for SecurityGroupConnection {
@@ -379,7 +466,7 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupConnection {
 /// Used by:
 /// - the request of [`Client::create_security_group`](crate::models::Client::create_security_group) (`create-security-group`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityGroupCreateParams {
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
     pub label_groups: ::std::option::Option<
@@ -388,6 +475,20 @@ pub struct SecurityGroupCreateParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub everoute_cluster_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityGroupCreateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vms: ::std::option::Option::None,
+            label_groups: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            everoute_cluster_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
@@ -457,9 +558,19 @@ impl SecurityGroupCreateParams {
 /// Used by:
 /// - the request of [`Client::delete_security_group`](crate::models::Client::delete_security_group) (`delete-security-group`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityGroupDeleteParams {
     pub r#where: crate::models::SecurityGroupWhereInput,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityGroupDeleteParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
@@ -608,10 +719,21 @@ impl ::cloudtower_runtime::codec::Encode for SecurityGroupOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityGroupUpdateBody {
     pub data: crate::models::SecurityGroupUpdateParams,
     pub r#where: crate::models::SecurityGroupWhereInput,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityGroupUpdateBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
@@ -667,7 +789,7 @@ impl SecurityGroupUpdateBody {
 /// Used by:
 /// - inside the request of [`Client::update_security_group`](crate::models::Client::update_security_group) (`update-security-group`)
 #[cfg(feature = "security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityGroupUpdateParams {
     pub label_groups: ::std::option::Option<
         ::std::vec::Vec<crate::models::LabelWhereInput>,
@@ -675,6 +797,19 @@ pub struct SecurityGroupUpdateParams {
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityGroupUpdateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            label_groups: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "security-group")]
 #[cfg(feature = "server")]
@@ -862,11 +997,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSecurityGroupsReque
 #[cfg(feature = "security-group")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSecurityGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSecurityGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SECURITY_GROUPS_CONNECTION.json(&counter)
+        crate::models::operations::GET_SECURITY_GROUPS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -875,6 +1007,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSecurityGroupsRequ
     }
 }
 #[cfg(feature = "security-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SecurityGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SecurityGroup"
@@ -889,53 +1022,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::SecurityGroup {
     ) -> ::std::option::Option<crate::models::GetSecurityGroupsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SecurityGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::SecurityGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSecurityGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSecurityGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSecurityGroupsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSecurityGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SecurityGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSecurityGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SecurityGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SecurityGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SecurityGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SecurityGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -954,6 +1090,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SecurityGroup {
     }
 }
 #[cfg(feature = "security-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SecurityGroup {
     type DynamicType = ();
     type Request = crate::models::GetSecurityGroupsRequestBody;
@@ -961,12 +1098,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SecurityGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSecurityGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SecurityGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSecurityGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

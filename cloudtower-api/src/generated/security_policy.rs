@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_security_policy`](crate::models::Client::delete_security_policy) (`delete-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteSecurityPolicy {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteSecurityPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::codec::Decode for DeleteSecurityPolicy {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSecurityPolicy {
 /// Used by:
 /// - the request of [`Client::get_security_policies_connection`](crate::models::Client::get_security_policies_connection) (`get-security-policies-connection`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSecurityPoliciesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetSecurityPoliciesConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SecurityPolicyWhereInput>,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSecurityPoliciesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
@@ -108,7 +134,7 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesConnectionReques
 /// Used by:
 /// - the request of [`Client::get_security_policies`](crate::models::Client::get_security_policies) (`get-security-policies`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSecurityPoliciesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -119,6 +145,22 @@ pub struct GetSecurityPoliciesRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SecurityPolicyWhereInput>,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSecurityPoliciesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
@@ -166,9 +208,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSecurityPoliciesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_security_policies_connection`](crate::models::Client::get_security_policies_connection) (`get-security-policies-connection`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSecurityPolicy {
     pub count: i32,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSecurityPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSecurityPolicy {
@@ -211,13 +261,27 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSecurityPolicy {
 /// - inside the response of [`Client::get_security_policies`](crate::models::Client::get_security_policies) (`get-security-policies`)
 /// - inside the response of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedSecurityPolicyApply {
     pub communicable: bool,
     pub security_group: ::std::option::Option<crate::models::NestedSecurityGroup>,
     pub security_group_id: ::std::option::Option<::std::string::String>,
     pub selector: ::std::vec::Vec<crate::models::NestedLabel>,
     pub selector_ids: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedSecurityPolicyApply {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            communicable: false,
+            security_group: ::std::option::Option::None,
+            security_group_id: ::std::option::Option::None,
+            selector: ::std::vec::Vec::new(),
+            selector_ids: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::codec::Decode for NestedSecurityPolicyApply {
@@ -280,7 +344,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedSecurityPolicyApply {
 /// - the response of [`Client::get_security_policies`](crate::models::Client::get_security_policies) (`get-security-policies`)
 /// - the response of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityPolicy {
     pub apply_to: ::std::vec::Vec<crate::models::NestedSecurityPolicyApply>,
     pub description: ::std::string::String,
@@ -296,6 +360,25 @@ pub struct SecurityPolicy {
     pub name: ::std::string::String,
     pub policy_mode: ::std::option::Option<crate::models::PolicyMode>,
     pub statistics: ::std::option::Option<crate::models::NestedSecurityPolicyStatistics>,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            apply_to: ::std::vec::Vec::new(),
+            description: ::std::string::String::new(),
+            egress: ::std::option::Option::None,
+            everoute_cluster: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            ingress: ::std::option::Option::None,
+            is_blocklist: false,
+            name: ::std::string::String::new(),
+            policy_mode: ::std::option::Option::None,
+            statistics: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::codec::Decode for SecurityPolicy {
@@ -381,10 +464,21 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicy {
 /// - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)
 /// - inside the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityPolicyApplyToInput {
     pub communicable: ::std::option::Option<bool>,
     pub target: crate::models::SecurityPolicyApplyToInputTarget,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityPolicyApplyToInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            communicable: ::std::option::Option::None,
+            target: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
@@ -438,12 +532,23 @@ impl SecurityPolicyApplyToInput {
 /// - inside the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)
 /// - inside the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityPolicyApplyToInputTarget {
     pub security_groups: ::std::option::Option<crate::models::SecurityGroupWhereInput>,
     pub label_groups: ::std::option::Option<
         ::std::vec::Vec<crate::models::LabelWhereInput>,
     >,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityPolicyApplyToInputTarget {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            security_groups: ::std::option::Option::None,
+            label_groups: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
@@ -483,9 +588,19 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyApplyToInputTarget {
 /// Used by:
 /// - the response of [`Client::get_security_policies_connection`](crate::models::Client::get_security_policies_connection) (`get-security-policies-connection`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityPolicyConnection {
     pub aggregate: crate::models::NestedAggregateSecurityPolicy,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityPolicyConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 impl ::cloudtower_runtime::codec::Decode for SecurityPolicyConnection {
@@ -526,7 +641,7 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyConnection {
 /// Used by:
 /// - the request of [`Client::create_security_policy`](crate::models::Client::create_security_policy) (`create-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityPolicyCreateParams {
     pub is_blocklist: ::std::option::Option<bool>,
     pub ingress: ::std::option::Option<
@@ -542,6 +657,23 @@ pub struct SecurityPolicyCreateParams {
     pub everoute_cluster_id: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityPolicyCreateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            is_blocklist: ::std::option::Option::None,
+            ingress: ::std::option::Option::None,
+            egress: ::std::option::Option::None,
+            apply_to: ::std::option::Option::None,
+            policy_mode: ::std::option::Option::None,
+            everoute_cluster_id: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
@@ -617,9 +749,19 @@ impl SecurityPolicyCreateParams {
 /// Used by:
 /// - the request of [`Client::delete_security_policy`](crate::models::Client::delete_security_policy) (`delete-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityPolicyDeleteParams {
     pub r#where: crate::models::SecurityPolicyWhereInput,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityPolicyDeleteParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
@@ -808,10 +950,21 @@ impl ::cloudtower_runtime::codec::Encode for SecurityPolicyOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityPolicyUpdateBody {
     pub data: crate::models::SecurityPolicyUpdateParams,
     pub r#where: crate::models::SecurityPolicyWhereInput,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityPolicyUpdateBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
@@ -867,7 +1020,7 @@ impl SecurityPolicyUpdateBody {
 /// Used by:
 /// - inside the request of [`Client::update_security_policy`](crate::models::Client::update_security_policy) (`update-security-policy`)
 #[cfg(feature = "security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SecurityPolicyUpdateParams {
     pub is_blocklist: ::std::option::Option<bool>,
     pub ingress: ::std::option::Option<
@@ -880,6 +1033,20 @@ pub struct SecurityPolicyUpdateParams {
         ::std::vec::Vec<crate::models::SecurityPolicyApplyToInput>,
     >,
     pub policy_mode: ::std::option::Option<crate::models::PolicyMode>,
+}
+#[cfg(feature = "security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SecurityPolicyUpdateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            is_blocklist: ::std::option::Option::None,
+            ingress: ::std::option::Option::None,
+            egress: ::std::option::Option::None,
+            apply_to: ::std::option::Option::None,
+            policy_mode: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "security-policy")]
 #[cfg(feature = "server")]
@@ -1071,11 +1238,8 @@ for crate::models::GetSecurityPoliciesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetSecurityPoliciesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSecurityPoliciesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SECURITY_POLICIES_CONNECTION.json(&counter)
+        crate::models::operations::GET_SECURITY_POLICIES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1084,6 +1248,7 @@ for crate::models::GetSecurityPoliciesRequestBody {
     }
 }
 #[cfg(feature = "security-policy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SecurityPolicy {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SecurityPolicy"
@@ -1098,53 +1263,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::SecurityPolicy {
     ) -> ::std::option::Option<crate::models::GetSecurityPoliciesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SecurityPolicyWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::SecurityPolicyWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSecurityPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSecurityPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSecurityPoliciesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSecurityPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SecurityPolicyWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSecurityPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SecurityPolicyWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SecurityPolicyWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SecurityPolicyWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SecurityPolicyWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1163,6 +1331,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SecurityPolicy {
     }
 }
 #[cfg(feature = "security-policy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SecurityPolicy {
     type DynamicType = ();
     type Request = crate::models::GetSecurityPoliciesRequestBody;
@@ -1170,12 +1339,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SecurityPolicy {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSecurityPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SecurityPolicyWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSecurityPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)
 #[cfg(feature = "smtp-server")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSmtpServersConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetSmtpServersConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::SmtpServerOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SmtpServerWhereInput>,
+}
+#[cfg(feature = "smtp-server")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSmtpServersConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetSmtpServersConnectionRequestBody
 /// Used by:
 /// - the request of [`Client::get_smtp_servers`](crate::models::Client::get_smtp_servers) (`get-smtp-servers`)
 #[cfg(feature = "smtp-server")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSmtpServersRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetSmtpServersRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::SmtpServerOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SmtpServerWhereInput>,
+}
+#[cfg(feature = "smtp-server")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSmtpServersRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "smtp-server")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSmtpServersRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)
 #[cfg(feature = "smtp-server")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSmtpServer {
     pub count: i32,
+}
+#[cfg(feature = "smtp-server")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSmtpServer {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSmtpServer {
@@ -162,7 +202,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSmtpServer {
 /// Used by:
 /// - the response of [`Client::get_smtp_servers`](crate::models::Client::get_smtp_servers) (`get-smtp-servers`)
 #[cfg(feature = "smtp-server")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmtpServer {
     pub description: ::std::option::Option<::std::string::String>,
     pub host: ::std::string::String,
@@ -171,6 +211,22 @@ pub struct SmtpServer {
     pub port: i32,
     pub secure_mode: ::std::option::Option<crate::models::SmtpSecureMode>,
     pub username: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "smtp-server")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SmtpServer {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::option::Option::None,
+            host: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            port: 0,
+            secure_mode: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::codec::Decode for SmtpServer {
@@ -232,9 +288,19 @@ impl ::cloudtower_runtime::codec::Encode for SmtpServer {
 /// Used by:
 /// - the response of [`Client::get_smtp_servers_connection`](crate::models::Client::get_smtp_servers_connection) (`get-smtp-servers-connection`)
 #[cfg(feature = "smtp-server")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SmtpServerConnection {
     pub aggregate: crate::models::NestedAggregateSmtpServer,
+}
+#[cfg(feature = "smtp-server")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SmtpServerConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::codec::Decode for SmtpServerConnection {
@@ -479,11 +545,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSmtpServersRequestB
 #[cfg(feature = "smtp-server")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSmtpServersRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSmtpServersConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SMTP_SERVERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_SMTP_SERVERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -492,6 +555,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSmtpServersRequest
     }
 }
 #[cfg(feature = "smtp-server")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SmtpServer {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SmtpServer"
@@ -506,53 +570,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::SmtpServer {
     ) -> ::std::option::Option<crate::models::GetSmtpServersRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SmtpServerWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SmtpServerWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::SmtpServerWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SmtpServerWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSmtpServersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSmtpServersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSmtpServersRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSmtpServersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SmtpServerWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSmtpServersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SmtpServerWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SmtpServerWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SmtpServerWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SmtpServerWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SmtpServerWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -571,6 +638,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SmtpServer {
     }
 }
 #[cfg(feature = "smtp-server")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SmtpServer {
     type DynamicType = ();
     type Request = crate::models::GetSmtpServersRequestBody;
@@ -578,12 +646,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SmtpServer {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSmtpServersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SmtpServerWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSmtpServersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SmtpServerWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_snapshot_group`](crate::models::Client::delete_snapshot_group) (`delete-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteSnapshotGroup {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteSnapshotGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::codec::Decode for DeleteSnapshotGroup {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotGroup {
 /// Used by:
 /// - the request of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnapshotGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetSnapshotGroupsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnapshotGroupWhereInput>,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnapshotGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
@@ -108,7 +134,7 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsConnectionRequestB
 /// Used by:
 /// - the request of [`Client::get_snapshot_groups`](crate::models::Client::get_snapshot_groups) (`get-snapshot-groups`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnapshotGroupsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -119,6 +145,22 @@ pub struct GetSnapshotGroupsRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnapshotGroupWhereInput>,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnapshotGroupsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
@@ -166,9 +208,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotGroupsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSnapshotGroup {
     pub count: i32,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSnapshotGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnapshotGroup {
@@ -212,10 +262,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotGroup {
 /// - inside the response of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
 /// - inside the response of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedSnapshotGroupVmDiskInfo {
     pub disk_id: ::std::string::String,
     pub disk_snapshot_status: crate::models::ProtectSnapshotStatus,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedSnapshotGroupVmDiskInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disk_id: ::std::string::String::new(),
+            disk_snapshot_status: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedSnapshotGroupVmDiskInfo {
@@ -268,12 +329,25 @@ impl ::cloudtower_runtime::codec::Encode for NestedSnapshotGroupVmDiskInfo {
 /// - inside the response of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
 /// - inside the response of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedSnapshotGroupVmInfo {
     pub disks: ::std::vec::Vec<crate::models::NestedSnapshotGroupVmDiskInfo>,
     pub vm_id: ::std::string::String,
     pub vm_name: ::std::string::String,
     pub vm_snapshot_status: crate::models::ProtectSnapshotStatus,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedSnapshotGroupVmInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disks: ::std::vec::Vec::new(),
+            vm_id: ::std::string::String::new(),
+            vm_name: ::std::string::String::new(),
+            vm_snapshot_status: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedSnapshotGroupVmInfo {
@@ -419,7 +493,7 @@ impl ::cloudtower_runtime::codec::Encode for ProtectSnapshotStatus {
 /// - the response of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
 /// - the response of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotGroup {
     pub cluster: crate::models::NestedCluster,
     pub deleted: bool,
@@ -438,6 +512,30 @@ pub struct SnapshotGroup {
     pub vm_snapshots: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedVmSnapshot>,
     >,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            deleted: false,
+            entity_async_status: ::std::option::Option::None,
+            estimated_recycling_time: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            internal: ::std::option::Option::None,
+            keep: false,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            logical_size_bytes: 0,
+            name: ::std::string::String::new(),
+            object_num: 0,
+            snapshot_plan_task: ::std::default::Default::default(),
+            vm_info: ::std::vec::Vec::new(),
+            vm_snapshots: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::codec::Decode for SnapshotGroup {
@@ -559,10 +657,21 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroup {
 /// Used by:
 /// - inside the request of [`Client::clone_snapshot_group`](crate::models::Client::clone_snapshot_group) (`clone-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotGroupCloneParam {
     pub from_source_vm_id: ::std::string::String,
     pub to_cloned_vm_name: ::std::string::String,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotGroupCloneParam {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            from_source_vm_id: ::std::string::String::new(),
+            to_cloned_vm_name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
@@ -625,10 +734,21 @@ impl SnapshotGroupCloneParam {
 /// Used by:
 /// - the request of [`Client::clone_snapshot_group`](crate::models::Client::clone_snapshot_group) (`clone-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotGroupCloneParams {
     pub clone: ::std::vec::Vec<crate::models::SnapshotGroupCloneParam>,
     pub id: ::std::string::String,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotGroupCloneParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clone: ::std::vec::Vec::new(),
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
@@ -684,9 +804,19 @@ impl SnapshotGroupCloneParams {
 /// Used by:
 /// - the response of [`Client::get_snapshot_groups_connection`](crate::models::Client::get_snapshot_groups_connection) (`get-snapshot-groups-connection`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotGroupConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotGroup,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::codec::Decode for SnapshotGroupConnection {
@@ -727,9 +857,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupConnection {
 /// Used by:
 /// - the request of [`Client::delete_snapshot_group`](crate::models::Client::delete_snapshot_group) (`delete-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotGroupDeletionParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotGroupDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
@@ -777,9 +917,19 @@ impl SnapshotGroupDeletionParams {
 /// Used by:
 /// - the request of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotGroupKeepParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotGroupKeepParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
@@ -1008,9 +1158,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotGroupOrderByInput {
 /// Used by:
 /// - the request of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotGroupRollbackParams {
     pub r#where: crate::models::SnapshotGroupWhereInput,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotGroupRollbackParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
@@ -1062,7 +1222,7 @@ impl SnapshotGroupRollbackParams {
 /// - inside the request of [`Client::keep_snapshot_group`](crate::models::Client::keep_snapshot_group) (`keep-snapshot-group`)
 /// - inside the request of [`Client::rollback_snapshot_group`](crate::models::Client::rollback_snapshot_group) (`rollback-snapshot-group`)
 #[cfg(feature = "snapshot-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotGroupWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnapshotGroupWhereInput>,
@@ -1210,6 +1370,111 @@ pub struct SnapshotGroupWhereInput {
     pub vm_snapshots_some: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VmSnapshotWhereInput>,
     >,
+}
+#[cfg(feature = "snapshot-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotGroupWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            deleted: ::cloudtower_runtime::Nullable::Absent,
+            deleted_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            estimated_recycling_time: ::cloudtower_runtime::Nullable::Absent,
+            estimated_recycling_time_gt: ::cloudtower_runtime::Nullable::Absent,
+            estimated_recycling_time_gte: ::cloudtower_runtime::Nullable::Absent,
+            estimated_recycling_time_in: ::cloudtower_runtime::Nullable::Absent,
+            estimated_recycling_time_lt: ::cloudtower_runtime::Nullable::Absent,
+            estimated_recycling_time_lte: ::cloudtower_runtime::Nullable::Absent,
+            estimated_recycling_time_not: ::cloudtower_runtime::Nullable::Absent,
+            estimated_recycling_time_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            internal: ::cloudtower_runtime::Nullable::Absent,
+            internal_not: ::cloudtower_runtime::Nullable::Absent,
+            keep: ::cloudtower_runtime::Nullable::Absent,
+            keep_not: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_bytes: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_bytes_gt: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_bytes_gte: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_bytes_in: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_bytes_lt: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_bytes_lte: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_bytes_not: ::cloudtower_runtime::Nullable::Absent,
+            logical_size_bytes_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            object_num: ::cloudtower_runtime::Nullable::Absent,
+            object_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            object_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            object_num_in: ::cloudtower_runtime::Nullable::Absent,
+            object_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            object_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            object_num_not: ::cloudtower_runtime::Nullable::Absent,
+            object_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "snapshot-plan-task")]
+            snapshot_plan_task: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+            vm_snapshots_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+            vm_snapshots_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "label", feature = "vm-snapshot"))]
+            vm_snapshots_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snapshot-group")]
 #[cfg(feature = "server")]
@@ -1734,11 +1999,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotGroupsReque
 #[cfg(feature = "snapshot-group")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSnapshotGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SNAPSHOT_GROUPS_CONNECTION.json(&counter)
+        crate::models::operations::GET_SNAPSHOT_GROUPS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1747,6 +2009,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotGroupsRequ
     }
 }
 #[cfg(feature = "snapshot-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SnapshotGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotGroup"
@@ -1765,67 +2028,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotGroup {
     ) -> ::std::option::Option<crate::models::GetSnapshotGroupsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SnapshotGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnapshotGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::SnapshotGroupWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnapshotGroupWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::SnapshotGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnapshotGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSnapshotGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnapshotGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotGroupsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSnapshotGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnapshotGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnapshotGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SnapshotGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnapshotGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnapshotGroupWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnapshotGroupWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnapshotGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnapshotGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1856,6 +2122,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotGroup {
     }
 }
 #[cfg(feature = "snapshot-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SnapshotGroup {
     type DynamicType = ();
     type Request = crate::models::GetSnapshotGroupsRequestBody;
@@ -1863,12 +2130,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SnapshotGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSnapshotGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSnapshotGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnapshotGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

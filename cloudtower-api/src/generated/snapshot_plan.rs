@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_snapshot_plan`](crate::models::Client::delete_snapshot_plan) (`delete-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteSnapshotPlan {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteSnapshotPlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::codec::Decode for DeleteSnapshotPlan {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnapshotPlan {
 /// Used by:
 /// - the request of [`Client::get_snapshot_plans_connection`](crate::models::Client::get_snapshot_plans_connection) (`get-snapshot-plans-connection`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnapshotPlansConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetSnapshotPlansConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnapshotPlanWhereInput>,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnapshotPlansConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -108,9 +134,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlansConnectionRequestBo
 /// Used by:
 /// - inside the response of [`Client::get_snapshot_plans_connection`](crate::models::Client::get_snapshot_plans_connection) (`get-snapshot-plans-connection`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSnapshotPlan {
     pub count: i32,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSnapshotPlan {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnapshotPlan {
@@ -156,7 +190,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlan {
 /// - the response of [`Client::suspend_snapshot_plan`](crate::models::Client::suspend_snapshot_plan) (`suspend-snapshot-plan`)
 /// - the response of [`Client::update_snapshot_plan`](crate::models::Client::update_snapshot_plan) (`update-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlan {
     pub auto_delete_num: i32,
     pub auto_execute_num: i32,
@@ -189,6 +223,44 @@ pub struct SnapshotPlan {
     pub start_time: ::std::string::String,
     pub status: crate::models::SnapshotPlanStatus,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auto_delete_num: 0,
+            auto_execute_num: 0,
+            cluster: ::std::default::Default::default(),
+            description: ::std::string::String::new(),
+            end_time: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            exec_h_m: ::std::option::Option::None,
+            execute_intervals: ::std::vec::Vec::new(),
+            execute_plan_type: ::std::default::Default::default(),
+            execution_tasks: ::std::option::Option::None,
+            healthy: false,
+            id: ::std::string::String::new(),
+            last_execute_end_time: ::std::option::Option::None,
+            last_execute_status: ::std::default::Default::default(),
+            last_execute_time: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            logical_size_bytes: 0,
+            manual_delete_num: 0,
+            manual_execute_num: 0,
+            mirror: false,
+            name: ::std::string::String::new(),
+            next_execute_time: ::std::option::Option::None,
+            object_num: 0,
+            physical_size_bytes: 0,
+            remain_snapshot_num: 0,
+            snapshot_group_num: 0,
+            start_time: ::std::string::String::new(),
+            status: ::std::default::Default::default(),
+            vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::codec::Decode for SnapshotPlan {
@@ -381,9 +453,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlan {
 /// Used by:
 /// - the response of [`Client::get_snapshot_plans_connection`](crate::models::Client::get_snapshot_plans_connection) (`get-snapshot-plans-connection`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotPlan,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::codec::Decode for SnapshotPlanConnection {
@@ -424,7 +506,7 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanConnection {
 /// Used by:
 /// - the request of [`Client::create_snapshot_plan`](crate::models::Client::create_snapshot_plan) (`create-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanCreationParams {
     pub vm_ids: ::std::vec::Vec<::std::string::String>,
     pub execute_intervals: ::std::vec::Vec<i32>,
@@ -435,6 +517,24 @@ pub struct SnapshotPlanCreationParams {
     pub remain_snapshot_num: i32,
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_ids: ::std::vec::Vec::new(),
+            execute_intervals: ::std::vec::Vec::new(),
+            execute_plan_type: ::std::default::Default::default(),
+            exec_h_m: ::std::option::Option::None,
+            end_time: ::std::option::Option::None,
+            start_time: ::std::string::String::new(),
+            remain_snapshot_num: 0,
+            cluster_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -545,9 +645,19 @@ impl SnapshotPlanCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_snapshot_plan`](crate::models::Client::delete_snapshot_plan) (`delete-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanDeletionParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -595,10 +705,21 @@ impl SnapshotPlanDeletionParams {
 /// Used by:
 /// - the request of [`Client::execute_snapshot_plan`](crate::models::Client::execute_snapshot_plan) (`execute-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanExecutionParams {
     pub data: crate::models::SnapshotPlanExecutionParamsData,
     pub r#where: crate::models::SnapshotPlanWhereInput,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanExecutionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -654,9 +775,19 @@ impl SnapshotPlanExecutionParams {
 /// Used by:
 /// - inside the request of [`Client::execute_snapshot_plan`](crate::models::Client::execute_snapshot_plan) (`execute-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanExecutionParamsData {
     pub task_name: ::std::string::String,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanExecutionParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            task_name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -706,9 +837,19 @@ impl SnapshotPlanExecutionParamsData {
 /// Used by:
 /// - the request of [`Client::resume_snapshot_plan`](crate::models::Client::resume_snapshot_plan) (`resume-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanResumeParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanResumeParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -756,9 +897,19 @@ impl SnapshotPlanResumeParams {
 /// Used by:
 /// - the request of [`Client::suspend_snapshot_plan`](crate::models::Client::suspend_snapshot_plan) (`suspend-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanSuspendedParams {
     pub r#where: crate::models::SnapshotPlanWhereInput,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanSuspendedParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -806,10 +957,21 @@ impl SnapshotPlanSuspendedParams {
 /// Used by:
 /// - the request of [`Client::update_snapshot_plan`](crate::models::Client::update_snapshot_plan) (`update-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanUpdationParams {
     pub data: ::std::option::Option<crate::models::SnapshotPlanUpdationParamsData>,
     pub r#where: crate::models::SnapshotPlanWhereInput,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -862,7 +1024,7 @@ impl SnapshotPlanUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_snapshot_plan`](crate::models::Client::update_snapshot_plan) (`update-snapshot-plan`)
 #[cfg(feature = "snapshot-plan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanUpdationParamsData {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub execute_intervals: ::std::option::Option<::std::vec::Vec<i32>>,
@@ -871,6 +1033,22 @@ pub struct SnapshotPlanUpdationParamsData {
     pub end_time: ::std::option::Option<::std::string::String>,
     pub remain_snapshot_num: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "snapshot-plan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_ids: ::std::option::Option::None,
+            execute_intervals: ::std::option::Option::None,
+            execute_plan_type: ::std::option::Option::None,
+            exec_h_m: ::std::option::Option::None,
+            end_time: ::std::option::Option::None,
+            remain_snapshot_num: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan")]
 #[cfg(feature = "server")]
@@ -1137,11 +1315,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnapshotPlansReques
 #[cfg(feature = "snapshot-plan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotPlansRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSnapshotPlansConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SNAPSHOT_PLANS_CONNECTION.json(&counter)
+        crate::models::operations::GET_SNAPSHOT_PLANS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1150,6 +1325,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnapshotPlansReque
     }
 }
 #[cfg(feature = "snapshot-plan")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlan {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotPlan"
@@ -1168,67 +1344,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlan {
     ) -> ::std::option::Option<crate::models::GetSnapshotPlansRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SnapshotPlanWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnapshotPlanWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::SnapshotPlanWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnapshotPlanWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::SnapshotPlanWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnapshotPlanWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSnapshotPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnapshotPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotPlansRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSnapshotPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotPlanWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnapshotPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnapshotPlanWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SnapshotPlanWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnapshotPlanWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnapshotPlanWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnapshotPlanWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnapshotPlanWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnapshotPlanWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1259,6 +1438,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotPlan {
     }
 }
 #[cfg(feature = "snapshot-plan")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SnapshotPlan {
     type DynamicType = ();
     type Request = crate::models::GetSnapshotPlansRequestBody;
@@ -1266,12 +1446,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SnapshotPlan {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSnapshotPlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotPlanWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSnapshotPlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnapshotPlanWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

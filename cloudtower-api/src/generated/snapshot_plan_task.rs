@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnapshotPlanTasksConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,22 @@ pub struct GetSnapshotPlanTasksConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::SnapshotPlanTaskWhereInput,
     >,
+}
+#[cfg(feature = "snapshot-plan-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnapshotPlanTasksConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
@@ -67,7 +83,7 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksConnectionReque
 /// Used by:
 /// - the request of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
 #[cfg(feature = "snapshot-plan-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnapshotPlanTasksRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -80,6 +96,22 @@ pub struct GetSnapshotPlanTasksRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::SnapshotPlanTaskWhereInput,
     >,
+}
+#[cfg(feature = "snapshot-plan-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnapshotPlanTasksRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
@@ -127,9 +159,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSnapshotPlanTasksRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSnapshotPlanTask {
     pub count: i32,
+}
+#[cfg(feature = "snapshot-plan-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSnapshotPlanTask {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "snapshot-plan-task")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnapshotPlanTask {
@@ -170,7 +210,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnapshotPlanTask {
 /// Used by:
 /// - the response of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
 #[cfg(feature = "snapshot-plan-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanTask {
     pub cluster: crate::models::NestedCluster,
     pub end_time: ::std::option::Option<::std::string::String>,
@@ -183,6 +223,26 @@ pub struct SnapshotPlanTask {
     pub start_time: ::std::string::String,
     pub status: crate::models::SnapshotPlanExecuteStatus,
     pub r#type: crate::models::SnapshotPlanTaskType,
+}
+#[cfg(feature = "snapshot-plan-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanTask {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            end_time: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            internal: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            snapshot_group: ::std::option::Option::None,
+            snapshot_plan: ::std::default::Default::default(),
+            start_time: ::std::string::String::new(),
+            status: ::std::default::Default::default(),
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan-task")]
 impl ::cloudtower_runtime::codec::Decode for SnapshotPlanTask {
@@ -275,9 +335,19 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTask {
 /// Used by:
 /// - the response of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanTaskConnection {
     pub aggregate: crate::models::NestedAggregateSnapshotPlanTask,
+}
+#[cfg(feature = "snapshot-plan-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanTaskConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan-task")]
 impl ::cloudtower_runtime::codec::Decode for SnapshotPlanTaskConnection {
@@ -536,7 +606,7 @@ impl ::cloudtower_runtime::codec::Encode for SnapshotPlanTaskType {
 /// - inside the request of [`Client::get_snapshot_plan_tasks`](crate::models::Client::get_snapshot_plan_tasks) (`get-snapshot-plan-tasks`)
 /// - inside the request of [`Client::get_snapshot_plan_tasks_connection`](crate::models::Client::get_snapshot_plan_tasks_connection) (`get-snapshot-plan-tasks-connection`)
 #[cfg(feature = "snapshot-plan-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnapshotPlanTaskWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnapshotPlanTaskWhereInput>,
@@ -648,6 +718,81 @@ pub struct SnapshotPlanTaskWhereInput {
     pub type_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnapshotPlanTaskType>,
     >,
+}
+#[cfg(feature = "snapshot-plan-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnapshotPlanTaskWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            end_time: ::cloudtower_runtime::Nullable::Absent,
+            end_time_gt: ::cloudtower_runtime::Nullable::Absent,
+            end_time_gte: ::cloudtower_runtime::Nullable::Absent,
+            end_time_in: ::cloudtower_runtime::Nullable::Absent,
+            end_time_lt: ::cloudtower_runtime::Nullable::Absent,
+            end_time_lte: ::cloudtower_runtime::Nullable::Absent,
+            end_time_not: ::cloudtower_runtime::Nullable::Absent,
+            end_time_not_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            internal: ::cloudtower_runtime::Nullable::Absent,
+            internal_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "snapshot-group")]
+            snapshot_group: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "snapshot-plan", feature = "table-reporter"))]
+            snapshot_plan: ::cloudtower_runtime::Nullable::Absent,
+            start_time: ::cloudtower_runtime::Nullable::Absent,
+            start_time_gt: ::cloudtower_runtime::Nullable::Absent,
+            start_time_gte: ::cloudtower_runtime::Nullable::Absent,
+            start_time_in: ::cloudtower_runtime::Nullable::Absent,
+            start_time_lt: ::cloudtower_runtime::Nullable::Absent,
+            start_time_lte: ::cloudtower_runtime::Nullable::Absent,
+            start_time_not: ::cloudtower_runtime::Nullable::Absent,
+            start_time_not_in: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snapshot-plan-task")]
 #[cfg(feature = "server")]
@@ -928,11 +1073,8 @@ for crate::models::GetSnapshotPlanTasksRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetSnapshotPlanTasksRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSnapshotPlanTasksConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SNAPSHOT_PLAN_TASKS_CONNECTION.json(&counter)
+        crate::models::operations::GET_SNAPSHOT_PLAN_TASKS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -941,6 +1083,7 @@ for crate::models::GetSnapshotPlanTasksRequestBody {
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlanTask {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SnapshotPlanTask"
@@ -958,53 +1101,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnapshotPlanTask {
     ) -> ::std::option::Option<crate::models::GetSnapshotPlanTasksRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SnapshotPlanTaskWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnapshotPlanTaskWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::SnapshotPlanTaskWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnapshotPlanTaskWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSnapshotPlanTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnapshotPlanTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnapshotPlanTasksRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSnapshotPlanTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotPlanTaskWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnapshotPlanTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnapshotPlanTaskWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SnapshotPlanTaskWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnapshotPlanTaskWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnapshotPlanTaskWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnapshotPlanTaskWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1032,6 +1178,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnapshotPlanTask {
     }
 }
 #[cfg(feature = "snapshot-plan-task")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SnapshotPlanTask {
     type DynamicType = ();
     type Request = crate::models::GetSnapshotPlanTasksRequestBody;
@@ -1039,12 +1186,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SnapshotPlanTask {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSnapshotPlanTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnapshotPlanTaskWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSnapshotPlanTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnapshotPlanTaskWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_snmp_transport`](crate::models::Client::delete_snmp_transport) (`delete-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteSnmpTransport {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteSnmpTransport {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::codec::Decode for DeleteSnmpTransport {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTransport {
 /// Used by:
 /// - the request of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnmpTransportsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetSnmpTransportsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnmpTransportWhereInput>,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnmpTransportsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
@@ -108,7 +134,7 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsConnectionRequestB
 /// Used by:
 /// - the request of [`Client::get_snmp_transports`](crate::models::Client::get_snmp_transports) (`get-snmp-transports`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnmpTransportsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -119,6 +145,22 @@ pub struct GetSnmpTransportsRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SnmpTransportWhereInput>,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnmpTransportsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
@@ -166,9 +208,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTransportsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSnmpTransport {
     pub count: i32,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSnmpTransport {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnmpTransport {
@@ -211,7 +261,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSnmpTransport {
 /// - the response of [`Client::get_snmp_transports`](crate::models::Client::get_snmp_transports) (`get-snmp-transports`)
 /// - the response of [`Client::update_snmp_transport`](crate::models::Client::update_snmp_transport) (`update-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SnmpTransport {
     pub auth_pass_phrase: ::std::option::Option<::std::string::String>,
     pub auth_protocol: ::std::option::Option<crate::models::SnmpAuthProtocol>,
@@ -228,6 +278,30 @@ pub struct SnmpTransport {
     pub protocol: crate::models::SnmpProtocol,
     pub username: ::std::option::Option<::std::string::String>,
     pub version: crate::models::SnmpVersion,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTransport {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auth_pass_phrase: ::std::option::Option::None,
+            auth_protocol: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            community: ::std::option::Option::None,
+            disabled: false,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            port: 0,
+            privacy_pass_phrase: ::std::option::Option::None,
+            privacy_protocol: ::std::option::Option::None,
+            protocol: ::std::default::Default::default(),
+            username: ::std::option::Option::None,
+            version: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::std::fmt::Debug for SnmpTransport {
@@ -360,9 +434,19 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransport {
 /// Used by:
 /// - the response of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnmpTransportConnection {
     pub aggregate: crate::models::NestedAggregateSnmpTransport,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTransportConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::codec::Decode for SnmpTransportConnection {
@@ -403,7 +487,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportConnection {
 /// Used by:
 /// - the request of [`Client::create_snmp_transport`](crate::models::Client::create_snmp_transport) (`create-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SnmpTransportCreationParams {
     pub disabled: ::std::option::Option<bool>,
     pub privacy_protocol: ::std::option::Option<crate::models::SnmpPrivacyProtocol>,
@@ -417,6 +501,27 @@ pub struct SnmpTransportCreationParams {
     pub version: crate::models::SnmpVersion,
     pub name: ::std::string::String,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTransportCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disabled: ::std::option::Option::None,
+            privacy_protocol: ::std::option::Option::None,
+            privacy_pass_phrase: ::std::option::Option::None,
+            auth_protocol: ::std::option::Option::None,
+            auth_pass_phrase: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+            community: ::std::option::Option::None,
+            port: 0,
+            protocol: ::std::default::Default::default(),
+            version: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::std::fmt::Debug for SnmpTransportCreationParams {
@@ -540,9 +645,19 @@ impl SnmpTransportCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_snmp_transport`](crate::models::Client::delete_snmp_transport) (`delete-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnmpTransportDeletionParams {
     pub r#where: crate::models::SnmpTransportWhereInput,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTransportDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
@@ -791,10 +906,21 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_snmp_transport`](crate::models::Client::update_snmp_transport) (`update-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnmpTransportUpdationParams {
     pub data: crate::models::SnmpTransportUpdationParamsData,
     pub r#where: crate::models::SnmpTransportWhereInput,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTransportUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 #[cfg(feature = "server")]
@@ -850,7 +976,7 @@ impl SnmpTransportUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_snmp_transport`](crate::models::Client::update_snmp_transport) (`update-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SnmpTransportUpdationParamsData {
     pub disabled: ::std::option::Option<bool>,
     pub privacy_protocol: ::std::option::Option<crate::models::SnmpPrivacyProtocol>,
@@ -863,6 +989,26 @@ pub struct SnmpTransportUpdationParamsData {
     pub protocol: ::std::option::Option<crate::models::SnmpProtocol>,
     pub version: ::std::option::Option<crate::models::SnmpVersion>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTransportUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disabled: ::std::option::Option::None,
+            privacy_protocol: ::std::option::Option::None,
+            privacy_pass_phrase: ::std::option::Option::None,
+            auth_protocol: ::std::option::Option::None,
+            auth_pass_phrase: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+            community: ::std::option::Option::None,
+            port: ::std::option::Option::None,
+            protocol: ::std::option::Option::None,
+            version: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::std::fmt::Debug for SnmpTransportUpdationParamsData {
@@ -945,7 +1091,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTransportUpdationParamsData {
 /// - inside the request of [`Client::get_snmp_transports_connection`](crate::models::Client::get_snmp_transports_connection) (`get-snmp-transports-connection`)
 /// - inside the request of [`Client::update_snmp_transport`](crate::models::Client::update_snmp_transport) (`update-snmp-transport`)
 #[cfg(feature = "snmp-transport")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SnmpTransportWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnmpTransportWhereInput>,
@@ -1161,6 +1307,147 @@ pub struct SnmpTransportWhereInput {
     pub version_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnmpVersion>,
     >,
+}
+#[cfg(feature = "snmp-transport")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTransportWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_contains: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_gt: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_gte: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_in: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_lt: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_lte: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not_in: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            auth_protocol: ::cloudtower_runtime::Nullable::Absent,
+            auth_protocol_in: ::cloudtower_runtime::Nullable::Absent,
+            auth_protocol_not: ::cloudtower_runtime::Nullable::Absent,
+            auth_protocol_not_in: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            community: ::cloudtower_runtime::Nullable::Absent,
+            community_contains: ::cloudtower_runtime::Nullable::Absent,
+            community_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            community_gt: ::cloudtower_runtime::Nullable::Absent,
+            community_gte: ::cloudtower_runtime::Nullable::Absent,
+            community_in: ::cloudtower_runtime::Nullable::Absent,
+            community_lt: ::cloudtower_runtime::Nullable::Absent,
+            community_lte: ::cloudtower_runtime::Nullable::Absent,
+            community_not: ::cloudtower_runtime::Nullable::Absent,
+            community_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            community_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            community_not_in: ::cloudtower_runtime::Nullable::Absent,
+            community_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            community_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            disabled: ::cloudtower_runtime::Nullable::Absent,
+            disabled_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            port: ::cloudtower_runtime::Nullable::Absent,
+            port_gt: ::cloudtower_runtime::Nullable::Absent,
+            port_gte: ::cloudtower_runtime::Nullable::Absent,
+            port_in: ::cloudtower_runtime::Nullable::Absent,
+            port_lt: ::cloudtower_runtime::Nullable::Absent,
+            port_lte: ::cloudtower_runtime::Nullable::Absent,
+            port_not: ::cloudtower_runtime::Nullable::Absent,
+            port_not_in: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_contains: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_gt: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_gte: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_in: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_lt: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_lte: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not_in: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            privacy_protocol: ::cloudtower_runtime::Nullable::Absent,
+            privacy_protocol_in: ::cloudtower_runtime::Nullable::Absent,
+            privacy_protocol_not: ::cloudtower_runtime::Nullable::Absent,
+            privacy_protocol_not_in: ::cloudtower_runtime::Nullable::Absent,
+            protocol: ::cloudtower_runtime::Nullable::Absent,
+            protocol_in: ::cloudtower_runtime::Nullable::Absent,
+            protocol_not: ::cloudtower_runtime::Nullable::Absent,
+            protocol_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username: ::cloudtower_runtime::Nullable::Absent,
+            username_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_gt: ::cloudtower_runtime::Nullable::Absent,
+            username_gte: ::cloudtower_runtime::Nullable::Absent,
+            username_in: ::cloudtower_runtime::Nullable::Absent,
+            username_lt: ::cloudtower_runtime::Nullable::Absent,
+            username_lte: ::cloudtower_runtime::Nullable::Absent,
+            username_not: ::cloudtower_runtime::Nullable::Absent,
+            username_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            username_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snmp-transport")]
 impl ::std::fmt::Debug for SnmpTransportWhereInput {
@@ -1971,11 +2258,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSnmpTransportsReque
 #[cfg(feature = "snmp-transport")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSnmpTransportsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSnmpTransportsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SNMP_TRANSPORTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_SNMP_TRANSPORTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1984,6 +2268,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSnmpTransportsRequ
     }
 }
 #[cfg(feature = "snmp-transport")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SnmpTransport {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SnmpTransport"
@@ -2002,67 +2287,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnmpTransport {
     ) -> ::std::option::Option<crate::models::GetSnmpTransportsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SnmpTransportWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnmpTransportWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::SnmpTransportWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnmpTransportWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::SnmpTransportWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnmpTransportWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSnmpTransportsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnmpTransportsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnmpTransportsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSnmpTransportsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnmpTransportWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnmpTransportsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnmpTransportWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SnmpTransportWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnmpTransportWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnmpTransportWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnmpTransportWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnmpTransportWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnmpTransportWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2093,6 +2381,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnmpTransport {
     }
 }
 #[cfg(feature = "snmp-transport")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SnmpTransport {
     type DynamicType = ();
     type Request = crate::models::GetSnmpTransportsRequestBody;
@@ -2100,12 +2389,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SnmpTransport {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSnmpTransportsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnmpTransportWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSnmpTransportsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnmpTransportWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_snmp_trap_receiver`](crate::models::Client::delete_snmp_trap_receiver) (`delete-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteSnmpTrapReceiver {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteSnmpTrapReceiver {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::cloudtower_runtime::codec::Decode for DeleteSnmpTrapReceiver {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteSnmpTrapReceiver {
 /// Used by:
 /// - the request of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnmpTrapReceiversConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetSnmpTrapReceiversConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::SnmpTrapReceiverWhereInput,
     >,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnmpTrapReceiversConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
@@ -110,7 +136,7 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversConnectionReque
 /// Used by:
 /// - the request of [`Client::get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) (`get-snmp-trap-receivers`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSnmpTrapReceiversRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -123,6 +149,22 @@ pub struct GetSnmpTrapReceiversRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::SnmpTrapReceiverWhereInput,
     >,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSnmpTrapReceiversRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
@@ -170,9 +212,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSnmpTrapReceiversRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSnmpTrapReceiver {
     pub count: i32,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSnmpTrapReceiver {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSnmpTrapReceiver {
@@ -288,7 +338,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpLanguageCode {
 /// - the response of [`Client::get_snmp_trap_receivers`](crate::models::Client::get_snmp_trap_receivers) (`get-snmp-trap-receivers`)
 /// - the response of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SnmpTrapReceiver {
     pub auth_pass_phrase: ::std::option::Option<::std::string::String>,
     pub auth_protocol: ::std::option::Option<crate::models::SnmpAuthProtocol>,
@@ -309,6 +359,34 @@ pub struct SnmpTrapReceiver {
     pub protocol: crate::models::SnmpProtocol,
     pub username: ::std::option::Option<::std::string::String>,
     pub version: crate::models::SnmpVersion,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTrapReceiver {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auth_pass_phrase: ::std::option::Option::None,
+            auth_protocol: ::std::option::Option::None,
+            cluster: ::std::default::Default::default(),
+            community: ::std::option::Option::None,
+            disabled: false,
+            engine_id: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            host: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            inform: false,
+            language_code: ::std::default::Default::default(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            port: 0,
+            privacy_pass_phrase: ::std::option::Option::None,
+            privacy_protocol: ::std::option::Option::None,
+            protocol: ::std::default::Default::default(),
+            username: ::std::option::Option::None,
+            version: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::std::fmt::Debug for SnmpTrapReceiver {
@@ -465,9 +543,19 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiver {
 /// Used by:
 /// - the response of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnmpTrapReceiverConnection {
     pub aggregate: crate::models::NestedAggregateSnmpTrapReceiver,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTrapReceiverConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::cloudtower_runtime::codec::Decode for SnmpTrapReceiverConnection {
@@ -508,7 +596,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverConnection {
 /// Used by:
 /// - the request of [`Client::create_snmp_trap_receiver`](crate::models::Client::create_snmp_trap_receiver) (`create-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SnmpTrapReceiverCreationParams {
     pub disabled: ::std::option::Option<bool>,
     pub inform: ::std::option::Option<bool>,
@@ -526,6 +614,31 @@ pub struct SnmpTrapReceiverCreationParams {
     pub version: crate::models::SnmpVersion,
     pub name: ::std::string::String,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTrapReceiverCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disabled: ::std::option::Option::None,
+            inform: ::std::option::Option::None,
+            engine_id: ::std::option::Option::None,
+            privacy_protocol: ::std::option::Option::None,
+            privacy_pass_phrase: ::std::option::Option::None,
+            auth_protocol: ::std::option::Option::None,
+            auth_pass_phrase: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+            community: ::std::option::Option::None,
+            language_code: ::std::default::Default::default(),
+            port: 0,
+            host: ::std::string::String::new(),
+            protocol: ::std::default::Default::default(),
+            version: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::std::fmt::Debug for SnmpTrapReceiverCreationParams {
@@ -679,9 +792,19 @@ impl SnmpTrapReceiverCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_snmp_trap_receiver`](crate::models::Client::delete_snmp_trap_receiver) (`delete-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnmpTrapReceiverDeletionParams {
     pub r#where: crate::models::SnmpTrapReceiverWhereInput,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTrapReceiverDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
@@ -970,10 +1093,21 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SnmpTrapReceiverUpdationParams {
     pub data: crate::models::SnmpTrapReceiverUpdationParamsData,
     pub r#where: crate::models::SnmpTrapReceiverWhereInput,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTrapReceiverUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 #[cfg(feature = "server")]
@@ -1029,7 +1163,7 @@ impl SnmpTrapReceiverUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SnmpTrapReceiverUpdationParamsData {
     pub disabled: ::std::option::Option<bool>,
     pub inform: ::std::option::Option<bool>,
@@ -1046,6 +1180,30 @@ pub struct SnmpTrapReceiverUpdationParamsData {
     pub protocol: ::std::option::Option<crate::models::SnmpProtocol>,
     pub version: ::std::option::Option<crate::models::SnmpVersion>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTrapReceiverUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disabled: ::std::option::Option::None,
+            inform: ::std::option::Option::None,
+            engine_id: ::std::option::Option::None,
+            privacy_protocol: ::std::option::Option::None,
+            privacy_pass_phrase: ::std::option::Option::None,
+            auth_protocol: ::std::option::Option::None,
+            auth_pass_phrase: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+            community: ::std::option::Option::None,
+            language_code: ::std::option::Option::None,
+            port: ::std::option::Option::None,
+            host: ::std::option::Option::None,
+            protocol: ::std::option::Option::None,
+            version: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::std::fmt::Debug for SnmpTrapReceiverUpdationParamsData {
@@ -1140,7 +1298,7 @@ impl ::cloudtower_runtime::codec::Encode for SnmpTrapReceiverUpdationParamsData 
 /// - inside the request of [`Client::get_snmp_trap_receivers_connection`](crate::models::Client::get_snmp_trap_receivers_connection) (`get-snmp-trap-receivers-connection`)
 /// - inside the request of [`Client::update_snmp_trap_receiver`](crate::models::Client::update_snmp_trap_receiver) (`update-snmp-trap-receiver`)
 #[cfg(feature = "snmp-trap-receiver")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SnmpTrapReceiverWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnmpTrapReceiverWhereInput>,
@@ -1402,6 +1560,181 @@ pub struct SnmpTrapReceiverWhereInput {
     pub version_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SnmpVersion>,
     >,
+}
+#[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SnmpTrapReceiverWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_contains: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_gt: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_gte: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_in: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_lt: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_lte: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not_in: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            auth_pass_phrase_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            auth_protocol: ::cloudtower_runtime::Nullable::Absent,
+            auth_protocol_in: ::cloudtower_runtime::Nullable::Absent,
+            auth_protocol_not: ::cloudtower_runtime::Nullable::Absent,
+            auth_protocol_not_in: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            community: ::cloudtower_runtime::Nullable::Absent,
+            community_contains: ::cloudtower_runtime::Nullable::Absent,
+            community_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            community_gt: ::cloudtower_runtime::Nullable::Absent,
+            community_gte: ::cloudtower_runtime::Nullable::Absent,
+            community_in: ::cloudtower_runtime::Nullable::Absent,
+            community_lt: ::cloudtower_runtime::Nullable::Absent,
+            community_lte: ::cloudtower_runtime::Nullable::Absent,
+            community_not: ::cloudtower_runtime::Nullable::Absent,
+            community_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            community_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            community_not_in: ::cloudtower_runtime::Nullable::Absent,
+            community_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            community_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            disabled: ::cloudtower_runtime::Nullable::Absent,
+            disabled_not: ::cloudtower_runtime::Nullable::Absent,
+            engine_id: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_in: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_not: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            engine_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            host: ::cloudtower_runtime::Nullable::Absent,
+            host_contains: ::cloudtower_runtime::Nullable::Absent,
+            host_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            host_gt: ::cloudtower_runtime::Nullable::Absent,
+            host_gte: ::cloudtower_runtime::Nullable::Absent,
+            host_in: ::cloudtower_runtime::Nullable::Absent,
+            host_lt: ::cloudtower_runtime::Nullable::Absent,
+            host_lte: ::cloudtower_runtime::Nullable::Absent,
+            host_not: ::cloudtower_runtime::Nullable::Absent,
+            host_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            host_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            host_not_in: ::cloudtower_runtime::Nullable::Absent,
+            host_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            host_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            inform: ::cloudtower_runtime::Nullable::Absent,
+            inform_not: ::cloudtower_runtime::Nullable::Absent,
+            language_code: ::cloudtower_runtime::Nullable::Absent,
+            language_code_in: ::cloudtower_runtime::Nullable::Absent,
+            language_code_not: ::cloudtower_runtime::Nullable::Absent,
+            language_code_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            port: ::cloudtower_runtime::Nullable::Absent,
+            port_gt: ::cloudtower_runtime::Nullable::Absent,
+            port_gte: ::cloudtower_runtime::Nullable::Absent,
+            port_in: ::cloudtower_runtime::Nullable::Absent,
+            port_lt: ::cloudtower_runtime::Nullable::Absent,
+            port_lte: ::cloudtower_runtime::Nullable::Absent,
+            port_not: ::cloudtower_runtime::Nullable::Absent,
+            port_not_in: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_contains: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_gt: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_gte: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_in: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_lt: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_lte: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not_in: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            privacy_pass_phrase_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            privacy_protocol: ::cloudtower_runtime::Nullable::Absent,
+            privacy_protocol_in: ::cloudtower_runtime::Nullable::Absent,
+            privacy_protocol_not: ::cloudtower_runtime::Nullable::Absent,
+            privacy_protocol_not_in: ::cloudtower_runtime::Nullable::Absent,
+            protocol: ::cloudtower_runtime::Nullable::Absent,
+            protocol_in: ::cloudtower_runtime::Nullable::Absent,
+            protocol_not: ::cloudtower_runtime::Nullable::Absent,
+            protocol_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username: ::cloudtower_runtime::Nullable::Absent,
+            username_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_gt: ::cloudtower_runtime::Nullable::Absent,
+            username_gte: ::cloudtower_runtime::Nullable::Absent,
+            username_in: ::cloudtower_runtime::Nullable::Absent,
+            username_lt: ::cloudtower_runtime::Nullable::Absent,
+            username_lte: ::cloudtower_runtime::Nullable::Absent,
+            username_not: ::cloudtower_runtime::Nullable::Absent,
+            username_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            username_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "snmp-trap-receiver")]
 impl ::std::fmt::Debug for SnmpTrapReceiverWhereInput {
@@ -2347,11 +2680,8 @@ for crate::models::GetSnmpTrapReceiversRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetSnmpTrapReceiversRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSnmpTrapReceiversConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SNMP_TRAP_RECEIVERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_SNMP_TRAP_RECEIVERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -2360,6 +2690,7 @@ for crate::models::GetSnmpTrapReceiversRequestBody {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SnmpTrapReceiver {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SnmpTrapReceiver"
@@ -2378,67 +2709,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::SnmpTrapReceiver {
     ) -> ::std::option::Option<crate::models::GetSnmpTrapReceiversRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SnmpTrapReceiverWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnmpTrapReceiverWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::SnmpTrapReceiverWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnmpTrapReceiverWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::SnmpTrapReceiverWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SnmpTrapReceiverWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSnmpTrapReceiversRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnmpTrapReceiversRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSnmpTrapReceiversRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSnmpTrapReceiversRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnmpTrapReceiverWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSnmpTrapReceiversRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnmpTrapReceiverWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SnmpTrapReceiverWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnmpTrapReceiverWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnmpTrapReceiverWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnmpTrapReceiverWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SnmpTrapReceiverWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SnmpTrapReceiverWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2469,6 +2803,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SnmpTrapReceiver {
     }
 }
 #[cfg(feature = "snmp-trap-receiver")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SnmpTrapReceiver {
     type DynamicType = ();
     type Request = crate::models::GetSnmpTrapReceiversRequestBody;
@@ -2476,12 +2811,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SnmpTrapReceiver {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSnmpTrapReceiversRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SnmpTrapReceiverWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSnmpTrapReceiversRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SnmpTrapReceiverWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSvtImagesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetSvtImagesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::SvtImageOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SvtImageWhereInput>,
+}
+#[cfg(feature = "svt-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSvtImagesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetSvtImagesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_svt_images`](crate::models::Client::get_svt_images) (`get-svt-images`)
 #[cfg(feature = "svt-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSvtImagesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetSvtImagesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::SvtImageOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SvtImageWhereInput>,
+}
+#[cfg(feature = "svt-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSvtImagesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSvtImagesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSvtImage {
     pub count: i32,
+}
+#[cfg(feature = "svt-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSvtImage {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSvtImage {
@@ -162,7 +202,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSvtImage {
 /// Used by:
 /// - the response of [`Client::get_svt_images`](crate::models::Client::get_svt_images) (`get-svt-images`)
 #[cfg(feature = "svt-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SvtImage {
     pub cluster: crate::models::NestedCluster,
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -174,6 +214,25 @@ pub struct SvtImage {
     pub size: i64,
     pub version: i32,
     pub vm_disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmDisk>>,
+}
+#[cfg(feature = "svt-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SvtImage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            path: ::std::string::String::new(),
+            size: 0,
+            version: 0,
+            vm_disks: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::codec::Decode for SvtImage {
@@ -268,9 +327,19 @@ impl ::cloudtower_runtime::codec::Encode for SvtImage {
 /// Used by:
 /// - the response of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SvtImageConnection {
     pub aggregate: crate::models::NestedAggregateSvtImage,
+}
+#[cfg(feature = "svt-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SvtImageConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::codec::Decode for SvtImageConnection {
@@ -453,7 +522,7 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageOrderByInput {
 /// - inside the request of [`Client::get_svt_images`](crate::models::Client::get_svt_images) (`get-svt-images`)
 /// - inside the request of [`Client::get_svt_images_connection`](crate::models::Client::get_svt_images_connection) (`get-svt-images-connection`)
 #[cfg(feature = "svt-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SvtImageWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::SvtImageWhereInput>,
@@ -585,6 +654,109 @@ pub struct SvtImageWhereInput {
     pub vm_disks_some: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VmDiskWhereInput>,
     >,
+}
+#[cfg(feature = "svt-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SvtImageWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            local_created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            path: ::cloudtower_runtime::Nullable::Absent,
+            path_contains: ::cloudtower_runtime::Nullable::Absent,
+            path_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            path_gt: ::cloudtower_runtime::Nullable::Absent,
+            path_gte: ::cloudtower_runtime::Nullable::Absent,
+            path_in: ::cloudtower_runtime::Nullable::Absent,
+            path_lt: ::cloudtower_runtime::Nullable::Absent,
+            path_lte: ::cloudtower_runtime::Nullable::Absent,
+            path_not: ::cloudtower_runtime::Nullable::Absent,
+            path_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            path_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            path_not_in: ::cloudtower_runtime::Nullable::Absent,
+            path_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            path_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            size: ::cloudtower_runtime::Nullable::Absent,
+            size_gt: ::cloudtower_runtime::Nullable::Absent,
+            size_gte: ::cloudtower_runtime::Nullable::Absent,
+            size_in: ::cloudtower_runtime::Nullable::Absent,
+            size_lt: ::cloudtower_runtime::Nullable::Absent,
+            size_lte: ::cloudtower_runtime::Nullable::Absent,
+            size_not: ::cloudtower_runtime::Nullable::Absent,
+            size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "vm", feature = "vm-disk"))]
+            vm_disks_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "vm", feature = "vm-disk"))]
+            vm_disks_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "vm", feature = "vm-disk"))]
+            vm_disks_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "svt-image")]
 #[cfg(feature = "server")]
@@ -872,7 +1044,7 @@ impl ::cloudtower_runtime::codec::Encode for SvtImageWhereInput {
 /// Used by:
 /// - the request of [`Client::upload_svt_image`](crate::models::Client::upload_svt_image) (`upload-svt-image`)
 #[cfg(feature = "svt-image")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UploadSvtImageRequestBody {
     pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::option::Option<::std::string::String>,
@@ -881,6 +1053,22 @@ pub struct UploadSvtImageRequestBody {
     pub size_unit: ::std::option::Option<::std::string::String>,
     pub version: ::std::option::Option<::std::string::String>,
     pub upload_task_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "svt-image")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UploadSvtImageRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            file: ::std::default::Default::default(),
+            cluster_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            size_unit: ::std::option::Option::None,
+            version: ::std::option::Option::None,
+            upload_task_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "svt-image")]
 impl UploadSvtImageRequestBody {
@@ -1023,11 +1211,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSvtImagesRequestBod
 #[cfg(feature = "svt-image")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetSvtImagesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSvtImagesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SVT_IMAGES_CONNECTION.json(&counter)
+        crate::models::operations::GET_SVT_IMAGES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1036,6 +1221,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetSvtImagesRequestBo
     }
 }
 #[cfg(feature = "svt-image")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SvtImage {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SvtImage"
@@ -1054,67 +1240,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::SvtImage {
     ) -> ::std::option::Option<crate::models::GetSvtImagesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SvtImageWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SvtImageWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::SvtImageWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SvtImageWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::SvtImageWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SvtImageWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSvtImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSvtImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSvtImagesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSvtImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SvtImageWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSvtImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SvtImageWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SvtImageWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SvtImageWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SvtImageWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SvtImageWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SvtImageWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SvtImageWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1145,6 +1334,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::SvtImage {
     }
 }
 #[cfg(feature = "svt-image")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SvtImage {
     type DynamicType = ();
     type Request = crate::models::GetSvtImagesRequestBody;
@@ -1152,12 +1342,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SvtImage {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSvtImagesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SvtImageWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSvtImagesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SvtImageWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_system_audit_logs_connection`](crate::models::Client::get_system_audit_logs_connection) (`get-system-audit-logs-connection`)
 #[cfg(feature = "system-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetSystemAuditLogsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -18,6 +18,22 @@ pub struct GetSystemAuditLogsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::SystemAuditLogWhereInput>,
+}
+#[cfg(feature = "system-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetSystemAuditLogsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "system-audit-log")]
 #[cfg(feature = "server")]
@@ -65,9 +81,17 @@ impl ::cloudtower_runtime::codec::Encode for GetSystemAuditLogsConnectionRequest
 /// Used by:
 /// - inside the response of [`Client::get_system_audit_logs_connection`](crate::models::Client::get_system_audit_logs_connection) (`get-system-audit-logs-connection`)
 #[cfg(feature = "system-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateSystemAuditLog {
     pub count: i32,
+}
+#[cfg(feature = "system-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateSystemAuditLog {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "system-audit-log")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateSystemAuditLog {
@@ -108,7 +132,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateSystemAuditLog {
 /// Used by:
 /// - the response of [`Client::get_system_audit_logs`](crate::models::Client::get_system_audit_logs) (`get-system-audit-logs`)
 #[cfg(feature = "system-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SystemAuditLog {
     pub action: ::std::string::String,
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
@@ -119,6 +143,24 @@ pub struct SystemAuditLog {
     pub message: ::std::string::String,
     pub resource_id: ::std::option::Option<::std::string::String>,
     pub status: ::std::option::Option<crate::models::UserAuditLogStatus>,
+}
+#[cfg(feature = "system-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SystemAuditLog {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            action: ::std::string::String::new(),
+            cluster: ::std::option::Option::None,
+            finished_at: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_created_at: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            message: ::std::string::String::new(),
+            resource_id: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "system-audit-log")]
 impl ::cloudtower_runtime::codec::Decode for SystemAuditLog {
@@ -190,9 +232,19 @@ impl ::cloudtower_runtime::codec::Encode for SystemAuditLog {
 /// Used by:
 /// - the response of [`Client::get_system_audit_logs_connection`](crate::models::Client::get_system_audit_logs_connection) (`get-system-audit-logs-connection`)
 #[cfg(feature = "system-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SystemAuditLogConnection {
     pub aggregate: crate::models::NestedAggregateSystemAuditLog,
+}
+#[cfg(feature = "system-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for SystemAuditLogConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "system-audit-log")]
 impl ::cloudtower_runtime::codec::Decode for SystemAuditLogConnection {
@@ -309,11 +361,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetSystemAuditLogsRequ
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetSystemAuditLogsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetSystemAuditLogsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_SYSTEM_AUDIT_LOGS_CONNECTION.json(&counter)
+        crate::models::operations::GET_SYSTEM_AUDIT_LOGS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -322,6 +371,7 @@ for crate::models::GetSystemAuditLogsRequestBody {
     }
 }
 #[cfg(feature = "system-audit-log")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::SystemAuditLog {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "SystemAuditLog"
@@ -339,53 +389,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::SystemAuditLog {
     ) -> ::std::option::Option<crate::models::GetSystemAuditLogsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::SystemAuditLogWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SystemAuditLogWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::SystemAuditLogWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::SystemAuditLogWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetSystemAuditLogsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSystemAuditLogsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetSystemAuditLogsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetSystemAuditLogsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SystemAuditLogWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetSystemAuditLogsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SystemAuditLogWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::SystemAuditLogWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SystemAuditLogWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::SystemAuditLogWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::SystemAuditLogWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -404,6 +457,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::SystemAuditLog {
     }
 }
 #[cfg(feature = "system-audit-log")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::SystemAuditLog {
     type DynamicType = ();
     type Request = crate::models::GetSystemAuditLogsRequestBody;
@@ -411,12 +465,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::SystemAuditLog {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetSystemAuditLogsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::SystemAuditLogWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetSystemAuditLogsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::SystemAuditLogWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,10 +7,21 @@
 /// Used by:
 /// - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)
 #[cfg(feature = "table-reporter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ColumnConfig {
     pub name: ::std::string::String,
     pub path: ::std::string::String,
+}
+#[cfg(feature = "table-reporter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ColumnConfig {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+            path: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]
@@ -69,11 +80,23 @@ impl ColumnConfig {
 /// Used by:
 /// - the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)
 #[cfg(feature = "table-reporter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TableReporterParams {
     pub filter: crate::models::TableReporterParamsFilter,
     pub columns: ::std::vec::Vec<crate::models::ColumnConfig>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "table-reporter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TableReporterParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            filter: ::std::default::Default::default(),
+            columns: ::std::vec::Vec::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]
@@ -139,7 +162,7 @@ impl TableReporterParams {
 /// Used by:
 /// - inside the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)
 #[cfg(feature = "table-reporter")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TableReporterParamsFilter {
     pub nvmf_subsystems: ::std::option::Option<
         ::std::boxed::Box<crate::models::GetNvmfSubsystemsRequestBody>,
@@ -242,6 +265,49 @@ pub struct TableReporterParamsFilter {
     pub hosts: ::std::option::Option<
         ::std::boxed::Box<crate::models::GetHostsRequestBody>,
     >,
+}
+#[cfg(feature = "table-reporter")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TableReporterParamsFilter {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nvmf_subsystems: ::std::option::Option::None,
+            content_library_vm_templates: ::std::option::Option::None,
+            nvmf_namespace_snapshots: ::std::option::Option::None,
+            content_library_images: ::std::option::Option::None,
+            nvmf_namespaces: ::std::option::Option::None,
+            namespace_groups: ::std::option::Option::None,
+            iscsi_luns: ::std::option::Option::None,
+            tasks: ::std::option::Option::None,
+            user_audit_logs: ::std::option::Option::None,
+            system_audit_logs: ::std::option::Option::None,
+            iscsi_lun_snapshots: ::std::option::Option::None,
+            iscsi_connections: ::std::option::Option::None,
+            consistency_groups: ::std::option::Option::None,
+            users: ::std::option::Option::None,
+            vm_entity_filters: ::std::option::Option::None,
+            snapshot_plans: ::std::option::Option::None,
+            global_alert_rules: ::std::option::Option::None,
+            alerts: ::std::option::Option::None,
+            vm_placement_groups: ::std::option::Option::None,
+            vm_templates: ::std::option::Option::None,
+            elf_images: ::std::option::Option::None,
+            vm_volumes: ::std::option::Option::None,
+            vlans: ::std::option::Option::None,
+            disks: ::std::option::Option::None,
+            vdses: ::std::option::Option::None,
+            elf_data_stores: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            nfs_exports: ::std::option::Option::None,
+            iscsi_targets: ::std::option::Option::None,
+            usb_devices: ::std::option::Option::None,
+            nics: ::std::option::Option::None,
+            clusters: ::std::option::Option::None,
+            datacenters: ::std::option::Option::None,
+            hosts: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "table-reporter")]
 #[cfg(feature = "server")]

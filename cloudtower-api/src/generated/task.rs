@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_tasks_connection`](crate::models::Client::get_tasks_connection) (`get-tasks-connection`)
 #[cfg(feature = "task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetTasksConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetTasksConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::TaskOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::TaskWhereInput>,
+}
+#[cfg(feature = "task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetTasksConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
@@ -63,9 +79,17 @@ impl ::cloudtower_runtime::codec::Encode for GetTasksConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_tasks_connection`](crate::models::Client::get_tasks_connection) (`get-tasks-connection`)
 #[cfg(feature = "task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateTask {
     pub count: i32,
+}
+#[cfg(feature = "task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateTask {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "task")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateTask {
@@ -106,9 +130,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateTask {
 /// Used by:
 /// - the response of [`Client::get_tasks_connection`](crate::models::Client::get_tasks_connection) (`get-tasks-connection`)
 #[cfg(feature = "task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskConnection {
     pub aggregate: crate::models::NestedAggregateTask,
+}
+#[cfg(feature = "task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TaskConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "task")]
 impl ::cloudtower_runtime::codec::Decode for TaskConnection {
@@ -149,7 +183,7 @@ impl ::cloudtower_runtime::codec::Encode for TaskConnection {
 /// Used by:
 /// - the request of [`Client::create_task`](crate::models::Client::create_task) (`create-task`)
 #[cfg(feature = "task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskCreationParams {
     pub api_key_name: ::std::option::Option<::std::string::String>,
     pub snapshot: ::std::option::Option<::std::string::String>,
@@ -170,6 +204,32 @@ pub struct TaskCreationParams {
     pub description: crate::models::TaskDescription,
     pub resource_mutation: ::std::string::String,
     pub resource_type: ::std::string::String,
+}
+#[cfg(feature = "task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TaskCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            api_key_name: ::std::option::Option::None,
+            snapshot: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            id: ::std::option::Option::None,
+            finished_at: ::std::option::Option::None,
+            started_at: ::std::option::Option::None,
+            steps: ::std::option::Option::None,
+            args: ::std::option::Option::None,
+            key: ::std::option::Option::None,
+            internal: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            resource_id: ::std::option::Option::None,
+            cluster_id: ::std::option::Option::None,
+            user_id: ::std::string::String::new(),
+            description: ::std::default::Default::default(),
+            resource_mutation: ::std::string::String::new(),
+            resource_type: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
@@ -274,10 +334,21 @@ impl TaskCreationParams {
 /// - inside the request of [`Client::create_task`](crate::models::Client::create_task) (`create-task`)
 /// - inside the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)
 #[cfg(feature = "task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskDescription {
     pub en_us: ::std::string::String,
     pub zh_cn: ::std::string::String,
+}
+#[cfg(feature = "task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TaskDescription {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            en_us: ::std::string::String::new(),
+            zh_cn: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
@@ -337,11 +408,23 @@ impl TaskDescription {
 /// - inside the request of [`Client::create_task`](crate::models::Client::create_task) (`create-task`)
 /// - inside the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)
 #[cfg(feature = "task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskStepCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub finished: bool,
     pub key: ::std::string::String,
+}
+#[cfg(feature = "task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TaskStepCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::option::Option::None,
+            finished: false,
+            key: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
@@ -403,10 +486,21 @@ impl TaskStepCreationParams {
 /// Used by:
 /// - the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)
 #[cfg(feature = "task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskUpdateParams {
     pub data: crate::models::TaskUpdateParamsData,
     pub r#where: crate::models::TaskWhereInput,
+}
+#[cfg(feature = "task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TaskUpdateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
@@ -462,7 +556,7 @@ impl TaskUpdateParams {
 /// Used by:
 /// - inside the request of [`Client::update_task`](crate::models::Client::update_task) (`update-task`)
 #[cfg(feature = "task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskUpdateParamsData {
     pub finished_at: ::std::option::Option<::std::string::String>,
     pub started_at: ::std::option::Option<::std::string::String>,
@@ -486,6 +580,35 @@ pub struct TaskUpdateParamsData {
     pub resource_mutation: ::std::option::Option<::std::string::String>,
     pub resource_type: ::std::option::Option<::std::string::String>,
     pub description: ::std::option::Option<crate::models::TaskDescription>,
+}
+#[cfg(feature = "task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TaskUpdateParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            finished_at: ::std::option::Option::None,
+            started_at: ::std::option::Option::None,
+            resource_rollback_retry_count: ::std::option::Option::None,
+            resource_rollback_error: ::std::option::Option::None,
+            resource_rollbacked: ::std::option::Option::None,
+            steps: ::std::option::Option::None,
+            error_message: ::std::option::Option::None,
+            error_code: ::std::option::Option::None,
+            progress: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            snapshot: ::std::option::Option::None,
+            args: ::std::option::Option::None,
+            key: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            resource_id: ::std::option::Option::None,
+            cluster_id: ::std::option::Option::None,
+            user_id: ::std::option::Option::None,
+            resource_mutation: ::std::option::Option::None,
+            resource_type: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "task")]
 #[cfg(feature = "server")]
@@ -690,11 +813,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetTasksRequestBody {
 #[cfg(feature = "task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetTasksRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetTasksConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_TASKS_CONNECTION.json(&counter)
+        crate::models::operations::GET_TASKS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -702,6 +822,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetTasksRequestBody {
         response.count_at(&["aggregate", "count"])
     }
 }
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Task {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Task"
@@ -716,39 +837,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::Task {
     ) -> ::std::option::Option<crate::models::GetTasksRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::TaskWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::TaskWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetTasksRequestBody> {
-        ::std::option::Option::Some(crate::models::GetTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::TaskWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::TaskWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::TaskWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::TaskWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -763,6 +887,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Task {
         }
     }
 }
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Task {
     type DynamicType = ();
     type Request = crate::models::GetTasksRequestBody;
@@ -770,12 +895,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Task {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::TaskWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::TaskWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the request of [`Client::cancel_upload_task`](crate::models::Client::cancel_upload_task) (`cancel-upload-task`)
 #[cfg(feature = "upload-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CancelUploadTaskParams {
     pub r#where: crate::models::UploadTaskWhereInput,
+}
+#[cfg(feature = "upload-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CancelUploadTaskParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
@@ -57,7 +67,7 @@ impl CancelUploadTaskParams {
 /// Used by:
 /// - the request of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetUploadTasksConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -66,6 +76,22 @@ pub struct GetUploadTasksConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::UploadTaskOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::UploadTaskWhereInput>,
+}
+#[cfg(feature = "upload-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetUploadTasksConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
@@ -113,7 +139,7 @@ impl ::cloudtower_runtime::codec::Encode for GetUploadTasksConnectionRequestBody
 /// Used by:
 /// - the request of [`Client::get_upload_tasks`](crate::models::Client::get_upload_tasks) (`get-upload-tasks`)
 #[cfg(feature = "upload-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetUploadTasksRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -122,6 +148,22 @@ pub struct GetUploadTasksRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::UploadTaskOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::UploadTaskWhereInput>,
+}
+#[cfg(feature = "upload-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetUploadTasksRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
@@ -169,9 +211,17 @@ impl ::cloudtower_runtime::codec::Encode for GetUploadTasksRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateUploadTask {
     pub count: i32,
+}
+#[cfg(feature = "upload-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateUploadTask {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "upload-task")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateUploadTask {
@@ -212,9 +262,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUploadTask {
 /// Used by:
 /// - the response of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UploadTaskConnection {
     pub aggregate: crate::models::NestedAggregateUploadTask,
+}
+#[cfg(feature = "upload-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UploadTaskConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "upload-task")]
 impl ::cloudtower_runtime::codec::Decode for UploadTaskConnection {
@@ -418,7 +478,7 @@ impl ::cloudtower_runtime::codec::Encode for UploadTaskOrderByInput {
 /// - inside the request of [`Client::get_upload_tasks`](crate::models::Client::get_upload_tasks) (`get-upload-tasks`)
 /// - inside the request of [`Client::get_upload_tasks_connection`](crate::models::Client::get_upload_tasks_connection) (`get-upload-tasks-connection`)
 #[cfg(feature = "upload-task")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UploadTaskWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::UploadTaskWhereInput>,
@@ -523,6 +583,88 @@ pub struct UploadTaskWhereInput {
     pub updated_at_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
+}
+#[cfg(feature = "upload-task")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UploadTaskWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            chunk_size: ::cloudtower_runtime::Nullable::Absent,
+            chunk_size_gt: ::cloudtower_runtime::Nullable::Absent,
+            chunk_size_gte: ::cloudtower_runtime::Nullable::Absent,
+            chunk_size_in: ::cloudtower_runtime::Nullable::Absent,
+            chunk_size_lt: ::cloudtower_runtime::Nullable::Absent,
+            chunk_size_lte: ::cloudtower_runtime::Nullable::Absent,
+            chunk_size_not: ::cloudtower_runtime::Nullable::Absent,
+            chunk_size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            current_chunk: ::cloudtower_runtime::Nullable::Absent,
+            current_chunk_gt: ::cloudtower_runtime::Nullable::Absent,
+            current_chunk_gte: ::cloudtower_runtime::Nullable::Absent,
+            current_chunk_in: ::cloudtower_runtime::Nullable::Absent,
+            current_chunk_lt: ::cloudtower_runtime::Nullable::Absent,
+            current_chunk_lte: ::cloudtower_runtime::Nullable::Absent,
+            current_chunk_not: ::cloudtower_runtime::Nullable::Absent,
+            current_chunk_not_in: ::cloudtower_runtime::Nullable::Absent,
+            finished_at: ::cloudtower_runtime::Nullable::Absent,
+            finished_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            finished_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            finished_at_in: ::cloudtower_runtime::Nullable::Absent,
+            finished_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            finished_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            finished_at_not: ::cloudtower_runtime::Nullable::Absent,
+            finished_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            resource_type: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_in: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_not: ::cloudtower_runtime::Nullable::Absent,
+            resource_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            size: ::cloudtower_runtime::Nullable::Absent,
+            size_gt: ::cloudtower_runtime::Nullable::Absent,
+            size_gte: ::cloudtower_runtime::Nullable::Absent,
+            size_in: ::cloudtower_runtime::Nullable::Absent,
+            size_lt: ::cloudtower_runtime::Nullable::Absent,
+            size_lte: ::cloudtower_runtime::Nullable::Absent,
+            size_not: ::cloudtower_runtime::Nullable::Absent,
+            size_not_in: ::cloudtower_runtime::Nullable::Absent,
+            started_at: ::cloudtower_runtime::Nullable::Absent,
+            started_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            started_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            started_at_in: ::cloudtower_runtime::Nullable::Absent,
+            started_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            started_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            started_at_not: ::cloudtower_runtime::Nullable::Absent,
+            started_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+            status_not: ::cloudtower_runtime::Nullable::Absent,
+            status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            updated_at: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_in: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_not: ::cloudtower_runtime::Nullable::Absent,
+            updated_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "upload-task")]
 #[cfg(feature = "server")]
@@ -836,11 +978,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUploadTasksRequestB
 #[cfg(feature = "upload-task")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUploadTasksRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetUploadTasksConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_UPLOAD_TASKS_CONNECTION.json(&counter)
+        crate::models::operations::GET_UPLOAD_TASKS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -849,6 +988,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUploadTasksRequest
     }
 }
 #[cfg(feature = "upload-task")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::UploadTask {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "UploadTask"
@@ -863,39 +1003,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::UploadTask {
     ) -> ::std::option::Option<crate::models::GetUploadTasksRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::UploadTaskWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UploadTaskWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetUploadTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUploadTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUploadTasksRequestBody> {
-        ::std::option::Option::Some(crate::models::GetUploadTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UploadTaskWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUploadTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UploadTaskWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::UploadTaskWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UploadTaskWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -911,6 +1054,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UploadTask {
     }
 }
 #[cfg(feature = "upload-task")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::UploadTask {
     type DynamicType = ();
     type Request = crate::models::GetUploadTasksRequestBody;
@@ -918,12 +1062,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::UploadTask {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetUploadTasksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UploadTaskWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetUploadTasksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UploadTaskWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_usb_devices_connection`](crate::models::Client::get_usb_devices_connection) (`get-usb-devices-connection`)
 #[cfg(feature = "usb-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetUsbDevicesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetUsbDevicesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::UsbDeviceOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::UsbDeviceWhereInput>,
+}
+#[cfg(feature = "usb-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetUsbDevicesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
@@ -63,9 +79,17 @@ impl ::cloudtower_runtime::codec::Encode for GetUsbDevicesConnectionRequestBody 
 /// Used by:
 /// - inside the response of [`Client::get_usb_devices_connection`](crate::models::Client::get_usb_devices_connection) (`get-usb-devices-connection`)
 #[cfg(feature = "usb-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateUsbDevice {
     pub count: i32,
+}
+#[cfg(feature = "usb-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateUsbDevice {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateUsbDevice {
@@ -108,7 +132,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUsbDevice {
 /// - the response of [`Client::mount_usb_device`](crate::models::Client::mount_usb_device) (`mount-usb-device`)
 /// - the response of [`Client::unmount_usb_device`](crate::models::Client::unmount_usb_device) (`unmount-usb-device`)
 #[cfg(feature = "usb-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UsbDevice {
     pub binded: bool,
     pub description: ::std::string::String,
@@ -125,6 +149,29 @@ pub struct UsbDevice {
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
     #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub vm: ::std::option::Option<crate::models::NestedVm>,
+}
+#[cfg(feature = "usb-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UsbDevice {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            binded: false,
+            description: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            manufacturer: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            size: 0,
+            status: ::std::default::Default::default(),
+            usb_type: ::std::string::String::new(),
+            vms: ::std::option::Option::None,
+            vm: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::codec::Decode for UsbDevice {
@@ -239,9 +286,19 @@ impl ::cloudtower_runtime::codec::Encode for UsbDevice {
 /// Used by:
 /// - the response of [`Client::get_usb_devices_connection`](crate::models::Client::get_usb_devices_connection) (`get-usb-devices-connection`)
 #[cfg(feature = "usb-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UsbDeviceConnection {
     pub aggregate: crate::models::NestedAggregateUsbDevice,
+}
+#[cfg(feature = "usb-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UsbDeviceConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::codec::Decode for UsbDeviceConnection {
@@ -282,10 +339,21 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceConnection {
 /// Used by:
 /// - the request of [`Client::mount_usb_device`](crate::models::Client::mount_usb_device) (`mount-usb-device`)
 #[cfg(feature = "usb-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UsbDeviceMountParams {
     pub data: crate::models::UsbDeviceMountParamsData,
     pub r#where: crate::models::UsbDeviceWhereInput,
+}
+#[cfg(feature = "usb-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UsbDeviceMountParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
@@ -341,11 +409,22 @@ impl UsbDeviceMountParams {
 /// Used by:
 /// - inside the request of [`Client::mount_usb_device`](crate::models::Client::mount_usb_device) (`mount-usb-device`)
 #[cfg(feature = "usb-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UsbDeviceMountParamsData {
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
     #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub vm_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "usb-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UsbDeviceMountParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vms: ::std::option::Option::None,
+            vm_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
@@ -383,10 +462,21 @@ impl ::cloudtower_runtime::codec::Encode for UsbDeviceMountParamsData {
 /// Used by:
 /// - the request of [`Client::unmount_usb_device`](crate::models::Client::unmount_usb_device) (`unmount-usb-device`)
 #[cfg(feature = "usb-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UsbDeviceUnmountParams {
     pub data: ::std::option::Option<crate::models::UsbDeviceUnmountParamsData>,
     pub r#where: crate::models::UsbDeviceWhereInput,
+}
+#[cfg(feature = "usb-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UsbDeviceUnmountParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
@@ -439,9 +529,19 @@ impl UsbDeviceUnmountParams {
 /// Used by:
 /// - inside the request of [`Client::unmount_usb_device`](crate::models::Client::unmount_usb_device) (`unmount-usb-device`)
 #[cfg(feature = "usb-device")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UsbDeviceUnmountParamsData {
     pub vms: crate::models::VmWhereInput,
+}
+#[cfg(feature = "usb-device")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UsbDeviceUnmountParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vms: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "usb-device")]
 #[cfg(feature = "server")]
@@ -608,11 +708,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUsbDevicesRequestBo
 #[cfg(feature = "usb-device")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUsbDevicesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetUsbDevicesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_USB_DEVICES_CONNECTION.json(&counter)
+        crate::models::operations::GET_USB_DEVICES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -621,6 +718,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUsbDevicesRequestB
     }
 }
 #[cfg(feature = "usb-device")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::UsbDevice {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "UsbDevice"
@@ -639,67 +737,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::UsbDevice {
     ) -> ::std::option::Option<crate::models::GetUsbDevicesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::UsbDeviceWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UsbDeviceWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::UsbDeviceWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UsbDeviceWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::UsbDeviceWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UsbDeviceWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetUsbDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUsbDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUsbDevicesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetUsbDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UsbDeviceWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUsbDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UsbDeviceWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::UsbDeviceWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UsbDeviceWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::UsbDeviceWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UsbDeviceWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::UsbDeviceWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UsbDeviceWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -730,6 +831,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::UsbDevice {
     }
 }
 #[cfg(feature = "usb-device")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::UsbDevice {
     type DynamicType = ();
     type Request = crate::models::GetUsbDevicesRequestBody;
@@ -737,12 +839,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::UsbDevice {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetUsbDevicesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UsbDeviceWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetUsbDevicesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UsbDeviceWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

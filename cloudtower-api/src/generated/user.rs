@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_user`](crate::models::Client::delete_user) (`delete-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteUser {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteUser {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::codec::Decode for DeleteUser {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteUser {
 /// Used by:
 /// - the request of [`Client::get_users_connection`](crate::models::Client::get_users_connection) (`get-users-connection`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetUsersConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetUsersConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::UserOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::UserWhereInput>,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetUsersConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
@@ -105,13 +131,26 @@ impl ::cloudtower_runtime::codec::Encode for GetUsersConnectionRequestBody {
 ///
 /// Used by:
 /// - the request of [`Client::login`](crate::models::Client::login) (`login`)
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct LoginInput {
     pub username: ::std::string::String,
     pub source: ::cloudtower_runtime::Nullable<crate::models::UserSource>,
     pub password: ::std::string::String,
     pub mfa_type: ::cloudtower_runtime::Nullable<crate::models::MfaType>,
     pub auth_config_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LoginInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            username: ::std::string::String::new(),
+            source: ::cloudtower_runtime::Nullable::Absent,
+            password: ::std::string::String::new(),
+            mfa_type: ::cloudtower_runtime::Nullable::Absent,
+            auth_config_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 impl ::std::fmt::Debug for LoginInput {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -183,9 +222,18 @@ impl LoginInput {
 ///
 /// Used by:
 /// - the response of [`Client::login`](crate::models::Client::login) (`login`)
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct LoginResponse {
     pub token: ::std::string::String,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LoginResponse {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            token: ::std::string::String::new(),
+        }
+    }
 }
 impl ::std::fmt::Debug for LoginResponse {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
@@ -290,9 +338,17 @@ impl ::cloudtower_runtime::codec::Encode for MfaType {
 /// Used by:
 /// - inside the response of [`Client::get_users_connection`](crate::models::Client::get_users_connection) (`get-users-connection`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateUser {
     pub count: i32,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateUser {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateUser {
@@ -337,12 +393,23 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUser {
 /// - inside the response of [`Client::get_users`](crate::models::Client::get_users) (`get-users`)
 /// - inside the response of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedPasswordRecoverQa {
     pub enabled: bool,
     pub items: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedPasswordReoverQaItem>,
     >,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedPasswordRecoverQa {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            items: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::codec::Decode for NestedPasswordRecoverQa {
@@ -389,9 +456,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedPasswordRecoverQa {
 /// - inside the response of [`Client::get_users`](crate::models::Client::get_users) (`get-users`)
 /// - inside the response of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedPasswordReoverQaItem {
     pub question: ::std::string::String,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedPasswordReoverQaItem {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            question: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::codec::Decode for NestedPasswordReoverQaItem {
@@ -436,10 +513,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedPasswordReoverQaItem {
 /// - inside the response of [`Client::get_users`](crate::models::Client::get_users) (`get-users`)
 /// - inside the response of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedUserRoleNext {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedUserRoleNext {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::codec::Decode for NestedUserRoleNext {
@@ -485,9 +573,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedUserRoleNext {
 /// Used by:
 /// - the request of [`Client::create_root_user`](crate::models::Client::create_root_user) (`create-root-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct RootUserCreationParams {
     pub password: ::std::string::String,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RootUserCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            password: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::std::fmt::Debug for RootUserCreationParams {
@@ -547,7 +645,7 @@ impl RootUserCreationParams {
 /// - the response of [`Client::get_users`](crate::models::Client::get_users) (`get-users`)
 /// - the response of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct User {
     pub auth_config_id: ::std::option::Option<::std::string::String>,
     pub display_username: ::std::string::String,
@@ -566,6 +664,30 @@ pub struct User {
     pub roles: ::std::option::Option<::std::vec::Vec<crate::models::NestedUserRoleNext>>,
     pub source: crate::models::UserSource,
     pub username: ::std::string::String,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for User {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auth_config_id: ::std::option::Option::None,
+            display_username: ::std::string::String::new(),
+            email_address: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            internal: false,
+            ldap_dn: ::std::option::Option::None,
+            mobile_phone: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            password_expired: ::std::option::Option::None,
+            password_recover_qa: ::std::option::Option::None,
+            password_updated_at: ::std::option::Option::None,
+            role: ::std::option::Option::None,
+            roles: ::std::option::Option::None,
+            source: ::std::default::Default::default(),
+            username: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::codec::Decode for User {
@@ -659,9 +781,19 @@ impl ::cloudtower_runtime::codec::Encode for User {
 /// Used by:
 /// - the response of [`Client::get_users_connection`](crate::models::Client::get_users_connection) (`get-users-connection`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserConnection {
     pub aggregate: crate::models::NestedAggregateUser,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::codec::Decode for UserConnection {
@@ -702,7 +834,7 @@ impl ::cloudtower_runtime::codec::Encode for UserConnection {
 /// Used by:
 /// - the request of [`Client::create_user`](crate::models::Client::create_user) (`create-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct UserCreationParams {
     pub auth_config_id: ::std::option::Option<::std::string::String>,
     pub ldap_dn: ::std::option::Option<::std::string::String>,
@@ -714,6 +846,25 @@ pub struct UserCreationParams {
     pub name: ::std::string::String,
     pub password: ::std::option::Option<::std::string::String>,
     pub username: ::std::string::String,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auth_config_id: ::std::option::Option::None,
+            ldap_dn: ::std::option::Option::None,
+            source: ::std::option::Option::None,
+            mobile_phone: ::std::option::Option::None,
+            email_address: ::std::option::Option::None,
+            internal: ::std::option::Option::None,
+            role_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            password: ::std::option::Option::None,
+            username: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::std::fmt::Debug for UserCreationParams {
@@ -811,9 +962,19 @@ impl UserCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_user`](crate::models::Client::delete_user) (`delete-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserDeletionParams {
     pub r#where: crate::models::UserWhereInput,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
@@ -861,10 +1022,21 @@ impl UserDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserUpdationParams {
     pub data: crate::models::UserUpdationParamsData,
     pub r#where: crate::models::UserWhereInput,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "user")]
 #[cfg(feature = "server")]
@@ -920,7 +1092,7 @@ impl UserUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_user`](crate::models::Client::update_user) (`update-user`)
 #[cfg(feature = "user")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct UserUpdationParamsData {
     pub internal: ::std::option::Option<bool>,
     pub mobile_phone: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -929,6 +1101,22 @@ pub struct UserUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
     pub password: ::std::option::Option<::std::string::String>,
     pub username: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "user")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            internal: ::std::option::Option::None,
+            mobile_phone: ::cloudtower_runtime::Nullable::Absent,
+            email_address: ::cloudtower_runtime::Nullable::Absent,
+            role_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            password: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "user")]
 impl ::std::fmt::Debug for UserUpdationParamsData {
@@ -1193,11 +1381,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUsersRequestBody {
 #[cfg(feature = "user")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUsersRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetUsersConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_USERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_USERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1206,6 +1391,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUsersRequestBody {
     }
 }
 #[cfg(feature = "user")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::User {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "User"
@@ -1220,53 +1406,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::User {
     ) -> ::std::option::Option<crate::models::GetUsersRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::UserWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UserWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::UserWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UserWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetUsersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUsersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUsersRequestBody> {
-        ::std::option::Option::Some(crate::models::GetUsersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUsersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UserWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::UserWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UserWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::UserWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UserWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1285,6 +1474,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::User {
     }
 }
 #[cfg(feature = "user")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::User {
     type DynamicType = ();
     type Request = crate::models::GetUsersRequestBody;
@@ -1292,12 +1482,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::User {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetUsersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetUsersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UserWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_user_audit_logs_connection`](crate::models::Client::get_user_audit_logs_connection) (`get-user-audit-logs-connection`)
 #[cfg(feature = "user-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetUserAuditLogsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -18,6 +18,22 @@ pub struct GetUserAuditLogsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::UserAuditLogWhereInput>,
+}
+#[cfg(feature = "user-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetUserAuditLogsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
@@ -65,9 +81,17 @@ impl ::cloudtower_runtime::codec::Encode for GetUserAuditLogsConnectionRequestBo
 /// Used by:
 /// - inside the response of [`Client::get_user_audit_logs_connection`](crate::models::Client::get_user_audit_logs_connection) (`get-user-audit-logs-connection`)
 #[cfg(feature = "user-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateUserAuditLog {
     pub count: i32,
+}
+#[cfg(feature = "user-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateUserAuditLog {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateUserAuditLog {
@@ -109,7 +133,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateUserAuditLog {
 /// - the response of [`Client::create_user_audit_log`](crate::models::Client::create_user_audit_log) (`create-user-audit-log`)
 /// - the response of [`Client::get_user_audit_logs`](crate::models::Client::get_user_audit_logs) (`get-user-audit-logs`)
 #[cfg(feature = "user-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserAuditLog {
     pub action: ::std::string::String,
     pub auth_type: ::std::option::Option<::std::string::String>,
@@ -125,6 +149,29 @@ pub struct UserAuditLog {
     pub status: ::std::option::Option<crate::models::UserAuditLogStatus>,
     pub user: ::std::option::Option<crate::models::NestedUser>,
     pub username: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "user-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserAuditLog {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            action: ::std::string::String::new(),
+            auth_type: ::std::option::Option::None,
+            cluster: ::std::option::Option::None,
+            created_at: ::std::string::String::new(),
+            finished_at: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            ip_address: ::std::string::String::new(),
+            message: ::std::string::String::new(),
+            resource_id: ::std::option::Option::None,
+            resource_type: ::std::option::Option::None,
+            started_at: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            user: ::std::option::Option::None,
+            username: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::codec::Decode for UserAuditLog {
@@ -207,9 +254,19 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLog {
 /// Used by:
 /// - the response of [`Client::get_user_audit_logs_connection`](crate::models::Client::get_user_audit_logs_connection) (`get-user-audit-logs-connection`)
 #[cfg(feature = "user-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserAuditLogConnection {
     pub aggregate: crate::models::NestedAggregateUserAuditLog,
+}
+#[cfg(feature = "user-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserAuditLogConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::codec::Decode for UserAuditLogConnection {
@@ -250,7 +307,7 @@ impl ::cloudtower_runtime::codec::Encode for UserAuditLogConnection {
 /// Used by:
 /// - the request of [`Client::create_user_audit_log`](crate::models::Client::create_user_audit_log) (`create-user-audit-log`)
 #[cfg(feature = "user-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserAuditLogCreationParams {
     pub api_key_name: ::std::option::Option<::std::string::String>,
     pub id: ::std::option::Option<::std::string::String>,
@@ -265,6 +322,28 @@ pub struct UserAuditLogCreationParams {
     pub message: crate::models::UserAuditLogMessage,
     pub resource_type: ::std::string::String,
     pub action: ::std::string::String,
+}
+#[cfg(feature = "user-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserAuditLogCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            api_key_name: ::std::option::Option::None,
+            id: ::std::option::Option::None,
+            started_at: ::std::option::Option::None,
+            finished_at: ::std::option::Option::None,
+            cluster_id: ::std::option::Option::None,
+            resource_id: ::std::option::Option::None,
+            ip_address: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            user_id: ::std::string::String::new(),
+            key: ::std::option::Option::None,
+            message: ::std::default::Default::default(),
+            resource_type: ::std::string::String::new(),
+            action: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
@@ -365,10 +444,21 @@ impl UserAuditLogCreationParams {
 /// Used by:
 /// - inside the request of [`Client::create_user_audit_log`](crate::models::Client::create_user_audit_log) (`create-user-audit-log`)
 #[cfg(feature = "user-audit-log")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserAuditLogMessage {
     pub en_us: ::std::string::String,
     pub zh_cn: ::std::string::String,
+}
+#[cfg(feature = "user-audit-log")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserAuditLogMessage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            en_us: ::std::string::String::new(),
+            zh_cn: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user-audit-log")]
 #[cfg(feature = "server")]
@@ -523,11 +613,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUserAuditLogsReques
 #[cfg(feature = "user-audit-log")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUserAuditLogsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetUserAuditLogsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_USER_AUDIT_LOGS_CONNECTION.json(&counter)
+        crate::models::operations::GET_USER_AUDIT_LOGS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -536,6 +623,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUserAuditLogsReque
     }
 }
 #[cfg(feature = "user-audit-log")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::UserAuditLog {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "UserAuditLog"
@@ -550,39 +638,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::UserAuditLog {
     ) -> ::std::option::Option<crate::models::GetUserAuditLogsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::UserAuditLogWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UserAuditLogWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetUserAuditLogsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUserAuditLogsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUserAuditLogsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetUserAuditLogsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserAuditLogWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUserAuditLogsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UserAuditLogWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::UserAuditLogWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UserAuditLogWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -598,6 +689,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UserAuditLog {
     }
 }
 #[cfg(feature = "user-audit-log")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::UserAuditLog {
     type DynamicType = ();
     type Request = crate::models::GetUserAuditLogsRequestBody;
@@ -605,12 +697,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::UserAuditLog {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetUserAuditLogsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserAuditLogWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetUserAuditLogsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UserAuditLogWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

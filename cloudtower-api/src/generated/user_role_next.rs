@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_role`](crate::models::Client::delete_role) (`delete-role`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteRole {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteRole {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::codec::Decode for DeleteRole {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteRole {
 /// Used by:
 /// - the request of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetUserRoleNextsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -61,6 +71,22 @@ pub struct GetUserRoleNextsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::UserRoleNextWhereInput>,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetUserRoleNextsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
@@ -108,7 +134,7 @@ impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsConnectionRequestBo
 /// Used by:
 /// - the request of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetUserRoleNextsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -119,6 +145,22 @@ pub struct GetUserRoleNextsRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::UserRoleNextWhereInput>,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetUserRoleNextsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
@@ -166,9 +208,17 @@ impl ::cloudtower_runtime::codec::Encode for GetUserRoleNextsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateUserRoleNext {
     pub count: i32,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateUserRoleNext {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateUserRoleNext {
@@ -1259,10 +1309,21 @@ impl ::cloudtower_runtime::codec::Encode for RoleAction {
 /// Used by:
 /// - the request of [`Client::create_role`](crate::models::Client::create_role) (`create-role`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RoleCreationParams {
     pub actions: ::std::vec::Vec<crate::models::RoleAction>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RoleCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            actions: ::std::vec::Vec::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
@@ -1318,9 +1379,19 @@ impl RoleCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_role`](crate::models::Client::delete_role) (`delete-role`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RoleDeletionParams {
     pub r#where: crate::models::UserRoleNextWhereInput,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RoleDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
@@ -1368,10 +1439,21 @@ impl RoleDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RoleUpdationParams {
     pub data: crate::models::RoleUpdationParamsData,
     pub r#where: crate::models::UserRoleNextWhereInput,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RoleUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
@@ -1427,10 +1509,21 @@ impl RoleUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RoleUpdationParamsData {
     pub actions: ::std::option::Option<::std::vec::Vec<crate::models::RoleAction>>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for RoleUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            actions: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
@@ -1470,7 +1563,7 @@ impl ::cloudtower_runtime::codec::Encode for RoleUpdationParamsData {
 /// - the response of [`Client::get_user_role_nexts`](crate::models::Client::get_user_role_nexts) (`get-user-role-nexts`)
 /// - the response of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserRoleNext {
     pub actions: ::std::vec::Vec<::std::string::String>,
     pub id: ::std::string::String,
@@ -1478,6 +1571,21 @@ pub struct UserRoleNext {
     pub platform: crate::models::UserRolePlatform,
     pub preset: ::std::option::Option<crate::models::UserRolePreset>,
     pub users: ::std::option::Option<::std::vec::Vec<crate::models::NestedUser>>,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserRoleNext {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            actions: ::std::vec::Vec::new(),
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            platform: ::std::default::Default::default(),
+            preset: ::std::option::Option::None,
+            users: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::codec::Decode for UserRoleNext {
@@ -1537,9 +1645,19 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNext {
 /// Used by:
 /// - the response of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserRoleNextConnection {
     pub aggregate: crate::models::NestedAggregateUserRoleNext,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserRoleNextConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::codec::Decode for UserRoleNextConnection {
@@ -1684,7 +1802,7 @@ impl ::cloudtower_runtime::codec::Encode for UserRoleNextOrderByInput {
 /// - inside the request of [`Client::get_user_role_nexts_connection`](crate::models::Client::get_user_role_nexts_connection) (`get-user-role-nexts-connection`)
 /// - inside the request of [`Client::update_role`](crate::models::Client::update_role) (`update-role`)
 #[cfg(feature = "user-role-next")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UserRoleNextWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::UserRoleNextWhereInput>,
@@ -1752,6 +1870,57 @@ pub struct UserRoleNextWhereInput {
     pub users_some: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::UserWhereInput>,
     >,
+}
+#[cfg(feature = "user-role-next")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UserRoleNextWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            platform: ::cloudtower_runtime::Nullable::Absent,
+            platform_in: ::cloudtower_runtime::Nullable::Absent,
+            platform_not: ::cloudtower_runtime::Nullable::Absent,
+            platform_not_in: ::cloudtower_runtime::Nullable::Absent,
+            preset: ::cloudtower_runtime::Nullable::Absent,
+            preset_in: ::cloudtower_runtime::Nullable::Absent,
+            preset_not: ::cloudtower_runtime::Nullable::Absent,
+            preset_not_in: ::cloudtower_runtime::Nullable::Absent,
+            users_every: ::cloudtower_runtime::Nullable::Absent,
+            users_none: ::cloudtower_runtime::Nullable::Absent,
+            users_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "user-role-next")]
 #[cfg(feature = "server")]
@@ -2199,11 +2368,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetUserRoleNextsReques
 #[cfg(feature = "user-role-next")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetUserRoleNextsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetUserRoleNextsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_USER_ROLE_NEXTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_USER_ROLE_NEXTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -2212,6 +2378,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetUserRoleNextsReque
     }
 }
 #[cfg(feature = "user-role-next")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::UserRoleNext {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "UserRoleNext"
@@ -2226,53 +2393,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::UserRoleNext {
     ) -> ::std::option::Option<crate::models::GetUserRoleNextsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::UserRoleNextWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UserRoleNextWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::UserRoleNextWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::UserRoleNextWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetUserRoleNextsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUserRoleNextsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetUserRoleNextsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetUserRoleNextsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserRoleNextWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetUserRoleNextsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UserRoleNextWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::UserRoleNextWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UserRoleNextWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::UserRoleNextWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::UserRoleNextWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2291,6 +2461,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::UserRoleNext {
     }
 }
 #[cfg(feature = "user-role-next")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::UserRoleNext {
     type DynamicType = ();
     type Request = crate::models::GetUserRoleNextsRequestBody;
@@ -2298,12 +2469,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::UserRoleNext {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetUserRoleNextsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::UserRoleNextWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetUserRoleNextsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::UserRoleNextWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

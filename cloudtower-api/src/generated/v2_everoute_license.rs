@@ -151,7 +151,7 @@ impl ::cloudtower_runtime::codec::Encode for EverouteLicensePricingType {
 /// Used by:
 /// - the request of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
 #[cfg(feature = "v2-everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetV2EverouteLicensesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -164,6 +164,22 @@ pub struct GetV2EverouteLicensesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::V2EverouteLicenseWhereInput,
     >,
+}
+#[cfg(feature = "v2-everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetV2EverouteLicensesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
@@ -211,7 +227,7 @@ impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesConnectionRequ
 /// Used by:
 /// - the request of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetV2EverouteLicensesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -224,6 +240,22 @@ pub struct GetV2EverouteLicensesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::V2EverouteLicenseWhereInput,
     >,
+}
+#[cfg(feature = "v2-everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetV2EverouteLicensesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
@@ -271,9 +303,17 @@ impl ::cloudtower_runtime::codec::Encode for GetV2EverouteLicensesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
 #[cfg(feature = "v2-everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateV2EverouteLicense {
     pub count: i32,
+}
+#[cfg(feature = "v2-everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateV2EverouteLicense {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "v2-everoute-license")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateV2EverouteLicense {
@@ -314,7 +354,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateV2EverouteLicense {
 /// Used by:
 /// - the response of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct V2EverouteLicense {
     pub code: ::std::string::String,
     pub expire_date: ::std::string::String,
@@ -331,6 +371,30 @@ pub struct V2EverouteLicense {
     pub r#type: crate::models::LicenseType,
     pub uid: ::std::string::String,
     pub version: i32,
+}
+#[cfg(feature = "v2-everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for V2EverouteLicense {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            code: ::std::string::String::new(),
+            expire_date: ::std::string::String::new(),
+            feature_type: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            max_socket_num: ::std::option::Option::None,
+            max_vcpu_num: ::std::option::Option::None,
+            max_vm_num: ::std::option::Option::None,
+            max_vpc_socket_num: ::std::option::Option::None,
+            pricing_type: ::std::option::Option::None,
+            serial: ::std::string::String::new(),
+            sign_date: ::std::string::String::new(),
+            software_edition: ::std::default::Default::default(),
+            r#type: ::std::default::Default::default(),
+            uid: ::std::string::String::new(),
+            version: 0,
+        }
+    }
 }
 #[cfg(feature = "v2-everoute-license")]
 impl ::cloudtower_runtime::codec::Decode for V2EverouteLicense {
@@ -443,9 +507,19 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicense {
 /// Used by:
 /// - the response of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
 #[cfg(feature = "v2-everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct V2EverouteLicenseConnection {
     pub aggregate: crate::models::NestedAggregateV2EverouteLicense,
+}
+#[cfg(feature = "v2-everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for V2EverouteLicenseConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "v2-everoute-license")]
 impl ::cloudtower_runtime::codec::Decode for V2EverouteLicenseConnection {
@@ -698,7 +772,7 @@ impl ::cloudtower_runtime::codec::Encode for V2EverouteLicenseOrderByInput {
 /// - inside the request of [`Client::get_v2_everoute_licenses_connection`](crate::models::Client::get_v2_everoute_licenses_connection) (`get-v-2-everoute-licenses-connection`)
 /// - inside the request of [`Client::get_v2_everoute_licenses`](crate::models::Client::get_v2_everoute_licenses) (`get-v2-everoute-licenses`)
 #[cfg(feature = "v2-everoute-license")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct V2EverouteLicenseWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::V2EverouteLicenseWhereInput>,
@@ -879,6 +953,146 @@ pub struct V2EverouteLicenseWhereInput {
     pub version_lte: ::cloudtower_runtime::Nullable<i32>,
     pub version_not: ::cloudtower_runtime::Nullable<i32>,
     pub version_not_in: ::cloudtower_runtime::Nullable<::std::vec::Vec<i32>>,
+}
+#[cfg(feature = "v2-everoute-license")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for V2EverouteLicenseWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            code: ::cloudtower_runtime::Nullable::Absent,
+            code_contains: ::cloudtower_runtime::Nullable::Absent,
+            code_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            code_gt: ::cloudtower_runtime::Nullable::Absent,
+            code_gte: ::cloudtower_runtime::Nullable::Absent,
+            code_in: ::cloudtower_runtime::Nullable::Absent,
+            code_lt: ::cloudtower_runtime::Nullable::Absent,
+            code_lte: ::cloudtower_runtime::Nullable::Absent,
+            code_not: ::cloudtower_runtime::Nullable::Absent,
+            code_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            code_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            code_not_in: ::cloudtower_runtime::Nullable::Absent,
+            code_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            code_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            expire_date: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_gt: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_gte: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_in: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_lt: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_lte: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_not: ::cloudtower_runtime::Nullable::Absent,
+            expire_date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            feature_type: ::cloudtower_runtime::Nullable::Absent,
+            feature_type_in: ::cloudtower_runtime::Nullable::Absent,
+            feature_type_not: ::cloudtower_runtime::Nullable::Absent,
+            feature_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_in: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_not: ::cloudtower_runtime::Nullable::Absent,
+            max_socket_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_vcpu_num: ::cloudtower_runtime::Nullable::Absent,
+            max_vcpu_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_vcpu_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_vcpu_num_in: ::cloudtower_runtime::Nullable::Absent,
+            max_vcpu_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_vcpu_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_vcpu_num_not: ::cloudtower_runtime::Nullable::Absent,
+            max_vcpu_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_vm_num: ::cloudtower_runtime::Nullable::Absent,
+            max_vm_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_vm_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_vm_num_in: ::cloudtower_runtime::Nullable::Absent,
+            max_vm_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_vm_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_vm_num_not: ::cloudtower_runtime::Nullable::Absent,
+            max_vm_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            max_vpc_socket_num: ::cloudtower_runtime::Nullable::Absent,
+            max_vpc_socket_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            max_vpc_socket_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            max_vpc_socket_num_in: ::cloudtower_runtime::Nullable::Absent,
+            max_vpc_socket_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            max_vpc_socket_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            max_vpc_socket_num_not: ::cloudtower_runtime::Nullable::Absent,
+            max_vpc_socket_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            pricing_type: ::cloudtower_runtime::Nullable::Absent,
+            pricing_type_in: ::cloudtower_runtime::Nullable::Absent,
+            pricing_type_not: ::cloudtower_runtime::Nullable::Absent,
+            pricing_type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            serial: ::cloudtower_runtime::Nullable::Absent,
+            serial_contains: ::cloudtower_runtime::Nullable::Absent,
+            serial_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_gt: ::cloudtower_runtime::Nullable::Absent,
+            serial_gte: ::cloudtower_runtime::Nullable::Absent,
+            serial_in: ::cloudtower_runtime::Nullable::Absent,
+            serial_lt: ::cloudtower_runtime::Nullable::Absent,
+            serial_lte: ::cloudtower_runtime::Nullable::Absent,
+            serial_not: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_in: ::cloudtower_runtime::Nullable::Absent,
+            serial_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            serial_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            sign_date: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_gt: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_gte: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_in: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_lt: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_lte: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_not: ::cloudtower_runtime::Nullable::Absent,
+            sign_date_not_in: ::cloudtower_runtime::Nullable::Absent,
+            software_edition: ::cloudtower_runtime::Nullable::Absent,
+            software_edition_in: ::cloudtower_runtime::Nullable::Absent,
+            software_edition_not: ::cloudtower_runtime::Nullable::Absent,
+            software_edition_not_in: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            uid: ::cloudtower_runtime::Nullable::Absent,
+            uid_contains: ::cloudtower_runtime::Nullable::Absent,
+            uid_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            uid_gt: ::cloudtower_runtime::Nullable::Absent,
+            uid_gte: ::cloudtower_runtime::Nullable::Absent,
+            uid_in: ::cloudtower_runtime::Nullable::Absent,
+            uid_lt: ::cloudtower_runtime::Nullable::Absent,
+            uid_lte: ::cloudtower_runtime::Nullable::Absent,
+            uid_not: ::cloudtower_runtime::Nullable::Absent,
+            uid_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            uid_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            uid_not_in: ::cloudtower_runtime::Nullable::Absent,
+            uid_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            uid_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            version: ::cloudtower_runtime::Nullable::Absent,
+            version_gt: ::cloudtower_runtime::Nullable::Absent,
+            version_gte: ::cloudtower_runtime::Nullable::Absent,
+            version_in: ::cloudtower_runtime::Nullable::Absent,
+            version_lt: ::cloudtower_runtime::Nullable::Absent,
+            version_lte: ::cloudtower_runtime::Nullable::Absent,
+            version_not: ::cloudtower_runtime::Nullable::Absent,
+            version_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "v2-everoute-license")]
 #[cfg(feature = "server")]
@@ -1364,11 +1578,8 @@ for crate::models::GetV2EverouteLicensesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetV2EverouteLicensesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetV2EverouteLicensesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_V_2_EVEROUTE_LICENSES_CONNECTION.json(&counter)
+        crate::models::operations::GET_V_2_EVEROUTE_LICENSES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1377,6 +1588,7 @@ for crate::models::GetV2EverouteLicensesRequestBody {
     }
 }
 #[cfg(feature = "v2-everoute-license")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::V2EverouteLicense {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "V2EverouteLicense"
@@ -1391,39 +1603,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::V2EverouteLicense {
     ) -> ::std::option::Option<crate::models::GetV2EverouteLicensesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::V2EverouteLicenseWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::V2EverouteLicenseWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetV2EverouteLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetV2EverouteLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetV2EverouteLicensesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetV2EverouteLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::V2EverouteLicenseWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetV2EverouteLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::V2EverouteLicenseWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::V2EverouteLicenseWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::V2EverouteLicenseWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1439,6 +1654,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::V2EverouteLicense {
     }
 }
 #[cfg(feature = "v2-everoute-license")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::V2EverouteLicense {
     type DynamicType = ();
     type Request = crate::models::GetV2EverouteLicensesRequestBody;
@@ -1446,12 +1662,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::V2EverouteLicense {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetV2EverouteLicensesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::V2EverouteLicenseWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetV2EverouteLicensesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::V2EverouteLicenseWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the request of [`Client::create_vcenter_account`](crate::models::Client::create_vcenter_account) (`create-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CreateVcenterAccountParams {
     pub data: crate::models::CreateVcenterAccountParamsData,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CreateVcenterAccountParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
@@ -57,13 +67,27 @@ impl CreateVcenterAccountParams {
 /// Used by:
 /// - inside the request of [`Client::create_vcenter_account`](crate::models::Client::create_vcenter_account) (`create-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct CreateVcenterAccountParamsData {
     pub port: i32,
     pub password: ::std::string::String,
     pub username: ::std::string::String,
     pub ip: ::std::string::String,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CreateVcenterAccountParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            port: 0,
+            password: ::std::string::String::new(),
+            username: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 impl ::std::fmt::Debug for CreateVcenterAccountParamsData {
@@ -159,7 +183,7 @@ impl CreateVcenterAccountParamsData {
 /// Used by:
 /// - the request of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVcenterAccountsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -170,6 +194,22 @@ pub struct GetVcenterAccountsConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VcenterAccountWhereInput>,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVcenterAccountsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
@@ -217,7 +257,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsConnectionRequest
 /// Used by:
 /// - the request of [`Client::get_vcenter_accounts`](crate::models::Client::get_vcenter_accounts) (`get-vcenter-accounts`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVcenterAccountsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -228,6 +268,22 @@ pub struct GetVcenterAccountsRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VcenterAccountWhereInput>,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVcenterAccountsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
@@ -275,9 +331,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVcenterAccountsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVcenterAccount {
     pub count: i32,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVcenterAccount {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVcenterAccount {
@@ -318,10 +382,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVcenterAccount {
 /// Used by:
 /// - the request of [`Client::update_vcenter_account`](crate::models::Client::update_vcenter_account) (`update-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateVcenterAccountParams {
     pub data: crate::models::UpdateVcenterAccountParamsData,
     pub r#where: crate::models::VcenterAccountWhereUniqueInput,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateVcenterAccountParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
@@ -377,12 +452,25 @@ impl UpdateVcenterAccountParams {
 /// Used by:
 /// - inside the request of [`Client::update_vcenter_account`](crate::models::Client::update_vcenter_account) (`update-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct UpdateVcenterAccountParamsData {
     pub port: i32,
     pub password: ::std::string::String,
     pub username: ::std::string::String,
     pub ip: ::std::string::String,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateVcenterAccountParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            port: 0,
+            password: ::std::string::String::new(),
+            username: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 impl ::std::fmt::Debug for UpdateVcenterAccountParamsData {
@@ -472,7 +560,7 @@ impl UpdateVcenterAccountParamsData {
 /// - the response of [`Client::get_vcenter_accounts`](crate::models::Client::get_vcenter_accounts) (`get-vcenter-accounts`)
 /// - the response of [`Client::update_vcenter_account`](crate::models::Client::update_vcenter_account) (`update-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VcenterAccount {
     pub cluster: ::std::option::Option<crate::models::NestedCluster>,
     pub id: ::std::string::String,
@@ -481,6 +569,22 @@ pub struct VcenterAccount {
     pub local_id: ::std::string::String,
     pub port: i32,
     pub username: ::std::string::String,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VcenterAccount {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+            is_valid: false,
+            local_id: ::std::string::String::new(),
+            port: 0,
+            username: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 impl ::cloudtower_runtime::codec::Decode for VcenterAccount {
@@ -552,9 +656,19 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccount {
 /// Used by:
 /// - the response of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VcenterAccountConnection {
     pub aggregate: crate::models::NestedAggregateVcenterAccount,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VcenterAccountConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 impl ::cloudtower_runtime::codec::Decode for VcenterAccountConnection {
@@ -717,7 +831,7 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountOrderByInput {
 /// - inside the request of [`Client::get_vcenter_accounts`](crate::models::Client::get_vcenter_accounts) (`get-vcenter-accounts`)
 /// - inside the request of [`Client::get_vcenter_accounts_connection`](crate::models::Client::get_vcenter_accounts_connection) (`get-vcenter-accounts-connection`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VcenterAccountWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VcenterAccountWhereInput>,
@@ -809,6 +923,85 @@ pub struct VcenterAccountWhereInput {
     >,
     pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VcenterAccountWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            ip: ::cloudtower_runtime::Nullable::Absent,
+            ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            ip_in: ::cloudtower_runtime::Nullable::Absent,
+            ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            ip_not: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            is_valid: ::cloudtower_runtime::Nullable::Absent,
+            is_valid_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            port: ::cloudtower_runtime::Nullable::Absent,
+            port_gt: ::cloudtower_runtime::Nullable::Absent,
+            port_gte: ::cloudtower_runtime::Nullable::Absent,
+            port_in: ::cloudtower_runtime::Nullable::Absent,
+            port_lt: ::cloudtower_runtime::Nullable::Absent,
+            port_lte: ::cloudtower_runtime::Nullable::Absent,
+            port_not: ::cloudtower_runtime::Nullable::Absent,
+            port_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username: ::cloudtower_runtime::Nullable::Absent,
+            username_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_gt: ::cloudtower_runtime::Nullable::Absent,
+            username_gte: ::cloudtower_runtime::Nullable::Absent,
+            username_in: ::cloudtower_runtime::Nullable::Absent,
+            username_lt: ::cloudtower_runtime::Nullable::Absent,
+            username_lte: ::cloudtower_runtime::Nullable::Absent,
+            username_not: ::cloudtower_runtime::Nullable::Absent,
+            username_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            username_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
@@ -1028,10 +1221,21 @@ impl ::cloudtower_runtime::codec::Encode for VcenterAccountWhereInput {
 /// Used by:
 /// - inside the request of [`Client::update_vcenter_account`](crate::models::Client::update_vcenter_account) (`update-vcenter-account`)
 #[cfg(feature = "vcenter-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VcenterAccountWhereUniqueInput {
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "vcenter-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VcenterAccountWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vcenter-account")]
 #[cfg(feature = "server")]
@@ -1191,11 +1395,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVcenterAccountsRequ
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVcenterAccountsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVcenterAccountsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VCENTER_ACCOUNTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VCENTER_ACCOUNTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1204,6 +1405,7 @@ for crate::models::GetVcenterAccountsRequestBody {
     }
 }
 #[cfg(feature = "vcenter-account")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VcenterAccount {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VcenterAccount"
@@ -1221,53 +1423,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::VcenterAccount {
     ) -> ::std::option::Option<crate::models::GetVcenterAccountsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VcenterAccountWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VcenterAccountWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VcenterAccountWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VcenterAccountWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVcenterAccountsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVcenterAccountsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVcenterAccountsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVcenterAccountsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VcenterAccountWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVcenterAccountsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VcenterAccountWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VcenterAccountWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VcenterAccountWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VcenterAccountWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VcenterAccountWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1286,6 +1491,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VcenterAccount {
     }
 }
 #[cfg(feature = "vcenter-account")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VcenterAccount {
     type DynamicType = ();
     type Request = crate::models::GetVcenterAccountsRequestBody;
@@ -1293,12 +1499,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VcenterAccount {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVcenterAccountsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VcenterAccountWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVcenterAccountsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VcenterAccountWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

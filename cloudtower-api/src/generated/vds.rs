@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_vds`](crate::models::Client::delete_vds) (`delete-vds`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVds {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVds {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVds {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVds {
 /// Used by:
 /// - the request of [`Client::get_vdses_connection`](crate::models::Client::get_vdses_connection) (`get-vdses-connection`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVdsesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetVdsesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VdsOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VdsWhereInput>,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVdsesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -106,9 +132,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVdsesConnectionRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vdses_connection`](crate::models::Client::get_vdses_connection) (`get-vdses-connection`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVds {
     pub count: i32,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVds {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVds {
@@ -153,7 +187,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVds {
 /// - the response of [`Client::get_vdses`](crate::models::Client::get_vdses) (`get-vdses`)
 /// - the response of [`Client::update_vds`](crate::models::Client::update_vds) (`update-vds`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Vds {
     pub bond_mode: ::std::string::String,
     pub cluster: crate::models::NestedCluster,
@@ -170,6 +204,30 @@ pub struct Vds {
     pub vlans: ::std::option::Option<::std::vec::Vec<crate::models::NestedVlan>>,
     pub vlans_num: i32,
     pub work_mode: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Vds {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            bond_mode: ::std::string::String::new(),
+            cluster: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            everoute_cluster: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            internal: false,
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nics: ::std::option::Option::None,
+            ovsbr_name: ::std::string::String::new(),
+            r#type: ::std::default::Default::default(),
+            vlans: ::std::option::Option::None,
+            vlans_num: 0,
+            work_mode: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::codec::Decode for Vds {
@@ -280,9 +338,19 @@ impl ::cloudtower_runtime::codec::Encode for Vds {
 /// Used by:
 /// - the response of [`Client::get_vdses_connection`](crate::models::Client::get_vdses_connection) (`get-vdses-connection`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsConnection {
     pub aggregate: crate::models::NestedAggregateVds,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::codec::Decode for VdsConnection {
@@ -323,13 +391,27 @@ impl ::cloudtower_runtime::codec::Encode for VdsConnection {
 /// Used by:
 /// - the request of [`Client::create_vds`](crate::models::Client::create_vds) (`create-vds`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsCreationParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
     pub cluster_id: ::std::string::String,
     pub work_mode: ::std::option::Option<::std::string::String>,
     pub bond_mode: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nic_ids: ::std::vec::Vec::new(),
+            cluster_id: ::std::string::String::new(),
+            work_mode: ::std::option::Option::None,
+            bond_mode: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -404,7 +486,7 @@ impl VdsCreationParams {
 /// Used by:
 /// - the request of [`Client::create_vds_with_access_vlan`](crate::models::Client::create_vds_with_access_vlan) (`create-vds-with-access-vlan`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
     pub cluster_id: ::std::string::String,
@@ -412,6 +494,21 @@ pub struct VdsCreationWithMAccessVlanParams {
     pub bond_mode: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
     pub vlan: crate::models::VdsCreationWithMAccessVlanParamsVlan,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsCreationWithMAccessVlanParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nic_ids: ::std::vec::Vec::new(),
+            cluster_id: ::std::string::String::new(),
+            work_mode: ::std::option::Option::None,
+            bond_mode: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            vlan: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -493,7 +590,7 @@ impl VdsCreationWithMAccessVlanParams {
 /// Used by:
 /// - inside the request of [`Client::create_vds_with_access_vlan`](crate::models::Client::create_vds_with_access_vlan) (`create-vds-with-access-vlan`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParamsVlan {
     pub extra_ip: ::std::vec::Vec<
         crate::models::VdsCreationWithMAccessVlanParamsVlanExtraIpItem,
@@ -502,6 +599,20 @@ pub struct VdsCreationWithMAccessVlanParamsVlan {
     pub gateway_subnetmask: ::std::option::Option<::std::string::String>,
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: i32,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsCreationWithMAccessVlanParamsVlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            extra_ip: ::std::vec::Vec::new(),
+            subnetmask: ::std::string::String::new(),
+            gateway_subnetmask: ::std::option::Option::None,
+            gateway_ip: ::std::option::Option::None,
+            vlan_id: 0,
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -580,10 +691,21 @@ impl VdsCreationWithMAccessVlanParamsVlan {
 /// Used by:
 /// - inside the request of [`Client::create_vds_with_access_vlan`](crate::models::Client::create_vds_with_access_vlan) (`create-vds-with-access-vlan`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            management_ip: ::std::string::String::new(),
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -648,7 +770,7 @@ impl VdsCreationWithMAccessVlanParamsVlanExtraIpItem {
 /// Used by:
 /// - the request of [`Client::create_vds_with_migrate_vlan`](crate::models::Client::create_vds_with_migrate_vlan) (`create-vds-with-migrate-vlan`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParams {
     pub nic_ids: ::std::vec::Vec<::std::string::String>,
     pub cluster_id: ::std::string::String,
@@ -656,6 +778,21 @@ pub struct VdsCreationWithMigrateVlanParams {
     pub bond_mode: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
     pub vlan: crate::models::VdsCreationWithMigrateVlanParamsVlan,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsCreationWithMigrateVlanParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nic_ids: ::std::vec::Vec::new(),
+            cluster_id: ::std::string::String::new(),
+            work_mode: ::std::option::Option::None,
+            bond_mode: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            vlan: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -737,7 +874,7 @@ impl VdsCreationWithMigrateVlanParams {
 /// Used by:
 /// - inside the request of [`Client::create_vds_with_migrate_vlan`](crate::models::Client::create_vds_with_migrate_vlan) (`create-vds-with-migrate-vlan`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParamsVlan {
     pub extra_ip: ::std::vec::Vec<
         crate::models::VdsCreationWithMigrateVlanParamsVlanExtraIpItem,
@@ -746,6 +883,20 @@ pub struct VdsCreationWithMigrateVlanParamsVlan {
     pub gateway_subnetmask: ::std::option::Option<::std::string::String>,
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: i32,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsCreationWithMigrateVlanParamsVlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            extra_ip: ::std::vec::Vec::new(),
+            subnetmask: ::std::string::String::new(),
+            gateway_subnetmask: ::std::option::Option::None,
+            gateway_ip: ::std::option::Option::None,
+            vlan_id: 0,
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -824,10 +975,21 @@ impl VdsCreationWithMigrateVlanParamsVlan {
 /// Used by:
 /// - inside the request of [`Client::create_vds_with_migrate_vlan`](crate::models::Client::create_vds_with_migrate_vlan) (`create-vds-with-migrate-vlan`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            management_ip: ::std::string::String::new(),
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -892,9 +1054,19 @@ impl VdsCreationWithMigrateVlanParamsVlanExtraIpItem {
 /// Used by:
 /// - the request of [`Client::delete_vds`](crate::models::Client::delete_vds) (`delete-vds`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsDeletionParams {
     pub r#where: crate::models::VdsWhereInput,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -942,10 +1114,21 @@ impl VdsDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_vds`](crate::models::Client::update_vds) (`update-vds`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsUpdationParams {
     pub data: crate::models::VdsUpdationParamsData,
     pub r#where: crate::models::VdsWhereInput,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -1001,12 +1184,25 @@ impl VdsUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_vds`](crate::models::Client::update_vds) (`update-vds`)
 #[cfg(feature = "vds")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VdsUpdationParamsData {
     pub nic_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub work_mode: ::std::option::Option<::std::string::String>,
     pub bond_mode: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vds")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VdsUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nic_ids: ::std::option::Option::None,
+            work_mode: ::std::option::Option::None,
+            bond_mode: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vds")]
 #[cfg(feature = "server")]
@@ -1236,11 +1432,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVdsesRequestBody {
 #[cfg(feature = "vds")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVdsesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVdsesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VDSES_CONNECTION.json(&counter)
+        crate::models::operations::GET_VDSES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1249,6 +1442,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVdsesRequestBody {
     }
 }
 #[cfg(feature = "vds")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Vds {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Vds"
@@ -1267,67 +1461,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vds {
     ) -> ::std::option::Option<crate::models::GetVdsesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VdsWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VdsWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VdsWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VdsWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VdsWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VdsWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVdsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVdsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVdsesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVdsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VdsWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVdsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VdsWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VdsWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VdsWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VdsWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VdsWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VdsWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VdsWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1358,6 +1555,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Vds {
     }
 }
 #[cfg(feature = "vds")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Vds {
     type DynamicType = ();
     type Request = crate::models::GetVdsesRequestBody;
@@ -1365,12 +1563,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Vds {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVdsesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VdsWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVdsesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VdsWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_view`](crate::models::Client::delete_view) (`delete-view`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteView {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteView {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::codec::Decode for DeleteView {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteView {
 /// Used by:
 /// - the request of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetViewsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetViewsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ViewOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ViewWhereInput>,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetViewsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
@@ -106,7 +132,7 @@ impl ::cloudtower_runtime::codec::Encode for GetViewsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetViewsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -115,6 +141,22 @@ pub struct GetViewsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ViewOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ViewWhereInput>,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetViewsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
@@ -162,9 +204,17 @@ impl ::cloudtower_runtime::codec::Encode for GetViewsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateView {
     pub count: i32,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateView {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateView {
@@ -207,9 +257,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateView {
 /// - inside the response of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
 /// - inside the response of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedGraph {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedGraph {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::codec::Decode for NestedGraph {
@@ -333,7 +393,7 @@ impl ::cloudtower_runtime::codec::Encode for TimeUnit {
 /// - the response of [`Client::get_views`](crate::models::Client::get_views) (`get-views`)
 /// - the response of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct View {
     pub cluster: crate::models::NestedCluster,
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -343,6 +403,23 @@ pub struct View {
     pub name: ::std::string::String,
     pub time_span: i32,
     pub time_unit: crate::models::TimeUnit,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for View {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            graphs: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            time_span: 0,
+            time_unit: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::codec::Decode for View {
@@ -418,9 +495,19 @@ impl ::cloudtower_runtime::codec::Encode for View {
 /// Used by:
 /// - the response of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ViewConnection {
     pub aggregate: crate::models::NestedAggregateView,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ViewConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::codec::Decode for ViewConnection {
@@ -461,12 +548,25 @@ impl ::cloudtower_runtime::codec::Encode for ViewConnection {
 /// Used by:
 /// - the request of [`Client::create_view`](crate::models::Client::create_view) (`create-view`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ViewCreationParams {
     pub time_unit: crate::models::TimeUnit,
     pub time_span: i32,
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ViewCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            time_unit: ::std::default::Default::default(),
+            time_span: 0,
+            cluster_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
@@ -543,9 +643,19 @@ impl ViewCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_view`](crate::models::Client::delete_view) (`delete-view`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ViewDeletionParams {
     pub r#where: crate::models::ViewWhereInput,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ViewDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
@@ -714,10 +824,21 @@ impl ::cloudtower_runtime::codec::Encode for ViewOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ViewUpdationParams {
     pub data: ::std::option::Option<crate::models::ViewUpdationParamsData>,
     pub r#where: crate::models::ViewWhereInput,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ViewUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
@@ -770,11 +891,23 @@ impl ViewUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ViewUpdationParamsData {
     pub time_unit: ::std::option::Option<crate::models::TimeUnit>,
     pub time_span: ::std::option::Option<i32>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ViewUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            time_unit: ::std::option::Option::None,
+            time_span: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
@@ -817,7 +950,7 @@ impl ::cloudtower_runtime::codec::Encode for ViewUpdationParamsData {
 /// - inside the request of [`Client::get_views_connection`](crate::models::Client::get_views_connection) (`get-views-connection`)
 /// - inside the request of [`Client::update_view`](crate::models::Client::update_view) (`update-view`)
 #[cfg(feature = "view")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ViewWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ViewWhereInput>,
@@ -919,6 +1052,83 @@ pub struct ViewWhereInput {
     pub time_unit_not_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::TimeUnit>,
     >,
+}
+#[cfg(feature = "view")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ViewWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "graph")]
+            graphs_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "graph")]
+            graphs_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "graph")]
+            graphs_some: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            time_span: ::cloudtower_runtime::Nullable::Absent,
+            time_span_gt: ::cloudtower_runtime::Nullable::Absent,
+            time_span_gte: ::cloudtower_runtime::Nullable::Absent,
+            time_span_in: ::cloudtower_runtime::Nullable::Absent,
+            time_span_lt: ::cloudtower_runtime::Nullable::Absent,
+            time_span_lte: ::cloudtower_runtime::Nullable::Absent,
+            time_span_not: ::cloudtower_runtime::Nullable::Absent,
+            time_span_not_in: ::cloudtower_runtime::Nullable::Absent,
+            time_unit: ::cloudtower_runtime::Nullable::Absent,
+            time_unit_in: ::cloudtower_runtime::Nullable::Absent,
+            time_unit_not: ::cloudtower_runtime::Nullable::Absent,
+            time_unit_not_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "view")]
 #[cfg(feature = "server")]
@@ -1273,11 +1483,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetViewsRequestBody {
 #[cfg(feature = "view")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetViewsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetViewsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VIEWS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VIEWS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1286,6 +1493,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetViewsRequestBody {
     }
 }
 #[cfg(feature = "view")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::View {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "View"
@@ -1304,67 +1512,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::View {
     ) -> ::std::option::Option<crate::models::GetViewsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ViewWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ViewWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ViewWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ViewWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::ViewWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ViewWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetViewsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetViewsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetViewsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetViewsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ViewWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetViewsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ViewWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ViewWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ViewWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ViewWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ViewWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ViewWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ViewWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1395,6 +1606,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::View {
     }
 }
 #[cfg(feature = "view")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::View {
     type DynamicType = ();
     type Request = crate::models::GetViewsRequestBody;
@@ -1402,12 +1614,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::View {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetViewsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ViewWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetViewsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ViewWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

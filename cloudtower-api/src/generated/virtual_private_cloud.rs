@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_virtual_private_cloud`](crate::models::Client::delete_virtual_private_cloud) (`delete-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVirtualPrivateCloud {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVirtualPrivateCloud {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloud {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloud {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetVirtualPrivateCloudsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
@@ -112,7 +138,7 @@ for GetVirtualPrivateCloudsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -125,6 +151,22 @@ pub struct GetVirtualPrivateCloudsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
@@ -172,9 +214,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudsRequestBody 
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloud {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloud {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVirtualPrivateCloud {
@@ -217,10 +267,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloud 
 /// - inside the response of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
 /// - inside the response of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudIsolationPolicy {
     pub id: ::std::string::String,
     pub vm: crate::models::NestedVm,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudIsolationPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            vm: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudIsolationPolicy {
@@ -272,10 +333,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudIsolationP
 /// - inside the response of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
 /// - inside the response of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudSecurityPolicy {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudSecurityPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudSecurityPolicy {
@@ -327,7 +399,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudSecurityPo
 /// - the response of [`Client::get_virtual_private_clouds`](crate::models::Client::get_virtual_private_clouds) (`get-virtual-private-clouds`)
 /// - the response of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloud {
     pub associate_external_subnet_num: ::std::option::Option<i32>,
     pub description: ::std::option::Option<::std::string::String>,
@@ -352,6 +424,28 @@ pub struct VirtualPrivateCloud {
         ::std::vec::Vec<crate::models::NestedVirtualPrivateCloudSubnet>,
     >,
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloud {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            associate_external_subnet_num: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            isolation_policies: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            mtu: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            route_tables: ::std::option::Option::None,
+            security_groups: ::std::option::Option::None,
+            security_policies: ::std::option::Option::None,
+            subnets: ::std::option::Option::None,
+            vpc_service: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloud {
@@ -442,9 +536,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloud {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloud,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudConnection {
@@ -485,12 +589,25 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudConnection {
 /// Used by:
 /// - the request of [`Client::create_virtual_private_cloud`](crate::models::Client::create_virtual_private_cloud) (`create-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudCreationParams {
     pub mtu: ::std::option::Option<i32>,
     pub vpc_service_id: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mtu: ::std::option::Option::None,
+            vpc_service_id: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
@@ -558,9 +675,19 @@ impl VirtualPrivateCloudCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_virtual_private_cloud`](crate::models::Client::delete_virtual_private_cloud) (`delete-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
@@ -739,11 +866,23 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudOrderByInput {
 /// Used by:
 /// - inside the request of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudUpdateDataParams {
     pub mtu: ::std::option::Option<i32>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudUpdateDataParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mtu: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
@@ -783,10 +922,21 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudUpdateDataParams
 /// Used by:
 /// - the request of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudUpdationParams {
     pub data: crate::models::VirtualPrivateCloudUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
@@ -849,7 +999,7 @@ impl VirtualPrivateCloudUpdationParams {
 /// - inside the request of [`Client::get_virtual_private_clouds_connection`](crate::models::Client::get_virtual_private_clouds_connection) (`get-virtual-private-clouds-connection`)
 /// - inside the request of [`Client::update_virtual_private_cloud`](crate::models::Client::update_virtual_private_cloud) (`update-virtual-private-cloud`)
 #[cfg(feature = "virtual-private-cloud")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudWhereInput>,
@@ -1052,6 +1202,126 @@ pub struct VirtualPrivateCloudWhereInput {
             crate::models::VirtualPrivateCloudServiceWhereInput,
         >,
     >,
+}
+#[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            associate_external_subnet_num: ::cloudtower_runtime::Nullable::Absent,
+            associate_external_subnet_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            associate_external_subnet_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            associate_external_subnet_num_in: ::cloudtower_runtime::Nullable::Absent,
+            associate_external_subnet_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            associate_external_subnet_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            associate_external_subnet_num_not: ::cloudtower_runtime::Nullable::Absent,
+            associate_external_subnet_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            isolation_policies_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            isolation_policies_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            isolation_policies_some: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            mtu: ::cloudtower_runtime::Nullable::Absent,
+            mtu_gt: ::cloudtower_runtime::Nullable::Absent,
+            mtu_gte: ::cloudtower_runtime::Nullable::Absent,
+            mtu_in: ::cloudtower_runtime::Nullable::Absent,
+            mtu_lt: ::cloudtower_runtime::Nullable::Absent,
+            mtu_lte: ::cloudtower_runtime::Nullable::Absent,
+            mtu_not: ::cloudtower_runtime::Nullable::Absent,
+            mtu_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-route-table")]
+            route_tables_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-route-table")]
+            route_tables_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-route-table")]
+            route_tables_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-security-group")]
+            security_groups_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-security-group")]
+            security_groups_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-security-group")]
+            security_groups_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-security-policy")]
+            security_policies_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-security-policy")]
+            security_policies_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-security-policy")]
+            security_policies_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            subnets_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            subnets_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            subnets_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            vpc_service: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud")]
 #[cfg(feature = "server")]
@@ -1617,11 +1887,8 @@ for crate::models::GetVirtualPrivateCloudsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUDS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUDS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1630,6 +1897,7 @@ for crate::models::GetVirtualPrivateCloudsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloud {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloud"
@@ -1648,67 +1916,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloud {
     ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1739,6 +2010,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloud {
     }
 }
 #[cfg(feature = "virtual-private-cloud")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloud {
     type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudsRequestBody;
@@ -1746,12 +2018,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloud {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

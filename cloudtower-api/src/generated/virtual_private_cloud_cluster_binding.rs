@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,23 @@ pub struct GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudClusterBindingWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
@@ -72,7 +89,7 @@ for GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_cluster_bindings`](crate::models::Client::get_virtual_private_cloud_cluster_bindings) (`get-virtual-private-cloud-cluster-bindings`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudClusterBindingsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -85,6 +102,22 @@ pub struct GetVirtualPrivateCloudClusterBindingsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudClusterBindingWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudClusterBindingsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
@@ -134,9 +167,17 @@ for GetVirtualPrivateCloudClusterBindingsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudClusterBinding {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudClusterBinding {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::codec::Decode
@@ -183,7 +224,7 @@ for NestedAggregateVirtualPrivateCloudClusterBinding {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_cluster_bindings`](crate::models::Client::get_virtual_private_cloud_cluster_bindings) (`get-virtual-private-cloud-cluster-bindings`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudClusterBinding {
     pub cluster: crate::models::NestedCluster,
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
@@ -192,6 +233,22 @@ pub struct VirtualPrivateCloudClusterBinding {
     pub vds: crate::models::NestedVds,
     pub vlan_id: i32,
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
+}
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudClusterBinding {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            mtu: ::std::option::Option::None,
+            vds: ::std::default::Default::default(),
+            vlan_id: 0,
+            vpc_service: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudClusterBinding {
@@ -262,9 +319,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudClusterBinding {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudClusterBindingConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudClusterBinding,
+}
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudClusterBindingConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 impl ::cloudtower_runtime::codec::Decode
@@ -415,7 +482,7 @@ for VirtualPrivateCloudClusterBindingOrderByInput {
 /// - inside the request of [`Client::get_virtual_private_cloud_cluster_bindings`](crate::models::Client::get_virtual_private_cloud_cluster_bindings) (`get-virtual-private-cloud-cluster-bindings`)
 /// - inside the request of [`Client::get_virtual_private_cloud_cluster_bindings_connection`](crate::models::Client::get_virtual_private_cloud_cluster_bindings_connection) (`get-virtual-private-cloud-cluster-bindings-connection`)
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudClusterBindingWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudClusterBindingWhereInput>,
@@ -483,6 +550,57 @@ pub struct VirtualPrivateCloudClusterBindingWhereInput {
             crate::models::VirtualPrivateCloudServiceWhereInput,
         >,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudClusterBindingWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            mtu: ::cloudtower_runtime::Nullable::Absent,
+            mtu_gt: ::cloudtower_runtime::Nullable::Absent,
+            mtu_gte: ::cloudtower_runtime::Nullable::Absent,
+            mtu_in: ::cloudtower_runtime::Nullable::Absent,
+            mtu_lt: ::cloudtower_runtime::Nullable::Absent,
+            mtu_lte: ::cloudtower_runtime::Nullable::Absent,
+            mtu_not: ::cloudtower_runtime::Nullable::Absent,
+            mtu_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+            vds: ::cloudtower_runtime::Nullable::Absent,
+            vlan_id: ::cloudtower_runtime::Nullable::Absent,
+            vlan_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            vlan_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            vlan_id_in: ::cloudtower_runtime::Nullable::Absent,
+            vlan_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            vlan_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            vlan_id_not: ::cloudtower_runtime::Nullable::Absent,
+            vlan_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            vpc_service: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[cfg(feature = "server")]
@@ -701,12 +819,8 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudClusterBindingsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_CLUSTER_BINDINGS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -715,6 +829,7 @@ for crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudClusterBinding {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudClusterBinding"
@@ -731,18 +846,18 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudCluster
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudClusterBindingWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudClusterBindingWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -751,21 +866,24 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudCluster
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudClusterBindingWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudClusterBindingWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudClusterBindingWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudClusterBindingWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -791,6 +909,7 @@ for crate::models::VirtualPrivateCloudClusterBinding {
     }
 }
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudClusterBinding {
     type DynamicType = ();
@@ -799,12 +918,14 @@ for crate::models::VirtualPrivateCloudClusterBinding {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudClusterBindingWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudClusterBindingsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudClusterBindingWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

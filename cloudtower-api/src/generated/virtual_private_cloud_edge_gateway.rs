@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,23 @@ pub struct GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
@@ -72,7 +89,7 @@ for GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -85,6 +102,22 @@ pub struct GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
@@ -134,9 +167,17 @@ for GetVirtualPrivateCloudEdgeGatewaysRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudEdgeGateway {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudEdgeGateway {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::codec::Decode
@@ -183,9 +224,17 @@ for NestedAggregateVirtualPrivateCloudEdgeGateway {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
     pub is_health: bool,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
+    #[inline]
+    fn default() -> Self {
+        Self { is_health: false }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::codec::Decode
@@ -232,13 +281,23 @@ for NestedVirtualPrivateCloudEdgeGatewayInstanceStatus {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudEdgeGatewayStatus {
     pub instances: ::std::option::Option<
         ::std::vec::Vec<
             crate::models::NestedVirtualPrivateCloudEdgeGatewayInstanceStatus,
         >,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudEdgeGatewayStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            instances: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudEdgeGatewayStatus {
@@ -274,7 +333,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudEdgeGatewa
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGateway {
     pub description: ::std::option::Option<::std::string::String>,
     pub edge_gateway_group: ::std::option::Option<
@@ -288,6 +347,23 @@ pub struct VirtualPrivateCloudEdgeGateway {
     >,
     pub vdses: ::std::option::Option<::std::vec::Vec<crate::models::NestedVds>>,
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudEdgeGateway {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::option::Option::None,
+            edge_gateway_group: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            status: ::std::option::Option::None,
+            vdses: ::std::option::Option::None,
+            vpc_service: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudEdgeGateway {
@@ -356,9 +432,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGateway {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudEdgeGateway,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudEdgeGatewayConnection {
@@ -515,7 +601,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayOrder
 /// - inside the request of [`Client::get_virtual_private_cloud_edge_gateways`](crate::models::Client::get_virtual_private_cloud_edge_gateways) (`get-virtual-private-cloud-edge-gateways`)
 /// - inside the request of [`Client::get_virtual_private_cloud_edge_gateways_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateways_connection) (`get-virtual-private-cloud-edge-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayWhereInput>,
@@ -614,6 +700,74 @@ pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
             crate::models::VirtualPrivateCloudServiceWhereInput,
         >,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+            edge_gateway_group: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+            vdses_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+            vdses_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "label", feature = "table-reporter", feature = "vds"))]
+            vdses_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            vpc_service: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[cfg(feature = "server")]
@@ -907,12 +1061,8 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudEdgeGatewaysConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAYS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -921,6 +1071,7 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudEdgeGateway {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudEdgeGateway"
@@ -937,26 +1088,25 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudEdgeGat
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -965,27 +1115,31 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudEdgeGat
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1014,6 +1168,7 @@ for crate::models::VirtualPrivateCloudEdgeGateway {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudEdgeGateway {
     type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody;
@@ -1021,12 +1176,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudEdge
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudEdgeGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,23 @@ pub struct GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
@@ -72,7 +89,7 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_edge_gateway_groups`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups) (`get-virtual-private-cloud-edge-gateway-groups`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -85,6 +102,22 @@ pub struct GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
@@ -134,9 +167,17 @@ for GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::cloudtower_runtime::codec::Decode
@@ -183,7 +224,7 @@ for NestedAggregateVirtualPrivateCloudEdgeGatewayGroup {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_edge_gateway_groups`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups) (`get-virtual-private-cloud-edge-gateway-groups`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroup {
     pub active_edge_gateway_ids: ::std::vec::Vec<::std::string::String>,
     pub description: ::std::option::Option<::std::string::String>,
@@ -195,6 +236,23 @@ pub struct VirtualPrivateCloudEdgeGatewayGroup {
     pub name: ::std::string::String,
     pub primary_edge_gateway_id: ::std::option::Option<::std::string::String>,
     pub vpc_service: crate::models::NestedVirtualPrivateCloudService,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            active_edge_gateway_ids: ::std::vec::Vec::new(),
+            description: ::std::option::Option::None,
+            edge_gateways: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            primary_edge_gateway_id: ::std::option::Option::None,
+            vpc_service: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudEdgeGatewayGroup {
@@ -269,9 +327,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudEdgeGatewayGroup
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudEdgeGatewayGroup,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 impl ::cloudtower_runtime::codec::Decode
@@ -432,7 +500,7 @@ for VirtualPrivateCloudEdgeGatewayGroupOrderByInput {
 /// - inside the request of [`Client::get_virtual_private_cloud_edge_gateway_groups`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups) (`get-virtual-private-cloud-edge-gateway-groups`)
 /// - inside the request of [`Client::get_virtual_private_cloud_edge_gateway_groups_connection`](crate::models::Client::get_virtual_private_cloud_edge_gateway_groups_connection) (`get-virtual-private-cloud-edge-gateway-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput>,
@@ -571,6 +639,86 @@ pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
             crate::models::VirtualPrivateCloudServiceWhereInput,
         >,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+            edge_gateways_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+            edge_gateways_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+            edge_gateways_some: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_in: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_not: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            primary_edge_gateway_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            vpc_service: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[cfg(feature = "server")]
@@ -974,12 +1122,8 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EDGE_GATEWAY_GROUPS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -988,6 +1132,7 @@ for crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve
 for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
@@ -1005,26 +1150,25 @@ for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -1033,27 +1177,31 @@ for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1082,6 +1230,7 @@ for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
     }
 }
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
     type DynamicType = ();
@@ -1090,12 +1239,14 @@ for crate::models::VirtualPrivateCloudEdgeGatewayGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudEdgeGatewayGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudEdgeGatewayGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

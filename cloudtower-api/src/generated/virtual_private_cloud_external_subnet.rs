@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,23 @@ pub struct GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
@@ -72,7 +89,7 @@ for GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_external_subnets`](crate::models::Client::get_virtual_private_cloud_external_subnets) (`get-virtual-private-cloud-external-subnets`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -85,6 +102,22 @@ pub struct GetVirtualPrivateCloudExternalSubnetsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudExternalSubnetsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
@@ -134,9 +167,17 @@ for GetVirtualPrivateCloudExternalSubnetsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudExternalSubnet {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudExternalSubnet {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::cloudtower_runtime::codec::Decode
@@ -183,7 +224,7 @@ for NestedAggregateVirtualPrivateCloudExternalSubnet {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_external_subnets`](crate::models::Client::get_virtual_private_cloud_external_subnets) (`get-virtual-private-cloud-external-subnets`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnet {
     pub cidr: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
@@ -210,6 +251,32 @@ pub struct VirtualPrivateCloudExternalSubnet {
     >,
     pub vlan: crate::models::NestedVlan,
     pub vpc: ::std::option::Option<crate::models::NestedVirtualPrivateCloud>,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudExternalSubnet {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cidr: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            edge_gateway: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            exclusive: false,
+            floating_ip_cidr: ::std::option::Option::None,
+            floating_ips: ::std::option::Option::None,
+            gateway: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nat_gateway_cidr: ::std::option::Option::None,
+            nat_gateways: ::std::option::Option::None,
+            router_gateway_cidr: ::std::option::Option::None,
+            router_gateways: ::std::option::Option::None,
+            vlan: ::std::default::Default::default(),
+            vpc: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudExternalSubnet {
@@ -314,9 +381,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnet {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudExternalSubnet,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudExternalSubnetConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 impl ::cloudtower_runtime::codec::Decode
@@ -537,7 +614,7 @@ for VirtualPrivateCloudExternalSubnetOrderByInput {
 /// - inside the request of [`Client::get_virtual_private_cloud_external_subnets`](crate::models::Client::get_virtual_private_cloud_external_subnets) (`get-virtual-private-cloud-external-subnets`)
 /// - inside the request of [`Client::get_virtual_private_cloud_external_subnets_connection`](crate::models::Client::get_virtual_private_cloud_external_subnets_connection) (`get-virtual-private-cloud-external-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetWhereInput>,
@@ -820,6 +897,174 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudExternalSubnetWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cidr: ::cloudtower_runtime::Nullable::Absent,
+            cidr_contains: ::cloudtower_runtime::Nullable::Absent,
+            cidr_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            cidr_gt: ::cloudtower_runtime::Nullable::Absent,
+            cidr_gte: ::cloudtower_runtime::Nullable::Absent,
+            cidr_in: ::cloudtower_runtime::Nullable::Absent,
+            cidr_lt: ::cloudtower_runtime::Nullable::Absent,
+            cidr_lte: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not_in: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            cidr_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-edge-gateway")]
+            edge_gateway: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            exclusive: ::cloudtower_runtime::Nullable::Absent,
+            exclusive_not: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_contains: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_gt: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_gte: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_in: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_lt: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_lte: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_not: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_not_in: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            floating_ip_cidr_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-floating-ip")]
+            floating_ips_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-floating-ip")]
+            floating_ips_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-floating-ip")]
+            floating_ips_some: ::cloudtower_runtime::Nullable::Absent,
+            gateway: ::cloudtower_runtime::Nullable::Absent,
+            gateway_contains: ::cloudtower_runtime::Nullable::Absent,
+            gateway_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            gateway_gt: ::cloudtower_runtime::Nullable::Absent,
+            gateway_gte: ::cloudtower_runtime::Nullable::Absent,
+            gateway_in: ::cloudtower_runtime::Nullable::Absent,
+            gateway_lt: ::cloudtower_runtime::Nullable::Absent,
+            gateway_lte: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not_in: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            gateway_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_contains: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_gt: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_gte: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_in: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_lt: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_lte: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_not: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_not_in: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nat_gateway_cidr_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+            nat_gateways_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+            nat_gateways_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+            nat_gateways_some: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_contains: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_gt: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_gte: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_in: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_lt: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_lte: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_not: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_not_in: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            router_gateway_cidr_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-router-gateway")]
+            router_gateways_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-router-gateway")]
+            router_gateways_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-router-gateway")]
+            router_gateways_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "label", feature = "table-reporter", feature = "vlan"))]
+            vlan: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[cfg(feature = "server")]
@@ -1523,12 +1768,8 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudExternalSubnetsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNETS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1537,6 +1778,7 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudExternalSubnet {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudExternalSubnet"
@@ -1557,34 +1799,32 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudExterna
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -1593,33 +1833,38 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudExterna
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1651,6 +1896,7 @@ for crate::models::VirtualPrivateCloudExternalSubnet {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudExternalSubnet {
     type DynamicType = ();
@@ -1659,12 +1905,14 @@ for crate::models::VirtualPrivateCloudExternalSubnet {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudExternalSubnetWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudExternalSubnetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,23 @@ pub struct GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
@@ -74,7 +91,7 @@ for GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -87,6 +104,22 @@ pub struct GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
@@ -137,9 +170,17 @@ for GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::codec::Decode
@@ -187,7 +228,7 @@ for NestedAggregateVirtualPrivateCloudExternalSubnetGroup {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     pub cidr: ::std::string::String,
     pub edge_gateway_id: ::std::string::String,
@@ -197,6 +238,24 @@ pub struct NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
     pub nat_gateway_cidr: ::std::option::Option<::std::string::String>,
     pub router_gateway_cidr: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cidr: ::std::string::String::new(),
+            edge_gateway_id: ::std::string::String::new(),
+            floating_ip_cidr: ::std::option::Option::None,
+            gateway: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            nat_gateway_cidr: ::std::option::Option::None,
+            router_gateway_cidr: ::std::option::Option::None,
+            vlan_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::codec::Decode
@@ -280,7 +339,7 @@ for NestedVirtualPrivateCloudExternalSubnetGroupExternalSubnetsSpec {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroup {
     pub description: ::std::option::Option<::std::string::String>,
     pub edge_gateway_group: crate::models::NestedVirtualPrivateCloudEdgeGatewayGroup,
@@ -303,6 +362,28 @@ pub struct VirtualPrivateCloudExternalSubnetGroup {
     >,
     pub shared_in_edge_gateway_group: bool,
     pub vpc: ::std::option::Option<crate::models::NestedVirtualPrivateCloud>,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudExternalSubnetGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::option::Option::None,
+            edge_gateway_group: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            exclusive: false,
+            external_subnets_spec: ::std::vec::Vec::new(),
+            floating_ips: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nat_gateways: ::std::option::Option::None,
+            router_gateways: ::std::option::Option::None,
+            shared_in_edge_gateway_group: false,
+            vpc: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudExternalSubnetGroup {
@@ -407,9 +488,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudExternalSubnetGr
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudExternalSubnetGroup,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudExternalSubnetGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 impl ::cloudtower_runtime::codec::Decode
@@ -600,7 +691,7 @@ for VirtualPrivateCloudExternalSubnetGroupOrderByInput {
 /// - inside the request of [`Client::get_virtual_private_cloud_external_subnet_groups`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups) (`get-virtual-private-cloud-external-subnet-groups`)
 /// - inside the request of [`Client::get_virtual_private_cloud_external_subnet_groups_connection`](crate::models::Client::get_virtual_private_cloud_external_subnet_groups_connection) (`get-virtual-private-cloud-external-subnet-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput>,
@@ -761,6 +852,104 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudExternalSubnetGroupWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
+            edge_gateway_group: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            exclusive: ::cloudtower_runtime::Nullable::Absent,
+            exclusive_not: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-floating-ip")]
+            floating_ips_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-floating-ip")]
+            floating_ips_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-floating-ip")]
+            floating_ips_some: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+            nat_gateways_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+            nat_gateways_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+            nat_gateways_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-router-gateway")]
+            router_gateways_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-router-gateway")]
+            router_gateways_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-router-gateway")]
+            router_gateways_some: ::cloudtower_runtime::Nullable::Absent,
+            shared_in_edge_gateway_group: ::cloudtower_runtime::Nullable::Absent,
+            shared_in_edge_gateway_group_not: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[cfg(feature = "server")]
@@ -1159,12 +1348,8 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudExternalSubnetGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_EXTERNAL_SUBNET_GROUPS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1173,6 +1358,7 @@ for crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve
 for crate::models::VirtualPrivateCloudExternalSubnetGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
@@ -1194,34 +1380,32 @@ for crate::models::VirtualPrivateCloudExternalSubnetGroup {
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -1230,33 +1414,38 @@ for crate::models::VirtualPrivateCloudExternalSubnetGroup {
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1288,6 +1477,7 @@ for crate::models::VirtualPrivateCloudExternalSubnetGroup {
     }
 }
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudExternalSubnetGroup {
     type DynamicType = ();
@@ -1296,12 +1486,14 @@ for crate::models::VirtualPrivateCloudExternalSubnetGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudExternalSubnetGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudExternalSubnetGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

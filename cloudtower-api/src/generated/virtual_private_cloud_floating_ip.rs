@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::batch_create_virtual_private_cloud_floating_ips`](crate::models::Client::batch_create_virtual_private_cloud_floating_ips) (`batch-create-virtual-private-cloud-floating-ips`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchCreateVirtualPrivateCloudFloatingIp {
     pub local_id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BatchCreateVirtualPrivateCloudFloatingIp {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            local_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::codec::Decode for BatchCreateVirtualPrivateCloudFloatingIp {
@@ -54,7 +64,7 @@ impl ::cloudtower_runtime::codec::Encode for BatchCreateVirtualPrivateCloudFloat
 /// Used by:
 /// - the request of [`Client::batch_create_virtual_private_cloud_floating_ips`](crate::models::Client::batch_create_virtual_private_cloud_floating_ips) (`batch-create-virtual-private-cloud-floating-ips`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BatchCreateVirtualPrivateCloudFloatingIpsParams {
     pub auto_allocate_number: ::std::option::Option<f64>,
     pub ip_addresses_under_group: ::std::option::Option<
@@ -66,6 +76,21 @@ pub struct BatchCreateVirtualPrivateCloudFloatingIpsParams {
     pub external_subnet_group_id: ::std::option::Option<::std::string::String>,
     pub external_subnet_id: ::std::option::Option<::std::string::String>,
     pub vpc_id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for BatchCreateVirtualPrivateCloudFloatingIpsParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            auto_allocate_number: ::std::option::Option::None,
+            ip_addresses_under_group: ::std::option::Option::None,
+            ip_addresses: ::std::option::Option::None,
+            external_subnet_group_id: ::std::option::Option::None,
+            external_subnet_id: ::std::option::Option::None,
+            vpc_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
@@ -146,9 +171,19 @@ impl BatchCreateVirtualPrivateCloudFloatingIpsParams {
 /// Used by:
 /// - the response of [`Client::delete_virtual_private_cloud_floating_ip`](crate::models::Client::delete_virtual_private_cloud_floating_ip) (`delete-virtual-private-cloud-floating-ip`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVirtualPrivateCloudFloatingIp {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVirtualPrivateCloudFloatingIp {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudFloatingIp {
@@ -189,7 +224,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudFloatingIp
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -202,6 +237,22 @@ pub struct GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudFloatingIpWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
@@ -254,7 +305,7 @@ for GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_floating_ips`](crate::models::Client::get_virtual_private_cloud_floating_ips) (`get-virtual-private-cloud-floating-ips`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudFloatingIpsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -267,6 +318,22 @@ pub struct GetVirtualPrivateCloudFloatingIpsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudFloatingIpWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudFloatingIpsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
@@ -316,9 +383,17 @@ for GetVirtualPrivateCloudFloatingIpsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudFloatingIp {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudFloatingIp {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::codec::Decode
@@ -366,7 +441,7 @@ for NestedAggregateVirtualPrivateCloudFloatingIp {
 /// - the response of [`Client::create_virtual_private_cloud_floating_ip`](crate::models::Client::create_virtual_private_cloud_floating_ip) (`create-virtual-private-cloud-floating-ip`)
 /// - the response of [`Client::get_virtual_private_cloud_floating_ips`](crate::models::Client::get_virtual_private_cloud_floating_ips) (`get-virtual-private-cloud-floating-ips`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIp {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub external_ip: ::std::option::Option<::std::string::String>,
@@ -382,6 +457,23 @@ pub struct VirtualPrivateCloudFloatingIp {
     pub id: ::std::string::String,
     pub local_id: ::std::string::String,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudFloatingIp {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            entity_async_status: ::std::option::Option::None,
+            external_ip: ::std::option::Option::None,
+            external_ips: ::std::option::Option::None,
+            external_subnet: ::std::option::Option::None,
+            external_subnet_group: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            vpc: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudFloatingIp {
@@ -452,9 +544,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIp {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudFloatingIp,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudFloatingIpConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudFloatingIpConnection {
@@ -499,11 +601,23 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpConnec
 /// Used by:
 /// - the request of [`Client::create_virtual_private_cloud_floating_ip`](crate::models::Client::create_virtual_private_cloud_floating_ip) (`create-virtual-private-cloud-floating-ip`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpCreationParams {
     pub external_ip: ::std::option::Option<::std::string::String>,
     pub external_subnet_id: ::std::string::String,
     pub vpc_id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudFloatingIpCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            external_ip: ::std::option::Option::None,
+            external_subnet_id: ::std::string::String::new(),
+            vpc_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
@@ -571,9 +685,19 @@ impl VirtualPrivateCloudFloatingIpCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_virtual_private_cloud_floating_ip`](crate::models::Client::delete_virtual_private_cloud_floating_ip) (`delete-virtual-private-cloud-floating-ip`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudFloatingIpWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudFloatingIpDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
@@ -740,7 +864,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudFloatingIpOrderB
 /// - inside the request of [`Client::get_virtual_private_cloud_floating_ips`](crate::models::Client::get_virtual_private_cloud_floating_ips) (`get-virtual-private-cloud-floating-ips`)
 /// - inside the request of [`Client::get_virtual_private_cloud_floating_ips_connection`](crate::models::Client::get_virtual_private_cloud_floating_ips_connection) (`get-virtual-private-cloud-floating-ips-connection`)
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudFloatingIpWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudFloatingIpWhereInput>,
@@ -833,6 +957,70 @@ pub struct VirtualPrivateCloudFloatingIpWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudFloatingIpWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-external-subnet")]
+            external_subnet: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+            external_subnet_group: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[cfg(feature = "server")]
@@ -1205,12 +1393,8 @@ for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudFloatingIpsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_FLOATING_IPS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1219,6 +1403,7 @@ for crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudFloatingIp {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudFloatingIp"
@@ -1238,26 +1423,25 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudFloatin
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudFloatingIpWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudFloatingIpWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudFloatingIpWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudFloatingIpWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -1266,27 +1450,31 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudFloatin
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudFloatingIpWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudFloatingIpWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudFloatingIpWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudFloatingIpWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudFloatingIpWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudFloatingIpWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1314,6 +1502,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudFlo
     }
 }
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudFloatingIp {
     type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody;
@@ -1321,12 +1510,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudFloa
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudFloatingIpWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudFloatingIpsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudFloatingIpWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

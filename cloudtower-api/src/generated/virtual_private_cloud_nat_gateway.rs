@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_virtual_private_cloud_nat_gateway`](crate::models::Client::delete_virtual_private_cloud_nat_gateway) (`delete-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVirtualPrivateCloudNatGateway {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVirtualPrivateCloudNatGateway {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudNatGateway {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudNatGateway
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudNatGatewayWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
@@ -115,7 +141,7 @@ for GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) (`get-virtual-private-cloud-nat-gateways`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudNatGatewaysRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -128,6 +154,22 @@ pub struct GetVirtualPrivateCloudNatGatewaysRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudNatGatewayWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudNatGatewaysRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
@@ -177,9 +219,17 @@ for GetVirtualPrivateCloudNatGatewaysRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudNatGateway {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudNatGateway {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::codec::Decode
@@ -228,11 +278,23 @@ for NestedAggregateVirtualPrivateCloudNatGateway {
 /// - inside the response of [`Client::get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) (`get-virtual-private-cloud-nat-gateways`)
 /// - inside the response of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVpcDnatRuleType {
     pub port: i32,
     pub target_ip: ::std::string::String,
     pub target_port: i32,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVpcDnatRuleType {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            port: 0,
+            target_ip: ::std::string::String::new(),
+            target_port: 0,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::codec::Decode for NestedVpcDnatRuleType {
@@ -288,11 +350,23 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcDnatRuleType {
 /// - inside the request of [`Client::create_virtual_private_cloud_nat_gateway`](crate::models::Client::create_virtual_private_cloud_nat_gateway) (`create-virtual-private-cloud-nat-gateway`)
 /// - inside the request of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudDnatRuleParams {
     pub target_port: i32,
     pub port: i32,
     pub target_ip: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudDnatRuleParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            target_port: 0,
+            port: 0,
+            target_ip: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
@@ -364,7 +438,7 @@ impl VirtualPrivateCloudDnatRuleParams {
 /// - the response of [`Client::get_virtual_private_cloud_nat_gateways`](crate::models::Client::get_virtual_private_cloud_nat_gateways) (`get-virtual-private-cloud-nat-gateways`)
 /// - the response of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNatGateway {
     pub dnat_rules: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedVpcDnatRuleType>,
@@ -386,6 +460,27 @@ pub struct VirtualPrivateCloudNatGateway {
     pub local_id: ::std::string::String,
     pub name: ::std::string::String,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNatGateway {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            dnat_rules: ::std::option::Option::None,
+            enable_dnat: ::std::option::Option::None,
+            enable_snat: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            external_ip: ::std::option::Option::None,
+            external_ips: ::std::option::Option::None,
+            external_subnet: ::std::option::Option::None,
+            external_subnet_group: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            vpc: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudNatGateway {
@@ -467,9 +562,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGateway {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudNatGateway,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNatGatewayConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudNatGatewayConnection {
@@ -514,7 +619,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayConnec
 /// Used by:
 /// - the request of [`Client::create_virtual_private_cloud_nat_gateway`](crate::models::Client::create_virtual_private_cloud_nat_gateway) (`create-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayCreationParams {
     pub external_ips: ::std::option::Option<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalIpsParams>,
@@ -529,6 +634,24 @@ pub struct VirtualPrivateCloudNatGatewayCreationParams {
     pub enable_snat: bool,
     pub vpc_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNatGatewayCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            external_ips: ::std::option::Option::None,
+            external_ip: ::std::option::Option::None,
+            external_subnet_group_id: ::std::option::Option::None,
+            external_subnet_id: ::std::option::Option::None,
+            dnat_rules: ::std::option::Option::None,
+            enable_dnat: false,
+            enable_snat: false,
+            vpc_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
@@ -625,9 +748,19 @@ impl VirtualPrivateCloudNatGatewayCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_virtual_private_cloud_nat_gateway`](crate::models::Client::delete_virtual_private_cloud_nat_gateway) (`delete-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNatGatewayDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
@@ -832,10 +965,21 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNatGatewayOrderB
 /// Used by:
 /// - the request of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayUpdationParams {
     pub data: crate::models::VirtualPrivateCloudNatGatewayUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudNatGatewayWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNatGatewayUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
@@ -897,7 +1041,7 @@ impl VirtualPrivateCloudNatGatewayUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayUpdationParamsData {
     pub external_ips: ::std::option::Option<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudExternalIpsParams>,
@@ -909,6 +1053,21 @@ pub struct VirtualPrivateCloudNatGatewayUpdationParamsData {
     pub enable_dnat: ::std::option::Option<bool>,
     pub enable_snat: ::std::option::Option<bool>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNatGatewayUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            external_ips: ::std::option::Option::None,
+            external_ip: ::std::option::Option::None,
+            dnat_rules: ::std::option::Option::None,
+            enable_dnat: ::std::option::Option::None,
+            enable_snat: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
@@ -959,7 +1118,7 @@ for VirtualPrivateCloudNatGatewayUpdationParamsData {
 /// - inside the request of [`Client::get_virtual_private_cloud_nat_gateways_connection`](crate::models::Client::get_virtual_private_cloud_nat_gateways_connection) (`get-virtual-private-cloud-nat-gateways-connection`)
 /// - inside the request of [`Client::update_virtual_private_cloud_nat_gateway`](crate::models::Client::update_virtual_private_cloud_nat_gateway) (`update-virtual-private-cloud-nat-gateway`)
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNatGatewayWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNatGatewayWhereInput>,
@@ -1072,6 +1231,88 @@ pub struct VirtualPrivateCloudNatGatewayWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNatGatewayWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            enable_dnat: ::cloudtower_runtime::Nullable::Absent,
+            enable_dnat_not: ::cloudtower_runtime::Nullable::Absent,
+            enable_snat: ::cloudtower_runtime::Nullable::Absent,
+            enable_snat_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-external-subnet")]
+            external_subnet: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+            external_subnet_group: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[cfg(feature = "server")]
@@ -1489,12 +1730,8 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudNatGatewaysConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_NAT_GATEWAYS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1503,6 +1740,7 @@ for crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudNatGateway {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudNatGateway"
@@ -1523,34 +1761,32 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudNatGate
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudNatGatewayWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudNatGatewayWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudNatGatewayWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudNatGatewayWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudNatGatewayWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudNatGatewayWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -1559,33 +1795,38 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudNatGate
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudNatGatewayWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudNatGatewayWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudNatGatewayWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudNatGatewayWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudNatGatewayWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudNatGatewayWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudNatGatewayWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudNatGatewayWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1616,6 +1857,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudNat
     }
 }
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudNatGateway {
     type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody;
@@ -1623,12 +1865,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudNatG
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudNatGatewayWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudNatGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudNatGatewayWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

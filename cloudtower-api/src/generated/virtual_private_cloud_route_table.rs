@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_virtual_private_cloud_route_table`](crate::models::Client::delete_virtual_private_cloud_route_table) (`delete-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVirtualPrivateCloudRouteTable {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVirtualPrivateCloudRouteTable {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudRouteTable {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouteTable
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouteTableWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
@@ -115,7 +141,7 @@ for GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudRouteTablesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -128,6 +154,22 @@ pub struct GetVirtualPrivateCloudRouteTablesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouteTableWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudRouteTablesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
@@ -177,9 +219,17 @@ for GetVirtualPrivateCloudRouteTablesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudRouteTable {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudRouteTable {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::codec::Decode
@@ -228,12 +278,25 @@ for NestedAggregateVirtualPrivateCloudRouteTable {
 /// - inside the response of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
 /// - inside the response of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudRoute {
     pub destination: ::std::string::String,
     pub id: ::std::string::String,
     pub next_hop_local_id: ::std::string::String,
     pub next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudRoute {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            destination: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            next_hop_local_id: ::std::string::String::new(),
+            next_hop_type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudRoute {
@@ -377,11 +440,23 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteNextHopType
 /// - inside the request of [`Client::create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) (`create-virtual-private-cloud-route-table`)
 /// - inside the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouteParams {
     pub destination: ::std::string::String,
     pub next_hop_local_id: ::std::string::String,
     pub next_hop_type: crate::models::VirtualPrivateCloudRouteNextHopType,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouteParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            destination: ::std::string::String::new(),
+            next_hop_local_id: ::std::string::String::new(),
+            next_hop_type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
@@ -453,7 +528,7 @@ impl VirtualPrivateCloudRouteParams {
 /// - the response of [`Client::get_virtual_private_cloud_route_tables`](crate::models::Client::get_virtual_private_cloud_route_tables) (`get-virtual-private-cloud-route-tables`)
 /// - the response of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouteTable {
     pub default_for_vpc: ::std::option::Option<bool>,
     pub description: ::std::option::Option<::std::string::String>,
@@ -468,6 +543,24 @@ pub struct VirtualPrivateCloudRouteTable {
         ::std::vec::Vec<crate::models::NestedVirtualPrivateCloudSubnet>,
     >,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouteTable {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            default_for_vpc: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            routes: ::std::option::Option::None,
+            subnets: ::std::option::Option::None,
+            vpc: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouteTable {
@@ -541,9 +634,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTable {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudRouteTable,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouteTableConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouteTableConnection {
@@ -588,7 +691,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableConnec
 /// Used by:
 /// - the request of [`Client::create_virtual_private_cloud_route_table`](crate::models::Client::create_virtual_private_cloud_route_table) (`create-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableCreationParams {
     pub routes: ::std::option::Option<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteParams>,
@@ -596,6 +699,19 @@ pub struct VirtualPrivateCloudRouteTableCreationParams {
     pub vpc_id: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouteTableCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            routes: ::std::option::Option::None,
+            vpc_id: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
@@ -665,9 +781,19 @@ impl VirtualPrivateCloudRouteTableCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_virtual_private_cloud_route_table`](crate::models::Client::delete_virtual_private_cloud_route_table) (`delete-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouteTableDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
@@ -842,10 +968,21 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouteTableOrderB
 /// Used by:
 /// - the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableUpdationParams {
     pub data: crate::models::VirtualPrivateCloudRouteTableUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudRouteTableWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouteTableUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
@@ -907,13 +1044,25 @@ impl VirtualPrivateCloudRouteTableUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableUpdationParamsData {
     pub routes: ::std::option::Option<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteParams>,
     >,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouteTableUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            routes: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
@@ -958,7 +1107,7 @@ for VirtualPrivateCloudRouteTableUpdationParamsData {
 /// - inside the request of [`Client::get_virtual_private_cloud_route_tables_connection`](crate::models::Client::get_virtual_private_cloud_route_tables_connection) (`get-virtual-private-cloud-route-tables-connection`)
 /// - inside the request of [`Client::update_virtual_private_cloud_route_table`](crate::models::Client::update_virtual_private_cloud_route_table) (`update-virtual-private-cloud-route-table`)
 #[cfg(feature = "virtual-private-cloud-route-table")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouteTableWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouteTableWhereInput>,
@@ -1081,6 +1230,94 @@ pub struct VirtualPrivateCloudRouteTableWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouteTableWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            default_for_vpc: ::cloudtower_runtime::Nullable::Absent,
+            default_for_vpc_not: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            routes_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            routes_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "full")]
+            routes_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            subnets_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            subnets_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            subnets_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[cfg(feature = "server")]
@@ -1503,12 +1740,8 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudRouteTablesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTE_TABLES_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1517,6 +1750,7 @@ for crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouteTable {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudRouteTable"
@@ -1537,34 +1771,32 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouteTa
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudRouteTableWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudRouteTableWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudRouteTableWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudRouteTableWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudRouteTableWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudRouteTableWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudRouteTablesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -1573,33 +1805,38 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouteTa
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudRouteTablesRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudRouteTableWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudRouteTablesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudRouteTableWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudRouteTableWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudRouteTableWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudRouteTableWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudRouteTableWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudRouteTableWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudRouteTableWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1630,6 +1867,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudRou
     }
 }
 #[cfg(feature = "virtual-private-cloud-route-table")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudRouteTable {
     type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudRouteTablesRequestBody;
@@ -1637,12 +1875,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudRout
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudRouteTablesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudRouteTableWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudRouteTablesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudRouteTableWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_virtual_private_cloud_router_gateway`](crate::models::Client::delete_virtual_private_cloud_router_gateway) (`delete-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVirtualPrivateCloudRouterGateway {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVirtualPrivateCloudRouterGateway {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudRouterGateway {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudRouterGate
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,23 @@ pub struct GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -115,7 +142,7 @@ for GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudRouterGatewaysRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -128,6 +155,22 @@ pub struct GetVirtualPrivateCloudRouterGatewaysRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudRouterGatewaysRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -177,9 +220,17 @@ for GetVirtualPrivateCloudRouterGatewaysRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudRouterGateway {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudRouterGateway {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::codec::Decode
@@ -228,10 +279,21 @@ for NestedAggregateVirtualPrivateCloudRouterGateway {
 /// - inside the response of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
 /// - inside the response of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVpcRouterGatewayRuleNextHopsItemType {
     pub edge_gateway_id: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVpcRouterGatewayRuleNextHopsItemType {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            edge_gateway_id: ::std::string::String::new(),
+            nexthop: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::codec::Decode for NestedVpcRouterGatewayRuleNextHopsItemType {
@@ -280,13 +342,25 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleNextHopsI
 /// - inside the response of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
 /// - inside the response of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVpcRouterGatewayRuleType {
     pub dst: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
     pub nexthops: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedVpcRouterGatewayRuleNextHopsItemType>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVpcRouterGatewayRuleType {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            dst: ::std::string::String::new(),
+            nexthop: ::std::option::Option::None,
+            nexthops: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::codec::Decode for NestedVpcRouterGatewayRuleType {
@@ -333,7 +407,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcRouterGatewayRuleType {
 /// - the response of [`Client::get_virtual_private_cloud_router_gateways`](crate::models::Client::get_virtual_private_cloud_router_gateways) (`get-virtual-private-cloud-router-gateways`)
 /// - the response of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGateway {
     pub associated_subnets: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedVirtualPrivateCloudSubnet>,
@@ -355,6 +429,27 @@ pub struct VirtualPrivateCloudRouterGateway {
     pub nexthop_ip: ::std::option::Option<::std::string::String>,
     pub rules: ::std::vec::Vec<crate::models::NestedVpcRouterGatewayRuleType>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGateway {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            associated_subnets: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            external_ip: ::std::option::Option::None,
+            external_ips: ::std::option::Option::None,
+            external_subnet: ::std::option::Option::None,
+            external_subnet_group: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            nexthop_ip: ::std::option::Option::None,
+            rules: ::std::vec::Vec::new(),
+            vpc: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouterGateway {
@@ -441,9 +536,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGateway {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudRouterGateway,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGatewayConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudRouterGatewayConnection {
@@ -488,7 +593,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudRouterGatewayCon
 /// Used by:
 /// - the request of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayCreationParams {
     pub rules: ::std::vec::Vec<
         crate::models::VirtualPrivateCloudRouterGatewayRuleInputType,
@@ -502,6 +607,23 @@ pub struct VirtualPrivateCloudRouterGatewayCreationParams {
     pub external_subnet_id: ::std::option::Option<::std::string::String>,
     pub vpc_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGatewayCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            rules: ::std::vec::Vec::new(),
+            associated_subnets_ids: ::std::vec::Vec::new(),
+            external_ips: ::std::option::Option::None,
+            external_subnet_group_id: ::std::option::Option::None,
+            external_ip: ::std::option::Option::None,
+            external_subnet_id: ::std::option::Option::None,
+            vpc_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -598,9 +720,19 @@ impl VirtualPrivateCloudRouterGatewayCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_virtual_private_cloud_router_gateway`](crate::models::Client::delete_virtual_private_cloud_router_gateway) (`delete-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGatewayDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -657,10 +789,21 @@ impl VirtualPrivateCloudRouterGatewayDeletionParams {
 /// - inside the request of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
 /// - inside the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayNexthopInputType {
     pub edge_gateway_id: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGatewayNexthopInputType {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            edge_gateway_id: ::std::string::String::new(),
+            nexthop: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -865,13 +1008,25 @@ for VirtualPrivateCloudRouterGatewayOrderByInput {
 /// - inside the request of [`Client::create_virtual_private_cloud_router_gateway`](crate::models::Client::create_virtual_private_cloud_router_gateway) (`create-virtual-private-cloud-router-gateway`)
 /// - inside the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayRuleInputType {
     pub nexthops: ::std::option::Option<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayNexthopInputType>,
     >,
     pub dst: ::std::string::String,
     pub nexthop: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGatewayRuleInputType {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nexthops: ::std::option::Option::None,
+            dst: ::std::string::String::new(),
+            nexthop: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -932,7 +1087,7 @@ impl VirtualPrivateCloudRouterGatewayRuleInputType {
 /// Used by:
 /// - inside the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayUpdateDataParams {
     pub rules: ::std::option::Option<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayRuleInputType>,
@@ -945,6 +1100,20 @@ pub struct VirtualPrivateCloudRouterGatewayUpdateDataParams {
     >,
     pub external_ip: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGatewayUpdateDataParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            rules: ::std::option::Option::None,
+            associated_subnets_ids: ::std::option::Option::None,
+            external_ips: ::std::option::Option::None,
+            external_ip: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -992,10 +1161,21 @@ for VirtualPrivateCloudRouterGatewayUpdateDataParams {
 /// Used by:
 /// - the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayUpdationParams {
     pub data: crate::models::VirtualPrivateCloudRouterGatewayUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudRouterGatewayWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGatewayUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -1060,7 +1240,7 @@ impl VirtualPrivateCloudRouterGatewayUpdationParams {
 /// - inside the request of [`Client::get_virtual_private_cloud_router_gateways_connection`](crate::models::Client::get_virtual_private_cloud_router_gateways_connection) (`get-virtual-private-cloud-router-gateways-connection`)
 /// - inside the request of [`Client::update_virtual_private_cloud_router_gateway`](crate::models::Client::update_virtual_private_cloud_router_gateway) (`update-virtual-private-cloud-router-gateway`)
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudRouterGatewayWhereInput>,
@@ -1201,6 +1381,104 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudRouterGatewayWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            associated_subnets_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            associated_subnets_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-subnet")]
+            associated_subnets_some: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            external_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-external-subnet")]
+            external_subnet: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
+            external_subnet_group: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_in: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_not: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            nexthop_ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[cfg(feature = "server")]
@@ -1680,12 +1958,8 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudRouterGatewaysConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_ROUTER_GATEWAYS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1694,6 +1968,7 @@ for crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouterGateway {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudRouterGateway"
@@ -1714,34 +1989,32 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouterG
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudRouterGatewayWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudRouterGatewayWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudRouterGatewayWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -1750,33 +2023,38 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudRouterG
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudRouterGatewayWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudRouterGatewayWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudRouterGatewayWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudRouterGatewayWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1808,6 +2086,7 @@ for crate::models::VirtualPrivateCloudRouterGateway {
     }
 }
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudRouterGateway {
     type DynamicType = ();
@@ -1816,12 +2095,14 @@ for crate::models::VirtualPrivateCloudRouterGateway {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudRouterGatewayWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudRouterGatewaysRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudRouterGatewayWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

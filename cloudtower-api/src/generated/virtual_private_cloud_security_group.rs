@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_virtual_private_cloud_security_group`](crate::models::Client::delete_virtual_private_cloud_security_group) (`delete-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSecurityGroup {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVirtualPrivateCloudSecurityGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudSecurityGroup {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityGr
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,23 @@ pub struct GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
@@ -115,7 +142,7 @@ for GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) (`get-virtual-private-cloud-security-groups`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityGroupsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -128,6 +155,22 @@ pub struct GetVirtualPrivateCloudSecurityGroupsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudSecurityGroupsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
@@ -178,9 +221,19 @@ for GetVirtualPrivateCloudSecurityGroupsRequestBody {
 /// - inside the request of [`Client::create_virtual_private_cloud_security_group`](crate::models::Client::create_virtual_private_cloud_security_group) (`create-virtual-private-cloud-security-group`)
 /// - inside the request of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LabelGroup {
     pub label_ids: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LabelGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            label_ids: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
@@ -228,9 +281,17 @@ impl LabelGroup {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSecurityGroup {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudSecurityGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::codec::Decode
@@ -279,9 +340,19 @@ for NestedAggregateVirtualPrivateCloudSecurityGroup {
 /// - inside the response of [`Client::get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) (`get-virtual-private-cloud-security-groups`)
 /// - inside the response of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudLabelGroup {
     pub labels: ::std::vec::Vec<crate::models::NestedLabel>,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudLabelGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            labels: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudLabelGroup {
@@ -324,7 +395,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudLabelGroup
 /// - the response of [`Client::get_virtual_private_cloud_security_groups`](crate::models::Client::get_virtual_private_cloud_security_groups) (`get-virtual-private-cloud-security-groups`)
 /// - the response of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroup {
     pub default_for_vpc: ::std::option::Option<bool>,
     pub description: ::std::option::Option<::std::string::String>,
@@ -337,6 +408,24 @@ pub struct VirtualPrivateCloudSecurityGroup {
     pub name: ::std::string::String,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            default_for_vpc: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            label_groups: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            vms: ::std::option::Option::None,
+            vpc: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSecurityGroup {
@@ -410,9 +499,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroup {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSecurityGroup,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSecurityGroupConnection {
@@ -457,13 +556,27 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityGroupCon
 /// Used by:
 /// - the request of [`Client::create_virtual_private_cloud_security_group`](crate::models::Client::create_virtual_private_cloud_security_group) (`create-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupCreationParams {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub label_groups: ::std::option::Option<::std::vec::Vec<crate::models::LabelGroup>>,
     pub vpc_id: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityGroupCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_ids: ::std::option::Option::None,
+            label_groups: ::std::option::Option::None,
+            vpc_id: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
@@ -535,9 +648,19 @@ impl VirtualPrivateCloudSecurityGroupCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_virtual_private_cloud_security_group`](crate::models::Client::delete_virtual_private_cloud_security_group) (`delete-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityGroupDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
@@ -726,10 +849,21 @@ for VirtualPrivateCloudSecurityGroupOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupUpdationParams {
     pub data: crate::models::VirtualPrivateCloudSecurityGroupUpdationParamsData,
     pub r#where: crate::models::VirtualPrivateCloudSecurityGroupWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityGroupUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
@@ -791,12 +925,25 @@ impl VirtualPrivateCloudSecurityGroupUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupUpdationParamsData {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub label_groups: ::std::option::Option<::std::vec::Vec<crate::models::LabelGroup>>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityGroupUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_ids: ::std::option::Option::None,
+            label_groups: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
@@ -843,7 +990,7 @@ for VirtualPrivateCloudSecurityGroupUpdationParamsData {
 /// - inside the request of [`Client::get_virtual_private_cloud_security_groups_connection`](crate::models::Client::get_virtual_private_cloud_security_groups_connection) (`get-virtual-private-cloud-security-groups-connection`)
 /// - inside the request of [`Client::update_virtual_private_cloud_security_group`](crate::models::Client::update_virtual_private_cloud_security_group) (`update-virtual-private-cloud-security-group`)
 #[cfg(feature = "virtual-private-cloud-security-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityGroupWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityGroupWhereInput>,
@@ -1005,6 +1152,139 @@ pub struct VirtualPrivateCloudSecurityGroupWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityGroupWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            default_for_vpc: ::cloudtower_runtime::Nullable::Absent,
+            default_for_vpc_not: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_some: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[cfg(feature = "server")]
@@ -1522,12 +1802,8 @@ for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudSecurityGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_GROUPS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1536,6 +1812,7 @@ for crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurityGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSecurityGroup"
@@ -1556,34 +1833,32 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -1592,33 +1867,38 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSecurityGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSecurityGroupWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSecurityGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1650,6 +1930,7 @@ for crate::models::VirtualPrivateCloudSecurityGroup {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudSecurityGroup {
     type DynamicType = ();
@@ -1658,12 +1939,14 @@ for crate::models::VirtualPrivateCloudSecurityGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSecurityGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudSecurityGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

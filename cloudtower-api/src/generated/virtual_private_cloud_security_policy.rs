@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_virtual_private_cloud_security_policy`](crate::models::Client::delete_virtual_private_cloud_security_policy) (`delete-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSecurityPolicy {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVirtualPrivateCloudSecurityPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudSecurityPolicy {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSecurityPo
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,23 @@ pub struct GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default
+for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -115,7 +142,7 @@ for GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -128,6 +155,22 @@ pub struct GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -177,9 +220,17 @@ for GetVirtualPrivateCloudSecurityPoliciesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSecurityPolicy {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudSecurityPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::codec::Decode
@@ -228,7 +279,7 @@ for NestedAggregateVirtualPrivateCloudSecurityPolicy {
 /// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
 /// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudNetworkPolicyRule {
     pub except_ip_block: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub ip_block: ::std::option::Option<::std::string::String>,
@@ -242,6 +293,23 @@ pub struct NestedVirtualPrivateCloudNetworkPolicyRule {
     pub selector: ::std::option::Option<::std::vec::Vec<crate::models::NestedLabel>>,
     pub selector_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudNetworkPolicyRule {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            except_ip_block: ::std::option::Option::None,
+            ip_block: ::std::option::Option::None,
+            ports: ::std::option::Option::None,
+            security_group: ::std::option::Option::None,
+            security_group_id: ::std::option::Option::None,
+            selector: ::std::option::Option::None,
+            selector_ids: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudNetworkPolicyRule {
@@ -306,10 +374,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNetworkPol
 /// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
 /// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudNetworkPolicyRulePort {
     pub port: ::std::option::Option<::std::string::String>,
     pub protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudNetworkPolicyRulePort {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            port: ::std::option::Option::None,
+            protocol: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::codec::Decode
@@ -360,13 +439,25 @@ for NestedVirtualPrivateCloudNetworkPolicyRulePort {
 /// - inside the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
 /// - inside the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudSecurityPolicyApply {
     pub communicable: bool,
     pub security_group: ::std::option::Option<
         crate::models::NestedVirtualPrivateCloudSecurityGroup,
     >,
     pub security_group_id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudSecurityPolicyApply {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            communicable: false,
+            security_group: ::std::option::Option::None,
+            security_group_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::codec::Decode
@@ -421,7 +512,7 @@ for NestedVirtualPrivateCloudSecurityPolicyApply {
 /// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
 /// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRuleInput {
     pub r#type: crate::models::VirtualPrivateCloudNetworkPolicyRuleType,
     pub selector_ids: ::cloudtower_runtime::Nullable<
@@ -435,6 +526,21 @@ pub struct VirtualPrivateCloudNetworkPolicyRuleInput {
     pub except_ip_block: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<::std::string::String>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNetworkPolicyRuleInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#type: ::std::default::Default::default(),
+            selector_ids: ::cloudtower_runtime::Nullable::Absent,
+            security_group_id: ::cloudtower_runtime::Nullable::Absent,
+            ports: ::cloudtower_runtime::Nullable::Absent,
+            ip_block: ::cloudtower_runtime::Nullable::Absent,
+            except_ip_block: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -500,10 +606,21 @@ impl VirtualPrivateCloudNetworkPolicyRuleInput {
 /// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
 /// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudNetworkPolicyRulePortInput {
     pub protocol: crate::models::VirtualPrivateCloudNetworkPolicyRulePortProtocol,
     pub port: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudNetworkPolicyRulePortInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            protocol: ::std::default::Default::default(),
+            port: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -725,7 +842,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudNetworkPolicyRul
 /// - the response of [`Client::get_virtual_private_cloud_security_policies`](crate::models::Client::get_virtual_private_cloud_security_policies) (`get-virtual-private-cloud-security-policies`)
 /// - the response of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicy {
     pub apply_to: ::std::vec::Vec<
         crate::models::NestedVirtualPrivateCloudSecurityPolicyApply,
@@ -745,6 +862,25 @@ pub struct VirtualPrivateCloudSecurityPolicy {
         crate::models::VirtualPrivateCloudSecurityPolicyMode,
     >,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            apply_to: ::std::vec::Vec::new(),
+            description: ::std::option::Option::None,
+            egress: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            ingress: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            policy_mode: ::std::option::Option::None,
+            vpc: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSecurityPolicy {
@@ -822,10 +958,21 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSecurityPolicy {
 /// - inside the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
 /// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyApplyInput {
     pub security_group_id: ::std::string::String,
     pub communicable: bool,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyApplyInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            security_group_id: ::std::string::String::new(),
+            communicable: false,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -890,9 +1037,19 @@ impl VirtualPrivateCloudSecurityPolicyApplyInput {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSecurityPolicy,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 impl ::cloudtower_runtime::codec::Decode
@@ -939,7 +1096,7 @@ for VirtualPrivateCloudSecurityPolicyConnection {
 /// Used by:
 /// - the request of [`Client::create_virtual_private_cloud_security_policy`](crate::models::Client::create_virtual_private_cloud_security_policy) (`create-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyCreateParams {
     pub egress: ::std::option::Option<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNetworkPolicyRuleInput>,
@@ -956,6 +1113,22 @@ pub struct VirtualPrivateCloudSecurityPolicyCreateParams {
     pub vpc_id: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyCreateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            egress: ::std::option::Option::None,
+            ingress: ::std::option::Option::None,
+            apply_to: ::std::vec::Vec::new(),
+            policy_mode: ::std::option::Option::None,
+            vpc_id: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -1038,9 +1211,19 @@ impl VirtualPrivateCloudSecurityPolicyCreateParams {
 /// Used by:
 /// - the request of [`Client::delete_virtual_private_cloud_security_policy`](crate::models::Client::delete_virtual_private_cloud_security_policy) (`delete-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyDeleteParams {
     pub r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyDeleteParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -1322,10 +1505,21 @@ for VirtualPrivateCloudSecurityPolicyOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyUpdateBody {
     pub data: crate::models::VirtualPrivateCloudSecurityPolicyUpdateParams,
     pub r#where: crate::models::VirtualPrivateCloudSecurityPolicyWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyUpdateBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -1387,7 +1581,7 @@ impl VirtualPrivateCloudSecurityPolicyUpdateBody {
 /// Used by:
 /// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyUpdateParams {
     pub ingress: ::std::option::Option<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudNetworkPolicyRuleInput>,
@@ -1403,6 +1597,21 @@ pub struct VirtualPrivateCloudSecurityPolicyUpdateParams {
     >,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyUpdateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ingress: ::std::option::Option::None,
+            egress: ::std::option::Option::None,
+            apply_to: ::std::option::Option::None,
+            policy_mode: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -1453,7 +1662,7 @@ for VirtualPrivateCloudSecurityPolicyUpdateParams {
 /// - inside the request of [`Client::get_virtual_private_cloud_security_policies_connection`](crate::models::Client::get_virtual_private_cloud_security_policies_connection) (`get-virtual-private-cloud-security-policies-connection`)
 /// - inside the request of [`Client::update_virtual_private_cloud_security_policy`](crate::models::Client::update_virtual_private_cloud_security_policy) (`update-virtual-private-cloud-security-policy`)
 #[cfg(feature = "virtual-private-cloud-security-policy")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSecurityPolicyWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSecurityPolicyWhereInput>,
@@ -1562,6 +1771,84 @@ pub struct VirtualPrivateCloudSecurityPolicyWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            policy_mode: ::cloudtower_runtime::Nullable::Absent,
+            policy_mode_in: ::cloudtower_runtime::Nullable::Absent,
+            policy_mode_not: ::cloudtower_runtime::Nullable::Absent,
+            policy_mode_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[cfg(feature = "server")]
@@ -1974,12 +2261,8 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudSecurityPoliciesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SECURITY_POLICIES_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1988,6 +2271,7 @@ for crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurityPolicy {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSecurityPolicy"
@@ -2008,34 +2292,32 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
     > {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
@@ -2044,33 +2326,38 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSecurit
     ) -> ::std::option::Option<
         crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody,
     > {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSecurityPolicyWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSecurityPolicyWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSecurityPolicyWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -2102,6 +2389,7 @@ for crate::models::VirtualPrivateCloudSecurityPolicy {
     }
 }
 #[cfg(feature = "virtual-private-cloud-security-policy")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById
 for crate::models::VirtualPrivateCloudSecurityPolicy {
     type DynamicType = ();
@@ -2110,12 +2398,14 @@ for crate::models::VirtualPrivateCloudSecurityPolicy {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSecurityPolicyWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudSecurityPoliciesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudSecurityPolicyWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_virtual_private_cloud_subnet`](crate::models::Client::delete_virtual_private_cloud_subnet) (`delete-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVirtualPrivateCloudSubnet {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVirtualPrivateCloudSubnet {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVirtualPrivateCloudSubnet {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVirtualPrivateCloudSubnet {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetVirtualPrivateCloudSubnetsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSubnetWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
@@ -112,7 +138,7 @@ for GetVirtualPrivateCloudSubnetsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) (`get-virtual-private-cloud-subnets`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVirtualPrivateCloudSubnetsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -125,6 +151,22 @@ pub struct GetVirtualPrivateCloudSubnetsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VirtualPrivateCloudSubnetWhereInput,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVirtualPrivateCloudSubnetsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
@@ -172,9 +214,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVirtualPrivateCloudSubnetsReques
 /// Used by:
 /// - inside the response of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVirtualPrivateCloudSubnet {
     pub count: i32,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVirtualPrivateCloudSubnet {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVirtualPrivateCloudSubnet {
@@ -217,10 +267,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVirtualPrivateCloudS
 /// - inside the response of [`Client::get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) (`get-virtual-private-cloud-subnets`)
 /// - inside the response of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVpcSubnetIpPooType {
     pub end: ::std::string::String,
     pub start: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVpcSubnetIpPooType {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            end: ::std::string::String::new(),
+            start: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::codec::Decode for NestedVpcSubnetIpPooType {
@@ -268,7 +329,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVpcSubnetIpPooType {
 /// - the response of [`Client::get_virtual_private_cloud_subnets`](crate::models::Client::get_virtual_private_cloud_subnets) (`get-virtual-private-cloud-subnets`)
 /// - the response of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSubnet {
     pub cidr: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
@@ -284,6 +345,27 @@ pub struct VirtualPrivateCloudSubnet {
     pub total_ip_count: ::std::option::Option<i32>,
     pub unused_ip_count: ::std::option::Option<i32>,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSubnet {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cidr: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            gateway: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            ip_pools: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            route_table: ::std::default::Default::default(),
+            total_ip_count: ::std::option::Option::None,
+            unused_ip_count: ::std::option::Option::None,
+            vpc: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnet {
@@ -369,9 +451,19 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnet {
 /// Used by:
 /// - the response of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSubnetConnection {
     pub aggregate: crate::models::NestedAggregateVirtualPrivateCloudSubnet,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSubnetConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 impl ::cloudtower_runtime::codec::Decode for VirtualPrivateCloudSubnetConnection {
@@ -412,7 +504,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetConnection
 /// Used by:
 /// - the request of [`Client::create_virtual_private_cloud_subnet`](crate::models::Client::create_virtual_private_cloud_subnet) (`create-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSubnetCreationParams {
     pub route_table_id: ::std::string::String,
     pub ip_pools: ::std::option::Option<
@@ -423,6 +515,22 @@ pub struct VirtualPrivateCloudSubnetCreationParams {
     pub vpc_id: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSubnetCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            route_table_id: ::std::string::String::new(),
+            ip_pools: ::std::option::Option::None,
+            gateway: ::std::string::String::new(),
+            cidr: ::std::string::String::new(),
+            vpc_id: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
@@ -511,9 +619,19 @@ impl VirtualPrivateCloudSubnetCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_virtual_private_cloud_subnet`](crate::models::Client::delete_virtual_private_cloud_subnet) (`delete-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSubnetDeletionParams {
     pub r#where: crate::models::VirtualPrivateCloudSubnetWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSubnetDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
@@ -562,10 +680,21 @@ impl VirtualPrivateCloudSubnetDeletionParams {
 /// - inside the request of [`Client::create_virtual_private_cloud_subnet`](crate::models::Client::create_virtual_private_cloud_subnet) (`create-virtual-private-cloud-subnet`)
 /// - inside the request of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSubnetIpPoolParams {
     pub end: ::std::string::String,
     pub start: ::std::string::String,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSubnetIpPoolParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            end: ::std::string::String::new(),
+            start: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
@@ -789,7 +918,7 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetOrderByInp
 /// Used by:
 /// - inside the request of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSubnetUpdateDataParams {
     pub route_table_id: ::std::option::Option<::std::string::String>,
     pub ip_pools: ::std::option::Option<
@@ -799,6 +928,21 @@ pub struct VirtualPrivateCloudSubnetUpdateDataParams {
     pub cidr: ::std::option::Option<::std::string::String>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSubnetUpdateDataParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            route_table_id: ::std::option::Option::None,
+            ip_pools: ::std::option::Option::None,
+            gateway: ::std::option::Option::None,
+            cidr: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
@@ -844,10 +988,21 @@ impl ::cloudtower_runtime::codec::Encode for VirtualPrivateCloudSubnetUpdateData
 /// Used by:
 /// - the request of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSubnetUpdationParams {
     pub data: crate::models::VirtualPrivateCloudSubnetUpdateDataParams,
     pub r#where: crate::models::VirtualPrivateCloudSubnetWhereInput,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSubnetUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
@@ -910,7 +1065,7 @@ impl VirtualPrivateCloudSubnetUpdationParams {
 /// - inside the request of [`Client::get_virtual_private_cloud_subnets_connection`](crate::models::Client::get_virtual_private_cloud_subnets_connection) (`get-virtual-private-cloud-subnets-connection`)
 /// - inside the request of [`Client::update_virtual_private_cloud_subnet`](crate::models::Client::update_virtual_private_cloud_subnet) (`update-virtual-private-cloud-subnet`)
 #[cfg(feature = "virtual-private-cloud-subnet")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VirtualPrivateCloudSubnetWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VirtualPrivateCloudSubnetWhereInput>,
@@ -1063,6 +1218,126 @@ pub struct VirtualPrivateCloudSubnetWhereInput {
     pub vpc: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VirtualPrivateCloudWhereInput>,
     >,
+}
+#[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VirtualPrivateCloudSubnetWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cidr: ::cloudtower_runtime::Nullable::Absent,
+            cidr_contains: ::cloudtower_runtime::Nullable::Absent,
+            cidr_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            cidr_gt: ::cloudtower_runtime::Nullable::Absent,
+            cidr_gte: ::cloudtower_runtime::Nullable::Absent,
+            cidr_in: ::cloudtower_runtime::Nullable::Absent,
+            cidr_lt: ::cloudtower_runtime::Nullable::Absent,
+            cidr_lte: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not_in: ::cloudtower_runtime::Nullable::Absent,
+            cidr_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            cidr_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            description_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_gt: ::cloudtower_runtime::Nullable::Absent,
+            description_gte: ::cloudtower_runtime::Nullable::Absent,
+            description_in: ::cloudtower_runtime::Nullable::Absent,
+            description_lt: ::cloudtower_runtime::Nullable::Absent,
+            description_lte: ::cloudtower_runtime::Nullable::Absent,
+            description_not: ::cloudtower_runtime::Nullable::Absent,
+            description_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            description_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            description_not_in: ::cloudtower_runtime::Nullable::Absent,
+            description_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            description_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            gateway: ::cloudtower_runtime::Nullable::Absent,
+            gateway_contains: ::cloudtower_runtime::Nullable::Absent,
+            gateway_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            gateway_gt: ::cloudtower_runtime::Nullable::Absent,
+            gateway_gte: ::cloudtower_runtime::Nullable::Absent,
+            gateway_in: ::cloudtower_runtime::Nullable::Absent,
+            gateway_lt: ::cloudtower_runtime::Nullable::Absent,
+            gateway_lte: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not_in: ::cloudtower_runtime::Nullable::Absent,
+            gateway_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            gateway_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud-route-table")]
+            route_table: ::cloudtower_runtime::Nullable::Absent,
+            total_ip_count: ::cloudtower_runtime::Nullable::Absent,
+            total_ip_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            total_ip_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            total_ip_count_in: ::cloudtower_runtime::Nullable::Absent,
+            total_ip_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            total_ip_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            total_ip_count_not: ::cloudtower_runtime::Nullable::Absent,
+            total_ip_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            unused_ip_count: ::cloudtower_runtime::Nullable::Absent,
+            unused_ip_count_gt: ::cloudtower_runtime::Nullable::Absent,
+            unused_ip_count_gte: ::cloudtower_runtime::Nullable::Absent,
+            unused_ip_count_in: ::cloudtower_runtime::Nullable::Absent,
+            unused_ip_count_lt: ::cloudtower_runtime::Nullable::Absent,
+            unused_ip_count_lte: ::cloudtower_runtime::Nullable::Absent,
+            unused_ip_count_not: ::cloudtower_runtime::Nullable::Absent,
+            unused_ip_count_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "virtual-private-cloud")]
+            vpc: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[cfg(feature = "server")]
@@ -1595,12 +1870,8 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVirtualPrivateCloudSubnetsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
         crate::models::operations::GET_VIRTUAL_PRIVATE_CLOUD_SUBNETS_CONNECTION
-            .json(&counter)
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1609,6 +1880,7 @@ for crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSubnet {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VirtualPrivateCloudSubnet"
@@ -1627,67 +1899,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::VirtualPrivateCloudSubnet 
     ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudSubnetsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VirtualPrivateCloudSubnetWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSubnetWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VirtualPrivateCloudSubnetWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSubnetWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VirtualPrivateCloudSubnetWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VirtualPrivateCloudSubnetWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudSubnetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVirtualPrivateCloudSubnetsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSubnetWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVirtualPrivateCloudSubnetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudSubnetWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VirtualPrivateCloudSubnetWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSubnetWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudSubnetWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSubnetWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VirtualPrivateCloudSubnetWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VirtualPrivateCloudSubnetWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1718,6 +1993,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VirtualPrivateCloudSub
     }
 }
 #[cfg(feature = "virtual-private-cloud-subnet")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudSubnet {
     type DynamicType = ();
     type Request = crate::models::GetVirtualPrivateCloudSubnetsRequestBody;
@@ -1725,12 +2001,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VirtualPrivateCloudSubn
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVirtualPrivateCloudSubnetsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VirtualPrivateCloudSubnetWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVirtualPrivateCloudSubnetsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VirtualPrivateCloudSubnetWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

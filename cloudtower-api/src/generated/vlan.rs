@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_vlan`](crate::models::Client::delete_vlan) (`delete-vm-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVlan {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVlan {
@@ -51,10 +61,21 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVlan {
 /// - inside the request of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)
 /// - inside the request of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExtraIp {
     pub management_ip: ::std::string::String,
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExtraIp {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            management_ip: ::std::string::String::new(),
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -113,7 +134,7 @@ impl ExtraIp {
 /// Used by:
 /// - the request of [`Client::get_vlans_connection`](crate::models::Client::get_vlans_connection) (`get-vlans-connection`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVlansConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -122,6 +143,22 @@ pub struct GetVlansConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VlanOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VlanWhereInput>,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVlansConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -169,10 +206,21 @@ impl ::cloudtower_runtime::codec::Encode for GetVlansConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ManagementVlanUpdationParams {
     pub data: crate::models::ManagementVlanUpdationParamsData,
     pub r#where: crate::models::VlanWhereInput,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ManagementVlanUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -228,12 +276,25 @@ impl ManagementVlanUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_management_vlan`](crate::models::Client::update_management_vlan) (`update-management-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ManagementVlanUpdationParamsData {
     pub extra_ip: ::std::option::Option<::std::vec::Vec<crate::models::ExtraIp>>,
     pub subnetmask: ::std::option::Option<::std::string::String>,
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ManagementVlanUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            extra_ip: ::std::option::Option::None,
+            subnetmask: ::std::option::Option::None,
+            gateway_ip: ::std::option::Option::None,
+            vlan_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -275,10 +336,21 @@ impl ::cloudtower_runtime::codec::Encode for ManagementVlanUpdationParamsData {
 /// Used by:
 /// - the request of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MigrationVlanUpdationParams {
     pub data: ::std::option::Option<crate::models::MigrationVlanUpdationParamsData>,
     pub r#where: crate::models::VlanWhereInput,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MigrationVlanUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -331,12 +403,25 @@ impl MigrationVlanUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MigrationVlanUpdationParamsData {
     pub extra_ip: ::std::option::Option<::std::vec::Vec<crate::models::ExtraIp>>,
     pub subnetmask: ::std::option::Option<::std::string::String>,
     pub gateway_ip: ::std::option::Option<::std::string::String>,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MigrationVlanUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            extra_ip: ::std::option::Option::None,
+            subnetmask: ::std::option::Option::None,
+            gateway_ip: ::std::option::Option::None,
+            vlan_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -378,9 +463,17 @@ impl ::cloudtower_runtime::codec::Encode for MigrationVlanUpdationParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_vlans_connection`](crate::models::Client::get_vlans_connection) (`get-vlans-connection`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVlan {
     pub count: i32,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVlan {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVlan {
@@ -432,7 +525,7 @@ pub type Priority = f64;
 /// - the response of [`Client::update_migration_vlan`](crate::models::Client::update_migration_vlan) (`update-migration-vlan`)
 /// - the response of [`Client::update_vlan`](crate::models::Client::update_vlan) (`update-vm-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Vlan {
     pub entity_async_status: ::std::option::Option<crate::models::EntityAsyncStatus>,
     pub gateway_ip: ::std::option::Option<::std::string::String>,
@@ -452,6 +545,33 @@ pub struct Vlan {
     pub vds: crate::models::NestedVds,
     pub vlan_id: i32,
     pub vm_nics: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmNic>>,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Vlan {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            entity_async_status: ::std::option::Option::None,
+            gateway_ip: ::std::option::Option::None,
+            gateway_subnetmask: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            mode_type: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            network_ids: ::std::vec::Vec::new(),
+            qos_burst: ::std::option::Option::None,
+            qos_max_bandwidth: ::std::option::Option::None,
+            qos_min_bandwidth: ::std::option::Option::None,
+            qos_priority: ::std::option::Option::None,
+            subnetmask: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            vds: ::std::default::Default::default(),
+            vlan_id: 0,
+            vm_nics: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::codec::Decode for Vlan {
@@ -556,9 +676,19 @@ impl ::cloudtower_runtime::codec::Encode for Vlan {
 /// Used by:
 /// - the response of [`Client::get_vlans_connection`](crate::models::Client::get_vlans_connection) (`get-vlans-connection`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VlanConnection {
     pub aggregate: crate::models::NestedAggregateVlan,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VlanConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::codec::Decode for VlanConnection {
@@ -599,9 +729,19 @@ impl ::cloudtower_runtime::codec::Encode for VlanConnection {
 /// Used by:
 /// - the request of [`Client::delete_vlan`](crate::models::Client::delete_vlan) (`delete-vm-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VlanDeletionParams {
     pub r#where: crate::models::VlanWhereInput,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VlanDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -658,7 +798,7 @@ pub type VlanId = i32;
 /// Used by:
 /// - the request of [`Client::create_vm_vlan`](crate::models::Client::create_vm_vlan) (`create-vm-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVlanCreationParams {
     pub qos_burst_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub qos_burst: ::cloudtower_runtime::Nullable<i64>,
@@ -672,6 +812,27 @@ pub struct VmVlanCreationParams {
     pub vds_id: ::std::string::String,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVlanCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            qos_burst_unit: ::std::option::Option::None,
+            qos_burst: ::cloudtower_runtime::Nullable::Absent,
+            qos_max_bandwidth_unit: ::std::option::Option::None,
+            qos_max_bandwidth: ::cloudtower_runtime::Nullable::Absent,
+            qos_min_bandwidth_unit: ::std::option::Option::None,
+            qos_min_bandwidth: ::cloudtower_runtime::Nullable::Absent,
+            qos_priority: ::std::option::Option::None,
+            mode_type: ::std::option::Option::None,
+            network_ids: ::std::option::Option::None,
+            vds_id: ::std::string::String::new(),
+            vlan_id: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -759,10 +920,21 @@ impl VmVlanCreationParams {
 /// Used by:
 /// - the request of [`Client::update_vlan`](crate::models::Client::update_vlan) (`update-vm-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVlanUpdationParams {
     pub data: crate::models::VmVlanUpdationParamsData,
     pub r#where: crate::models::VlanWhereInput,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVlanUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -818,7 +990,7 @@ impl VmVlanUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_vlan`](crate::models::Client::update_vlan) (`update-vm-vlan`)
 #[cfg(feature = "vlan")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVlanUpdationParamsData {
     pub qos_burst_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub qos_burst: ::cloudtower_runtime::Nullable<i64>,
@@ -831,6 +1003,26 @@ pub struct VmVlanUpdationParamsData {
     pub network_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vlan")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVlanUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            qos_burst_unit: ::std::option::Option::None,
+            qos_burst: ::cloudtower_runtime::Nullable::Absent,
+            qos_max_bandwidth_unit: ::std::option::Option::None,
+            qos_max_bandwidth: ::cloudtower_runtime::Nullable::Absent,
+            qos_min_bandwidth_unit: ::std::option::Option::None,
+            qos_min_bandwidth: ::cloudtower_runtime::Nullable::Absent,
+            qos_priority: ::std::option::Option::None,
+            mode_type: ::std::option::Option::None,
+            network_ids: ::std::option::Option::None,
+            vlan_id: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vlan")]
 #[cfg(feature = "server")]
@@ -1082,11 +1274,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVlansRequestBody {
 #[cfg(feature = "vlan")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVlansRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVlansConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VLANS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VLANS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1095,6 +1284,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVlansRequestBody {
     }
 }
 #[cfg(feature = "vlan")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Vlan {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Vlan"
@@ -1113,67 +1303,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vlan {
     ) -> ::std::option::Option<crate::models::GetVlansRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VlanWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VlanWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VlanWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VlanWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VlanWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VlanWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVlansRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VlanWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VlanWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VlanWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VlanWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VlanWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VlanWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VlanWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VlanWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1204,6 +1397,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Vlan {
     }
 }
 #[cfg(feature = "vlan")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Vlan {
     type DynamicType = ();
     type Request = crate::models::GetVlansRequestBody;
@@ -1211,12 +1405,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Vlan {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVlansRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VlanWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVlansRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VlanWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

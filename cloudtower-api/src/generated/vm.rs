@@ -7,9 +7,19 @@
 /// Used by:
 /// - the request of [`Client::abort_migrate_vm_across_cluster`](crate::models::Client::abort_migrate_vm_across_cluster) (`abort-migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AbortMigrateVmAcrossClusterParams {
     pub tasks: crate::models::TaskWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for AbortMigrateVmAcrossClusterParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            tasks: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -248,7 +258,7 @@ impl ::cloudtower_runtime::codec::Encode for BitUnit {
 /// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloudInitNetWork {
     pub routes: ::std::option::Option<
         ::std::vec::Vec<crate::models::CloudInitNetWorkRoute>,
@@ -257,6 +267,20 @@ pub struct CloudInitNetWork {
     pub nic_index: i32,
     pub netmask: ::std::option::Option<::std::string::String>,
     pub ip_address: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloudInitNetWork {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            routes: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            nic_index: 0,
+            netmask: ::std::option::Option::None,
+            ip_address: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -321,11 +345,23 @@ impl CloudInitNetWork {
 /// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloudInitNetWorkRoute {
     pub network: ::std::string::String,
     pub netmask: ::std::string::String,
     pub gateway: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloudInitNetWorkRoute {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            network: ::std::string::String::new(),
+            netmask: ::std::string::String::new(),
+            gateway: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -464,10 +500,21 @@ impl ::cloudtower_runtime::codec::Encode for CloudInitNetworkTypeEnum {
 /// Used by:
 /// - the request of [`Client::convert_vm_template_to_vm`](crate::models::Client::convert_vm_template_to_vm) (`convert-vm-template-to-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ConvertVmTemplateToVmParams {
     pub name: ::std::string::String,
     pub converted_from_template_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ConvertVmTemplateToVmParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+            converted_from_template_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -535,9 +582,19 @@ impl ConvertVmTemplateToVmParams {
 /// - the response of [`Client::move_vm_to_recycle_bin`](crate::models::Client::move_vm_to_recycle_bin) (`move-vm-to-recycle`)
 /// - the response of [`Client::recover_vm_from_recycle_bin`](crate::models::Client::recover_vm_from_recycle_bin) (`recover-vm-from-recycle`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVm {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVm {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVm {
@@ -580,11 +637,23 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVm {
 /// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DiskOperateModifyDisk {
     pub vm_volume_id: ::std::option::Option<::std::string::String>,
     pub bus: ::std::option::Option<crate::models::Bus>,
     pub disk_index: i32,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DiskOperateModifyDisk {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_volume_id: ::std::option::Option::None,
+            bus: ::std::option::Option::None,
+            disk_index: 0,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -639,9 +708,19 @@ impl DiskOperateModifyDisk {
 /// Used by:
 /// - the request of [`Client::get_vm_vnc_info`](crate::models::Client::get_vm_vnc_info) (`get-vm-vnc-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmVncInfoParams {
     pub vm: crate::models::VmWhereUniqueInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmVncInfoParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -689,7 +768,7 @@ impl GetVmVncInfoParams {
 /// Used by:
 /// - the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -698,6 +777,22 @@ pub struct GetVmsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -745,11 +840,22 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::install_vmtools`](crate::models::Client::install_vmtools) (`install-vmtools`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InstallVmtoolsParams {
     #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub data: ::std::option::Option<crate::models::InstallVmtoolsParamsData>,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for InstallVmtoolsParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -803,10 +909,21 @@ impl InstallVmtoolsParams {
 /// - inside the request of [`Client::install_vmtools`](crate::models::Client::install_vmtools) (`install-vmtools`)
 #[deprecated(note = "deprecated in the CloudTower API spec")]
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct InstallVmtoolsParamsData {
     pub svt_image_id: ::std::string::String,
     pub cd_rom_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for InstallVmtoolsParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            svt_image_id: ::std::string::String::new(),
+            cd_rom_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -944,7 +1061,7 @@ impl ::cloudtower_runtime::codec::Encode for MigrateType {
 /// Used by:
 /// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MigrateVmConfig {
     pub remove_unmovable_devices: ::std::option::Option<bool>,
     pub new_name: ::std::option::Option<::std::string::String>,
@@ -961,6 +1078,23 @@ pub struct MigrateVmConfig {
         crate::models::VmVolumeElfStoragePolicyType,
     >,
     pub delete_src_vm: ::std::option::Option<bool>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MigrateVmConfig {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            remove_unmovable_devices: ::std::option::Option::None,
+            new_name: ::std::option::Option::None,
+            network_mapping: ::std::vec::Vec::new(),
+            migrate_type: ::std::default::Default::default(),
+            elf_ec_storage_policy: ::std::option::Option::None,
+            elf_replica_storage_policy: ::std::option::Option::None,
+            elf_storage_policy: ::std::option::Option::None,
+            delete_src_vm: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1050,11 +1184,23 @@ impl MigrateVmConfig {
 /// Used by:
 /// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MigrateVmConfigElfEcStoragePolicy {
     pub thin_provision: ::std::option::Option<bool>,
     pub ec_m: ::std::option::Option<i32>,
     pub ec_k: ::std::option::Option<i32>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MigrateVmConfigElfEcStoragePolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            thin_provision: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1101,7 +1247,7 @@ impl ::cloudtower_runtime::codec::Encode for MigrateVmConfigElfEcStoragePolicy {
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MountDisksParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
@@ -1113,6 +1259,25 @@ pub struct MountDisksParams {
     pub key: ::std::option::Option<i32>,
     pub bus: crate::models::Bus,
     pub boot: i32,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MountDisksParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            vm_volume_id: ::std::string::String::new(),
+            index: ::std::option::Option::None,
+            key: ::std::option::Option::None,
+            bus: ::std::default::Default::default(),
+            boot: 0,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1206,7 +1371,7 @@ impl MountDisksParams {
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MountNewCreateDisksParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
@@ -1218,6 +1383,25 @@ pub struct MountNewCreateDisksParams {
     pub key: ::std::option::Option<i32>,
     pub bus: crate::models::Bus,
     pub boot: i32,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MountNewCreateDisksParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            vm_volume: ::std::default::Default::default(),
+            index: ::std::option::Option::None,
+            key: ::std::option::Option::None,
+            bus: ::std::default::Default::default(),
+            boot: 0,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1315,7 +1499,7 @@ impl MountNewCreateDisksParams {
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MountNewCreateDisksParamsVmVolume {
     pub resident_in_cache: ::std::option::Option<bool>,
     pub elf_ec_storage_policy: ::std::option::Option<
@@ -1332,6 +1516,23 @@ pub struct MountNewCreateDisksParamsVmVolume {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub size: i64,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MountNewCreateDisksParamsVmVolume {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            resident_in_cache: ::std::option::Option::None,
+            elf_ec_storage_policy: ::std::option::Option::None,
+            elf_replica_storage_policy: ::std::option::Option::None,
+            elf_storage_policy: ::std::option::Option::None,
+            path: ::std::option::Option::None,
+            size_unit: ::std::option::Option::None,
+            size: 0,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1421,11 +1622,23 @@ impl MountNewCreateDisksParamsVmVolume {
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct MountNewCreateDisksParamsVmVolumeElfEcStoragePolicy {
     pub thin_provision: ::std::option::Option<bool>,
     pub ec_m: ::std::option::Option<i32>,
     pub ec_k: ::std::option::Option<i32>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for MountNewCreateDisksParamsVmVolumeElfEcStoragePolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            thin_provision: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1468,9 +1681,17 @@ for MountNewCreateDisksParamsVmVolumeElfEcStoragePolicy {
 /// Used by:
 /// - inside the response of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVm {
     pub count: i32,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVm {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVm {
@@ -1511,7 +1732,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
 /// Used by:
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct OvfDiskOperate {
     pub new_disks: ::std::option::Option<crate::models::VmDiskParams>,
     pub modify_cd_roms: ::std::option::Option<
@@ -1520,6 +1741,18 @@ pub struct OvfDiskOperate {
     pub modify_vmdk_disks: ::std::option::Option<
         ::std::vec::Vec<crate::models::VmdkDiskModify>,
     >,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for OvfDiskOperate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            new_disks: ::std::option::Option::None,
+            modify_cd_roms: ::std::option::Option::None,
+            modify_vmdk_disks: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1561,10 +1794,21 @@ impl ::cloudtower_runtime::codec::Encode for OvfDiskOperate {
 /// Used by:
 /// - the request of [`Client::stop_vm_in_cutover_migration`](crate::models::Client::stop_vm_in_cutover_migration) (`stop-vm-in-cutover-migration`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StopVmInCutoverMigrationParams {
     pub force: ::std::option::Option<bool>,
     pub tasks: crate::models::TaskWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for StopVmInCutoverMigrationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            force: ::std::option::Option::None,
+            tasks: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1619,7 +1863,7 @@ impl StopVmInCutoverMigrationParams {
 /// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct TemplateCloudInit {
     pub user_data: ::std::option::Option<::std::string::String>,
     pub public_keys: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
@@ -1629,6 +1873,21 @@ pub struct TemplateCloudInit {
     >,
     pub nameservers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub default_user_password: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TemplateCloudInit {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            user_data: ::std::option::Option::None,
+            public_keys: ::std::option::Option::None,
+            hostname: ::std::option::Option::None,
+            networks: ::std::option::Option::None,
+            nameservers: ::std::option::Option::None,
+            default_user_password: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::std::fmt::Debug for TemplateCloudInit {
@@ -1690,11 +1949,23 @@ impl ::cloudtower_runtime::codec::Encode for TemplateCloudInit {
 /// - inside the request of [`Client::update_vm_nic`](crate::models::Client::update_vm_nic) (`update-vm-nic`)
 /// - inside the request of [`Client::update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) (`update-vm-vpc-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateVpcNicPayloads {
     pub floating_ip_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub ip_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub vpc_subnet_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateVpcNicPayloads {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            floating_ip_id: ::cloudtower_runtime::Nullable::Absent,
+            ip_addresses: ::std::option::Option::None,
+            vpc_subnet_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1734,10 +2005,21 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVpcNicPayloads {
 /// Used by:
 /// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VlanMapping {
     pub src_vlan_local_id: ::std::string::String,
     pub dest_vlan_local_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VlanMapping {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            src_vlan_local_id: ::std::string::String::new(),
+            dest_vlan_local_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -1850,7 +2132,7 @@ impl VlanMapping {
 /// - the response of [`Client::update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) (`update-vm-vpc-nic`)
 /// - inside the response of [`Client::get_vm_vnc_info`](crate::models::Client::get_vm_vnc_info) (`get-vm-vnc-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Vm {
     pub anti_malware_enabled: ::std::option::Option<bool>,
     pub backup_plans: ::std::option::Option<
@@ -1937,6 +2219,88 @@ pub struct Vm {
     pub vm_tools_version: ::std::option::Option<::std::string::String>,
     pub vm_usage: ::std::option::Option<crate::models::VmUsage>,
     pub win_opt: bool,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Vm {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            anti_malware_enabled: ::std::option::Option::None,
+            backup_plans: ::std::option::Option::None,
+            bios_uuid: ::std::option::Option::None,
+            clock_offset: ::std::default::Default::default(),
+            cloud_init_supported: ::std::option::Option::None,
+            cluster: ::std::option::Option::None,
+            cpu: ::std::default::Default::default(),
+            cpu_model: ::std::string::String::new(),
+            cpu_usage: ::std::option::Option::None,
+            deleted_at: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            dns_servers: ::std::option::Option::None,
+            dpi_enabled: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            entity_filter_results: ::std::option::Option::None,
+            firmware: ::std::default::Default::default(),
+            folder: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            guest_cpu_model: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            guest_size_usage: ::std::option::Option::None,
+            guest_used_size: ::std::option::Option::None,
+            ha: false,
+            ha_priority: ::std::option::Option::None,
+            host: ::std::option::Option::None,
+            hostname: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            in_recycle_bin: false,
+            internal: false,
+            internal_product: ::std::option::Option::None,
+            internal_product_name: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            ips: ::std::string::String::new(),
+            isolation_policy: ::std::option::Option::None,
+            kernel_info: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            last_shutdown_time: ::std::option::Option::None,
+            local_created_at: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            logical_size_bytes: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            memory: 0,
+            memory_usage: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            nested_virtualization: false,
+            node_ip: ::std::string::String::new(),
+            original_name: ::std::option::Option::None,
+            os: ::std::option::Option::None,
+            out_uninstall_usb: ::std::vec::Vec::new(),
+            pci_nics: ::std::option::Option::None,
+            protected: false,
+            provisioned_size: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            snapshot_plan: ::std::option::Option::None,
+            snapshots: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            unique_logical_size: ::std::option::Option::None,
+            unique_size: ::std::option::Option::None,
+            usb_devices: ::std::option::Option::None,
+            used_size: ::std::option::Option::None,
+            used_size_usage: ::std::option::Option::None,
+            vcpu: 0,
+            video_type: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            vm_placement_group: ::std::option::Option::None,
+            vm_tools_status: ::std::default::Default::default(),
+            vm_tools_version: ::std::option::Option::None,
+            vm_usage: ::std::option::Option::None,
+            win_opt: false,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::codec::Decode for Vm {
@@ -2247,10 +2611,21 @@ impl ::cloudtower_runtime::codec::Encode for Vm {
 /// Used by:
 /// - the request of [`Client::add_vm_cd_rom`](crate::models::Client::add_vm_cd_rom) (`add-vm-cd-rom`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddCdRomParams {
     pub data: crate::models::VmAddCdRomParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddCdRomParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2306,9 +2681,19 @@ impl VmAddCdRomParams {
 /// Used by:
 /// - inside the request of [`Client::add_vm_cd_rom`](crate::models::Client::add_vm_cd_rom) (`add-vm-cd-rom`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddCdRomParamsData {
     pub vm_cd_roms: ::std::vec::Vec<crate::models::VmCdRomParams>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddCdRomParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_cd_roms: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2356,10 +2741,21 @@ impl VmAddCdRomParamsData {
 /// Used by:
 /// - the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddDiskParams {
     pub data: crate::models::VmAddDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddDiskParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2415,7 +2811,7 @@ impl VmAddDiskParams {
 /// Used by:
 /// - inside the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddDiskParamsData {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
@@ -2424,6 +2820,22 @@ pub struct VmAddDiskParamsData {
     pub max_iops: ::std::option::Option<i64>,
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
     pub vm_disks: crate::models::VmAddDiskParamsDataVmDisks,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddDiskParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            vm_disks: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2492,7 +2904,7 @@ impl VmAddDiskParamsData {
 /// Used by:
 /// - inside the request of [`Client::add_vm_disk`](crate::models::Client::add_vm_disk) (`add-vm-disk`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddDiskParamsDataVmDisks {
     pub mount_disks: ::std::option::Option<
         ::std::vec::Vec<crate::models::MountDisksParams>,
@@ -2500,6 +2912,17 @@ pub struct VmAddDiskParamsDataVmDisks {
     pub mount_new_create_disks: ::std::option::Option<
         ::std::vec::Vec<crate::models::MountNewCreateDisksParams>,
     >,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddDiskParamsDataVmDisks {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mount_disks: ::std::option::Option::None,
+            mount_new_create_disks: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2539,10 +2962,21 @@ impl ::cloudtower_runtime::codec::Encode for VmAddDiskParamsDataVmDisks {
 /// Used by:
 /// - the request of [`Client::add_vm_to_folder`](crate::models::Client::add_vm_to_folder) (`add-vm-to-folder`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddFolderParams {
     pub data: crate::models::VmAddFolderParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddFolderParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2598,9 +3032,19 @@ impl VmAddFolderParams {
 /// Used by:
 /// - inside the request of [`Client::add_vm_to_folder`](crate::models::Client::add_vm_to_folder) (`add-vm-to-folder`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddFolderParamsData {
     pub folder_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddFolderParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            folder_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2650,10 +3094,21 @@ impl VmAddFolderParamsData {
 /// Used by:
 /// - the request of [`Client::add_vm_gpu_device`](crate::models::Client::add_vm_gpu_device) (`add-vm-gpu-device`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddGpuDeviceParams {
     pub data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddGpuDeviceParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::vec::Vec::new(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2709,10 +3164,21 @@ impl VmAddGpuDeviceParams {
 /// Used by:
 /// - the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddNicParams {
     pub data: crate::models::VmAddNicParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2768,9 +3234,19 @@ impl VmAddNicParams {
 /// Used by:
 /// - inside the request of [`Client::add_vm_nic`](crate::models::Client::add_vm_nic) (`add-vm-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmAddNicParamsData {
     pub vm_nics: ::std::vec::Vec<crate::models::VmNicParams>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmAddNicParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_nics: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2825,13 +3301,27 @@ impl VmAddNicParamsData {
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCdRomParams {
     pub content_library_image_id: ::std::option::Option<::std::string::String>,
     pub elf_image_id: ::std::option::Option<::std::string::String>,
     pub index: ::std::option::Option<i32>,
     pub key: ::std::option::Option<i32>,
     pub boot: i32,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCdRomParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            content_library_image_id: ::std::option::Option::None,
+            elf_image_id: ::std::option::Option::None,
+            index: ::std::option::Option::None,
+            key: ::std::option::Option::None,
+            boot: 0,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -2895,7 +3385,7 @@ impl VmCdRomParams {
 /// Used by:
 /// - the request of [`Client::clone_vm`](crate::models::Client::clone_vm) (`clone-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCloneParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
     pub gpu_devices: ::std::option::Option<
@@ -2931,6 +3421,44 @@ pub struct VmCloneParams {
     pub name: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCloneParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            owner: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            is_full_copy: ::std::option::Option::None,
+            src_vm_id: ::std::string::String::new(),
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            firmware: ::std::option::Option::None,
+            ha_priority: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            pci_nics: ::std::option::Option::None,
+            vm_placement_group: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            folder_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            host_id: ::std::option::Option::None,
+            cluster_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -3052,9 +3580,19 @@ impl VmCloneParams {
 /// Used by:
 /// - the response of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmConnection {
     pub aggregate: crate::models::NestedAggregateVm,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::codec::Decode for VmConnection {
@@ -3095,12 +3633,23 @@ impl ::cloudtower_runtime::codec::Encode for VmConnection {
 /// Used by:
 /// - the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateBatchParams {
     pub vms: ::std::vec::Vec<
         crate::models::VmCreateVmFromContentLibraryTemplateBatchVmParams,
     >,
     pub template_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCreateVmFromContentLibraryTemplateBatchParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vms: ::std::vec::Vec::new(),
+            template_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -3167,7 +3716,7 @@ impl VmCreateVmFromContentLibraryTemplateBatchParams {
 /// Used by:
 /// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
     pub gpu_devices: ::std::option::Option<
@@ -3201,6 +3750,43 @@ pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
     pub name: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCreateVmFromContentLibraryTemplateBatchVmParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            owner: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            cloud_init: ::std::option::Option::None,
+            is_full_copy: false,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            firmware: ::std::option::Option::None,
+            ha_priority: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            pci_nics: ::std::option::Option::None,
+            vm_placement_group: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            disk_operate: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            folder_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            host_id: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -3331,7 +3917,7 @@ impl VmCreateVmFromContentLibraryTemplateBatchVmParams {
 /// Used by:
 /// - the request of [`Client::create_vm_from_content_library_template`](crate::models::Client::create_vm_from_content_library_template) (`create-vm-from-content-library-template`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCreateVmFromContentLibraryTemplateParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
     pub gpu_devices: ::std::option::Option<
@@ -3368,6 +3954,45 @@ pub struct VmCreateVmFromContentLibraryTemplateParams {
     pub name: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCreateVmFromContentLibraryTemplateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            owner: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            cloud_init: ::std::option::Option::None,
+            is_full_copy: false,
+            template_id: ::std::string::String::new(),
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            firmware: ::std::option::Option::None,
+            ha_priority: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            pci_nics: ::std::option::Option::None,
+            vm_placement_group: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            disk_operate: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            folder_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            host_id: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -3505,7 +4130,7 @@ impl VmCreateVmFromContentLibraryTemplateParams {
 /// Used by:
 /// - the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCreateVmFromTemplateParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
     pub gpu_devices: ::std::option::Option<
@@ -3543,6 +4168,45 @@ pub struct VmCreateVmFromTemplateParams {
     pub host_id: ::std::option::Option<::std::string::String>,
     #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub cluster_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCreateVmFromTemplateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            owner: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            cloud_init: ::std::option::Option::None,
+            is_full_copy: false,
+            template_id: ::std::string::String::new(),
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            firmware: ::std::option::Option::None,
+            ha_priority: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            pci_nics: ::std::option::Option::None,
+            vm_placement_group: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            disk_operate: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            folder_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            host_id: ::std::option::Option::None,
+            cluster_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -3675,7 +4339,7 @@ impl VmCreateVmFromTemplateParams {
 /// Used by:
 /// - the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCreationParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
     pub gpu_devices: ::std::option::Option<
@@ -3708,6 +4372,42 @@ pub struct VmCreationParams {
     pub name: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            owner: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            firmware: ::std::default::Default::default(),
+            ha_priority: ::std::option::Option::None,
+            ha: false,
+            pci_nics: ::std::option::Option::None,
+            vm_placement_group: ::std::option::Option::None,
+            vm_nics: ::std::vec::Vec::new(),
+            vm_disks: ::std::default::Default::default(),
+            memory_unit: ::std::option::Option::None,
+            memory: 0,
+            cpu_cores: 0,
+            cpu_sockets: 0,
+            guest_os_type: ::std::option::Option::None,
+            folder_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            host_id: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -3881,10 +4581,21 @@ impl VmCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_vm`](crate::models::Client::delete_vm) (`delete-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmDeleteParams {
     pub effect: ::std::option::Option<crate::models::VmDeleteParamsEffect>,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmDeleteParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            effect: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -3937,9 +4648,19 @@ impl VmDeleteParams {
 /// Used by:
 /// - inside the request of [`Client::delete_vm`](crate::models::Client::delete_vm) (`delete-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmDeleteParamsEffect {
     pub include_snapshots: ::std::option::Option<bool>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmDeleteParamsEffect {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            include_snapshots: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -3979,13 +4700,25 @@ impl ::cloudtower_runtime::codec::Encode for VmDeleteParamsEffect {
 /// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmDiskOperate {
     pub remove_disks: ::std::option::Option<crate::models::VmDiskOperateRemoveDisks>,
     pub modify_disks: ::std::option::Option<
         ::std::vec::Vec<crate::models::DiskOperateModifyDisk>,
     >,
     pub new_disks: ::std::option::Option<crate::models::VmDiskParams>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmDiskOperate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            remove_disks: ::std::option::Option::None,
+            modify_disks: ::std::option::Option::None,
+            new_disks: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4027,9 +4760,19 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskOperate {
 /// - inside the request of [`Client::create_vm_from_content_library_template_batch`](crate::models::Client::create_vm_from_content_library_template_batch) (`create-vm-from-content-library-template-batch`)
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmDiskOperateRemoveDisks {
     pub disk_index: ::std::vec::Vec<i32>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmDiskOperateRemoveDisks {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disk_index: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4083,7 +4826,7 @@ impl VmDiskOperateRemoveDisks {
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmDiskParams {
     pub mount_cd_roms: ::std::option::Option<
         ::std::vec::Vec<crate::models::VmCdRomParams>,
@@ -4094,6 +4837,18 @@ pub struct VmDiskParams {
     pub mount_new_create_disks: ::std::option::Option<
         ::std::vec::Vec<crate::models::MountNewCreateDisksParams>,
     >,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmDiskParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mount_cd_roms: ::std::option::Option::None,
+            mount_disks: ::std::option::Option::None,
+            mount_new_create_disks: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4135,9 +4890,19 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskParams {
 /// Used by:
 /// - the request of [`Client::eject_iso_from_vm_cd_rom`](crate::models::Client::eject_iso_from_vm_cd_rom) (`eject-iso-from-vm-cd-rom`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmEjectCdRomParams {
     pub r#where: crate::models::VmDiskWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmEjectCdRomParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4185,11 +4950,23 @@ impl VmEjectCdRomParams {
 /// Used by:
 /// - the request of [`Client::expand_vm_disk`](crate::models::Client::expand_vm_disk) (`expand-vm-disk`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmExpandVmDiskParams {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub size: i64,
     pub r#where: crate::models::VmDiskWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmExpandVmDiskParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            size_unit: ::std::option::Option::None,
+            size: 0,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4248,10 +5025,21 @@ impl VmExpandVmDiskParams {
 /// Used by:
 /// - the request of [`Client::export_vm`](crate::models::Client::export_vm) (`export-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmExportParams {
     pub data: crate::models::VmExportParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmExportParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4307,10 +5095,21 @@ impl VmExportParams {
 /// Used by:
 /// - inside the request of [`Client::export_vm`](crate::models::Client::export_vm) (`export-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmExportParamsData {
     pub keep_mac: ::std::option::Option<bool>,
     pub r#type: crate::models::VmExportFileType,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmExportParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            keep_mac: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4363,7 +5162,7 @@ impl VmExportParamsData {
 /// Used by:
 /// - inside the response of [`Client::get_vm_gpu_device_info`](crate::models::Client::get_vm_gpu_device_info) (`get-vm-gpu-device-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmGpuDetail {
     pub vgpu_instance_on_vm_num: ::std::option::Option<i32>,
     pub vgpu_instance_num: ::std::option::Option<i32>,
@@ -4391,6 +5190,39 @@ pub struct VmGpuDetail {
     pub brand: ::std::string::String,
     pub available_vgpus_num: ::std::option::Option<i32>,
     pub assigned_vgpus_num: ::std::option::Option<i32>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmGpuDetail {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vgpu_instance_on_vm_num: ::std::option::Option::None,
+            vgpu_instance_num: ::std::option::Option::None,
+            user_vgpu_type_name: ::std::option::Option::None,
+            user_vgpu_type_id: ::std::option::Option::None,
+            user_usage: ::std::option::Option::None,
+            status: ::std::default::Default::default(),
+            name: ::std::string::String::new(),
+            model: ::std::string::String::new(),
+            mdev_supported_types: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            local_created_at: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            is_nvidia_vfs_supported: ::std::option::Option::None,
+            is_nvidia_vfs_enabled: ::std::option::Option::None,
+            is_nvidia_tools_ready: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            host: ::std::default::Default::default(),
+            entity_async_status: ::std::option::Option::None,
+            driver_info: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            bus_location: ::std::string::String::new(),
+            brand: ::std::string::String::new(),
+            available_vgpus_num: ::std::option::Option::None,
+            assigned_vgpus_num: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::codec::Decode for VmGpuDetail {
@@ -4541,12 +5373,25 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuDetail {
 /// Used by:
 /// - the response of [`Client::get_vm_gpu_device_info`](crate::models::Client::get_vm_gpu_device_info) (`get-vm-gpu-device-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmGpuInfo {
     pub gpu_devices: ::std::vec::Vec<crate::models::VmGpuDetail>,
     pub name: ::std::string::String,
     pub local_id: ::std::string::String,
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmGpuInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            gpu_devices: ::std::vec::Vec::new(),
+            name: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::codec::Decode for VmGpuInfo {
@@ -4613,10 +5458,21 @@ impl ::cloudtower_runtime::codec::Encode for VmGpuInfo {
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 /// - inside the request of [`Client::remove_vm_gpu_device`](crate::models::Client::remove_vm_gpu_device) (`remove-vm-gpu-device`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmGpuOperationParams {
     pub amount: ::std::option::Option<i32>,
     pub gpu_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmGpuOperationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            amount: ::std::option::Option::None,
+            gpu_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4669,7 +5525,7 @@ impl VmGpuOperationParams {
 /// Used by:
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmImportNicParams {
     pub subnet_mask: ::std::option::Option<::std::string::String>,
     pub gateway: ::std::option::Option<::std::string::String>,
@@ -4681,6 +5537,25 @@ pub struct VmImportNicParams {
     pub enabled: ::std::option::Option<bool>,
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub local_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmImportNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            subnet_mask: ::std::option::Option::None,
+            gateway: ::std::option::Option::None,
+            ip_address: ::std::option::Option::None,
+            nic_id: ::std::option::Option::None,
+            connect_vlan_id: ::std::string::String::new(),
+            mirror: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            enabled: ::std::option::Option::None,
+            mac_address: ::std::option::Option::None,
+            local_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4751,7 +5626,7 @@ impl VmImportNicParams {
 /// Used by:
 /// - the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmImportParams {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
@@ -4779,6 +5654,39 @@ pub struct VmImportParams {
     pub upload_tasks: ::std::vec::Vec<::std::string::String>,
     pub owner_id: ::std::option::Option<::std::string::String>,
     pub parsed_ovf: crate::models::ParsedOvf,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmImportParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            disk_operate: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            folder_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            host_id: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+            upload_tasks: ::std::vec::Vec::new(),
+            owner_id: ::std::option::Option::None,
+            parsed_ovf: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4902,10 +5810,21 @@ impl VmImportParams {
 /// Used by:
 /// - the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmMigrateAcrossClusterParams {
     pub data: crate::models::VmMigrateAcrossClusterParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmMigrateAcrossClusterParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -4961,11 +5880,23 @@ impl VmMigrateAcrossClusterParams {
 /// Used by:
 /// - inside the request of [`Client::migrate_vm_across_cluster`](crate::models::Client::migrate_vm_across_cluster) (`migrate-vm-across-cluster`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmMigrateAcrossClusterParamsData {
     pub vm_config: crate::models::MigrateVmConfig,
     pub cluster_id: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmMigrateAcrossClusterParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_config: ::std::default::Default::default(),
+            cluster_id: ::std::string::String::new(),
+            host_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5031,10 +5962,21 @@ impl VmMigrateAcrossClusterParamsData {
 /// Used by:
 /// - the request of [`Client::migrate_vm`](crate::models::Client::migrate_vm) (`migrate-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmMigrateParams {
     pub data: ::std::option::Option<crate::models::VmMigrateParamsData>,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmMigrateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5087,9 +6029,19 @@ impl VmMigrateParams {
 /// Used by:
 /// - inside the request of [`Client::migrate_vm`](crate::models::Client::migrate_vm) (`migrate-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmMigrateParamsData {
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmMigrateParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5143,7 +6095,7 @@ impl VmMigrateParamsData {
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmNicParams {
     pub vpc_nic: ::std::option::Option<crate::models::VpcNicParams>,
     pub r#type: ::std::option::Option<crate::models::VmNicType>,
@@ -5158,6 +6110,28 @@ pub struct VmNicParams {
     pub enabled: ::std::option::Option<bool>,
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub local_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vpc_nic: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            qos: ::std::option::Option::None,
+            subnet_mask: ::std::option::Option::None,
+            gateway: ::std::option::Option::None,
+            ip_address: ::std::option::Option::None,
+            nic_id: ::std::option::Option::None,
+            connect_vlan_id: ::std::option::Option::None,
+            mirror: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            enabled: ::std::option::Option::None,
+            mac_address: ::std::option::Option::None,
+            local_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5226,10 +6200,21 @@ impl ::cloudtower_runtime::codec::Encode for VmNicParams {
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 /// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmNicQosOption {
     pub egress: ::std::option::Option<crate::models::VmNicQosTraffic>,
     pub ingress: ::std::option::Option<crate::models::VmNicQosTraffic>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmNicQosOption {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            egress: ::std::option::Option::None,
+            ingress: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5274,13 +6259,27 @@ impl ::cloudtower_runtime::codec::Encode for VmNicQosOption {
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 /// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmNicQosTraffic {
     pub rate_limit_unit: ::std::option::Option<crate::models::BitPsUnit>,
     pub rate_limit: ::cloudtower_runtime::Nullable<i64>,
     pub burst_unit: ::std::option::Option<crate::models::BitUnit>,
     pub burst: ::cloudtower_runtime::Nullable<i64>,
     pub enabled: bool,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmNicQosTraffic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            rate_limit_unit: ::std::option::Option::None,
+            rate_limit: ::cloudtower_runtime::Nullable::Absent,
+            burst_unit: ::std::option::Option::None,
+            burst: ::cloudtower_runtime::Nullable::Absent,
+            enabled: false,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5349,9 +6348,19 @@ impl VmNicQosTraffic {
 /// - the request of [`Client::shut_down_vm`](crate::models::Client::shut_down_vm) (`shutdown-vm`)
 /// - the request of [`Client::suspend_vm`](crate::models::Client::suspend_vm) (`suspend-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmOperateParams {
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmOperateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5400,10 +6409,21 @@ impl VmOperateParams {
 /// - the request of [`Client::add_vm_pci_nic`](crate::models::Client::add_vm_pci_nic) (`add-vm-pci-nic`)
 /// - the request of [`Client::remove_vm_pci_nic`](crate::models::Client::remove_vm_pci_nic) (`remove-vm-pci-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmOperatePciNicParams {
     pub data: crate::models::VmOperatePciNicParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmOperatePciNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5460,9 +6480,19 @@ impl VmOperatePciNicParams {
 /// - inside the request of [`Client::add_vm_pci_nic`](crate::models::Client::add_vm_pci_nic) (`add-vm-pci-nic`)
 /// - inside the request of [`Client::remove_vm_pci_nic`](crate::models::Client::remove_vm_pci_nic) (`remove-vm-pci-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmOperatePciNicParamsData {
     pub pci_nics: ::std::option::Option<crate::models::NicWhereInput>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmOperatePciNicParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            pci_nics: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5503,10 +6533,21 @@ impl ::cloudtower_runtime::codec::Encode for VmOperatePciNicParamsData {
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmOwnerParams {
     pub search_for: ::std::option::Option<crate::models::VmOwnerParamsSearchFor>,
     pub value: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmOwnerParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            search_for: ::std::option::Option::None,
+            value: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5631,7 +6672,7 @@ impl ::cloudtower_runtime::codec::Encode for VmOwnerParamsSearchFor {
 /// Used by:
 /// - the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRebuildParams {
     pub owner: ::std::option::Option<crate::models::VmOwnerParams>,
     pub gpu_devices: ::std::option::Option<
@@ -5667,6 +6708,44 @@ pub struct VmRebuildParams {
     pub name: ::std::string::String,
     pub host_id: ::std::option::Option<::std::string::String>,
     pub cluster_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRebuildParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            owner: ::std::option::Option::None,
+            gpu_devices: ::std::option::Option::None,
+            is_full_copy: ::std::option::Option::None,
+            rebuild_from_snapshot_id: ::std::string::String::new(),
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            vcpu: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            firmware: ::std::option::Option::None,
+            ha_priority: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            pci_nics: ::std::option::Option::None,
+            vm_placement_group: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            guest_os_type: ::std::option::Option::None,
+            folder_id: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            host_id: ::std::option::Option::None,
+            cluster_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5795,10 +6874,21 @@ impl VmRebuildParams {
 /// Used by:
 /// - the request of [`Client::remove_vm_cd_rom`](crate::models::Client::remove_vm_cd_rom) (`remove-vm-cd-rom`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveCdRomParams {
     pub data: crate::models::VmRemoveCdRomParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveCdRomParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5854,9 +6944,19 @@ impl VmRemoveCdRomParams {
 /// Used by:
 /// - inside the request of [`Client::remove_vm_cd_rom`](crate::models::Client::remove_vm_cd_rom) (`remove-vm-cd-rom`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveCdRomParamsData {
     pub cd_rom_ids: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveCdRomParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cd_rom_ids: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5904,10 +7004,21 @@ impl VmRemoveCdRomParamsData {
 /// Used by:
 /// - the request of [`Client::remove_vm_disk`](crate::models::Client::remove_vm_disk) (`remove-vm-disk`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveDiskParams {
     pub data: crate::models::VmRemoveDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveDiskParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -5963,9 +7074,19 @@ impl VmRemoveDiskParams {
 /// Used by:
 /// - inside the request of [`Client::remove_vm_disk`](crate::models::Client::remove_vm_disk) (`remove-vm-disk`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveDiskParamsData {
     pub disk_ids: ::std::vec::Vec<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveDiskParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disk_ids: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6013,10 +7134,21 @@ impl VmRemoveDiskParamsData {
 /// Used by:
 /// - the request of [`Client::remove_vm_gpu_device`](crate::models::Client::remove_vm_gpu_device) (`remove-vm-gpu-device`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveGpuDeviceParams {
     pub data: ::std::vec::Vec<crate::models::VmGpuOperationParams>,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveGpuDeviceParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::vec::Vec::new(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6072,10 +7204,21 @@ impl VmRemoveGpuDeviceParams {
 /// Used by:
 /// - the request of [`Client::remove_vm_nic_by_where`](crate::models::Client::remove_vm_nic_by_where) (`remove-vm-nic-by-where`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveNicByWhereParams {
     pub effect: crate::models::VmRemoveNicByWhereParamsEffect,
     pub r#where: crate::models::VmNicWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveNicByWhereParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            effect: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6131,9 +7274,19 @@ impl VmRemoveNicByWhereParams {
 /// Used by:
 /// - inside the request of [`Client::remove_vm_nic_by_where`](crate::models::Client::remove_vm_nic_by_where) (`remove-vm-nic-by-where`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveNicByWhereParamsEffect {
     pub vm_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveNicByWhereParamsEffect {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_ids: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6169,10 +7322,21 @@ impl ::cloudtower_runtime::codec::Encode for VmRemoveNicByWhereParamsEffect {
 /// Used by:
 /// - the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveNicParams {
     pub data: crate::models::VmRemoveNicParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6228,9 +7392,19 @@ impl VmRemoveNicParams {
 /// Used by:
 /// - inside the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveNicParamsData {
     pub nic_index: ::std::vec::Vec<i32>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveNicParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nic_index: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6278,10 +7452,21 @@ impl VmRemoveNicParamsData {
 /// Used by:
 /// - the request of [`Client::reset_vm_guest_os_password`](crate::models::Client::reset_vm_guest_os_password) (`reset-vm-guest-os-password`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmResetGuestOsPasswordParams {
     pub data: crate::models::VmResetGuestOsPasswordParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmResetGuestOsPasswordParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6337,10 +7522,21 @@ impl VmResetGuestOsPasswordParams {
 /// Used by:
 /// - inside the request of [`Client::reset_vm_guest_os_password`](crate::models::Client::reset_vm_guest_os_password) (`reset-vm-guest-os-password`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct VmResetGuestOsPasswordParamsData {
     pub password: ::std::string::String,
     pub username: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmResetGuestOsPasswordParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            password: ::std::string::String::new(),
+            username: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::std::fmt::Debug for VmResetGuestOsPasswordParamsData {
@@ -6412,13 +7608,27 @@ impl VmResetGuestOsPasswordParamsData {
 /// Used by:
 /// - inside the request of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRestrictIoParamsData {
     pub max_bandwidth_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_bandwidth_unit: ::std::option::Option<crate::models::BpsUnit>,
     pub max_bandwidth: ::std::option::Option<i64>,
     pub max_iops_policy: ::std::option::Option<crate::models::VmDiskIoRestrictType>,
     pub max_iops: ::std::option::Option<i64>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRestrictIoParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_bandwidth_unit: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6468,10 +7678,21 @@ impl ::cloudtower_runtime::codec::Encode for VmRestrictIoParamsData {
 /// Used by:
 /// - the request of [`Client::rollback_vm`](crate::models::Client::rollback_vm) (`rollback-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRollbackParams {
     pub data: crate::models::VmRollbackParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRollbackParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6527,9 +7748,19 @@ impl VmRollbackParams {
 /// Used by:
 /// - inside the request of [`Client::rollback_vm`](crate::models::Client::rollback_vm) (`rollback-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRollbackParamsData {
     pub snapshot_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRollbackParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            snapshot_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6579,10 +7810,21 @@ impl VmRollbackParamsData {
 /// Used by:
 /// - the request of [`Client::set_vm_disk_resident_in_cache`](crate::models::Client::set_vm_disk_resident_in_cache) (`set-vm-disk-resident-in-cache`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmSetVmDiskResidentInCacheParams {
     pub resident_in_cache: bool,
     pub r#where: crate::models::VmDiskWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmSetVmDiskResidentInCacheParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            resident_in_cache: false,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6642,10 +7884,21 @@ impl VmSetVmDiskResidentInCacheParams {
 /// Used by:
 /// - the request of [`Client::start_vm`](crate::models::Client::start_vm) (`start-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmStartParams {
     pub data: ::std::option::Option<crate::models::VmStartParamsData>,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmStartParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6698,9 +7951,19 @@ impl VmStartParams {
 /// Used by:
 /// - inside the request of [`Client::start_vm`](crate::models::Client::start_vm) (`start-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmStartParamsData {
     pub host_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmStartParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            host_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6748,10 +8011,21 @@ impl VmStartParamsData {
 /// Used by:
 /// - the request of [`Client::toggle_vm_cd_rom_disable`](crate::models::Client::toggle_vm_cd_rom_disable) (`toggle-vm-cd-rom-disable`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmToggleCdRomDisableParams {
     pub disabled: bool,
     pub r#where: crate::models::VmDiskWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmToggleCdRomDisableParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            disabled: false,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6804,10 +8078,21 @@ impl VmToggleCdRomDisableParams {
 /// Used by:
 /// - the request of [`Client::update_vm_advanced_options`](crate::models::Client::update_vm_advanced_options) (`update-vm-advanced-options`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateAdvancedOptionsParams {
     pub data: crate::models::VmUpdateAdvancedOptionsParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateAdvancedOptionsParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6863,12 +8148,25 @@ impl VmUpdateAdvancedOptionsParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_advanced_options`](crate::models::Client::update_vm_advanced_options) (`update-vm-advanced-options`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateAdvancedOptionsParamsData {
     pub video_type: ::std::option::Option<crate::models::VmVideoType>,
     pub windows_optimize: ::std::option::Option<bool>,
     pub cpu_model: ::std::option::Option<::std::string::String>,
     pub clock_offset: ::std::option::Option<crate::models::VmClockOffset>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateAdvancedOptionsParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            video_type: ::std::option::Option::None,
+            windows_optimize: ::std::option::Option::None,
+            cpu_model: ::std::option::Option::None,
+            clock_offset: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6912,10 +8210,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateAdvancedOptionsParamsData {
 /// Used by:
 /// - the request of [`Client::update_vm_disk`](crate::models::Client::update_vm_disk) (`update-vm-disk`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateDiskParams {
     pub data: crate::models::VmUpdateDiskParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateDiskParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -6971,13 +8280,27 @@ impl VmUpdateDiskParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_disk`](crate::models::Client::update_vm_disk) (`update-vm-disk`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateDiskParamsData {
     pub content_library_image_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub elf_image_id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub vm_volume_id: ::std::option::Option<::std::string::String>,
     pub vm_disk_id: ::std::string::String,
     pub bus: ::std::option::Option<crate::models::Bus>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateDiskParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            content_library_image_id: ::cloudtower_runtime::Nullable::Absent,
+            elf_image_id: ::cloudtower_runtime::Nullable::Absent,
+            vm_volume_id: ::std::option::Option::None,
+            vm_disk_id: ::std::string::String::new(),
+            bus: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7041,10 +8364,21 @@ impl VmUpdateDiskParamsData {
 /// Used by:
 /// - inside the request of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateEachDiskIoPolicyParams {
     pub data: crate::models::VmRestrictIoParamsData,
     pub boot: i32,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateEachDiskIoPolicyParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            boot: 0,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7097,10 +8431,21 @@ impl VmUpdateEachDiskIoPolicyParams {
 /// Used by:
 /// - the request of [`Client::update_vm_host_options`](crate::models::Client::update_vm_host_options) (`update-vm-host-options`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateHostOptionsParams {
     pub data: crate::models::VmUpdateHostOptionsParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateHostOptionsParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7156,11 +8501,23 @@ impl VmUpdateHostOptionsParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_host_options`](crate::models::Client::update_vm_host_options) (`update-vm-host-options`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateHostOptionsParamsData {
     pub ntp_servers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub dns_servers: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub hostname: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateHostOptionsParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ntp_servers: ::std::option::Option::None,
+            dns_servers: ::std::option::Option::None,
+            hostname: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7200,10 +8557,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateHostOptionsParamsData {
 /// Used by:
 /// - the request of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateIoPolicyParams {
     pub data: crate::models::VmUpdateIoPolicyParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateIoPolicyParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7259,13 +8627,25 @@ impl VmUpdateIoPolicyParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_io_policy`](crate::models::Client::update_vm_io_policy) (`update-vm-io-policy`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateIoPolicyParamsData {
     pub each_disk: ::std::option::Option<
         ::std::vec::Vec<crate::models::VmUpdateEachDiskIoPolicyParams>,
     >,
     pub whole_vm: ::std::option::Option<crate::models::VmRestrictIoParamsData>,
     pub io_policy: ::cloudtower_runtime::Nullable<crate::models::VmDiskIoPolicy>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateIoPolicyParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            each_disk: ::std::option::Option::None,
+            whole_vm: ::std::option::Option::None,
+            io_policy: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7305,10 +8685,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateIoPolicyParamsData {
 /// Used by:
 /// - the request of [`Client::update_vm_nic_advance_info`](crate::models::Client::update_vm_nic_advance_info) (`update-vm-nic-advance-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateNicAdvanceInfoParams {
     pub data: crate::models::VmUpdateNicAdvanceInfoParamsData,
     pub r#where: crate::models::VmNicWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateNicAdvanceInfoParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7364,13 +8755,27 @@ impl VmUpdateNicAdvanceInfoParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_nic_advance_info`](crate::models::Client::update_vm_nic_advance_info) (`update-vm-nic-advance-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateNicAdvanceInfoParamsData {
     pub mirror: ::std::option::Option<bool>,
     pub enabled: ::std::option::Option<bool>,
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub nic_id: ::std::option::Option<::std::string::String>,
     pub connect_vlan_id: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateNicAdvanceInfoParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mirror: ::std::option::Option::None,
+            enabled: ::std::option::Option::None,
+            mac_address: ::std::option::Option::None,
+            nic_id: ::std::option::Option::None,
+            connect_vlan_id: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7416,10 +8821,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicAdvanceInfoParamsData {
 /// Used by:
 /// - the request of [`Client::update_vm_nic_basic_info`](crate::models::Client::update_vm_nic_basic_info) (`update-vm-nic-basic-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateNicBasicInfoParams {
     pub data: crate::models::VmUpdateNicBasicInfoParamsData,
     pub r#where: crate::models::VmNicWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateNicBasicInfoParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7475,11 +8891,23 @@ impl VmUpdateNicBasicInfoParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_nic_basic_info`](crate::models::Client::update_vm_nic_basic_info) (`update-vm-nic-basic-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateNicBasicInfoParamsData {
     pub subnet_mask: ::std::option::Option<::std::string::String>,
     pub gateway: ::std::option::Option<::std::string::String>,
     pub ip_address: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateNicBasicInfoParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            subnet_mask: ::std::option::Option::None,
+            gateway: ::std::option::Option::None,
+            ip_address: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7519,10 +8947,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicBasicInfoParamsData {
 /// Used by:
 /// - the request of [`Client::update_vm_nic`](crate::models::Client::update_vm_nic) (`update-vm-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateNicParams {
     pub data: crate::models::VmUpdateNicParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7578,7 +9017,7 @@ impl VmUpdateNicParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_nic`](crate::models::Client::update_vm_nic) (`update-vm-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateNicParamsData {
     pub vpc_nic: ::std::option::Option<crate::models::UpdateVpcNicPayloads>,
     pub subnet_mask: ::std::option::Option<::std::string::String>,
@@ -7591,6 +9030,26 @@ pub struct VmUpdateNicParamsData {
     pub enabled: ::std::option::Option<bool>,
     pub mac_address: ::std::option::Option<::std::string::String>,
     pub nic_index: i32,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateNicParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vpc_nic: ::std::option::Option::None,
+            subnet_mask: ::std::option::Option::None,
+            gateway: ::std::option::Option::None,
+            ip_address: ::std::option::Option::None,
+            nic_id: ::std::option::Option::None,
+            connect_vlan_id: ::std::option::Option::None,
+            mirror: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            enabled: ::std::option::Option::None,
+            mac_address: ::std::option::Option::None,
+            nic_index: 0,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7663,10 +9122,21 @@ impl VmUpdateNicParamsData {
 /// Used by:
 /// - the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateNicQosOptionsParams {
     pub data: crate::models::VmUpdateNicQosOptionsParamsData,
     pub r#where: crate::models::VmNicWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateNicQosOptionsParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7722,9 +9192,19 @@ impl VmUpdateNicQosOptionsParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_nic_qos_option`](crate::models::Client::update_vm_nic_qos_option) (`update-vm-nic-qos-option`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateNicQosOptionsParamsData {
     pub qos: ::std::option::Option<crate::models::VmNicQosOption>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateNicQosOptionsParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            qos: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7760,10 +9240,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateNicQosOptionsParamsData {
 /// Used by:
 /// - the request of [`Client::update_vm_owner`](crate::models::Client::update_vm_owner) (`update-vm-owner`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateOwnerParams {
     pub data: crate::models::VmUpdateOwnerParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateOwnerParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7819,10 +9310,21 @@ impl VmUpdateOwnerParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_owner`](crate::models::Client::update_vm_owner) (`update-vm-owner`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateOwnerParamsData {
     pub search_for: crate::models::VmUpdateOwnerParamsDataSearchFor,
     pub value: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateOwnerParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            search_for: ::std::default::Default::default(),
+            value: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -7948,10 +9450,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateOwnerParamsDataSearchFor {
 /// Used by:
 /// - the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm-basic-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateParams {
     pub data: crate::models::VmUpdateParamsData,
     pub r#where: crate::models::VmWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -8007,7 +9520,7 @@ impl VmUpdateParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm-basic-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateParamsData {
     pub vcpu: ::std::option::Option<i32>,
     pub ha_priority: ::std::option::Option<crate::models::VmHaPriority>,
@@ -8018,6 +9531,24 @@ pub struct VmUpdateParamsData {
     pub cpu_sockets: ::std::option::Option<i32>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vcpu: ::std::option::Option::None,
+            ha_priority: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            memory_unit: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            cpu_sockets: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -8069,10 +9600,21 @@ impl ::cloudtower_runtime::codec::Encode for VmUpdateParamsData {
 /// Used by:
 /// - the request of [`Client::update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) (`update-vm-vpc-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateVpcNicParams {
     pub data: crate::models::VmUpdateVpcNicParamsData,
     pub r#where: crate::models::VmNicWhereInput,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateVpcNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -8128,9 +9670,19 @@ impl VmUpdateVpcNicParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_nic_vpc_info`](crate::models::Client::update_vm_nic_vpc_info) (`update-vm-vpc-nic`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdateVpcNicParamsData {
     pub vpc_nic: crate::models::UpdateVpcNicPayloads,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdateVpcNicParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vpc_nic: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -8178,13 +9730,27 @@ impl VmUpdateVpcNicParamsData {
 /// Used by:
 /// - the response of [`Client::get_vm_vnc_info`](crate::models::Client::get_vm_vnc_info) (`get-vm-vnc-info`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct VmVncInfo {
     pub vm: crate::models::Vm,
     pub terminal: ::std::string::String,
     pub redirect: ::std::string::String,
     pub direct: ::std::option::Option<::std::string::String>,
     pub cluster_ip: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVncInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm: ::std::default::Default::default(),
+            terminal: ::std::string::String::new(),
+            redirect: ::std::string::String::new(),
+            direct: ::std::option::Option::None,
+            cluster_ip: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 impl ::std::fmt::Debug for VmVncInfo {
@@ -8258,13 +9824,27 @@ impl ::cloudtower_runtime::codec::Encode for VmVncInfo {
 /// Used by:
 /// - inside the request of [`Client::import_vm`](crate::models::Client::import_vm) (`import-vm`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmdkCdromModify {
     pub removed: ::std::option::Option<bool>,
     pub content_library_image_id: ::std::option::Option<::std::string::String>,
     pub elf_image_id: ::std::option::Option<::std::string::String>,
     pub boot: ::std::option::Option<i32>,
     pub index: i32,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmdkCdromModify {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            removed: ::std::option::Option::None,
+            content_library_image_id: ::std::option::Option::None,
+            elf_image_id: ::std::option::Option::None,
+            boot: ::std::option::Option::None,
+            index: 0,
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -8334,12 +9914,25 @@ impl VmdkCdromModify {
 /// - inside the request of [`Client::create_vm_from_template`](crate::models::Client::create_vm_from_template) (`create-vm-from-template`)
 /// - inside the request of [`Client::rebuild_vm`](crate::models::Client::rebuild_vm) (`rebuild-vm-from-snapshot`)
 #[cfg(feature = "vm")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VpcNicParams {
     pub ip_addresses: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
     pub floating_ip_id: ::std::option::Option<::std::string::String>,
     pub vpc_subnet_id: ::std::string::String,
     pub vpc_id: ::std::string::String,
+}
+#[cfg(feature = "vm")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VpcNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            ip_addresses: ::std::option::Option::None,
+            floating_ip_id: ::std::option::Option::None,
+            vpc_subnet_id: ::std::string::String::new(),
+            vpc_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm")]
 #[cfg(feature = "server")]
@@ -9783,11 +11376,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
 #[cfg(feature = "vm")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VMS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VMS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -9796,6 +11386,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
     }
 }
 #[cfg(feature = "vm")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Vm {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Vm"
@@ -9814,67 +11405,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vm {
     ) -> ::std::option::Option<crate::models::GetVmsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VmWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VmWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -9905,6 +11499,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::Vm {
     }
 }
 #[cfg(feature = "vm")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Vm {
     type DynamicType = ();
     type Request = crate::models::GetVmsRequestBody;
@@ -9912,12 +11507,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Vm {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)
 #[cfg(feature = "vm-disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmDisksConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetVmDisksConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmDiskOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmDiskWhereInput>,
+}
+#[cfg(feature = "vm-disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmDisksConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVmDisksConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_vm_disks`](crate::models::Client::get_vm_disks) (`get-vm-disks`)
 #[cfg(feature = "vm-disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmDisksRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetVmDisksRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmDiskOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmDiskWhereInput>,
+}
+#[cfg(feature = "vm-disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmDisksRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-disk")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmDisksRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)
 #[cfg(feature = "vm-disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmDisk {
     pub count: i32,
+}
+#[cfg(feature = "vm-disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmDisk {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmDisk {
@@ -162,10 +202,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmDisk {
 /// Used by:
 /// - inside the response of [`Client::get_vm_disks`](crate::models::Client::get_vm_disks) (`get-vm-disks`)
 #[cfg(feature = "vm-disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedSvtImage {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm-disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedSvtImage {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::codec::Decode for NestedSvtImage {
@@ -211,7 +262,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedSvtImage {
 /// Used by:
 /// - the response of [`Client::get_vm_disks`](crate::models::Client::get_vm_disks) (`get-vm-disks`)
 #[cfg(feature = "vm-disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmDisk {
     pub boot: i32,
     pub bus: crate::models::Bus,
@@ -234,6 +285,36 @@ pub struct VmDisk {
     pub unsafe_provision: ::std::option::Option<::std::string::String>,
     pub vm: crate::models::NestedVm,
     pub vm_volume: ::std::option::Option<crate::models::NestedVmVolume>,
+}
+#[cfg(feature = "vm-disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmDisk {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            boot: 0,
+            bus: ::std::default::Default::default(),
+            cloud_init_image_name: ::std::option::Option::None,
+            cloud_init_image_path: ::std::option::Option::None,
+            device: ::std::option::Option::None,
+            disabled: ::std::option::Option::None,
+            elf_image: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            key: ::std::option::Option::None,
+            max_bandwidth: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            serial: ::std::option::Option::None,
+            svt_image: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            unsafe_image_path: ::std::option::Option::None,
+            unsafe_image_uuid: ::std::option::Option::None,
+            unsafe_provision: ::std::option::Option::None,
+            vm: ::std::default::Default::default(),
+            vm_volume: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::codec::Decode for VmDisk {
@@ -340,9 +421,19 @@ impl ::cloudtower_runtime::codec::Encode for VmDisk {
 /// Used by:
 /// - the response of [`Client::get_vm_disks_connection`](crate::models::Client::get_vm_disks_connection) (`get-vm-disks-connection`)
 #[cfg(feature = "vm-disk")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmDiskConnection {
     pub aggregate: crate::models::NestedAggregateVmDisk,
+}
+#[cfg(feature = "vm-disk")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmDiskConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::codec::Decode for VmDiskConnection {
@@ -687,11 +778,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmDisksRequestBody 
 #[cfg(feature = "vm-disk")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmDisksRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmDisksConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_DISKS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_DISKS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -700,6 +788,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmDisksRequestBody
     }
 }
 #[cfg(feature = "vm-disk")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmDisk {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmDisk"
@@ -714,39 +803,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmDisk {
     ) -> ::std::option::Option<crate::models::GetVmDisksRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmDiskWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmDiskWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmDisksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmDisksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmDisksRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmDisksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmDiskWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmDisksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmDiskWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmDiskWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmDiskWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -762,6 +854,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmDisk {
     }
 }
 #[cfg(feature = "vm-disk")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmDisk {
     type DynamicType = ();
     type Request = crate::models::GetVmDisksRequestBody;
@@ -769,12 +862,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmDisk {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmDisksRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmDiskWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmDisksRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmDiskWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

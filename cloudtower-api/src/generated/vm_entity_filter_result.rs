@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmEntityFilterResultsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,22 @@ pub struct GetVmEntityFilterResultsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VmEntityFilterResultWhereInput,
     >,
+}
+#[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmEntityFilterResultsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
@@ -69,7 +85,7 @@ for GetVmEntityFilterResultsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
 #[cfg(feature = "vm-entity-filter-result")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmEntityFilterResultsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -82,6 +98,22 @@ pub struct GetVmEntityFilterResultsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VmEntityFilterResultWhereInput,
     >,
+}
+#[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmEntityFilterResultsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
@@ -129,9 +161,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmEntityFilterResultsRequestBody
 /// Used by:
 /// - inside the response of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmEntityFilterResult {
     pub count: i32,
+}
+#[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmEntityFilterResult {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmEntityFilterResult {
@@ -172,10 +212,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmEntityFilterResult
 /// Used by:
 /// - inside the response of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
 #[cfg(feature = "vm-entity-filter-result")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedEntityFilter {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedEntityFilter {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 impl ::cloudtower_runtime::codec::Decode for NestedEntityFilter {
@@ -221,12 +272,25 @@ impl ::cloudtower_runtime::codec::Encode for NestedEntityFilter {
 /// Used by:
 /// - the response of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
 #[cfg(feature = "vm-entity-filter-result")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmEntityFilterResult {
     pub entity_filter: crate::models::NestedEntityFilter,
     pub id: ::std::string::String,
     pub result: ::std::vec::Vec<f64>,
     pub vm: crate::models::NestedVm,
+}
+#[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmEntityFilterResult {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            entity_filter: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            result: ::std::vec::Vec::new(),
+            vm: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 impl ::cloudtower_runtime::codec::Decode for VmEntityFilterResult {
@@ -286,9 +350,19 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResult {
 /// Used by:
 /// - the response of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmEntityFilterResultConnection {
     pub aggregate: crate::models::NestedAggregateVmEntityFilterResult,
+}
+#[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmEntityFilterResultConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 impl ::cloudtower_runtime::codec::Decode for VmEntityFilterResultConnection {
@@ -398,7 +472,7 @@ impl ::cloudtower_runtime::codec::Encode for VmEntityFilterResultOrderByInput {
 /// - inside the request of [`Client::get_vm_entity_filter_results`](crate::models::Client::get_vm_entity_filter_results) (`get-vm-entity-filter-results`)
 /// - inside the request of [`Client::get_vm_entity_filter_results_connection`](crate::models::Client::get_vm_entity_filter_results_connection) (`get-vm-entity-filter-results-connection`)
 #[cfg(feature = "vm-entity-filter-result")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmEntityFilterResultWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmEntityFilterResultWhereInput>,
@@ -450,6 +524,53 @@ pub struct VmEntityFilterResultWhereInput {
     pub vm: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
     >,
+}
+#[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmEntityFilterResultWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(any(feature = "entity-filter", feature = "table-reporter"))]
+            entity_filter: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vm: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-entity-filter-result")]
 #[cfg(feature = "server")]
@@ -644,11 +765,8 @@ for crate::models::GetVmEntityFilterResultsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVmEntityFilterResultsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmEntityFilterResultsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_ENTITY_FILTER_RESULTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_ENTITY_FILTER_RESULTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -657,6 +775,7 @@ for crate::models::GetVmEntityFilterResultsRequestBody {
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmEntityFilterResult {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmEntityFilterResult"
@@ -671,39 +790,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmEntityFilterResult {
     ) -> ::std::option::Option<crate::models::GetVmEntityFilterResultsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmEntityFilterResultWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmEntityFilterResultWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmEntityFilterResultsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmEntityFilterResultsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmEntityFilterResultsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmEntityFilterResultsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmEntityFilterResultWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmEntityFilterResultsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmEntityFilterResultWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmEntityFilterResultWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmEntityFilterResultWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -719,6 +841,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmEntityFilterResult {
     }
 }
 #[cfg(feature = "vm-entity-filter-result")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmEntityFilterResult {
     type DynamicType = ();
     type Request = crate::models::GetVmEntityFilterResultsRequestBody;
@@ -726,12 +849,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmEntityFilterResult {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmEntityFilterResultsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmEntityFilterResultWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmEntityFilterResultsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmEntityFilterResultWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmExportFilesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -18,6 +18,22 @@ pub struct GetVmExportFilesConnectionRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmExportFileWhereInput>,
+}
+#[cfg(feature = "vm-export-file")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmExportFilesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
@@ -65,7 +81,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesConnectionRequestBo
 /// Used by:
 /// - the request of [`Client::get_vm_export_files`](crate::models::Client::get_vm_export_files) (`get-vm-export-files`)
 #[cfg(feature = "vm-export-file")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmExportFilesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -76,6 +92,22 @@ pub struct GetVmExportFilesRequestBody {
     >,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmExportFileWhereInput>,
+}
+#[cfg(feature = "vm-export-file")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmExportFilesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
@@ -123,9 +155,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmExportFilesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmExportFile {
     pub count: i32,
+}
+#[cfg(feature = "vm-export-file")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmExportFile {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmExportFile {
@@ -166,9 +206,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmExportFile {
 /// Used by:
 /// - the response of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmExportFileConnection {
     pub aggregate: crate::models::NestedAggregateVmExportFile,
+}
+#[cfg(feature = "vm-export-file")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmExportFileConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::codec::Decode for VmExportFileConnection {
@@ -351,7 +401,7 @@ impl ::cloudtower_runtime::codec::Encode for VmExportFileOrderByInput {
 /// - inside the request of [`Client::get_vm_export_files`](crate::models::Client::get_vm_export_files) (`get-vm-export-files`)
 /// - inside the request of [`Client::get_vm_export_files_connection`](crate::models::Client::get_vm_export_files_connection) (`get-vm-export-files-connection`)
 #[cfg(feature = "vm-export-file")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmExportFileWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmExportFileWhereInput>,
@@ -469,6 +519,81 @@ pub struct VmExportFileWhereInput {
     >,
     pub vm: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
     pub vm_volume: ::cloudtower_runtime::Nullable<crate::models::VmVolumeWhereInput>,
+}
+#[cfg(feature = "vm-export-file")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmExportFileWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            content_library_vm_template: ::cloudtower_runtime::Nullable::Absent,
+            created_at: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_gte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_in: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lt: ::cloudtower_runtime::Nullable::Absent,
+            created_at_lte: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not: ::cloudtower_runtime::Nullable::Absent,
+            created_at_not_in: ::cloudtower_runtime::Nullable::Absent,
+            damaged: ::cloudtower_runtime::Nullable::Absent,
+            damaged_not: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_in: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_not: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            data_port_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_in: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not: ::cloudtower_runtime::Nullable::Absent,
+            entity_async_status_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_not: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            storage_cluster_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            r#type: ::cloudtower_runtime::Nullable::Absent,
+            type_in: ::cloudtower_runtime::Nullable::Absent,
+            type_not: ::cloudtower_runtime::Nullable::Absent,
+            type_not_in: ::cloudtower_runtime::Nullable::Absent,
+            vm: ::cloudtower_runtime::Nullable::Absent,
+            vm_volume: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-export-file")]
 #[cfg(feature = "server")]
@@ -827,11 +952,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmExportFilesReques
 #[cfg(feature = "vm-export-file")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmExportFilesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmExportFilesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_EXPORT_FILES_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_EXPORT_FILES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -840,6 +962,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmExportFilesReque
     }
 }
 #[cfg(feature = "vm-export-file")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmExportFile {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmExportFile"
@@ -854,39 +977,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmExportFile {
     ) -> ::std::option::Option<crate::models::GetVmExportFilesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmExportFileWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmExportFileWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmExportFilesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmExportFilesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmExportFilesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmExportFilesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmExportFileWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmExportFilesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmExportFileWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmExportFileWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmExportFileWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -911,6 +1037,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmExportFile {
     }
 }
 #[cfg(feature = "vm-export-file")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmExportFile {
     type DynamicType = ();
     type Request = crate::models::GetVmExportFilesRequestBody;
@@ -918,12 +1045,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmExportFile {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmExportFilesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmExportFileWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmExportFilesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmExportFileWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_vm_folder`](crate::models::Client::delete_vm_folder) (`delete-vm-folder`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVmFolder {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVmFolder {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVmFolder {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmFolder {
 /// Used by:
 /// - the request of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmFoldersConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetVmFoldersConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmFolderOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmFolderWhereInput>,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmFoldersConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
@@ -106,7 +132,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVmFoldersConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_vm_folders`](crate::models::Client::get_vm_folders) (`get-vm-folders`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmFoldersRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -115,6 +141,22 @@ pub struct GetVmFoldersRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmFolderOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmFolderWhereInput>,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmFoldersRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
@@ -162,9 +204,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmFoldersRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmFolder {
     pub count: i32,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmFolder {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmFolder {
@@ -207,7 +257,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmFolder {
 /// - the response of [`Client::get_vm_folders`](crate::models::Client::get_vm_folders) (`get-vm-folders`)
 /// - the response of [`Client::update_vm_folder`](crate::models::Client::update_vm_folder) (`update-vm-folder`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmFolder {
     pub cluster: crate::models::NestedCluster,
     pub id: ::std::string::String,
@@ -215,6 +265,21 @@ pub struct VmFolder {
     pub name: ::std::string::String,
     pub vm_num: ::std::option::Option<i32>,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmFolder {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            local_id: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            vm_num: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::codec::Decode for VmFolder {
@@ -271,9 +336,19 @@ impl ::cloudtower_runtime::codec::Encode for VmFolder {
 /// Used by:
 /// - the response of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmFolderConnection {
     pub aggregate: crate::models::NestedAggregateVmFolder,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmFolderConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::codec::Decode for VmFolderConnection {
@@ -314,10 +389,21 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderConnection {
 /// Used by:
 /// - the request of [`Client::create_vm_folder`](crate::models::Client::create_vm_folder) (`create-vm-folder`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmFolderCreationParams {
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmFolderCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
@@ -376,9 +462,19 @@ impl VmFolderCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_vm_folder`](crate::models::Client::delete_vm_folder) (`delete-vm-folder`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmFolderDeletionParams {
     pub r#where: crate::models::VmFolderWhereInput,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmFolderDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
@@ -527,10 +623,21 @@ impl ::cloudtower_runtime::codec::Encode for VmFolderOrderByInput {
 /// Used by:
 /// - the request of [`Client::update_vm_folder`](crate::models::Client::update_vm_folder) (`update-vm-folder`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmFolderUpdationParams {
     pub data: crate::models::VmFolderUpdationParamsData,
     pub r#where: crate::models::VmFolderWhereInput,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmFolderUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
@@ -586,9 +693,19 @@ impl VmFolderUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_folder`](crate::models::Client::update_vm_folder) (`update-vm-folder`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmFolderUpdationParamsData {
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmFolderUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
@@ -639,7 +756,7 @@ impl VmFolderUpdationParamsData {
 /// - inside the request of [`Client::get_vm_folders_connection`](crate::models::Client::get_vm_folders_connection) (`get-vm-folders-connection`)
 /// - inside the request of [`Client::update_vm_folder`](crate::models::Client::update_vm_folder) (`update-vm-folder`)
 #[cfg(feature = "vm-folder")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmFolderWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmFolderWhereInput>,
@@ -774,6 +891,126 @@ pub struct VmFolderWhereInput {
     pub vms_some: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
     >,
+}
+#[cfg(feature = "vm-folder")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmFolderWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_gt: ::cloudtower_runtime::Nullable::Absent,
+            name_gte: ::cloudtower_runtime::Nullable::Absent,
+            name_in: ::cloudtower_runtime::Nullable::Absent,
+            name_lt: ::cloudtower_runtime::Nullable::Absent,
+            name_lte: ::cloudtower_runtime::Nullable::Absent,
+            name_not: ::cloudtower_runtime::Nullable::Absent,
+            name_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            name_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            name_not_in: ::cloudtower_runtime::Nullable::Absent,
+            name_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            name_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            vm_num: ::cloudtower_runtime::Nullable::Absent,
+            vm_num_gt: ::cloudtower_runtime::Nullable::Absent,
+            vm_num_gte: ::cloudtower_runtime::Nullable::Absent,
+            vm_num_in: ::cloudtower_runtime::Nullable::Absent,
+            vm_num_lt: ::cloudtower_runtime::Nullable::Absent,
+            vm_num_lte: ::cloudtower_runtime::Nullable::Absent,
+            vm_num_not: ::cloudtower_runtime::Nullable::Absent,
+            vm_num_not_in: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "backup-plan",
+                    feature = "entity-filter",
+                    feature = "graph",
+                    feature = "isolation-policy",
+                    feature = "label",
+                    feature = "metrics",
+                    feature = "security-group",
+                    feature = "security-policy",
+                    feature = "table-reporter",
+                    feature = "usb-device",
+                    feature = "vm",
+                    feature = "vm-export-file",
+                    feature = "vm-placement-group"
+                )
+            )]
+            vms_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-folder")]
 #[cfg(feature = "server")]
@@ -1199,11 +1436,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmFoldersRequestBod
 #[cfg(feature = "vm-folder")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmFoldersRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmFoldersConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_FOLDERS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_FOLDERS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1212,6 +1446,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmFoldersRequestBo
     }
 }
 #[cfg(feature = "vm-folder")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmFolder {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmFolder"
@@ -1230,67 +1465,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmFolder {
     ) -> ::std::option::Option<crate::models::GetVmFoldersRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmFolderWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmFolderWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VmFolderWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmFolderWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VmFolderWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmFolderWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmFoldersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmFoldersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmFoldersRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmFoldersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmFolderWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmFoldersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmFolderWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmFolderWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmFolderWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmFolderWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmFolderWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmFolderWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmFolderWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1310,6 +1548,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmFolder {
     }
 }
 #[cfg(feature = "vm-folder")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmFolder {
     type DynamicType = ();
     type Request = crate::models::GetVmFoldersRequestBody;
@@ -1317,12 +1556,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmFolder {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmFoldersRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmFolderWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmFoldersRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmFolderWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

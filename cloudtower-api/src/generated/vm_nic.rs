@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)
 #[cfg(feature = "vm-nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmNicsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetVmNicsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmNicOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
+}
+#[cfg(feature = "vm-nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmNicsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNicsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_vm_nics`](crate::models::Client::get_vm_nics) (`get-vm-nics`)
 #[cfg(feature = "vm-nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmNicsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetVmNicsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmNicOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmNicWhereInput>,
+}
+#[cfg(feature = "vm-nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmNicsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-nic")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmNicsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)
 #[cfg(feature = "vm-nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmNic {
     pub count: i32,
+}
+#[cfg(feature = "vm-nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmNic {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmNic {
@@ -162,7 +202,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmNic {
 /// Used by:
 /// - inside the response of [`Client::get_vm_nics`](crate::models::Client::get_vm_nics) (`get-vm-nics`)
 #[cfg(feature = "vm-nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVirtualPrivateCloudNic {
     pub floating_ip: ::std::option::Option<
         crate::models::NestedVirtualPrivateCloudFloatingIp,
@@ -172,6 +212,21 @@ pub struct NestedVirtualPrivateCloudNic {
     pub local_id: ::std::string::String,
     pub vpc: crate::models::NestedVirtualPrivateCloud,
     pub vpc_subnet: crate::models::NestedVirtualPrivateCloudSubnet,
+}
+#[cfg(feature = "vm-nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVirtualPrivateCloudNic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            floating_ip: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            ip_addresses: ::std::vec::Vec::new(),
+            local_id: ::std::string::String::new(),
+            vpc: ::std::default::Default::default(),
+            vpc_subnet: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::codec::Decode for NestedVirtualPrivateCloudNic {
@@ -238,7 +293,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVirtualPrivateCloudNic {
 /// Used by:
 /// - the response of [`Client::get_vm_nics`](crate::models::Client::get_vm_nics) (`get-vm-nics`)
 #[cfg(feature = "vm-nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmNic {
     pub dpi_enabled: ::std::option::Option<bool>,
     pub egress_rate_limit_burst_in_bit: ::std::option::Option<f64>,
@@ -265,6 +320,40 @@ pub struct VmNic {
     pub vlan: ::std::option::Option<crate::models::NestedVlan>,
     pub vm: crate::models::NestedVm,
     pub vpc_nic: ::std::option::Option<crate::models::NestedVirtualPrivateCloudNic>,
+}
+#[cfg(feature = "vm-nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmNic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            dpi_enabled: ::std::option::Option::None,
+            egress_rate_limit_burst_in_bit: ::std::option::Option::None,
+            egress_rate_limit_enabled: ::std::option::Option::None,
+            egress_rate_limit_max_rate_in_bitps: ::std::option::Option::None,
+            enabled: ::std::option::Option::None,
+            gateway: ::std::option::Option::None,
+            guest_info_ip_addresses: ::std::vec::Vec::new(),
+            guest_info_ip_addresses_v6: ::std::vec::Vec::new(),
+            id: ::std::string::String::new(),
+            ingress_rate_limit_burst_in_bit: ::std::option::Option::None,
+            ingress_rate_limit_enabled: ::std::option::Option::None,
+            ingress_rate_limit_max_rate_in_bitps: ::std::option::Option::None,
+            interface_id: ::std::option::Option::None,
+            ip_address: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            mac_address: ::std::option::Option::None,
+            mirror: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            nic: ::std::option::Option::None,
+            order: ::std::option::Option::None,
+            subnet_mask: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            vlan: ::std::option::Option::None,
+            vm: ::std::default::Default::default(),
+            vpc_nic: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::codec::Decode for VmNic {
@@ -420,9 +509,19 @@ impl ::cloudtower_runtime::codec::Encode for VmNic {
 /// Used by:
 /// - the response of [`Client::get_vm_nics_connection`](crate::models::Client::get_vm_nics_connection) (`get-vm-nics-connection`)
 #[cfg(feature = "vm-nic")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmNicConnection {
     pub aggregate: crate::models::NestedAggregateVmNic,
+}
+#[cfg(feature = "vm-nic")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmNicConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::codec::Decode for VmNicConnection {
@@ -807,11 +906,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmNicsRequestBody {
 #[cfg(feature = "vm-nic")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmNicsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmNicsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_NICS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_NICS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -820,6 +916,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmNicsRequestBody 
     }
 }
 #[cfg(feature = "vm-nic")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmNic {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmNic"
@@ -837,53 +934,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmNic {
     ) -> ::std::option::Option<crate::models::GetVmNicsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmNicWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmNicWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VmNicWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmNicWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmNicsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmNicsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmNicsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmNicsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmNicWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmNicsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmNicWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmNicWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmNicWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmNicWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmNicWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -902,6 +1002,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmNic {
     }
 }
 #[cfg(feature = "vm-nic")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmNic {
     type DynamicType = ();
     type Request = crate::models::GetVmNicsRequestBody;
@@ -909,12 +1010,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmNic {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmNicsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmNicWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmNicsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmNicWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_vm_placement_group`](crate::models::Client::delete_vm_placement_group) (`delete-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVmPlacementGroup {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVmPlacementGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVmPlacementGroup {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmPlacementGroup {
 /// Used by:
 /// - the request of [`Client::get_vm_placement_groups_connection`](crate::models::Client::get_vm_placement_groups_connection) (`get-vm-placement-groups-connection`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmPlacementGroupsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetVmPlacementGroupsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VmPlacementGroupWhereInput,
     >,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmPlacementGroupsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
@@ -110,9 +136,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmPlacementGroupsConnectionReque
 /// Used by:
 /// - inside the response of [`Client::get_vm_placement_groups_connection`](crate::models::Client::get_vm_placement_groups_connection) (`get-vm-placement-groups-connection`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmPlacementGroup {
     pub count: i32,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmPlacementGroup {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmPlacementGroup {
@@ -155,7 +189,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmPlacementGroup {
 /// - the response of [`Client::get_vm_placement_groups`](crate::models::Client::get_vm_placement_groups) (`get-vm-placement-groups`)
 /// - the response of [`Client::update_vm_placement_group`](crate::models::Client::update_vm_placement_group) (`update-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmPlacementGroup {
     pub cluster: crate::models::NestedCluster,
     pub description: ::std::string::String,
@@ -180,6 +214,34 @@ pub struct VmPlacementGroup {
     pub vm_vm_policy: crate::models::VmVmPolicy,
     pub vm_vm_policy_enabled: bool,
     pub vms: ::std::option::Option<::std::vec::Vec<crate::models::NestedVm>>,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmPlacementGroup {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            description: ::std::string::String::new(),
+            enabled: false,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            local_updated_at: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            usage: ::std::option::Option::None,
+            vm_host_must_enabled: false,
+            vm_host_must_host_uuids: ::std::option::Option::None,
+            vm_host_must_policy: false,
+            vm_host_prefer_enabled: false,
+            vm_host_prefer_host_uuids: ::std::option::Option::None,
+            vm_host_prefer_policy: false,
+            vm_vm_policy: ::std::default::Default::default(),
+            vm_vm_policy_enabled: false,
+            vms: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::codec::Decode for VmPlacementGroup {
@@ -323,9 +385,19 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroup {
 /// Used by:
 /// - the response of [`Client::get_vm_placement_groups_connection`](crate::models::Client::get_vm_placement_groups_connection) (`get-vm-placement-groups-connection`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmPlacementGroupConnection {
     pub aggregate: crate::models::NestedAggregateVmPlacementGroup,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmPlacementGroupConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 impl ::cloudtower_runtime::codec::Decode for VmPlacementGroupConnection {
@@ -366,7 +438,7 @@ impl ::cloudtower_runtime::codec::Encode for VmPlacementGroupConnection {
 /// Used by:
 /// - the request of [`Client::create_vm_placement_group`](crate::models::Client::create_vm_placement_group) (`create-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmPlacementGroupCreationParams {
     pub vm_vm_policy: ::std::option::Option<crate::models::VmVmPolicy>,
     pub vm_host_prefer_enabled: ::std::option::Option<bool>,
@@ -381,6 +453,28 @@ pub struct VmPlacementGroupCreationParams {
     pub description: ::std::option::Option<::std::string::String>,
     pub enabled: bool,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmPlacementGroupCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_vm_policy: ::std::option::Option::None,
+            vm_host_prefer_enabled: ::std::option::Option::None,
+            vm_host_must_policy: ::std::option::Option::None,
+            vm_host_must_enabled: ::std::option::Option::None,
+            vm_host_prefer_policy: ::std::option::Option::None,
+            vm_vm_policy_enabled: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            prefer_hosts: ::std::option::Option::None,
+            must_hosts: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            enabled: false,
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
@@ -481,9 +575,19 @@ impl VmPlacementGroupCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_vm_placement_group`](crate::models::Client::delete_vm_placement_group) (`delete-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmPlacementGroupDeletionParams {
     pub r#where: crate::models::VmPlacementGroupWhereInput,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmPlacementGroupDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
@@ -531,10 +635,21 @@ impl VmPlacementGroupDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_vm_placement_group`](crate::models::Client::update_vm_placement_group) (`update-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmPlacementGroupUpdationParams {
     pub data: crate::models::VmPlacementGroupUpdationParamsData,
     pub r#where: crate::models::VmPlacementGroupWhereInput,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmPlacementGroupUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
@@ -590,7 +705,7 @@ impl VmPlacementGroupUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_placement_group`](crate::models::Client::update_vm_placement_group) (`update-vm-placement-group`)
 #[cfg(feature = "vm-placement-group")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmPlacementGroupUpdationParamsData {
     pub vm_vm_policy: ::std::option::Option<crate::models::VmVmPolicy>,
     pub vms: ::std::option::Option<crate::models::VmWhereInput>,
@@ -604,6 +719,27 @@ pub struct VmPlacementGroupUpdationParamsData {
     pub name: ::std::option::Option<::std::string::String>,
     pub description: ::std::option::Option<::std::string::String>,
     pub enabled: ::std::option::Option<bool>,
+}
+#[cfg(feature = "vm-placement-group")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmPlacementGroupUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vm_vm_policy: ::std::option::Option::None,
+            vms: ::std::option::Option::None,
+            prefer_hosts: ::std::option::Option::None,
+            must_hosts: ::std::option::Option::None,
+            vm_host_prefer_enabled: ::std::option::Option::None,
+            vm_host_must_policy: ::std::option::Option::None,
+            vm_host_must_enabled: ::std::option::Option::None,
+            vm_host_prefer_policy: ::std::option::Option::None,
+            vm_vm_policy_enabled: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            enabled: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-placement-group")]
 #[cfg(feature = "server")]
@@ -819,11 +955,8 @@ for crate::models::GetVmPlacementGroupsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVmPlacementGroupsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmPlacementGroupsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_PLACEMENT_GROUPS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_PLACEMENT_GROUPS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -832,6 +965,7 @@ for crate::models::GetVmPlacementGroupsRequestBody {
     }
 }
 #[cfg(feature = "vm-placement-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmPlacementGroup {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmPlacementGroup"
@@ -850,67 +984,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmPlacementGroup {
     ) -> ::std::option::Option<crate::models::GetVmPlacementGroupsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmPlacementGroupWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmPlacementGroupWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VmPlacementGroupWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmPlacementGroupWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VmPlacementGroupWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmPlacementGroupWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmPlacementGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmPlacementGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmPlacementGroupsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmPlacementGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmPlacementGroupWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmPlacementGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmPlacementGroupWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmPlacementGroupWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmPlacementGroupWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmPlacementGroupWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmPlacementGroupWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmPlacementGroupWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmPlacementGroupWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -941,6 +1078,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmPlacementGroup {
     }
 }
 #[cfg(feature = "vm-placement-group")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmPlacementGroup {
     type DynamicType = ();
     type Request = crate::models::GetVmPlacementGroupsRequestBody;
@@ -948,12 +1086,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmPlacementGroup {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmPlacementGroupsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmPlacementGroupWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmPlacementGroupsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmPlacementGroupWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_vm_snapshot`](crate::models::Client::delete_vm_snapshot) (`delete-vm-snapshot`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVmSnapshot {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVmSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVmSnapshot {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmSnapshot {
 /// Used by:
 /// - the request of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmSnapshotsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetVmSnapshotsConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmSnapshotOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmSnapshotWhereInput>,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmSnapshotsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
@@ -106,7 +132,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsConnectionRequestBody
 /// Used by:
 /// - the request of [`Client::get_vm_snapshots`](crate::models::Client::get_vm_snapshots) (`get-vm-snapshots`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmSnapshotsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -115,6 +141,22 @@ pub struct GetVmSnapshotsRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmSnapshotOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmSnapshotWhereInput>,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmSnapshotsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
@@ -162,9 +204,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmSnapshotsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmSnapshot {
     pub count: i32,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmSnapshot {
@@ -206,7 +256,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmSnapshot {
 /// - inside the response of [`Client::create_vm_snapshot`](crate::models::Client::create_vm_snapshot) (`create-vm-snapshot`)
 /// - inside the response of [`Client::get_vm_snapshots`](crate::models::Client::get_vm_snapshots) (`get-vm-snapshots`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedFrozenNic {
     pub enabled: ::std::option::Option<bool>,
     pub gateway: ::std::string::String,
@@ -217,6 +267,24 @@ pub struct NestedFrozenNic {
     pub model: ::std::option::Option<crate::models::VmNicModel>,
     pub subnet_mask: ::std::string::String,
     pub vlan: crate::models::NestedFrozenVlan,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedFrozenNic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            enabled: ::std::option::Option::None,
+            gateway: ::std::string::String::new(),
+            index: 0,
+            ip_address: ::std::string::String::new(),
+            mac_address: ::std::string::String::new(),
+            mirror: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            subnet_mask: ::std::string::String::new(),
+            vlan: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for NestedFrozenNic {
@@ -293,7 +361,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedFrozenNic {
 /// - the response of [`Client::create_vm_snapshot`](crate::models::Client::create_vm_snapshot) (`create-vm-snapshot`)
 /// - the response of [`Client::get_vm_snapshots`](crate::models::Client::get_vm_snapshots) (`get-vm-snapshots`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmSnapshot {
     pub clock_offset: crate::models::VmClockOffset,
     pub cluster: crate::models::NestedCluster,
@@ -325,6 +393,43 @@ pub struct VmSnapshot {
     >,
     pub vm_nics: ::std::option::Option<::std::vec::Vec<crate::models::NestedFrozenNic>>,
     pub win_opt: bool,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clock_offset: ::std::default::Default::default(),
+            cluster: ::std::default::Default::default(),
+            consistent_type: ::std::default::Default::default(),
+            cpu: ::std::default::Default::default(),
+            cpu_model: ::std::string::String::new(),
+            description: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            firmware: ::std::default::Default::default(),
+            ha: false,
+            ha_priority: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            io_policy: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            max_bandwidth: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            memory: 0,
+            name: ::std::string::String::new(),
+            size: 0,
+            snapshot_group: ::std::option::Option::None,
+            vcpu: 0,
+            vm: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            win_opt: false,
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for VmSnapshot {
@@ -489,9 +594,19 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshot {
 /// Used by:
 /// - the response of [`Client::get_vm_snapshots_connection`](crate::models::Client::get_vm_snapshots_connection) (`get-vm-snapshots-connection`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateVmSnapshot,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmSnapshotConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for VmSnapshotConnection {
@@ -532,9 +647,19 @@ impl ::cloudtower_runtime::codec::Encode for VmSnapshotConnection {
 /// Used by:
 /// - the request of [`Client::create_vm_snapshot`](crate::models::Client::create_vm_snapshot) (`create-vm-snapshot`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmSnapshotCreationParams {
     pub data: ::std::vec::Vec<crate::models::VmSnapshotCreationParamsData>,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmSnapshotCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
@@ -584,11 +709,23 @@ impl VmSnapshotCreationParams {
 /// Used by:
 /// - inside the request of [`Client::create_vm_snapshot`](crate::models::Client::create_vm_snapshot) (`create-vm-snapshot`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmSnapshotCreationParamsData {
     pub consistent_type: ::std::option::Option<crate::models::ConsistentType>,
     pub name: ::std::string::String,
     pub vm_id: ::std::string::String,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmSnapshotCreationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            consistent_type: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+            vm_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
@@ -652,9 +789,19 @@ impl VmSnapshotCreationParamsData {
 /// Used by:
 /// - the request of [`Client::delete_vm_snapshot`](crate::models::Client::delete_vm_snapshot) (`delete-vm-snapshot`)
 #[cfg(feature = "vm-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmSnapshotDeletionParams {
     pub r#where: crate::models::VmSnapshotWhereInput,
+}
+#[cfg(feature = "vm-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmSnapshotDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-snapshot")]
 #[cfg(feature = "server")]
@@ -1122,11 +1269,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmSnapshotsRequestB
 #[cfg(feature = "vm-snapshot")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmSnapshotsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmSnapshotsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_SNAPSHOTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_SNAPSHOTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1135,6 +1279,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmSnapshotsRequest
     }
 }
 #[cfg(feature = "vm-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmSnapshot {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmSnapshot"
@@ -1153,67 +1298,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmSnapshot {
     ) -> ::std::option::Option<crate::models::GetVmSnapshotsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmSnapshotWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VmSnapshotWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmSnapshotWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VmSnapshotWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmSnapshotWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmSnapshotsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmSnapshotWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmSnapshotWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmSnapshotWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmSnapshotWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmSnapshotWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1244,6 +1392,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmSnapshot {
     }
 }
 #[cfg(feature = "vm-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmSnapshot {
     type DynamicType = ();
     type Request = crate::models::GetVmSnapshotsRequestBody;
@@ -1251,12 +1400,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmSnapshot {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmSnapshotWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

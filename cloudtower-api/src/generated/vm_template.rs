@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_vm_template`](crate::models::Client::delete_vm_template) (`delete-vm-template`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVmTemplate {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVmTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVmTemplate {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmTemplate {
 /// Used by:
 /// - the request of [`Client::get_vm_templates_connection`](crate::models::Client::get_vm_templates_connection) (`get-vm-templates-connection`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmTemplatesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -59,6 +69,22 @@ pub struct GetVmTemplatesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmTemplateOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmTemplateWhereInput>,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmTemplatesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
@@ -106,9 +132,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmTemplatesConnectionRequestBody
 /// Used by:
 /// - inside the response of [`Client::get_vm_templates_connection`](crate::models::Client::get_vm_templates_connection) (`get-vm-templates-connection`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmTemplate {
     pub count: i32,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmTemplate {
@@ -152,7 +186,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmTemplate {
 /// - inside the response of [`Client::get_vm_templates`](crate::models::Client::get_vm_templates) (`get-vm-templates`)
 /// - inside the response of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedTemplateNic {
     pub enabled: ::std::option::Option<bool>,
     pub index: i32,
@@ -163,6 +197,24 @@ pub struct NestedTemplateNic {
     pub r#type: ::std::option::Option<crate::models::VmNicType>,
     pub vlan: crate::models::NestedFrozenVlan,
     pub vpc_nic: ::std::option::Option<crate::models::NestedTemplateVpcNic>,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedTemplateNic {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            enabled: ::std::option::Option::None,
+            index: 0,
+            ip_address: ::std::option::Option::None,
+            mac_address: ::std::option::Option::None,
+            mirror: ::std::option::Option::None,
+            model: ::std::option::Option::None,
+            r#type: ::std::option::Option::None,
+            vlan: ::std::default::Default::default(),
+            vpc_nic: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::codec::Decode for NestedTemplateNic {
@@ -225,7 +277,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedTemplateNic {
 /// - the response of [`Client::get_vm_templates`](crate::models::Client::get_vm_templates) (`get-vm-templates`)
 /// - the response of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmTemplate {
     pub clock_offset: crate::models::VmClockOffset,
     pub cloud_init_supported: bool,
@@ -260,6 +312,42 @@ pub struct VmTemplate {
         ::std::vec::Vec<crate::models::NestedTemplateNic>,
     >,
     pub win_opt: bool,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmTemplate {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            clock_offset: ::std::default::Default::default(),
+            cloud_init_supported: false,
+            cluster: ::std::default::Default::default(),
+            content_library_vm_template: ::std::option::Option::None,
+            cpu: ::std::default::Default::default(),
+            cpu_model: ::std::string::String::new(),
+            description: ::std::string::String::new(),
+            entity_async_status: ::std::option::Option::None,
+            firmware: ::std::default::Default::default(),
+            ha: false,
+            id: ::std::string::String::new(),
+            io_policy: ::std::option::Option::None,
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::option::Option::None,
+            local_id: ::std::string::String::new(),
+            max_bandwidth: ::std::option::Option::None,
+            max_bandwidth_policy: ::std::option::Option::None,
+            max_iops: ::std::option::Option::None,
+            max_iops_policy: ::std::option::Option::None,
+            memory: 0,
+            name: ::std::string::String::new(),
+            size: 0,
+            vcpu: 0,
+            video_type: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+            vm_nics: ::std::option::Option::None,
+            win_opt: false,
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::codec::Decode for VmTemplate {
@@ -427,9 +515,19 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplate {
 /// Used by:
 /// - the response of [`Client::get_vm_templates_connection`](crate::models::Client::get_vm_templates_connection) (`get-vm-templates-connection`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmTemplateConnection {
     pub aggregate: crate::models::NestedAggregateVmTemplate,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmTemplateConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::codec::Decode for VmTemplateConnection {
@@ -471,13 +569,27 @@ impl ::cloudtower_runtime::codec::Encode for VmTemplateConnection {
 /// - the request of [`Client::clone_vm_template_from_vm`](crate::models::Client::clone_vm_template_from_vm) (`clone-vm-template-from-vm`)
 /// - the request of [`Client::convert_vm_template_from_vm`](crate::models::Client::convert_vm_template_from_vm) (`convert-vm-template-from-vm`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmTemplateCreationParams {
     pub cluster_id: ::std::option::Option<::std::string::String>,
     pub cloud_init_supported: bool,
     pub vm_id: ::std::string::String,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmTemplateCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster_id: ::std::option::Option::None,
+            cloud_init_supported: false,
+            vm_id: ::std::string::String::new(),
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
@@ -552,9 +664,19 @@ impl VmTemplateCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_vm_template`](crate::models::Client::delete_vm_template) (`delete-vm-template`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmTemplateDeletionParams {
     pub r#where: crate::models::VmTemplateWhereInput,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmTemplateDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
@@ -602,10 +724,21 @@ impl VmTemplateDeletionParams {
 /// Used by:
 /// - the request of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmTemplateUpdationParams {
     pub data: ::std::option::Option<crate::models::VmTemplateUpdationParamsData>,
     pub r#where: crate::models::VmTemplateWhereInput,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmTemplateUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
@@ -658,11 +791,23 @@ impl VmTemplateUpdationParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_template`](crate::models::Client::update_vm_template) (`update-vm-template`)
 #[cfg(feature = "vm-template")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmTemplateUpdationParamsData {
     pub cloud_init_supported: ::std::option::Option<bool>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm-template")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmTemplateUpdationParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cloud_init_supported: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-template")]
 #[cfg(feature = "server")]
@@ -869,11 +1014,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmTemplatesRequestB
 #[cfg(feature = "vm-template")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmTemplatesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmTemplatesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_TEMPLATES_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_TEMPLATES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -882,6 +1024,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmTemplatesRequest
     }
 }
 #[cfg(feature = "vm-template")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmTemplate {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmTemplate"
@@ -900,67 +1043,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmTemplate {
     ) -> ::std::option::Option<crate::models::GetVmTemplatesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmTemplateWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmTemplateWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VmTemplateWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmTemplateWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VmTemplateWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmTemplateWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmTemplatesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmTemplateWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmTemplateWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmTemplateWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmTemplateWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmTemplateWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmTemplateWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmTemplateWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmTemplateWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -991,6 +1137,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmTemplate {
     }
 }
 #[cfg(feature = "vm-template")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmTemplate {
     type DynamicType = ();
     type Request = crate::models::GetVmTemplatesRequestBody;
@@ -998,12 +1145,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmTemplate {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmTemplatesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmTemplateWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmTemplatesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmTemplateWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,10 +7,21 @@
 /// Used by:
 /// - the request of [`Client::clone_vm_volume`](crate::models::Client::clone_vm_volume) (`clone-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloneVmVolumeParams {
     pub r#where: crate::models::VmVolumeWhereUniqueInput,
     pub data: crate::models::CloneVmVolumeParamsData,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloneVmVolumeParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+            data: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -66,10 +77,21 @@ impl CloneVmVolumeParams {
 /// Used by:
 /// - inside the request of [`Client::clone_vm_volume`](crate::models::Client::clone_vm_volume) (`clone-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CloneVmVolumeParamsData {
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CloneVmVolumeParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            description: ::std::option::Option::None,
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -122,9 +144,19 @@ impl CloneVmVolumeParamsData {
 /// Used by:
 /// - the response of [`Client::delete_vm_volume_from_vm`](crate::models::Client::delete_vm_volume_from_vm) (`delete-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVmVolume {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVmVolume {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVmVolume {
@@ -165,10 +197,21 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmVolume {
 /// Used by:
 /// - the request of [`Client::export_vm_volume`](crate::models::Client::export_vm_volume) (`export-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExportVmVolumeParams {
     pub data: crate::models::ExportVmVolumeParamsData,
     pub r#where: crate::models::VmVolumeWhereInput,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExportVmVolumeParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -224,9 +267,19 @@ impl ExportVmVolumeParams {
 /// Used by:
 /// - inside the request of [`Client::export_vm_volume`](crate::models::Client::export_vm_volume) (`export-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ExportVmVolumeParamsData {
     pub r#type: crate::models::VmVolumeExportFileType,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ExportVmVolumeParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#type: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -274,7 +327,7 @@ impl ExportVmVolumeParamsData {
 /// Used by:
 /// - the request of [`Client::get_vm_volumes_connection`](crate::models::Client::get_vm_volumes_connection) (`get-vm-volumes-connection`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmVolumesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -283,6 +336,22 @@ pub struct GetVmVolumesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmVolumeOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmVolumeWhereInput>,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmVolumesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -330,7 +399,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::import_vm_volume`](crate::models::Client::import_vm_volume) (`import-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImportVmVolumeParams {
     pub upload_task_id: ::std::string::String,
     pub name: ::std::string::String,
@@ -345,6 +414,21 @@ pub struct ImportVmVolumeParams {
         crate::models::VmVolumeElfStoragePolicyType,
     >,
     pub cluster_id: ::std::string::String,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ImportVmVolumeParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            upload_task_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            elf_ec_storage_policy: ::std::option::Option::None,
+            elf_replica_storage_policy: ::std::option::Option::None,
+            storage_policy: ::std::option::Option::None,
+            cluster_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -428,11 +512,23 @@ impl ImportVmVolumeParams {
 /// Used by:
 /// - inside the request of [`Client::import_vm_volume`](crate::models::Client::import_vm_volume) (`import-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ImportVmVolumeParamsElfEcStoragePolicy {
     pub thin_provision: ::std::option::Option<bool>,
     pub ec_m: ::std::option::Option<i32>,
     pub ec_k: ::std::option::Option<i32>,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ImportVmVolumeParamsElfEcStoragePolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            thin_provision: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -472,9 +568,17 @@ impl ::cloudtower_runtime::codec::Encode for ImportVmVolumeParamsElfEcStoragePol
 /// Used by:
 /// - inside the response of [`Client::get_vm_volumes_connection`](crate::models::Client::get_vm_volumes_connection) (`get-vm-volumes-connection`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmVolume {
     pub count: i32,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmVolume {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmVolume {
@@ -515,10 +619,21 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolume {
 /// Used by:
 /// - the request of [`Client::update_vm_volume`](crate::models::Client::update_vm_volume) (`update-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateVmVolumeParams {
     pub r#where: crate::models::VmVolumeWhereInput,
     pub data: crate::models::UpdateVmVolumeParamsData,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateVmVolumeParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+            data: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -574,12 +689,25 @@ impl UpdateVmVolumeParams {
 /// Used by:
 /// - inside the request of [`Client::update_vm_volume`](crate::models::Client::update_vm_volume) (`update-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateVmVolumeParamsData {
     pub size_unit: ::std::option::Option<crate::models::ByteUnit>,
     pub size: ::std::option::Option<i64>,
     pub description: ::std::option::Option<::std::string::String>,
     pub name: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateVmVolumeParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            size_unit: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            name: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -627,7 +755,7 @@ impl ::cloudtower_runtime::codec::Encode for UpdateVmVolumeParamsData {
 /// - the response of [`Client::rollback_vm_volume`](crate::models::Client::rollback_vm_volume) (`rollback-vm-volume`)
 /// - the response of [`Client::update_vm_volume`](crate::models::Client::update_vm_volume) (`update-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolume {
     pub cluster: crate::models::NestedCluster,
     pub description: ::std::option::Option<::std::string::String>,
@@ -657,6 +785,43 @@ pub struct VmVolume {
     pub used_size: ::std::option::Option<i64>,
     pub used_size_usage: ::std::option::Option<f64>,
     pub vm_disks: ::std::option::Option<::std::vec::Vec<crate::models::NestedVmDisk>>,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolume {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            description: ::std::option::Option::None,
+            elf_storage_policy: ::std::default::Default::default(),
+            elf_storage_policy_ec_k: ::std::option::Option::None,
+            elf_storage_policy_ec_m: ::std::option::Option::None,
+            elf_storage_policy_replica_num: ::std::option::Option::None,
+            elf_storage_policy_stripe_num: ::std::option::Option::None,
+            elf_storage_policy_thin_provision: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            guest_size_usage: ::std::option::Option::None,
+            guest_used_size: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            lun: ::std::option::Option::None,
+            mounting: false,
+            name: ::std::string::String::new(),
+            path: ::std::string::String::new(),
+            resident_in_cache: ::std::option::Option::None,
+            sharing: false,
+            size: 0,
+            r#type: ::std::option::Option::None,
+            unique_logical_size: ::std::option::Option::None,
+            unique_size: ::std::option::Option::None,
+            used_size: ::std::option::Option::None,
+            used_size_usage: ::std::option::Option::None,
+            vm_disks: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::codec::Decode for VmVolume {
@@ -827,9 +992,19 @@ impl ::cloudtower_runtime::codec::Encode for VmVolume {
 /// Used by:
 /// - the response of [`Client::get_vm_volumes_connection`](crate::models::Client::get_vm_volumes_connection) (`get-vm-volumes-connection`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeConnection {
     pub aggregate: crate::models::NestedAggregateVmVolume,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::codec::Decode for VmVolumeConnection {
@@ -870,7 +1045,7 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeConnection {
 /// Used by:
 /// - the request of [`Client::create_vm_volume`](crate::models::Client::create_vm_volume) (`create-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeCreationParams {
     pub resident_in_cache: ::std::option::Option<bool>,
     pub elf_ec_storage_policy: ::std::option::Option<
@@ -888,6 +1063,24 @@ pub struct VmVolumeCreationParams {
     pub sharing: bool,
     pub cluster_id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            resident_in_cache: ::std::option::Option::None,
+            elf_ec_storage_policy: ::std::option::Option::None,
+            elf_replica_storage_policy: ::std::option::Option::None,
+            elf_storage_policy: ::std::option::Option::None,
+            size_unit: ::std::option::Option::None,
+            size: 0,
+            sharing: false,
+            cluster_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -986,11 +1179,23 @@ impl VmVolumeCreationParams {
 /// Used by:
 /// - inside the request of [`Client::create_vm_volume`](crate::models::Client::create_vm_volume) (`create-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeCreationParamsElfEcStoragePolicy {
     pub thin_provision: ::std::option::Option<bool>,
     pub ec_m: ::std::option::Option<i32>,
     pub ec_k: ::std::option::Option<i32>,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeCreationParamsElfEcStoragePolicy {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            thin_provision: ::std::option::Option::None,
+            ec_m: ::std::option::Option::None,
+            ec_k: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -1030,10 +1235,21 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeCreationParamsElfEcStorageP
 /// Used by:
 /// - the request of [`Client::delete_vm_volume_from_vm`](crate::models::Client::delete_vm_volume_from_vm) (`delete-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeDeletionParams {
     pub effect: ::std::option::Option<crate::models::VmVolumeDeletionParamsEffect>,
     pub r#where: crate::models::VmVolumeWhereInput,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            effect: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -1086,9 +1302,19 @@ impl VmVolumeDeletionParams {
 /// Used by:
 /// - inside the request of [`Client::delete_vm_volume_from_vm`](crate::models::Client::delete_vm_volume_from_vm) (`delete-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeDeletionParamsEffect {
     pub include_snapshots: ::std::option::Option<bool>,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeDeletionParamsEffect {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            include_snapshots: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -1193,11 +1419,23 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeExportFileType {
 /// Used by:
 /// - the request of [`Client::rebuild_vm_volume`](crate::models::Client::rebuild_vm_volume) (`rebuild-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeRebuildParams {
     pub name: ::std::string::String,
     pub description: ::std::string::String,
     pub volume_snapshot_id: ::std::string::String,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeRebuildParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+            description: ::std::string::String::new(),
+            volume_snapshot_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -1267,9 +1505,19 @@ impl VmVolumeRebuildParams {
 /// Used by:
 /// - the request of [`Client::rollback_vm_volume`](crate::models::Client::rollback_vm_volume) (`rollback-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeRollbackParams {
     pub volume_snapshot_id: ::std::string::String,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeRollbackParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            volume_snapshot_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -1321,10 +1569,21 @@ impl VmVolumeRollbackParams {
 /// Used by:
 /// - inside the request of [`Client::clone_vm_volume`](crate::models::Client::clone_vm_volume) (`clone-vm-volume`)
 #[cfg(feature = "vm-volume")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeWhereUniqueInput {
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "vm-volume")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-volume")]
 #[cfg(feature = "server")]
@@ -1625,11 +1884,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmVolumesRequestBod
 #[cfg(feature = "vm-volume")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmVolumesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmVolumesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_VOLUMES_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_VOLUMES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1638,6 +1894,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmVolumesRequestBo
     }
 }
 #[cfg(feature = "vm-volume")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmVolume {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmVolume"
@@ -1656,67 +1913,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmVolume {
     ) -> ::std::option::Option<crate::models::GetVmVolumesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmVolumeWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmVolumeWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VmVolumeWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmVolumeWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VmVolumeWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmVolumeWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmVolumesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmVolumesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmVolumesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmVolumesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmVolumeWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmVolumesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmVolumeWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmVolumeWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmVolumeWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmVolumeWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmVolumeWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmVolumeWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmVolumeWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1747,6 +2007,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmVolume {
     }
 }
 #[cfg(feature = "vm-volume")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmVolume {
     type DynamicType = ();
     type Request = crate::models::GetVmVolumesRequestBody;
@@ -1754,12 +2015,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmVolume {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmVolumesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmVolumeWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmVolumesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmVolumeWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

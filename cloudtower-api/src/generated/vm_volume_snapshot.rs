@@ -7,9 +7,19 @@
 /// Used by:
 /// - the response of [`Client::delete_vm_volume_snapshot`](crate::models::Client::delete_vm_volume_snapshot) (`delete-vm-volume-snapshot`)
 #[cfg(feature = "vm-volume-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct DeleteVmVolumeSnapshot {
     pub id: ::std::string::String,
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for DeleteVmVolumeSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for DeleteVmVolumeSnapshot {
@@ -50,7 +60,7 @@ impl ::cloudtower_runtime::codec::Encode for DeleteVmVolumeSnapshot {
 /// Used by:
 /// - the request of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)
 #[cfg(feature = "vm-volume-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmVolumeSnapshotsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -63,6 +73,22 @@ pub struct GetVmVolumeSnapshotsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VmVolumeSnapshotWhereInput,
     >,
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmVolumeSnapshotsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
@@ -110,7 +136,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsConnectionReque
 /// Used by:
 /// - the request of [`Client::get_vm_volume_snapshots`](crate::models::Client::get_vm_volume_snapshots) (`get-vm-volume-snapshots`)
 #[cfg(feature = "vm-volume-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmVolumeSnapshotsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -123,6 +149,22 @@ pub struct GetVmVolumeSnapshotsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VmVolumeSnapshotWhereInput,
     >,
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmVolumeSnapshotsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
@@ -170,9 +212,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVmVolumeSnapshotsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)
 #[cfg(feature = "vm-volume-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVmVolumeSnapshot {
     pub count: i32,
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVmVolumeSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVmVolumeSnapshot {
@@ -214,7 +264,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVmVolumeSnapshot {
 /// - the response of [`Client::create_vm_volume_snapshot`](crate::models::Client::create_vm_volume_snapshot) (`create-vm-volume-snapshot`)
 /// - the response of [`Client::get_vm_volume_snapshots`](crate::models::Client::get_vm_volume_snapshots) (`get-vm-volume-snapshots`)
 #[cfg(feature = "vm-volume-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeSnapshot {
     pub cluster: crate::models::NestedCluster,
     pub create_at: ::std::option::Option<::std::string::String>,
@@ -240,6 +290,39 @@ pub struct VmVolumeSnapshot {
     pub volume_sharing: ::std::option::Option<bool>,
     pub volume_size: ::std::option::Option<f64>,
     pub zbs_snapshot_uuid: ::std::option::Option<::std::string::String>,
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeSnapshot {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            create_at: ::std::option::Option::None,
+            description: ::std::string::String::new(),
+            elf_storage_policy: ::std::default::Default::default(),
+            elf_storage_policy_ec_k: ::std::option::Option::None,
+            elf_storage_policy_ec_m: ::std::option::Option::None,
+            elf_storage_policy_replica_num: ::std::option::Option::None,
+            elf_storage_policy_stripe_num: ::std::option::Option::None,
+            elf_storage_policy_thin_provision: ::std::option::Option::None,
+            entity_async_status: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            labels: ::std::option::Option::None,
+            local_created_at: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            resident_in_cache: ::std::option::Option::None,
+            shared_size: ::std::option::Option::None,
+            size: ::std::option::Option::None,
+            r#type: ::std::default::Default::default(),
+            unique_size: ::std::option::Option::None,
+            vm_volume: ::std::option::Option::None,
+            volume_sharing: ::std::option::Option::None,
+            volume_size: ::std::option::Option::None,
+            zbs_snapshot_uuid: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for VmVolumeSnapshot {
@@ -388,9 +471,19 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshot {
 /// Used by:
 /// - the response of [`Client::get_vm_volume_snapshots_connection`](crate::models::Client::get_vm_volume_snapshots_connection) (`get-vm-volume-snapshots-connection`)
 #[cfg(feature = "vm-volume-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeSnapshotConnection {
     pub aggregate: crate::models::NestedAggregateVmVolumeSnapshot,
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeSnapshotConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 impl ::cloudtower_runtime::codec::Decode for VmVolumeSnapshotConnection {
@@ -431,11 +524,23 @@ impl ::cloudtower_runtime::codec::Encode for VmVolumeSnapshotConnection {
 /// Used by:
 /// - the request of [`Client::create_vm_volume_snapshot`](crate::models::Client::create_vm_volume_snapshot) (`create-vm-volume-snapshot`)
 #[cfg(feature = "vm-volume-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeSnapshotCreationParams {
     pub volume_id: ::std::string::String,
     pub description: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeSnapshotCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            volume_id: ::std::string::String::new(),
+            description: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
@@ -505,9 +610,19 @@ impl VmVolumeSnapshotCreationParams {
 /// Used by:
 /// - the request of [`Client::delete_vm_volume_snapshot`](crate::models::Client::delete_vm_volume_snapshot) (`delete-vm-volume-snapshot`)
 #[cfg(feature = "vm-volume-snapshot")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmVolumeSnapshotDeletionParams {
     pub r#where: crate::models::VmVolumeSnapshotWhereInput,
+}
+#[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmVolumeSnapshotDeletionParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vm-volume-snapshot")]
 #[cfg(feature = "server")]
@@ -959,11 +1074,8 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVmVolumeSnapshotsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmVolumeSnapshotsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VM_VOLUME_SNAPSHOTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VM_VOLUME_SNAPSHOTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -972,6 +1084,7 @@ for crate::models::GetVmVolumeSnapshotsRequestBody {
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VmVolumeSnapshot {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VmVolumeSnapshot"
@@ -990,67 +1103,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::VmVolumeSnapshot {
     ) -> ::std::option::Option<crate::models::GetVmVolumeSnapshotsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmVolumeSnapshotWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmVolumeSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VmVolumeSnapshotWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmVolumeSnapshotWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::VmVolumeSnapshotWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmVolumeSnapshotWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmVolumeSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmVolumeSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmVolumeSnapshotsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmVolumeSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmVolumeSnapshotWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmVolumeSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmVolumeSnapshotWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmVolumeSnapshotWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmVolumeSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmVolumeSnapshotWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmVolumeSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VmVolumeSnapshotWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmVolumeSnapshotWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1081,6 +1197,7 @@ impl ::cloudtower_runtime::AsyncStatus for crate::models::VmVolumeSnapshot {
     }
 }
 #[cfg(feature = "vm-volume-snapshot")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VmVolumeSnapshot {
     type DynamicType = ();
     type Request = crate::models::GetVmVolumeSnapshotsRequestBody;
@@ -1088,12 +1205,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VmVolumeSnapshot {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmVolumeSnapshotsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmVolumeSnapshotWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmVolumeSnapshotsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmVolumeSnapshotWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVsphereEsxiAccountsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -20,6 +20,22 @@ pub struct GetVsphereEsxiAccountsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VsphereEsxiAccountWhereInput,
     >,
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVsphereEsxiAccountsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
@@ -69,7 +85,7 @@ for GetVsphereEsxiAccountsConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_vsphere_esxi_accounts`](crate::models::Client::get_vsphere_esxi_accounts) (`get-vsphere-esxi-accounts`)
 #[cfg(feature = "vsphere-esxi-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVsphereEsxiAccountsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -82,6 +98,22 @@ pub struct GetVsphereEsxiAccountsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<
         crate::models::VsphereEsxiAccountWhereInput,
     >,
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVsphereEsxiAccountsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
@@ -129,9 +161,17 @@ impl ::cloudtower_runtime::codec::Encode for GetVsphereEsxiAccountsRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVsphereEsxiAccount {
     pub count: i32,
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVsphereEsxiAccount {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVsphereEsxiAccount {
@@ -172,9 +212,19 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVsphereEsxiAccount {
 /// Used by:
 /// - the request of [`Client::update_vsphere_esxi_account`](crate::models::Client::update_vsphere_esxi_account) (`update-vsphere-esxi-account`)
 #[cfg(feature = "vsphere-esxi-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UpdateVsphereEsxiAccountParams {
     pub data: ::std::vec::Vec<crate::models::UpdateVsphereEsxiAccountParamsData>,
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateVsphereEsxiAccountParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
@@ -224,13 +274,27 @@ impl UpdateVsphereEsxiAccountParams {
 /// Used by:
 /// - inside the request of [`Client::update_vsphere_esxi_account`](crate::models::Client::update_vsphere_esxi_account) (`update-vsphere-esxi-account`)
 #[cfg(feature = "vsphere-esxi-account")]
-#[derive(Clone, Default, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct UpdateVsphereEsxiAccountParamsData {
     pub port: ::std::option::Option<i32>,
     pub password: ::std::option::Option<::std::string::String>,
     pub username: ::std::string::String,
     pub ip: ::std::string::String,
     pub esxi_account_id: ::std::string::String,
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UpdateVsphereEsxiAccountParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            port: ::std::option::Option::None,
+            password: ::std::option::Option::None,
+            username: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+            esxi_account_id: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 impl ::std::fmt::Debug for UpdateVsphereEsxiAccountParamsData {
@@ -318,7 +382,7 @@ impl UpdateVsphereEsxiAccountParamsData {
 /// - the response of [`Client::get_vsphere_esxi_accounts`](crate::models::Client::get_vsphere_esxi_accounts) (`get-vsphere-esxi-accounts`)
 /// - the response of [`Client::update_vsphere_esxi_account`](crate::models::Client::update_vsphere_esxi_account) (`update-vsphere-esxi-account`)
 #[cfg(feature = "vsphere-esxi-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VsphereEsxiAccount {
     pub host: crate::models::NestedHost,
     pub id: ::std::string::String,
@@ -327,6 +391,22 @@ pub struct VsphereEsxiAccount {
     pub local_id: ::std::string::String,
     pub port: i32,
     pub username: ::std::string::String,
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VsphereEsxiAccount {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            host: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            ip: ::std::string::String::new(),
+            is_valid: false,
+            local_id: ::std::string::String::new(),
+            port: 0,
+            username: ::std::string::String::new(),
+        }
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 impl ::cloudtower_runtime::codec::Decode for VsphereEsxiAccount {
@@ -401,9 +481,19 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccount {
 /// Used by:
 /// - the response of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VsphereEsxiAccountConnection {
     pub aggregate: crate::models::NestedAggregateVsphereEsxiAccount,
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VsphereEsxiAccountConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 impl ::cloudtower_runtime::codec::Decode for VsphereEsxiAccountConnection {
@@ -566,7 +656,7 @@ impl ::cloudtower_runtime::codec::Encode for VsphereEsxiAccountOrderByInput {
 /// - inside the request of [`Client::get_vsphere_esxi_accounts`](crate::models::Client::get_vsphere_esxi_accounts) (`get-vsphere-esxi-accounts`)
 /// - inside the request of [`Client::get_vsphere_esxi_accounts_connection`](crate::models::Client::get_vsphere_esxi_accounts_connection) (`get-vsphere-esxi-accounts-connection`)
 #[cfg(feature = "vsphere-esxi-account")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VsphereEsxiAccountWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VsphereEsxiAccountWhereInput>,
@@ -673,6 +763,100 @@ pub struct VsphereEsxiAccountWhereInput {
     >,
     pub username_not_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub username_starts_with: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VsphereEsxiAccountWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(
+                any(
+                    feature = "alert",
+                    feature = "brick-topo",
+                    feature = "graph",
+                    feature = "host",
+                    feature = "label",
+                    feature = "log-collection",
+                    feature = "metrics",
+                    feature = "node-topo",
+                    feature = "pci-device",
+                    feature = "table-reporter",
+                    feature = "vm-placement-group"
+                )
+            )]
+            host: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            ip: ::cloudtower_runtime::Nullable::Absent,
+            ip_contains: ::cloudtower_runtime::Nullable::Absent,
+            ip_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_gt: ::cloudtower_runtime::Nullable::Absent,
+            ip_gte: ::cloudtower_runtime::Nullable::Absent,
+            ip_in: ::cloudtower_runtime::Nullable::Absent,
+            ip_lt: ::cloudtower_runtime::Nullable::Absent,
+            ip_lte: ::cloudtower_runtime::Nullable::Absent,
+            ip_not: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_in: ::cloudtower_runtime::Nullable::Absent,
+            ip_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            ip_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            is_valid: ::cloudtower_runtime::Nullable::Absent,
+            is_valid_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            port: ::cloudtower_runtime::Nullable::Absent,
+            port_gt: ::cloudtower_runtime::Nullable::Absent,
+            port_gte: ::cloudtower_runtime::Nullable::Absent,
+            port_in: ::cloudtower_runtime::Nullable::Absent,
+            port_lt: ::cloudtower_runtime::Nullable::Absent,
+            port_lte: ::cloudtower_runtime::Nullable::Absent,
+            port_not: ::cloudtower_runtime::Nullable::Absent,
+            port_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username: ::cloudtower_runtime::Nullable::Absent,
+            username_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_gt: ::cloudtower_runtime::Nullable::Absent,
+            username_gte: ::cloudtower_runtime::Nullable::Absent,
+            username_in: ::cloudtower_runtime::Nullable::Absent,
+            username_lt: ::cloudtower_runtime::Nullable::Absent,
+            username_lte: ::cloudtower_runtime::Nullable::Absent,
+            username_not: ::cloudtower_runtime::Nullable::Absent,
+            username_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            username_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            username_not_in: ::cloudtower_runtime::Nullable::Absent,
+            username_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            username_starts_with: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "vsphere-esxi-account")]
 #[cfg(feature = "server")]
@@ -1027,11 +1211,8 @@ for crate::models::GetVsphereEsxiAccountsRequestBody {
 impl ::cloudtower_runtime::CountRequest
 for crate::models::GetVsphereEsxiAccountsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVsphereEsxiAccountsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VSPHERE_ESXI_ACCOUNTS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VSPHERE_ESXI_ACCOUNTS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1040,6 +1221,7 @@ for crate::models::GetVsphereEsxiAccountsRequestBody {
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::VsphereEsxiAccount {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "VsphereEsxiAccount"
@@ -1057,53 +1239,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::VsphereEsxiAccount {
     ) -> ::std::option::Option<crate::models::GetVsphereEsxiAccountsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VsphereEsxiAccountWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VsphereEsxiAccountWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::VsphereEsxiAccountWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VsphereEsxiAccountWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVsphereEsxiAccountsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVsphereEsxiAccountsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVsphereEsxiAccountsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVsphereEsxiAccountsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VsphereEsxiAccountWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVsphereEsxiAccountsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VsphereEsxiAccountWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VsphereEsxiAccountWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VsphereEsxiAccountWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::VsphereEsxiAccountWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VsphereEsxiAccountWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1122,6 +1307,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::VsphereEsxiAccount {
     }
 }
 #[cfg(feature = "vsphere-esxi-account")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::VsphereEsxiAccount {
     type DynamicType = ();
     type Request = crate::models::GetVsphereEsxiAccountsRequestBody;
@@ -1129,12 +1315,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::VsphereEsxiAccount {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVsphereEsxiAccountsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VsphereEsxiAccountWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVsphereEsxiAccountsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VsphereEsxiAccountWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_witnesses_connection`](crate::models::Client::get_witnesses_connection) (`get-witnesses-connection`)
 #[cfg(feature = "witness")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetWitnessesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetWitnessesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::WitnessOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
+}
+#[cfg(feature = "witness")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetWitnessesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "witness")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_witnesses`](crate::models::Client::get_witnesses) (`get-witnesses`)
 #[cfg(feature = "witness")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetWitnessesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetWitnessesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::WitnessOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::WitnessWhereInput>,
+}
+#[cfg(feature = "witness")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetWitnessesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "witness")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetWitnessesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_witnesses_connection`](crate::models::Client::get_witnesses_connection) (`get-witnesses-connection`)
 #[cfg(feature = "witness")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateWitness {
     pub count: i32,
+}
+#[cfg(feature = "witness")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateWitness {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateWitness {
@@ -162,7 +202,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateWitness {
 /// Used by:
 /// - the response of [`Client::get_witnesses`](crate::models::Client::get_witnesses) (`get-witnesses`)
 #[cfg(feature = "witness")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Witness {
     pub cluster: crate::models::NestedCluster,
     pub cpu_hz_per_core: i64,
@@ -176,6 +216,27 @@ pub struct Witness {
     pub total_cpu_cores: i32,
     pub total_cpu_hz: i64,
     pub total_memory_bytes: i64,
+}
+#[cfg(feature = "witness")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Witness {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            cpu_hz_per_core: 0,
+            data_ip: ::std::string::String::new(),
+            id: ::std::string::String::new(),
+            local_id: ::std::option::Option::None,
+            management_ip: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            system_data_capacity: 0,
+            system_used_data_space: 0,
+            total_cpu_cores: 0,
+            total_cpu_hz: 0,
+            total_memory_bytes: 0,
+        }
+    }
 }
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::codec::Decode for Witness {
@@ -284,9 +345,19 @@ impl ::cloudtower_runtime::codec::Encode for Witness {
 /// Used by:
 /// - the response of [`Client::get_witnesses_connection`](crate::models::Client::get_witnesses_connection) (`get-witnesses-connection`)
 #[cfg(feature = "witness")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WitnessConnection {
     pub aggregate: crate::models::NestedAggregateWitness,
+}
+#[cfg(feature = "witness")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for WitnessConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::codec::Decode for WitnessConnection {
@@ -571,11 +642,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetWitnessesRequestBod
 #[cfg(feature = "witness")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetWitnessesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetWitnessesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_WITNESSES_CONNECTION.json(&counter)
+        crate::models::operations::GET_WITNESSES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -584,6 +652,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetWitnessesRequestBo
     }
 }
 #[cfg(feature = "witness")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Witness {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Witness"
@@ -602,67 +671,70 @@ impl ::cloudtower_runtime::Resolve for crate::models::Witness {
     ) -> ::std::option::Option<crate::models::GetWitnessesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::WitnessWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::WitnessWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::WitnessWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::WitnessWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::Name => {
-                crate::models::WitnessWhereInput {
-                    name: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::WitnessWhereInput as ::std::default::Default>::default();
+                filled.name = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetWitnessesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetWitnessesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetWitnessesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetWitnessesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::WitnessWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetWitnessesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::WitnessWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::WitnessWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::WitnessWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::WitnessWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::WitnessWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::WitnessWhereInput {
-                            name: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::WitnessWhereInput as ::std::default::Default>::default();
+                            filled.name = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -682,6 +754,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Witness {
     }
 }
 #[cfg(feature = "witness")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Witness {
     type DynamicType = ();
     type Request = crate::models::GetWitnessesRequestBody;
@@ -689,12 +762,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Witness {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetWitnessesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::WitnessWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetWitnessesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::WitnessWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

@@ -7,9 +7,19 @@
 /// Used by:
 /// - the request of [`Client::get_witness_services`](crate::models::Client::get_witness_services) (`get-witness-services`)
 #[cfg(feature = "witness-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetWitnessServicesRequestBody {
     pub r#where: crate::models::WitnessWhereUniqueInput,
+}
+#[cfg(feature = "witness-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetWitnessServicesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "witness-service")]
 #[cfg(feature = "server")]
@@ -57,13 +67,27 @@ impl GetWitnessServicesRequestBody {
 /// Used by:
 /// - the response of [`Client::get_witness_services`](crate::models::Client::get_witness_services) (`get-witness-services`)
 #[cfg(feature = "witness-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WitnessService {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
     pub role: ::std::string::String,
     pub state: ::std::string::String,
     pub state_duration: f64,
+}
+#[cfg(feature = "witness-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for WitnessService {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            role: ::std::string::String::new(),
+            state: ::std::string::String::new(),
+            state_duration: 0.0,
+        }
+    }
 }
 #[cfg(feature = "witness-service")]
 impl ::cloudtower_runtime::codec::Decode for WitnessService {
@@ -128,10 +152,21 @@ impl ::cloudtower_runtime::codec::Encode for WitnessService {
 /// Used by:
 /// - inside the request of [`Client::get_witness_services`](crate::models::Client::get_witness_services) (`get-witness-services`)
 #[cfg(feature = "witness-service")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WitnessWhereUniqueInput {
     pub id: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub local_id: ::cloudtower_runtime::Nullable<::std::string::String>,
+}
+#[cfg(feature = "witness-service")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for WitnessWhereUniqueInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "witness-service")]
 #[cfg(feature = "server")]

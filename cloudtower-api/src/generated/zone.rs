@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)
 #[cfg(feature = "zone")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetZonesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetZonesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ZoneOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
+}
+#[cfg(feature = "zone")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetZonesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "zone")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetZonesConnectionRequestBody {
 /// Used by:
 /// - the request of [`Client::get_zones`](crate::models::Client::get_zones) (`get-zones`)
 #[cfg(feature = "zone")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetZonesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetZonesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ZoneOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ZoneWhereInput>,
+}
+#[cfg(feature = "zone")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetZonesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "zone")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetZonesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)
 #[cfg(feature = "zone")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateZone {
     pub count: i32,
+}
+#[cfg(feature = "zone")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateZone {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateZone {
@@ -162,7 +202,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateZone {
 /// Used by:
 /// - the response of [`Client::get_zones`](crate::models::Client::get_zones) (`get-zones`)
 #[cfg(feature = "zone")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Zone {
     pub cluster: crate::models::NestedCluster,
     pub datacenter: crate::models::NestedDatacenter,
@@ -187,6 +227,38 @@ pub struct Zone {
     pub used_data_space: ::std::option::Option<i64>,
     pub valid_data_space: ::std::option::Option<i64>,
     pub vm_num: ::std::option::Option<i32>,
+}
+#[cfg(feature = "zone")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Zone {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            datacenter: ::std::default::Default::default(),
+            failure_data_space: ::std::option::Option::None,
+            host_num: ::std::option::Option::None,
+            hosts: ::std::option::Option::None,
+            id: ::std::string::String::new(),
+            is_preferred: false,
+            local_id: ::std::option::Option::None,
+            provisioned_cpu_cores: ::std::option::Option::None,
+            provisioned_cpu_cores_for_active_vm: ::std::option::Option::None,
+            provisioned_data_space: ::std::option::Option::None,
+            provisioned_memory_bytes: ::std::option::Option::None,
+            running_vm_num: ::std::option::Option::None,
+            stopped_vm_num: ::std::option::Option::None,
+            suspended_vm_num: ::std::option::Option::None,
+            total_cache_capacity: ::std::option::Option::None,
+            total_cpu_cores: ::std::option::Option::None,
+            total_cpu_hz: ::std::option::Option::None,
+            total_data_capacity: ::std::option::Option::None,
+            total_memory_bytes: ::std::option::Option::None,
+            used_data_space: ::std::option::Option::None,
+            valid_data_space: ::std::option::Option::None,
+            vm_num: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::codec::Decode for Zone {
@@ -317,9 +389,19 @@ impl ::cloudtower_runtime::codec::Encode for Zone {
 /// Used by:
 /// - the response of [`Client::get_zones_connection`](crate::models::Client::get_zones_connection) (`get-zones-connection`)
 #[cfg(feature = "zone")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ZoneConnection {
     pub aggregate: crate::models::NestedAggregateZone,
+}
+#[cfg(feature = "zone")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ZoneConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::codec::Decode for ZoneConnection {
@@ -702,11 +784,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetZonesRequestBody {
 #[cfg(feature = "zone")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetZonesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetZonesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ZONES_CONNECTION.json(&counter)
+        crate::models::operations::GET_ZONES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -715,6 +794,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetZonesRequestBody {
     }
 }
 #[cfg(feature = "zone")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Zone {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Zone"
@@ -732,53 +812,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::Zone {
     ) -> ::std::option::Option<crate::models::GetZonesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ZoneWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ZoneWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ZoneWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ZoneWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetZonesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetZonesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetZonesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetZonesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ZoneWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetZonesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ZoneWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ZoneWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ZoneWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ZoneWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ZoneWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -795,6 +878,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Zone {
     }
 }
 #[cfg(feature = "zone")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Zone {
     type DynamicType = ();
     type Request = crate::models::GetZonesRequestBody;
@@ -802,12 +886,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Zone {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetZonesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ZoneWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetZonesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ZoneWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

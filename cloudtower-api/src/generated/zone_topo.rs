@@ -7,7 +7,7 @@
 /// Used by:
 /// - the request of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetZoneTopoesConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -16,6 +16,22 @@ pub struct GetZoneTopoesConnectionRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ZoneTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ZoneTopoWhereInput>,
+}
+#[cfg(feature = "zone-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetZoneTopoesConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
@@ -63,7 +79,7 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesConnectionRequestBody 
 /// Used by:
 /// - the request of [`Client::get_zone_topoes`](crate::models::Client::get_zone_topoes) (`get-zone-topoes`)
 #[cfg(feature = "zone-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetZoneTopoesRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
@@ -72,6 +88,22 @@ pub struct GetZoneTopoesRequestBody {
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::ZoneTopoOrderByInput>,
     pub skip: ::cloudtower_runtime::Nullable<i32>,
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::ZoneTopoWhereInput>,
+}
+#[cfg(feature = "zone-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetZoneTopoesRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
@@ -119,9 +151,17 @@ impl ::cloudtower_runtime::codec::Encode for GetZoneTopoesRequestBody {
 /// Used by:
 /// - inside the response of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateZoneTopo {
     pub count: i32,
+}
+#[cfg(feature = "zone-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateZoneTopo {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateZoneTopo {
@@ -162,7 +202,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateZoneTopo {
 /// Used by:
 /// - the response of [`Client::get_zone_topoes`](crate::models::Client::get_zone_topoes) (`get-zone-topoes`)
 #[cfg(feature = "zone-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ZoneTopo {
     pub cluster: crate::models::NestedCluster,
     pub cluster_topo: crate::models::NestedClusterTopo,
@@ -171,6 +211,20 @@ pub struct ZoneTopo {
     pub rack_topoes: ::std::option::Option<
         ::std::vec::Vec<crate::models::NestedRackTopo>,
     >,
+}
+#[cfg(feature = "zone-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ZoneTopo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster: ::std::default::Default::default(),
+            cluster_topo: ::std::default::Default::default(),
+            id: ::std::string::String::new(),
+            local_id: ::std::string::String::new(),
+            rack_topoes: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::codec::Decode for ZoneTopo {
@@ -232,9 +286,19 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopo {
 /// Used by:
 /// - the response of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ZoneTopoConnection {
     pub aggregate: crate::models::NestedAggregateZoneTopo,
+}
+#[cfg(feature = "zone-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ZoneTopoConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::codec::Decode for ZoneTopoConnection {
@@ -357,7 +421,7 @@ impl ::cloudtower_runtime::codec::Encode for ZoneTopoOrderByInput {
 /// - inside the request of [`Client::get_zone_topoes`](crate::models::Client::get_zone_topoes) (`get-zone-topoes`)
 /// - inside the request of [`Client::get_zone_topoes_connection`](crate::models::Client::get_zone_topoes_connection) (`get-zone-topoes-connection`)
 #[cfg(feature = "zone-topo")]
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ZoneTopoWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::ZoneTopoWhereInput>,
@@ -419,6 +483,55 @@ pub struct ZoneTopoWhereInput {
     pub rack_topoes_some: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::RackTopoWhereInput>,
     >,
+}
+#[cfg(feature = "zone-topo")]
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ZoneTopoWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            cluster: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "cluster-topo")]
+            cluster_topo: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_gt: ::cloudtower_runtime::Nullable::Absent,
+            id_gte: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            id_lt: ::cloudtower_runtime::Nullable::Absent,
+            id_lte: ::cloudtower_runtime::Nullable::Absent,
+            id_not: ::cloudtower_runtime::Nullable::Absent,
+            id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id: ::cloudtower_runtime::Nullable::Absent,
+            local_id_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_gte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lt: ::cloudtower_runtime::Nullable::Absent,
+            local_id_lte: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_contains: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_ends_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_in: ::cloudtower_runtime::Nullable::Absent,
+            local_id_not_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            local_id_starts_with: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "rack-topo")]
+            rack_topoes_every: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "rack-topo")]
+            rack_topoes_none: ::cloudtower_runtime::Nullable::Absent,
+            #[cfg(feature = "rack-topo")]
+            rack_topoes_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "zone-topo")]
 #[cfg(feature = "server")]
@@ -633,11 +746,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetZoneTopoesRequestBo
 #[cfg(feature = "zone-topo")]
 impl ::cloudtower_runtime::CountRequest for crate::models::GetZoneTopoesRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetZoneTopoesConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_ZONE_TOPOES_CONNECTION.json(&counter)
+        crate::models::operations::GET_ZONE_TOPOES_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -646,6 +756,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetZoneTopoesRequestB
     }
 }
 #[cfg(feature = "zone-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::ZoneTopo {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "ZoneTopo"
@@ -663,53 +774,56 @@ impl ::cloudtower_runtime::Resolve for crate::models::ZoneTopo {
     ) -> ::std::option::Option<crate::models::GetZoneTopoesRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::ZoneTopoWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ZoneTopoWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             ::cloudtower_runtime::ResolveKey::LocalId => {
-                crate::models::ZoneTopoWhereInput {
-                    local_id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::ZoneTopoWhereInput as ::std::default::Default>::default();
+                filled.local_id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetZoneTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetZoneTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetZoneTopoesRequestBody> {
-        ::std::option::Option::Some(crate::models::GetZoneTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ZoneTopoWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetZoneTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ZoneTopoWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::ZoneTopoWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ZoneTopoWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
-                        crate::models::ZoneTopoWhereInput {
-                            local_id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::ZoneTopoWhereInput as ::std::default::Default>::default();
+                            filled.local_id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -728,6 +842,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::ZoneTopo {
     }
 }
 #[cfg(feature = "zone-topo")]
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::ZoneTopo {
     type DynamicType = ();
     type Request = crate::models::GetZoneTopoesRequestBody;
@@ -735,12 +850,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::ZoneTopo {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetZoneTopoesRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::ZoneTopoWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetZoneTopoesRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::ZoneTopoWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }

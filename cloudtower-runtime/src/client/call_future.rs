@@ -36,12 +36,21 @@ impl<T> CallFuture<T> {
         request: ApiRequest,
         finish: fn(ApiResponse) -> Result<T, Error>,
     ) -> Self {
-        let client = client.clone();
         CallFuture {
-            exchange: Box::pin(async move { client.execute(request).await }),
+            exchange: exchange(client, request),
             finish,
         }
     }
+}
+
+/// The exchange of a call, outside the generic `new`: one future type for every operation
+/// rather than one per output type.
+fn exchange(
+    client: &Client,
+    request: ApiRequest,
+) -> BoxFuture<'static, Result<ApiResponse, Error>> {
+    let client = client.clone();
+    Box::pin(async move { client.execute(request).await })
 }
 
 impl<T> Future for CallFuture<T> {

@@ -42,6 +42,12 @@ pub(super) enum RequestBody {
 impl ApiRequest {
     /// `POST /v2/api/<operation>` with a JSON body.
     pub fn json<T: Encode + ?Sized>(operation: &'static str, body: &T) -> Self {
+        Self::encoded(operation, codec::try_encode(body))
+    }
+
+    /// The request of [`ApiRequest::json`], its body encoded (kept apart from the generic
+    /// part, which is compiled once per body type).
+    fn encoded(operation: &'static str, body: Result<Vec<u8>, codec::EncodeError>) -> Self {
         ApiRequest {
             operation,
             anonymous: false,
@@ -49,7 +55,7 @@ impl ApiRequest {
             since: None,
             info: None,
             headers: Vec::new(),
-            body: match codec::try_encode(body) {
+            body: match body {
                 Ok(json) => RequestBody::Json(json.into()),
                 Err(refused) => RequestBody::Refused(refused),
             },
@@ -266,8 +272,10 @@ pub struct ApiResponse {
 impl ApiResponse {
     /// Decodes the body as the operation's 200 response.
     pub fn decode<T: Decode>(self) -> Result<T, Error> {
-        codec::decode_with_options(&self.body, &self.options)
-            .map_err(|source| self.undecodable(source))
+        match codec::decode_with_options(&self.body, &self.options) {
+            Ok(value) => Ok(value),
+            Err(source) => Err(self.undecodable(source)),
+        }
     }
 
     /// The error for a body that does not decode, keeping it for diagnosis.

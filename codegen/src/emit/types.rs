@@ -9,7 +9,7 @@ use quote::{format_ident, quote};
 use crate::runtime::RuntimeType::*;
 
 use super::{docs, field_type, ident, type_tokens, union, Gates, OTHER_VARIANT};
-use crate::ir::{Field, Presence, TypeDef, TypeKind, TypeRef, Variant};
+use crate::ir::{Field, Holding, Presence, TypeDef, TypeKind, TypeRef, Variant};
 
 pub(super) fn emit_type(def: &TypeDef, gates: &Gates) -> TokenStream {
     let gate = gates.for_type(def);
@@ -145,14 +145,16 @@ fn struct_declaration(
         let ty = field_type(f);
         quote! { #field_doc #field_gate pub #field: #ty, }
     });
+    let default = default_impl(name, gate, all_fields, gates);
     if !all_fields.iter().any(|f| f.sensitive) {
         return quote! {
             #doc
             #gate
-            #[derive(Clone, Debug, Default, PartialEq)]
+            #[derive(Clone, Debug, PartialEq)]
             pub struct #name {
                 #(#fields)*
             }
+            #default
         };
     }
     // Credentials never reach logs through `{:?}`.
@@ -170,10 +172,11 @@ fn struct_declaration(
     quote! {
         #doc
         #gate
-        #[derive(Clone, Default, PartialEq)]
+        #[derive(Clone, PartialEq)]
         pub struct #name {
             #(#fields)*
         }
+        #default
 
         #gate
         impl ::std::fmt::Debug for #name {
@@ -181,6 +184,42 @@ fn struct_declaration(
                 let mut debug = f.debug_struct(#type_name);
                 #(#shown)*
                 debug.finish()
+            }
+        }
+    }
+}
+
+/// `Default`, written out rather than derived: the derive calls `Default::default()` for
+/// every field, each call with an unwinding path that drops the fields made before it, so a
+/// filter of 300 fields took thousands of lines of machine code. Unset optional fields are
+/// constants here, and only required fields of other types call their `Default`.
+fn default_impl(name: &Ident, gate: &TokenStream, fields: &[Field], gates: &Gates) -> TokenStream {
+    let values = fields.iter().map(|f| {
+        let field = ident(&f.name);
+        let field_gate = gates.for_field(f);
+        let value = match (f.repr, f.holding, &f.ty) {
+            (Presence::Nullable, _, _) => quote!(#Nullable::Absent),
+            (Presence::Optional | Presence::RequiredNullable, _, _) => {
+                quote!(::std::option::Option::None)
+            }
+            (Presence::Plain, Holding::Inline, TypeRef::String) => {
+                quote!(::std::string::String::new())
+            }
+            (Presence::Plain, Holding::Inline, TypeRef::Array(_)) => quote!(::std::vec::Vec::new()),
+            (Presence::Plain, Holding::Inline, TypeRef::Bool) => quote!(false),
+            (Presence::Plain, Holding::Inline, TypeRef::I32 | TypeRef::I64) => quote!(0),
+            (Presence::Plain, Holding::Inline, TypeRef::F32 | TypeRef::F64) => quote!(0.0),
+            (Presence::Plain, _, _) => quote!(::std::default::Default::default()),
+        };
+        quote!(#field_gate #field: #value,)
+    });
+    quote! {
+        #gate
+        #[allow(clippy::derivable_impls)]
+        impl ::std::default::Default for #name {
+            #[inline]
+            fn default() -> Self {
+                Self { #(#values)* }
             }
         }
     }

@@ -6,10 +6,20 @@
 ///
 /// Used by:
 /// - the request of [`Client::export_csv`](crate::models::Client::export_csv) (`export-csv`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TableReporterParams {
     pub columns: ::std::vec::Vec<::std::string::String>,
     pub filter: ::std::option::Option<::serde_json::Value>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TableReporterParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            columns: ::std::vec::Vec::new(),
+            filter: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for TableReporterParams {

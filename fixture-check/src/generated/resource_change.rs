@@ -6,12 +6,24 @@
 ///
 /// Used by:
 /// - the request of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetResourceChangesParams {
     pub resource_type: ::std::string::String,
     pub start_revision: ::std::option::Option<::std::string::String>,
     pub limit: ::std::option::Option<crate::models::ResourceChangeLimit>,
     pub status: ::std::option::Option<crate::models::VmStatus>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetResourceChangesParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            resource_type: ::std::string::String::new(),
+            start_revision: ::std::option::Option::None,
+            limit: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for GetResourceChangesParams {
@@ -86,11 +98,22 @@ pub type ResourceChangeLimit = i32;
 ///
 /// Used by:
 /// - the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResourceChangeResponse {
     pub current_revision: ::std::string::String,
     pub data: ::std::vec::Vec<crate::models::ResourceChangeResponseDataItem>,
     pub error: ::std::option::Option<::serde_json::Value>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ResourceChangeResponse {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            current_revision: ::std::string::String::new(),
+            data: ::std::vec::Vec::new(),
+            error: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for ResourceChangeResponse {
     fn decode(
@@ -134,11 +157,22 @@ impl ::cloudtower_runtime::codec::Encode for ResourceChangeResponse {
 ///
 /// Used by:
 /// - inside the response of [`Client::get_resource_changes`](crate::models::Client::get_resource_changes) (`resource-changes`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResourceChangeResponseDataItem {
     pub action: crate::models::ResourceChangeResponseDataItemAction,
     pub resource_id: ::std::string::String,
     pub data: ::std::option::Option<::serde_json::Value>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ResourceChangeResponseDataItem {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            action: ::std::default::Default::default(),
+            resource_id: ::std::string::String::new(),
+            data: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for ResourceChangeResponseDataItem {
     fn decode(

@@ -7,7 +7,7 @@
 /// Used by:
 /// - inside the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
 /// - inside the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ClusterStorageInfo {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
@@ -16,6 +16,19 @@ pub struct ClusterStorageInfo {
     pub storage_cluster: ::std::option::Option<
         ::std::vec::Vec<crate::models::ClusterStorageInfo>,
     >,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ClusterStorageInfo {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            r#type: ::std::default::Default::default(),
+            free_data_space: ::std::option::Option::None,
+            storage_cluster: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for ClusterStorageInfo {
     fn decode(
@@ -134,9 +147,18 @@ impl ::cloudtower_runtime::codec::Encode for ClusterType {
 /// Spec: `#/components/schemas/CommonHeader`.
 ///
 /// No operation uses it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CommonHeader {
     pub x_tower_request_id: ::std::string::String,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for CommonHeader {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            x_tower_request_id: ::std::string::String::new(),
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for CommonHeader {
     fn decode(
@@ -235,13 +257,26 @@ impl ::cloudtower_runtime::codec::Encode for ContentLanguage {
 /// Spec: `#/components/schemas/ErrorBody`.
 ///
 /// No operation uses it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ErrorBody {
     pub code: ::std::option::Option<crate::models::ErrorCode>,
     pub props: ::std::option::Option<::serde_json::Value>,
     pub message: ::std::string::String,
     pub status: i32,
     pub path: ::std::string::String,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for ErrorBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            code: ::std::option::Option::None,
+            props: ::std::option::Option::None,
+            message: ::std::string::String::new(),
+            status: 0,
+            path: ::std::string::String::new(),
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for ErrorBody {
     fn decode(
@@ -352,10 +387,20 @@ impl ::cloudtower_runtime::codec::Encode for ErrorCode {
 /// Used by:
 /// - inside the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
 /// - inside the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedVm {
     pub id: ::std::string::String,
     pub name: ::std::string::String,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedVm {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for NestedVm {
     fn decode(
@@ -398,7 +443,7 @@ impl ::cloudtower_runtime::codec::Encode for NestedVm {
 /// Used by:
 /// - the response of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
 /// - the response of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Task {
     pub id: ::std::string::String,
     pub status: crate::models::TaskStatus,
@@ -407,6 +452,21 @@ pub struct Task {
     pub vm: ::std::option::Option<crate::models::NestedVm>,
     pub storage: ::std::option::Option<crate::models::ClusterStorageInfo>,
     pub typename: ::std::option::Option<::std::string::String>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Task {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            status: ::std::default::Default::default(),
+            progress: 0.0,
+            args: ::std::option::Option::None,
+            vm: ::std::option::Option::None,
+            storage: ::std::option::Option::None,
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for Task {
     fn decode(
@@ -534,11 +594,22 @@ impl ::cloudtower_runtime::codec::Encode for TaskStatus {
 /// Spec: `#/components/schemas/VmCommonParams`.
 ///
 /// No operation uses it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCommonParams {
     pub name: ::std::string::String,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub cpu_cores: ::std::option::Option<i32>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCommonParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+            vlan_id: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for VmCommonParams {

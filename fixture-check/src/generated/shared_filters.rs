@@ -5,7 +5,7 @@
 /// Spec: `#/components/schemas/HostWhereInput`.
 ///
 /// No operation uses it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::HostWhereInput>,
@@ -20,6 +20,19 @@ pub struct HostWhereInput {
     pub vms_some: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::VmWhereInput>,
     >,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for HostWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            name: ::cloudtower_runtime::Nullable::Absent,
+            vms_some: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for HostWhereInput {

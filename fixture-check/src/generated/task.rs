@@ -6,12 +6,22 @@
 ///
 /// Used by:
 /// - the request of [`Client::get_tasks`](crate::models::Client::get_tasks) (`get-tasks`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetTasksRequestBody {
     pub first: ::cloudtower_runtime::Nullable<i32>,
     pub status_in: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::TaskStatus>,
     >,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetTasksRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            first: ::cloudtower_runtime::Nullable::Absent,
+            status_in: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for GetTasksRequestBody {
@@ -45,10 +55,20 @@ impl ::cloudtower_runtime::codec::Encode for GetTasksRequestBody {
 ///
 /// Used by:
 /// - the response of [`Client::get_task_summary`](crate::models::Client::get_task_summary) (`get-task-summary`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskSummary {
     pub total: i64,
     pub by_status: crate::models::TaskSummaryByStatus,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TaskSummary {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            total: 0,
+            by_status: ::std::default::Default::default(),
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for TaskSummary {
     fn decode(
@@ -90,10 +110,20 @@ impl ::cloudtower_runtime::codec::Encode for TaskSummary {
 ///
 /// Used by:
 /// - inside the response of [`Client::get_task_summary`](crate::models::Client::get_task_summary) (`get-task-summary`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TaskSummaryByStatus {
     pub running: ::std::option::Option<i32>,
     pub failed: ::std::option::Option<i32>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TaskSummaryByStatus {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            running: ::std::option::Option::None,
+            failed: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for TaskSummaryByStatus {
     fn decode(

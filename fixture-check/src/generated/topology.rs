@@ -90,12 +90,22 @@ impl ::cloudtower_runtime::codec::Encode for TopologyLabel {
 ///
 /// Used by:
 /// - the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TopologyMoveParams {
     /// Move a cluster or a brick: told apart by the key only each requires.
     pub data: crate::models::TopologyMoveParamsData,
     /// By name or by ids: told apart by JSON kind.
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::TopologyMoveParamsWhere>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TopologyMoveParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            data: ::std::default::Default::default(),
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for TopologyMoveParams {
@@ -210,10 +220,20 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsData {
 ///
 /// Used by:
 /// - inside the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TopologyMoveParamsDataVariant1 {
     pub cluster_id: ::std::string::String,
     pub position: crate::models::TopologyPosition,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TopologyMoveParamsDataVariant1 {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            cluster_id: ::std::string::String::new(),
+            position: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for TopologyMoveParamsDataVariant1 {
@@ -271,11 +291,22 @@ impl TopologyMoveParamsDataVariant1 {
 ///
 /// Used by:
 /// - inside the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TopologyMoveParamsDataVariant2 {
     pub brick_id: ::std::string::String,
     pub position: ::std::option::Option<crate::models::TopologyPosition>,
     pub tag_position_in_brick: ::std::option::Option<::std::vec::Vec<i32>>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TopologyMoveParamsDataVariant2 {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            brick_id: ::std::string::String::new(),
+            position: ::std::option::Option::None,
+            tag_position_in_brick: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for TopologyMoveParamsDataVariant2 {
@@ -392,7 +423,7 @@ impl ::cloudtower_runtime::codec::Encode for TopologyMoveParamsWhere {
 /// Used by:
 /// - the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
 /// - the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TopologyNode {
     pub id: ::std::string::String,
     pub label: crate::models::TopologyLabel,
@@ -401,6 +432,19 @@ pub struct TopologyNode {
     pub placement: ::std::option::Option<crate::models::TopologyNodePlacement>,
     /// One alternative is no choice: the alternative itself.
     pub parent: ::std::option::Option<crate::models::TopologyPosition>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TopologyNode {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            label: ::std::default::Default::default(),
+            weight: ::std::option::Option::None,
+            placement: ::std::option::Option::None,
+            parent: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for TopologyNode {
     fn decode(
@@ -506,11 +550,22 @@ impl ::cloudtower_runtime::codec::Encode for TopologyNodePlacement {
 /// Used by:
 /// - inside the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
 /// - inside the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TopologyNodePlacementVariant2 {
     pub row: i32,
     pub column: ::std::option::Option<i32>,
     pub rack: ::std::option::Option<::std::string::String>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TopologyNodePlacementVariant2 {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            row: 0,
+            column: ::std::option::Option::None,
+            rack: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for TopologyNodePlacementVariant2 {
     fn decode(
@@ -553,10 +608,17 @@ impl ::cloudtower_runtime::codec::Encode for TopologyNodePlacementVariant2 {
 /// - inside the response of [`Client::get_topology`](crate::models::Client::get_topology) (`get-topology`)
 /// - inside the request of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
 /// - inside the response of [`Client::move_topology`](crate::models::Client::move_topology) (`move-topology`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TopologyPosition {
     pub row: i32,
     pub column: i32,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for TopologyPosition {
+    #[inline]
+    fn default() -> Self {
+        Self { row: 0, column: 0 }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for TopologyPosition {
     fn decode(

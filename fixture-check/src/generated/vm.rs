@@ -6,7 +6,7 @@
 ///
 /// Used by:
 /// - the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmsConnectionRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmOrderByInput>,
@@ -15,6 +15,21 @@ pub struct GetVmsConnectionRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub last: ::cloudtower_runtime::Nullable<i32>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmsConnectionRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for GetVmsConnectionRequestBody {
@@ -58,7 +73,7 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsConnectionRequestBody {
 ///
 /// Used by:
 /// - the request of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GetVmsRequestBody {
     pub r#where: ::cloudtower_runtime::Nullable<crate::models::VmWhereInput>,
     pub order_by: ::cloudtower_runtime::Nullable<crate::models::VmOrderByInput>,
@@ -67,6 +82,21 @@ pub struct GetVmsRequestBody {
     pub after: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub before: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub last: ::cloudtower_runtime::Nullable<i32>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for GetVmsRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::cloudtower_runtime::Nullable::Absent,
+            order_by: ::cloudtower_runtime::Nullable::Absent,
+            first: ::cloudtower_runtime::Nullable::Absent,
+            skip: ::cloudtower_runtime::Nullable::Absent,
+            after: ::cloudtower_runtime::Nullable::Absent,
+            before: ::cloudtower_runtime::Nullable::Absent,
+            last: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for GetVmsRequestBody {
@@ -113,10 +143,20 @@ impl ::cloudtower_runtime::codec::Encode for GetVmsRequestBody {
 /// - inside the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
 /// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 /// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LocalizedText {
     pub zh_cn: ::std::string::String,
     pub en_us: ::std::string::String,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for LocalizedText {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            zh_cn: ::std::string::String::new(),
+            en_us: ::std::string::String::new(),
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for LocalizedText {
     fn decode(
@@ -158,9 +198,16 @@ impl ::cloudtower_runtime::codec::Encode for LocalizedText {
 ///
 /// Used by:
 /// - inside the response of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NestedAggregateVm {
     pub count: i32,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for NestedAggregateVm {
+    #[inline]
+    fn default() -> Self {
+        Self { count: 0 }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for NestedAggregateVm {
     fn decode(
@@ -197,12 +244,24 @@ impl ::cloudtower_runtime::codec::Encode for NestedAggregateVm {
 ///
 /// Used by:
 /// - the request of [`Client::upload_vm_image`](crate::models::Client::upload_vm_image) (`upload-vm-image`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct UploadVmImageRequestBody {
     pub file: ::cloudtower_runtime::FilePart,
     pub cluster_id: ::std::string::String,
     pub size: ::std::option::Option<i64>,
     pub description: ::std::option::Option<::std::string::String>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for UploadVmImageRequestBody {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            file: ::std::default::Default::default(),
+            cluster_id: ::std::string::String::new(),
+            size: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+        }
+    }
 }
 impl UploadVmImageRequestBody {
     /// The form fields, required ones first; unset optional fields are left out.
@@ -256,7 +315,7 @@ pub type VlanId = i32;
 /// - the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
 /// - the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 /// - the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Vm {
     pub id: ::std::string::String,
     /// The display name.
@@ -276,6 +335,30 @@ pub struct Vm {
     pub extra: ::std::option::Option<::serde_json::Value>,
     pub config: ::std::option::Option<::serde_json::Value>,
     pub typename: ::std::option::Option<::std::string::String>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for Vm {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            id: ::std::string::String::new(),
+            name: ::std::string::String::new(),
+            status: ::std::default::Default::default(),
+            r#type: ::std::default::Default::default(),
+            vlan: ::std::option::Option::None,
+            description: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+            nics: ::std::vec::Vec::new(),
+            labels: ::std::option::Option::None,
+            memory: ::std::option::Option::None,
+            cpu_usage: ::std::option::Option::None,
+            disk_usage: ::std::option::Option::None,
+            ha: ::std::option::Option::None,
+            extra: ::std::option::Option::None,
+            config: ::std::option::Option::None,
+            typename: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for Vm {
     fn decode(
@@ -361,9 +444,18 @@ impl ::cloudtower_runtime::codec::Encode for Vm {
 ///
 /// Used by:
 /// - the response of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmConnection {
     pub aggregate: crate::models::NestedAggregateVm,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmConnection {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            aggregate: ::std::default::Default::default(),
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for VmConnection {
     fn decode(
@@ -400,7 +492,7 @@ impl ::cloudtower_runtime::codec::Encode for VmConnection {
 ///
 /// Used by:
 /// - the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmCreationParams {
     pub name: ::std::string::String,
     pub vlan_id: crate::models::VlanId,
@@ -411,6 +503,22 @@ pub struct VmCreationParams {
     pub status: ::std::option::Option<crate::models::VmStatusRef>,
     #[deprecated(note = "deprecated in the CloudTower API spec")]
     pub io_policy: ::std::option::Option<crate::models::VmDiskIoPolicy>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmCreationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+            vlan_id: ::std::default::Default::default(),
+            cpu_cores: ::std::option::Option::None,
+            description: ::cloudtower_runtime::Nullable::Absent,
+            owner: ::std::option::Option::None,
+            nics: ::std::option::Option::None,
+            status: ::std::option::Option::None,
+            io_policy: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for VmCreationParams {
@@ -545,11 +653,22 @@ impl ::cloudtower_runtime::codec::Encode for VmDiskIoPolicy {
 ///
 /// Used by:
 /// - inside the request of [`Client::create_vm`](crate::models::Client::create_vm) (`create-vm`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmNicParams {
     pub vlan_id: crate::models::VlanId,
     pub mac: ::cloudtower_runtime::Nullable<::std::string::String>,
     pub enabled: ::std::option::Option<bool>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            vlan_id: ::std::default::Default::default(),
+            mac: ::cloudtower_runtime::Nullable::Absent,
+            enabled: ::std::option::Option::None,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for VmNicParams {
@@ -607,10 +726,20 @@ pub type VmNicParamsList = ::std::vec::Vec<crate::models::VmNicParams>;
 /// - inside the response of [`Client::get_vms`](crate::models::Client::get_vms) (`get-vms`)
 /// - inside the response of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 /// - inside the response of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmNicsItem {
     pub mac: ::std::string::String,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmNicsItem {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            mac: ::std::string::String::new(),
+            vlan_id: ::std::option::Option::None,
+        }
+    }
 }
 impl ::cloudtower_runtime::codec::Decode for VmNicsItem {
     fn decode(
@@ -723,10 +852,20 @@ impl ::cloudtower_runtime::codec::Encode for VmOrderByInput {
 ///
 /// Used by:
 /// - the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveNicParams {
     pub r#where: crate::models::VmWhereInput,
     pub data: crate::models::VmRemoveNicParamsData,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveNicParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            r#where: ::std::default::Default::default(),
+            data: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for VmRemoveNicParams {
@@ -777,9 +916,18 @@ impl VmRemoveNicParams {
 ///
 /// Used by:
 /// - inside the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmRemoveNicParamsData {
     pub nic_index: ::std::vec::Vec<i32>,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmRemoveNicParamsData {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            nic_index: ::std::vec::Vec::new(),
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for VmRemoveNicParamsData {
@@ -890,12 +1038,24 @@ impl ::cloudtower_runtime::codec::Encode for VmType {
 ///
 /// Used by:
 /// - the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmUpdationParams {
     pub name: ::std::string::String,
     pub vlan_id: ::std::option::Option<crate::models::VlanId>,
     pub cpu_cores: ::std::option::Option<i32>,
     pub r#where: crate::models::VmWhereInput,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmUpdationParams {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            name: ::std::string::String::new(),
+            vlan_id: ::std::option::Option::None,
+            cpu_cores: ::std::option::Option::None,
+            r#where: ::std::default::Default::default(),
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for VmUpdationParams {
@@ -957,7 +1117,7 @@ impl VmUpdationParams {
 /// - inside the request of [`Client::get_vms_connection`](crate::models::Client::get_vms_connection) (`get-vms-connection`)
 /// - inside the request of [`Client::remove_vm_nic`](crate::models::Client::remove_vm_nic) (`remove-vm-nic`)
 /// - inside the request of [`Client::update_vm`](crate::models::Client::update_vm) (`update-vm`)
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct VmWhereInput {
     pub and: ::cloudtower_runtime::Nullable<
         ::std::vec::Vec<crate::models::VmWhereInput>,
@@ -973,6 +1133,22 @@ pub struct VmWhereInput {
     pub host: ::cloudtower_runtime::Nullable<
         ::cloudtower_runtime::Related<crate::models::HostWhereInput>,
     >,
+}
+#[allow(clippy::derivable_impls)]
+impl ::std::default::Default for VmWhereInput {
+    #[inline]
+    fn default() -> Self {
+        Self {
+            and: ::cloudtower_runtime::Nullable::Absent,
+            or: ::cloudtower_runtime::Nullable::Absent,
+            not: ::cloudtower_runtime::Nullable::Absent,
+            id: ::cloudtower_runtime::Nullable::Absent,
+            id_in: ::cloudtower_runtime::Nullable::Absent,
+            name_contains: ::cloudtower_runtime::Nullable::Absent,
+            status: ::cloudtower_runtime::Nullable::Absent,
+            host: ::cloudtower_runtime::Nullable::Absent,
+        }
+    }
 }
 #[cfg(feature = "server")]
 impl ::cloudtower_runtime::codec::Decode for VmWhereInput {
@@ -1167,11 +1343,8 @@ impl ::cloudtower_runtime::ListRequest for crate::models::GetVmsRequestBody {
 }
 impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
     fn count_request(&self, _: &Self::DynamicType) -> ::cloudtower_runtime::ApiRequest {
-        let counter = crate::models::GetVmsConnectionRequestBody {
-            r#where: ::std::clone::Clone::clone(&self.r#where),
-            ..::std::default::Default::default()
-        };
-        crate::models::operations::GET_VMS_CONNECTION.json(&counter)
+        crate::models::operations::GET_VMS_CONNECTION
+            .json(&::cloudtower_runtime::codec::SingleField("where", &self.r#where))
     }
     fn count(
         response: ::cloudtower_runtime::ApiResponse,
@@ -1179,6 +1352,7 @@ impl ::cloudtower_runtime::CountRequest for crate::models::GetVmsRequestBody {
         response.count_at(&["aggregate", "count"])
     }
 }
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::Resolve for crate::models::Vm {
     fn resource(_: &Self::DynamicType) -> &'static str {
         "Vm"
@@ -1193,39 +1367,42 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vm {
     ) -> ::std::option::Option<crate::models::GetVmsRequestBody> {
         let filter = match key {
             ::cloudtower_runtime::ResolveKey::Id => {
-                crate::models::VmWhereInput {
-                    id: ::cloudtower_runtime::Nullable::Value(
-                        ::std::string::String::from(value),
-                    ),
-                    ..::std::default::Default::default()
-                }
+                let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                filled.id = ::cloudtower_runtime::Nullable::Value(
+                    ::std::string::String::from(value),
+                );
+                filled
             }
             _ => return ::std::option::Option::None,
         };
-        ::std::option::Option::Some(crate::models::GetVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(filter),
-            ..::std::default::Default::default()
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value(filter);
+            filled
         })
     }
     fn request_by_any(
         _: &Self::DynamicType,
         value: &str,
     ) -> ::std::option::Option<crate::models::GetVmsRequestBody> {
-        ::std::option::Option::Some(crate::models::GetVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmWhereInput {
-                or: ::cloudtower_runtime::Nullable::Value(
+        ::std::option::Option::Some({
+            let mut filled = <crate::models::GetVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                filled.or = ::cloudtower_runtime::Nullable::Value(
                     ::std::vec::Vec::from([
-                        crate::models::VmWhereInput {
-                            id: ::cloudtower_runtime::Nullable::Value(
+                        {
+                            let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                            filled.id = ::cloudtower_runtime::Nullable::Value(
                                 ::std::string::String::from(value),
-                            ),
-                            ..::std::default::Default::default()
+                            );
+                            filled
                         },
                     ]),
-                ),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+                );
+                filled
+            });
+            filled
         })
     }
     fn key_of(
@@ -1240,6 +1417,7 @@ impl ::cloudtower_runtime::Resolve for crate::models::Vm {
         }
     }
 }
+#[allow(clippy::field_reassign_with_default)]
 impl ::cloudtower_runtime::RereadById for crate::models::Vm {
     type DynamicType = ();
     type Request = crate::models::GetVmsRequestBody;
@@ -1247,12 +1425,14 @@ impl ::cloudtower_runtime::RereadById for crate::models::Vm {
         _: &Self::DynamicType,
         ids: ::std::vec::Vec<::std::string::String>,
     ) -> Self::Request {
-        crate::models::GetVmsRequestBody {
-            r#where: ::cloudtower_runtime::Nullable::Value(crate::models::VmWhereInput {
-                id_in: ::cloudtower_runtime::Nullable::Value(ids),
-                ..::std::default::Default::default()
-            }),
-            ..::std::default::Default::default()
+        {
+            let mut filled = <crate::models::GetVmsRequestBody as ::std::default::Default>::default();
+            filled.r#where = ::cloudtower_runtime::Nullable::Value({
+                let mut filled = <crate::models::VmWhereInput as ::std::default::Default>::default();
+                filled.id_in = ::cloudtower_runtime::Nullable::Value(ids);
+                filled
+            });
+            filled
         }
     }
 }
