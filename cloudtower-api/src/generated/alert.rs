@@ -35,7 +35,7 @@ pub struct Alert {
 #[cfg(feature = "alert")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Alert {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             alert_rule: ::std::option::Option::None,

@@ -1063,7 +1063,7 @@ pub struct AlertNotifierWhereInput {
 #[cfg(feature = "alert-notifier")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for AlertNotifierWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

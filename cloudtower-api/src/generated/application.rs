@@ -766,7 +766,7 @@ pub struct ApplicationWhereInput {
 #[cfg(feature = "application")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ApplicationWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -72,7 +72,7 @@ pub struct BackupPlan {
 #[cfg(feature = "backup-plan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupPlan {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             backup_delay_option: ::std::option::Option::None,
@@ -506,7 +506,7 @@ pub struct BackupPlanCreationParams {
 #[cfg(feature = "backup-plan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupPlanCreationParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             keep_policy_value: 0,
@@ -1940,7 +1940,7 @@ pub struct BackupPlanUpdationParamsData {
 #[cfg(feature = "backup-plan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupPlanUpdationParamsData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             disconnect_strategy: ::std::option::Option::None,
@@ -2673,7 +2673,7 @@ pub struct BackupPlanWhereInput {
 #[cfg(feature = "backup-plan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupPlanWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,
@@ -6140,7 +6140,7 @@ pub struct VmMetaData {
 #[cfg(feature = "backup-plan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmMetaData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             win_opt: ::std::option::Option::None,

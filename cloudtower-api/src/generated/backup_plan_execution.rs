@@ -403,7 +403,7 @@ pub struct BackupPlanExecutionWhereInput {
 #[cfg(feature = "backup-plan-execution")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupPlanExecutionWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -447,7 +447,7 @@ pub struct BackupRestoreExecutionWhereInput {
 #[cfg(feature = "backup-restore-execution")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupRestoreExecutionWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

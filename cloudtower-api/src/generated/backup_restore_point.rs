@@ -38,7 +38,7 @@ pub struct BackupRestorePoint {
 #[cfg(feature = "backup-restore-point")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupRestorePoint {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             backup_plan: ::std::default::Default::default(),

@@ -59,7 +59,7 @@ pub struct BackupService {
 #[cfg(feature = "backup-service")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupService {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             application: ::std::option::Option::None,
@@ -1555,7 +1555,7 @@ pub struct BackupServiceWhereInput {
 #[cfg(feature = "backup-service")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupServiceWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -41,7 +41,7 @@ pub struct BackupStoreRepository {
 #[cfg(feature = "backup-store-repository")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupStoreRepository {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             backup_plans: ::std::option::Option::None,
@@ -945,7 +945,7 @@ pub struct BackupStoreRepositoryWhereInput {
 #[cfg(feature = "backup-store-repository")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupStoreRepositoryWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -35,7 +35,7 @@ pub struct BackupTargetExecution {
 #[cfg(feature = "backup-target-execution")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupTargetExecution {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             backup_group: ::std::string::String::new(),
@@ -686,7 +686,7 @@ pub struct BackupTargetExecutionWhereInput {
 #[cfg(feature = "backup-target-execution")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for BackupTargetExecutionWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -332,7 +332,7 @@ pub struct Cluster {
 #[cfg(feature = "cluster")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Cluster {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             access_write_compress_enabled: ::std::option::Option::None,

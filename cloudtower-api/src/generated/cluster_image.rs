@@ -541,7 +541,7 @@ pub struct ClusterImageWhereInput {
 #[cfg(feature = "cluster-image")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ClusterImageWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -346,7 +346,7 @@ pub struct ClusterSettingsWhereInput {
 #[cfg(feature = "cluster-settings")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ClusterSettingsWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

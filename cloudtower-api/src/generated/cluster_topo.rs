@@ -346,7 +346,7 @@ pub struct ClusterTopoWhereInput {
 #[cfg(feature = "cluster-topo")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ClusterTopoWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -421,7 +421,7 @@ pub struct ClusterUpgradeHistoryWhereInput {
 #[cfg(feature = "cluster-upgrade-history")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ClusterUpgradeHistoryWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -130,7 +130,7 @@ pub struct ContentLibraryVmTemplate {
 #[cfg(feature = "content-library-vm-template")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ContentLibraryVmTemplate {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             architecture: ::std::default::Default::default(),
@@ -1417,7 +1417,7 @@ pub struct NestedContentLibraryVmTemplateDisk {
 #[cfg(feature = "content-library-vm-template")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NestedContentLibraryVmTemplateDisk {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             boot: 0,

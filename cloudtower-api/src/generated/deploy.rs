@@ -256,7 +256,7 @@ pub struct DeployWhereInput {
 #[cfg(feature = "deploy")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for DeployWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

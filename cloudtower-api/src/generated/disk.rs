@@ -46,7 +46,7 @@ pub struct Disk {
 #[cfg(feature = "disk")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Disk {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             entity_async_status: ::std::option::Option::None,

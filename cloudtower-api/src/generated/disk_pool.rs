@@ -44,7 +44,7 @@ pub struct DiskPool {
 #[cfg(feature = "disk-pool")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for DiskPool {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             chunk_id: 0,
@@ -1244,7 +1244,7 @@ pub struct DiskPoolWhereInput {
 #[cfg(feature = "disk-pool")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for DiskPoolWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

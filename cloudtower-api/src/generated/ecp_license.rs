@@ -112,7 +112,7 @@ pub struct EcpLicense {
 #[cfg(feature = "ecp-license")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for EcpLicense {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cluster: ::std::option::Option::None,
@@ -802,7 +802,7 @@ pub struct EcpLicenseWhereInput {
 #[cfg(feature = "ecp-license")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for EcpLicenseWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -465,7 +465,7 @@ pub struct ElfStoragePolicyWhereInput {
 #[cfg(feature = "elf-storage-policy")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ElfStoragePolicyWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -466,7 +466,7 @@ pub struct EverouteLicenseWhereInput {
 #[cfg(feature = "everoute-license")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for EverouteLicenseWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -458,7 +458,7 @@ pub struct EveroutePackageWhereInput {
 #[cfg(feature = "everoute-package")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for EveroutePackageWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

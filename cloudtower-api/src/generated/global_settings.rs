@@ -931,7 +931,7 @@ pub struct GlobalSettingsWhereInput {
 #[cfg(feature = "global-settings")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for GlobalSettingsWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -187,7 +187,7 @@ pub struct GpuDevice {
 #[cfg(feature = "gpu-device")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for GpuDevice {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             assigned_vgpus_num: ::std::option::Option::None,
@@ -1159,7 +1159,7 @@ pub struct GpuVmDetail {
 #[cfg(feature = "gpu-device")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for GpuVmDetail {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             vgpu_instance_on_vm_num: ::std::option::Option::None,
@@ -1544,7 +1544,7 @@ pub struct GpuVmInfo {
 #[cfg(feature = "gpu-device")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for GpuVmInfo {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             vms: ::std::vec::Vec::new(),

@@ -241,7 +241,7 @@ pub struct Graph {
 #[cfg(feature = "graph")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Graph {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cluster: ::std::option::Option::None,
@@ -1024,7 +1024,7 @@ pub struct GraphUpdationParamsData {
 #[cfg(feature = "graph")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for GraphUpdationParamsData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             instance_ids: ::std::option::Option::None,
@@ -1387,7 +1387,7 @@ pub struct GraphWhereInput {
 #[cfg(feature = "graph")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for GraphWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

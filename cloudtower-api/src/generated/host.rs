@@ -1044,7 +1044,7 @@ pub struct Host {
 #[cfg(feature = "host")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Host {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             access_ip: ::std::option::Option::None,

@@ -384,7 +384,7 @@ pub struct IpmiWhereInput {
 #[cfg(feature = "ipmi")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for IpmiWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -282,7 +282,7 @@ pub struct IscsiLun {
 #[cfg(feature = "iscsi-lun")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for IscsiLun {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             allowed_initiators: ::std::string::String::new(),
@@ -835,7 +835,7 @@ pub struct IscsiLunCreationParams {
 #[cfg(feature = "iscsi-lun")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for IscsiLunCreationParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             ec_m: ::std::option::Option::None,
@@ -1379,7 +1379,7 @@ pub struct IscsiLunUpdationParamsData {
 #[cfg(feature = "iscsi-lun")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for IscsiLunUpdationParamsData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             replica_num: ::std::option::Option::None,

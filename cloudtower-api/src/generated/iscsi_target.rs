@@ -199,7 +199,7 @@ pub struct IscsiTarget {
 #[cfg(feature = "iscsi-target")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for IscsiTarget {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             bps: ::std::option::Option::None,
@@ -748,7 +748,7 @@ pub struct IscsiTargetCreationParams {
 #[cfg(feature = "iscsi-target")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for IscsiTargetCreationParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             stripe_size_unit: ::std::option::Option::None,
@@ -1250,7 +1250,7 @@ pub struct IscsiTargetUpdationParamsData {
 #[cfg(feature = "iscsi-target")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for IscsiTargetUpdationParamsData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             replica_num: ::std::option::Option::None,

@@ -160,7 +160,7 @@ pub struct AddLabelsToResourcesParamsData {
 #[cfg(feature = "label")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for AddLabelsToResourcesParamsData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             gpu_devices: ::std::option::Option::None,
@@ -633,7 +633,7 @@ pub struct Label {
 #[cfg(feature = "label")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Label {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cluster_num: ::std::option::Option::None,

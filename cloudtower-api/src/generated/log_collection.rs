@@ -1138,7 +1138,7 @@ pub struct LogCollectionWhereInput {
 #[cfg(feature = "log-collection")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for LogCollectionWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

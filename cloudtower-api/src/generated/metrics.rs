@@ -1923,7 +1923,7 @@ pub struct MetricLabel {
 #[cfg(feature = "metrics")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for MetricLabel {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             to_hostname: ::std::option::Option::None,

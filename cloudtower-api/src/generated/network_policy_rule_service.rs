@@ -931,7 +931,7 @@ pub struct NetworkPolicyRuleServiceWhereInput {
 #[cfg(feature = "network-policy-rule-service")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NetworkPolicyRuleServiceWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

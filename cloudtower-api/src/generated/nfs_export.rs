@@ -209,7 +209,7 @@ pub struct NfsExport {
 #[cfg(feature = "nfs-export")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NfsExport {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cluster: ::std::default::Default::default(),

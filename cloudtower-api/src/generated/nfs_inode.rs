@@ -229,7 +229,7 @@ pub struct NfsInode {
 #[cfg(feature = "nfs-inode")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NfsInode {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             assigned_size: 0,

@@ -167,7 +167,7 @@ pub struct Nic {
 #[cfg(feature = "nic")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Nic {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             driver: ::std::option::Option::None,

@@ -253,7 +253,7 @@ pub struct NvmfNamespace {
 #[cfg(feature = "nvmf-namespace")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NvmfNamespace {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             assigned_size: 0,
@@ -822,7 +822,7 @@ pub struct NvmfNamespaceCreationParams {
 #[cfg(feature = "nvmf-namespace")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NvmfNamespaceCreationParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             ec_m: ::std::option::Option::None,
@@ -1378,7 +1378,7 @@ pub struct NvmfNamespaceUpdationParamsData {
 #[cfg(feature = "nvmf-namespace")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NvmfNamespaceUpdationParamsData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             replica_num: ::std::option::Option::None,

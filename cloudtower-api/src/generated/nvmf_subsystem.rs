@@ -252,7 +252,7 @@ pub struct NvmfSubsystem {
 #[cfg(feature = "nvmf-subsystem")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NvmfSubsystem {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             bps: ::std::option::Option::None,
@@ -635,7 +635,7 @@ pub struct NvmfSubsystemCreationParams {
 #[cfg(feature = "nvmf-subsystem")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NvmfSubsystemCreationParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             replica_num: 0,
@@ -1064,7 +1064,7 @@ pub struct NvmfSubsystemUpdationParamsData {
 #[cfg(feature = "nvmf-subsystem")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for NvmfSubsystemUpdationParamsData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             replica_num: ::std::option::Option::None,

@@ -761,7 +761,7 @@ pub struct OrganizationWhereInput {
 #[cfg(feature = "organization")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for OrganizationWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

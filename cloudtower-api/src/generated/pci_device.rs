@@ -116,7 +116,7 @@ pub struct PciDevice {
 #[cfg(feature = "pci-device")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for PciDevice {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             bus: ::std::string::String::new(),
@@ -1450,7 +1450,7 @@ pub struct PciDeviceWhereInput {
 #[cfg(feature = "pci-device")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for PciDeviceWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

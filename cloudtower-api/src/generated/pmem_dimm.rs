@@ -746,7 +746,7 @@ pub struct PmemDimmWhereInput {
 #[cfg(feature = "pmem-dimm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for PmemDimmWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -896,7 +896,7 @@ pub struct RackTopoWhereInput {
 #[cfg(feature = "rack-topo")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for RackTopoWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

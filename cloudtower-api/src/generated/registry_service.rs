@@ -653,7 +653,7 @@ pub struct RegistryServiceWhereInput {
 #[cfg(feature = "registry-service")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for RegistryServiceWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

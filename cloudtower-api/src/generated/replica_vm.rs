@@ -246,7 +246,7 @@ pub struct ReplicaVm {
 #[cfg(feature = "replica-vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ReplicaVm {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             created_at: ::std::string::String::new(),
@@ -1294,7 +1294,7 @@ pub struct ReplicaVmWhereInput {
 #[cfg(feature = "replica-vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ReplicaVmWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

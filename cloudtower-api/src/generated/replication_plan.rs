@@ -769,7 +769,7 @@ pub struct ReplicationPlan {
 #[cfg(feature = "replication-plan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ReplicationPlan {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             abort_window_unfinished: ::std::option::Option::None,
@@ -2631,7 +2631,7 @@ pub struct ReplicationPlanWhereInput {
 #[cfg(feature = "replication-plan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ReplicationPlanWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -438,7 +438,7 @@ pub struct ReplicationService {
 #[cfg(feature = "replication-service")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ReplicationService {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             application: ::std::option::Option::None,
@@ -1148,7 +1148,7 @@ pub struct ReplicationServiceWhereInput {
 #[cfg(feature = "replication-service")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ReplicationServiceWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

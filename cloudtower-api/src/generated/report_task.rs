@@ -468,7 +468,7 @@ pub struct ReportTaskWhereInput {
 #[cfg(feature = "report-task")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ReportTaskWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -1510,7 +1510,7 @@ pub struct ReportTemplateWhereInput {
 #[cfg(feature = "report-template")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ReportTemplateWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -1374,7 +1374,7 @@ pub struct SnapshotGroupWhereInput {
 #[cfg(feature = "snapshot-group")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for SnapshotGroupWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -227,7 +227,7 @@ pub struct SnapshotPlan {
 #[cfg(feature = "snapshot-plan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for SnapshotPlan {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             auto_delete_num: 0,

@@ -722,7 +722,7 @@ pub struct SnapshotPlanTaskWhereInput {
 #[cfg(feature = "snapshot-plan-task")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for SnapshotPlanTaskWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

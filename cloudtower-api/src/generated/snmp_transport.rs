@@ -1311,7 +1311,7 @@ pub struct SnmpTransportWhereInput {
 #[cfg(feature = "snmp-transport")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for SnmpTransportWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

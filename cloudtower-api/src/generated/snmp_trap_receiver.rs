@@ -363,7 +363,7 @@ pub struct SnmpTrapReceiver {
 #[cfg(feature = "snmp-trap-receiver")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for SnmpTrapReceiver {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             auth_pass_phrase: ::std::option::Option::None,
@@ -1564,7 +1564,7 @@ pub struct SnmpTrapReceiverWhereInput {
 #[cfg(feature = "snmp-trap-receiver")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for SnmpTrapReceiverWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

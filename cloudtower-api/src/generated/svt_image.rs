@@ -658,7 +658,7 @@ pub struct SvtImageWhereInput {
 #[cfg(feature = "svt-image")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for SvtImageWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

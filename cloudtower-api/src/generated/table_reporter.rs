@@ -269,7 +269,7 @@ pub struct TableReporterParamsFilter {
 #[cfg(feature = "table-reporter")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for TableReporterParamsFilter {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             nvmf_subsystems: ::std::option::Option::None,

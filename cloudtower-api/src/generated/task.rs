@@ -208,7 +208,7 @@ pub struct TaskCreationParams {
 #[cfg(feature = "task")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for TaskCreationParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             api_key_name: ::std::option::Option::None,
@@ -584,7 +584,7 @@ pub struct TaskUpdateParamsData {
 #[cfg(feature = "task")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for TaskUpdateParamsData {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             finished_at: ::std::option::Option::None,

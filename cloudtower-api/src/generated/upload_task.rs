@@ -587,7 +587,7 @@ pub struct UploadTaskWhereInput {
 #[cfg(feature = "upload-task")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for UploadTaskWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

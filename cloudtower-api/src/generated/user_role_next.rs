@@ -1874,7 +1874,7 @@ pub struct UserRoleNextWhereInput {
 #[cfg(feature = "user-role-next")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for UserRoleNextWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

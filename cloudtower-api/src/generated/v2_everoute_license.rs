@@ -957,7 +957,7 @@ pub struct V2EverouteLicenseWhereInput {
 #[cfg(feature = "v2-everoute-license")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for V2EverouteLicenseWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -927,7 +927,7 @@ pub struct VcenterAccountWhereInput {
 #[cfg(feature = "vcenter-account")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VcenterAccountWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -1056,7 +1056,7 @@ pub struct ViewWhereInput {
 #[cfg(feature = "view")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ViewWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

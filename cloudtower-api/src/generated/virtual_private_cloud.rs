@@ -1206,7 +1206,7 @@ pub struct VirtualPrivateCloudWhereInput {
 #[cfg(feature = "virtual-private-cloud")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

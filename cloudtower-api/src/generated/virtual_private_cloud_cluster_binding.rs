@@ -554,7 +554,7 @@ pub struct VirtualPrivateCloudClusterBindingWhereInput {
 #[cfg(feature = "virtual-private-cloud-cluster-binding")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudClusterBindingWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -704,7 +704,7 @@ pub struct VirtualPrivateCloudEdgeGatewayWhereInput {
 #[cfg(feature = "virtual-private-cloud-edge-gateway")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

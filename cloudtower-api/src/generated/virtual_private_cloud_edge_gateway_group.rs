@@ -643,7 +643,7 @@ pub struct VirtualPrivateCloudEdgeGatewayGroupWhereInput {
 #[cfg(feature = "virtual-private-cloud-edge-gateway-group")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudEdgeGatewayGroupWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -255,7 +255,7 @@ pub struct VirtualPrivateCloudExternalSubnet {
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudExternalSubnet {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cidr: ::std::string::String::new(),
@@ -901,7 +901,7 @@ pub struct VirtualPrivateCloudExternalSubnetWhereInput {
 #[cfg(feature = "virtual-private-cloud-external-subnet")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudExternalSubnetWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

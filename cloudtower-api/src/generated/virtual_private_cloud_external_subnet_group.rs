@@ -856,7 +856,7 @@ pub struct VirtualPrivateCloudExternalSubnetGroupWhereInput {
 #[cfg(feature = "virtual-private-cloud-external-subnet-group")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudExternalSubnetGroupWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -961,7 +961,7 @@ pub struct VirtualPrivateCloudFloatingIpWhereInput {
 #[cfg(feature = "virtual-private-cloud-floating-ip")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudFloatingIpWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -1235,7 +1235,7 @@ pub struct VirtualPrivateCloudNatGatewayWhereInput {
 #[cfg(feature = "virtual-private-cloud-nat-gateway")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudNatGatewayWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

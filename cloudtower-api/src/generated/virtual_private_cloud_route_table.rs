@@ -1234,7 +1234,7 @@ pub struct VirtualPrivateCloudRouteTableWhereInput {
 #[cfg(feature = "virtual-private-cloud-route-table")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudRouteTableWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -1385,7 +1385,7 @@ pub struct VirtualPrivateCloudRouterGatewayWhereInput {
 #[cfg(feature = "virtual-private-cloud-router-gateway")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudRouterGatewayWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

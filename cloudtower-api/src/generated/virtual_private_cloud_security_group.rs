@@ -1156,7 +1156,7 @@ pub struct VirtualPrivateCloudSecurityGroupWhereInput {
 #[cfg(feature = "virtual-private-cloud-security-group")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudSecurityGroupWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -1775,7 +1775,7 @@ pub struct VirtualPrivateCloudSecurityPolicyWhereInput {
 #[cfg(feature = "virtual-private-cloud-security-policy")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudSecurityPolicyWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

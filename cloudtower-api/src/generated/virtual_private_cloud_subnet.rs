@@ -1222,7 +1222,7 @@ pub struct VirtualPrivateCloudSubnetWhereInput {
 #[cfg(feature = "virtual-private-cloud-subnet")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VirtualPrivateCloudSubnetWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -549,7 +549,7 @@ pub struct Vlan {
 #[cfg(feature = "vlan")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Vlan {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             entity_async_status: ::std::option::Option::None,

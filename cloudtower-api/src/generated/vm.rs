@@ -2223,7 +2223,7 @@ pub struct Vm {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Vm {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             anti_malware_enabled: ::std::option::Option::None,
@@ -3425,7 +3425,7 @@ pub struct VmCloneParams {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmCloneParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             owner: ::std::option::Option::None,
@@ -3754,7 +3754,7 @@ pub struct VmCreateVmFromContentLibraryTemplateBatchVmParams {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmCreateVmFromContentLibraryTemplateBatchVmParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             owner: ::std::option::Option::None,
@@ -3958,7 +3958,7 @@ pub struct VmCreateVmFromContentLibraryTemplateParams {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmCreateVmFromContentLibraryTemplateParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             owner: ::std::option::Option::None,
@@ -4172,7 +4172,7 @@ pub struct VmCreateVmFromTemplateParams {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmCreateVmFromTemplateParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             owner: ::std::option::Option::None,
@@ -4376,7 +4376,7 @@ pub struct VmCreationParams {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmCreationParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             owner: ::std::option::Option::None,
@@ -5194,7 +5194,7 @@ pub struct VmGpuDetail {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmGpuDetail {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             vgpu_instance_on_vm_num: ::std::option::Option::None,
@@ -5658,7 +5658,7 @@ pub struct VmImportParams {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmImportParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             max_bandwidth_policy: ::std::option::Option::None,
@@ -6712,7 +6712,7 @@ pub struct VmRebuildParams {
 #[cfg(feature = "vm")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmRebuildParams {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             owner: ::std::option::Option::None,

@@ -289,7 +289,7 @@ pub struct VmDisk {
 #[cfg(feature = "vm-disk")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmDisk {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             boot: 0,

@@ -528,7 +528,7 @@ pub struct VmEntityFilterResultWhereInput {
 #[cfg(feature = "vm-entity-filter-result")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmEntityFilterResultWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -523,7 +523,7 @@ pub struct VmExportFileWhereInput {
 #[cfg(feature = "vm-export-file")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmExportFileWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

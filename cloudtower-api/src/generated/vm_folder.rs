@@ -895,7 +895,7 @@ pub struct VmFolderWhereInput {
 #[cfg(feature = "vm-folder")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmFolderWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -324,7 +324,7 @@ pub struct VmNic {
 #[cfg(feature = "vm-nic")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmNic {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             dpi_enabled: ::std::option::Option::None,

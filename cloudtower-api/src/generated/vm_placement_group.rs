@@ -218,7 +218,7 @@ pub struct VmPlacementGroup {
 #[cfg(feature = "vm-placement-group")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmPlacementGroup {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cluster: ::std::default::Default::default(),

@@ -397,7 +397,7 @@ pub struct VmSnapshot {
 #[cfg(feature = "vm-snapshot")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmSnapshot {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             clock_offset: ::std::default::Default::default(),

@@ -316,7 +316,7 @@ pub struct VmTemplate {
 #[cfg(feature = "vm-template")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmTemplate {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             clock_offset: ::std::default::Default::default(),

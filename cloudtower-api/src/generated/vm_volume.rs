@@ -789,7 +789,7 @@ pub struct VmVolume {
 #[cfg(feature = "vm-volume")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmVolume {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cluster: ::std::default::Default::default(),

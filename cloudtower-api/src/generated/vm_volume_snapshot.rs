@@ -294,7 +294,7 @@ pub struct VmVolumeSnapshot {
 #[cfg(feature = "vm-volume-snapshot")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VmVolumeSnapshot {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cluster: ::std::default::Default::default(),

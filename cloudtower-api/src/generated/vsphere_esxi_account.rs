@@ -767,7 +767,7 @@ pub struct VsphereEsxiAccountWhereInput {
 #[cfg(feature = "vsphere-esxi-account")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for VsphereEsxiAccountWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

@@ -231,7 +231,7 @@ pub struct Zone {
 #[cfg(feature = "zone")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for Zone {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             cluster: ::std::default::Default::default(),

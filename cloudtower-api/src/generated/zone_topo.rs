@@ -487,7 +487,7 @@ pub struct ZoneTopoWhereInput {
 #[cfg(feature = "zone-topo")]
 #[allow(clippy::derivable_impls)]
 impl ::std::default::Default for ZoneTopoWhereInput {
-    #[inline]
+    #[inline(never)]
     fn default() -> Self {
         Self {
             and: ::cloudtower_runtime::Nullable::Absent,

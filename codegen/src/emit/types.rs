@@ -189,6 +189,9 @@ fn struct_declaration(
     }
 }
 
+/// The most fields a struct's `Default` has and is still `#[inline]`.
+const INLINE_DEFAULT_FIELDS: usize = 16;
+
 /// `Default`, written out rather than derived: the derive calls `Default::default()` for
 /// every field, each call with an unwinding path that drops the fields made before it, so a
 /// filter of 300 fields took thousands of lines of machine code. Unset optional fields are
@@ -213,11 +216,19 @@ fn default_impl(name: &Ident, gate: &TokenStream, fields: &[Field], gates: &Gate
         };
         quote!(#field_gate #field: #value,)
     });
+    // Small ones inline, as derived; a large one (a filter) compiled once and called. Inlined
+    // (its body is one MIR statement, so rustc inlines it unasked), every place that builds a
+    // filter (four in `Resolve::request_by_any`) optimised its hundreds of stores again.
+    let inline = if fields.len() <= INLINE_DEFAULT_FIELDS {
+        quote!(#[inline])
+    } else {
+        quote!(#[inline(never)])
+    };
     quote! {
         #gate
         #[allow(clippy::derivable_impls)]
         impl ::std::default::Default for #name {
-            #[inline]
+            #inline
             fn default() -> Self {
                 Self { #(#values)* }
             }
