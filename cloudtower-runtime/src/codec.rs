@@ -1307,6 +1307,14 @@ impl<T: Encode> Encode for [T] {
 
 /// A JSON object of one field, `{"name": value}`, or `{}` when the value is absent: a body
 /// whose other fields are all unset, sent without building it (a count request's filter).
+///
+/// ```
+/// use cloudtower_api::codec::{self, SingleField};
+/// use cloudtower_api::Nullable;
+/// assert_eq!(codec::encode(&SingleField("where", &Nullable::Value(1))), br#"{"where":1}"#);
+/// assert_eq!(codec::encode(&SingleField("where", &Nullable::<i32>::Absent)), b"{}");
+/// assert_eq!(codec::encode(&SingleField("where", &Nullable::<i32>::Null)), br#"{"where":null}"#);
+/// ```
 pub struct SingleField<'a, T: ?Sized>(pub &'static str, pub &'a T);
 
 impl<T: Encode + ?Sized> Encode for SingleField<'_, T> {

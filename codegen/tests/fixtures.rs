@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{assert_same_files, fixture, generate, root};
+use common::{assert_same_files, fixture, fixture_provenance, generate, root};
 
 #[test]
 fn module_directory_and_merged_file_generate_identical_code() {
@@ -55,4 +55,25 @@ fn fixture_check_crate_is_up_to_date() {
         staleness.is_fresh(),
         "fixture-check/src/generated is stale ({staleness:?}): run `cargo xtask regen-fixtures`"
     );
+}
+
+/// The count request sends the list body's filter alone (`{"where": …}`), so a counter that
+/// requires another field gets no `CountRequest` (`Client::count` compiles out for that list)
+/// rather than a request without what the counter requires.
+#[test]
+fn a_counter_that_requires_more_than_the_filter_gets_no_count_request() {
+    let (mut spec, _) =
+        cloudtower_codegen::load_spec_with_origins(&fixture("constructs.json")).unwrap();
+    let counts_vms = |spec: serde_json::Value| {
+        let provenance = fixture_provenance(&spec);
+        let generated = cloudtower_codegen::generate(spec, &[], &provenance).unwrap();
+        generated
+            .files
+            .values()
+            .any(|file| file.contains("CountRequest for crate::models::GetVmsRequestBody"))
+    };
+    assert!(counts_vms(spec.clone()));
+    spec["components"]["schemas"]["GetVmsConnectionRequestBody"]["required"] =
+        serde_json::json!(["first"]);
+    assert!(!counts_vms(spec));
 }
