@@ -550,8 +550,6 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// Counts `bytes` more of the decoded value against [`DecodeOptions::max_alloc_ratio`].
-    #[inline]
     /// After the document's value: nothing but whitespace may follow.
     fn end_of_document(&mut self) -> Result<(), DecodeError> {
         self.reader.finish().map_err(|e| parse_error(e).finish())
@@ -585,6 +583,8 @@ impl<'a> Decoder<'a> {
         self.skip()
     }
 
+    /// Counts `bytes` more of the decoded value against [`DecodeOptions::max_alloc_ratio`].
+    #[inline]
     fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
         match self.alloc_left.checked_sub(bytes) {
             Some(left) => {

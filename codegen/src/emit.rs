@@ -369,6 +369,24 @@ pub(super) fn type_tokens(ty: &TypeRef) -> TokenStream {
     }
 }
 
+/// The value of a field left unset: absent when it may be, else its type's default,
+/// written as a constant where there is one (a call to `Default::default` per field is what
+/// made derived `Default` large).
+fn unset_value(field: &Field) -> TokenStream {
+    match (field.repr, field.holding, &field.ty) {
+        (Presence::Nullable, _, _) => quote!(#Nullable::Absent),
+        (Presence::Optional | Presence::RequiredNullable, _, _) => {
+            quote!(::std::option::Option::None)
+        }
+        (Presence::Plain, Holding::Inline, TypeRef::String) => quote!(::std::string::String::new()),
+        (Presence::Plain, Holding::Inline, TypeRef::Array(_)) => quote!(::std::vec::Vec::new()),
+        (Presence::Plain, Holding::Inline, TypeRef::Bool) => quote!(false),
+        (Presence::Plain, Holding::Inline, TypeRef::I32 | TypeRef::I64) => quote!(0),
+        (Presence::Plain, Holding::Inline, TypeRef::F32 | TypeRef::F64) => quote!(0.0),
+        (Presence::Plain, _, _) => quote!(::std::default::Default::default()),
+    }
+}
+
 fn field_type(field: &Field) -> TokenStream {
     let mut ty = type_tokens(&field.ty);
     match field.holding {

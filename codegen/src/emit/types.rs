@@ -8,8 +8,8 @@ use quote::{format_ident, quote};
 #[allow(clippy::enum_glob_use)]
 use crate::runtime::RuntimeType::*;
 
-use super::{docs, field_type, ident, type_tokens, union, Gates, OTHER_VARIANT};
-use crate::ir::{Field, Holding, Presence, TypeDef, TypeKind, TypeRef, Variant};
+use super::{docs, field_type, ident, type_tokens, union, unset_value, Gates, OTHER_VARIANT};
+use crate::ir::{Field, Presence, TypeDef, TypeKind, TypeRef, Variant};
 
 pub(super) fn emit_type(def: &TypeDef, gates: &Gates) -> TokenStream {
     let gate = gates.for_type(def);
@@ -194,26 +194,13 @@ const INLINE_DEFAULT_FIELDS: usize = 16;
 
 /// `Default`, written out rather than derived: the derive calls `Default::default()` for
 /// every field, each call with an unwinding path that drops the fields made before it, so a
-/// filter of 300 fields took thousands of lines of machine code. Unset optional fields are
-/// constants here, and only required fields of other types call their `Default`.
+/// filter of 300 fields took thousands of lines of machine code. Here each field is
+/// `unset_value`: a constant, but for required fields of other types.
 fn default_impl(name: &Ident, gate: &TokenStream, fields: &[Field], gates: &Gates) -> TokenStream {
     let values = fields.iter().map(|f| {
         let field = ident(&f.name);
         let field_gate = gates.for_field(f);
-        let value = match (f.repr, f.holding, &f.ty) {
-            (Presence::Nullable, _, _) => quote!(#Nullable::Absent),
-            (Presence::Optional | Presence::RequiredNullable, _, _) => {
-                quote!(::std::option::Option::None)
-            }
-            (Presence::Plain, Holding::Inline, TypeRef::String) => {
-                quote!(::std::string::String::new())
-            }
-            (Presence::Plain, Holding::Inline, TypeRef::Array(_)) => quote!(::std::vec::Vec::new()),
-            (Presence::Plain, Holding::Inline, TypeRef::Bool) => quote!(false),
-            (Presence::Plain, Holding::Inline, TypeRef::I32 | TypeRef::I64) => quote!(0),
-            (Presence::Plain, Holding::Inline, TypeRef::F32 | TypeRef::F64) => quote!(0.0),
-            (Presence::Plain, _, _) => quote!(::std::default::Default::default()),
-        };
+        let value = unset_value(f);
         quote!(#field_gate #field: #value,)
     });
     // Small ones inline, as derived; a large one (a filter) compiled once and called. Inlined
